@@ -1,0 +1,13 @@
+// Prints Vitest's JSON report as one plain closing line: "vitest: N passed, N failed, N skipped".
+import { readFileSync } from 'node:fs';
+
+const file = process.argv[2] ?? 'test-artifacts/vitest.json';
+let report;
+try {
+  report = JSON.parse(readFileSync(file, 'utf8'));
+} catch (err) {
+  console.error(`test-summary: no readable Vitest report at ${file}: ${err.message}`);
+  process.exit(1);
+}
+const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+console.log(`vitest: ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${skipped} skipped`);
