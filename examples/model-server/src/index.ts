@@ -1,1 +1,28 @@
-export {};
+export {
+  FAULT_MODES,
+  FaultError,
+  type FaultMode,
+  type FaultParams,
+  FaultState,
+  parseFault,
+  parseFaultArg,
+} from './faults.js';
+export {
+  type Datatype,
+  loadModel,
+  MODEL_NAMES,
+  type Model,
+  type ModelInfo,
+  ModelInputError,
+  type ModelName,
+  type Tensor,
+  type TensorMetadata,
+} from './models.js';
+export { decodeInferenceRequest, InferenceRequestError, stringifyWithNonFinite } from './oip.js';
+export {
+  createModelServer,
+  type ModelServer,
+  type ModelServerOptions,
+  SERVER_NAME,
+  SERVER_VERSION,
+} from './server.js';

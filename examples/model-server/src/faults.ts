@@ -1,0 +1,161 @@
+/**
+ * Fault injection for the example model server: the failure modes that real model servers show in
+ * production, switchable at run time. Off unless the server is started with `--enable-faults`.
+ *
+ * Each mode, and what a good health check should see, is documented in the README beside this
+ * package (examples/model-server/README.md).
+ */
+import { z } from 'zod';
+
+const scope = z
+  .enum(['infer', 'all'])
+  .default('infer')
+  .describe('"infer": inference requests only; "all": every route except /admin');
+const model = z.string().min(1).optional().describe('apply to this model only (default: every model)');
+
+/** Parameter schemas per fault mode; unknown parameters are rejected. */
+export const FAULT_SCHEMAS = {
+  /** Fixed or jittered latency added before the answer: `ms + uniform(0, jitterMs)`. */
+  latency: z.strictObject({
+    ms: z.number().int().min(0).max(600_000),
+    jitterMs: z.number().int().min(0).max(600_000).default(0),
+    scope,
+    model,
+  }),
+  /** 5xx answers for all requests or for an exact fraction of them (`rate` 0.25 fails 1 in 4). */
+  errors: z.strictObject({
+    status: z.number().int().min(500).max(599).default(500),
+    rate: z.number().gt(0).max(1).default(1),
+    scope,
+    model,
+  }),
+  /** The request is accepted and never answered. */
+  hang: z.strictObject({ scope, model }),
+  /** Every output tensor comes back with no data (shape [0, …]). */
+  empty: z.strictObject({ model }),
+  /** Every predicted label or category is "Unknown". */
+  unknown: z.strictObject({ model }),
+  /** An upstream schema break: features arrive as zeros (numbers) or empty strings (text). */
+  'zero-features': z.strictObject({ model }),
+  /** Every FP32 output is NaN, written as bare `NaN` tokens. */
+  nan: z.strictObject({ model }),
+  /** Probabilities and scores are pushed outside [0, 1] (into [1.25, 1.75]). */
+  'out-of-range': z.strictObject({ model }),
+  /** The response drops `outputs` and answers `{model_name, predictions}` instead. */
+  'wrong-schema': z.strictObject({ model }),
+  /** Perturbed weights: predictions shift but stay plausible and in range. */
+  drift: z.strictObject({
+    seed: z.number().int().min(0).default(1),
+    scale: z.number().gt(0).max(10).optional(),
+    model,
+  }),
+  /** Readiness fails (503) while liveness stays 200; inference answers 503. */
+  'not-ready': z.strictObject({ model }),
+  /** The process exits with `exitCode` after `afterMs`. */
+  crash: z.strictObject({
+    afterMs: z.number().int().min(0).max(3_600_000).default(0),
+    exitCode: z.number().int().min(1).max(255).default(1),
+  }),
+} as const;
+
+export type FaultMode = keyof typeof FAULT_SCHEMAS;
+export type FaultParams<M extends FaultMode> = z.output<(typeof FAULT_SCHEMAS)[M]>;
+export const FAULT_MODES = Object.keys(FAULT_SCHEMAS) as FaultMode[];
+
+/** A fault definition that failed validation; the message names the mode and the field. */
+export class FaultError extends Error {
+  override name = 'FaultError';
+}
+
+export function isFaultMode(mode: string): mode is FaultMode {
+  return Object.hasOwn(FAULT_SCHEMAS, mode);
+}
+
+/**
+ * Validates parameters for a mode and fills in defaults.
+ *
+ * @throws FaultError e.g. `fault "latency": ms: expected number, received string`.
+ */
+export function parseFault<M extends FaultMode>(mode: M, params: unknown): FaultParams<M>;
+export function parseFault(mode: string, params: unknown): FaultParams<FaultMode>;
+export function parseFault(mode: string, params: unknown): FaultParams<FaultMode> {
+  if (!isFaultMode(mode)) throw new FaultError(`unknown fault "${mode}"; known: ${FAULT_MODES.join(', ')}`);
+  const result = FAULT_SCHEMAS[mode].safeParse(params ?? {});
+  if (!result.success) {
+    const problems = result.error.issues.map(
+      (i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`,
+    );
+    throw new FaultError(`fault "${mode}": ${problems.join('; ')}`);
+  }
+  return result.data;
+}
+
+/**
+ * Parses the command-line form `MODE[:key=value,key=value]`, e.g. `latency:ms=200,jitterMs=50`.
+ * Values that look like numbers become numbers.
+ */
+export function parseFaultArg(arg: string): { mode: FaultMode; params: FaultParams<FaultMode> } {
+  const colon = arg.indexOf(':');
+  const mode = colon === -1 ? arg : arg.slice(0, colon);
+  const raw: Record<string, unknown> = {};
+  if (colon !== -1 && colon < arg.length - 1) {
+    for (const pair of arg.slice(colon + 1).split(',')) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw new FaultError(`fault "${mode}": expected key=value, got "${pair}"`);
+      const value = pair.slice(eq + 1);
+      raw[pair.slice(0, eq)] = value !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
+    }
+  }
+  const params = parseFault(mode, raw);
+  return { mode: mode as FaultMode, params };
+}
+
+/** The set of active faults of one server; runtime state, separate from the server's options. */
+export class FaultState {
+  readonly #active = new Map<FaultMode, FaultParams<FaultMode>>();
+  // Error diffusion for `errors.rate`: fails exactly `rate` of the requests, evenly spread.
+  #errorDebt = 0;
+
+  set<M extends FaultMode>(mode: M, params: FaultParams<M>): void {
+    this.#active.set(mode, params);
+    if (mode === 'errors') this.#errorDebt = 0;
+  }
+
+  clear(mode?: FaultMode): void {
+    if (mode === undefined) this.#active.clear();
+    else this.#active.delete(mode);
+  }
+
+  list(): Record<string, FaultParams<FaultMode>> {
+    return Object.fromEntries(this.#active);
+  }
+
+  get size(): number {
+    return this.#active.size;
+  }
+
+  /**
+   * The parameters of `mode` when it is active for this model and route kind, else undefined.
+   * `isInfer` is false for health and metadata routes, which faults with `scope: "infer"` do not
+   * reach (modes without a scope reach every route they are consulted on).
+   */
+  get<M extends FaultMode>(mode: M, modelName?: string, isInfer = true): FaultParams<M> | undefined {
+    const params = this.#active.get(mode) as
+      | (FaultParams<M> & { model?: string; scope?: string })
+      | undefined;
+    if (!params) return undefined;
+    if (params.model !== undefined && modelName !== undefined && params.model !== modelName) return undefined;
+    if (!isInfer && params.scope === 'infer') return undefined;
+    return params;
+  }
+
+  /** Whether this request should get an injected 5xx, under `errors.rate`. */
+  takeError(rate: number): boolean {
+    this.#errorDebt += rate;
+    if (this.#errorDebt >= 1 - 1e-9) {
+      this.#errorDebt -= 1;
+      return true;
+    }
+    return false;
+  }
+}
