@@ -3,16 +3,20 @@
  * concurrent clients, per model. Later probe-overhead figures use these numbers as their
  * denominator.
  *
- * The server runs in its own process (as in production) and autocannon drives it over loopback
- * with keep-alive connections, one request in flight per connection.
+ * The server runs in its own process (as in production) and wrk (Debian package `wrk`) drives it
+ * over loopback from one thread with keep-alive connections, one request in flight per connection.
+ * wrk reports latency percentiles in microseconds (autocannon rounds to whole milliseconds, too
+ * coarse for a sub-millisecond model).
  *
+ *   apt-get install wrk
  *   npm run build && node bench/dist/model-server-load.js [--duration 10] [--connections 1,8,64]
  */
-import { spawn } from 'node:child_process';
-import { cpus } from 'node:os';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
+import { parseArgs, promisify } from 'node:util';
 
 const { values } = parseArgs({
   options: {
@@ -69,23 +73,58 @@ interface Row {
   errors: number;
 }
 
+const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-'));
+
+/** A wrk script that POSTs `body` and prints the summary as one JSON line. */
+function wrkScript(model: string): string {
+  const file = join(dir, `${model}.lua`);
+  writeFileSync(
+    file,
+    `wrk.method = "POST"
+wrk.body = ${JSON.stringify(BODIES[model])}
+wrk.headers["content-type"] = "application/json"
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('WRK {"requests":%d,"durationUs":%d,"p50Us":%d,"p99Us":%d,"errors":%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.timeout + e.status))
+end
+`,
+  );
+  return file;
+}
+
+async function wrk(url: string, model: string, connections: number, seconds: number) {
+  const { stdout } = await promisify(execFile)('wrk', [
+    '-t1',
+    `-c${connections}`,
+    `-d${seconds}s`,
+    '--timeout',
+    '5s',
+    '-s',
+    wrkScript(model),
+    `${url}/v2/models/${model}/infer`,
+  ]);
+  const line = stdout.split('\n').find((l) => l.startsWith('WRK '));
+  if (!line) throw new Error(`wrk printed no summary:\n${stdout}`);
+  return JSON.parse(line.slice(4)) as {
+    requests: number;
+    durationUs: number;
+    p50Us: number;
+    p99Us: number;
+    errors: number;
+  };
+}
+
 async function measure(url: string, model: string, connections: number): Promise<Row> {
-  const result = await autocannon({
-    url: `${url}/v2/models/${model}/infer`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: BODIES[model] as string,
-    connections,
-    pipelining: 1,
-    duration: durationSeconds,
-  });
+  const r = await wrk(url, model, connections, durationSeconds);
   return {
     model,
     connections,
-    requestsPerSecond: result.requests.average,
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    errors: result.errors + result.non2xx + result.timeouts,
+    requestsPerSecond: r.requests / (r.durationUs / 1e6),
+    p50Ms: r.p50Us / 1000,
+    p99Ms: r.p99Us / 1000,
+    errors: r.errors,
   };
 }
 
@@ -94,14 +133,7 @@ const rows: Row[] = [];
 try {
   for (const model of Object.keys(BODIES)) {
     // A short warm run so JIT and onnxruntime caches are hot before the measured ones.
-    await autocannon({
-      url: `${url}/v2/models/${model}/infer`,
-      method: 'POST',
-      body: BODIES[model] as string,
-      headers: { 'content-type': 'application/json' },
-      connections: 8,
-      duration: 2,
-    });
+    await wrk(url, model, 8, 2);
     for (const c of connectionCounts) rows.push(await measure(url, model, c));
   }
 } finally {
@@ -116,6 +148,6 @@ console.log('| model | concurrent clients | requests/s | p50 ms | p99 ms | error
 console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
 for (const r of rows) {
   console.log(
-    `| ${r.model} | ${r.connections} | ${Math.round(r.requestsPerSecond)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.errors} |`,
+    `| ${r.model} | ${r.connections} | ${Math.round(r.requestsPerSecond)} | ${r.p50Ms.toFixed(3)} | ${r.p99Ms.toFixed(3)} | ${r.errors} |`,
   );
 }
