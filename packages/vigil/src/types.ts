@@ -88,3 +88,237 @@ export interface ProbeResult {
   /** The model version the server reported, when it reports one. */
   modelVersion?: string;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Configuration shapes shared by the config loader (which validates them with zod), the protocol
+// adapters and the assertions. Durations are resolved to milliseconds by the loader.
+
+/** Value operators of an assertion; every given operator must hold for every selected value. */
+export interface Operators {
+  eq?: unknown;
+  ne?: unknown;
+  /** Numeric comparisons are decimal: the JSON text's decimal value, not a binary float's. */
+  lt?: number | string;
+  le?: number | string;
+  gt?: number | string;
+  ge?: number | string;
+  /** Inclusive [min, max]. */
+  range?: [number | string, number | string];
+  in?: unknown[];
+  notIn?: unknown[];
+  /** true: the selection (and each selected string/array) is non-empty. */
+  notEmpty?: boolean;
+  /** Exact length, or bounds, of each selected string/array (or of the selection itself for a scalar path). */
+  length?: number | { min?: number; max?: number };
+  /** true: every selected number is finite (NaN / ±Infinity fail). */
+  finite?: boolean;
+  /** A regular expression (JavaScript syntax) each selected value's string form must match. */
+  matches?: string;
+  type?: 'number' | 'integer' | 'string' | 'boolean' | 'array' | 'object' | 'null';
+}
+
+/** A JSONPath (RFC 9535) assertion over the probe document `{status, headers, body, outputs, modelVersion}`. */
+export interface PathAssertion extends Operators {
+  path: string;
+}
+
+/** What a check expects; every field optional. */
+export interface ExpectConfig {
+  /** Accepted statuses: a list of codes or classes like "2xx". Default 2xx; 200–399 for liveness (Kubernetes). */
+  status?: Array<number | string>;
+  /** Two-level latency: at or over `degradedMs` → degraded, at or over `failedMs` → fail (Checkly's degradedResponseTime). */
+  latency?: { degradedMs?: number; failedMs?: number };
+  /** Shorthand for assertions over normalised outputs: `outputs.<name>` selects that output's values. */
+  outputs?: Record<string, Operators>;
+  assertions?: PathAssertion[];
+  /** JSON Schema (draft 2020-12) for the whole response body; a path in config is loaded by the loader. */
+  schema?: Record<string, unknown> | boolean;
+  /** Raw body checks (plain HTTP targets). */
+  body?: { contains?: string; notContains?: string; matches?: string };
+}
+
+/** A plain HTTP request (protocol `http`, any check). */
+export interface HttpCheckRequest {
+  method?: string;
+  /** Path (and query) relative to the target URL. */
+  path?: string;
+  headers?: Record<string, string>;
+  /** A string is sent as is; anything else as JSON. */
+  body?: unknown;
+}
+
+/** TLS options for a target; file paths are resolved against the config file's folder. */
+export interface TlsConfig {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  serverName?: string;
+  /** Skip certificate verification. Only when asked; never the default. */
+  insecureSkipVerify?: boolean;
+}
+
+/** Credentials; values normally come from `${ENV}` and are redacted in every output. */
+export type AuthConfig = { bearer: string } | { basic: { username: string; password: string } };
+
+/** One model endpoint, as the adapters and the prober see it. */
+export interface TargetConfig {
+  name: string;
+  /** Base URL, e.g. `http://127.0.0.1:8081` (no trailing slash). */
+  url: string;
+  protocol: ProtocolName;
+  /** Model name (model id for openai / ollama); required except for `http`. */
+  model?: string;
+  version?: string;
+  /** TorchServe management API base URL (default: url with port 8081). */
+  managementUrl?: string;
+  labels: Record<string, string>;
+  headers: Record<string, string>;
+  auth?: AuthConfig;
+  tls?: TlsConfig;
+  /** Response body cap in bytes. Default 1 MiB. */
+  maxBodyBytes: number;
+  /** Redirects followed before TOO_MANY_REDIRECTS. Default 5. */
+  maxRedirects: number;
+}
+
+/**
+ * One check of one target with every default resolved: what the scheduler runs and the prober
+ * executes. Intervals and timeouts in milliseconds.
+ */
+export interface CheckPlan {
+  /** `<target>/<check>`. */
+  id: string;
+  target: TargetConfig;
+  kind: CheckKind;
+  intervalMs: number;
+  timeoutMs: number;
+  failureThreshold: number;
+  successThreshold: number;
+  /** Re-probe interval while a failure is being confirmed; null turns fast confirmation off. */
+  fastIntervalMs: number | null;
+  initialDelayMs: number;
+  /**
+   * Integrity / canary: the smoke payload in the protocol's own shape (OIP: `{inputs, outputs?, parameters?}`;
+   * kserve-v1 / tfserving: `{instances}` or `{inputs}`; torchserve: any JSON; openai: `{prompt}` or
+   * `{messages}` plus options; ollama: `{prompt, stream?}` plus options). For protocol `http`: an
+   * HttpCheckRequest on any check.
+   */
+  request?: unknown;
+  /** tfserving integrity: which verb (default `predict`). */
+  method?: 'predict' | 'classify' | 'regress';
+  /** Extra named outputs picked from the body by JSONPath, e.g. `{probability: "$.score"}`. */
+  extract?: Record<string, string>;
+  expect: ExpectConfig;
+  /** Canary only: baseline file and tolerance. */
+  canary?: { baseline: string; tolerance: { abs?: number; rel?: number } };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The HTTP client (src/probe/http.ts) and the protocol adapters (src/protocols).
+
+/** One HTTP exchange to run. */
+export interface HttpRequest {
+  /** Absolute URL. */
+  url: string;
+  /** Default GET. */
+  method?: string;
+  /** Header names are sent as given. */
+  headers?: Record<string, string>;
+  body?: string | Uint8Array;
+  /** Hard limit for the whole exchange: connect, headers, and a body that trickles in. */
+  timeoutMs: number;
+  /** Body cap in bytes; reading stops there with BODY_TOO_LARGE. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Redirects followed (303 turns into GET; 307/308 keep method and body). Default 5; 0 = none. */
+  maxRedirects?: number;
+  /** PEM contents (not paths). */
+  tls?: {
+    ca?: string | Buffer;
+    cert?: string | Buffer;
+    key?: string | Buffer;
+    serverName?: string;
+    insecureSkipVerify?: boolean;
+  };
+  signal?: AbortSignal;
+}
+
+/** A response that arrived (any status). Header names lower-case; repeated headers joined by ", ". */
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+  /** Redirects followed to get here. */
+  redirects: number;
+}
+
+/** What one exchange produced: a response, or an error with a stable code; never throws for network faults. */
+export interface HttpExchange {
+  response?: HttpResponse;
+  error?: { code: ProbeErrorCode; message: string };
+  phases: PhaseTimings;
+  durationMs: number;
+}
+
+/** Runs HTTP exchanges, reusing connections per origin when keep-alive is on. */
+export interface HttpClient {
+  request(request: HttpRequest): Promise<HttpExchange>;
+  /** Closes pooled connections. */
+  close(): Promise<void>;
+}
+
+/** What assertions run on. JSONPath selectors start at this object: `$.outputs.probability[0]`, `$.body.model_name`. */
+export interface ProbeDocument {
+  status?: number;
+  headers?: Record<string, string>;
+  /** Parsed JSON body, or the text for non-JSON bodies. */
+  body: unknown;
+  /** Normalised outputs: output name → its values, flattened row-major. */
+  outputs: Record<string, unknown[]>;
+  /** Output name → shape, where the protocol reports one. */
+  shapes?: Record<string, number[]>;
+  modelVersion?: string;
+}
+
+/** What an adapter's check method gets: the target, and a fetch bound to it. */
+export interface AdapterContext {
+  target: TargetConfig;
+  /**
+   * Sends a request to `baseUrl ?? target.url` + `path` with the target's headers, auth, TLS, body cap
+   * and redirect limit, within what is left of the probe's timeout. A non-string `body` is sent as
+   * JSON with `content-type: application/json`.
+   */
+  fetch(request: {
+    path: string;
+    method?: string;
+    body?: unknown;
+    headers?: Record<string, string>;
+    baseUrl?: string;
+  }): Promise<HttpExchange>;
+}
+
+/** An adapter's reading of one check. */
+export interface AdapterAnswer {
+  /** The main exchange: the probe's status and phases come from it. */
+  exchange: HttpExchange;
+  /**
+   * The protocol-level verdict, e.g. `{ok: false, reason: 'TorchServe /ping says "Partial Healthy"'}` or
+   * `{ok: false, code: 'NON_FINITE_NUMBER', reason: …}`. Transport errors carry the exchange's code.
+   */
+  verdict: { ok: true } | { ok: false; reason: string; code?: ProbeErrorCode };
+  /** For assertions; present whenever a body was read. */
+  document?: ProbeDocument;
+  /** Outputs the model's metadata declares (integrity): a response missing one fails by default. */
+  declaredOutputs?: string[];
+  modelVersion?: string;
+}
+
+/** One serving API. Adding a protocol is one file implementing this plus one line in the registry. */
+export interface ProtocolAdapter {
+  readonly name: ProtocolName;
+  liveness(ctx: AdapterContext, plan: CheckPlan): Promise<AdapterAnswer>;
+  readiness(ctx: AdapterContext, plan: CheckPlan): Promise<AdapterAnswer>;
+  /** Sends `plan.request` (the smoke payload) and normalises the answer into `document.outputs`. */
+  integrity(ctx: AdapterContext, plan: CheckPlan): Promise<AdapterAnswer>;
+  /** Server and model metadata, for `vigil check --url` (a quick look without a config file). */
+  metadata(ctx: AdapterContext, plan: CheckPlan): Promise<AdapterAnswer>;
+}
