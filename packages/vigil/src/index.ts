@@ -1,7 +1,25 @@
 /**
  * Vigil: automated health checks for ML model endpoints.
  *
- * The probe engine, hub, alerting and dashboard land here issue by issue; see DESIGN.md in the
- * repository for the architecture.
+ * The probe engine as a library: load a config into CheckPlans, run probes, judge them.
+ *
+ * @example
+ * import { createHttpClient, loadConfig, runProbe } from 'vigil';
+ * const loaded = await loadConfig('vigil.yaml');
+ * if (loaded.ok) {
+ *   const client = createHttpClient();
+ *   for (const plan of loaded.plan) console.log(await runProbe(plan, { client }));
+ *   await client.close();
+ * }
  */
 export const VERSION = '0.1.0';
+
+export { evaluateExpect } from './assertions/index.js';
+export { buildPlan, type LoadResult, loadConfig, parseConfig } from './config/index.js';
+export { ConfigError, UsageError, VigilError } from './errors.js';
+export { createHttpClient } from './probe/http.js';
+export { parseJson } from './probe/json.js';
+export { isProbeable, type ProbeDeps, runProbe } from './probe/run-probe.js';
+export { ADAPTERS, createAdapterContext, getAdapter } from './protocols/index.js';
+export type * from './types.js';
+export { CHECK_KINDS, PROTOCOL_NAMES } from './types.js';

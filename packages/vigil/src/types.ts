@@ -206,7 +206,7 @@ export interface CheckPlan {
   request?: unknown;
   /** tfserving integrity: which verb (default `predict`). */
   method?: 'predict' | 'classify' | 'regress';
-  /** Extra named outputs picked from the body by JSONPath, e.g. `{probability: "$.score"}`. */
+  /** Extra named outputs picked by JSONPath from the probe document, e.g. `{probability: "$.body.score"}`. */
   extract?: Record<string, string>;
   expect: ExpectConfig;
   /** Canary only: baseline file and tolerance. */
@@ -321,4 +321,81 @@ export interface ProtocolAdapter {
   integrity(ctx: AdapterContext, plan: CheckPlan): Promise<AdapterAnswer>;
   /** Server and model metadata, for `vigil check --url` (a quick look without a config file). */
   metadata(ctx: AdapterContext, plan: CheckPlan): Promise<AdapterAnswer>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The hub: evaluator state, transitions and incidents (src/evaluate, src/store).
+
+/** Per check and region. `pending`: a failure is being confirmed (below failureThreshold). */
+export type CheckState = 'unknown' | 'healthy' | 'pending' | 'degraded' | 'unhealthy';
+
+/** Thresholds the evaluator applies; Kubernetes' names and defaults (failureThreshold 3, successThreshold 1). */
+export interface Thresholds {
+  failureThreshold: number;
+  successThreshold: number;
+  /** Consecutive degraded probes before the state becomes `degraded`. Default: failureThreshold. */
+  degradedThreshold: number;
+  /** Flapping: at least `flapTransitions` transitions within `flapWindowMs`. */
+  flapWindowMs: number;
+  flapTransitions: number;
+  /**
+   * Startup grace (the Kubernetes startup probe's meaning): a check that has never passed is not
+   * declared unhealthy until this long after its first probe. 0 = no grace.
+   */
+  startupGraceMs: number;
+}
+
+/** The evaluator's memory for one (check, region): runtime state, never config. */
+export interface EvalState {
+  checkId: string;
+  region: string;
+  state: CheckState;
+  /** When `state` was entered, ms since epoch. */
+  since: number;
+  consecutiveFailures: number;
+  consecutiveSuccesses: number;
+  consecutiveDegraded: number;
+  /** First probe ever seen, ms since epoch (startup grace counts from here). */
+  firstSeenAt: number | null;
+  /** Whether any probe has ever passed (ends startup grace). */
+  hasPassed: boolean;
+  /** Timestamps of recent transitions, within the flap window. */
+  recentTransitions: number[];
+  flapping: boolean;
+  /** The results of the current failing/degraded streak (bounded), cited by the next transition. */
+  streak: ProbeResult[];
+  lastResult: ProbeResult | null;
+}
+
+/** A state change: an event with a timestamp, the reason, and the ProbeResults that caused it. */
+export interface Transition {
+  checkId: string;
+  region: string;
+  from: CheckState;
+  to: CheckState;
+  /** ms since epoch (the deciding probe's start + duration). */
+  at: number;
+  /** e.g. `3 consecutive failures: TIMEOUT: timed out after 2000 ms` */
+  reason: string;
+  results: ProbeResult[];
+}
+
+/** Flapping started or stopped: reported as its own condition. */
+export interface FlapEvent {
+  checkId: string;
+  region: string;
+  flapping: boolean;
+  at: number;
+  transitionsInWindow: number;
+}
+
+/** Opens when a check becomes unhealthy, closes when it recovers. */
+export interface Incident {
+  id: string;
+  checkId: string;
+  region: string;
+  openedAt: number;
+  closedAt: number | null;
+  /** The transition that opened it. */
+  reason: string;
 }

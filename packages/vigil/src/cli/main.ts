@@ -1,18 +1,40 @@
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { UsageError } from '../errors.js';
 import { VERSION } from '../index.js';
+import { registerCheck } from './check.js';
+import { registerValidate } from './validate.js';
 
 /**
- * Builds the `vigil` command line. Commands arrive with the probe engine (`check`, `validate`)
- * and the hub (`run`); until then `vigil` only reports its version.
+ * Builds the `vigil` command line: `check` (one-shot probes, a CI gate) and `validate` (config
+ * diagnostics). `run` (the hub) arrives with the hub.
  *
- * @returns a commander program; call `parseAsync(argv)` on it.
+ * @returns a commander program whose usage errors throw CommanderError (see {@link main}).
  */
 export function createProgram(): Command {
-  return new Command('vigil')
+  // exitOverride before the subcommands exist, so they inherit it.
+  const program = new Command('vigil')
+    .exitOverride()
     .description('Automated health checks for ML model endpoints')
     .version(VERSION, '-V, --version');
+  registerCheck(program);
+  registerValidate(program);
+  return program;
 }
 
+/** Runs the CLI. Exit codes: 0 ok, 1 checks failed, 2 config or usage error. */
 export async function main(argv: string[] = process.argv): Promise<void> {
-  await createProgram().parseAsync(argv);
+  try {
+    await createProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (err instanceof UsageError) {
+      console.error(`error: ${err.message}`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
 }

@@ -1,0 +1,298 @@
+/**
+ * evaluateExpect: a check's expectations applied to one probe's answer. Pure and synchronous.
+ */
+import type { AssertionFailure, CheckKind, ExpectConfig, Operators, ProbeDocument } from '../types.js';
+import { FailureCollector, sample } from './format.js';
+import { compileJsonPath, compileRegExp, type SelectedNode, selectNodes } from './jsonpath.js';
+import { applyOperators } from './operators.js';
+import { checkSchema } from './schema.js';
+import { defaultStatuses, parseStatusPattern } from './status.js';
+
+/** What one probe produced, as the assertions see it. */
+export interface ExpectInput {
+  /** The response read by the protocol adapter; absent when no body was read. */
+  document?: ProbeDocument;
+  /** HTTP status of the main exchange; absent when no response arrived (the status is then not judged). */
+  status?: number;
+  /** Duration judged against `expect.latency`, in milliseconds. */
+  durationMs: number;
+  kind: CheckKind;
+  /** Output names the model's metadata declares (integrity); each must be present. */
+  declaredOutputs?: string[];
+  /** false turns off the silent-failure defaults (see {@link evaluateExpect}). Default true. */
+  defaults?: boolean;
+}
+
+/** The verdict: `failures` make the probe `fail`; `degraded` (latency only) make it `degraded`. */
+export interface ExpectVerdict {
+  failures: AssertionFailure[];
+  degraded: AssertionFailure[];
+}
+
+const EMPTY_DOCUMENT: ProbeDocument = Object.freeze({ body: undefined, outputs: Object.freeze({}) });
+
+/**
+ * Judges one probe against a check's `expect`, in this order (each failure carries `assertion`,
+ * `selector`, `operator`, `expected`, `actual` and a one-line `message`):
+ *
+ * 1. **status** (`assertion: 'status'`): `expect.status` codes, classes (`"2xx"`) or ranges
+ *    (`"200-399"`); default 2xx, and 200–399 for liveness (Kubernetes' httpGet). `status 503 not in [2xx]`.
+ *    Skipped when `status` is absent.
+ * 2. **latency** (`latency`): `durationMs ≥ failedMs` fails (`latency 212 ms ≥ failed threshold 180 ms`);
+ *    else `≥ degradedMs` goes to `degraded` (Checkly's degradedResponseTime).
+ * 3. **outputs** (`outputs`): `expect.outputs.<name>` applies its operators to each value of
+ *    `document.outputs[name]` (selectors `outputs.<name>[i]`); a missing output fails:
+ *    `outputs.probability missing (outputs: label, score)`.
+ * 4. **assertions** (`jsonpath`): each `{path, ...operators}` selects with RFC 9535 JSONPath over the
+ *    document `{status, headers, body, outputs, shapes, modelVersion}`; selectors of failures are the
+ *    matches' normalised paths (`$.body.model_name ("x") ≠ "credit-scorer"`). See {@link applyOperators}.
+ * 5. **schema** (`schema`): JSON Schema 2020-12 over `document.body`.
+ * 6. **body** (`body`): `contains` / `notContains` / `matches` on the raw text (`document.body` if it
+ *    is a string, else its JSON).
+ * 7. **defaults**, for integrity and canary checks unless `defaults` is false, and only when the status
+ *    was accepted (a failed status already says the answer is wrong): no outputs at all
+ *    (`outputs is empty`), an output with zero values (`outputs.probability is empty`), a non-finite number
+ *    in an output (`outputs.probability[0] is NaN`), and a name in `declaredOutputs` missing from the
+ *    outputs (`output "label" declared by the model's metadata is missing`, `declared-outputs`). An output
+ *    named in `expect.outputs` is left to its own operators: its `notEmpty` replaces the empty check, and
+ *    its `finite` (true or false) replaces the non-finite check.
+ *
+ * Failures per assertion are capped at five plus a line with the count. An invalid JSONPath, regular
+ * expression, schema or status pattern is reported as a failure of its assertion, never thrown
+ * (use {@link checkExpectConfig} to catch those at load time).
+ *
+ * @example
+ * evaluateExpect({ outputs: { probability: { range: [0, 1] } } }, { document, status: 200, durationMs: 42, kind: 'integrity' });
+ * // {failures: [{…, message: 'outputs.probability[0] (1.73) not in [0, 1]'}], degraded: []}
+ */
+export function evaluateExpect(expect: ExpectConfig, input: ExpectInput): ExpectVerdict {
+  const failures: AssertionFailure[] = [];
+  const degraded: AssertionFailure[] = [];
+  const document = input.document ?? EMPTY_DOCUMENT;
+
+  const statusOk =
+    input.status === undefined ||
+    checkStatus(expect.status ?? defaultStatuses(input.kind), input.status, failures);
+  checkLatency(expect.latency, input.durationMs, failures, degraded);
+
+  if (expect.outputs) {
+    for (const [name, ops] of Object.entries(expect.outputs)) checkOutput(name, ops, document, failures);
+  }
+  for (const assertion of expect.assertions ?? []) {
+    const { path, ...ops } = assertion;
+    const compiled = compileJsonPath(path);
+    if (!compiled.ok) {
+      failures.push({
+        assertion: 'jsonpath',
+        selector: path,
+        expected: 'a valid JSONPath',
+        actual: path,
+        message: compiled.message,
+      });
+      continue;
+    }
+    let nodes: SelectedNode[];
+    try {
+      nodes = selectNodes(compiled.query, document);
+    } catch (err) {
+      const message = `${path}: could not be evaluated: ${(err as Error).message}`;
+      failures.push({
+        assertion: 'jsonpath',
+        selector: path,
+        expected: 'a selection',
+        actual: undefined,
+        message,
+      });
+      continue;
+    }
+    applyOperators(ops, { assertion: 'jsonpath', selector: path, nodes }, failures);
+  }
+  if (expect.schema !== undefined) checkSchema(expect.schema, document.body, failures);
+  if (expect.body) checkBody(expect.body, document.body, failures);
+
+  const judgesOutputs = input.kind === 'integrity' || input.kind === 'canary';
+  if (input.defaults !== false && judgesOutputs && input.document && statusOk) {
+    checkDefaults(expect, input.document, input.declaredOutputs, failures);
+  }
+  return { failures, degraded };
+}
+
+function checkStatus(entries: Array<number | string>, status: number, out: AssertionFailure[]): boolean {
+  const labels: string[] = [];
+  for (const entry of entries) {
+    const pattern = parseStatusPattern(entry);
+    if (typeof pattern === 'string') {
+      labels.push(String(entry));
+      continue;
+    }
+    if (pattern.test(status)) return true;
+    labels.push(pattern.label);
+  }
+  out.push({
+    assertion: 'status',
+    selector: 'status',
+    operator: 'in',
+    expected: entries,
+    actual: status,
+    message: `status ${status} not in [${labels.join(', ')}]`,
+  });
+  return false;
+}
+
+function checkLatency(
+  latency: ExpectConfig['latency'],
+  durationMs: number,
+  failures: AssertionFailure[],
+  degraded: AssertionFailure[],
+): void {
+  if (!latency) return;
+  const shown = Math.round(durationMs);
+  const { failedMs, degradedMs } = latency;
+  if (failedMs !== undefined && durationMs >= failedMs) {
+    failures.push({
+      assertion: 'latency',
+      selector: 'durationMs',
+      operator: 'lt',
+      expected: { failedMs },
+      actual: durationMs,
+      message: `latency ${shown} ms ≥ failed threshold ${failedMs} ms`,
+    });
+  } else if (degradedMs !== undefined && durationMs >= degradedMs) {
+    degraded.push({
+      assertion: 'latency',
+      selector: 'durationMs',
+      operator: 'lt',
+      expected: { degradedMs },
+      actual: durationMs,
+      message: `latency ${shown} ms ≥ degraded threshold ${degradedMs} ms`,
+    });
+  }
+}
+
+/** `(outputs: label, score)`, at most ten names. */
+function listOutputs(outputs: Record<string, unknown>): string {
+  const names = Object.keys(outputs);
+  if (names.length === 0) return 'none';
+  return names.length > 10
+    ? `${names.slice(0, 10).join(', ')}, … ${names.length - 10} more`
+    : names.join(', ');
+}
+
+function valuesOf(outputs: ProbeDocument['outputs'], name: string): unknown[] | undefined {
+  if (!Object.hasOwn(outputs, name)) return undefined;
+  const values: unknown = outputs[name];
+  return Array.isArray(values) ? values : [values];
+}
+
+function checkOutput(name: string, ops: Operators, document: ProbeDocument, out: AssertionFailure[]): void {
+  const selector = `outputs.${name}`;
+  const values = valuesOf(document.outputs, name);
+  if (values === undefined) {
+    out.push({
+      assertion: 'outputs',
+      selector,
+      expected: 'present',
+      actual: Object.keys(document.outputs),
+      message: `${selector} missing (outputs: ${listOutputs(document.outputs)})`,
+    });
+    return;
+  }
+  const nodes = values.map((value, i) => ({ path: `${selector}[${i}]`, value }));
+  applyOperators(ops, { assertion: 'outputs', selector, nodes }, out);
+}
+
+function checkBody(
+  expectBody: NonNullable<ExpectConfig['body']>,
+  body: unknown,
+  out: AssertionFailure[],
+): void {
+  const text = typeof body === 'string' ? body : (JSON.stringify(body) ?? '');
+  const fail = (operator: string, expected: unknown, message: string) =>
+    out.push({ assertion: 'body', selector: 'body', operator, expected, actual: sample(text), message });
+  const { contains, notContains, matches } = expectBody;
+  if (contains !== undefined && !text.includes(contains)) {
+    fail('contains', contains, `body does not contain ${JSON.stringify(contains)}`);
+  }
+  if (notContains !== undefined) {
+    const at = text.indexOf(notContains);
+    if (at >= 0)
+      fail('notContains', notContains, `body contains ${JSON.stringify(notContains)} (at character ${at})`);
+  }
+  if (matches !== undefined) {
+    const regexp = compileRegExp(matches);
+    if (typeof regexp === 'string') fail('matches', matches, `body: ${regexp}`);
+    else if (!regexp.test(text)) fail('matches', matches, `body does not match /${matches}/`);
+  }
+}
+
+function checkDefaults(
+  expect: ExpectConfig,
+  document: ProbeDocument,
+  declaredOutputs: readonly string[] | undefined,
+  out: AssertionFailure[],
+): void {
+  const { outputs } = document;
+  const explicit = expect.outputs ?? {};
+  const names = Object.keys(outputs);
+  if (names.length === 0) {
+    out.push({
+      assertion: 'outputs',
+      selector: 'outputs',
+      operator: 'notEmpty',
+      expected: 'at least one output',
+      actual: {},
+      message: 'outputs is empty',
+    });
+  }
+  for (const name of names) {
+    const values = valuesOf(outputs, name) ?? [];
+    const own = Object.hasOwn(explicit, name) ? explicit[name] : undefined;
+    const selector = `outputs.${name}`;
+    if (values.length === 0 && own === undefined) {
+      out.push({
+        assertion: 'outputs',
+        selector,
+        operator: 'notEmpty',
+        expected: 'at least one value',
+        actual: [],
+        message: `${selector} is empty`,
+      });
+    }
+    if (own?.finite === undefined) checkFinite(selector, values, out);
+  }
+  for (const name of declaredOutputs ?? []) {
+    if (Object.hasOwn(outputs, name) || Object.hasOwn(explicit, name)) continue;
+    out.push({
+      assertion: 'declared-outputs',
+      selector: `outputs.${name}`,
+      expected: 'present',
+      actual: names,
+      message: `output ${JSON.stringify(name)} declared by the model's metadata is missing`,
+    });
+  }
+}
+
+/** Every number in the output (nested arrays and objects included) must be finite. */
+function checkFinite(selector: string, values: readonly unknown[], out: AssertionFailure[]): void {
+  const collector = new FailureCollector(out, 'outputs', selector);
+  const visit = (value: unknown, path: string): void => {
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) {
+        collector.add(() => ({
+          assertion: 'outputs',
+          selector: path,
+          operator: 'finite',
+          expected: 'a finite number',
+          actual: value,
+          message: `${path} is ${value}`,
+        }));
+      }
+    } else if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) visit(value[i], `${path}[${i}]`);
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, item] of Object.entries(value)) visit(item, `${path}.${key}`);
+    }
+  };
+  for (let i = 0; i < values.length; i++) visit(values[i], `${selector}[${i}]`);
+  collector.finish();
+}

@@ -1,0 +1,121 @@
+/**
+ * JSONPath (RFC 9535) via json-p3: compiled once per path string, and every match returned with its
+ * normalised path, so a failure can say where a value was found (`$.outputs[0].data[3]`).
+ */
+import { type JSONPathQuery, type JSONValue, jsonpath } from 'json-p3';
+
+/** One selected node: its normalised path (shorthand form, `$.body.model_name`) and its value. */
+export interface SelectedNode {
+  path: string;
+  value: unknown;
+}
+
+/** A compiled path, or why the path is not valid RFC 9535 JSONPath. */
+export type CompiledPath = { ok: true; query: JSONPathQuery } | { ok: false; message: string };
+
+/** Paths come from config, so the set is small; the bound only guards against a caller that builds paths. */
+const MAX_CACHED = 1024;
+const compiled = new Map<string, CompiledPath>();
+const regexps = new Map<string, RegExp | string>();
+
+function remember<V>(cache: Map<string, V>, key: string, value: V): V {
+  if (cache.size >= MAX_CACHED) cache.clear();
+  cache.set(key, value);
+  return value;
+}
+
+/**
+ * Compiles an RFC 9535 JSONPath (cached per path string). Never throws: a bad path comes back as
+ * `{ok: false, message}`, e.g. `invalid JSONPath "$.[": unexpected shorthand selector '[' ('$.[':2)`.
+ *
+ * @example
+ * const path = compileJsonPath('$.outputs[?@.name == "probability"].data[*]');
+ * if (path.ok) selectNodes(path.query, document);
+ */
+export function compileJsonPath(path: string): CompiledPath {
+  const cached = compiled.get(path);
+  if (cached) return cached;
+  let result: CompiledPath;
+  try {
+    result = { ok: true, query: jsonpath.compile(path) };
+  } catch (err) {
+    const message = (err as Error).message;
+    const rewritten = message.startsWith("invalid number literal '0") ? rewriteZeroLiterals(path) : path;
+    try {
+      if (rewritten === path) throw err;
+      result = { ok: true, query: jsonpath.compile(rewritten) };
+    } catch {
+      result = { ok: false, message: `invalid JSONPath ${JSON.stringify(path)}: ${message}` };
+    }
+  }
+  return remember(compiled, path, result);
+}
+
+const ZERO_LITERAL = /0(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]+))?/y;
+const NAME_CHAR = /[A-Za-z0-9_.\-\u0080-\uffff]/;
+
+/**
+ * json-p3 2.3.x rejects number literals whose integer part is 0 — `0.5`, `0e1` — which
+ * RFC 9535 §2.3.5.1 allows (`int = "0" / …`, then `frac` and `exp`), and which probability filters need
+ * (`[?@.score > 0.5]`). This rewrites each such literal outside string literals to the same decimal
+ * without the leading zero (`0.5` → `5e-1`, `0.025e2` → `25e-1`, `0e1` → `0`); the same decimal parses to
+ * the same double, so the query means exactly what was written. Used only when the original failed.
+ */
+export function rewriteZeroLiterals(path: string): string {
+  let out = '';
+  let i = 0;
+  while (i < path.length) {
+    const c = path[i] as string;
+    if (c === '"' || c === "'") {
+      let j = i + 1;
+      while (j < path.length && path[j] !== c) j += path[j] === '\\' ? 2 : 1;
+      out += path.slice(i, j + 1);
+      i = j + 1;
+      continue;
+    }
+    const before = path[i - 1];
+    ZERO_LITERAL.lastIndex = i;
+    const match =
+      c === '0' && (before === undefined || !NAME_CHAR.test(before)) ? ZERO_LITERAL.exec(path) : null;
+    const after = match ? path[i + match[0].length] : undefined;
+    if (!match || match[0].length === 1 || (after !== undefined && NAME_CHAR.test(after))) {
+      out += c;
+      i++;
+      continue;
+    }
+    const fraction = match[1] ?? '';
+    const exponent = Number(match[2] ?? '0');
+    const digits = fraction.replace(/^0+/, '');
+    out += digits === '' ? '0' : `${digits}e${exponent - fraction.length}`;
+    i += match[0].length;
+  }
+  return out;
+}
+
+/**
+ * Applies a compiled path to a value: the selected nodes in document order, each with its normalised
+ * path in shorthand form (json-p3's `pretty` form: `$.a[0]["b c"]`).
+ *
+ * @throws json-p3's `JSONPathError` for evaluation limits (e.g. recursion depth); callers report it.
+ */
+export function selectNodes(query: JSONPathQuery, value: unknown): SelectedNode[] {
+  const out: SelectedNode[] = [];
+  for (const node of query.query(value as JSONValue)) out.push({ path: node.getPath(), value: node.value });
+  return out;
+}
+
+/**
+ * Compiles a regular expression (JavaScript syntax, no flags) once per source. Never throws: an invalid
+ * pattern comes back as its error message.
+ */
+export function compileRegExp(source: string): RegExp | string {
+  const cached = regexps.get(source);
+  if (cached !== undefined) return cached;
+  let result: RegExp | string;
+  try {
+    result = new RegExp(source);
+  } catch (err) {
+    result = `invalid regular expression /${source}/: ${(err as Error).message}`;
+  }
+  return remember(regexps, source, result);
+}

@@ -1,0 +1,240 @@
+/**
+ * `vigil check`: run every check once and report — a CI/CD gate right after a deploy.
+ *
+ *   vigil check -c vigil.yaml [--target NAME] [--json] [--strict]
+ *   vigil check --url URL --protocol oip-v2 --model NAME [--json]
+ *
+ * Exit 0 when every check passes (degraded passes unless --strict), 1 when any fails, 2 on a
+ * config or usage error.
+ */
+import { type Command, Option } from 'commander';
+import { loadConfig } from '../config/index.js';
+import { UsageError } from '../errors.js';
+import { createHttpClient } from '../probe/http.js';
+import { isProbeable, runProbe } from '../probe/run-probe.js';
+import { createAdapterContext, getAdapter } from '../protocols/index.js';
+import {
+  type CheckPlan,
+  type HttpClient,
+  PROTOCOL_NAMES,
+  type ProbeResult,
+  type ProtocolName,
+  type TargetConfig,
+} from '../types.js';
+
+/** Options of {@link runChecks}. */
+export interface RunChecksOptions {
+  client: HttpClient;
+  region?: string;
+  /** Targets probed at once. Checks of one target run one at a time (health checks must not load the model). Default 8. */
+  concurrency?: number;
+}
+
+/**
+ * Runs each plan once: targets in parallel (bounded), each target's checks in order.
+ * Results come back in plan order.
+ */
+export async function runChecks(
+  plans: readonly CheckPlan[],
+  options: RunChecksOptions,
+): Promise<ProbeResult[]> {
+  const byTarget = new Map<string, number[]>();
+  plans.forEach((p, i) => {
+    const list = byTarget.get(p.target.name) ?? [];
+    list.push(i);
+    byTarget.set(p.target.name, list);
+  });
+  const groups = [...byTarget.values()];
+  const results: ProbeResult[] = new Array(plans.length);
+  let next = 0;
+  const worker = async () => {
+    for (let g = next++; g < groups.length; g = next++) {
+      for (const i of groups[g] as number[]) {
+        const deps = { client: options.client, ...(options.region ? { region: options.region } : {}) };
+        results[i] = await runProbe(plans[i] as CheckPlan, deps);
+      }
+    }
+  };
+  const workers = Math.max(1, Math.min(options.concurrency ?? 8, groups.length));
+  await Promise.all(Array.from({ length: workers }, worker));
+  return results;
+}
+
+function firstReason(r: ProbeResult): string {
+  if (r.error) return `${r.error.code}: ${r.error.message}`;
+  return r.failures[0]?.message ?? '';
+}
+
+/** Formats results as an aligned table plus a summary line. */
+export function formatTable(results: readonly ProbeResult[], notRun: readonly CheckPlan[] = []): string {
+  const rows = [
+    ['TARGET', 'CHECK', 'OUTCOME', 'LATENCY', 'REASON'],
+    ...results.map((r) => [r.target, r.check, r.outcome, `${r.durationMs.toFixed(1)} ms`, firstReason(r)]),
+    ...notRun.map((p) => [
+      p.target.name,
+      p.kind,
+      'not run',
+      '',
+      'canary baseline comparison is not implemented yet',
+    ]),
+  ];
+  const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((row) => (row[c] as string).length)));
+  const lines = rows.map((row) =>
+    row
+      .map((cell, c) =>
+        c === 3 ? cell.padStart(widths[3] as number) : c < 4 ? cell.padEnd(widths[c] as number) : cell,
+      )
+      .join('  ')
+      .trimEnd(),
+  );
+  const count = (o: string) => results.filter((r) => r.outcome === o).length;
+  const summary =
+    `${results.length} check${results.length === 1 ? '' : 's'}: ${count('pass')} passed, ` +
+    `${count('degraded')} degraded, ${count('fail')} failed` +
+    (notRun.length > 0 ? ` (${notRun.length} not run)` : '');
+  return `${lines.join('\n')}\n\n${summary}`;
+}
+
+/** Exit code for a set of results: 1 when any failed (or degraded, with `strict`), else 0. */
+export function exitCodeFor(results: readonly ProbeResult[], strict: boolean): 0 | 1 {
+  return results.some((r) => r.outcome === 'fail' || (strict && r.outcome === 'degraded')) ? 1 : 0;
+}
+
+function quickTarget(url: string, protocol: ProtocolName, model: string | undefined): TargetConfig {
+  const target: TargetConfig = {
+    name: model ?? new URL(url).host,
+    url: url.replace(/\/+$/, ''),
+    protocol,
+    labels: {},
+    headers: {},
+    maxBodyBytes: 1024 * 1024,
+    maxRedirects: 5,
+  };
+  if (model !== undefined) target.model = model;
+  return target;
+}
+
+function quickPlan(target: TargetConfig, kind: 'liveness' | 'readiness', timeoutMs: number): CheckPlan {
+  return {
+    id: `${target.name}/${kind}`,
+    target,
+    kind,
+    intervalMs: 10_000,
+    timeoutMs,
+    failureThreshold: 3,
+    successThreshold: 1,
+    fastIntervalMs: 1000,
+    initialDelayMs: 0,
+    expect: {},
+  };
+}
+
+interface CheckOptions {
+  config?: string;
+  target?: string[];
+  json: boolean;
+  strict: boolean;
+  url?: string;
+  protocol?: ProtocolName;
+  model?: string;
+  timeout: number;
+  concurrency: number;
+  region?: string;
+}
+
+async function checkCommand(opts: CheckOptions): Promise<number> {
+  if (opts.config && opts.url)
+    throw new UsageError('VIGIL_ERR_USAGE', 'use either -c/--config or --url, not both');
+  const client = createHttpClient({ keepAlive: true });
+  try {
+    if (opts.url) {
+      if (!opts.protocol) throw new UsageError('VIGIL_ERR_USAGE', '--url needs --protocol');
+      if (!opts.model && opts.protocol !== 'http')
+        throw new UsageError('VIGIL_ERR_USAGE', '--url needs --model');
+      const target = quickTarget(opts.url, opts.protocol, opts.model);
+      const plans = [
+        quickPlan(target, 'liveness', opts.timeout),
+        quickPlan(target, 'readiness', opts.timeout),
+      ];
+      const results = await runChecks(plans, { client, concurrency: 1 });
+      const ctx = createAdapterContext(client, target, {
+        timeoutMs: opts.timeout,
+        startedAt: performance.now(),
+      });
+      const meta = await getAdapter(opts.protocol).metadata(ctx, plans[0] as CheckPlan);
+      const metadata = meta.document?.body;
+      if (opts.json) {
+        console.log(JSON.stringify({ results, metadata: metadata ?? null }, null, 2));
+      } else {
+        console.log(formatTable(results));
+        if (meta.verdict.ok) console.log(`\nmodel metadata:\n${JSON.stringify(metadata, null, 2)}`);
+        else console.log(`\nmodel metadata: unavailable (${meta.verdict.reason})`);
+      }
+      return exitCodeFor(results, opts.strict);
+    }
+
+    const file = opts.config ?? 'vigil.yaml';
+    const loaded = await loadConfig(file);
+    if (!loaded.ok) {
+      for (const d of loaded.diagnostics) console.error(d);
+      return 2;
+    }
+    let plans = loaded.plan;
+    if (opts.target && opts.target.length > 0) {
+      const known = new Set(plans.map((p) => p.target.name));
+      const unknown = opts.target.filter((t) => !known.has(t));
+      if (unknown.length > 0)
+        throw new UsageError(
+          'VIGIL_ERR_USAGE',
+          `unknown target ${unknown.map((t) => `"${t}"`).join(', ')} in ${file}`,
+        );
+      const wanted = new Set(opts.target);
+      plans = plans.filter((p) => wanted.has(p.target.name));
+    }
+    const runnable = plans.filter(isProbeable);
+    const notRun = plans.filter((p) => !isProbeable(p));
+    const region = opts.region ?? loaded.config.region;
+    const results = await runChecks(runnable, {
+      client,
+      concurrency: opts.concurrency,
+      ...(region ? { region } : {}),
+    });
+    const text = opts.json ? JSON.stringify(results, null, 2) : formatTable(results, notRun);
+    console.log(loaded.redact(text));
+    return exitCodeFor(results, opts.strict);
+  } finally {
+    await client.close();
+  }
+}
+
+function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < 1)
+      throw new UsageError('VIGIL_ERR_USAGE', `${name} must be a positive integer, got "${value}"`);
+    return n;
+  };
+}
+
+/** Adds `check` to the program. */
+export function registerCheck(program: Command): void {
+  program
+    .command('check')
+    .description('run every check once and report; exit 0 all pass, 1 any failed, 2 config or usage error')
+    .option('-c, --config <file>', 'config file (default vigil.yaml)')
+    .option('-t, --target <name...>', 'only these targets')
+    .option('--json', 'print the ProbeResults as JSON', false)
+    .option('--strict', 'degraded counts as failed', false)
+    .option(
+      '--url <url>',
+      'quick look without a config: liveness, readiness and model metadata of one endpoint',
+    )
+    .addOption(new Option('--protocol <name>', 'protocol for --url').choices([...PROTOCOL_NAMES]))
+    .option('--model <name>', 'model for --url')
+    .option('--timeout <ms>', 'probe timeout for --url, in ms', positiveInt('--timeout'), 2000)
+    .option('--concurrency <n>', 'targets probed at once', positiveInt('--concurrency'), 8)
+    .option('--region <name>', "region reported in results (default: the config's region)")
+    .action(async (opts: CheckOptions) => {
+      process.exitCode = await checkCommand(opts);
+    });
+}

@@ -1,0 +1,4 @@
+// Entry point of the `vigil` binary.
+import { main } from './main.js';
+
+await main();

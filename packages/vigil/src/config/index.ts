@@ -1,0 +1,47 @@
+/**
+ * The config module: `vigil.yaml` → validated, frozen {@link VigilConfig} → {@link CheckPlan}s.
+ *
+ * ```ts
+ * const result = await loadConfig('vigil.yaml');
+ * if (!result.ok) for (const line of result.diagnostics) console.error(line);
+ * else scheduler.start(result.plan);
+ * ```
+ *
+ * Error codes: `VIGIL_ERR_CONFIG_INVALID` (diagnostics), `VIGIL_ERR_CONFIG_READ` (unreadable file),
+ * `VIGIL_ERR_CONFIG_DURATION` (from {@link parseDuration}).
+ *
+ * @module
+ */
+export type { CheckPlan } from '../types.js';
+export { DURATION_PATTERN, MAX_DURATION_MS, parseDuration } from './duration.js';
+export type { Env } from './interpolate.js';
+export { generateJsonSchema } from './json-schema.js';
+export {
+  deepFreeze,
+  type FailedConfig,
+  type LoadedConfig,
+  type LoadOptions,
+  type LoadResult,
+  loadConfig,
+  loadConfigOrThrow,
+  type ParseOptions,
+  parseConfig,
+} from './load.js';
+export { buildPlan } from './plan.js';
+export { createRedactor, REDACTED } from './redact.js';
+export {
+  assertionSchema,
+  authSchema,
+  configSchema,
+  type DefaultsSpec,
+  type ExpectSpec,
+  expectSchema,
+  httpRequestSchema,
+  OIP_DATATYPES,
+  operatorsSchema,
+  type TargetSpec,
+  TIMING_DEFAULTS,
+  tlsSchema,
+  type VigilConfig,
+  type VigilConfigInput,
+} from './schema.js';

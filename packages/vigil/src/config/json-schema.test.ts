@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { describe, expect, it } from 'vitest';
+import { generateJsonSchema, JSON_SCHEMA_FILE } from './json-schema.js';
+
+const committed = JSON.parse(
+  readFileSync(fileURLToPath(new URL(`../../${JSON_SCHEMA_FILE}`, import.meta.url)), 'utf8'),
+);
+const validate = new Ajv2020({ allowUnionTypes: true }).compile(committed);
+
+const target = (extra: Record<string, unknown> = {}) => ({
+  targets: [{ name: 'a', url: 'http://127.0.0.1:8081', protocol: 'oip-v2', model: 'a', ...extra }],
+});
+
+describe('vigil.schema.json', () => {
+  it('is current: regenerate it with `npx tsx packages/vigil/src/config/write-json-schema.ts`', () => {
+    expect(committed).toEqual(generateJsonSchema());
+  });
+
+  it('is draft 2020-12 with help text for editors', () => {
+    expect(committed.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
+    expect(committed.$defs.Interval.description).toMatch(/between two probes/);
+    expect(committed.$defs.Defaults.properties.interval.default).toBe('10s');
+  });
+
+  it('accepts a minimal config', () => {
+    expect(validate(target())).toBe(true);
+  });
+
+  it.each([
+    ['an unknown key', target({ intervall: '10s' })],
+    ['a duration without a unit (durations are strings)', target({ interval: 10 })],
+    ['a duration that is not one', target({ interval: 'fast' })],
+    ['an unknown protocol', { targets: [{ name: 'a', url: 'http://x', protocol: 'triton' }] }],
+    [
+      'an OIP request with a bad datatype',
+      target({
+        checks: {
+          integrity: { request: { inputs: [{ name: 'x', shape: [1], datatype: 'FLOAT32', data: [1] }] } },
+        },
+      }),
+    ],
+  ])('rejects %s', (_, config) => {
+    expect(validate(config)).toBe(false);
+  });
+});

@@ -1,0 +1,268 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { type Document, isAlias, isMap, isScalar, isSeq, type Node, parseDocument } from 'yaml';
+import { ConfigError } from '../errors.js';
+import type { CheckPlan } from '../types.js';
+import { checkFiles, resolveFiles } from './files.js';
+import { type Env, interpolateEnv } from './interpolate.js';
+import { fillMessage, humanErrorMap, issuesToProblems, renderValue } from './messages.js';
+import { type ConfigPath, formatPath, type Problem } from './paths.js';
+import { buildPlan } from './plan.js';
+import { createRedactor } from './redact.js';
+import { configSchema, type VigilConfig } from './schema.js';
+
+/** A config that loaded: validated, files resolved, deeply frozen, with its plan. */
+export interface LoadedConfig {
+  ok: true;
+  /** The validated config (durations as strings, paths absolute, `expect.schema` files parsed). Frozen. */
+  config: VigilConfig;
+  /** Every check, resolved: see {@link buildPlan}. Frozen. */
+  plan: CheckPlan[];
+  /**
+   * Replaces every secret of this config with `[REDACTED]`: values that came from `${VAR}`, auth tokens and
+   * passwords (also as a basic-auth header value), and the values of Authorization, Cookie and API-key
+   * headers. Pass any text that may echo config values through it before printing or storing it.
+   */
+  redact: (text: string) => string;
+}
+
+/** A config that did not load: every problem, one line each (`<path>: <message>`), secrets hidden. */
+export interface FailedConfig {
+  ok: false;
+  /** `VIGIL_ERR_CONFIG_READ`: the file could not be read; `VIGIL_ERR_CONFIG_INVALID`: it was read but is wrong. */
+  code: 'VIGIL_ERR_CONFIG_INVALID' | 'VIGIL_ERR_CONFIG_READ';
+  diagnostics: string[];
+}
+
+/** The outcome of loading a config. Bad input is a result, never an exception. */
+export type LoadResult = LoadedConfig | FailedConfig;
+
+/** Options of {@link parseConfig}. */
+export interface ParseOptions {
+  /** File name used in YAML syntax diagnostics (`vigil.yaml:3:5: …`). */
+  file?: string;
+  /** Folder that relative paths (TLS files, `expect.schema`, canary baselines) are resolved against. */
+  baseDir: string;
+  /** Variables for `${VAR}` interpolation. Default `process.env`. */
+  env?: Env;
+}
+
+/** Options of {@link loadConfig}. */
+export interface LoadOptions {
+  /** Variables for `${VAR}` interpolation. Default `process.env`. */
+  env?: Env;
+}
+
+const SECRET_HEADER = /^(?:authorization|proxy-authorization|cookie|x-api-key|api-key)$/i;
+
+/**
+ * Parses, interpolates, validates and resolves a config given as YAML text, and builds its plan.
+ *
+ * Every problem is reported at once, each as `<path>: <message>` in document order, e.g.
+ * `targets[2].checks.integrity.expect.latency.failed: expected a duration like "180ms", got "fast"`;
+ * YAML syntax errors as `<file>:<line>:<column>: <message>` (or `line L, column C: …` without `file`).
+ * Diagnostics never contain a secret value.
+ *
+ * @example
+ * const result = parseConfig(text, { file: 'vigil.yaml', baseDir: process.cwd(), env: { TOKEN: 't' } });
+ * if (!result.ok) console.error(result.diagnostics.join('\n'));
+ * @returns a {@link LoadResult}; never throws for bad input
+ */
+export function parseConfig(text: string, options: ParseOptions): LoadResult {
+  const env = options.env ?? process.env;
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    return {
+      ok: false,
+      code: 'VIGIL_ERR_CONFIG_INVALID',
+      diagnostics: document.errors.map((error) => yamlDiagnostic(error, options.file)),
+    };
+  }
+
+  let contents: unknown;
+  try {
+    // Throws for alias bombs ("billion laughs"): more alias expansions than yaml's maxAliasCount.
+    contents = document.toJS();
+  } catch (error) {
+    return {
+      ok: false,
+      code: 'VIGIL_ERR_CONFIG_INVALID',
+      diagnostics: [`${options.file ?? 'config'}: ${(error as Error).message}`],
+    };
+  }
+  if (contents === null || contents === undefined) {
+    return {
+      ok: false,
+      code: 'VIGIL_ERR_CONFIG_INVALID',
+      diagnostics: [`${options.file ?? 'config'}: the file is empty; it needs at least a targets list`],
+    };
+  }
+  const interpolation = interpolateEnv(contents, env);
+  const tree = interpolation.value;
+  const secrets = [...interpolation.secrets, ...literalSecrets(tree)];
+  const isSecret = (value: string) => secrets.some((secret) => secret !== '' && value.includes(secret));
+  const redact = createRedactor(secrets);
+
+  const parsed = configSchema.safeParse(tree, { error: humanErrorMap, reportInput: true });
+  const files = checkFiles(tree, options.baseDir);
+  const unresolved = new Set(interpolation.unresolved.map((path) => formatPath(path)));
+  const problems: Problem[] = [
+    ...interpolation.problems,
+    ...(parsed.success ? [] : issuesToProblems(parsed.error.issues)),
+    ...files.problems,
+  ].filter(
+    (problem, index) => index < interpolation.problems.length || !unresolved.has(formatPath(problem.path)),
+  );
+
+  if (problems.length > 0 || !parsed.success) {
+    const ordered = sortByPosition(problems, document);
+    const show = (value: unknown) => renderValue(value, isSecret);
+    const lines = ordered.map((problem) => `${formatPath(problem.path)}: ${fillMessage(problem, show)}`);
+    return { ok: false, code: 'VIGIL_ERR_CONFIG_INVALID', diagnostics: [...new Set(lines)] };
+  }
+
+  const config = parsed.data;
+  resolveFiles(config, options.baseDir, files.schemas);
+  deepFreeze(config);
+  const plan = deepFreeze(buildPlan(config));
+  return { ok: true, config, plan, redact };
+}
+
+/**
+ * Reads and loads a config file; relative paths in it are resolved against the file's folder.
+ *
+ * @example
+ * const result = await loadConfig('vigil.yaml');
+ * if (result.ok) console.log(result.plan.length, 'checks');
+ * @returns a {@link LoadResult}: `code: 'VIGIL_ERR_CONFIG_READ'` when the file cannot be read; never throws
+ *   for bad input
+ */
+export async function loadConfig(file: string, options: LoadOptions = {}): Promise<LoadResult> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    return { ok: false, code: 'VIGIL_ERR_CONFIG_READ', diagnostics: [`${file}: ${readProblem(error)}`] };
+  }
+  return parseConfig(text, {
+    file,
+    baseDir: dirname(resolve(file)),
+    ...(options.env !== undefined && { env: options.env }),
+  });
+}
+
+/**
+ * {@link loadConfig} for callers that prefer an exception.
+ *
+ * @throws ConfigError with code `VIGIL_ERR_CONFIG_READ` (unreadable file) or `VIGIL_ERR_CONFIG_INVALID`
+ *   (its `diagnostics` list every problem; the message repeats them)
+ */
+export async function loadConfigOrThrow(file: string, options: LoadOptions = {}): Promise<LoadedConfig> {
+  const result = await loadConfig(file, options);
+  if (result.ok) return result;
+  const summary =
+    result.code === 'VIGIL_ERR_CONFIG_READ'
+      ? (result.diagnostics[0] ?? `${file}: cannot be read`)
+      : `${file}: invalid configuration:\n  ${result.diagnostics.join('\n  ')}`;
+  throw new ConfigError(result.code, summary, result.diagnostics);
+}
+
+/** Freezes a value and everything reachable from it; returns it. */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Reflect.ownKeys(value)) deepFreeze((value as Record<PropertyKey, unknown>)[key]);
+  }
+  return value;
+}
+
+/** Auth tokens and passwords are secrets even when written literally, and so are credential headers. */
+function literalSecrets(tree: unknown): string[] {
+  const secrets: string[] = [];
+  const targets = isRecord(tree) && Array.isArray(tree.targets) ? tree.targets : [];
+  const collectHeaders = (headers: unknown) => {
+    if (!isRecord(headers)) return;
+    for (const [name, value] of Object.entries(headers)) {
+      if (SECRET_HEADER.test(name) && typeof value === 'string') secrets.push(value);
+    }
+  };
+  for (const target of targets) {
+    if (!isRecord(target)) continue;
+    collectHeaders(target.headers);
+    if (isRecord(target.checks)) {
+      for (const check of Object.values(target.checks)) {
+        if (isRecord(check) && isRecord(check.request)) collectHeaders(check.request.headers);
+      }
+    }
+    if (!isRecord(target.auth)) continue;
+    const { bearer, basic } = target.auth;
+    if (typeof bearer === 'string') secrets.push(bearer);
+    if (isRecord(basic) && typeof basic.password === 'string') {
+      secrets.push(basic.password);
+      if (typeof basic.username === 'string') {
+        secrets.push(Buffer.from(`${basic.username}:${basic.password}`).toString('base64'));
+      }
+    }
+  }
+  return secrets.filter((secret) => secret !== '');
+}
+
+function yamlDiagnostic(
+  error: { message: string; linePos?: [{ line: number; col: number }, ...unknown[]] },
+  file?: string,
+): string {
+  const message = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+  const position = error.linePos?.[0];
+  if (position === undefined) return file === undefined ? message : `${file}: ${message}`;
+  return file === undefined
+    ? `line ${position.line}, column ${position.col}: ${message}`
+    : `${file}:${position.line}:${position.col}: ${message}`;
+}
+
+function readProblem(error: unknown): string {
+  switch ((error as NodeJS.ErrnoException).code) {
+    case 'ENOENT':
+      return 'cannot read the config file: it does not exist';
+    case 'EACCES':
+    case 'EPERM':
+      return 'cannot read the config file: permission denied';
+    case 'EISDIR':
+      return 'cannot read the config file: it is a folder';
+    default:
+      return `cannot read the config file: ${(error as Error).message}`;
+  }
+}
+
+/** Orders problems as their places appear in the file (a missing key sorts at its parent). */
+function sortByPosition(problems: Problem[], document: Document): Problem[] {
+  return problems
+    .map((problem, index) => ({ problem, index, offset: offsetOf(document, problem.path) }))
+    .sort((a, b) => a.offset - b.offset || a.index - b.index)
+    .map(({ problem }) => problem);
+}
+
+function offsetOf(document: Document, path: ConfigPath): number {
+  let node: unknown = document.contents;
+  let offset = (node as Node | null)?.range?.[0] ?? 0;
+  for (const key of path) {
+    if (isAlias(node)) node = node.resolve(document);
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(key));
+      if (pair === undefined) break;
+      offset = (pair.key as Node).range?.[0] ?? offset;
+      node = pair.value;
+    } else if (isSeq(node) && typeof key === 'number') {
+      const item = node.items[key] as Node | undefined;
+      if (item === undefined) break;
+      offset = item.range?.[0] ?? offset;
+      node = item;
+    } else {
+      break;
+    }
+  }
+  return offset;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}

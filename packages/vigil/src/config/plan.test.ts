@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../errors.js';
+import type { CheckPlan } from '../types.js';
+import { parseConfig } from './load.js';
+import { buildPlan } from './plan.js';
+import { configSchema } from './schema.js';
+
+function plan(yaml: string): CheckPlan[] {
+  const result = parseConfig(yaml, { baseDir: '/nonexistent', env: {} });
+  if (!result.ok) throw new Error(result.diagnostics.join('\n'));
+  return result.plan;
+}
+
+const byKind = (plans: CheckPlan[]) => Object.fromEntries(plans.map((p) => [p.kind, p]));
+
+describe('buildPlan', () => {
+  it('resolves timing check > target > defaults, in milliseconds', () => {
+    const plans = byKind(
+      plan(`
+defaults: { interval: 20s, timeout: 3s, failureThreshold: 4, successThreshold: 2, fastInterval: 2s, initialDelay: 5s }
+targets:
+  - name: a
+    url: http://127.0.0.1:8081
+    protocol: http
+    interval: 30s
+    failureThreshold: 5
+    fastInterval: false
+    checks:
+      liveness: {}
+      readiness: { interval: 1m, timeout: 1500ms, successThreshold: 3, fastInterval: 500ms, initialDelay: 0s }
+`),
+    );
+    expect(plans.liveness).toMatchObject({
+      intervalMs: 30_000,
+      timeoutMs: 3_000,
+      failureThreshold: 5,
+      successThreshold: 1,
+      fastIntervalMs: null,
+      initialDelayMs: 5_000,
+    });
+    expect(plans.readiness).toMatchObject({
+      intervalMs: 60_000,
+      timeoutMs: 1_500,
+      failureThreshold: 5,
+      successThreshold: 3,
+      fastIntervalMs: 500,
+      initialDelayMs: 0,
+    });
+  });
+
+  it('uses the schema defaults: 10s / 2s, thresholds 3 / 1 (Kubernetes), fast confirmation 1s', () => {
+    const [liveness] = plan('targets: [{ name: a, url: "http://127.0.0.1:8081", protocol: http }]');
+    expect(liveness).toMatchObject({
+      intervalMs: 10_000,
+      timeoutMs: 2_000,
+      failureThreshold: 3,
+      successThreshold: 1,
+      fastIntervalMs: 1_000,
+      initialDelayMs: 0,
+    });
+  });
+
+  it('runs liveness and readiness when checks are omitted (liveness only for http)', () => {
+    const plans = plan(`
+targets:
+  - { name: m, url: "http://127.0.0.1:8081", protocol: oip-v2, model: m }
+  - { name: h, url: "http://127.0.0.1:8082", protocol: http }
+`);
+    expect(plans.map((p) => p.id)).toEqual(['m/liveness', 'm/readiness', 'h/liveness']);
+  });
+
+  it('fills the target: labels and headers default to {}, body cap 1 MiB, 5 redirects, URL without trailing slash', () => {
+    const [liveness] = plan('targets: [{ name: a, url: "http://127.0.0.1:8081/v1/", protocol: http }]');
+    expect(liveness?.target).toEqual({
+      name: 'a',
+      url: 'http://127.0.0.1:8081/v1',
+      protocol: 'http',
+      labels: {},
+      headers: {},
+      maxBodyBytes: 1_048_576,
+      maxRedirects: 5,
+    });
+  });
+
+  it('converts latency to degradedMs / failedMs, keeping only what is given', () => {
+    const plans = byKind(
+      plan(`
+targets:
+  - name: a
+    url: http://127.0.0.1:8081
+    protocol: http
+    checks:
+      liveness: { expect: { latency: { failed: 1s } } }
+      readiness: { expect: { latency: { degraded: 1m30s, failed: 2m }, status: [200, "3xx"] } }
+`),
+    );
+    expect(plans.liveness?.expect).toEqual({ latency: { failedMs: 1_000 } });
+    expect(plans.readiness?.expect).toEqual({
+      latency: { degradedMs: 90_000, failedMs: 120_000 },
+      status: [200, '3xx'],
+    });
+  });
+
+  it('gives http checks GET / unless the request says otherwise, with the method upper-cased', () => {
+    const plans = byKind(
+      plan(`
+targets:
+  - name: a
+    url: http://127.0.0.1:8081
+    protocol: http
+    checks:
+      liveness: {}
+      readiness: { request: { path: /ready } }
+      integrity: { request: { method: put, body: "x" } }
+`),
+    );
+    expect(plans.liveness?.request).toEqual({ method: 'GET', path: '/' });
+    expect(plans.readiness?.request).toEqual({ method: 'GET', path: '/ready' });
+    expect(plans.integrity?.request).toEqual({ method: 'PUT', path: '/', body: 'x' });
+  });
+
+  it('defaults the tfserving integrity method to predict', () => {
+    const [integrity] = plan(`
+targets:
+  - { name: t, url: "http://127.0.0.1:8501", protocol: tfserving, model: t, checks: { integrity: { request: { instances: [1] } } } }
+`);
+    expect(integrity?.method).toBe('predict');
+  });
+
+  it('refuses a config whose schema files were not read by the loader', () => {
+    const config = configSchema.parse({
+      targets: [
+        {
+          name: 'a',
+          url: 'http://127.0.0.1:8081',
+          protocol: 'http',
+          checks: { liveness: { expect: { schema: 'schemas/x.json' } } },
+        },
+      ],
+    });
+    expect(() => buildPlan(config)).toThrow(ConfigError);
+    expect(() => buildPlan(config)).toThrow(
+      'a/liveness: expect.schema is still the file name "schemas/x.json"',
+    );
+  });
+});

@@ -1,0 +1,107 @@
+/**
+ * runProbe: one execution of one check — the protocol adapter asks, the assertions judge, and the
+ * answer becomes a ProbeResult. A down endpoint is data, not an exception: this never throws for
+ * anything the endpoint does.
+ */
+import { evaluateExpect } from '../assertions/index.js';
+import { createAdapterContext, getAdapter } from '../protocols/index.js';
+import type {
+  AdapterAnswer,
+  AssertionFailure,
+  CheckPlan,
+  HttpClient,
+  PhaseTimings,
+  ProbeResult,
+} from '../types.js';
+
+const ZERO_PHASES: PhaseTimings = Object.freeze({
+  dnsMs: 0,
+  connectMs: 0,
+  tlsMs: 0,
+  processingMs: 0,
+  transferMs: 0,
+});
+
+/** What runProbe needs besides the plan. */
+export interface ProbeDeps {
+  client: HttpClient;
+  /** Region this prober runs in. Default `local`. */
+  region?: string;
+}
+
+/** The check kinds runProbe can execute; canary comparison arrives with the canary work. */
+export type ProbeableKind = 'liveness' | 'readiness' | 'integrity';
+
+export function isProbeable(plan: CheckPlan): plan is CheckPlan & { kind: ProbeableKind } {
+  return plan.kind !== 'canary';
+}
+
+/**
+ * Runs one probe of `plan` and judges it.
+ *
+ * Outcome: `fail` when the adapter's protocol verdict is negative or any assertion fails;
+ * `degraded` when only the latency's degraded threshold was crossed; else `pass`. `error` is set
+ * when no usable answer was had (transport error, unreadable body) and, with code
+ * `UNEXPECTED_STATUS`, when the status assertion failed.
+ *
+ * @throws only for programming errors (such as a canary plan, which is not probeable yet).
+ */
+export async function runProbe(plan: CheckPlan, deps: ProbeDeps): Promise<ProbeResult> {
+  if (!isProbeable(plan)) throw new Error(`runProbe: ${plan.id}: canary checks are not probeable yet`);
+  const startedAt = Date.now();
+  const t0 = performance.now();
+  const adapter = getAdapter(plan.target.protocol);
+  const ctx = createAdapterContext(deps.client, plan.target, { timeoutMs: plan.timeoutMs, startedAt: t0 });
+  const answer: AdapterAnswer = await adapter[plan.kind](ctx, plan);
+  const durationMs = performance.now() - t0;
+
+  const { exchange, verdict, document } = answer;
+  const failures: AssertionFailure[] = [];
+  let error: ProbeResult['error'];
+  if (!verdict.ok) {
+    failures.push({
+      assertion: 'protocol',
+      expected: 'a healthy answer',
+      actual: verdict.reason,
+      message: verdict.reason,
+    });
+    if (verdict.code) error = { code: verdict.code, message: verdict.reason };
+  }
+  const status = exchange.response?.status;
+  let degraded: AssertionFailure[] = [];
+  if (!error) {
+    const judged = evaluateExpect(plan.expect, {
+      ...(document === undefined ? {} : { document }),
+      ...(status === undefined ? {} : { status }),
+      durationMs: exchange.durationMs,
+      kind: plan.kind,
+      ...(answer.declaredOutputs === undefined ? {} : { declaredOutputs: answer.declaredOutputs }),
+    });
+    // The adapter already judged the status by its protocol's rules; repeat only an explicit expectation.
+    const own =
+      verdict.ok || plan.expect.status
+        ? judged.failures
+        : judged.failures.filter((f) => f.assertion !== 'status');
+    failures.push(...own);
+    degraded = judged.degraded;
+    const statusFailure = own.find((f) => f.assertion === 'status');
+    if (statusFailure) error = { code: 'UNEXPECTED_STATUS', message: statusFailure.message };
+  }
+
+  const result: ProbeResult = {
+    checkId: plan.id,
+    target: plan.target.name,
+    check: plan.kind,
+    region: deps.region ?? 'local',
+    startedAt,
+    durationMs,
+    phases: exchange.phases ?? ZERO_PHASES,
+    outcome: failures.length > 0 ? 'fail' : degraded.length > 0 ? 'degraded' : 'pass',
+    failures: failures.length > 0 ? failures : degraded,
+  };
+  if (status !== undefined) result.httpStatus = status;
+  if (error) result.error = error;
+  const modelVersion = answer.modelVersion ?? document?.modelVersion;
+  if (modelVersion !== undefined) result.modelVersion = modelVersion;
+  return result;
+}

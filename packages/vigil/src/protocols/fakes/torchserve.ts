@@ -1,0 +1,167 @@
+/**
+ * A fake TorchServe, from PROTOCOLS.md: an inference server (`GET /ping`, `POST /predictions/{m}[/{v}]`)
+ * and a management server (`GET /models`, `GET /models/{m}[/{v}]` → an array of model descriptions with
+ * `workers[].status`). Errors are TorchServe's `{"code", "type", "message"}`.
+ *
+ * `/ping` follows the release chosen by `pingStyle`: `current` answers 200 `{"status":"Healthy"}` or 500
+ * `{"status":"Unhealthy"}`; `older` always answers 200 with `Healthy`, `Partial Healthy` or `Unhealthy`.
+ * With `health: 'auto'` the status is computed as TorchServe does: unhealthy when a model has fewer
+ * READY workers than its `minWorkers` (so `minWorkers: 0` pings healthy with no worker at all).
+ */
+import { type FakeReply, type FakeServer, startFakeServer, withNonFinite } from './server.js';
+
+/** One registered model version. */
+export interface TorchServeFakeModel {
+  version: string;
+  minWorkers: number;
+  /** One status per worker. */
+  workers: Array<'READY' | 'UNLOADING' | 'UNAVAILABLE'>;
+}
+
+/** Switchable state of the TorchServe fake. */
+export interface TorchServeFakeState {
+  pingStyle: 'current' | 'older';
+  health: 'auto' | 'Healthy' | 'Partial Healthy' | 'Unhealthy';
+  models: Record<string, TorchServeFakeModel>;
+  /** What a prediction answers (handler-defined JSON). */
+  prediction: unknown;
+  hang: boolean;
+  /** Predictions are written with bare NaN tokens. */
+  nan: boolean;
+}
+
+/** A running TorchServe fake: `url` is the inference API, `managementUrl` the management API. */
+export interface TorchServeFake extends FakeServer {
+  readonly state: TorchServeFakeState;
+  readonly managementUrl: string;
+  readonly management: FakeServer;
+}
+
+const modelNotFound = (m: string): FakeReply => ({
+  status: 404,
+  json: { code: 404, type: 'ModelNotFoundException', message: `Model not found: ${m}` },
+});
+
+/**
+ * Starts the fake with model `resnet` version `1.0`, one READY worker, predicting
+ * `{"tabby": 0.8, "tiger_cat": 0.15}`.
+ *
+ * @example
+ * const fake = await createTorchServeFake();
+ * fake.state.models.resnet = { version: '1.0', minWorkers: 0, workers: [] }; // healthy ping, 503 predictions
+ */
+export async function createTorchServeFake(
+  initial: Partial<TorchServeFakeState> = {},
+): Promise<TorchServeFake> {
+  const state: TorchServeFakeState = {
+    pingStyle: 'current',
+    health: 'auto',
+    models: { resnet: { version: '1.0', minWorkers: 1, workers: ['READY'] } },
+    prediction: { tabby: 0.8, tiger_cat: 0.15 },
+    hang: false,
+    nan: false,
+    ...initial,
+  };
+
+  const computedHealth = (): string => {
+    if (state.health !== 'auto') return state.health;
+    const short = Object.values(state.models).filter(
+      (m) => m.workers.filter((w) => w === 'READY').length < m.minWorkers,
+    );
+    if (short.length === 0) return 'Healthy';
+    return short.length < Object.keys(state.models).length ? 'Partial Healthy' : 'Unhealthy';
+  };
+
+  const lookup = (name: string, version?: string): TorchServeFakeModel | undefined => {
+    const model = state.models[name];
+    return model && (version === undefined || model.version === version) ? model : undefined;
+  };
+
+  const inference = await startFakeServer((req) => {
+    if (state.hang) return { hang: true };
+    if (req.method === 'GET' && req.path === '/ping') {
+      const status = computedHealth();
+      if (state.pingStyle === 'older') return { status: 200, json: { status } };
+      return status === 'Healthy'
+        ? { status: 200, json: { status: 'Healthy' } }
+        : { status: 500, json: { status: 'Unhealthy' } };
+    }
+    const predict = /^\/predictions\/([^/]+)(?:\/([^/]+))?$/.exec(req.path);
+    if (req.method === 'POST' && predict) {
+      const name = decodeURIComponent(predict[1] as string);
+      const version = predict[2] === undefined ? undefined : decodeURIComponent(predict[2]);
+      const model = lookup(name, version);
+      if (!model) return modelNotFound(name);
+      if (!model.workers.includes('READY'))
+        return {
+          status: 503,
+          json: {
+            code: 503,
+            type: 'ServiceUnavailableException',
+            message: `Model "${name}" has no worker to serve inference request. Please use scale workers API to add workers.`,
+          },
+        };
+      if (state.nan)
+        return {
+          status: 200,
+          text: withNonFinite({ tabby: Number.NaN, tiger_cat: 0.1 }),
+          contentType: 'application/json',
+        };
+      return { status: 200, json: state.prediction };
+    }
+    return undefined;
+  });
+
+  const management = await startFakeServer((req) => {
+    if (state.hang) return { hang: true };
+    if (req.method !== 'GET') return undefined;
+    if (req.path === '/models')
+      return {
+        status: 200,
+        json: {
+          models: Object.keys(state.models).map((modelName) => ({ modelName, modelUrl: `${modelName}.mar` })),
+        },
+      };
+    const describe = /^\/models\/([^/]+)(?:\/([^/]+))?$/.exec(req.path);
+    if (!describe) return undefined;
+    const name = decodeURIComponent(describe[1] as string);
+    const version = describe[2] === undefined ? undefined : decodeURIComponent(describe[2]);
+    const model = lookup(name, version);
+    if (!model) return modelNotFound(name);
+    return {
+      status: 200,
+      json: [
+        {
+          modelName: name,
+          modelVersion: model.version,
+          modelUrl: `${name}.mar`,
+          runtime: 'python',
+          minWorkers: model.minWorkers,
+          maxWorkers: Math.max(model.minWorkers, model.workers.length, 1),
+          batchSize: 1,
+          maxBatchDelay: 100,
+          loadedAtStartup: true,
+          workers: model.workers.map((status, i) => ({
+            id: String(9000 + i),
+            startTime: '2024-01-01T00:00:00.000Z',
+            status,
+            memoryUsage: 0,
+            pid: 100 + i,
+            gpu: false,
+            gpuUsage: 'N/A',
+          })),
+          jobQueueStatus: { remainingCapacity: 100, pendingRequests: 0 },
+        },
+      ],
+    };
+  });
+
+  return Object.assign(inference, {
+    state,
+    management,
+    managementUrl: management.url,
+    async close() {
+      await Promise.all([inference.stop(), management.stop()]);
+    },
+  });
+}

@@ -1,0 +1,223 @@
+/**
+ * Open Inference Protocol v2 (KServe v2, Triton, MLServer, TorchServe's /v2 path).
+ *
+ * - liveness: `GET /v2/health/live`; 200 = live.
+ * - readiness: `GET /v2/health/ready` and, with a model, `GET /v2/models/{m}[/versions/{v}]/ready`; both 200.
+ *   Health is carried by the status code: "false" is 503 with `{"error": …}` on KServe and 400 with an
+ *   empty body on Triton and MLServer, so any non-200 is "not ready" and the reason shows what came back.
+ * - integrity: model metadata (cached per target, default 60 s) for the declared outputs, then
+ *   `POST /v2/models/{m}[/versions/{v}]/infer` with `plan.request`; outputs `{name → flat data}`, shapes,
+ *   and `model_version` from the response.
+ * - metadata: `GET /v2` (server, best effort) and `GET /v2/models/{m}[/versions/{v}]`.
+ */
+import type { AdapterAnswer, AdapterContext, CheckPlan, ProtocolAdapter, TargetConfig } from '../types.js';
+import {
+  defineAdapter,
+  describeAnswer,
+  enc,
+  fail,
+  isSuccess,
+  jsonOf,
+  modelOf,
+  pass,
+  type Reply,
+  requestOf,
+  send,
+  unexpectedStatus,
+  wrongShape,
+} from './common.js';
+import { flatten, isRecord, type Normalised, setOutputs } from './normalise.js';
+
+/** Options of {@link createOipV2Adapter}. */
+export interface OipV2Options {
+  /**
+   * How long a model's metadata (its declared outputs) is reused by integrity checks, in ms, so that an
+   * integrity check normally costs one request. A failed inference drops it early. Default 60 000.
+   */
+  metadataTtlMs?: number;
+}
+
+interface CachedMetadata {
+  expiresAt: number;
+  outputs: string[];
+}
+
+function modelPath(target: TargetConfig, model: string): string {
+  const base = `/v2/models/${enc(model)}`;
+  return target.version === undefined ? base : `${base}/versions/${enc(target.version)}`;
+}
+
+/** Reads `{outputs: [{name}]}` from model metadata; undefined when the body has no such list. */
+function declaredOutputsOf(body: unknown): string[] | undefined {
+  if (!isRecord(body) || !Array.isArray(body.outputs)) return undefined;
+  const names = body.outputs.map((o) => (isRecord(o) && typeof o.name === 'string' ? o.name : undefined));
+  return names.every((n) => n !== undefined) ? (names as string[]) : undefined;
+}
+
+/** The output names a request asks for (`outputs: [{name}]`), if it narrows them. */
+function requestedOutputs(request: unknown): Set<string> | undefined {
+  if (!isRecord(request) || !Array.isArray(request.outputs)) return undefined;
+  const names = request.outputs.flatMap((o) => (isRecord(o) && typeof o.name === 'string' ? [o.name] : []));
+  return names.length > 0 ? new Set(names) : undefined;
+}
+
+function versionString(value: unknown): string | undefined {
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
+}
+
+/** Health semantics: 200 = true; anything else is false, whatever the server's flavour of "false". */
+function healthy(reply: Reply): boolean {
+  if (reply.status !== 200) return false;
+  // Defensive: a 200 that still says `"ready": false` / `"live": false` is not ready.
+  const body = reply.json.ok ? reply.json.value : undefined;
+  return !(isRecord(body) && (body.ready === false || body.live === false));
+}
+
+function notHealthy(reply: Reply, what: string): AdapterAnswer {
+  return fail(reply, `${what}: ${reply.label} ${describeAnswer(reply)}`);
+}
+
+/** Normalises an OIP inference response, or says which field is missing. */
+function normaliseInfer(reply: Reply, body: unknown): Normalised | AdapterAnswer {
+  if (!isRecord(body)) return wrongShape(reply, 'expected an inference response object');
+  if (!Array.isArray(body.outputs)) {
+    return wrongShape(
+      reply,
+      `the inference response has no "outputs" array (keys: ${Object.keys(body).join(', ') || 'none'})`,
+    );
+  }
+  const result: Normalised = { outputs: {}, shapes: {} };
+  for (const [i, output] of body.outputs.entries()) {
+    if (!isRecord(output) || typeof output.name !== 'string')
+      return wrongShape(reply, `outputs[${i}] has no "name"`);
+    if (!Array.isArray(output.data))
+      return wrongShape(reply, `outputs[${i}] ("${output.name}") has no "data" array`);
+    result.outputs[output.name] = flatten(output.data);
+    if (Array.isArray(output.shape) && output.shape.every((d) => typeof d === 'number'))
+      result.shapes[output.name] = output.shape as number[];
+  }
+  return result;
+}
+
+/**
+ * Creates the OIP v2 adapter. The registry holds one made with the defaults.
+ *
+ * @example
+ * const adapter = createOipV2Adapter({ metadataTtlMs: 30_000 });
+ */
+export function createOipV2Adapter(options: OipV2Options = {}): ProtocolAdapter {
+  const ttlMs = options.metadataTtlMs ?? 60_000;
+  // Per target object: the frozen config's targets live as long as the config does.
+  const metadataCache = new WeakMap<TargetConfig, CachedMetadata>();
+
+  /** Declared outputs, cached; a transport failure is returned as the probe's answer. */
+  async function declaredOutputs(
+    ctx: AdapterContext,
+    model: string,
+  ): Promise<{ ok: true; outputs?: string[] } | { ok: false; answer: AdapterAnswer }> {
+    const cached = metadataCache.get(ctx.target);
+    if (cached && cached.expiresAt > performance.now()) return { ok: true, outputs: cached.outputs };
+    const sent = await send(ctx, { path: modelPath(ctx.target, model) });
+    // Unreachable: the inference would fail the same way, and the budget may be spent.
+    if (!sent.ok) return sent;
+    const { reply } = sent;
+    // Metadata trouble (404, odd body) is left to the inference call to show.
+    if (!isSuccess(reply.status) || !reply.json.ok) return { ok: true };
+    const outputs = declaredOutputsOf(reply.json.value);
+    if (outputs === undefined) return { ok: true };
+    metadataCache.set(ctx.target, { expiresAt: performance.now() + ttlMs, outputs });
+    return { ok: true, outputs };
+  }
+
+  return defineAdapter('oip-v2', {
+    async liveness(ctx) {
+      const sent = await send(ctx, { path: '/v2/health/live' });
+      if (!sent.ok) return sent.answer;
+      return healthy(sent.reply) ? pass(sent.reply) : notHealthy(sent.reply, 'server not live');
+    },
+
+    async readiness(ctx) {
+      const server = await send(ctx, { path: '/v2/health/ready' });
+      if (!server.ok) return server.answer;
+      if (!healthy(server.reply)) return notHealthy(server.reply, 'server not ready');
+      const { model } = ctx.target;
+      if (model === undefined) return pass(server.reply);
+      const sent = await send(ctx, { path: `${modelPath(ctx.target, model)}/ready` });
+      if (!sent.ok) return sent.answer;
+      if (healthy(sent.reply)) return pass(sent.reply);
+      const what = sent.reply.status === 404 ? `model "${model}" unknown` : `model "${model}" not ready`;
+      return notHealthy(sent.reply, what);
+    },
+
+    async integrity(ctx, plan: CheckPlan) {
+      const model = modelOf(ctx, 'integrity');
+      const request = requestOf(ctx, plan);
+      const declared = await declaredOutputs(ctx, model);
+      if (!declared.ok) return declared.answer;
+
+      const sent = await send(ctx, {
+        path: `${modelPath(ctx.target, model)}/infer`,
+        method: 'POST',
+        body: request,
+      });
+      if (!sent.ok) return sent.answer;
+      const { reply } = sent;
+      if (!isSuccess(reply.status)) {
+        // The model may have been redeployed with other outputs: look again next time.
+        metadataCache.delete(ctx.target);
+        return unexpectedStatus(reply);
+      }
+      const json = jsonOf(reply);
+      if (!json.ok) return json.answer;
+      const normalised = normaliseInfer(reply, json.value);
+      if ('verdict' in normalised) return normalised;
+      setOutputs(reply.document, normalised);
+
+      const answer = pass(reply);
+      const version = isRecord(json.value) ? versionString(json.value.model_version) : undefined;
+      if (version !== undefined) answer.modelVersion = version;
+      if (declared.outputs) {
+        const wanted = requestedOutputs(request);
+        answer.declaredOutputs = wanted ? declared.outputs.filter((n) => wanted.has(n)) : declared.outputs;
+      }
+      return answer;
+    },
+
+    async metadata(ctx) {
+      const server = await send(ctx, { path: '/v2' });
+      if (!server.ok) return server.answer;
+      // Not every OIP server implements GET /v2; the model's metadata is what matters.
+      const serverBody =
+        isSuccess(server.reply.status) && server.reply.json.ok ? server.reply.json.value : undefined;
+      const { model } = ctx.target;
+      if (model === undefined) {
+        if (!isSuccess(server.reply.status)) return unexpectedStatus(server.reply);
+        const json = jsonOf(server.reply);
+        if (!json.ok) return json.answer;
+        server.reply.document.body = { server: json.value };
+        return pass(server.reply);
+      }
+      const sent = await send(ctx, { path: modelPath(ctx.target, model) });
+      if (!sent.ok) return sent.answer;
+      const { reply } = sent;
+      if (!isSuccess(reply.status)) return unexpectedStatus(reply);
+      const json = jsonOf(reply);
+      if (!json.ok) return json.answer;
+      reply.document.body = { server: serverBody ?? null, model: json.value };
+      const answer = pass(reply);
+      const versions = isRecord(json.value) && Array.isArray(json.value.versions) ? json.value.versions : [];
+      const reported = versions.map(versionString).filter((v) => v !== undefined);
+      const version =
+        ctx.target.version !== undefined && reported.includes(ctx.target.version)
+          ? ctx.target.version
+          : reported.length === 1
+            ? reported[0]
+            : undefined;
+      if (version !== undefined) answer.modelVersion = version;
+      return answer;
+    },
+  });
+}
+
+/** The OIP v2 adapter with default options (what the registry holds). */
+export const oipV2Adapter: ProtocolAdapter = createOipV2Adapter();

@@ -1,0 +1,233 @@
+/**
+ * Ollama (default port 11434).
+ *
+ * - liveness: `GET /` → 200 `Ollama is running`.
+ * - readiness: `GET /api/tags` lists the model (on disk); `GET /api/ps` then says whether it is loaded in
+ *   memory. **On disk but not loaded is ready**: Ollama loads a model on its first request and unloads
+ *   it after `keep_alive` (5 min by default) of idleness, so "not loaded" is the normal state of an idle
+ *   server — failing or degrading on it would flap with traffic. The answer says so instead: the
+ *   document's body is `{tags, ps, loaded, note}` and `outputs.loaded` is `[true]`, `[false]`, or
+ *   `[null]` when `/api/ps` could not be read, so a check that needs a warm model can assert
+ *   `outputs.loaded: {eq: true}`. Names without a tag mean `:latest`, as in Ollama.
+ * - integrity: `POST /api/generate` (or `POST /api/chat` when the request has `messages`) with
+ *   `{model, stream: false, options: {num_predict: 16}, ...request}` (a string request is a prompt; no
+ *   request is {@link DEFAULT_PROMPT}). Outputs: `text`, `done_reason`, `eval_count` when reported. With
+ *   `stream: true` the NDJSON stream is read line by line: the text is the concatenation, and a
+ *   mid-stream `{"error": …}` line fails the probe although the status stays 200.
+ * - metadata: `GET /api/version` (best effort) and the model's `GET /api/tags` entry.
+ *
+ * The model version is the digest's first 12 hex digits, as `ollama list` shows it.
+ */
+import type { AdapterAnswer, CheckPlan, ProtocolAdapter } from '../types.js';
+import {
+  defineAdapter,
+  describeAnswer,
+  fail,
+  isSuccess,
+  jsonOf,
+  modelOf,
+  pass,
+  type Reply,
+  readJson,
+  send,
+  snippet,
+  unexpectedStatus,
+  wrongShape,
+} from './common.js';
+import { isRecord } from './normalise.js';
+
+/** Prompt sent by integrity checks that set no request. */
+export const DEFAULT_PROMPT = 'Reply with the single word OK.';
+/** `options.num_predict` unless the request sets it: a smoke inference, not a workload. */
+export const DEFAULT_NUM_PREDICT = 16;
+
+const RUNNING = 'Ollama is running';
+
+/** `llama3` → `llama3:latest`; a name with a tag is kept. */
+export function canonicalModelName(name: string): string {
+  const lastSegment = name.slice(name.lastIndexOf('/') + 1);
+  return lastSegment.includes(':') ? name : `${name}:latest`;
+}
+
+type ModelEntry = Record<string, unknown>;
+
+/** `models[]` of /api/tags or /api/ps; undefined when the body has no such list. */
+function modelsOf(body: unknown): ModelEntry[] | undefined {
+  if (!isRecord(body) || !Array.isArray(body.models)) return undefined;
+  return body.models.filter(isRecord);
+}
+
+function entryName(entry: ModelEntry): string | undefined {
+  const name = typeof entry.name === 'string' ? entry.name : entry.model;
+  return typeof name === 'string' ? name : undefined;
+}
+
+function findModel(entries: ModelEntry[], model: string): ModelEntry | undefined {
+  const wanted = canonicalModelName(model);
+  return entries.find((e) => {
+    const name = entryName(e);
+    return name !== undefined && canonicalModelName(name) === wanted;
+  });
+}
+
+function versionOf(entry: ModelEntry | undefined): string | undefined {
+  const digest = entry?.digest;
+  if (typeof digest !== 'string' || digest === '') return undefined;
+  return digest.replace(/^sha256:/, '').slice(0, 12);
+}
+
+function generateRequest(
+  plan: CheckPlan,
+  model: string,
+): { path: string; body: Record<string, unknown>; isStream: boolean } {
+  const request = plan.request ?? DEFAULT_PROMPT;
+  const fields: Record<string, unknown> =
+    typeof request === 'string' ? { prompt: request } : isRecord(request) ? request : {};
+  const options = { num_predict: DEFAULT_NUM_PREDICT, ...(isRecord(fields.options) ? fields.options : {}) };
+  const body = { model, stream: false, ...fields, options };
+  return { path: 'messages' in fields ? '/api/chat' : '/api/generate', body, isStream: body.stream === true };
+}
+
+/** The generated text of one answer object (generate: `response`; chat: `message.content`). */
+function textOf(value: Record<string, unknown>): string | undefined {
+  if (typeof value.response === 'string') return value.response;
+  if (isRecord(value.message) && typeof value.message.content === 'string') return value.message.content;
+  return undefined;
+}
+
+function setGenerated(reply: Reply, text: string, last: Record<string, unknown>): void {
+  const outputs: Record<string, unknown[]> = { text: [text] };
+  if (last.done_reason !== undefined) outputs.done_reason = [last.done_reason];
+  if (typeof last.eval_count === 'number') outputs.eval_count = [last.eval_count];
+  reply.document.outputs = outputs;
+}
+
+/** Reads an NDJSON stream: every line is JSON; an `error` line fails; the last line says `done: true`. */
+function readStream(reply: Reply): AdapterAnswer {
+  const lines = reply.text.split('\n').filter((l) => l.trim() !== '');
+  const parsed: unknown[] = [];
+  reply.document.body = parsed;
+  let text = '';
+  for (const [i, line] of lines.entries()) {
+    const json = readJson(line);
+    if (!json.ok)
+      return fail(
+        reply,
+        `${reply.label}: stream line ${i + 1} is not valid JSON: ${json.message}`,
+        json.code,
+      );
+    parsed.push(json.value);
+    if (!isRecord(json.value)) return wrongShape(reply, `stream line ${i + 1} is not an object`);
+    if (json.value.error !== undefined) {
+      const message =
+        typeof json.value.error === 'string' ? json.value.error : snippet(JSON.stringify(json.value.error));
+      return fail(
+        reply,
+        `Ollama ${reply.label} streamed an error after ${i} chunk(s) although the status was ${reply.status}: ${message}`,
+      );
+    }
+    text += textOf(json.value) ?? '';
+  }
+  const last = parsed.at(-1);
+  if (!isRecord(last) || last.done !== true)
+    return wrongShape(reply, 'the stream ended without a "done": true line');
+  setGenerated(reply, text, last);
+  return pass(reply);
+}
+
+/** The Ollama adapter. */
+export const ollamaAdapter: ProtocolAdapter = defineAdapter('ollama', {
+  async liveness(ctx) {
+    const sent = await send(ctx, { path: '/' });
+    if (!sent.ok) return sent.answer;
+    const { reply } = sent;
+    if (reply.status !== 200) return fail(reply, `Ollama not live: ${reply.label} ${describeAnswer(reply)}`);
+    return reply.text.includes(RUNNING) ? pass(reply) : wrongShape(reply, `expected "${RUNNING}"`);
+  },
+
+  async readiness(ctx) {
+    const model = modelOf(ctx, 'readiness');
+    const sent = await send(ctx, { path: '/api/tags' });
+    if (!sent.ok) return sent.answer;
+    const { reply } = sent;
+    if (!isSuccess(reply.status)) return unexpectedStatus(reply, 'Ollama');
+    const json = jsonOf(reply);
+    if (!json.ok) return json.answer;
+    const onDisk = modelsOf(json.value);
+    if (!onDisk) return wrongShape(reply, 'expected a "models" array');
+    const entry = findModel(onDisk, model);
+    if (!entry) {
+      const names = onDisk.map(entryName).filter((n) => n !== undefined);
+      const listed = names.length === 0 ? 'no models' : names.map((n) => `"${n}"`).join(', ');
+      return fail(
+        reply,
+        `Ollama model "${model}" is not on disk (pull it first): ${reply.label} lists ${listed}`,
+      );
+    }
+
+    // Loaded or not is reported, not judged (see the module comment).
+    const ps = await send(ctx, { path: '/api/ps' });
+    const psBody = ps.ok && isSuccess(ps.reply.status) && ps.reply.json.ok ? ps.reply.json.value : undefined;
+    const inMemory = modelsOf(psBody);
+    const loaded = inMemory === undefined ? null : findModel(inMemory, model) !== undefined;
+    const note =
+      loaded === null
+        ? 'on disk; whether it is loaded is unknown (/api/ps could not be read)'
+        : loaded
+          ? 'on disk and loaded in memory'
+          : 'on disk, not loaded: the first request loads it (a cold start)';
+    reply.document.body = { tags: json.value, ps: psBody ?? null, loaded, note };
+    reply.document.outputs = { loaded: [loaded] };
+    const version = versionOf(entry);
+    return pass(reply, version === undefined ? {} : { modelVersion: version });
+  },
+
+  async integrity(ctx, plan) {
+    const { path, body, isStream } = generateRequest(plan, modelOf(ctx, 'integrity'));
+    const sent = await send(ctx, { path, method: 'POST', body });
+    if (!sent.ok) return sent.answer;
+    const { reply } = sent;
+    if (!isSuccess(reply.status)) return unexpectedStatus(reply, 'Ollama');
+    if (isStream) return readStream(reply);
+    const json = jsonOf(reply);
+    if (!json.ok) return json.answer;
+    const value = json.value;
+    if (isRecord(value) && value.error !== undefined)
+      return fail(
+        reply,
+        `Ollama ${reply.label} answered ${reply.status} with an error: ${snippet(String(value.error))}`,
+      );
+    const text = isRecord(value) ? textOf(value) : undefined;
+    if (!isRecord(value) || text === undefined)
+      return wrongShape(
+        reply,
+        `the answer has no ${path === '/api/chat' ? '"message.content"' : '"response"'}`,
+      );
+    setGenerated(reply, text, value);
+    return pass(reply);
+  },
+
+  async metadata(ctx) {
+    const version = await send(ctx, { path: '/api/version' });
+    if (!version.ok) return version.answer;
+    const server = isSuccess(version.reply.status) && version.reply.json.ok ? version.reply.json.value : null;
+    const sent = await send(ctx, { path: '/api/tags' });
+    if (!sent.ok) return sent.answer;
+    const { reply } = sent;
+    if (!isSuccess(reply.status)) return unexpectedStatus(reply, 'Ollama');
+    const json = jsonOf(reply);
+    if (!json.ok) return json.answer;
+    const models = modelsOf(json.value);
+    if (!models) return wrongShape(reply, 'expected a "models" array');
+    const { model } = ctx.target;
+    if (model === undefined) {
+      reply.document.body = { server, models };
+      return pass(reply);
+    }
+    const entry = findModel(models, model);
+    if (!entry) return fail(reply, `Ollama model "${model}" is not on disk`);
+    reply.document.body = { server, model: entry };
+    const modelVersion = versionOf(entry);
+    return pass(reply, modelVersion === undefined ? {} : { modelVersion });
+  },
+});

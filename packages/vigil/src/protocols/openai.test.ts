@@ -1,0 +1,151 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { HttpClient } from '../types.js';
+import { createOpenAiFake, type OpenAiFake } from './fakes/openai.js';
+import { makeClient, makePlan, makeTarget, runAdapter } from './fakes/testing.js';
+import { DEFAULT_MAX_TOKENS, openaiAdapter } from './openai.js';
+
+const MODEL = 'facebook/opt-125m';
+let fake: OpenAiFake;
+let client: HttpClient;
+const target = (overrides = {}) => makeTarget('openai', fake.url, { model: MODEL, ...overrides });
+const run = (call: 'liveness' | 'readiness' | 'integrity' | 'metadata', request?: unknown, overrides = {}) =>
+  runAdapter(
+    client,
+    openaiAdapter,
+    call,
+    makePlan(
+      call === 'metadata' ? 'liveness' : call,
+      target(overrides),
+      request === undefined ? {} : { request },
+    ),
+  );
+
+beforeAll(async () => {
+  fake = await createOpenAiFake();
+  client = makeClient();
+});
+afterAll(async () => {
+  await client.close();
+  await fake.close();
+});
+beforeEach(async () => {
+  await fake.listen();
+  Object.assign(fake.state, {
+    flavor: 'vllm',
+    healthy: true,
+    models: [MODEL],
+    text: 'OK',
+    finishReason: 'stop',
+    apiKey: undefined,
+    hang: false,
+    nan: false,
+  });
+});
+
+describe('openai', () => {
+  it('vLLM: GET /health 200 with an empty body is healthy', async () => {
+    expect((await run('liveness')).verdict).toEqual({ ok: true });
+  });
+
+  it('vLLM: 503 when the engine died is unhealthy', async () => {
+    fake.state.healthy = false;
+    expect((await run('liveness')).verdict).toEqual({
+      ok: false,
+      reason: 'server unhealthy: GET /health answered 503 with an empty body',
+    });
+  });
+
+  it('TGI: 503 {"error":"unhealthy","error_type":"healthcheck"} is unhealthy, quoting the error', async () => {
+    Object.assign(fake.state, { flavor: 'tgi', healthy: false });
+    expect((await run('liveness')).verdict).toEqual({
+      ok: false,
+      reason: 'server unhealthy: GET /health answered 503: unhealthy',
+    });
+  });
+
+  it('vLLM/TGI loading: no listener means CONNECTION_REFUSED, and the reason says why (PROTOCOLS.md: not 503)', async () => {
+    await fake.stop();
+    for (const call of ['liveness', 'readiness', 'integrity'] as const) {
+      const answer = await run(call);
+      expect(answer.verdict).toMatchObject({ ok: false, code: 'CONNECTION_REFUSED' });
+      if (answer.verdict.ok) continue;
+      expect(answer.verdict.reason).toContain('open no HTTP listener until the weights are loaded');
+    }
+    await fake.listen();
+    expect((await run('readiness')).verdict).toEqual({ ok: true });
+  });
+
+  it('readiness: /health and GET /v1/models listing the model pass', async () => {
+    expect((await run('readiness')).verdict).toEqual({ ok: true });
+    expect(fake.requests.slice(-2).map((r) => r.path)).toEqual(['/health', '/v1/models']);
+  });
+
+  it('readiness: a model missing from /v1/models is not ready, listing what is served', async () => {
+    fake.state.models = ['meta-llama/Llama-3.1-8B'];
+    expect((await run('readiness')).verdict).toEqual({
+      ok: false,
+      reason: 'model "facebook/opt-125m" is not served: GET /v1/models lists "meta-llama/Llama-3.1-8B"',
+    });
+  });
+
+  it('readiness: --api-key guards /v1/models but not /health; target auth is sent as a bearer token', async () => {
+    fake.state.apiKey = 'sk-test';
+    expect((await run('liveness')).verdict).toEqual({ ok: true });
+    expect((await run('readiness')).verdict).toMatchObject({ ok: false, code: 'UNEXPECTED_STATUS' });
+    expect((await run('readiness', undefined, { auth: { bearer: 'sk-test' } })).verdict).toEqual({
+      ok: true,
+    });
+  });
+
+  it('integrity: {prompt} goes to /v1/completions with the model injected and a small max_tokens', async () => {
+    const answer = await run('integrity', { prompt: 'Say hi' });
+    expect(answer.verdict).toEqual({ ok: true });
+    const sent = fake.requests.at(-1);
+    expect(sent?.path).toBe('/v1/completions');
+    expect(JSON.parse(sent?.body ?? '')).toEqual({
+      model: MODEL,
+      max_tokens: DEFAULT_MAX_TOKENS,
+      prompt: 'Say hi',
+      stream: false,
+    });
+    expect(answer.document?.outputs).toEqual({
+      text: ['OK'],
+      finish_reason: ['stop'],
+      completion_tokens: [1],
+    });
+  });
+
+  it('integrity: {messages} goes to /v1/chat/completions; message.content becomes outputs.text', async () => {
+    fake.state.text = 'Hello there';
+    const answer = await run('integrity', { messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 });
+    expect(fake.requests.at(-1)?.path).toBe('/v1/chat/completions');
+    expect(JSON.parse(fake.requests.at(-1)?.body ?? '').max_tokens).toBe(4);
+    expect(answer.document?.outputs.text).toEqual(['Hello there']);
+  });
+
+  it('integrity: empty generated text passes the protocol and is visible to assertions as ""', async () => {
+    fake.state.text = '';
+    const answer = await run('integrity', { prompt: 'x' });
+    expect(answer.verdict).toEqual({ ok: true });
+    expect(answer.document?.outputs.text).toEqual(['']);
+  });
+
+  it('integrity: an unknown model is UNEXPECTED_STATUS with the server message', async () => {
+    const answer = await run('integrity', { prompt: 'x' }, { model: 'gpt-nope' });
+    expect(answer.verdict).toMatchObject({
+      ok: false,
+      code: 'UNEXPECTED_STATUS',
+      reason: 'POST /v1/completions answered 404: The model `gpt-nope` does not exist.',
+    });
+  });
+
+  it('integrity: no request sends the default smoke prompt', async () => {
+    await run('integrity');
+    expect(JSON.parse(fake.requests.at(-1)?.body ?? '').prompt).toEqual(expect.any(String));
+  });
+
+  it('metadata: GET /v1/models', async () => {
+    const answer = await run('metadata');
+    expect(answer.document?.body).toMatchObject({ object: 'list', data: [{ id: MODEL }] });
+  });
+});

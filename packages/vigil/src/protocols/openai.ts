@@ -1,0 +1,125 @@
+/**
+ * OpenAI-compatible LLM servers: vLLM, Hugging Face TGI (Messages API), and any server with the same
+ * routes.
+ *
+ * - liveness: `GET /health`; 200 = healthy. vLLM answers 503 only when its engine died; TGI answers 503
+ *   `{"error":"unhealthy","error_type":"healthcheck"}`. While weights load, vLLM and TGI have **no HTTP
+ *   listener**: the probe sees CONNECTION_REFUSED, not 503, and the reason says so.
+ * - readiness: `/health` healthy and `GET /v1/models` lists `target.model` among `data[].id`.
+ * - integrity: `POST /v1/chat/completions` when `plan.request` has `messages`, else `POST /v1/completions`
+ *   (a string request is a prompt; no request is {@link DEFAULT_PROMPT}). `model` (from the target) and
+ *   `max_tokens` ({@link DEFAULT_MAX_TOKENS}) are filled in unless the request sets them; `stream` is
+ *   forced off. Outputs: `text` (each choice's `message.content` or `text`; an empty string stays visible
+ *   to `notEmpty`), `finish_reason`, and `completion_tokens` when `usage` reports it.
+ * - metadata: `GET /v1/models`.
+ *
+ * These servers report no model version.
+ */
+import type { AdapterAnswer, AdapterContext, CheckPlan, ProtocolAdapter } from '../types.js';
+import {
+  defineAdapter,
+  describeAnswer,
+  fail,
+  isSuccess,
+  jsonOf,
+  modelOf,
+  pass,
+  type Send,
+  type SendResult,
+  send,
+  unexpectedStatus,
+  wrongShape,
+} from './common.js';
+import { isRecord } from './normalise.js';
+
+/** Prompt sent by integrity checks that set no request. */
+export const DEFAULT_PROMPT = 'Reply with the single word OK.';
+/** `max_tokens` unless the request sets it: a smoke inference, not a workload. */
+export const DEFAULT_MAX_TOKENS = 16;
+
+const LOADING_HINT =
+  'vLLM and TGI open no HTTP listener until the weights are loaded (and every shard is ready), so a loading server refuses connections instead of answering 503';
+
+/** `send`, with the loading hint added to a refused connection. */
+async function sendLlm(ctx: AdapterContext, request: Send): Promise<SendResult> {
+  const sent = await send(ctx, request);
+  if (!sent.ok && !sent.answer.verdict.ok && sent.answer.verdict.code === 'CONNECTION_REFUSED') {
+    sent.answer.verdict.reason = `${sent.answer.verdict.reason} (${LOADING_HINT})`;
+  }
+  return sent;
+}
+
+async function health(ctx: AdapterContext): Promise<AdapterAnswer> {
+  const sent = await sendLlm(ctx, { path: '/health' });
+  if (!sent.ok) return sent.answer;
+  const { reply } = sent;
+  return reply.status === 200
+    ? pass(reply)
+    : fail(reply, `server unhealthy: ${reply.label} ${describeAnswer(reply)}`);
+}
+
+function completionRequest(plan: CheckPlan, model: string): { path: string; body: Record<string, unknown> } {
+  const request = plan.request ?? DEFAULT_PROMPT;
+  const fields: Record<string, unknown> =
+    typeof request === 'string' ? { prompt: request } : isRecord(request) ? request : {};
+  const body = { model, max_tokens: DEFAULT_MAX_TOKENS, ...fields, stream: false };
+  return { path: 'messages' in fields ? '/v1/chat/completions' : '/v1/completions', body };
+}
+
+/** The OpenAI-compatible adapter. */
+export const openaiAdapter: ProtocolAdapter = defineAdapter('openai', {
+  liveness: health,
+
+  async readiness(ctx) {
+    const model = modelOf(ctx, 'readiness');
+    const healthy = await health(ctx);
+    if (!healthy.verdict.ok) return healthy;
+    const sent = await sendLlm(ctx, { path: '/v1/models' });
+    if (!sent.ok) return sent.answer;
+    const { reply } = sent;
+    if (!isSuccess(reply.status)) return unexpectedStatus(reply);
+    const json = jsonOf(reply);
+    if (!json.ok) return json.answer;
+    const data = isRecord(json.value) && Array.isArray(json.value.data) ? json.value.data : undefined;
+    if (!data) return wrongShape(reply, 'expected a "data" array of models');
+    const ids = data.flatMap((m) => (isRecord(m) && typeof m.id === 'string' ? [m.id] : []));
+    if (ids.includes(model)) return pass(reply);
+    const listed = ids.length === 0 ? 'no models' : ids.map((id) => `"${id}"`).join(', ');
+    return fail(reply, `model "${model}" is not served: ${reply.label} lists ${listed}`);
+  },
+
+  async integrity(ctx, plan) {
+    const { path, body } = completionRequest(plan, modelOf(ctx, 'integrity'));
+    const sent = await sendLlm(ctx, { path, method: 'POST', body });
+    if (!sent.ok) return sent.answer;
+    const { reply } = sent;
+    if (!isSuccess(reply.status)) return unexpectedStatus(reply);
+    const json = jsonOf(reply);
+    if (!json.ok) return json.answer;
+    const value = json.value;
+    if (!isRecord(value) || !Array.isArray(value.choices))
+      return wrongShape(reply, 'the completion has no "choices" array');
+    const text: unknown[] = [];
+    const finishReason: unknown[] = [];
+    for (const choice of value.choices) {
+      if (!isRecord(choice)) return wrongShape(reply, 'a choice is not an object');
+      const content = isRecord(choice.message) ? choice.message.content : choice.text;
+      text.push(content ?? '');
+      finishReason.push(choice.finish_reason ?? null);
+    }
+    const outputs: Record<string, unknown[]> = { text, finish_reason: finishReason };
+    if (isRecord(value.usage) && typeof value.usage.completion_tokens === 'number')
+      outputs.completion_tokens = [value.usage.completion_tokens];
+    reply.document.outputs = outputs;
+    return pass(reply);
+  },
+
+  async metadata(ctx) {
+    const sent = await sendLlm(ctx, { path: '/v1/models' });
+    if (!sent.ok) return sent.answer;
+    const { reply } = sent;
+    if (!isSuccess(reply.status)) return unexpectedStatus(reply);
+    const json = jsonOf(reply);
+    return json.ok ? pass(reply) : json.answer;
+  },
+});

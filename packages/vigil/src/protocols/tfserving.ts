@@ -1,0 +1,179 @@
+/**
+ * TensorFlow Serving REST API (default port 8501).
+ *
+ * - liveness: TF Serving has no liveness route; the model status route `GET /v1/models/{m}` is the
+ *   cheapest one the REST server answers whatever state the model is in; 200 = live.
+ * - readiness: `GET /v1/models/{m}[/versions/{v}]` → `model_version_status: [{version, state, status}]`,
+ *   states UNKNOWN, START, LOADING, AVAILABLE, UNLOADING, END (END = unloaded *or* failed). Ready when the
+ *   requested version (or, without one, any version) is AVAILABLE; otherwise the reason lists each
+ *   version's state and `error_message`. Versions are strings in JSON (numbers are accepted too).
+ * - integrity: `POST /v1/models/{m}[/versions/{v}]:{predict|classify|regress}` (per `plan.method`, default
+ *   predict) with `plan.request`. predict: `{predictions}` (row) or `{outputs}` (columnar), see
+ *   {@link normalisePredict}; classify: `results` `[[[label, score], …], …]` → `outputs.classes`,
+ *   `outputs.scores`; regress: `results` `[value, …]` → `outputs.results`. TF Serving's sources write
+ *   `"results"` while its docs say `"result"`: both are read.
+ * - metadata: `GET /v1/models/{m}[/versions/{v}]/metadata` (signature defs); version from `model_spec`.
+ *
+ * TF Serving may write bare `NaN` / `Infinity`: such a body fails with NON_FINITE_NUMBER, not a crash.
+ */
+import type { AdapterAnswer, CheckPlan, ProtocolAdapter, TargetConfig } from '../types.js';
+import {
+  defineAdapter,
+  describeAnswer,
+  enc,
+  fail,
+  isSuccess,
+  jsonOf,
+  modelOf,
+  pass,
+  type Reply,
+  requestOf,
+  send,
+  unexpectedStatus,
+  wrongShape,
+} from './common.js';
+import { flatten, isRecord, type Normalised, normalisePredict, setOutputs } from './normalise.js';
+
+function modelPath(target: TargetConfig, model: string): string {
+  const base = `/v1/models/${enc(model)}`;
+  return target.version === undefined ? base : `${base}/versions/${enc(target.version)}`;
+}
+
+interface VersionStatus {
+  version: string;
+  state: string;
+  errorMessage: string;
+}
+
+function readVersions(body: unknown): VersionStatus[] | undefined {
+  if (!isRecord(body) || !Array.isArray(body.model_version_status)) return undefined;
+  const out: VersionStatus[] = [];
+  for (const entry of body.model_version_status) {
+    if (!isRecord(entry)) return undefined;
+    const version =
+      typeof entry.version === 'string' || typeof entry.version === 'number' ? String(entry.version) : '';
+    const state = typeof entry.state === 'string' ? entry.state : 'UNKNOWN';
+    const status = isRecord(entry.status) ? entry.status : {};
+    const errorMessage = typeof status.error_message === 'string' ? status.error_message : '';
+    out.push({ version, state, errorMessage });
+  }
+  return out;
+}
+
+function describeVersion(v: VersionStatus): string {
+  return `version "${v.version}" is ${v.state}${v.errorMessage === '' ? '' : ` (${v.errorMessage})`}`;
+}
+
+/** The highest version among some (numeric order when both are numbers, else text order). */
+function highest(versions: VersionStatus[]): VersionStatus | undefined {
+  return versions.reduce<VersionStatus | undefined>((best, v) => {
+    if (!best) return v;
+    const a = Number(v.version);
+    const b = Number(best.version);
+    const isHigher = Number.isFinite(a) && Number.isFinite(b) ? a > b : v.version > best.version;
+    return isHigher ? v : best;
+  }, undefined);
+}
+
+function readinessOf(reply: Reply, body: unknown, model: string, wanted: string | undefined): AdapterAnswer {
+  const versions = readVersions(body);
+  if (!versions) return wrongShape(reply, 'expected a "model_version_status" array');
+  const considered = wanted === undefined ? versions : versions.filter((v) => v.version === wanted);
+  const available = highest(considered.filter((v) => v.state === 'AVAILABLE'));
+  if (available) return pass(reply, { modelVersion: available.version });
+  const seen = versions.length === 0 ? 'no versions listed' : versions.map(describeVersion).join('; ');
+  const which =
+    wanted === undefined
+      ? `model "${model}" has no AVAILABLE version`
+      : `model "${model}" version "${wanted}" is not AVAILABLE`;
+  return fail(reply, `TF Serving ${which}: ${seen}`);
+}
+
+function resultsOf(body: Record<string, unknown>): unknown {
+  return 'results' in body ? body.results : body.result;
+}
+
+/** Normalises classify / regress `results`; undefined when there are none. */
+function normaliseResults(method: 'classify' | 'regress', results: unknown): Normalised | undefined {
+  if (!Array.isArray(results)) return undefined;
+  if (method === 'regress')
+    return { outputs: { results: flatten(results) }, shapes: { results: [results.length] } };
+  const classes: unknown[] = [];
+  const scores: unknown[] = [];
+  for (const example of results) {
+    if (!Array.isArray(example)) return undefined;
+    for (const pair of example) {
+      if (!Array.isArray(pair)) return undefined;
+      classes.push(pair[0]);
+      scores.push(pair[1]);
+    }
+  }
+  return { outputs: { classes, scores }, shapes: {} };
+}
+
+/** The TF Serving adapter. */
+export const tfservingAdapter: ProtocolAdapter = defineAdapter('tfserving', {
+  async liveness(ctx) {
+    const sent = await send(ctx, { path: `/v1/models/${enc(modelOf(ctx, 'liveness'))}` });
+    if (!sent.ok) return sent.answer;
+    const { reply } = sent;
+    return reply.status === 200
+      ? pass(reply)
+      : fail(reply, `TF Serving not live: ${reply.label} ${describeAnswer(reply)}`);
+  },
+
+  async readiness(ctx) {
+    const model = modelOf(ctx, 'readiness');
+    const sent = await send(ctx, { path: modelPath(ctx.target, model) });
+    if (!sent.ok) return sent.answer;
+    const { reply } = sent;
+    if (reply.status === 404)
+      return fail(reply, `TF Serving model "${model}" unknown: ${reply.label} ${describeAnswer(reply)}`);
+    if (!isSuccess(reply.status))
+      return fail(reply, `TF Serving model "${model}" not ready: ${reply.label} ${describeAnswer(reply)}`);
+    const json = jsonOf(reply);
+    if (!json.ok) return json.answer;
+    return readinessOf(reply, json.value, model, ctx.target.version);
+  },
+
+  async integrity(ctx, plan: CheckPlan) {
+    const model = modelOf(ctx, 'integrity');
+    const method = plan.method ?? 'predict';
+    const sent = await send(ctx, {
+      path: `${modelPath(ctx.target, model)}:${method}`,
+      method: 'POST',
+      body: requestOf(ctx, plan),
+    });
+    if (!sent.ok) return sent.answer;
+    const { reply } = sent;
+    if (!isSuccess(reply.status)) return unexpectedStatus(reply, 'TF Serving');
+    const json = jsonOf(reply);
+    if (!json.ok) return json.answer;
+    const body = json.value;
+    let normalised: Normalised | undefined;
+    if (method === 'predict') {
+      normalised = normalisePredict(body);
+      if (!normalised) return wrongShape(reply, 'the predict response has no "predictions" (or "outputs")');
+    } else {
+      normalised = isRecord(body) ? normaliseResults(method, resultsOf(body)) : undefined;
+      if (!normalised)
+        return wrongShape(reply, `the ${method} response has no "results" array of the documented shape`);
+    }
+    setOutputs(reply.document, normalised);
+    return pass(reply);
+  },
+
+  async metadata(ctx) {
+    const model = modelOf(ctx, 'metadata');
+    const sent = await send(ctx, { path: `${modelPath(ctx.target, model)}/metadata` });
+    if (!sent.ok) return sent.answer;
+    const { reply } = sent;
+    if (!isSuccess(reply.status)) return unexpectedStatus(reply, 'TF Serving');
+    const json = jsonOf(reply);
+    if (!json.ok) return json.answer;
+    const spec = isRecord(json.value) && isRecord(json.value.model_spec) ? json.value.model_spec : {};
+    const version =
+      typeof spec.version === 'string' || typeof spec.version === 'number' ? String(spec.version) : undefined;
+    return pass(reply, version === undefined ? {} : { modelVersion: version });
+  },
+});

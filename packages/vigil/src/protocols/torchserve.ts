@@ -1,0 +1,177 @@
+/**
+ * TorchServe (inference API, default port 8080; management API, default port 8081).
+ *
+ * - liveness: `GET /ping`, read by its body, not only its code: current releases answer 200
+ *   `{"status":"Healthy"}` or 500 `{"status":"Unhealthy"}`; older ones always answer 200, with
+ *   `"Healthy"`, `"Partial Healthy"` or `"Unhealthy"`. Only `"Healthy"` passes.
+ * - readiness: `/ping` healthy, and the management API's `GET /models/{m}[/{version}]` (an array of
+ *   model descriptions) shows at least one worker with status `READY`: a model scaled to
+ *   `minWorkers: 0` pings healthy while every prediction fails with 503 ("no worker to serve").
+ *   The management base URL is `target.managementUrl`, default the target's origin with port 8081.
+ * - integrity: `POST /predictions/{m}[/{version}]` with `plan.request` (any JSON; a string is sent as is).
+ *   The answer is handler-defined: an array of objects gives one output per key; any other array or a
+ *   scalar gives `outputs.predictions`; an object one output per key; a non-JSON text body
+ *   `outputs.predictions = [text]`.
+ * - metadata: management `GET /models/{m}[/{version}]`, or `GET /models` (the list) without a model.
+ *
+ * The model version comes from the management API's `modelVersion` (readiness, metadata).
+ */
+import type { AdapterAnswer, AdapterContext, ProtocolAdapter, TargetConfig } from '../types.js';
+import {
+  type AdapterMethods,
+  defineAdapter,
+  describeAnswer,
+  enc,
+  fail,
+  isSuccess,
+  jsonOf,
+  looksLikeJson,
+  modelOf,
+  pass,
+  type Reply,
+  requestOf,
+  send,
+  unexpectedStatus,
+  wrongShape,
+} from './common.js';
+import { isRecord, normaliseRows, setOutputs } from './normalise.js';
+
+/** TorchServe's management API base URL for a target: `managementUrl`, else the origin with port 8081. */
+export function managementUrlOf(target: TargetConfig): string {
+  if (target.managementUrl !== undefined) return target.managementUrl;
+  const url = new URL(target.url);
+  url.port = '8081';
+  return url.origin;
+}
+
+function versionSuffix(target: TargetConfig): string {
+  return target.version === undefined ? '' : `/${enc(target.version)}`;
+}
+
+type Ping = { ok: true; reply: Reply } | { ok: false; answer: AdapterAnswer };
+
+/** `GET /ping`, judged by its body's `status` (older TorchServe answers 200 whatever it says). */
+async function ping(ctx: AdapterContext): Promise<Ping> {
+  const sent = await send(ctx, { path: '/ping' });
+  if (!sent.ok) return sent;
+  const { reply } = sent;
+  const body = reply.json.ok ? reply.json.value : undefined;
+  const status = isRecord(body) && typeof body.status === 'string' ? body.status : undefined;
+  if (status === undefined) {
+    if (reply.status !== 200)
+      return { ok: false, answer: fail(reply, `TorchServe ${reply.label} ${describeAnswer(reply)}`) };
+    const json = jsonOf(reply);
+    if (!json.ok) return json;
+    return {
+      ok: false,
+      answer: wrongShape(reply, 'expected {"status": "Healthy" | "Partial Healthy" | "Unhealthy"}'),
+    };
+  }
+  if (reply.status === 200 && status === 'Healthy') return { ok: true, reply };
+  return {
+    ok: false,
+    answer: fail(reply, `TorchServe ${reply.label} answered ${reply.status} with status "${status}"`),
+  };
+}
+
+interface WorkerView {
+  status?: unknown;
+}
+
+/** One line about a model description's workers: `minWorkers 0, workers: none`. */
+function describeWorkers(entry: Record<string, unknown>): string {
+  const workers = Array.isArray(entry.workers) ? (entry.workers as WorkerView[]) : [];
+  const counts = new Map<string, number>();
+  for (const w of workers) {
+    const s = typeof w?.status === 'string' ? w.status : 'unknown';
+    counts.set(s, (counts.get(s) ?? 0) + 1);
+  }
+  const list = counts.size === 0 ? 'none' : [...counts].map(([s, n]) => `${n} ${s}`).join(', ');
+  const min = typeof entry.minWorkers === 'number' ? `minWorkers ${entry.minWorkers}, ` : '';
+  return `${min}workers: ${list}`;
+}
+
+function hasReadyWorker(entry: Record<string, unknown>): boolean {
+  return Array.isArray(entry.workers) && entry.workers.some((w) => isRecord(w) && w.status === 'READY');
+}
+
+const methods: AdapterMethods = {
+  async liveness(ctx) {
+    const result = await ping(ctx);
+    return result.ok ? pass(result.reply) : result.answer;
+  },
+
+  async readiness(ctx) {
+    const model = modelOf(ctx, 'readiness');
+    const pinged = await ping(ctx);
+    if (!pinged.ok) return pinged.answer;
+    const sent = await send(ctx, {
+      baseUrl: managementUrlOf(ctx.target),
+      path: `/models/${enc(model)}${versionSuffix(ctx.target)}`,
+    });
+    if (!sent.ok) return sent.answer;
+    const { reply } = sent;
+    if (reply.status === 404)
+      return fail(reply, `TorchServe model "${model}" unknown: ${reply.label} ${describeAnswer(reply)}`);
+    if (!isSuccess(reply.status)) return unexpectedStatus(reply, 'TorchServe');
+    const json = jsonOf(reply);
+    if (!json.ok) return json.answer;
+    const entries = Array.isArray(json.value) ? json.value.filter(isRecord) : [];
+    if (entries.length === 0) return wrongShape(reply, 'expected an array of model descriptions');
+    const { version } = ctx.target;
+    const candidates =
+      version === undefined ? entries : entries.filter((e) => String(e.modelVersion) === version);
+    const ready = candidates.find(hasReadyWorker);
+    const described = ready ?? candidates[0] ?? entries[0];
+    const modelVersion =
+      described && (typeof described.modelVersion === 'string' || typeof described.modelVersion === 'number')
+        ? String(described.modelVersion)
+        : undefined;
+    if (ready) return pass(reply, modelVersion === undefined ? {} : { modelVersion });
+    const which = modelVersion === undefined ? `"${model}"` : `"${model}" version "${modelVersion}"`;
+    const answer = fail(
+      reply,
+      `TorchServe model ${which} has no READY worker (${described ? describeWorkers(described) : 'no description'}): predictions would fail with 503`,
+    );
+    if (modelVersion !== undefined) answer.modelVersion = modelVersion;
+    return answer;
+  },
+
+  async integrity(ctx, plan) {
+    const model = modelOf(ctx, 'integrity');
+    const sent = await send(ctx, {
+      path: `/predictions/${enc(model)}${versionSuffix(ctx.target)}`,
+      method: 'POST',
+      body: requestOf(ctx, plan),
+    });
+    if (!sent.ok) return sent.answer;
+    const { reply } = sent;
+    if (!isSuccess(reply.status)) return unexpectedStatus(reply, 'TorchServe');
+    if (!reply.json.ok && !looksLikeJson(reply.text, reply.response.headers['content-type'])) {
+      // Handlers may answer plain text; it is the prediction.
+      reply.document.outputs = { predictions: [reply.text] };
+      return pass(reply);
+    }
+    const json = jsonOf(reply);
+    if (!json.ok) return json.answer;
+    setOutputs(reply.document, normaliseRows(json.value, 'predictions'));
+    return pass(reply);
+  },
+
+  async metadata(ctx) {
+    const { model } = ctx.target;
+    const path = model === undefined ? '/models' : `/models/${enc(model)}${versionSuffix(ctx.target)}`;
+    const sent = await send(ctx, { baseUrl: managementUrlOf(ctx.target), path });
+    if (!sent.ok) return sent.answer;
+    const { reply } = sent;
+    if (!isSuccess(reply.status)) return unexpectedStatus(reply, 'TorchServe');
+    const json = jsonOf(reply);
+    if (!json.ok) return json.answer;
+    const first = Array.isArray(json.value) ? json.value[0] : undefined;
+    const version = isRecord(first) ? first.modelVersion : undefined;
+    return pass(reply, typeof version === 'string' ? { modelVersion: version } : {});
+  },
+};
+
+/** The TorchServe adapter. */
+export const torchserveAdapter: ProtocolAdapter = defineAdapter('torchserve', methods);
