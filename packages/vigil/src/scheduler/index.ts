@@ -1,0 +1,15 @@
+/**
+ * The scheduler: runs every check on its due-time grid with spread, per-target and global
+ * concurrency limits, fast confirmation and lag measurement. See {@link createScheduler}.
+ */
+export type { LagStats } from './histogram.js';
+export {
+  createScheduler,
+  DEFAULT_MAX_CONCURRENCY,
+  DEFAULT_PER_TARGET_CONCURRENCY,
+  DEFAULT_STOP_TIMEOUT_MS,
+  type Scheduler,
+  type SchedulerOptions,
+  type SchedulerStats,
+} from './scheduler.js';
+export { hashCheckId, spreadOffsetMs } from './spread.js';
