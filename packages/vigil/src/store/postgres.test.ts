@@ -1,0 +1,114 @@
+/**
+ * The Store contract on PostgreSQL. Each case runs in a schema of its own, created for it and dropped
+ * afterwards, so concurrent runs on one server never collide.
+ *
+ * Server: env `VIGIL_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/test`. When it is
+ * unreachable the suite is skipped with the reason printed, unless `VIGIL_REQUIRE_ALL=1` (CI), where
+ * that is a failure.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { StoreError } from './errors.js';
+import { openStore } from './index.js';
+import { openPostgresStore } from './postgres.js';
+import { defineStoreContract, type StoreContractHarness } from './store.contract.js';
+
+const url = process.env.VIGIL_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const requireAll = process.env.VIGIL_REQUIRE_ALL === '1';
+
+/** Why PostgreSQL cannot be used, or null when it can. */
+async function unreachable(): Promise<string | null> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return null;
+  } catch (err) {
+    return `${url}: ${(err as Error).message}`;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Runs SQL on the test server outside any store, optionally with a search_path. */
+async function adminQuery(sql: string, schema?: string): Promise<void> {
+  const client = new pg.Client({
+    connectionString: url,
+    ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
+  });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+const newSchemaName = (): string => `vigil_test_${process.pid}_${randomBytes(6).toString('hex')}`;
+
+function postgresHarness(): StoreContractHarness {
+  const schemas: string[] = [];
+  let schema = '';
+  return {
+    create: async (options) => {
+      schema = newSchemaName();
+      schemas.push(schema);
+      await adminQuery(`CREATE SCHEMA ${schema}`);
+      return openPostgresStore(url, { ...options, postgres: { schema, poolMax: 4 } });
+    },
+    reopen: (options) => openPostgresStore(url, { ...options, postgres: { schema, poolMax: 4 } }),
+    exec: (sql) => adminQuery(sql, schema),
+    dispose: async () => {
+      for (const s of schemas) await adminQuery(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
+    },
+  };
+}
+
+const reason = await unreachable();
+
+if (reason === null) {
+  defineStoreContract('postgres', postgresHarness);
+
+  describe('PostgreSQL store', () => {
+    const created: string[] = [];
+    afterAll(async () => {
+      for (const s of created) await adminQuery(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
+    });
+
+    it('openStore opens a postgres:// URL with PostgreSQL and creates the schema it is given', async () => {
+      const schema = newSchemaName();
+      created.push(schema);
+      const store = await openStore(url, { postgres: { schema } });
+      try {
+        expect(store.backend).toBe('postgres');
+        expect((await store.appliedMigrations()).map((m) => m.version)).toEqual([1, 2, 3]);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('fails with VIGIL_ERR_STORE_OPEN, without the password, when the server refuses', async () => {
+      const err = await openStore('postgresql://vigil:s3cret@127.0.0.1:1/test').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreError);
+      expect((err as StoreError).code).toBe('VIGIL_ERR_STORE_OPEN');
+      expect((err as StoreError).message).not.toContain('s3cret');
+    });
+
+    it('rejects a schema name that is not a plain identifier', async () => {
+      const err = await openStore(url, { postgres: { schema: 'x; DROP TABLE y' } }).catch((e: unknown) => e);
+      expect((err as StoreError).code).toBe('VIGIL_ERR_STORE_INVALID_ARGUMENT');
+    });
+  });
+} else if (requireAll) {
+  describe('PostgreSQL store', () => {
+    it('is reachable (VIGIL_REQUIRE_ALL=1)', () => {
+      throw new Error(`PostgreSQL is required but unreachable: ${reason}`);
+    });
+  });
+} else {
+  console.warn(`Skipping the PostgreSQL store tests: ${reason} (set VIGIL_TEST_POSTGRES_URL)`);
+  describe.skip(`PostgreSQL store (skipped: ${reason})`, () => {
+    it('needs a reachable server', () => undefined);
+  });
+}

@@ -1,0 +1,389 @@
+/**
+ * The Store: everything the hub keeps — probe results and their per-minute rollups, transitions,
+ * incidents, the evaluator's states (how a check resumes after a restart), the alerting outbox and
+ * silences. One interface; one implementation per backend (`sqlite.ts`, `postgres.ts`), all held to
+ * one contract suite (`store.contract.ts`).
+ *
+ * Conventions for every method:
+ * - times are milliseconds since the Unix epoch; stored as whole milliseconds (a fraction is dropped);
+ * - `since` is inclusive and `until` exclusive;
+ * - `limit` is a non-negative integer; absent means no limit;
+ * - failures are {@link StoreError}s with a `VIGIL_ERR_STORE_*` code (see `errors.ts`).
+ */
+import type { EvalState, Incident, ProbeResult, Transition } from '../types.js';
+
+/** Filter for {@link Store.results}. */
+export interface ResultQuery {
+  region?: string;
+  /** Inclusive lower bound on `startedAt`. */
+  since?: number;
+  /** Exclusive upper bound on `startedAt`. */
+  until?: number;
+  /** Keep the most recent `limit` results of the window (still returned oldest first). */
+  limit?: number;
+}
+
+/** Filter for {@link Store.transitions}. */
+export interface TransitionQuery {
+  checkId?: string;
+  region?: string;
+  /** Inclusive lower bound on `at`. */
+  since?: number;
+  /** The newest `limit` transitions. */
+  limit?: number;
+}
+
+/** Filter for {@link Store.incidents}. */
+export interface IncidentQuery {
+  /** `true`: only open incidents; `false`: only closed ones; absent: both. */
+  open?: boolean;
+  checkId?: string;
+  /** The newest `limit` incidents. */
+  limit?: number;
+}
+
+/** What {@link Store.openIncident} needs. */
+export interface OpenIncidentInput {
+  checkId: string;
+  region: string;
+  openedAt: number;
+  /** The transition's reason, e.g. `3 consecutive failures: TIMEOUT: timed out after 2000 ms`. */
+  reason: string;
+}
+
+/** A notification to send, as the alerting work enqueues it. */
+export interface NotificationInput {
+  /**
+   * Stable key of what is being said, e.g. `<incident id>:firing`. With `notifier` it makes the enqueue
+   * idempotent (the same key that Alertmanager / PagerDuty deduplicate on downstream).
+   */
+  dedupKey: string;
+  /** Name of the configured notifier, e.g. `pagerduty`. */
+  notifier: string;
+  /** Anything JSON-serialisable; handed back as is to the sender. */
+  payload: unknown;
+  createdAt: number;
+}
+
+/** What {@link Store.enqueueNotification} did. */
+export interface EnqueueOutcome {
+  /** The row's id: the new one, or the one already holding (notifier, dedupKey). */
+  id: string;
+  /** `false`: (notifier, dedupKey) was already enqueued and nothing was written. */
+  enqueued: boolean;
+}
+
+/**
+ * `pending`: still to be sent (possibly leased to a sender right now); `delivered`: sent;
+ * `failed`: given up on (a `markFailed` with `nextAttemptAt: null`).
+ */
+export type NotificationStatus = 'pending' | 'delivered' | 'failed';
+
+/** One row of the outbox. */
+export interface Notification {
+  /** UUID. */
+  id: string;
+  dedupKey: string;
+  notifier: string;
+  payload: unknown;
+  createdAt: number;
+  status: NotificationStatus;
+  /** Failed sends so far (incremented by `markFailed`; a lease that lapses without a verdict is not counted). */
+  attempts: number;
+  /** Not claimable before this time; `createdAt` at first. */
+  nextAttemptAt: number;
+  /** Leased to a sender until this time by `claimDueNotifications`; `null` when not leased. */
+  leasedUntil: number | null;
+  deliveredAt: number | null;
+  /** The last `markFailed` error, for people. */
+  lastError: string | null;
+}
+
+/** Arguments of {@link Store.claimDueNotifications}. */
+export interface ClaimOptions {
+  now: number;
+  /** At most this many rows. */
+  limit: number;
+  /**
+   * How long the claimer owns the rows. If it neither delivers nor fails them within this, they become
+   * claimable again (at-least-once delivery: a sender that died mid-send is retried by another).
+   */
+  leaseMs: number;
+}
+
+/** Arguments of {@link Store.markFailed}. */
+export interface FailureUpdate {
+  /** What went wrong, for people. */
+  error: string;
+  /** When to try again; `null` gives up (status `failed`). The backoff policy is the caller's. */
+  nextAttemptAt: number | null;
+}
+
+/** One label matcher of a silence (Alertmanager's matcher: equality, or a fully anchored regex). */
+export interface SilenceMatcher {
+  label: string;
+  value: string;
+  /** `value` is a JavaScript regular expression, matched against the whole label value. Default false. */
+  isRegex?: boolean;
+}
+
+/** What {@link Store.putSilence} takes: without `id`, a new silence; with one, an upsert of that silence. */
+export interface SilenceInput {
+  id?: string;
+  /** At least one; all must match (Alertmanager's rule). */
+  matchers: SilenceMatcher[];
+  /** Active from `startsAt` (inclusive) to `endsAt` (exclusive); `endsAt` must be after `startsAt`. */
+  startsAt: number;
+  endsAt: number;
+  createdBy: string;
+  comment: string;
+}
+
+/** A stored silence. */
+export interface Silence {
+  id: string;
+  matchers: SilenceMatcher[];
+  startsAt: number;
+  endsAt: number;
+  createdBy: string;
+  comment: string;
+}
+
+/** Filter for {@link Store.silences}. */
+export interface SilenceQuery {
+  /** Only silences active at this time (`startsAt <= activeAt < endsAt`). */
+  activeAt?: number;
+}
+
+/** The results of one (check, region) in one minute, as `prune` folds them. */
+export interface Rollup {
+  checkId: string;
+  region: string;
+  /** Start of the minute, ms since epoch (a multiple of 60 000). */
+  minute: number;
+  /** Results in the minute. */
+  count: number;
+  /** Of which outcome `fail`. */
+  failures: number;
+  /** Of which outcome `degraded`. */
+  degraded: number;
+  /** Sum of `durationMs` (mean = sum / count). */
+  sumDurationMs: number;
+  maxDurationMs: number;
+}
+
+/** Filter for {@link Store.rollups}. */
+export interface RollupQuery {
+  region?: string;
+  /** Inclusive lower bound on `minute`. */
+  since?: number;
+  /** Exclusive upper bound on `minute`. */
+  until?: number;
+}
+
+/** Arguments of {@link Store.prune}; every retention defaults to the constant of the same name. */
+export interface PruneOptions {
+  now: number;
+  /** Raw results older than this are folded into rollups. Default {@link DEFAULT_RAW_RETENTION_MS}. */
+  rawRetentionMs?: number;
+  /** Rollups older than this are deleted. Default {@link DEFAULT_ROLLUP_RETENTION_MS}. */
+  rollupRetentionMs?: number;
+  /**
+   * Delivered or failed notifications created longer ago than this are deleted; their (notifier,
+   * dedupKey) becomes free again. Pending ones are kept. Default {@link DEFAULT_NOTIFICATION_RETENTION_MS}.
+   */
+  notificationRetentionMs?: number;
+  /** Silences that ended longer ago than this are deleted. Default {@link DEFAULT_SILENCE_RETENTION_MS}. */
+  silenceRetentionMs?: number;
+}
+
+/** What {@link Store.prune} did. */
+export interface PruneReport {
+  /** Raw results before this time were folded (the retention cutoff, rounded down to a whole minute). */
+  cutoff: number;
+  /** Raw results folded into rollups and deleted. */
+  rolledUp: number;
+  rollupsDeleted: number;
+  notificationsDeleted: number;
+  silencesDeleted: number;
+}
+
+/**
+ * Raw results are kept 7 days by default, then live on as per-minute rollups. Gatus keeps the last 100
+ * results per endpoint and Uptime Kuma 180 days of heartbeats at ≥ 20 s intervals; at Vigil's scale (up to
+ * 1 000 results/s) a week of raw history (~600 M rows at that rate: lower it there) is the compromise
+ * between "show me the failing probes of last week" and the size of one SQLite file.
+ */
+export const DEFAULT_RAW_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+
+/**
+ * Per-minute rollups are kept 30 days by default: Gatus keeps its hourly uptime statistics 30 days
+ * (`uptimeRetention`) and Uptime Kuma 2 its hourly `stat_hourly` 30 days.
+ */
+export const DEFAULT_ROLLUP_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
+
+/**
+ * Settled notifications (and so their dedup keys) are kept 120 h by default: Alertmanager's notification
+ * log retention (`--data.retention=120h`).
+ */
+export const DEFAULT_NOTIFICATION_RETENTION_MS = 120 * 60 * 60 * 1000;
+
+/** Expired silences are kept 120 h by default, as Alertmanager keeps them (`--data.retention=120h`). */
+export const DEFAULT_SILENCE_RETENTION_MS = 120 * 60 * 60 * 1000;
+
+/** A migration that has been applied, as `schema_migrations` records it. */
+export interface AppliedMigration {
+  version: number;
+  name: string;
+  appliedAt: number;
+}
+
+/** Arguments of {@link Store.migrate}. */
+export interface MigrateOptions {
+  /** Apply up to and including this version. Default: the latest this build knows. */
+  to?: number;
+}
+
+/**
+ * Everything the hub keeps. Obtain one with `openStore(location)` (`index.ts`).
+ *
+ * Every method may reject with a {@link StoreError}: `VIGIL_ERR_STORE_QUERY` for a database fault,
+ * `VIGIL_ERR_STORE_CLOSED` after `close()`, `VIGIL_ERR_STORE_INVALID_ARGUMENT` for an argument out of its
+ * domain. Writes are atomic: a method that rejects has written nothing.
+ *
+ * @example
+ * ```ts
+ * const store = await openStore('.vigil/vigil.db');
+ * await store.appendResults(batch);
+ * for (const state of await store.loadStates()) evaluator.resume(state);
+ * await store.close();
+ * ```
+ */
+export interface Store {
+  /** The backend's name, e.g. `sqlite` or `postgres`. */
+  readonly backend: string;
+
+  /**
+   * Applies the migrations the database lacks, in order, each in its own transaction, and records each in
+   * `schema_migrations`. Running it again is a no-op. Concurrent runs (other processes, other hub
+   * replicas) apply each migration once: PostgreSQL serialises them with an advisory lock, SQLite with
+   * its write lock. `openStore` calls it unless told not to.
+   *
+   * @returns the versions applied by this call, ascending (`[]` when the schema was current).
+   * @throws StoreError `VIGIL_ERR_STORE_MIGRATION` (rolled back), `VIGIL_ERR_STORE_SCHEMA_TOO_NEW`.
+   */
+  migrate(options?: MigrateOptions): Promise<number[]>;
+  /** The migrations recorded in `schema_migrations`, ascending by version. */
+  appliedMigrations(): Promise<AppliedMigration[]>;
+
+  /** Appends probe results in one transaction: all of the batch is stored, or none. */
+  appendResults(results: readonly ProbeResult[]): Promise<void>;
+  /** Results of `checkId`, oldest first (see {@link ResultQuery} for `limit`). Each round-trips exactly. */
+  results(checkId: string, query?: ResultQuery): Promise<ProbeResult[]>;
+
+  appendTransition(transition: Transition): Promise<void>;
+  /** Transitions, newest first. */
+  transitions(query?: TransitionQuery): Promise<Transition[]>;
+
+  /**
+   * Opens an incident for (checkId, region) with a new UUID, or returns the one already open there: at
+   * most one is open per (check, region), enforced by a partial unique index, also across replicas.
+   */
+  openIncident(input: OpenIncidentInput): Promise<Incident>;
+  /** Closes an open incident. @returns `false` when no open incident has this id (unknown or already closed). */
+  closeIncident(id: string, closedAt: number): Promise<boolean>;
+  /** Incidents, newest (by `openedAt`) first. */
+  incidents(query?: IncidentQuery): Promise<Incident[]>;
+
+  /** Upserts evaluator states by (checkId, region) in one transaction; a later duplicate in the batch wins. */
+  saveStates(states: readonly EvalState[]): Promise<void>;
+  /** Every saved state, ordered by checkId then region: how checks resume after a restart. */
+  loadStates(): Promise<EvalState[]>;
+
+  /** Adds a notification to the outbox unless (notifier, dedupKey) is already there. */
+  enqueueNotification(input: NotificationInput): Promise<EnqueueOutcome>;
+  /**
+   * Leases up to `limit` due notifications (pending, `nextAttemptAt <= now`, lease absent or lapsed) until
+   * `now + leaseMs`, oldest due first. Two claimers (hub replicas) never get the same row while its lease
+   * holds: PostgreSQL locks rows with `FOR UPDATE SKIP LOCKED`, SQLite claims in one write transaction.
+   */
+  claimDueNotifications(options: ClaimOptions): Promise<Notification[]>;
+  /** Marks a pending notification delivered. @returns `false` if it is not pending (unknown, done already). */
+  markDelivered(id: string, at: number): Promise<boolean>;
+  /**
+   * Records a failed send: `attempts + 1`, `lastError`, lease released, due again at `nextAttemptAt`
+   * (or given up, status `failed`, when it is `null`). @returns `false` if it is not pending.
+   */
+  markFailed(id: string, update: FailureUpdate): Promise<boolean>;
+  /** Every pending notification (leased or not), oldest first. */
+  pendingNotifications(): Promise<Notification[]>;
+
+  /**
+   * Creates (no `id`: a new UUID) or replaces a silence.
+   * @throws StoreError `VIGIL_ERR_STORE_INVALID_ARGUMENT` when there is no matcher, a regex does not
+   *   compile, or `endsAt <= startsAt`.
+   */
+  putSilence(input: SilenceInput): Promise<Silence>;
+  /** Silences ordered by `startsAt`, optionally only those active at a time. */
+  silences(query?: SilenceQuery): Promise<Silence[]>;
+  /** @returns `false` when no silence has this id. */
+  deleteSilence(id: string): Promise<boolean>;
+
+  /**
+   * Retention, in one transaction: raw results older than the cutoff (`now - rawRetentionMs`, rounded down
+   * to a whole minute) are folded into per-minute rollups and deleted — results arriving later for a
+   * folded minute are added to its rollup on the next prune — and old rollups, settled notifications and
+   * expired silences are deleted. Safe to run from several replicas at once.
+   */
+  prune(options: PruneOptions): Promise<PruneReport>;
+  /** Rollups of `checkId` ordered by minute then region. Only folded minutes: recent ones are in `results`. */
+  rollups(checkId: string, query?: RollupQuery): Promise<Rollup[]>;
+
+  /** Closes the database (or the pool). Idempotent; every later call rejects with `VIGIL_ERR_STORE_CLOSED`. */
+  close(): Promise<void>;
+}
+
+/** SQLite options. */
+export interface SqliteStoreOptions {
+  /**
+   * `PRAGMA synchronous` in WAL mode. `NORMAL` (default): a commit is in the WAL file (the OS's page cache)
+   * when the call returns, so it survives the process being killed (`kill -9`, OOM); it may be lost on
+   * power loss or a kernel crash (SQLite documents that the database stays consistent then). `FULL`: the
+   * WAL is also fsynced at every commit, so it survives power loss too, at one fsync per transaction.
+   */
+  synchronous?: 'NORMAL' | 'FULL';
+  /** How long a write waits for another process's write lock before failing. Default 5 000 ms. */
+  busyTimeoutMs?: number;
+}
+
+/** PostgreSQL options. */
+export interface PostgresStoreOptions {
+  /**
+   * Schema holding Vigil's tables (created by `migrate` when missing); default the connection's
+   * `search_path` (normally `public`). Letters, digits and `_` only.
+   */
+  schema?: string;
+  /** Pool size. Default 10 (pg's default). */
+  poolMax?: number;
+  /** Connection timeout. Default 5 000 ms. */
+  connectionTimeoutMs?: number;
+}
+
+/** Options of `openStore`. */
+export interface OpenStoreOptions {
+  /** Apply missing migrations on open. Default true. */
+  migrate?: boolean;
+  sqlite?: SqliteStoreOptions;
+  postgres?: PostgresStoreOptions;
+}
+
+/**
+ * One backend. Adding a backend is one file exporting one of these, plus one line in `index.ts`'s list.
+ */
+export interface StoreBackend {
+  readonly name: string;
+  /** Whether `location` (a URL or a path) is this backend's. */
+  handles(location: string): boolean;
+  /** Opens (and by default migrates) a store. @throws StoreError `VIGIL_ERR_STORE_OPEN`. */
+  open(location: string, options: OpenStoreOptions): Promise<Store>;
+}
