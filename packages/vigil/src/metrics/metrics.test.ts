@@ -1,0 +1,264 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { evalState, failedResult, probeResult, T0 } from '../store/fixtures/data.js';
+import type { CheckPlan, Transition } from '../types.js';
+import { createMetrics } from './index.js';
+
+/** An integrity plan of `credit-scorer`; `model: null` for a target without a model. */
+function plan(overrides: Partial<CheckPlan> = {}, model: string | null = 'credit-scorer'): CheckPlan {
+  return {
+    id: 'credit-scorer/integrity',
+    target: {
+      name: 'credit-scorer',
+      url: 'http://127.0.0.1:8081',
+      protocol: 'oip-v2',
+      ...(model === null ? {} : { model }),
+      labels: { team: 'risk' },
+      headers: {},
+      maxBodyBytes: 1 << 20,
+      maxRedirects: 5,
+    },
+    kind: 'integrity',
+    intervalMs: 30_000,
+    timeoutMs: 2_000,
+    failureThreshold: 3,
+    successThreshold: 1,
+    fastIntervalMs: 1_000,
+    initialDelayMs: 0,
+    expect: {},
+    ...overrides,
+  };
+}
+
+function transition(overrides: Partial<Transition> = {}): Transition {
+  return {
+    checkId: 'credit-scorer/integrity',
+    region: 'eu-west',
+    from: 'pending',
+    to: 'unhealthy',
+    at: T0,
+    reason: '3 consecutive failures',
+    results: [],
+    ...overrides,
+  };
+}
+
+/** `name{labels}` → value, for every sample line of an exposition. */
+function samples(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}
+
+const EU = 'target="credit-scorer",check="integrity",region="eu-west",model="credit-scorer"';
+
+describe('createMetrics', () => {
+  it('exports the last result as probe_* gauges, in seconds, with degraded counting as success', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    metrics.observeResult(plan(), probeResult({ outcome: 'degraded', httpStatus: 200, durationMs: 170 }));
+    const s = samples(await metrics.render());
+    expect(s.get(`probe_success{${EU}}`)).toBe(1);
+    expect(s.get(`probe_duration_seconds{${EU}}`)).toBe(0.17);
+    expect(s.get(`probe_http_status_code{${EU}}`)).toBe(200);
+    expect(s.get(`probe_http_duration_seconds{${EU},phase="resolve"}`)).toBe(0);
+    expect(s.get(`probe_http_duration_seconds{${EU},phase="connect"}`)).toBeCloseTo(0.00041, 9);
+    expect(s.get(`probe_http_duration_seconds{${EU},phase="processing"}`)).toBeCloseTo(0.0112, 9);
+    expect(s.get(`probe_http_duration_seconds{${EU},phase="transfer"}`)).toBeCloseTo(0.0003, 9);
+    expect(s.get(`vigil_probes_total{${EU},outcome="degraded"}`)).toBe(1);
+    expect(s.get(`vigil_probes_total{${EU},outcome="pass"}`)).toBe(0);
+  });
+
+  it('reports a failed probe without a response as success 0 and status 0, counting its error code', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    metrics.observeResult(plan(), probeResult());
+    metrics.observeResult(plan(), failedResult({ httpStatus: undefined }));
+    metrics.observeResult(plan(), failedResult({ httpStatus: undefined }));
+    const s = samples(await metrics.render());
+    expect(s.get(`probe_success{${EU}}`)).toBe(0);
+    expect(s.get(`probe_http_status_code{${EU}}`)).toBe(0);
+    expect(s.get(`vigil_probes_total{${EU},outcome="fail"}`)).toBe(2);
+    expect(s.get(`vigil_probes_total{${EU},outcome="pass"}`)).toBe(1);
+    expect(s.get(`vigil_probe_errors_total{${EU},code="TIMEOUT"}`)).toBe(2);
+    expect([...s.keys()].filter((k) => k.startsWith('vigil_probe_errors_total'))).toHaveLength(1);
+  });
+
+  it('sets vigil_check_state to 1 for the current state only and follows it', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    metrics.observeState(plan(), evalState({ state: 'pending', consecutiveFailures: 2 }));
+    metrics.observeState(plan(), evalState({ state: 'unhealthy', consecutiveFailures: 3, flapping: true }));
+    const s = samples(await metrics.render());
+    expect(
+      Object.fromEntries(
+        ['unknown', 'healthy', 'pending', 'degraded', 'unhealthy'].map((st) => [
+          st,
+          s.get(`vigil_check_state{${EU},state="${st}"}`),
+        ]),
+      ),
+    ).toEqual({ unknown: 0, healthy: 0, pending: 0, degraded: 0, unhealthy: 1 });
+    expect(s.get(`vigil_check_flapping{${EU}}`)).toBe(1);
+    expect(s.get(`vigil_check_consecutive_failures{${EU}}`)).toBe(3);
+  });
+
+  it('fills the probe gauges from a resumed state without counting a probe', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    metrics.observeState(plan(), evalState());
+    const s = samples(await metrics.render());
+    expect(s.get(`probe_success{${EU}}`)).toBe(0);
+    expect(s.get(`probe_http_status_code{${EU}}`)).toBe(200);
+    expect(s.get(`vigil_probes_total{${EU},outcome="fail"}`)).toBe(0);
+  });
+
+  it('has no probe_* series for a check with a state but no result yet', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    metrics.observeState(plan(), evalState({ state: 'unknown', lastResult: null }));
+    const text = await metrics.render();
+    expect(text).not.toMatch(/^probe_success\{/m);
+    expect(samples(text).get(`vigil_check_state{${EU},state="unknown"}`)).toBe(1);
+  });
+
+  it('counts transitions by the state entered, with every reachable state present from the start', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    metrics.observeTransition(transition(), plan());
+    metrics.observeTransition(transition({ from: 'unhealthy', to: 'healthy' }), plan());
+    metrics.observeTransition(transition({ to: 'unhealthy' }), plan());
+    const s = samples(await metrics.render());
+    expect(s.get(`vigil_transitions_total{${EU},to="unhealthy"}`)).toBe(2);
+    expect(s.get(`vigil_transitions_total{${EU},to="healthy"}`)).toBe(1);
+    expect(s.get(`vigil_transitions_total{${EU},to="degraded"}`)).toBe(0);
+  });
+
+  it('keeps regions apart and labels a target without a model with model=""', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const noModel = plan({ id: 'site/liveness', kind: 'liveness' }, null);
+    metrics.observeResult(noModel, probeResult({ checkId: 'site/liveness', region: 'eu-west' }));
+    metrics.observeResult(noModel, failedResult({ checkId: 'site/liveness', region: 'us-east' }));
+    const s = samples(await metrics.render());
+    const labels = (region: string) => `target="credit-scorer",check="liveness",region="${region}",model=""`;
+    expect(s.get(`probe_success{${labels('eu-west')}}`)).toBe(1);
+    expect(s.get(`probe_success{${labels('us-east')}}`)).toBe(0);
+  });
+
+  it('drops every series of a removed check and starts afresh when a reload changes its labels', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    metrics.observeResult(plan(), probeResult());
+    metrics.observeResult(plan(), probeResult({ region: 'us-east' }));
+    metrics.observeState(plan(), evalState());
+    metrics.removeCheck(plan());
+    expect(await metrics.render()).not.toContain('credit-scorer');
+
+    metrics.observeResult(plan(), probeResult());
+    metrics.observeResult(plan({}, 'credit-scorer-v2'), probeResult());
+    const text = await metrics.render();
+    expect(text).not.toContain('model="credit-scorer"');
+    expect(
+      samples(text).get(
+        `vigil_probes_total{${EU.replace('model="credit-scorer"', 'model="credit-scorer-v2"')},outcome="pass"}`,
+      ),
+    ).toBe(1);
+  });
+
+  it('keeps the series when a reloaded plan has the same labels', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    metrics.observeResult(plan(), probeResult());
+    metrics.observeResult(plan({ intervalMs: 5_000 }), probeResult());
+    expect(samples(await metrics.render()).get(`vigil_probes_total{${EU},outcome="pass"}`)).toBe(2);
+  });
+
+  it('records scheduler lag in seconds in a histogram without per-check labels', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    metrics.observeLag(3);
+    metrics.observeLag(40);
+    metrics.observeLag(-5);
+    const s = samples(await metrics.render());
+    expect(s.get('vigil_scheduler_lag_seconds_count')).toBe(3);
+    expect(s.get('vigil_scheduler_lag_seconds_sum')).toBeCloseTo(0.043, 9);
+    expect(s.get('vigil_scheduler_lag_seconds_bucket{le="0.001"}')).toBe(1);
+    expect(s.get('vigil_scheduler_lag_seconds_bucket{le="0.005"}')).toBe(2);
+    expect(s.get('vigil_scheduler_lag_seconds_bucket{le="0.05"}')).toBe(3);
+  });
+
+  it('uses its own registry with process metrics, not the global one', async () => {
+    const a = createMetrics();
+    const b = createMetrics();
+    a.observeLag(1);
+    expect(a.registry).not.toBe(b.registry);
+    const text = await a.render();
+    expect(text).toMatch(/^process_cpu_seconds_total /m);
+    expect(text).toMatch(/^nodejs_active_handles\{/m);
+    expect(samples(await b.render()).get('vigil_scheduler_lag_seconds_count')).toBe(0);
+    expect(a.contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
+  });
+});
+
+/** `promtool check metrics` on stdin: its exit code and everything it printed. */
+function promtoolCheck(text: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+    child.stdin.end(text);
+  });
+}
+
+const hasPromtool = spawnSync('promtool', ['--version']).error === undefined;
+const requireAll = process.env.VIGIL_REQUIRE_ALL === '1';
+if (!hasPromtool && !requireAll) {
+  console.warn('skipping the promtool lint test: promtool is not on PATH (Debian package "prometheus")');
+}
+
+describe.skipIf(!hasPromtool && !requireAll)('exposition', () => {
+  it('passes promtool check metrics with every metric family populated', async () => {
+    const metrics = createMetrics();
+    metrics.observeResult(plan(), probeResult({ httpStatus: 200 }));
+    metrics.observeResult(plan(), failedResult({ region: 'us-east' }));
+    metrics.observeState(plan(), evalState());
+    metrics.observeTransition(transition(), plan());
+    metrics.observeLag(12);
+    const text = await metrics.render();
+    for (const family of [
+      'probe_success',
+      'probe_duration_seconds',
+      'probe_http_duration_seconds',
+      'probe_http_status_code',
+      'vigil_check_state',
+      'vigil_check_flapping',
+      'vigil_check_consecutive_failures',
+      'vigil_probes_total',
+      'vigil_probe_errors_total',
+      'vigil_transitions_total',
+      'vigil_scheduler_lag_seconds',
+    ]) {
+      expect(text).toMatch(new RegExp(`^${family}(_bucket)?\\{`, 'm'));
+    }
+    const { code, output } = await promtoolCheck(text);
+    expect(output).toBe('');
+    expect(code).toBe(0);
+  });
+
+  it('passes promtool check metrics before anything was observed', async () => {
+    const { code, output } = await promtoolCheck(await createMetrics().render());
+    expect(output).toBe('');
+    expect(code).toBe(0);
+  });
+
+  it('escapes label values that promtool would otherwise reject', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    metrics.observeResult(plan(), probeResult({ region: 'eu "west"\\1\nb' }));
+    const text = await metrics.render();
+    expect(text).toContain('region="eu \\"west\\"\\\\1\\nb"');
+    const { code, output } = await promtoolCheck(text);
+    expect(output).toBe('');
+    expect(code).toBe(0);
+  });
+});
