@@ -1,0 +1,111 @@
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { HubView } from '../hub/types.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { createEventFanout, type EventFanout } from './events.js';
+import { describeValidationError } from './query.js';
+import { eventRoutes } from './routes/events.js';
+import { historyRoutes } from './routes/history.js';
+import { opsRoutes } from './routes/ops.js';
+import { statusRoutes } from './routes/status.js';
+
+/** Options of {@link createApi}. */
+export interface ApiOptions {
+  /** Live state (`status()`, `isReady()`), the store, and the event stream. */
+  hub: HubView;
+  /** Served at `/metrics`; without it `/metrics` answers 404. */
+  metrics?: Metrics;
+  /**
+   * Bearer token of the mutating routes (see `requireToken`); without it they answer 403. The read
+   * routes are open.
+   */
+  token?: string;
+  /** Fastify's (pino) request logging. Default false. */
+  logger?: boolean;
+  /** Interval of the SSE heartbeat comment, in ms. Default 15 000. */
+  heartbeatMs?: number;
+}
+
+/** What the route modules get. */
+export interface ApiContext {
+  hub: HubView;
+  metrics: Metrics | undefined;
+  events: EventFanout;
+}
+
+/**
+ * Creates the hub's HTTP API, not listening (the caller calls `listen`, or `inject` in tests). Routes
+ * may still be added to the returned instance before it listens.
+ *
+ * | route | answer |
+ * | --- | --- |
+ * | `GET /api/v1/status?target=&state=&region=&label=key:value` | `{checks: CheckStatus[]}`; each filter may repeat (any value matches), filters combine with AND |
+ * | `GET /api/v1/checks/:id/results?since=&until=&limit=&region=` | `{results: ProbeResult[]}`, oldest first: the newest `limit` (1–10 000, default 100) of the window; `:id` URL-encoded (`credit-scorer%2Fintegrity`); 404 for a check `status()` does not know |
+ * | `GET /api/v1/targets/:target/checks/:check/results?…` | the same for check id `<target>/<check>` |
+ * | `GET /api/v1/incidents?open=true\|false&checkId=&limit=` | `{incidents: Incident[]}`, newest first |
+ * | `GET /api/v1/transitions?checkId=&region=&since=&limit=` | `{transitions: Transition[]}`, newest first |
+ * | `GET /api/v1/events?results=1` | server-sent events: `transition`, `flap`, and `result` only with `results=1` |
+ * | `GET /livez` | 200 `{status: "ok"}` while the process serves |
+ * | `GET /readyz` | 200 `{status: "ready"}` when `hub.isReady()`, else 503 `{error: "not ready"}` |
+ * | `GET /metrics` | `metrics.render()` in the Prometheus text format; 404 without metrics |
+ *
+ * `since` / `until` are milliseconds since the epoch or ISO 8601 date-times with offset; `since` is
+ * inclusive, `until` exclusive. Unknown query parameters are rejected.
+ *
+ * Every error is JSON `{error: string}`, never a stack: 400 names the parameter, what it expects and
+ * what it got (`invalid query parameter "limit": expected an integer from 1 to 10000, got "0"`); 404
+ * for an unknown route or check; 500 `{error: "internal server error"}` (logged) for anything else.
+ *
+ * @example
+ * ```ts
+ * const app = await createApi({ hub, metrics, token: process.env.VIGIL_API_TOKEN });
+ * await app.listen({ host: '127.0.0.1', port: 8080 });
+ * ```
+ */
+export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    // Unknown query parameters are errors, not silently stripped (Fastify's default removes them).
+    ajv: { customOptions: { removeAdditional: false } },
+    // Check ids arrive as one URL-encoded path parameter; find-my-way's default cap is 100 characters.
+    routerOptions: { maxParamLength: 1000 },
+  });
+  const context: ApiContext = {
+    hub: options.hub,
+    metrics: options.metrics,
+    events: createEventFanout(options.hub, { heartbeatMs: options.heartbeatMs }),
+  };
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error.validation !== undefined) {
+      return reply.code(400).send({ error: describeValidationError(error, request) });
+    }
+    const status = error.statusCode ?? 500;
+    if (status < 500) return reply.code(status).send({ error: error.message });
+    request.log.error({ err: error }, 'request failed');
+    return reply.code(500).send({ error: 'internal server error' });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}` }),
+  );
+  // server.close() waits for every socket. Open event streams would keep it waiting for ever, and
+  // sockets that never carried a request (browsers and Node's fetch open them ahead of use) until the
+  // headers timeout (60 s): Node's closeIdleConnections() leaves those alone. End both.
+  const unused = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    unused.add(socket);
+    socket.once('close', () => unused.delete(socket));
+  });
+  app.server.on('request', (request: IncomingMessage) => unused.delete(request.socket));
+  app.addHook('preClose', async () => {
+    context.events.closeAll();
+    for (const socket of unused) socket.destroy();
+  });
+
+  statusRoutes(app, context);
+  historyRoutes(app, context);
+  eventRoutes(app, context);
+  opsRoutes(app, context);
+  return app;
+}

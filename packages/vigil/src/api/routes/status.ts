@@ -1,0 +1,81 @@
+/** Live state and results of checks: `/api/v1/status` and the results routes. */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { CheckStatus } from '../../hub/types.js';
+import type { CheckState } from '../../types.js';
+import type { ApiContext } from '../app.js';
+import { limitSchema, parseTime, repeatable, stateSchema, timeSchema } from '../query.js';
+
+interface StatusQuery {
+  target?: string[];
+  state?: CheckState[];
+  region?: string[];
+  /** `key:value`; the value is everything after the first colon. */
+  label?: string[];
+}
+
+interface ResultsQuery {
+  since?: string;
+  until?: string;
+  limit: number;
+  region?: string;
+}
+
+const statusQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    target: repeatable({}),
+    state: repeatable(stateSchema),
+    region: repeatable({}),
+    label: repeatable({ pattern: '^[^:]+:' }),
+  },
+} as const;
+
+const resultsQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { since: timeSchema, until: timeSchema, limit: limitSchema, region: { type: 'string' } },
+} as const;
+
+/** Whether a check status passes every filter of the query. */
+function matcher(query: StatusQuery): (status: CheckStatus) => boolean {
+  const labels = (query.label ?? []).map((l) => {
+    const colon = l.indexOf(':');
+    return [l.slice(0, colon), l.slice(colon + 1)] as const;
+  });
+  return (s) =>
+    (query.target === undefined || query.target.includes(s.target)) &&
+    (query.state === undefined || query.state.includes(s.state)) &&
+    (query.region === undefined || query.region.includes(s.region)) &&
+    labels.every(([key, value]) => s.labels[key] === value);
+}
+
+/** Registers `GET /api/v1/status` and the two results routes (see `createApi`). */
+export function statusRoutes(app: FastifyInstance, { hub }: ApiContext): void {
+  app.get<{ Querystring: StatusQuery }>(
+    '/api/v1/status',
+    { schema: { querystring: statusQuerySchema } },
+    async (request) => ({ checks: hub.status().filter(matcher(request.query)) }),
+  );
+
+  const results = async (checkId: string, query: ResultsQuery, reply: FastifyReply) => {
+    if (!hub.status().some((s) => s.checkId === checkId)) {
+      return reply.code(404).send({ error: `unknown check ${JSON.stringify(checkId)}` });
+    }
+    const { limit, region } = query;
+    const since = parseTime('since', query.since);
+    const until = parseTime('until', query.until);
+    return { results: await hub.store.results(checkId, { region, since, until, limit }) };
+  };
+  app.get<{ Params: { id: string }; Querystring: ResultsQuery }>(
+    '/api/v1/checks/:id/results',
+    { schema: { querystring: resultsQuerySchema } },
+    async (request, reply) => results(request.params.id, request.query, reply),
+  );
+  app.get<{ Params: { target: string; check: string }; Querystring: ResultsQuery }>(
+    '/api/v1/targets/:target/checks/:check/results',
+    { schema: { querystring: resultsQuerySchema } },
+    async (request, reply) =>
+      results(`${request.params.target}/${request.params.check}`, request.query, reply),
+  );
+}
