@@ -1,13 +1,18 @@
 /**
  * The demo (`npm start`): both example models, each in its own server process with fault injection
- * enabled, and how to call them. The hub joins the demo with the hub issue.
+ * enabled, and the Vigil hub watching them with an embedded config — the whole loop on one machine.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runHub } from 'vigil';
 
-const BIN = fileURLToPath(new URL('../bin/model-server.js', import.meta.url));
+const BIN = fileURLToPath(import.meta.resolve('@vigil/example-model-server/bin'));
 const HOST = process.env.DEMO_HOST ?? '127.0.0.1';
 const TOKEN = process.env.MODEL_SERVER_ADMIN_TOKEN ?? 'demo-token';
+const HUB_PORT = Number(process.env.DEMO_HUB_PORT ?? 7979);
+const STATE_DIR = process.env.DEMO_STATE_DIR ?? '.vigil';
 
 interface DemoServer {
   model: string;
@@ -36,14 +41,59 @@ const servers: DemoServer[] = [
     }),
   },
 ];
+const base = (s: DemoServer) => `http://${HOST}:${s.port}`;
+const [credit, products] = servers as [DemoServer, DemoServer];
+
+/** The hub's embedded default config: every check kind the hub runs today, on both models. */
+const CONFIG = `# Vigil demo config (written by the demo; edit it while the demo runs: the hub reloads it).
+defaults: { interval: 5s, timeout: 1s, failureThreshold: 3, fastInterval: 1s }
+targets:
+  - name: credit-scorer
+    url: ${base(credit)}
+    protocol: oip-v2
+    model: credit-scorer
+    labels: { team: risk }
+    checks:
+      liveness: {}
+      readiness: {}
+      integrity:
+        interval: 10s
+        request:
+          inputs: [{ name: features, shape: [1, 8], datatype: FP32, data: [0.3, 0.1, 0.5, 0.2, 0.9, 0.4, 0.0, 0.7] }]
+        expect:
+          latency: { degraded: 150ms, failed: 500ms }
+          outputs:
+            probability: { range: [0, 1], finite: true, notEmpty: true }
+            label: { notIn: [Unknown] }
+  - name: product-categorizer
+    url: ${base(products)}
+    protocol: oip-v2
+    model: product-categorizer
+    labels: { team: catalog }
+    checks:
+      liveness: {}
+      readiness: {}
+      integrity:
+        interval: 10s
+        request:
+          inputs: [{ name: title, shape: [1], datatype: BYTES, data: [wireless bluetooth headphones] }]
+        expect:
+          latency: { degraded: 150ms, failed: 500ms }
+          outputs:
+            category: { notIn: [Unknown] }
+            score: { range: [0, 1] }
+`;
 
 const children: ChildProcess[] = [];
 let stopping = false;
+let stopHub: (() => Promise<void>) | undefined;
 
 function stop(code: number): void {
+  if (stopping) return;
   stopping = true;
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-  setTimeout(() => process.exit(code), 500).unref();
+  const hubStopped = stopHub ? stopHub() : Promise.resolve();
+  void hubStopped.finally(() => setTimeout(() => process.exit(code), 300).unref());
 }
 
 process.on('SIGINT', () => stop(0));
@@ -69,25 +119,12 @@ function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): P
 }
 
 for (const s of servers) {
-  const child = spawn(
-    process.execPath,
-    [
-      BIN,
-      'serve',
-      '--host',
-      HOST,
-      '--port',
-      String(s.port),
-      '--models',
-      s.model,
-      '--loading-ms',
-      String(s.loadingMs),
-      '--enable-faults',
-      '--log-level',
-      'warn',
-    ],
-    { env: { ...process.env, MODEL_SERVER_ADMIN_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const args = ['serve', '--host', HOST, '--port', String(s.port), '--models', s.model];
+  args.push('--loading-ms', String(s.loadingMs), '--enable-faults', '--log-level', 'warn');
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, MODEL_SERVER_ADMIN_TOKEN: TOKEN },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.push(child);
   child.on('exit', (code, signal) => {
     if (!stopping) console.log(`[demo] ${s.model} server exited (code ${code}, signal ${signal})`);
@@ -101,22 +138,36 @@ for (const s of servers) {
   child.stdout?.pipe(process.stdout);
 }
 
-const base = (s: DemoServer) => `http://${HOST}:${s.port}`;
-console.log(
-  '\nVigil demo: example model servers are up (warm-up takes a few seconds; readiness says when).\n',
-);
+mkdirSync(STATE_DIR, { recursive: true });
+const configFile = join(STATE_DIR, 'demo.yaml');
+writeFileSync(configFile, CONFIG);
+const hub = await runHub({
+  config: configFile,
+  port: HUB_PORT,
+  host: HOST,
+  store: join(STATE_DIR, 'demo.db'),
+  logLevel: process.env.DEMO_LOG_LEVEL ?? 'info',
+});
+stopHub = hub.stop;
+
+console.log('\nVigil demo: two example model servers, and the hub watching them.\n');
+console.log(`hub        ${hub.url}`);
+console.log(`  curl ${hub.url}/api/v1/status        every check's state`);
+console.log(`  curl ${hub.url}/api/v1/incidents     open and past incidents`);
+console.log(`  curl -N ${hub.url}/api/v1/events     live transitions (server-sent events)`);
+console.log(`  curl ${hub.url}/metrics              Prometheus metrics`);
+console.log(`  config: ${configFile} (edit it: the hub reloads it)\n`);
 for (const s of servers) {
   console.log(`${s.model}  ${base(s)}`);
-  console.log(`  curl ${base(s)}/v2/health/ready`);
-  console.log(`  curl ${base(s)}/v2/models/${s.model}`);
   console.log(
     `  curl -H 'content-type: application/json' -d '${s.example}' ${base(s)}/v2/models/${s.model}/infer\n`,
   );
 }
-const first = servers[0] as DemoServer;
-console.log('Inject a fault (token "demo-token"; modes in examples/model-server/README.md), then clear it:');
 console.log(
-  `  curl -X PUT -H 'authorization: Bearer ${TOKEN}' -H 'content-type: application/json' -d '{}' ${base(first)}/admin/faults/nan`,
+  'Break the credit-scorer (its answers turn NaN), watch the hub log the transitions, then heal it:',
 );
-console.log(`  curl -X DELETE -H 'authorization: Bearer ${TOKEN}' ${base(first)}/admin/faults`);
-console.log('\nCtrl-C stops the demo.');
+console.log(
+  `  curl -X PUT -H 'authorization: Bearer ${TOKEN}' -H 'content-type: application/json' -d '{}' ${base(credit)}/admin/faults/nan`,
+);
+console.log(`  curl -X DELETE -H 'authorization: Bearer ${TOKEN}' ${base(credit)}/admin/faults`);
+console.log('Other fault modes: examples/model-server/README.md. Ctrl-C stops the demo.\n');

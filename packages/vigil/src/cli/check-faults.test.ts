@@ -11,7 +11,7 @@ import { createModelServer, type FaultMode, type ModelServer, parseFault } from 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Outcome, ProbeResult } from '../types.js';
 
-const ENTRY = fileURLToPath(new URL('./run.ts', import.meta.url));
+const ENTRY = fileURLToPath(new URL('./bin.ts', import.meta.url));
 
 function config(url: string): string {
   return `

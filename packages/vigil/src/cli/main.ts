@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { UsageError } from '../errors.js';
 import { VERSION } from '../index.js';
 import { registerCheck } from './check.js';
+import { registerRun } from './run.js';
 import { registerValidate } from './validate.js';
 
 /**
@@ -17,6 +18,7 @@ export function createProgram(): Command {
     .description('Automated health checks for ML model endpoints')
     .version(VERSION, '-V, --version');
   registerCheck(program);
+  registerRun(program);
   registerValidate(program);
   return program;
 }

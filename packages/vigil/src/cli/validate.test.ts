@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-const ENTRY = fileURLToPath(new URL('./run.ts', import.meta.url));
+const ENTRY = fileURLToPath(new URL('./bin.ts', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../config/fixtures/', import.meta.url));
 
 interface Run {

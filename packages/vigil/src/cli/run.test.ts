@@ -1,0 +1,210 @@
+/**
+ * `vigil run` as a real process: it detects an outage, survives SIGKILL with its states and
+ * history, reloads its config (keeping the old one on an invalid edit), and stops on SIGTERM.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createModelServer, type ModelServer, parseFault } from '@vigil/example-model-server';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { CheckStatus } from '../hub/types.js';
+import type { Incident, ProbeResult } from '../types.js';
+
+const ENTRY = fileURLToPath(new URL('./bin.ts', import.meta.url));
+const children: ChildProcess[] = [];
+
+function config(url: string, extraTarget = ''): string {
+  return `
+defaults: { interval: 300ms, timeout: 250ms, failureThreshold: 3, fastInterval: 100ms }
+targets:
+  - name: credit
+    url: ${url}
+    protocol: oip-v2
+    model: credit-scorer
+    checks:
+      liveness: {}
+      integrity:
+        request:
+          inputs: [{ name: features, shape: [1, 8], datatype: FP32, data: [0.3, 0.1, 0.5, 0.2, 0.9, 0.4, 0.0, 0.7] }]
+${extraTarget}`;
+}
+
+/** Starts `vigil run` and resolves with its API URL once it logs that it is running. */
+async function startHub(file: string, store: string) {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=source', '--import', 'tsx', ENTRY, 'run', '-c', file, '--port', '0', '--store', store],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  children.push(child);
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  for (let i = 0; i < 400; i++) {
+    const m = out.match(/"url":"(http:[^"]+)"[^\n]*vigil hub running/);
+    if (m) return { child, url: m[1] as string, log: () => out, exited };
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`hub did not start:\n${out}`);
+}
+
+async function getJson<T>(url: string): Promise<T> {
+  const res = await fetch(url);
+  expect(res.status, url).toBe(200);
+  return (await res.json()) as T;
+}
+
+async function statusOf(url: string, checkId: string): Promise<CheckStatus | undefined> {
+  const { checks } = await getJson<{ checks: CheckStatus[] }>(`${url}/api/v1/status`);
+  return checks.find((c) => c.checkId === checkId);
+}
+
+async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = await fn();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+let server: ModelServer;
+let modelUrl: string;
+let dir: string;
+
+beforeAll(async () => {
+  server = await createModelServer({
+    models: ['credit-scorer'],
+    warmupInferences: 1,
+    faults: { enabled: true, token: 't' },
+  });
+  modelUrl = await server.listen();
+  dir = mkdtempSync(join(tmpdir(), 'vigil-run-'));
+});
+afterEach(() => {
+  server.faults.clear();
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+describe('vigil run', () => {
+  it('resumes states and keeps history after SIGKILL and a restart', async () => {
+    const file = join(dir, 'crash.yaml');
+    const store = join(dir, 'crash.db');
+    writeFileSync(file, config(modelUrl));
+    const first = await startHub(file, store);
+    await waitFor(
+      'integrity healthy',
+      async () => (await statusOf(first.url, 'credit/integrity'))?.state === 'healthy',
+    );
+
+    server.faults.set('errors', parseFault('errors', {}));
+    await waitFor(
+      'integrity unhealthy',
+      async () => (await statusOf(first.url, 'credit/integrity'))?.state === 'unhealthy',
+    );
+    const id = encodeURIComponent('credit/integrity');
+    const before = await waitFor('stored results', async () => {
+      const { results } = await getJson<{ results: ProbeResult[] }>(
+        `${first.url}/api/v1/checks/${id}/results?limit=10000`,
+      );
+      return results.length >= 4 && results;
+    });
+    const { incidents: openBefore } = await getJson<{ incidents: Incident[] }>(
+      `${first.url}/api/v1/incidents?open=true`,
+    );
+    expect(openBefore).toHaveLength(1);
+
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    const second = await startHub(file, store);
+    // Before any new probe could change it, the state is the one from before the crash.
+    expect((await statusOf(second.url, 'credit/integrity'))?.state).toBe('unhealthy');
+    const { results: after } = await getJson<{ results: ProbeResult[] }>(
+      `${second.url}/api/v1/checks/${id}/results?limit=10000`,
+    );
+    const afterStarts = new Set(after.map((r) => r.startedAt));
+    for (const r of before)
+      expect(afterStarts.has(r.startedAt), `result started at ${r.startedAt} survived`).toBe(true);
+    const { incidents: openAfter } = await getJson<{ incidents: Incident[] }>(
+      `${second.url}/api/v1/incidents?open=true`,
+    );
+    expect(openAfter.map((i) => i.id)).toEqual(openBefore.map((i) => i.id));
+
+    server.faults.clear();
+    await waitFor(
+      'recovery',
+      async () => (await statusOf(second.url, 'credit/integrity'))?.state === 'healthy',
+    );
+    const { incidents: closed } = await getJson<{ incidents: Incident[] }>(
+      `${second.url}/api/v1/incidents?open=false`,
+    );
+    expect(closed.map((i) => i.id)).toContain(openBefore[0]?.id);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  });
+
+  it('reloads a changed config, keeps the old one on an invalid edit, and keeps unchanged states', async () => {
+    const file = join(dir, 'reload.yaml');
+    writeFileSync(file, config(modelUrl));
+    const hub = await startHub(file, join(dir, 'reload.db'));
+    const healthy = await waitFor('integrity healthy', async () => {
+      const s = await statusOf(hub.url, 'credit/integrity');
+      return s?.state === 'healthy' && s;
+    });
+
+    writeFileSync(file, `${config(modelUrl)}\n  - name: broken\n    protocol: nope\n`);
+    hub.child.kill('SIGHUP');
+    await waitFor('rejection logged', async () => hub.log().includes('rejected; the running config stays'));
+    expect((await getJson<{ checks: CheckStatus[] }>(`${hub.url}/api/v1/status`)).checks).toHaveLength(2);
+
+    const extra = `  - name: second\n    url: ${modelUrl}\n    protocol: oip-v2\n    model: credit-scorer\n    checks: { liveness: {} }\n`;
+    writeFileSync(file, config(modelUrl, extra));
+    hub.child.kill('SIGHUP');
+    await waitFor('new check', async () => (await statusOf(hub.url, 'second/liveness')) !== undefined);
+    const kept = await statusOf(hub.url, 'credit/integrity');
+    expect(kept?.state).toBe('healthy');
+    expect(kept?.since).toBe(healthy.since);
+    hub.child.kill('SIGTERM');
+    expect(await hub.exited).toBe(0);
+  });
+
+  it('refuses to start on an invalid config (exit 2, diagnostics printed)', async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'targets:\n  - name: x\n    url: http://127.0.0.1:1\n    protocol: nope\n');
+    const child = spawn(
+      process.execPath,
+      ['--conditions=source', '--import', 'tsx', ENTRY, 'run', '-c', file, '--port', '0'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    children.push(child);
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(2);
+    expect(out).toContain('targets[0].protocol');
+  });
+});

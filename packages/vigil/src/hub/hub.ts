@@ -1,0 +1,256 @@
+/**
+ * The hub: scheduler → prober → evaluator → store, metrics and events, with config reload.
+ * `vigil run` wraps it with the HTTP API.
+ */
+import { defaultThresholds, evaluate, initialState } from '../evaluate/index.js';
+import type { Metrics } from '../metrics/index.js';
+import { createHttpClient } from '../probe/http.js';
+import { isProbeable, runProbe } from '../probe/run-probe.js';
+import { createScheduler, type Scheduler } from '../scheduler/index.js';
+import type { Store } from '../store/types.js';
+import type { CheckPlan, EvalState, HttpClient, ProbeResult, Thresholds, Transition } from '../types.js';
+import type { CheckStatus, HubEvent, HubView } from './types.js';
+
+/** Options of {@link createHub}. */
+export interface HubOptions {
+  plan: readonly CheckPlan[];
+  store: Store;
+  metrics?: Metrics;
+  /** Region this hub probes from. Default `local`. */
+  region?: string;
+  /** Results are written in batches: at most this many ms after they arrive. Default 100. */
+  flushIntervalMs?: number;
+  /** Called with human-readable log lines (transitions, reloads, store errors). Default: none. */
+  log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  /** Overrides of the evaluator's thresholds, for tests and drills. */
+  thresholds?: Partial<Thresholds>;
+  client?: HttpClient;
+}
+
+/** A running hub. */
+export interface Hub extends HubView {
+  /** Resumes states from the store and starts probing. */
+  start(): Promise<void>;
+  /** Swaps in a new plan: unchanged checks keep their state and schedule; removed ones stop. */
+  update(plan: readonly CheckPlan[]): void;
+  /** Stops probing, writes what is pending, and leaves the store open (the caller owns it). */
+  stop(): Promise<void>;
+  /** Writes buffered results and states now. */
+  flush(): Promise<void>;
+}
+
+const key = (checkId: string, region: string) => `${checkId}\u0000${region}`;
+
+/**
+ * Builds a hub over an open store.
+ *
+ * Durability: a result is stored within `flushIntervalMs` of its probe; a transition (and the
+ * incident it opens or closes) is stored before its event is published. After a crash and a
+ * restart, every check resumes from its last stored state.
+ *
+ * @example
+ * const store = await openStore('.vigil/vigil.db');
+ * const hub = createHub({ plan: loaded.plan, store });
+ * await hub.start();
+ */
+export function createHub(options: HubOptions): Hub {
+  const region = options.region ?? 'local';
+  const store = options.store;
+  const metrics = options.metrics;
+  const log = options.log ?? (() => {});
+  const flushIntervalMs = options.flushIntervalMs ?? 100;
+  const client = options.client ?? createHttpClient({ keepAlive: true });
+  const ownsClient = options.client === undefined;
+
+  let plans = new Map<string, CheckPlan>();
+  const thresholds = new Map<string, Thresholds>();
+  const states = new Map<string, EvalState>();
+  const listeners = new Set<(event: HubEvent) => void>();
+  let pendingResults: ProbeResult[] = [];
+  const dirtyStates = new Set<string>();
+  let flushTimer: NodeJS.Timeout | undefined;
+  let flushing: Promise<void> = Promise.resolve();
+  let chain: Promise<void> = Promise.resolve();
+  let running = false;
+  let stopping = false;
+  let scheduler: Scheduler | undefined;
+
+  function setPlan(plan: readonly CheckPlan[]): CheckPlan[] {
+    const probeable = plan.filter(isProbeable);
+    for (const p of plan) {
+      if (!isProbeable(p))
+        log('warn', `${p.id}: canary checks are not run yet (baseline comparison is not implemented)`);
+    }
+    const next = new Map(probeable.map((p) => [p.id, p]));
+    for (const [id, old] of plans) {
+      if (!next.has(id)) {
+        metrics?.removeCheck(old);
+        states.delete(key(id, region));
+        thresholds.delete(id);
+      }
+    }
+    for (const p of probeable) {
+      thresholds.set(p.id, defaultThresholds(p, options.thresholds));
+      if (!states.has(key(p.id, region)))
+        states.set(key(p.id, region), initialState(p.id, region, Date.now()));
+    }
+    plans = next;
+    return probeable;
+  }
+
+  function publish(event: HubEvent): void {
+    for (const l of listeners) {
+      try {
+        l(event);
+      } catch (err) {
+        log('error', `event listener failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  function scheduleFlush(): void {
+    if (flushTimer === undefined) flushTimer = setTimeout(() => void flush(), flushIntervalMs);
+  }
+
+  function flush(): Promise<void> {
+    if (flushTimer !== undefined) {
+      clearTimeout(flushTimer);
+      flushTimer = undefined;
+    }
+    const results = pendingResults;
+    pendingResults = [];
+    const toSave = [...dirtyStates].map((k) => states.get(k)).filter((s): s is EvalState => s !== undefined);
+    dirtyStates.clear();
+    if (results.length === 0 && toSave.length === 0) return flushing;
+    flushing = flushing.then(async () => {
+      try {
+        if (results.length > 0) await store.appendResults(results);
+        if (toSave.length > 0) await store.saveStates(toSave);
+      } catch (err) {
+        // Keep them for the next flush: a store hiccup loses nothing.
+        pendingResults = results.concat(pendingResults);
+        for (const s of toSave) dirtyStates.add(key(s.checkId, s.region));
+        log('error', `store write failed, will retry: ${(err as Error).message}`);
+        scheduleFlush();
+      }
+    });
+    return flushing;
+  }
+
+  async function recordTransition(t: Transition, plan: CheckPlan): Promise<void> {
+    await store.appendTransition(t);
+    if (t.to === 'unhealthy') {
+      await store.openIncident({ checkId: t.checkId, region: t.region, openedAt: t.at, reason: t.reason });
+    } else if (t.from === 'unhealthy') {
+      for (const incident of await store.incidents({ open: true, checkId: t.checkId })) {
+        if (incident.region === t.region) await store.closeIncident(incident.id, t.at);
+      }
+    }
+    metrics?.observeTransition(t, plan);
+    log(
+      t.to === 'unhealthy' ? 'error' : t.to === 'healthy' ? 'info' : 'warn',
+      `${t.checkId} ${t.from} → ${t.to}: ${t.reason}`,
+      {
+        checkId: t.checkId,
+        region: t.region,
+      },
+    );
+    publish({ type: 'transition', transition: t });
+  }
+
+  function onResult(plan: CheckPlan, result: ProbeResult): void {
+    const k = key(plan.id, result.region);
+    const before = states.get(k) ?? initialState(plan.id, result.region, result.startedAt);
+    const th = thresholds.get(plan.id) ?? defaultThresholds(plan, options.thresholds);
+    const evaluation = evaluate(before, result, th);
+    states.set(k, evaluation.state);
+    dirtyStates.add(k);
+    pendingResults.push(result);
+    scheduleFlush();
+    metrics?.observeResult(plan, result);
+    metrics?.observeState(plan, evaluation.state);
+    publish({ type: 'result', result });
+    const { transition, flap } = evaluation;
+    if (transition || flap) {
+      // Transitions are stored in order, each before its event goes out.
+      chain = chain
+        .then(async () => {
+          if (transition) await recordTransition(transition, plan);
+          if (flap) {
+            log(
+              'warn',
+              `${flap.checkId} ${flap.flapping ? 'is flapping' : 'stopped flapping'} (${flap.transitionsInWindow} transitions in the window)`,
+            );
+            publish({ type: 'flap', flap });
+          }
+        })
+        .catch((err: Error) => log('error', `could not record transition of ${plan.id}: ${err.message}`));
+    }
+  }
+
+  setPlan(options.plan);
+
+  const hub: Hub = {
+    store,
+    status(): CheckStatus[] {
+      const out: CheckStatus[] = [];
+      for (const plan of plans.values()) {
+        const s = states.get(key(plan.id, region));
+        if (!s) continue;
+        const status: CheckStatus = {
+          checkId: plan.id,
+          target: plan.target.name,
+          check: plan.kind,
+          region,
+          state: s.state,
+          since: s.since,
+          flapping: s.flapping,
+          consecutiveFailures: s.consecutiveFailures,
+          labels: plan.target.labels,
+          lastResult: s.lastResult,
+        };
+        if (plan.target.model !== undefined) status.model = plan.target.model;
+        const version = s.lastResult?.modelVersion;
+        if (version !== undefined) status.modelVersion = version;
+        out.push(status);
+      }
+      return out;
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    isReady: () => running && !stopping,
+    async start() {
+      for (const s of await store.loadStates()) {
+        // Resume only checks that still exist; a check removed from the config starts over if it returns.
+        if (s.region === region && plans.has(s.checkId)) states.set(key(s.checkId, s.region), s);
+      }
+      scheduler = createScheduler({
+        plans: [...plans.values()],
+        probe: (plan) => runProbe(plan, { client, region }),
+        onResult,
+        isConfirming: (plan) => states.get(key(plan.id, region))?.state === 'pending',
+        onLag: (_plan, lagMs) => metrics?.observeLag(lagMs),
+        onError: (plan, err) => log('error', `${plan.id}: ${(err as Error).message}`),
+      });
+      scheduler.start();
+      running = true;
+    },
+    update(plan) {
+      const probeable = setPlan(plan);
+      scheduler?.update(probeable);
+    },
+    flush,
+    async stop() {
+      stopping = true;
+      await scheduler?.stop();
+      await chain;
+      await flush();
+      await flushing;
+      running = false;
+      if (ownsClient) await client.close();
+    },
+  };
+  return hub;
+}
