@@ -198,6 +198,11 @@ export interface CheckPlan {
   fastIntervalMs: number | null;
   initialDelayMs: number;
   /**
+   * Startup grace (the Kubernetes startup probe's meaning): a check that has never passed is not
+   * declared unhealthy until this long after its first probe. 0 (the default) = no grace.
+   */
+  startupGraceMs?: number;
+  /**
    * Integrity / canary: the smoke payload in the protocol's own shape (OIP: `{inputs, outputs?, parameters?}`;
    * kserve-v1 / tfserving: `{instances}` or `{inputs}`; torchserve: any JSON; openai: `{prompt}` or
    * `{messages}` plus options; ollama: `{prompt, stream?}` plus options). For protocol `http`: an

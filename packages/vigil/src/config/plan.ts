@@ -84,6 +84,7 @@ function toCheckPlan(
         : (check.successThreshold ?? spec.successThreshold ?? defaults.successThreshold),
     fastIntervalMs: fastInterval === false ? null : parseDuration(fastInterval),
     initialDelayMs: parseDuration(check.initialDelay ?? spec.initialDelay ?? defaults.initialDelay),
+    startupGraceMs: parseDuration(check.startupGrace ?? spec.startupGrace ?? defaults.startupGrace),
     expect: toExpectConfig(check.expect, id),
   };
   if (spec.protocol === 'http') {

@@ -56,6 +56,7 @@ describe('configSchema', () => {
         successThreshold: 1,
         fastInterval: '1s',
         initialDelay: '0s',
+        startupGrace: '0s',
       },
       targets: [
         {

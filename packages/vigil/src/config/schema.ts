@@ -143,6 +143,7 @@ export const TIMING_DEFAULTS = {
   successThreshold: 1,
   fastInterval: '1s',
   initialDelay: '0s',
+  startupGrace: '0s',
 } as const;
 
 const intervalSchema = duration('10s', 'Time between two probes of a check, e.g. "10s".', { id: 'Interval' });
@@ -179,6 +180,12 @@ const initialDelaySchema = duration('0s', 'Wait before the first probe, e.g. "30
   id: 'InitialDelay',
 });
 
+const startupGraceSchema = duration(
+  '0s',
+  'Startup grace: a check that has never passed is not declared unhealthy until this long after its first probe (the Kubernetes startup probe\'s meaning), e.g. "2m" for a model that loads slowly.',
+  { allowZero: true, id: 'StartupGrace' },
+);
+
 const timingShape = {
   interval: intervalSchema.optional(),
   timeout: timeoutSchema.optional(),
@@ -186,6 +193,7 @@ const timingShape = {
   successThreshold: successThresholdSchema.optional(),
   fastInterval: fastIntervalSchema.optional(),
   initialDelay: initialDelaySchema.optional(),
+  startupGrace: startupGraceSchema.optional(),
 };
 
 const defaultsSchema = z
@@ -196,6 +204,7 @@ const defaultsSchema = z
     successThreshold: successThresholdSchema.default(TIMING_DEFAULTS.successThreshold),
     fastInterval: fastIntervalSchema.default(TIMING_DEFAULTS.fastInterval),
     initialDelay: initialDelaySchema.default(TIMING_DEFAULTS.initialDelay),
+    startupGrace: startupGraceSchema.default(TIMING_DEFAULTS.startupGrace),
   })
   .meta({
     id: 'Defaults',

@@ -36,7 +36,7 @@ export const DEFAULT_FLAP_TRANSITIONS = 6;
  *   able to flap at all, and the 10-minute floor keeps fast checks (and their fast-confirmation
  *   probes) from flagging one ordinary outage.
  * - `flapTransitions`: 6 ({@link DEFAULT_FLAP_TRANSITIONS}, Nagios' 30 % of 20 changes).
- * - `startupGraceMs`: 0 (no grace) unless overridden.
+ * - `startupGraceMs`: the plan's (config key `startupGrace`), else 0 (no grace).
  *
  * @example
  * ```ts
@@ -46,7 +46,7 @@ export const DEFAULT_FLAP_TRANSITIONS = 6;
  *   count of 0 is allowed and turns flap detection off) or a duration is negative or not finite.
  */
 export function defaultThresholds(
-  plan: Pick<CheckPlan, 'failureThreshold' | 'successThreshold' | 'intervalMs'>,
+  plan: Pick<CheckPlan, 'failureThreshold' | 'successThreshold' | 'intervalMs' | 'startupGraceMs'>,
   overrides: Partial<Thresholds> = {},
 ): Thresholds {
   const failureThreshold = overrides.failureThreshold ?? plan.failureThreshold;
@@ -57,7 +57,7 @@ export function defaultThresholds(
     flapWindowMs:
       overrides.flapWindowMs ?? Math.max(MIN_FLAP_WINDOW_MS, FLAP_WINDOW_CHECKS * plan.intervalMs),
     flapTransitions: overrides.flapTransitions ?? DEFAULT_FLAP_TRANSITIONS,
-    startupGraceMs: overrides.startupGraceMs ?? 0,
+    startupGraceMs: overrides.startupGraceMs ?? plan.startupGraceMs ?? 0,
   };
   validateThresholds(thresholds);
   return thresholds;
