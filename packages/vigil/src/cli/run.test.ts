@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { createModelServer, type ModelServer, parseFault } from '@vigil/example-model-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckStatus } from '../hub/types.js';
+import { openStore } from '../store/index.js';
 import type { Incident, ProbeResult } from '../types.js';
 
 const ENTRY = fileURLToPath(new URL('./bin.ts', import.meta.url));
@@ -183,6 +184,41 @@ describe('vigil run', () => {
     expect(kept?.since).toBe(healthy.since);
     hub.child.kill('SIGTERM');
     expect(await hub.exited).toBe(0);
+  });
+
+  it('folds raw results older than --retention-days into per-minute rollups', async () => {
+    const file = join(dir, 'retention.yaml');
+    const storeFile = join(dir, 'retention.db');
+    writeFileSync(file, config(modelUrl));
+    // Ten days ago, on a whole minute: past the 7-day raw retention, within the 30-day rollup retention.
+    const old = Math.floor((Date.now() - 10 * 86_400_000) / 60_000) * 60_000;
+    const seed = await openStore(storeFile);
+    const result = (startedAt: number): ProbeResult => ({
+      checkId: 'credit/liveness',
+      target: 'credit',
+      check: 'liveness',
+      region: 'local',
+      startedAt,
+      durationMs: 3,
+      phases: { dnsMs: 0, connectMs: 0, tlsMs: 0, processingMs: 2, transferMs: 1 },
+      outcome: 'pass',
+      failures: [],
+      httpStatus: 200,
+    });
+    await seed.appendResults([result(old), result(old + 1000), result(old + 61_000)]);
+    await seed.close();
+
+    const hub = await startHub(file, storeFile);
+    hub.child.kill('SIGTERM');
+    expect(await hub.exited).toBe(0);
+    const store = await openStore(storeFile);
+    try {
+      expect(await store.results('credit/liveness', { until: old + 120_000 })).toEqual([]);
+      const rollups = await store.rollups('credit/liveness', { until: old + 120_000 });
+      expect(rollups.map((r) => r.count)).toEqual([2, 1]);
+    } finally {
+      await store.close();
+    }
   });
 
   it('refuses to start on an invalid config (exit 2, diagnostics printed)', async () => {

@@ -27,7 +27,12 @@ interface RunOptions {
   region?: string;
   token?: string;
   logLevel: string;
+  /** Raw results are kept this many days, then folded into per-minute rollups. Default 7. */
+  retentionDays?: number;
 }
+
+/** How often the hub prunes the store: raw results past retention become per-minute rollups. */
+export const PRUNE_INTERVAL_MS = 60 * 60_000;
 
 /** Starts the hub and resolves once it is listening; returns a function that stops it. */
 export async function runHub(opts: RunOptions): Promise<{ url: string; stop: () => Promise<void> }> {
@@ -61,6 +66,20 @@ export async function runHub(opts: RunOptions): Promise<{ url: string; stop: () 
     'vigil hub running',
   );
 
+  const rawRetentionMs = (opts.retentionDays ?? 7) * 86_400_000;
+  const prune = () =>
+    store.prune({ now: Date.now(), rawRetentionMs }).then(
+      (report) => {
+        if (report.rolledUp > 0) logger.info({ ...report }, 'pruned raw results into per-minute rollups');
+      },
+      (err: Error) => logger.error(`prune failed: ${err.message}`),
+    );
+  let pruning = prune();
+  const pruneTimer = setInterval(() => {
+    pruning = pruning.then(prune);
+  }, PRUNE_INTERVAL_MS);
+  pruneTimer.unref();
+
   let reloading: Promise<void> = Promise.resolve();
   const reload = (why: string) => {
     reloading = reloading.then(async () => {
@@ -89,9 +108,11 @@ export async function runHub(opts: RunOptions): Promise<{ url: string; stop: () 
   const stop = () => {
     stopped ??= (async () => {
       watcher.close();
+      clearInterval(pruneTimer);
       clearTimeout(debounce);
       process.off('SIGHUP', onHup);
       await reloading;
+      await pruning;
       await hub.stop();
       await api.close();
       await store.close();
@@ -124,6 +145,17 @@ export function registerRun(program: Command): void {
     .option('--region <name>', "region this hub probes from (default: the config's, else local)")
     .addOption(new Option('--token <token>', 'bearer token for mutating API routes').env('VIGIL_API_TOKEN'))
     .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
+    .option(
+      '--retention-days <days>',
+      'keep raw results this many days, then per-minute rollups',
+      (v) => {
+        const n = Number(v);
+        if (!(n > 0))
+          throw new UsageError('VIGIL_ERR_USAGE', `--retention-days must be a positive number, got "${v}"`);
+        return n;
+      },
+      7,
+    )
     .action(async (opts: RunOptions) => {
       const { stop } = await runHub(opts);
       const shutdown = (signal: string) => {
