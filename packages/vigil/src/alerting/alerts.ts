@@ -1,0 +1,223 @@
+/**
+ * Alerts from the evaluator's output: transitions and flap events become Alertmanager-style alerts with
+ * Vigil's severities (DESIGN.md, "Vocabulary"):
+ *
+ * | state entered / left | alert | severity |
+ * | --- | --- | --- |
+ * | `unhealthy` | `VigilCheckUnhealthy` fires / resolves | `critical` (pages) |
+ * | `degraded` | `VigilCheckDegraded` fires / resolves | `warning` |
+ * | flapping starts / stops | `VigilCheckFlapping` fires / resolves | `warning` |
+ * | `pending` (one failed probe, being confirmed) | none | `info` |
+ *
+ * `info` is deliberately not an alert: a single failed probe is shown on the dashboard and logged by the
+ * hub, and no {@link Alert} is made for it, so no route (not even one matching `severity: info`) can
+ * page anyone for a transient blip. That is the point of the failureThreshold.
+ */
+import { createHash } from 'node:crypto';
+import type { CheckPlan, CheckState, EvalState, FlapEvent, Transition } from '../types.js';
+import type { Alert, Severity } from './types.js';
+
+/** The alert names Vigil emits. */
+export const ALERT_NAMES = {
+  unhealthy: 'VigilCheckUnhealthy',
+  degraded: 'VigilCheckDegraded',
+  flapping: 'VigilCheckFlapping',
+} as const;
+
+/** Severity of each alert name; `info` has no alert (see the module comment). */
+export const ALERT_SEVERITY: Readonly<Record<string, Severity>> = {
+  [ALERT_NAMES.unhealthy]: 'critical',
+  [ALERT_NAMES.degraded]: 'warning',
+  [ALERT_NAMES.flapping]: 'warning',
+};
+
+/** Options of {@link alertsFromTransition} and {@link alertsFromFlap}. */
+export interface AlertOptions {
+  /**
+   * The hub's external base URL (e.g. `https://vigil.example.com`, no trailing slash); when set, each alert's
+   * `generatorURL` links to the check's recent results, `/api/v1/checks/<id>/results` (until the
+   * dashboard has a page per check).
+   */
+  externalUrl?: string;
+  /**
+   * When the state being left was entered (ms since epoch): the resolved alert's `startsAt`. When absent the
+   * resolved alert carries the transition's time and the dispatcher replaces it with the firing alert's
+   * `startsAt` (it remembers every firing alert), as Alertmanager merges a resolve into the alert it ends.
+   */
+  since?: number;
+}
+
+/**
+ * A stable identity for a label set (Alertmanager's fingerprint): the SHA-256 of the labels sorted by
+ * name, as `name\0value\0` pairs, first 16 bytes in hex (32 characters). Every label of a Vigil alert is
+ * the same when it fires and when it resolves, so both share this dedup key.
+ *
+ * @example fingerprintOf({ alertname: 'VigilCheckUnhealthy', target: 'credit-scorer' }) // 32 hex chars
+ */
+export function fingerprintOf(labels: Readonly<Record<string, string>>): string {
+  const hash = createHash('sha256');
+  for (const name of Object.keys(labels).sort()) hash.update(`${name}\0${labels[name]}\0`);
+  return hash.digest('hex').slice(0, 32);
+}
+
+/** Alert labels for one check: the target's labels first, so Vigil's own names cannot be overridden. */
+function labelsFor(plan: CheckPlan, region: string, alertname: string): Record<string, string> {
+  const labels: Record<string, string> = { ...plan.target.labels };
+  labels.alertname = alertname;
+  labels.severity = ALERT_SEVERITY[alertname] ?? 'warning';
+  labels.target = plan.target.name;
+  labels.check = plan.kind;
+  labels.region = region;
+  if (plan.target.model !== undefined) labels.model = plan.target.model;
+  else delete labels.model;
+  return labels;
+}
+
+function makeAlert(
+  plan: CheckPlan,
+  region: string,
+  alertname: string,
+  status: Alert['status'],
+  at: number,
+  annotations: Record<string, string>,
+  options: AlertOptions,
+): Alert {
+  const labels = labelsFor(plan, region, alertname);
+  const alert: Alert = {
+    fingerprint: fingerprintOf(labels),
+    status,
+    labels,
+    annotations,
+    startsAt: status === 'firing' ? at : (options.since ?? at),
+    endsAt: status === 'resolved' ? at : null,
+  };
+  if (options.externalUrl !== undefined) {
+    alert.generatorURL = `${options.externalUrl.replace(/\/+$/, '')}/api/v1/checks/${encodeURIComponent(plan.id)}/results`;
+  }
+  return alert;
+}
+
+/** The alert name a state raises, if any. */
+function alertNameOf(state: CheckState): string | undefined {
+  if (state === 'unhealthy') return ALERT_NAMES.unhealthy;
+  if (state === 'degraded') return ALERT_NAMES.degraded;
+  return undefined;
+}
+
+/**
+ * The alerts a state transition fires and resolves: leaving `unhealthy` / `degraded` resolves that
+ * state's alert, entering one fires it (both at once for `degraded → unhealthy`, resolve first).
+ * `pending`, `healthy` and `unknown` raise nothing (see the module comment on `info`).
+ *
+ * Labels: the target's labels, then `alertname`, `severity`, `target`, `check`, `region` and `model` (when
+ * the target has one). Annotations: `summary` (one line) and `description` (the transition's reason,
+ * e.g. `3 consecutive failures: TIMEOUT: timed out after 2000 ms`). A firing alert starts at `t.at`; a
+ * resolved one ends at `t.at`.
+ *
+ * @example
+ * const [alert] = alertsFromTransition(transition, plan, { externalUrl: 'https://vigil.example.com' });
+ * // alert.labels.alertname === 'VigilCheckUnhealthy', alert.labels.severity === 'critical'
+ * @returns zero, one or two alerts; never throws
+ */
+export function alertsFromTransition(t: Transition, plan: CheckPlan, options: AlertOptions = {}): Alert[] {
+  const alerts: Alert[] = [];
+  const left = alertNameOf(t.from);
+  const entered = alertNameOf(t.to);
+  if (left !== undefined && left !== entered) {
+    alerts.push(
+      makeAlert(
+        plan,
+        t.region,
+        left,
+        'resolved',
+        t.at,
+        { summary: `${plan.id} is no longer ${t.from} in ${t.region} (now ${t.to})`, description: t.reason },
+        options,
+      ),
+    );
+  }
+  if (entered !== undefined && entered !== left) {
+    alerts.push(
+      makeAlert(
+        plan,
+        t.region,
+        entered,
+        'firing',
+        t.at,
+        { summary: `${plan.id} is ${t.to} in ${t.region}`, description: t.reason },
+        options,
+      ),
+    );
+  }
+  return alerts;
+}
+
+/**
+ * The `VigilCheckFlapping` alert (severity `warning`) of a flap event: firing when flapping starts,
+ * resolved when it stops.
+ *
+ * @example alertsFromFlap({ checkId: 'm/liveness', region: 'local', flapping: true, at, transitionsInWindow: 6 }, plan)
+ * @returns one alert; never throws
+ */
+export function alertsFromFlap(f: FlapEvent, plan: CheckPlan, options: AlertOptions = {}): Alert[] {
+  const description = `${f.transitionsInWindow} state changes within the flap window`;
+  const summary = f.flapping
+    ? `${plan.id} is flapping in ${f.region}`
+    : `${plan.id} stopped flapping in ${f.region}`;
+  return [
+    makeAlert(
+      plan,
+      f.region,
+      ALERT_NAMES.flapping,
+      f.flapping ? 'firing' : 'resolved',
+      f.at,
+      { summary, description },
+      options,
+    ),
+  ];
+}
+
+/**
+ * The alerts that are firing for a stored evaluator state: how a restarted hub rebuilds the dispatcher's
+ * groups (`dispatcher.onAlerts(states.flatMap(...))`). A firing state alert starts at `state.since`, the
+ * same time its transition had, so its outbox dedup key matches what was enqueued before the restart.
+ * A flapping alert's start is not stored; it takes the newest recorded transition time (a re-sent
+ * flapping notification after a restart is possible, documented in the dispatcher).
+ *
+ * @returns zero to two firing alerts
+ */
+export function alertsFromState(state: EvalState, plan: CheckPlan, options: AlertOptions = {}): Alert[] {
+  const alerts: Alert[] = [];
+  const reason = state.lastResult?.error?.message ?? state.lastResult?.failures[0]?.message ?? 'restored';
+  const name = alertNameOf(state.state);
+  if (name !== undefined) {
+    alerts.push(
+      makeAlert(
+        plan,
+        state.region,
+        name,
+        'firing',
+        state.since,
+        { summary: `${plan.id} is ${state.state} in ${state.region}`, description: reason },
+        options,
+      ),
+    );
+  }
+  if (state.flapping) {
+    const at = state.recentTransitions.at(-1) ?? state.since;
+    alerts.push(
+      ...alertsFromFlap(
+        {
+          checkId: state.checkId,
+          region: state.region,
+          flapping: true,
+          at,
+          transitionsInWindow: state.recentTransitions.length,
+        },
+        plan,
+        options,
+      ),
+    );
+  }
+  return alerts;
+}

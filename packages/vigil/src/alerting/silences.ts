@@ -1,0 +1,127 @@
+/**
+ * Muting by time: silences (one-off windows, stored or configured) and maintenance windows (weekly
+ * recurring). Matchers follow Alertmanager: every matcher must match; a regex matcher is anchored at both
+ * ends (`value: "credit-.*"` matches `credit-scorer`, not `my-credit-scorer`); a label the alert lacks
+ * has the value `""`.
+ */
+import { parseDuration } from '../config/duration.js';
+import type { Silence, SilenceMatcher } from '../store/types.js';
+import type { Alert } from './types.js';
+
+/** Days of the week, as maintenance windows name them. */
+export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+/** One day of the week. */
+export type Weekday = (typeof WEEKDAYS)[number];
+
+/** A weekly recurring window during which matching alerts are not notified (the `maintenance:` config). */
+export interface MaintenanceWindow {
+  /** At least one; all must match. */
+  matchers: readonly SilenceMatcher[];
+  /** Days on which the window starts. */
+  weekdays: readonly Weekday[];
+  /** Start time of day, `HH:MM` (24 h), in `timezone`. */
+  start: string;
+  /** Length, a duration string like `"2h"`; may run past midnight into the next day. */
+  duration: string;
+  /** Only `UTC` for now. */
+  timezone: 'UTC';
+}
+
+const DAY_MS = 86_400_000;
+const regexCache = new Map<string, RegExp>();
+
+function anchored(pattern: string): RegExp {
+  let regex = regexCache.get(pattern);
+  if (regex === undefined) {
+    regex = new RegExp(`^(?:${pattern})$`);
+    if (regexCache.size > 1000) regexCache.clear();
+    regexCache.set(pattern, regex);
+  }
+  return regex;
+}
+
+/**
+ * Whether one matcher matches a label set. Equality, or a JavaScript regex matched against the whole value
+ * (Alertmanager anchors regex matchers). A missing label reads as `""`.
+ *
+ * @throws SyntaxError for a regex that does not compile (the config schema and the store reject those first)
+ */
+export function matcherMatches(matcher: SilenceMatcher, labels: Readonly<Record<string, string>>): boolean {
+  const value = labels[matcher.label] ?? '';
+  return matcher.isRegex === true ? anchored(matcher.value).test(value) : value === matcher.value;
+}
+
+/** Whether every matcher matches (an empty list matches nothing: a silence needs at least one matcher). */
+export function matchersMatch(
+  matchers: readonly SilenceMatcher[],
+  labels: Readonly<Record<string, string>>,
+): boolean {
+  return matchers.length > 0 && matchers.every((m) => matcherMatches(m, labels));
+}
+
+/**
+ * The first silence that mutes `alert` at `now` (active from `startsAt` inclusive to `endsAt` exclusive,
+ * the store's convention), or `undefined`.
+ *
+ * @param silences stored ({@link Silence}) or configured ones in the same shape
+ * @param now ms since epoch
+ */
+export function silencedBy(
+  alert: Pick<Alert, 'labels'>,
+  silences: readonly Silence[],
+  now: number,
+): Silence | undefined {
+  return silences.find((s) => s.startsAt <= now && now < s.endsAt && matchersMatch(s.matchers, alert.labels));
+}
+
+/**
+ * Whether an active silence mutes `alert` at `now`.
+ *
+ * @example isSilenced(alert, await store.silences({ activeAt: now }), now)
+ */
+export function isSilenced(alert: Pick<Alert, 'labels'>, silences: readonly Silence[], now: number): boolean {
+  return silencedBy(alert, silences, now) !== undefined;
+}
+
+/** `HH:MM` → ms after midnight; `undefined` when malformed. */
+export function parseTimeOfDay(text: string): number | undefined {
+  const match = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(text);
+  if (match === null) return undefined;
+  return (Number(match[1]) * 60 + Number(match[2])) * 60_000;
+}
+
+/**
+ * Whether `now` falls in an occurrence of `window` (start inclusive, end exclusive). An occurrence starts
+ * on each listed weekday at `start` and lasts `duration`, so a Friday 22:00 window of 6h covers Saturday
+ * until 04:00.
+ */
+export function windowActive(window: MaintenanceWindow, now: number): boolean {
+  const startMs = parseTimeOfDay(window.start);
+  if (startMs === undefined) return false;
+  const durationMs = parseDuration(window.duration);
+  const today = Math.floor(now / DAY_MS) * DAY_MS;
+  // Occurrences that started on an earlier day may still be running.
+  const daysBack = Math.ceil((startMs + durationMs) / DAY_MS);
+  for (let back = 0; back <= daysBack; back++) {
+    const day = today - back * DAY_MS;
+    const weekday = WEEKDAYS[new Date(day).getUTCDay()];
+    if (weekday === undefined || !window.weekdays.includes(weekday)) continue;
+    const from = day + startMs;
+    if (from <= now && now < from + durationMs) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether `alert` is inside a maintenance window that matches it at `now` (recurring weekly windows,
+ * UTC).
+ *
+ * @example inMaintenance(alert, [{ matchers: [{ label: 'target', value: 'credit-scorer' }], weekdays: ['sun'], start: '02:00', duration: '1h', timezone: 'UTC' }], Date.now())
+ */
+export function inMaintenance(
+  alert: Pick<Alert, 'labels'>,
+  windows: readonly MaintenanceWindow[],
+  now: number,
+): boolean {
+  return windows.some((w) => matchersMatch(w.matchers, alert.labels) && windowActive(w, now));
+}
