@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -218,6 +219,78 @@ describe('vigil run', () => {
       expect(rollups.map((r) => r.count)).toEqual([2, 1]);
     } finally {
       await store.close();
+    }
+  });
+
+  it('delivers the critical alert exactly once across a SIGKILL during the outage, then its resolution', async () => {
+    // A local webhook receiver that records every delivery.
+    const received: Array<{ key: string; status: string; alertnames: string[] }> = [];
+    const receiver: Server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      req.on('end', () => {
+        const payload = JSON.parse(body) as {
+          status: string;
+          alerts: Array<{ labels: Record<string, string> }>;
+        };
+        received.push({
+          key: String(req.headers['idempotency-key']),
+          status: payload.status,
+          alertnames: payload.alerts.map((a) => `${a.labels.alertname}/${a.labels.check}`),
+        });
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const address = receiver.address();
+    const hookUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/hook`;
+    try {
+      const file = join(dir, 'alerts.yaml');
+      const store = join(dir, 'alerts.db');
+      writeFileSync(
+        file,
+        `${config(modelUrl)}alerting:
+  routes: [{ match: { severity: critical }, notify: [hook], group_wait: 0s, group_interval: 1s }]
+  notifiers:
+    hook: { type: webhook, url: ${hookUrl} }
+`,
+      );
+      const first = await startHub(file, store);
+      await waitFor(
+        'integrity healthy',
+        async () => (await statusOf(first.url, 'credit/integrity'))?.state === 'healthy',
+      );
+      server.faults.set('errors', parseFault('errors', {}));
+      await waitFor('critical notification', async () => received.some((r) => r.status === 'firing'));
+      // Kill once the outbox has recorded the delivery. (A kill in the middle of a send makes the
+      // outbox send it again after its lease: at least once, with the same Idempotency-Key.)
+      const reader = await openStore(store, { migrate: false });
+      try {
+        await waitFor('delivery recorded', async () => (await reader.pendingNotifications()).length === 0);
+      } finally {
+        await reader.close();
+      }
+      first.child.kill('SIGKILL');
+      await first.exited;
+
+      const second = await startHub(file, store);
+      expect((await statusOf(second.url, 'credit/integrity'))?.state).toBe('unhealthy');
+      // Let the restarted hub run a few probes of the ongoing outage: nothing new may be sent.
+      await new Promise((r) => setTimeout(r, 1500));
+      server.faults.clear();
+      await waitFor('resolved notification', async () => received.some((r) => r.status === 'resolved'));
+      second.child.kill('SIGTERM');
+      expect(await second.exited).toBe(0);
+
+      const firing = received.filter((r) => r.status === 'firing');
+      expect(firing).toHaveLength(1);
+      expect(firing[0]?.alertnames).toEqual(['VigilCheckUnhealthy/integrity']);
+      expect(received.filter((r) => r.status === 'resolved')).toHaveLength(1);
+      expect(new Set(received.map((r) => r.key)).size).toBe(received.length);
+    } finally {
+      receiver.close();
     }
   });
 

@@ -9,6 +9,8 @@
 import { watch } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { pino } from 'pino';
+import { createNotifier } from '../alerting/notifiers/index.js';
+import type { Notifier } from '../alerting/types.js';
 import { createApi } from '../api/index.js';
 import { loadConfig } from '../config/index.js';
 import { UsageError } from '../errors.js';
@@ -46,7 +48,12 @@ export async function runHub(opts: RunOptions): Promise<{ url: string; stop: () 
   const region = opts.region ?? loaded.config.region ?? 'local';
   const store = await openStore(opts.store);
   const metrics = createMetrics();
+  const alerting = loaded.config.alerting;
+  const notifiers = new Map<string, Notifier>(
+    Object.entries(alerting?.notifiers ?? {}).map(([name, block]) => [name, createNotifier(name, block)]),
+  );
   const hub = createHub({
+    ...(alerting ? { alerting: { config: alerting, notifiers } } : {}),
     plan: loaded.plan,
     store,
     metrics,
@@ -92,6 +99,9 @@ export async function runHub(opts: RunOptions): Promise<{ url: string; stop: () 
         return;
       }
       redact = next.redact;
+      if (JSON.stringify(next.config.alerting) !== JSON.stringify(alerting)) {
+        logger.warn('the alerting section changed: it takes effect when the hub restarts');
+      }
       hub.update(next.plan);
       logger.info({ checks: hub.status().length }, `config reloaded (${why})`);
     });
@@ -157,8 +167,14 @@ export function registerRun(program: Command): void {
       7,
     )
     .action(async (opts: RunOptions) => {
-      const { stop } = await runHub(opts);
+      // Handlers go in before the hub starts: a SIGTERM during start-up stops it once it is up.
+      let stop: (() => Promise<void>) | undefined;
+      let requested: string | undefined;
       const shutdown = (signal: string) => {
+        if (!stop) {
+          requested = signal;
+          return;
+        }
         void stop().then(
           () => process.exit(0),
           (err: Error) => {
@@ -169,5 +185,7 @@ export function registerRun(program: Command): void {
       };
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.once('SIGINT', () => shutdown('SIGINT'));
+      ({ stop } = await runHub(opts));
+      if (requested) shutdown(requested);
     });
 }

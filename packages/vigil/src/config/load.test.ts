@@ -231,7 +231,7 @@ describe('loadConfigOrThrow', () => {
       code: 'VIGIL_ERR_CONFIG_INVALID',
       diagnostics: [
         'targets[0].interval: expected a duration like "10s" (add a unit: ms, s, m or h), got 1',
-        'x: unknown key; expected one of: region, defaults, targets',
+        'x: unknown key; expected one of: region, defaults, targets, alerting',
       ],
     });
     expect((error as Error).message).toContain('targets[0].interval: expected a duration');

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { type Document, isAlias, isMap, isScalar, isSeq, type Node, parseDocument } from 'yaml';
+import { createNotifier } from '../alerting/notifiers/index.js';
 import { ConfigError } from '../errors.js';
 import type { CheckPlan } from '../types.js';
 import { checkFiles, resolveFiles } from './files.js';
@@ -122,6 +123,19 @@ export function parseConfig(text: string, options: ParseOptions): LoadResult {
   }
 
   const config = parsed.data;
+  // Each notifier block is validated by its own type's schema (the registry owns those).
+  const notifierProblems: string[] = [];
+  for (const [name, block] of Object.entries(config.alerting?.notifiers ?? {})) {
+    try {
+      createNotifier(name, block);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      notifierProblems.push(...error.diagnostics);
+    }
+  }
+  if (notifierProblems.length > 0) {
+    return { ok: false, code: 'VIGIL_ERR_CONFIG_INVALID', diagnostics: [...new Set(notifierProblems)] };
+  }
   resolveFiles(config, options.baseDir, files.schemas);
   deepFreeze(config);
   const plan = deepFreeze(buildPlan(config));

@@ -6,6 +6,7 @@
  */
 import Big from 'big.js';
 import { z } from 'zod';
+import { alertingSchema } from '../alerting/routing.js';
 import { type AuthConfig, CHECK_KINDS, PROTOCOL_NAMES, type ProtocolName } from '../types.js';
 import { DURATION_PATTERN, durationProblem, parseDuration } from './duration.js';
 import { GOT } from './messages.js';
@@ -979,6 +980,7 @@ export const configSchema = z
       .array(targetSchema, { error: requiredOr(`expected a list of targets, got ${GOT}`) })
       .min(1, { error: 'needs at least one target' })
       .describe('Model endpoints to check.'),
+    alerting: alertingSchema.optional(),
   })
   .superRefine(crossCheck, everyTime)
   .meta({ title: 'Vigil configuration (vigil.yaml)', description: 'Health checks for ML model endpoints.' });

@@ -2,6 +2,10 @@
  * The hub: scheduler → prober → evaluator → store, metrics and events, with config reload.
  * `vigil run` wraps it with the HTTP API.
  */
+import { alertsFromFlap, alertsFromState, alertsFromTransition } from '../alerting/alerts.js';
+import { createDispatcher, type Dispatcher } from '../alerting/dispatcher.js';
+import type { AlertingConfig } from '../alerting/routing.js';
+import type { Notifier } from '../alerting/types.js';
 import { defaultThresholds, evaluate, initialState } from '../evaluate/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { createHttpClient } from '../probe/http.js';
@@ -25,6 +29,11 @@ export interface HubOptions {
   /** Overrides of the evaluator's thresholds, for tests and drills. */
   thresholds?: Partial<Thresholds>;
   client?: HttpClient;
+  /**
+   * Alerting: transitions become alerts, routed and grouped into notifications that go through the
+   * store's durable outbox. Omitted: no notifications (states, incidents and events only).
+   */
+  alerting?: { config: AlertingConfig; notifiers: ReadonlyMap<string, Notifier>; externalUrl?: string };
 }
 
 /** A running hub. */
@@ -44,8 +53,9 @@ const key = (checkId: string, region: string) => `${checkId}\u0000${region}`;
 /**
  * Builds a hub over an open store.
  *
- * Durability: a result is stored within `flushIntervalMs` of its probe; a transition (and the
- * incident it opens or closes) is stored before its event is published. After a crash and a
+ * Durability: a result is stored within `flushIntervalMs` of its probe; a transition (with the
+ * state it leads to, and the incident it opens or closes) is stored before its event is published
+ * and before any alert it raises is handed to the outbox. After a crash and a
  * restart, every check resumes from its last stored state.
  *
  * @example
@@ -74,6 +84,15 @@ export function createHub(options: HubOptions): Hub {
   let running = false;
   let stopping = false;
   let scheduler: Scheduler | undefined;
+  const alertOptions = options.alerting?.externalUrl ? { externalUrl: options.alerting.externalUrl } : {};
+  const dispatcher: Dispatcher | undefined = options.alerting
+    ? createDispatcher({
+        store,
+        notifiers: options.alerting.notifiers,
+        config: options.alerting.config,
+        log,
+      })
+    : undefined;
 
   function setPlan(plan: readonly CheckPlan[]): CheckPlan[] {
     const probeable = plan.filter(isProbeable);
@@ -137,8 +156,11 @@ export function createHub(options: HubOptions): Hub {
     return flushing;
   }
 
-  async function recordTransition(t: Transition, plan: CheckPlan): Promise<void> {
+  async function recordTransition(t: Transition, plan: CheckPlan, state: EvalState): Promise<void> {
     await store.appendTransition(t);
+    // The new state is stored with its transition, before anything is published or notified, so
+    // a crash right after a notification cannot resume the check from an older state.
+    await store.saveStates([state]);
     if (t.to === 'unhealthy') {
       await store.openIncident({ checkId: t.checkId, region: t.region, openedAt: t.at, reason: t.reason });
     } else if (t.from === 'unhealthy') {
@@ -175,8 +197,12 @@ export function createHub(options: HubOptions): Hub {
       // Transitions are stored in order, each before its event goes out.
       chain = chain
         .then(async () => {
-          if (transition) await recordTransition(transition, plan);
+          if (transition) {
+            await recordTransition(transition, plan, evaluation.state);
+            await dispatcher?.onAlerts(alertsFromTransition(transition, plan, alertOptions));
+          }
           if (flap) {
+            await dispatcher?.onAlerts(alertsFromFlap(flap, plan, alertOptions));
             log(
               'warn',
               `${flap.checkId} ${flap.flapping ? 'is flapping' : 'stopped flapping'} (${flap.transitionsInWindow} transitions in the window)`,
@@ -234,6 +260,16 @@ export function createHub(options: HubOptions): Hub {
         onLag: (_plan, lagMs) => metrics?.observeLag(lagMs),
         onError: (plan, err) => log('error', `${plan.id}: ${(err as Error).message}`),
       });
+      if (dispatcher) {
+        // Rebuild the firing alerts from the resumed states: groups already notified before a
+        // restart map to the same dedup keys, so the outbox sends nothing twice.
+        const firing = [...plans.values()].flatMap((p) => {
+          const s = states.get(key(p.id, region));
+          return s ? alertsFromState(s, p, alertOptions) : [];
+        });
+        await dispatcher.onAlerts(firing);
+        dispatcher.start();
+      }
       scheduler.start();
       running = true;
     },
@@ -246,6 +282,7 @@ export function createHub(options: HubOptions): Hub {
       stopping = true;
       await scheduler?.stop();
       await chain;
+      await dispatcher?.stop();
       await flush();
       await flushing;
       running = false;
