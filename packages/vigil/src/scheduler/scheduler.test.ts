@@ -216,12 +216,12 @@ describe('createScheduler: concurrency', () => {
 });
 
 describe('createScheduler: fast confirmation', () => {
-  function confirmingRun(fastIntervalMs: number | null) {
-    const rec = recorder();
+  function confirmingRun(fastIntervalMs: number | null, probeMs = 0, intervalMs = 200) {
+    const rec = recorder(() => probeMs);
     const events: string[] = [];
     let confirmations = 2;
     scheduler = createScheduler({
-      plans: [plan('a/integrity', { intervalMs: 200, fastIntervalMs })],
+      plans: [plan('a/integrity', { intervalMs, fastIntervalMs })],
       ...rec.options,
       onResult: (p) => {
         events.push('result');
@@ -248,6 +248,26 @@ describe('createScheduler: fast confirmation', () => {
     expect(isMultiple(d3 - d0, 200)).toBe(true);
     expect(d3).toBeGreaterThan(d2);
     expect(events.slice(0, 4)).toEqual(['result', 'isConfirming', 'result', 'isConfirming']);
+  });
+
+  it('counts fastIntervalMs from the start of the failed probe, not its end (HAProxy fastinter)', async () => {
+    // Probes take 100 ms; counted from their end the re-probe would be due 100 + 120 ms after the
+    // failed one's due time, counted from their start 120 ms after it.
+    const { rec } = confirmingRun(120, 100, 1000);
+    await waitFor(() => rec.count('a/integrity') >= 3);
+    const [d0 = 0, d1 = 0, d2 = 0] = rec.dues('a/integrity');
+    expect(d1 - d0).toBeGreaterThanOrEqual(120);
+    expect(d1 - d0).toBeLessThan(190);
+    expect(d2 - d1).toBeLessThan(190);
+  });
+
+  it('re-probes at once when the failed probe took longer than fastIntervalMs', async () => {
+    // 150 ms probes, 100 ms fastInterval: due when the probe ends (≈150 ms), not 100 ms after that.
+    const { rec } = confirmingRun(100, 150, 1000);
+    await waitFor(() => rec.count('a/integrity') >= 2);
+    const [d0 = 0, d1 = 0] = rec.dues('a/integrity');
+    expect(d1 - d0).toBeGreaterThanOrEqual(150);
+    expect(d1 - d0).toBeLessThan(220);
   });
 
   it('stays on the grid when fastIntervalMs is null', async () => {

@@ -35,8 +35,9 @@ export interface SchedulerOptions {
   onResult: (plan: CheckPlan, result: ProbeResult) => void;
   /**
    * Called after `onResult`: true when the result is a failure being confirmed (the hub answers
-   * "the evaluator's state is `pending`"). The check's next probe is then due at
-   * `now + plan.fastIntervalMs` (HAProxy's `fastinter`) or at its next regular slot if sooner;
+   * "the evaluator's state is `pending`"). The check's next probe is then due `plan.fastIntervalMs`
+   * after the failed probe started, or at once if that probe took longer (HAProxy's `fastinter`,
+   * start to start), or at its next regular slot if sooner;
    * `fastIntervalMs: null` turns this off for the check. Default: never confirming.
    */
   isConfirming?: (plan: CheckPlan, result: ProbeResult) => boolean;
@@ -134,6 +135,8 @@ interface Entry extends HeapItem {
   gridDueAt: number;
   /** Whether the current due time is a fast-confirmation one rather than a grid slot. */
   isFast: boolean;
+  /** When the latest probe started (scheduler clock); fast re-probes count from here. */
+  startedAt: number;
   state: EntryState;
   /** Removed by `update()` (or replaced by a changed plan). */
   retired: boolean;
@@ -252,6 +255,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       heapIndex: -1,
       gridDueAt: 0,
       isFast: false,
+      startedAt: 0,
       state: 'idle',
       retired: false,
       onSettled: (result) => finish(entry, result, undefined, false),
@@ -322,7 +326,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     entry.target.inFlight++;
     inFlight++;
     started++;
-    const lagMs = Math.max(0, now() - entry.dueAt);
+    const startedAt = now();
+    entry.startedAt = startedAt;
+    const lagMs = Math.max(0, startedAt - entry.dueAt);
     lag.record(lagMs);
     if (onLag) {
       try {
@@ -389,8 +395,16 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const k = Math.floor((t - entry.gridDueAt) / intervalMs) + 1;
     const nextGrid = entry.gridDueAt + Math.max(1, k) * intervalMs;
     if (!entry.isFast && k > 1) skippedSlots += k - 1;
-    if (confirming && fastIntervalMs !== null && t + fastIntervalMs < nextGrid) {
-      schedule(entry, t + fastIntervalMs, true);
+    // fastInterval runs start to start, as HAProxy's fastinter and Kubernetes' periodSeconds do: a
+    // re-probe is due fastIntervalMs after the failed probe STARTED, or at once if that probe (a
+    // timeout, say) took longer. Counting from its end would add the probe's duration each time.
+    // (A probe may start up to 1 ms before its due time; never count from before that.)
+    const fastDue =
+      fastIntervalMs === null
+        ? Number.POSITIVE_INFINITY
+        : Math.max(t, Math.max(entry.startedAt, entry.dueAt) + fastIntervalMs);
+    if (confirming && fastDue < nextGrid) {
+      schedule(entry, fastDue, true);
     } else {
       entry.gridDueAt = nextGrid;
       schedule(entry, nextGrid, false);
