@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runHub } from 'vigil';
@@ -13,6 +14,7 @@ const HOST = process.env.DEMO_HOST ?? '127.0.0.1';
 const TOKEN = process.env.MODEL_SERVER_ADMIN_TOKEN ?? 'demo-token';
 const HUB_PORT = Number(process.env.DEMO_HUB_PORT ?? 7979);
 const STATE_DIR = process.env.DEMO_STATE_DIR ?? '.vigil';
+const RECEIVER_PORT = Number(process.env.DEMO_RECEIVER_PORT ?? 7980);
 
 interface DemoServer {
   model: string;
@@ -82,7 +84,48 @@ targets:
           outputs:
             category: { notIn: [Unknown] }
             score: { range: [0, 1] }
+alerting:
+  routes:
+    - match: { severity: [critical, warning] }
+      notify: [demo-receiver]
+      group_wait: 1s
+      group_interval: 10s
+  notifiers:
+    demo-receiver: { type: webhook, url: http://${HOST}:${RECEIVER_PORT}/alerts }
 `;
+
+/** A local webhook receiver standing in for PagerDuty or Slack: it prints what it is sent. */
+function startReceiver(): Promise<void> {
+  const receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => {
+      body += c.toString();
+    });
+    req.on('end', () => {
+      try {
+        const n = JSON.parse(body) as {
+          alerts: Array<{
+            status: string;
+            labels: Record<string, string>;
+            annotations: Record<string, string>;
+          }>;
+        };
+        for (const a of n.alerts) {
+          const what = `${a.labels.alertname} ${a.labels.target}/${a.labels.check} (${a.labels.severity})`;
+          console.log(`[receiver] ${a.status.toUpperCase()} ${what}: ${a.annotations.description ?? ''}`);
+        }
+      } catch {
+        console.log(`[receiver] unreadable notification: ${body.slice(0, 200)}`);
+      }
+      res.writeHead(200).end();
+    });
+  });
+  return new Promise((resolve, reject) => {
+    receiver.once('error', reject);
+    receiver.listen(RECEIVER_PORT, HOST, () => resolve());
+    receiver.unref();
+  });
+}
 
 const children: ChildProcess[] = [];
 let stopping = false;
@@ -138,6 +181,7 @@ for (const s of servers) {
   child.stdout?.pipe(process.stdout);
 }
 
+await startReceiver();
 mkdirSync(STATE_DIR, { recursive: true });
 const configFile = join(STATE_DIR, 'demo.yaml');
 writeFileSync(configFile, CONFIG);
@@ -163,9 +207,9 @@ for (const s of servers) {
     `  curl -H 'content-type: application/json' -d '${s.example}' ${base(s)}/v2/models/${s.model}/infer\n`,
   );
 }
-console.log(
-  'Break the credit-scorer (its answers turn NaN), watch the hub log the transitions, then heal it:',
-);
+console.log(`alert receiver  http://${HOST}:${RECEIVER_PORT}/alerts (prints what the hub notifies)\n`);
+console.log('Break the credit-scorer (its answers turn NaN), watch the hub log the transitions and the');
+console.log('receiver print the critical alert within seconds, then heal it and see it resolve:');
 console.log(
   `  curl -X PUT -H 'authorization: Bearer ${TOKEN}' -H 'content-type: application/json' -d '{}' ${base(credit)}/admin/faults/nan`,
 );
