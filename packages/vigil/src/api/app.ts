@@ -8,6 +8,7 @@ import { describeValidationError } from './query.js';
 import { eventRoutes } from './routes/events.js';
 import { historyRoutes } from './routes/history.js';
 import { opsRoutes } from './routes/ops.js';
+import { silenceRoutes } from './routes/silences.js';
 import { statusRoutes } from './routes/status.js';
 
 /** Options of {@link createApi}. */
@@ -45,6 +46,9 @@ export interface ApiContext {
  * | `GET /api/v1/targets/:target/checks/:check/results?…` | the same for check id `<target>/<check>` |
  * | `GET /api/v1/incidents?open=true\|false&checkId=&limit=` | `{incidents: Incident[]}`, newest first |
  * | `GET /api/v1/transitions?checkId=&region=&since=&limit=` | `{transitions: Transition[]}`, newest first |
+ * | `GET /api/v1/silences?activeAt=` | `{silences: Silence[]}` |
+ * | `POST /api/v1/silences` (bearer token) | body `{matchers: [{label, value, isRegex?}], startsAt?, endsAt, createdBy, comment}` → 201 the Silence |
+ * | `DELETE /api/v1/silences/:id` (bearer token) | `{deleted: id}`; 404 unknown id |
  * | `GET /api/v1/events?results=1` | server-sent events: `transition`, `flap`, and `result` only with `results=1` |
  * | `GET /livez` | 200 `{status: "ok"}` while the process serves |
  * | `GET /readyz` | 200 `{status: "ready"}` when `hub.isReady()`, else 503 `{error: "not ready"}` |
@@ -107,5 +111,6 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   historyRoutes(app, context);
   eventRoutes(app, context);
   opsRoutes(app, context);
+  silenceRoutes(app, context, options.token);
   return app;
 }
