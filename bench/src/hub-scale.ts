@@ -25,7 +25,7 @@
  *     [--warmup-s 30] [--measure-s 60] [--ports 256] [--per-target 1] [--paced-floor]
  *     [--floor-ms <ms>]   (skip the floor runs and use this figure)
  *     [--profile <dir>]   (profiles the hub over each window; its CPU figures then include the profiler)
- *     [--hub-node-flags '--max-old-space-size=256']   (flags for the hub's node)
+ *     [--hub-node-flags=--max-old-space-size=256]   (flags for the hub's node)
  *     [--scrape-s 0] [--diag skip-states,skip-results]   (diagnostics: no /metrics renders; store writes
  *                         made no-ops through a wrapper of the public Store interface; never for the table)
  *
