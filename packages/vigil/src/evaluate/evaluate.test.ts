@@ -226,6 +226,16 @@ describe('evaluate: reasons and cited results', () => {
     expect(state.streak).toHaveLength(STREAK_LIMIT);
   });
 
+  it('keeps a passing streak no longer than successThreshold (the state is stored after every probe)', () => {
+    const passes: Step[] = Array.from({ length: 15 }, () => p);
+    expect(run(passes).state.streak).toHaveLength(1);
+    const recovery = run([f, f, f, p, p, p, p, p], { ...BASE, successThreshold: 3 });
+    expect(recovery.state.streak).toHaveLength(3);
+    const recovered = recovery.transitions.at(-1);
+    expect(recovered?.to).toBe('healthy');
+    expect(recovered?.results.map((r) => r.startedAt)).toEqual([3, 4, 5].map((i) => T0 + i * PERIOD_MS));
+  });
+
   it('describes a result by its error, else its failed assertions, else its status', () => {
     expect(describeResult(result('fail', 0))).toBe('TIMEOUT: timed out after 2000 ms');
     const failures = ['a', 'b', 'c', 'd'].map((m) => ({

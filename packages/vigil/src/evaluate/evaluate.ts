@@ -140,10 +140,13 @@ export function evaluate(state: EvalState, result: ProbeResult, thresholds: Thre
     failures = state.consecutiveFailures + 1;
   }
 
-  // The streak is the run of results on the same side of pass / not-pass, newest last.
+  // The streak is the run of results on the same side of pass / not-pass, newest last. A passing
+  // streak is only ever cited by a recovery (its last successThreshold results), so it keeps no
+  // more than that: a healthy check's state stays small, and it is stored after every probe.
   const last = state.lastResult;
   const continues = last !== null && (last.outcome === 'pass') === (outcome === 'pass');
-  const streak = continues ? appendBounded(state.streak, result) : [result];
+  const limit = outcome === 'pass' ? Math.min(STREAK_LIMIT, thresholds.successThreshold) : STREAK_LIMIT;
+  const streak = continues ? appendBounded(state.streak, result, limit) : [result];
 
   const from = state.state;
   const decision = decide(from, outcome, result, {
@@ -310,8 +313,8 @@ function plural(n: number, noun: string): string {
   return `${n} ${noun}s`;
 }
 
-function appendBounded(items: readonly ProbeResult[], item: ProbeResult): ProbeResult[] {
-  const start = items.length >= STREAK_LIMIT ? items.length - STREAK_LIMIT + 1 : 0;
+function appendBounded(items: readonly ProbeResult[], item: ProbeResult, limit: number): ProbeResult[] {
+  const start = items.length >= limit ? items.length - limit + 1 : 0;
   const out = items.slice(start);
   out.push(item);
   return out;
