@@ -8,7 +8,7 @@
  * config or usage error.
  */
 import { type Command, Option } from 'commander';
-import { loadConfig } from '../config/index.js';
+import { loadConfig, parseDuration, TIMING_DEFAULTS } from '../config/index.js';
 import { UsageError } from '../errors.js';
 import { createHttpClient } from '../probe/http.js';
 import { isProbeable, runProbe } from '../probe/run-probe.js';
@@ -47,10 +47,10 @@ export async function runChecks(
   const groups = [...byTarget.values()];
   const results: ProbeResult[] = new Array(plans.length);
   let next = 0;
+  const deps = { client: options.client, ...(options.region ? { region: options.region } : {}) };
   const worker = async () => {
     for (let g = next++; g < groups.length; g = next++) {
       for (const i of groups[g] as number[]) {
-        const deps = { client: options.client, ...(options.region ? { region: options.region } : {}) };
         results[i] = await runProbe(plans[i] as CheckPlan, deps);
       }
     }
@@ -114,17 +114,19 @@ function quickTarget(url: string, protocol: ProtocolName, model: string | undefi
   return target;
 }
 
+/** A plan for `--url`: the config's timing defaults (one source for both), with the given timeout. */
 function quickPlan(target: TargetConfig, kind: 'liveness' | 'readiness', timeoutMs: number): CheckPlan {
   return {
     id: `${target.name}/${kind}`,
     target,
     kind,
-    intervalMs: 10_000,
+    intervalMs: parseDuration(TIMING_DEFAULTS.interval),
     timeoutMs,
-    failureThreshold: 3,
-    successThreshold: 1,
-    fastIntervalMs: 1000,
-    initialDelayMs: 0,
+    failureThreshold: TIMING_DEFAULTS.failureThreshold,
+    successThreshold: TIMING_DEFAULTS.successThreshold,
+    fastIntervalMs: parseDuration(TIMING_DEFAULTS.fastInterval),
+    initialDelayMs: parseDuration(TIMING_DEFAULTS.initialDelay),
+    startupGraceMs: parseDuration(TIMING_DEFAULTS.startupGrace),
     expect: {},
   };
 }
