@@ -2,12 +2,13 @@ import { Command, CommanderError } from 'commander';
 import { UsageError } from '../errors.js';
 import { VERSION } from '../index.js';
 import { registerCheck } from './check.js';
+import { registerExport } from './export.js';
 import { registerRun } from './run.js';
 import { registerValidate } from './validate.js';
 
 /**
- * Builds the `vigil` command line: `check` (one-shot probes, a CI gate) and `validate` (config
- * diagnostics). `run` (the hub) arrives with the hub.
+ * Builds the `vigil` command line: `check` (one-shot probes, a CI gate), `run` (the hub), `validate`
+ * (config diagnostics) and `export prometheus-rules` (Vigil's alerting as Prometheus rules).
  *
  * @returns a commander program whose usage errors throw CommanderError (see {@link main}).
  */
@@ -18,6 +19,7 @@ export function createProgram(): Command {
     .description('Automated health checks for ML model endpoints')
     .version(VERSION, '-V, --version');
   registerCheck(program);
+  registerExport(program);
   registerRun(program);
   registerValidate(program);
   return program;

@@ -1,0 +1,504 @@
+/**
+ * `vigil export prometheus-rules`, run as the real CLI. The generated rules are checked by Prometheus
+ * itself: `promtool check rules` on every good config fixture, and `promtool test rules` with series
+ * shaped like the hub's /metrics (metrics/metrics.ts) for each behaviour of the evaluator the rules
+ * must mirror. Without promtool (Debian package `prometheus`) that part is skipped with the reason
+ * printed, unless `VIGIL_REQUIRE_ALL=1` (then it fails).
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import type { RuleFile } from './export.js';
+
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const ENTRY = fileURLToPath(new URL('./bin.ts', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../config/fixtures/', import.meta.url));
+/** What the good fixtures interpolate. */
+const FIXTURE_ENV = { API_KEY: 'k', TOKEN: 't', PW: 'pw' };
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `file args` and collects its output. */
+function exec(file: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(file, args, { cwd: ROOT, env: { ...process.env, ...env } }, (error, stdout, stderr) =>
+      resolve({ code: error ? (error.code as number) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** Runs the real CLI from source, as `vigil <args>`. */
+const vigil = (args: string[], env: Record<string, string> = {}) =>
+  exec(process.execPath, ['--conditions=source', '--import', 'tsx', ENTRY, ...args], env);
+
+/**
+ * The config of the promtool scenarios: liveness with the defaults (3 / 1), readiness with its own
+ * thresholds (5 / 2), integrity with a startup grace. The target's labels include one Vigil sets
+ * itself (`severity`, left out) and one with template braces (kept literally).
+ */
+const CONFIG = `
+region: eu-west
+defaults: { interval: 10s, timeout: 2s, failureThreshold: 3, successThreshold: 1 }
+targets:
+  - name: credit-scorer
+    url: http://127.0.0.1:8081
+    protocol: oip-v2
+    model: credit-scorer
+    labels: { team: risk, severity: low, runbook: "https://wiki.example/{{ scorer }}" }
+    checks:
+      liveness: {}
+      readiness: { failureThreshold: 5, successThreshold: 2 }
+      integrity:
+        interval: 30s
+        startupGrace: 1m
+        request: { inputs: [{ name: features, shape: [1, 2], datatype: FP32, data: [0.3, 0.1] }] }
+`;
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'vigil-export-'));
+  writeFileSync(join(dir, 'vigil.yaml'), CONFIG);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('vigil export prometheus-rules', () => {
+  it('prints a rule file to stdout: a hub group, then four rules per check with its own threshold', async () => {
+    const run = await vigil(['export', 'prometheus-rules', '-c', join(dir, 'vigil.yaml')]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^# Prometheus alerting rules for the Vigil checks in /);
+    const file = parse(run.stdout) as RuleFile;
+    expect(file.groups.map((g) => [g.name, g.rules.map((r) => r.alert)])).toEqual([
+      ['vigil', ['VigilHubDown']],
+      [
+        'vigil/credit-scorer',
+        ['liveness', 'readiness', 'integrity'].flatMap(() => [
+          'VigilCheckUnhealthy',
+          'VigilCheckDegraded',
+          'VigilCheckFlapping',
+          'VigilCheckNotProbing',
+        ]),
+      ],
+    ]);
+    const rules = file.groups[1]?.rules ?? [];
+    const sel = 'job="vigil",target="credit-scorer",check="readiness"';
+    expect(rules[4]?.expr).toBe(
+      [
+        'max without (instance) (',
+        '  (',
+        `    vigil_check_consecutive_failures{${sel}} >= 5`,
+        '  )',
+        '  or',
+        '  (',
+        `    vigil_check_consecutive_failures{${sel}}`,
+        `    and ignoring (state) vigil_check_state{${sel},state="unhealthy"} == 1`,
+        '  )',
+        ')',
+      ].join('\n'),
+    );
+    expect(rules[0]?.expr).toContain(
+      'vigil_check_consecutive_failures{job="vigil",target="credit-scorer",check="liveness"} >= 3\n',
+    );
+    expect(rules[8]?.expr).toContain(
+      'unless ignoring (state) vigil_check_state{job="vigil",target="credit-scorer",check="integrity",state="pending"} == 1',
+    );
+    expect(rules[0]?.labels).toEqual({
+      severity: 'critical',
+      target: 'credit-scorer',
+      check: 'liveness',
+      team: 'risk',
+      runbook: 'https://wiki.example/{{ "{{" }} scorer }}',
+    });
+    // The not-probing window: max(5m, 3 × interval + initialDelay).
+    expect(rules[11]?.expr).toContain('[5m]');
+  });
+
+  it('uses --job in every selector', async () => {
+    const run = await vigil([
+      'export',
+      'prometheus-rules',
+      '-c',
+      join(dir, 'vigil.yaml'),
+      '--job',
+      'vigil-eu',
+    ]);
+    expect(run.code).toBe(0);
+    const file = parse(run.stdout) as RuleFile;
+    const exprs = file.groups.flatMap((g) => g.rules.map((r) => r.expr));
+    expect(exprs[0]).toBe('absent(up{job="vigil-eu"} == 1)');
+    for (const expr of exprs) expect(expr).not.toContain('job="vigil"');
+    expect(exprs.every((e) => e.includes('job="vigil-eu"'))).toBe(true);
+  });
+
+  it('writes -o FILE, says how many rules, and notes the canary checks it skips', async () => {
+    const out = join(dir, 'oip-v2.rules.yml');
+    const config = join(FIXTURES, 'good', 'oip-v2.yaml');
+    const run = await vigil(['export', 'prometheus-rules', '-c', config, '-o', out], FIXTURE_ENV);
+    expect(run).toEqual({
+      code: 0,
+      stdout: `${out}: 13 alerting rules for 3 checks of ${config}\n`,
+      stderr:
+        'note: credit-scorer/canary: no rules: canary checks are not run yet (baseline comparison is not implemented)\n',
+    });
+    const file = parse(readFileSync(out, 'utf8')) as RuleFile;
+    expect(file.groups.flatMap((g) => g.rules)).toHaveLength(13);
+  });
+
+  it('prints every diagnostic on its own line to stderr and exits 2 for an invalid config', async () => {
+    const bad = join(FIXTURES, 'bad');
+    const expected = readFileSync(join(bad, 'several-problems.expected.txt'), 'utf8');
+    const run = await vigil(['export', 'prometheus-rules', '-c', join(bad, 'several-problems.yaml')]);
+    expect(run).toEqual({ code: 2, stdout: '', stderr: expected });
+  });
+
+  it('exits 2 when the output file cannot be written', async () => {
+    const out = join(dir, 'no-such-dir', 'rules.yml');
+    const run = await vigil(['export', 'prometheus-rules', '-c', join(dir, 'vigil.yaml'), '-o', out]);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(new RegExp(`^error: ${out}: cannot write the rules: ENOENT`));
+  });
+
+  it('exits 2 for an empty --job and for `export` without a format', async () => {
+    const empty = await vigil(['export', 'prometheus-rules', '-c', join(dir, 'vigil.yaml'), '--job', '']);
+    expect(empty).toEqual({ code: 2, stdout: '', stderr: 'error: --job must not be empty\n' });
+    const bare = await vigil(['export']);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toContain('prometheus-rules');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// promtool
+
+const hasPromtool = spawnSync('promtool', ['--version']).error === undefined;
+const requireAll = process.env.VIGIL_REQUIRE_ALL === '1';
+if (!hasPromtool && !requireAll) {
+  console.warn('skipping the promtool rule tests: promtool is not on PATH (Debian package "prometheus")');
+}
+
+type Check = 'liveness' | 'readiness' | 'integrity';
+
+/** A series as the hub exports it (metrics/metrics.ts), scraped as job `vigil`. */
+function series(
+  metric: string,
+  check: Check,
+  values: string,
+  extra = '',
+): { series: string; values: string } {
+  return {
+    series: `${metric}{job="vigil",instance="hub:7979",target="credit-scorer",check="${check}",region="eu-west",model="credit-scorer"${extra}}`,
+    values,
+  };
+}
+
+/** The labels of a check alert: the series' but `instance`, then `severity` and the target's labels. */
+function alertLabels(check: Check, severity: string, extra: Record<string, string> = {}) {
+  return {
+    severity,
+    job: 'vigil',
+    target: 'credit-scorer',
+    check,
+    region: 'eu-west',
+    model: 'credit-scorer',
+    team: 'risk',
+    runbook: 'https://wiki.example/{{ scorer }}',
+    ...extra,
+  };
+}
+
+const unhealthy = (check: Check, value: number, failureThreshold: number, recovery: string, grace = '') => ({
+  exp_labels: alertLabels(check, 'critical'),
+  exp_annotations: {
+    summary: `credit-scorer/${check} is unhealthy in eu-west`,
+    description:
+      `${value} consecutive failed probes. Vigil marks credit-scorer/${check} unhealthy after ` +
+      `${failureThreshold} consecutive failed probes (failureThreshold) and healthy again after ${recovery} ` +
+      `(successThreshold).${grace}`,
+  },
+});
+
+interface AlertTest {
+  eval_time: string;
+  alertname: string;
+  exp_alerts: unknown[];
+}
+
+interface Scenario {
+  name: string;
+  input_series: Array<{ series: string; values: string }>;
+  alert_rule_test: AlertTest[];
+}
+
+const none = (eval_time: string, alertname = 'VigilCheckUnhealthy'): AlertTest => ({
+  eval_time,
+  alertname,
+  exp_alerts: [],
+});
+
+/** One probe per 10 s scrape; the evaluator's gauges as the hub sets them after each probe. */
+const SCENARIOS: Scenario[] = [
+  {
+    name: 'fires critical once 3 consecutive probes failed',
+    input_series: [
+      series('vigil_check_consecutive_failures', 'liveness', '0 1 2 3 3'),
+      series('vigil_check_state', 'liveness', '0 1 1 0 0', ',state="pending"'),
+      series('vigil_check_state', 'liveness', '0 0 0 1 1', ',state="unhealthy"'),
+    ],
+    alert_rule_test: [
+      none('20s'),
+      {
+        eval_time: '30s',
+        alertname: 'VigilCheckUnhealthy',
+        exp_alerts: [unhealthy('liveness', 3, 3, '1 passing probe')],
+      },
+    ],
+  },
+  {
+    name: 'fires from the failure count alone, without the state gauge',
+    input_series: [series('vigil_check_consecutive_failures', 'liveness', '0 1 2 3')],
+    alert_rule_test: [
+      {
+        eval_time: '30s',
+        alertname: 'VigilCheckUnhealthy',
+        exp_alerts: [unhealthy('liveness', 3, 3, '1 passing probe')],
+      },
+    ],
+  },
+  {
+    name: 'raises nothing for 2 failures then a pass',
+    input_series: [
+      series('vigil_check_consecutive_failures', 'liveness', '0 1 2 0 0'),
+      series('vigil_check_state', 'liveness', '0 1 1 0 0', ',state="pending"'),
+      series('vigil_check_state', 'liveness', '0 0 0 0 0', ',state="unhealthy"'),
+    ],
+    alert_rule_test: [none('20s'), none('30s'), none('40s')],
+  },
+  {
+    name: 'warns when degraded, without a state label',
+    input_series: [
+      series('vigil_check_state', 'integrity', '0 0 1 1', ',state="degraded"'),
+      series('vigil_check_consecutive_failures', 'integrity', '0 0 0 0'),
+    ],
+    alert_rule_test: [
+      none('10s', 'VigilCheckDegraded'),
+      {
+        eval_time: '20s',
+        alertname: 'VigilCheckDegraded',
+        exp_alerts: [
+          {
+            exp_labels: alertLabels('integrity', 'warning'),
+            exp_annotations: {
+              summary: 'credit-scorer/integrity is degraded in eu-west',
+              description:
+                'Vigil marks credit-scorer/integrity degraded after 3 degraded probes (slow or drifting answers) ' +
+                'without a pass in between (degradedThreshold = failureThreshold) and healthy again after 1 passing probe (successThreshold).',
+            },
+          },
+        ],
+      },
+      none('20s'),
+    ],
+  },
+  {
+    name: "respects a check's own failureThreshold: readiness at 5 while liveness pages at 3",
+    input_series: [
+      series('vigil_check_consecutive_failures', 'liveness', '0 1 2 3 4 5'),
+      series('vigil_check_consecutive_failures', 'readiness', '0 1 2 3 4 5'),
+    ],
+    alert_rule_test: [
+      {
+        eval_time: '40s',
+        alertname: 'VigilCheckUnhealthy',
+        exp_alerts: [unhealthy('liveness', 4, 3, '1 passing probe')],
+      },
+      {
+        eval_time: '50s',
+        alertname: 'VigilCheckUnhealthy',
+        exp_alerts: [
+          unhealthy('liveness', 5, 3, '1 passing probe'),
+          unhealthy('readiness', 5, 5, '2 passing probes'),
+        ],
+      },
+    ],
+  },
+  {
+    name: 'keeps firing until successThreshold passes made the check healthy',
+    input_series: [
+      series('vigil_check_consecutive_failures', 'readiness', '0 1 2 3 4 5 0 0'),
+      series('vigil_check_state', 'readiness', '0 0 0 0 0 1 1 0', ',state="unhealthy"'),
+    ],
+    alert_rule_test: [
+      {
+        eval_time: '60s',
+        alertname: 'VigilCheckUnhealthy',
+        exp_alerts: [unhealthy('readiness', 0, 5, '2 passing probes')],
+      },
+      none('70s'),
+    ],
+  },
+  {
+    name: 'holds back during the startup grace of a check that never passed',
+    input_series: [
+      series('vigil_check_consecutive_failures', 'integrity', '0 1 2 3 4 5 6 7'),
+      series('vigil_check_state', 'integrity', '0 1 1 1 1 1 1 0', ',state="pending"'),
+      series('vigil_check_state', 'integrity', '0 0 0 0 0 0 0 1', ',state="unhealthy"'),
+    ],
+    alert_rule_test: [
+      none('60s'),
+      {
+        eval_time: '70s',
+        alertname: 'VigilCheckUnhealthy',
+        exp_alerts: [
+          unhealthy(
+            'integrity',
+            7,
+            3,
+            '1 passing probe',
+            ' Until it first passes, it has a startup grace of 1m from its first probe.',
+          ),
+        ],
+      },
+    ],
+  },
+  {
+    name: 'warns while the check flaps',
+    input_series: [series('vigil_check_flapping', 'liveness', '0 1 1 0')],
+    alert_rule_test: [
+      {
+        eval_time: '10s',
+        alertname: 'VigilCheckFlapping',
+        exp_alerts: [
+          {
+            exp_labels: alertLabels('liveness', 'warning'),
+            exp_annotations: {
+              summary: 'credit-scorer/liveness is flapping in eu-west',
+              description:
+                "credit-scorer/liveness changed state at least 6 times within 10m (Vigil's flap window: max(10m, 21 × interval 10s)).",
+            },
+          },
+        ],
+      },
+      none('30s', 'VigilCheckFlapping'),
+    ],
+  },
+  {
+    name: 'warns when the hub stops probing a check for 5 minutes',
+    input_series: [
+      series('vigil_probes_total', 'liveness', '0+1x30 30x60', ',outcome="pass"'),
+      series('vigil_probes_total', 'liveness', '0x90', ',outcome="fail"'),
+    ],
+    alert_rule_test: [
+      none('550s', 'VigilCheckNotProbing'),
+      {
+        eval_time: '650s',
+        alertname: 'VigilCheckNotProbing',
+        exp_alerts: [
+          {
+            exp_labels: alertLabels('liveness', 'warning', { instance: 'hub:7979' }),
+            exp_annotations: {
+              summary: 'Vigil has not probed credit-scorer/liveness for 5m in eu-west (hub:7979)',
+              description:
+                'The hub is scraped but ran no probe of credit-scorer/liveness (interval 10s) in 5m: its state and alerts are stale.',
+            },
+          },
+        ],
+      },
+    ],
+  },
+  {
+    name: 'pages when no hub has been up for a minute',
+    input_series: [{ series: 'up{job="vigil",instance="hub:7979"}', values: '1 1 0x12' }],
+    alert_rule_test: [
+      none('70s', 'VigilHubDown'),
+      {
+        eval_time: '90s',
+        alertname: 'VigilHubDown',
+        exp_alerts: [
+          {
+            exp_labels: { severity: 'critical', job: 'vigil' },
+            exp_annotations: {
+              summary: 'No Vigil hub is up (job "vigil")',
+              description:
+                'No up{job="vigil"} == 1 for 1m: Prometheus cannot scrape any Vigil hub (down, or not a scrape target), so no check alert can fire.',
+            },
+          },
+        ],
+      },
+    ],
+  },
+  {
+    name: 'pages when Prometheus does not scrape the hub at all',
+    input_series: [{ series: 'up{job="other",instance="x:1"}', values: '1x12' }],
+    alert_rule_test: [
+      {
+        eval_time: '70s',
+        alertname: 'VigilHubDown',
+        exp_alerts: [
+          {
+            exp_labels: { severity: 'critical', job: 'vigil' },
+            exp_annotations: {
+              summary: 'No Vigil hub is up (job "vigil")',
+              description:
+                'No up{job="vigil"} == 1 for 1m: Prometheus cannot scrape any Vigil hub (down, or not a scrape target), so no check alert can fire.',
+            },
+          },
+        ],
+      },
+    ],
+  },
+];
+
+describe.skipIf(!hasPromtool && !requireAll)('vigil export prometheus-rules, checked by promtool', () => {
+  const goodFixtures = ['http', 'kserve-v1', 'oip-v2', 'ollama', 'openai', 'tfserving', 'torchserve'];
+
+  it.each(goodFixtures)('passes promtool check rules for the %s fixture', async (name) => {
+    const out = join(dir, `${name}.rules.yml`);
+    const run = await vigil(
+      ['export', 'prometheus-rules', '-c', join(FIXTURES, 'good', `${name}.yaml`), '-o', out],
+      FIXTURE_ENV,
+    );
+    expect(run.code).toBe(0);
+    const rules = (parse(readFileSync(out, 'utf8')) as RuleFile).groups.flatMap((g) => g.rules).length;
+    const check = await exec('promtool', ['check', 'rules', out]);
+    expect(check.stdout + check.stderr).toContain(`SUCCESS: ${rules} rules found`);
+    expect(check.code).toBe(0);
+  });
+
+  describe('promtool test rules', () => {
+    beforeAll(async () => {
+      const run = await vigil([
+        'export',
+        'prometheus-rules',
+        '-c',
+        join(dir, 'vigil.yaml'),
+        '-o',
+        join(dir, 'rules.yml'),
+      ]);
+      expect(run.code).toBe(0);
+    });
+
+    it.each(SCENARIOS)('$name', async (scenario) => {
+      const file = join(dir, 'rules.test.yml');
+      writeFileSync(
+        file,
+        stringify({
+          rule_files: ['rules.yml'],
+          evaluation_interval: '10s',
+          tests: [{ interval: '10s', ...scenario }],
+        }),
+      );
+      const test = await exec('promtool', ['test', 'rules', file]);
+      expect(test.stdout + test.stderr).toContain('SUCCESS');
+      expect(test.code).toBe(0);
+    });
+  });
+});

@@ -1,0 +1,421 @@
+/**
+ * `vigil export prometheus-rules`: Vigil's alerting as a Prometheus rule file, for teams that alert
+ * from Prometheus (and route with Alertmanager) instead of Vigil's notifiers.
+ *
+ *   vigil export prometheus-rules -c vigil.yaml [-o vigil-rules.yml] [--job vigil]
+ *
+ * Exit 0 when the rules were written, 2 on a config or usage error (an unwritable `-o` included).
+ */
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { Document } from 'yaml';
+import { ALERT_NAMES } from '../alerting/alerts.js';
+import type { Severity } from '../alerting/types.js';
+import { loadConfig } from '../config/index.js';
+import { UsageError } from '../errors.js';
+import { defaultThresholds, FLAP_WINDOW_CHECKS, MIN_FLAP_WINDOW_MS } from '../evaluate/index.js';
+import { VERSION } from '../index.js';
+import { isProbeable } from '../probe/run-probe.js';
+import type { CheckPlan } from '../types.js';
+
+/**
+ * Names of the exported alerts: Vigil's own three ({@link ALERT_NAMES}, the names its notifiers send,
+ * so Alertmanager routes and silences work for either source) and two about Vigil itself.
+ */
+export const RULE_ALERT_NAMES = {
+  ...ALERT_NAMES,
+  notProbing: 'VigilCheckNotProbing',
+  hubDown: 'VigilHubDown',
+} as const;
+
+type RuleAlert = keyof typeof RULE_ALERT_NAMES;
+
+/**
+ * Severity of each exported alert: Vigil's hierarchy (DESIGN.md, "severity"; `ALERT_SEVERITY` in
+ * alerting/alerts.ts): unhealthy pages, degraded and flapping warn. A hub nobody can scrape pages too,
+ * since while it lasts no check alert can fire; one check the hub stopped probing warns.
+ */
+export const RULE_SEVERITY: Readonly<Record<RuleAlert, Severity>> = {
+  unhealthy: 'critical',
+  degraded: 'warning',
+  flapping: 'warning',
+  notProbing: 'warning',
+  hubDown: 'critical',
+};
+
+/**
+ * How long no hub may be up before {@link RULE_ALERT_NAMES}`.hubDown` fires, in ms: 1 minute. One
+ * failed or slow scrape is a blip (Vigil's rule: never page for one); a minute is four missed scrapes
+ * at the usual 15 s interval (two at Prometheus' default of 1 m).
+ */
+export const HUB_DOWN_FOR_MS = 60_000;
+
+/**
+ * Shortest window of `VigilCheckNotProbing`, in ms: 5 minutes. `increase()` needs two scrapes in its
+ * window, and Prometheus' default scrape interval is 1 m; 5 m is also Prometheus' lookback delta.
+ */
+export const NOT_PROBING_MIN_WINDOW_MS = 5 * 60_000;
+
+/** `VigilCheckNotProbing` window in check intervals (plus the initial delay): {@link notProbingWindowMs}. */
+export const NOT_PROBING_INTERVALS = 3;
+
+/** Labels of an alert that Vigil sets itself; a target label with one of these names is left out, as in Vigil's own alerts. */
+const RESERVED_LABELS = new Set(['alertname', 'severity', 'target', 'check', 'region', 'model']);
+
+/** One alerting rule, as Prometheus' rule file format spells it. */
+export interface AlertingRule {
+  alert: string;
+  /** PromQL; may span lines. */
+  expr: string;
+  /** A Prometheus duration (`1m`); absent when the alert fires at the first evaluation that sees it. */
+  for?: string;
+  /** Added to the alert; values are Go templates (literal text is escaped). */
+  labels: Record<string, string>;
+  /** `summary` and `description`; Go templates over `$labels` and `$value`. */
+  annotations: { summary: string; description: string };
+}
+
+/** One rule group: evaluated in order, groups in parallel. */
+export interface RuleGroup {
+  name: string;
+  rules: AlertingRule[];
+}
+
+/** A Prometheus rule file (`rule_files:` entry), as an object for the `yaml` package. */
+export interface RuleFile {
+  groups: RuleGroup[];
+}
+
+/** Options of {@link buildPrometheusRules}. */
+export interface PrometheusRulesOptions {
+  /**
+   * `job` label of the Prometheus scrape job that scrapes the hub's `/metrics`. Every expression
+   * matches it, so two Vigil hubs watching targets of the same name can share one Prometheus.
+   * Default `vigil`.
+   */
+  job?: string;
+}
+
+/**
+ * Prometheus alerting rules equivalent to Vigil's own alerts (alerting/alerts.ts) for the checks of
+ * `plans`: a group `vigil` with {@link RULE_ALERT_NAMES}`.hubDown`, then a group `vigil/<target>` per
+ * target with four rules per check. Canary checks get none: the hub does not run them yet, so they
+ * have no metrics (see `isProbeable`).
+ *
+ * Thresholds are `defaultThresholds(plan)` (evaluate/thresholds.ts), what the hub applies:
+ * `failureThreshold` / `successThreshold` from the config (check, else target, else `defaults`, else
+ * Kubernetes' 3 / 1), `degradedThreshold` = `failureThreshold`, flapping at 6 transitions within
+ * `max(10 m, 21 × interval)`, the check's `startupGrace`.
+ *
+ * Which metrics, and why (metrics/metrics.ts; every series is labelled `target`, `check` (the kind),
+ * `region`, `model`, plus the scrape's `job` and `instance`):
+ * - Not the raw `probe_success`: it is the last probe's outcome as seen at each scrape, and Vigil
+ *   confirms a failure with fast re-probes (`fastInterval`, 1 s by default) between two scrapes, so
+ *   no PromQL over it (nor over the `vigil_probes_total{outcome}` counters, whose increments between
+ *   two scrapes have no order) can count *consecutive* probes; a `for:` would measure time, not probes.
+ * - `VigilCheckUnhealthy` (critical) fires from `vigil_check_consecutive_failures >= failureThreshold`:
+ *   the per-probe failure streak, counted by the hub after every probe, compared with the check's
+ *   threshold in the rule itself, exactly the evaluator's test for entering `unhealthy`. So paging
+ *   does not rest on the state machine's decision, and a reader sees each check's threshold. Two
+ *   parts of the evaluator that no exported count carries come from `vigil_check_state`: the alert
+ *   stays firing while the state is `unhealthy` (recovery needs `successThreshold` passes, and a
+ *   degraded answer does not end it; the success streak is not exported), and, for a check with a
+ *   `startupGrace`, a streak while the state is still `pending` does not fire (the grace depends on
+ *   whether the check ever passed). With the hub's metrics consistent, the alert fires and resolves
+ *   at the same scrapes as Vigil's own.
+ * - `VigilCheckDegraded` (warning) and `VigilCheckFlapping` (warning) come from the gauges
+ *   `vigil_check_state{state="degraded"}` and `vigil_check_flapping`: the degraded streak is not
+ *   exported (a degraded probe has `probe_success` 1, like a pass), and the flap count over
+ *   `vigil_transitions_total` would be extrapolated by `increase()`, restarts from 0 with the hub
+ *   (Vigil resumes its transition history from the store) and cannot see the window's edge between
+ *   scrapes.
+ * - `VigilCheckNotProbing` (warning): `vigil_probes_total` did not grow in {@link notProbingWindowMs},
+ *   so the hub is scraped but its gauges are stale for this check (a stuck scheduler). It keeps the
+ *   `instance` label: it is about one hub process.
+ * - `VigilHubDown` (critical): no `up{job} == 1` for {@link HUB_DOWN_FOR_MS}, whether the hub is down
+ *   or Prometheus has no such target. Its series go stale then and every check alert resolves, so
+ *   this is the one alert that says monitoring itself is gone.
+ *
+ * No check rule has a `for:`: the threshold already confirms the failure, as in Vigil. Alert labels
+ * are the series' (`job`, `target`, `check`, `region`, `model`; `instance` is aggregated away so a
+ * hub restarting under a new address, or two hub replicas, keep one alert identity), `severity`, and
+ * the target's `labels` (not one named like a label Vigil sets), as Vigil's own alerts carry them.
+ * Known limits: Prometheus sees the metrics once per scrape, so a failure streak that reaches the
+ * threshold and recovers between two scrapes raises no alert here (Vigil's notifiers see it), and
+ * the alert starts up to one scrape plus one rule evaluation after Vigil's.
+ *
+ * @example
+ * ```ts
+ * const loaded = await loadConfigOrThrow('vigil.yaml');
+ * const text = formatPrometheusRules(buildPrometheusRules(loaded.plan, { job: 'vigil' }));
+ * ```
+ * @throws VigilError `VIGIL_ERR_EVALUATE_THRESHOLDS` when a plan's thresholds are out of range (the
+ *   config loader rejects those first)
+ */
+export function buildPrometheusRules(
+  plans: readonly CheckPlan[],
+  options: PrometheusRulesOptions = {},
+): RuleFile {
+  const job = options.job ?? 'vigil';
+  const groups: RuleGroup[] = [{ name: 'vigil', rules: [hubDownRule(job)] }];
+  const byTarget = new Map<string, AlertingRule[]>();
+  for (const plan of plans) {
+    if (!isProbeable(plan)) continue;
+    const rules = byTarget.get(plan.target.name) ?? [];
+    rules.push(...checkRules(plan, job));
+    byTarget.set(plan.target.name, rules);
+  }
+  for (const [target, rules] of byTarget) groups.push({ name: `vigil/${target}`, rules });
+  return { groups };
+}
+
+/**
+ * A rule file as YAML text (the `yaml` package; long expressions as literal blocks), with `header`
+ * as a leading comment when given.
+ */
+export function formatPrometheusRules(file: RuleFile, header?: string): string {
+  const doc = new Document(file);
+  if (header !== undefined) doc.commentBefore = header;
+  return doc.toString({ lineWidth: 0 });
+}
+
+/**
+ * `VigilCheckNotProbing`'s window for a plan, in ms: `max(5 min, 3 × intervalMs + initialDelayMs)`
+ * ({@link NOT_PROBING_MIN_WINDOW_MS}, {@link NOT_PROBING_INTERVALS}): three missed probes at the
+ * normal interval, never shorter than Prometheus needs to see two scrapes.
+ */
+export function notProbingWindowMs(plan: Pick<CheckPlan, 'intervalMs' | 'initialDelayMs'>): number {
+  return Math.max(NOT_PROBING_MIN_WINDOW_MS, NOT_PROBING_INTERVALS * plan.intervalMs + plan.initialDelayMs);
+}
+
+/**
+ * A duration in ms as Prometheus writes it (`1h30m`, `10m30s`, `1s500ms`, `0s`). Units up to hours,
+ * so the text also reads well in annotations.
+ */
+export function formatPromDuration(ms: number): string {
+  if (ms <= 0) return '0s';
+  const parts: string[] = [];
+  let rest = Math.round(ms);
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+    ['ms', 1],
+  ] as const) {
+    const n = Math.floor(rest / size);
+    if (n > 0) parts.push(`${n}${unit}`);
+    rest -= n * size;
+  }
+  return parts.join('');
+}
+
+/** A PromQL string literal (PromQL takes Go's escapes, a superset of JSON's). */
+const promString = (value: string): string => JSON.stringify(value);
+
+/** `metric{a="x",b="y"}`. */
+function selector(metric: string, matchers: Readonly<Record<string, string>>): string {
+  const inner = Object.entries(matchers)
+    .map(([name, value]) => `${name}=${promString(value)}`)
+    .join(',');
+  return `${metric}{${inner}}`;
+}
+
+/**
+ * Literal text inside a Prometheus template (label values and annotations are Go templates): `{{`
+ * starts an action, so it is written as the action that prints it.
+ */
+function literal(text: string): string {
+  return text.replaceAll('{{', '{{ "{{" }}');
+}
+
+/**
+ * A check rule's labels: `severity`, then `target` and `check` (the series carry them already; in the
+ * rule they keep rules of one target apart, which `promtool check rules` requires), then the target's.
+ */
+function rulesLabels(plan: CheckPlan, alert: RuleAlert): Record<string, string> {
+  const labels: Record<string, string> = {
+    severity: RULE_SEVERITY[alert],
+    target: plan.target.name,
+    check: plan.kind,
+  };
+  for (const [name, value] of Object.entries(plan.target.labels)) {
+    if (!RESERVED_LABELS.has(name)) labels[name] = literal(value);
+  }
+  return labels;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** The four rules of one check (see {@link buildPrometheusRules}). */
+function checkRules(plan: CheckPlan, job: string): AlertingRule[] {
+  const t = defaultThresholds(plan);
+  const sel = (metric: string, extra: Record<string, string> = {}) =>
+    selector(metric, { job, target: plan.target.name, check: plan.kind, ...extra });
+  const failures = sel('vigil_check_consecutive_failures');
+  const inState = (state: string) => `${sel('vigil_check_state', { state })} == 1`;
+  const id = literal(plan.id);
+  const where = 'in {{ $labels.region }}';
+  const recovery = `healthy again after ${plural(t.successThreshold, 'passing probe')} (successThreshold)`;
+
+  const streak = [`    ${failures} >= ${t.failureThreshold}`];
+  if (t.startupGraceMs > 0) streak.push(`    unless ignoring (state) ${inState('pending')}`);
+  const grace =
+    t.startupGraceMs > 0
+      ? ` Until it first passes, it has a startup grace of ${formatPromDuration(t.startupGraceMs)} from its first probe.`
+      : '';
+  const rules: AlertingRule[] = [
+    {
+      alert: RULE_ALERT_NAMES.unhealthy,
+      expr: [
+        'max without (instance) (',
+        '  (',
+        ...streak,
+        '  )',
+        '  or',
+        '  (',
+        `    ${failures}`,
+        `    and ignoring (state) ${inState('unhealthy')}`,
+        '  )',
+        ')',
+      ].join('\n'),
+      labels: rulesLabels(plan, 'unhealthy'),
+      annotations: {
+        summary: `${id} is unhealthy ${where}`,
+        description:
+          `{{ $value }} consecutive failed probes. Vigil marks ${id} unhealthy after ` +
+          `${plural(t.failureThreshold, 'consecutive failed probe')} (failureThreshold) and ${recovery}.${grace}`,
+      },
+    },
+    {
+      alert: RULE_ALERT_NAMES.degraded,
+      expr: `max without (instance, state) (${inState('degraded')})`,
+      labels: rulesLabels(plan, 'degraded'),
+      annotations: {
+        summary: `${id} is degraded ${where}`,
+        description:
+          `Vigil marks ${id} degraded after ${plural(t.degradedThreshold, 'degraded probe')} (slow or ` +
+          `drifting answers) without a pass in between (degradedThreshold = failureThreshold) and ${recovery}.`,
+      },
+    },
+  ];
+  if (t.flapTransitions > 0) {
+    const window = formatPromDuration(t.flapWindowMs);
+    rules.push({
+      alert: RULE_ALERT_NAMES.flapping,
+      expr: `max without (instance) (${sel('vigil_check_flapping')} == 1)`,
+      labels: rulesLabels(plan, 'flapping'),
+      annotations: {
+        summary: `${id} is flapping ${where}`,
+        description:
+          `${id} changed state at least ${t.flapTransitions} times within ${window} (Vigil's flap window: ` +
+          `max(${formatPromDuration(MIN_FLAP_WINDOW_MS)}, ${FLAP_WINDOW_CHECKS} × interval ${formatPromDuration(plan.intervalMs)})).`,
+      },
+    });
+  }
+  const window = formatPromDuration(notProbingWindowMs(plan));
+  rules.push({
+    alert: RULE_ALERT_NAMES.notProbing,
+    expr: `sum without (outcome) (increase(${sel('vigil_probes_total')}[${window}])) == 0`,
+    labels: rulesLabels(plan, 'notProbing'),
+    annotations: {
+      summary: `Vigil has not probed ${id} for ${window} ${where} ({{ $labels.instance }})`,
+      description:
+        `The hub is scraped but ran no probe of ${id} (interval ${formatPromDuration(plan.intervalMs)}) ` +
+        `in ${window}: its state and alerts are stale.`,
+    },
+  });
+  return rules;
+}
+
+function hubDownRule(job: string): AlertingRule {
+  const up = literal(selector('up', { job }));
+  return {
+    alert: RULE_ALERT_NAMES.hubDown,
+    expr: `absent(${selector('up', { job })} == 1)`,
+    for: formatPromDuration(HUB_DOWN_FOR_MS),
+    labels: { severity: RULE_SEVERITY.hubDown, job: literal(job) },
+    annotations: {
+      summary: `No Vigil hub is up (job ${literal(promString(job))})`,
+      description:
+        `No ${up} == 1 for ${formatPromDuration(HUB_DOWN_FOR_MS)}: Prometheus cannot scrape any Vigil hub ` +
+        '(down, or not a scrape target), so no check alert can fire.',
+    },
+  };
+}
+
+interface ExportOptions {
+  config: string;
+  output?: string;
+  job: string;
+}
+
+async function exportPrometheusRules(opts: ExportOptions): Promise<number> {
+  if (opts.job === '') throw new UsageError('VIGIL_ERR_USAGE', '--job must not be empty');
+  const loaded = await loadConfig(opts.config);
+  if (!loaded.ok) {
+    process.stderr.write(`${loaded.diagnostics.join('\n')}\n`);
+    return 2;
+  }
+  for (const plan of loaded.plan) {
+    if (!isProbeable(plan))
+      process.stderr.write(
+        `note: ${plan.id}: no rules: canary checks are not run yet (baseline comparison is not implemented)\n`,
+      );
+  }
+  const file = buildPrometheusRules(loaded.plan, { job: opts.job });
+  const header =
+    ` Prometheus alerting rules for the Vigil checks in ${opts.config}, by \`vigil export prometheus-rules\`\n` +
+    ` (vigil ${VERSION}). The hub's /metrics must be scraped as job ${promString(opts.job)}. Regenerate after\n` +
+    ' each change to the config instead of editing.';
+  const text = formatPrometheusRules(file, header);
+  if (opts.output === undefined) {
+    process.stdout.write(text);
+    return 0;
+  }
+  try {
+    await writeFile(opts.output, text);
+  } catch (error) {
+    throw new UsageError(
+      'VIGIL_ERR_USAGE',
+      `${opts.output}: cannot write the rules: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  const rules = file.groups.reduce((n, g) => n + g.rules.length, 0);
+  const checks = loaded.plan.filter(isProbeable).length;
+  process.stdout.write(
+    `${opts.output}: ${plural(rules, 'alerting rule')} for ${plural(checks, 'check')} of ${opts.config}\n`,
+  );
+  return 0;
+}
+
+/**
+ * Adds `vigil export` with one subcommand, `prometheus-rules`: loads the config as `vigil run` would
+ * and prints {@link buildPrometheusRules}' rule file (YAML) to stdout, or writes it to `-o FILE` and
+ * prints `FILE: N alerting rules for M checks of CONFIG`. `--job NAME` (default `vigil`) is the
+ * Prometheus job that scrapes the hub. Canary checks are skipped with a note on stderr.
+ *
+ * Exit codes: 0 written; 2 invalid or unreadable config (each diagnostic on its own line on stderr,
+ * as `vigil validate`), or a usage error such as an unwritable `-o` (`VIGIL_ERR_USAGE`).
+ *
+ * @example registerExport(new Command('vigil')) // then `vigil export prometheus-rules -c vigil.yaml -o rules.yml`
+ */
+export function registerExport(program: Command): Command {
+  const command = program
+    .command('export')
+    .description("write Vigil's alerting in another system's format (prometheus-rules)");
+  command
+    .command('prometheus-rules')
+    .description(
+      "Prometheus alerting rules equivalent to Vigil's thresholds and severities; exit 0 written, 2 config or usage error",
+    )
+    .option('-c, --config <file>', 'config file', 'vigil.yaml')
+    .option('-o, --output <file>', 'write the rule file here instead of stdout')
+    .option('--job <name>', "job label of the Prometheus scrape job for the hub's /metrics", 'vigil')
+    .action(async (opts: ExportOptions) => {
+      process.exitCode = await exportPrometheusRules(opts);
+    });
+  return command;
+}
