@@ -8,7 +8,15 @@
  * mode). Measured from injection, as the hub's events arrive:
  *
  *  (a) the first failed probe of any of the target's checks;
- *  (b) the first `unhealthy` transition of any of them (the page).
+ *  (b) the first `unhealthy` transition of any of them;
+ *  (c) the arrival of the critical notification (the page) at a local webhook receiver.
+ *
+ * Each hub alerts as `vigil run` does (config `alerting:` section, webhook notifier, durable outbox in a
+ * SQLite file in a temp dir) to an in-process HTTP receiver on 127.0.0.1. Two critical routes, the
+ * first with `continue: true`, send each page twice: to `page` with `group_wait: 0s`, the setting for
+ * pages (a page should not wait for company), and to `page-default` with Alertmanager's default
+ * `group_wait` (30 s), which a route that does not set one gets (README's example does not). (c) is
+ * the `page` arrival, (c′) the `page-default` one; a detectable run lasts until both arrived.
  *
  * Each drill runs with fast confirmation on (`fastInterval: 1s`, HAProxy's `fastinter`) and off
  * (`fastInterval: false`: re-probes at the regular interval, as Kubernetes does), side by side in
@@ -17,21 +25,29 @@
  * catch (a canary's job), that is the expected result.
  *
  * The short fault (`short`): `errors` for 500 ms, placed so that an integrity probe lands inside it
- * (the worst case for a blip); no run may turn `unhealthy` within `--observe` seconds.
+ * (the worst case for a blip); no run may turn `unhealthy`, and no notification may arrive, within
+ * `--observe` seconds.
  *
  *   npm run build && taskset -c 0 node bench/dist/detection-drill.js \
  *     [--runs 20] [--modes errors,hang,…,short] [--fast on|off|both] [--seed N] [--timeout 60] [--observe 30]
  */
-import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { relative } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createModelServer, type FaultMode, type ModelServer, parseFault } from '@vigil/example-model-server';
-import { type CheckPlan, createHub, type HubEvent, openStore, parseConfig } from 'vigil';
+import { type CheckPlan, createHub, createNotifiers, type HubEvent, openStore, parseConfig } from 'vigil';
 
 const INTERVAL_MS = 10_000;
 const SHORT_FAULT_MS = 500;
 const ADMIN_TOKEN = 't';
+/** Alertmanager's default `group_wait` (routing.ts, ROUTE_DEFAULTS): how much longer a run waits for (c′). */
+const DEFAULT_GROUP_WAIT_MS = 30_000;
+/** The two receivers: the page route with `group_wait: 0s`, and the same route with the default. */
+const RECEIVERS = ['page', 'page-default'] as const;
+type ReceiverName = (typeof RECEIVERS)[number];
 
 /** A drill: which fault, with which parameters, and whether integrity checks should catch it. */
 interface Drill {
@@ -118,6 +134,10 @@ interface Run {
   unhealthyCheck?: string;
   unhealthyTransitions: number;
   failedProbes: number;
+  /** Arrival of the first firing notification about this target, per receiver. */
+  notifiedAt: Partial<Record<ReceiverName, number>>;
+  /** Notifications about this target that arrived, per receiver. */
+  notifications: Record<ReceiverName, number>;
   /** Failed probes or non-healthy transitions before injection: the drill's baseline was not clean. */
   preInjectionProblems: string[];
   /** Epoch ms at which the last integrity probe started (to aim the short fault). */
@@ -132,7 +152,7 @@ interface DrillResult {
   hubErrors: string[];
 }
 
-function vigilConfig(runs: readonly Run[], isFast: boolean): string {
+function vigilConfig(runs: readonly Run[], isFast: boolean, receiverUrl: string): string {
   const config = {
     defaults: {
       interval: '10s',
@@ -167,6 +187,16 @@ function vigilConfig(runs: readonly Run[], isFast: boolean): string {
         },
       },
     })),
+    alerting: {
+      routes: [
+        { match: { severity: 'critical' }, notify: ['page'], group_wait: '0s', continue: true },
+        // No group_wait: Alertmanager's default.
+        { match: { severity: 'critical' }, notify: ['page-default'] },
+      ],
+      notifiers: Object.fromEntries(
+        RECEIVERS.map((name) => [name, { type: 'webhook', url: `${receiverUrl}/${name}` }]),
+      ),
+    },
   };
   // JSON is YAML.
   return JSON.stringify(config);
@@ -191,6 +221,8 @@ async function startServers(count: number): Promise<Run[]> {
       url,
       unhealthyTransitions: 0,
       failedProbes: 0,
+      notifiedAt: {},
+      notifications: { page: 0, 'page-default': 0 },
       preInjectionProblems: [],
     });
   }
@@ -225,20 +257,87 @@ function injectionDelayMs(run: Run, drill: Drill, random: () => number): number 
   return delay;
 }
 
+/** What the receiver reads from a webhook body (version "1"). */
+interface WebhookNotification {
+  status: 'firing' | 'resolved';
+  groupLabels: Record<string, string>;
+  alerts: Array<{ labels: Record<string, string> }>;
+}
+
+/**
+ * A local webhook receiver on 127.0.0.1: `POST /<receiver>` calls `onNotification` once the whole body
+ * has arrived (the moment a real receiver could act on it), then answers 200.
+ */
+async function startReceiver(
+  onNotification: (receiver: string, body: WebhookNotification, at: number) => void,
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const at = performance.now();
+      try {
+        const body = JSON.parse(Buffer.concat(chunks).toString()) as WebhookNotification;
+        onNotification((req.url ?? '').slice(1), body, at);
+        res.writeHead(200).end();
+      } catch {
+        res.writeHead(400).end();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
 async function runDrill(drill: Drill, isFast: boolean, random: () => number): Promise<DrillResult> {
   const runs = await startServers(RUNS);
   const byTarget = new Map(runs.map((r) => [r.target, r]));
-  const loaded = parseConfig(vigilConfig(runs, isFast), { baseDir: process.cwd() });
-  if (!loaded.ok) throw new Error(`drill config invalid:\n${loaded.diagnostics.join('\n')}`);
-  const plans = new Map<string, CheckPlan>(loaded.plan.map((p) => [p.id, p]));
-  const store = await openStore(':memory:');
   const hubErrors: string[] = [];
+  // A detectable run ends once both pages arrived (or at its watch limit).
+  const maybeFinish = (run: Run) => {
+    if (drill.isDetectable && RECEIVERS.every((name) => run.notifiedAt[name] !== undefined)) run.finish?.();
+  };
+  const receiver = await startReceiver((name, body, at) => {
+    const receiverName = RECEIVERS.find((r) => r === name);
+    const run = byTarget.get(body.groupLabels.target ?? body.alerts[0]?.labels.target ?? '');
+    if (receiverName === undefined || run === undefined) {
+      hubErrors.push(`receiver: unexpected notification at /${name}: ${JSON.stringify(body).slice(0, 200)}`);
+      return;
+    }
+    run.notifications[receiverName]++;
+    if (run.injectedAt === undefined) {
+      run.preInjectionProblems.push(`${body.status} notification to ${receiverName} before injection`);
+      return;
+    }
+    if (body.status === 'firing') run.notifiedAt[receiverName] ??= at;
+    maybeFinish(run);
+  });
+  const loaded = parseConfig(vigilConfig(runs, isFast, receiver.url), { baseDir: process.cwd() });
+  if (!loaded.ok) throw new Error(`drill config invalid:\n${loaded.diagnostics.join('\n')}`);
+  const alerting = loaded.config.alerting;
+  if (alerting === undefined) throw new Error('drill config has no alerting section');
+  const notifiers = createNotifiers(alerting.notifiers);
+  const plans = new Map<string, CheckPlan>(loaded.plan.map((p) => [p.id, p]));
+  // A store file, as `vigil run` has: every notification is written to its outbox before it is sent.
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-drill-'));
+  const store = await openStore(join(dir, 'vigil.db'));
   const hub = createHub({
     plan: loaded.plan,
     store,
+    alerting: { config: alerting, notifiers },
     log: (level, message) => {
-      // Transitions are logged too (at error level for `unhealthy`); only other errors are news.
-      if (level === 'error' && !message.includes(' → ')) hubErrors.push(message);
+      // Transitions are logged too (at error level for `unhealthy`); only other errors are news, and
+      // failed sends (the receiver is local and always up).
+      if ((level === 'error' && !message.includes(' → ')) || message.startsWith('notification to'))
+        hubErrors.push(message);
     },
   });
 
@@ -268,10 +367,10 @@ async function runDrill(drill: Drill, isFast: boolean, random: () => number): Pr
       }
       if (t.to !== 'unhealthy') return;
       run.unhealthyTransitions++;
-      if (run.unhealthyAt === undefined) {
+      // A run may watch longer than --timeout (for the default group_wait's page); detection is not.
+      if (run.unhealthyAt === undefined && now - run.injectedAt <= TIMEOUT_MS) {
         run.unhealthyAt = now;
         run.unhealthyCheck = plan.kind;
-        if (drill.isDetectable) run.finish?.();
       }
     }
   });
@@ -289,7 +388,12 @@ async function runDrill(drill: Drill, isFast: boolean, random: () => number): Pr
     await sleep(100);
   }
 
-  const watchMs = drill.isShort ? OBSERVE_MS : TIMEOUT_MS;
+  // A detectable run that turns unhealthy just before --timeout still gets its default-wait page.
+  const watchMs = drill.isShort
+    ? OBSERVE_MS
+    : drill.isDetectable
+      ? TIMEOUT_MS + DEFAULT_GROUP_WAIT_MS + 5_000
+      : TIMEOUT_MS;
   await Promise.all(
     runs.map(async (run) => {
       await sleep(injectionDelayMs(run, drill, random));
@@ -304,8 +408,14 @@ async function runDrill(drill: Drill, isFast: boolean, random: () => number): Pr
     }),
   );
 
+  // Let sends in flight finish first: stopping aborts them, and the outbox would then count a page
+  // the receiver already has as a failed attempt.
+  const drainedBy = performance.now() + 5_000;
+  while ((await store.pendingNotifications()).length > 0 && performance.now() < drainedBy) await sleep(50);
   await hub.stop();
   await store.close();
+  await receiver.close();
+  rmSync(dir, { recursive: true, force: true });
   for (const run of runs) await run.server.close();
   return { drill, isFast, runs, hubErrors };
 }
@@ -320,6 +430,10 @@ const seconds = (ms: number) => (ms / 1000).toFixed(1);
 
 function medianMax(xs: readonly number[]): string {
   return xs.length === 0 ? '—' : `${seconds(median(xs))} / ${seconds(Math.max(...xs))}`;
+}
+
+function medianMaxMs(xs: readonly number[]): string {
+  return xs.length === 0 ? '—' : `${median(xs).toFixed(0)} / ${Math.max(...xs).toFixed(0)}`;
 }
 
 function since(run: Run, at: number | undefined): number | undefined {
@@ -338,6 +452,20 @@ function row(result: DrillResult): string {
       r.unhealthyAt === undefined || r.firstFailAt === undefined ? undefined : r.unhealthyAt - r.firstFailAt,
     ),
   );
+  const paged = defined(runs.map((r) => since(r, r.notifiedAt.page)));
+  const pagedDefault = defined(runs.map((r) => since(r, r.notifiedAt['page-default'])));
+  // From the transition to the page's arrival: alert, route, outbox write, send.
+  const alerting = defined(
+    runs.map((r) =>
+      r.unhealthyAt === undefined || r.notifiedAt.page === undefined
+        ? undefined
+        : r.notifiedAt.page - r.unhealthyAt,
+    ),
+  );
+  const notifications = runs.reduce(
+    (n, r) => n + RECEIVERS.reduce((m, name) => m + r.notifications[name], 0),
+    0,
+  );
   const byCheck = new Map<string, number>();
   for (const r of runs) {
     if (r.unhealthyCheck) byCheck.set(r.unhealthyCheck, (byCheck.get(r.unhealthyCheck) ?? 0) + 1);
@@ -355,22 +483,29 @@ function row(result: DrillResult): string {
   if (drill.isShort) {
     const transitions = runs.reduce((n, r) => n + r.unhealthyTransitions, 0);
     timeouts = '—';
-    note = `${transitions} unhealthy transitions (target 0); ${firstFail.length}/${runs.length} runs had a probe hit the fault`;
+    note = `${transitions} unhealthy transitions, ${notifications} notifications (target 0 and 0); ${firstFail.length}/${runs.length} runs had a probe hit the fault`;
   } else if (drill.isDetectable) {
     const missed = runs.length - unhealthy.length;
     timeouts = String(missed);
     note = `unhealthy first: ${detectedBy}`;
     if (isFast && missed === 0)
       note += median(unhealthy) <= 8000 ? '; median ≤ 8 s: met' : '; median ≤ 8 s: NOT met';
+    for (const [name, arrived] of [
+      ['page', paged.length],
+      ['page-default', pagedDefault.length],
+    ] as const) {
+      if (arrived < unhealthy.length) note += `; ${unhealthy.length - arrived} detected runs WITHOUT ${name}`;
+    }
   } else {
     const missed = runs.length - unhealthy.length;
     timeouts = `${missed} (expected)`;
     note =
       unhealthy.length === 0
-        ? `not detected by integrity checks in ${TIMEOUT_MS / 1000} s (a canary's job)`
-        : `DETECTED in ${unhealthy.length} runs by ${detectedBy}`;
+        ? `not detected by integrity checks in ${TIMEOUT_MS / 1000} s (a canary's job); ${notifications} notifications`
+        : `DETECTED in ${unhealthy.length} runs by ${detectedBy}; ${notifications} notifications`;
   }
-  return `| ${mode} | ${isFast ? 'on (1 s)' : 'off'} | ${runs.length} | ${failed} | ${medianMax(unhealthy)} | ${confirming.length === 0 ? '—' : seconds(median(confirming))} | ${timeouts} | ${note} |`;
+  const confirmed = confirming.length === 0 ? '—' : seconds(median(confirming));
+  return `| ${mode} | ${isFast ? 'on (1 s)' : 'off'} | ${runs.length} | ${failed} | ${medianMax(unhealthy)} | ${confirmed} | ${medianMax(paged)} | ${medianMaxMs(alerting)} | ${medianMax(pagedDefault)} | ${timeouts} | ${note} |`;
 }
 
 function cpuAffinity(): string {
@@ -390,6 +525,7 @@ console.log(
     `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'} (this process pinned to CPUs ${cpuAffinity()}), Node ${process.version}`,
     `command: ${command}`,
     `seed: ${SEED}, runs per mode: ${RUNS}, interval 10 s, timeout 2 s, failureThreshold 3; per-run limit ${TIMEOUT_MS / 1000} s, short fault watched ${OBSERVE_MS / 1000} s`,
+    'alerting: critical → webhook to a receiver on 127.0.0.1, two routes: group_wait 0s (continue: true) and the default group_wait (30s); SQLite store file',
     '',
   ].join('\n'),
 );
@@ -407,9 +543,9 @@ for (const drill of drills as Drill[]) {
 }
 
 console.log(
-  '| mode | fast confirmation | runs | (a) first failed probe, median / max (s) | (b) unhealthy, median / max (s) | (b) − (a), median (s) | timeouts | notes |',
+  '| mode | fast confirmation | runs | (a) first failed probe, median / max (s) | (b) unhealthy, median / max (s) | (b) − (a), median (s) | (c) page at the receiver, group_wait 0s, median / max (s) | (c) − (b), median / max (ms) | (c′) page, default group_wait 30s, median / max (s) | timeouts | notes |',
 );
-console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |');
+console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
 for (const result of results) console.log(row(result));
 
 // Pooled over the hard failures (every detectable mode): the figure the ≤ 8 s target is about.
@@ -418,10 +554,14 @@ for (const isFast of FAST_SETTINGS) {
   if (pooled.length === 0) continue;
   const runs = pooled.flatMap((r) => r.runs);
   const unhealthy = defined(runs.map((r) => since(r, r.unhealthyAt)));
+  const paged = defined(runs.map((r) => since(r, r.notifiedAt.page)));
+  const pagedDefault = defined(runs.map((r) => since(r, r.notifiedAt['page-default'])));
   const verdict = isFast ? ` (target ≤ 8 s: ${median(unhealthy) <= 8000 ? 'met' : 'NOT met'})` : '';
   console.log(
     `\nhard failures pooled, fast confirmation ${isFast ? 'on' : 'off'}: ${pooled.length} modes, ${runs.length} runs, ` +
-      `unhealthy median / max ${medianMax(unhealthy)} s${verdict}, timeouts ${runs.length - unhealthy.length}`,
+      `unhealthy median / max ${medianMax(unhealthy)} s${verdict}, timeouts ${runs.length - unhealthy.length}; ` +
+      `page (group_wait 0s) median / max ${medianMax(paged)} s (${paged.length} runs), ` +
+      `page (default group_wait 30s) ${medianMax(pagedDefault)} s (${pagedDefault.length} runs)`,
   );
 }
 

@@ -14,6 +14,7 @@
  */
 export const VERSION = '0.1.0';
 
+export { createNotifier, createNotifiers } from './alerting/notifiers/index.js';
 export { type ApiOptions, createApi, requireToken } from './api/index.js';
 export { evaluateExpect } from './assertions/index.js';
 export { DEFAULT_PORT, runHub } from './cli/run.js';

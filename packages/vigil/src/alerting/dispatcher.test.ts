@@ -224,6 +224,40 @@ describe('dispatcher', () => {
   });
 
   describe('outbox', () => {
+    it('stop() lets a send in flight finish within stopGraceMs, and aborts one that hangs past it', async () => {
+      let requests = 0;
+      let hang = false;
+      const receiver = createServer((req, res) => {
+        requests++;
+        req.resume();
+        if (!hang) setTimeout(() => res.end('ok'), 300);
+      });
+      await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`;
+      try {
+        const notifiers = new Map([['pager', webhookNotifier('pager', url)]]);
+        const slow = dispatcher({}, { notifiers });
+        await slow.onAlerts(fire('readiness'));
+        const sending = slow.tick();
+        await vi.waitFor(() => expect(requests).toBe(1), { timeout: 2000, interval: 5 });
+        await slow.stop();
+        await sending;
+        expect(await store.pendingNotifications()).toEqual([]); // delivered, not aborted
+
+        hang = true;
+        const hung = dispatcher({}, { notifiers, stopGraceMs: 100 });
+        await hung.onAlerts(fire('integrity'));
+        void hung.tick();
+        await vi.waitFor(() => expect(requests).toBe(2), { timeout: 2000, interval: 5 });
+        await hung.stop();
+        const [left] = await store.pendingNotifications();
+        expect(left?.lastError).toMatch(/stopping|abort/i);
+      } finally {
+        receiver.closeAllConnections();
+        receiver.close();
+      }
+    });
+
     it('writes the notification to the store before sending it', async () => {
       const d = dispatcher({});
       let seenInStore: unknown[] = [];

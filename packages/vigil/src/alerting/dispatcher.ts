@@ -84,6 +84,13 @@ export interface DispatcherOptions {
   attemptTimeoutMs?: number;
   /** Rows claimed per pass. Default 100. */
   claimLimit?: number;
+  /**
+   * How long `stop()` lets sends already in flight finish before aborting them, in ms. Default 2 000:
+   * an aborted send whose request the receiver already had is re-sent after a restart (same
+   * idempotency key, but a duplicate to a receiver that does not dedupe); a webhook answers well
+   * within this, and a hung one is still cut off.
+   */
+  stopGraceMs?: number;
   log?: DispatcherLog;
 }
 
@@ -93,10 +100,18 @@ export interface Dispatcher {
   onAlerts(alerts: readonly Alert[]): Promise<void>;
   /** Starts the sender loop (an immediate pass, then every `claimIntervalMs`). */
   start(): void;
-  /** Stops timers and the sender loop, aborts sends in flight and waits for them. Group state is dropped. */
+  /**
+   * Stops timers and the sender loop (no new send starts), lets sends in flight finish for up to
+   * `stopGraceMs`, then aborts the rest and waits for them. Group state is dropped.
+   */
   stop(): Promise<void>;
   /** One claim-and-send pass (serialised with the loop's). */
   tick(): Promise<void>;
+  /**
+   * Why each of `alerts` would be muted now (silence, maintenance window, inhibition by a firing
+   * alert), by fingerprint; unmuted alerts are absent. The same rules a flush applies.
+   */
+  muteReasons(alerts: readonly Alert[]): Promise<Map<string, string>>;
 }
 
 interface SentLog {
@@ -165,6 +180,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const leaseMs = options.leaseMs ?? 60_000;
   const attemptTimeoutMs = options.attemptTimeoutMs ?? Math.min(10_000, Math.floor(leaseMs / 2));
   const claimLimit = options.claimLimit ?? 100;
+  const stopGraceMs = options.stopGraceMs ?? 2_000;
 
   const timing = new Map<RouteConfig, RouteTiming & { index: number }>(
     config.routes.map((route, index) => [
@@ -451,6 +467,16 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   // ---------------------------------------------------------------------------------------------
 
   return {
+    async muteReasons(alerts) {
+      const now = clock();
+      const silences = [...configSilences, ...(await store.silences({ activeAt: now }))];
+      const reasons = new Map<string, string>();
+      for (const alert of alerts) {
+        const reason = muteReason(alert, silences, now);
+        if (reason !== undefined) reasons.set(alert.fingerprint, reason);
+      }
+      return reasons;
+    },
     async onAlerts(alerts) {
       const due: Group[] = [];
       for (const incoming of alerts) {
@@ -505,8 +531,19 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       loopTimer = undefined;
       for (const group of groups.values()) clearTimeout(group.timer);
       groups.clear();
-      for (const controller of inFlight) controller.abort(new Error('dispatcher stopping'));
-      await Promise.all([ticking, flushing]);
+      const settled = Promise.all([ticking, flushing]);
+      let grace: NodeJS.Timeout | undefined;
+      const finished = await Promise.race([
+        settled.then(() => true),
+        new Promise<boolean>((resolve) => {
+          grace = setTimeout(() => resolve(false), stopGraceMs);
+        }),
+      ]);
+      clearTimeout(grace);
+      if (!finished) {
+        for (const controller of inFlight) controller.abort(new Error('dispatcher stopping'));
+        await settled;
+      }
     },
 
     tick,

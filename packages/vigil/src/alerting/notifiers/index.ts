@@ -83,3 +83,14 @@ export type { EmailConfig } from './email.js';
 export type { PagerDutyConfig } from './pagerduty.js';
 export type { SlackConfig } from './slack.js';
 export type { WebhookConfig } from './webhook.js';
+
+/**
+ * Makes every notifier of an `alerting.notifiers` section, by name: what `createHub`'s `alerting`
+ * option takes. An absent section gives an empty map.
+ * @throws ConfigError as {@link createNotifier}, for the first invalid block.
+ */
+export function createNotifiers(
+  notifiers: Readonly<Record<string, unknown>> | undefined,
+): Map<string, Notifier> {
+  return new Map(Object.entries(notifiers ?? {}).map(([name, block]) => [name, createNotifier(name, block)]));
+}
