@@ -2,7 +2,8 @@
  * Child of `hub-scale.ts`: the hub under test, in its own process (the driver pins it to one core
  * with `taskset`). Builds `--checks` plans by hand, opens a SQLite store in `--db`, and runs
  * `createHub` with `createMetrics()` exactly as `vigil run` wires them, rendering `/metrics` every
- * `--scrape-ms` as a Prometheus scrape would. Talks to the driver over IPC (scale-protocol.ts).
+ * `--scrape-ms` as a Prometheus scrape would (in chunks, as the route streams it). Talks to the
+ * driver over IPC (scale-protocol.ts).
  *
  * The only instrumentation is a thin wrapper around the Metrics object handed to the hub (public
  * API): `observeLag` also feeds a fine-grained lag recorder (the histogram `vigil_scheduler_lag_seconds`
@@ -105,6 +106,7 @@ const metrics: Metrics = {
   },
   removeCheck: (plan) => base.removeCheck(plan),
   render: () => base.render(),
+  renderChunks: () => base.renderChunks(),
 };
 
 function withDiagnostics(real: Store): Store {
@@ -137,12 +139,14 @@ const scrapeTimer =
   SCRAPE_MS > 0
     ? setInterval(async () => {
         const s = performance.now();
-        const text = await metrics.render();
+        // As `/metrics` does: the chunks as they are rendered (a socket write each there), never the whole text.
+        let bytes = 0;
+        for await (const chunk of metrics.renderChunks()) bytes += chunk.length;
         const ms = performance.now() - s;
         scrapes.count++;
         scrapes.totalMs += ms;
         scrapes.maxMs = Math.max(scrapes.maxMs, ms);
-        scrapes.bytes = text.length;
+        scrapes.bytes = bytes;
       }, SCRAPE_MS)
     : undefined;
 

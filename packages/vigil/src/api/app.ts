@@ -1,10 +1,14 @@
+import { existsSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { HubView } from '../hub/types.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { createEventFanout, type EventFanout } from './events.js';
 import { describeValidationError } from './query.js';
+import { alertRoutes } from './routes/alerts.js';
 import { eventRoutes } from './routes/events.js';
 import { historyRoutes } from './routes/history.js';
 import { opsRoutes } from './routes/ops.js';
@@ -26,7 +30,32 @@ export interface ApiOptions {
   logger?: boolean;
   /** Interval of the SSE heartbeat comment, in ms. Default 15 000. */
   heartbeatMs?: number;
+  /**
+   * Directory of the built dashboard (Vite's output: `index.html` and `assets/`), served at `/`.
+   * Default: `packages/vigil/dist/dashboard` ({@link defaultDashboardDir}); `false` serves none.
+   */
+  dashboardDir?: string | false;
 }
+
+/**
+ * Where `npm run build` puts the dashboard: `dist/dashboard` of this package, found from either the
+ * compiled file (`dist/api/app.js`) or the source (`src/api/app.ts`). Undefined when it is not built.
+ */
+export function defaultDashboardDir(): string | undefined {
+  for (const relative of ['../dashboard/', '../../dist/dashboard/']) {
+    const dir = fileURLToPath(new URL(relative, import.meta.url));
+    if (existsSync(`${dir}index.html`)) return dir;
+  }
+  return undefined;
+}
+
+/**
+ * The dashboard's Content-Security-Policy: its own scripts only, no inline script, nothing from
+ * another origin — a label that smuggles markup cannot run even if it were ever rendered as HTML.
+ * Inline styles stay allowed for the chart library's element styles.
+ */
+const DASHBOARD_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /** What the route modules get. */
 export interface ApiContext {
@@ -41,10 +70,13 @@ export interface ApiContext {
  *
  * | route | answer |
  * | --- | --- |
- * | `GET /api/v1/status?target=&state=&region=&label=key:value` | `{checks: CheckStatus[]}`; each filter may repeat (any value matches), filters combine with AND |
+ * | `GET /api/v1/status?target=&state=&region=&label=key:value&recent=` | `{checks: CheckStatus[]}`; each filter may repeat (any value matches), filters combine with AND; `recent=true` adds `recentMs` (the latest probes' durations, oldest first) |
+ * | `GET /api/v1/checks/:id?region=` | `{check: CheckInfo, status: CheckStatus \| null, lastExchange: ExchangeView \| null}`: thresholds and the latest probe's request and response, redacted; 404 for an unknown check |
  * | `GET /api/v1/checks/:id/results?since=&until=&limit=&region=` | `{results: ProbeResult[]}`, oldest first: the newest `limit` (1–10 000, default 100) of the window; `:id` URL-encoded (`credit-scorer%2Fintegrity`); 404 for a check `status()` does not know |
  * | `GET /api/v1/targets/:target/checks/:check/results?…` | the same for check id `<target>/<check>` |
  * | `GET /api/v1/incidents?open=true\|false&checkId=&limit=` | `{incidents: Incident[]}`, newest first |
+ * | `GET /api/v1/incidents/:id` | `{incident, transitions: Transition[], notifications: IncidentDelivery[]}`: its timeline (oldest first, from leaving healthy) and each notification about it with its delivery state; 404 unknown id |
+ * | `GET /api/v1/alerts?severity=&state=active\|suppressed` | `{alerts: AlertStatus[]}`: alerts firing now, critical first, each `active` or `suppressed` with `mutedBy` (silence, maintenance, inhibition) |
  * | `GET /api/v1/transitions?checkId=&region=&since=&limit=` | `{transitions: Transition[]}`, newest first |
  * | `GET /api/v1/silences?activeAt=` | `{silences: Silence[]}` |
  * | `POST /api/v1/silences` (bearer token) | body `{matchers: [{label, value, isRegex?}], startsAt?, endsAt, createdBy, comment}` → 201 the Silence |
@@ -52,7 +84,8 @@ export interface ApiContext {
  * | `GET /api/v1/events?results=1` | server-sent events: `transition`, `flap`, and `result` only with `results=1` |
  * | `GET /livez` | 200 `{status: "ok"}` while the process serves |
  * | `GET /readyz` | 200 `{status: "ready"}` when `hub.isReady()`, else 503 `{error: "not ready"}` |
- * | `GET /metrics` | `metrics.render()` in the Prometheus text format; 404 without metrics |
+ * | `GET /metrics` | `metrics.renderChunks()`, streamed, in the Prometheus text format; 404 without metrics |
+ * | `GET /`, `/assets/*` | the dashboard (see `dashboardDir`), with a strict Content-Security-Policy |
  *
  * `since` / `until` are milliseconds since the epoch or ISO 8601 date-times with offset; `since` is
  * inclusive, `until` exclusive. Unknown query parameters are rejected.
@@ -112,5 +145,36 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   eventRoutes(app, context);
   opsRoutes(app, context);
   silenceRoutes(app, context, options.token);
+  alertRoutes(app, context);
+  await dashboardRoutes(
+    app,
+    options.dashboardDir === undefined ? defaultDashboardDir() : options.dashboardDir,
+  );
   return app;
+}
+
+/** Serves the built dashboard at `/` (hashed assets cached for a year), or says how to build it. */
+async function dashboardRoutes(app: FastifyInstance, dir: string | false | undefined): Promise<void> {
+  if (dir === false) return;
+  if (dir === undefined) {
+    app.get('/', async (_request, reply) =>
+      reply.code(503).send({ error: 'the dashboard is not built: run `npm run build`' }),
+    );
+    return;
+  }
+  await app.register(fastifyStatic, {
+    root: dir,
+    prefix: '/',
+    wildcard: false,
+    index: ['index.html'],
+    cacheControl: false,
+    setHeaders(res, path) {
+      res.setHeader('content-security-policy', DASHBOARD_CSP);
+      res.setHeader('x-content-type-options', 'nosniff');
+      res.setHeader(
+        'cache-control',
+        path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
+      );
+    },
+  });
 }

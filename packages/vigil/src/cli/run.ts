@@ -9,8 +9,7 @@
 import { watch } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { pino } from 'pino';
-import { createNotifier } from '../alerting/notifiers/index.js';
-import type { Notifier } from '../alerting/types.js';
+import { createNotifiers } from '../alerting/notifiers/index.js';
 import { createApi } from '../api/index.js';
 import { loadConfig } from '../config/index.js';
 import { UsageError } from '../errors.js';
@@ -49,9 +48,7 @@ export async function runHub(opts: RunOptions): Promise<{ url: string; stop: () 
   const store = await openStore(opts.store);
   const metrics = createMetrics();
   const alerting = loaded.config.alerting;
-  const notifiers = new Map<string, Notifier>(
-    Object.entries(alerting?.notifiers ?? {}).map(([name, block]) => [name, createNotifier(name, block)]),
-  );
+  const notifiers = createNotifiers(alerting?.notifiers);
   const hub = createHub({
     ...(alerting ? { alerting: { config: alerting, notifiers } } : {}),
     plan: loaded.plan,
@@ -59,6 +56,8 @@ export async function runHub(opts: RunOptions): Promise<{ url: string; stop: () 
     metrics,
     region,
     log: (level, message, fields) => logger[level](fields ?? {}, redact(message)),
+    // Through the variable: a reload swaps in the new config's secrets.
+    redact: (text) => redact(text),
   });
   await hub.start();
   const api = await createApi({ hub, metrics, ...(opts.token ? { token: opts.token } : {}) });

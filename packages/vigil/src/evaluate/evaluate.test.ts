@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckState, EvalState, Outcome, ProbeResult, Thresholds, Transition } from '../types.js';
-import { describeResult, evaluate, initialState, STREAK_LIMIT, severityOf } from './evaluate.js';
+import {
+  describeResult,
+  evaluate,
+  initialState,
+  isMaterialChange,
+  STREAK_LIMIT,
+  severityOf,
+} from './evaluate.js';
 import { defaultThresholds } from './thresholds.js';
 
 const CHECK = 'credit-scorer/integrity';
@@ -226,7 +233,7 @@ describe('evaluate: reasons and cited results', () => {
     expect(state.streak).toHaveLength(STREAK_LIMIT);
   });
 
-  it('keeps a passing streak no longer than successThreshold (the state is stored after every probe)', () => {
+  it('keeps a passing streak no longer than successThreshold (a healthy state stays small)', () => {
     const passes: Step[] = Array.from({ length: 15 }, () => p);
     expect(run(passes).state.streak).toHaveLength(1);
     const recovery = run([f, f, f, p, p, p, p, p], { ...BASE, successThreshold: 3 });
@@ -316,6 +323,86 @@ describe('evaluate: flapping', () => {
   it('never flaps with flapTransitions 0', () => {
     const { evaluations } = run([p, f, p, f, p, f, p, f], { ...flappy, flapTransitions: 0 });
     expect(evaluations.some((e) => e.flap || e.state.flapping)).toBe(false);
+  });
+});
+
+describe('isMaterialChange', () => {
+  /** Every sequence of `length` outcomes. */
+  function* sequences(length: number): Generator<Step[]> {
+    if (length === 0) {
+      yield [];
+      return;
+    }
+    for (const rest of sequences(length - 1)) for (const o of [p, f, d] as const) yield [...rest, o];
+  }
+
+  /** What a run decides from `state` on: states, flapping, transitions and flap events (reasons aside). */
+  function decisions(
+    state: EvalState,
+    outcomes: readonly Step[],
+    from: number,
+    thresholds: Thresholds,
+  ): string {
+    let out = '';
+    for (let i = from; i < outcomes.length; i++) {
+      const e = evaluate(state, result(outcomes[i] as Step, i), thresholds);
+      state = e.state;
+      out += `${state.state}${state.flapping ? '~' : ''}${e.transition ? `@${e.transition.at}` : ''}${e.flap ? `!${e.flap.at}` : ''} `;
+    }
+    return out;
+  }
+
+  /** Run after every sequence, so that a crash late in it is followed by enough probes to differ. */
+  const TAIL: Step[] = [p, p, p, f, f, f, d, d, d, p, p, p];
+
+  it.each<[string, Thresholds]>([
+    ['Kubernetes defaults', BASE],
+    ['thresholds of 3', { ...BASE, successThreshold: 3 }],
+    ['thresholds of 2', { ...BASE, failureThreshold: 2, successThreshold: 2, degradedThreshold: 2 }],
+    ['a startup grace', { ...BASE, startupGraceMs: 30_000 }],
+    ['flap detection', { ...BASE, flapTransitions: 3, flapWindowMs: 60_000 }],
+  ])(
+    'a check resumed from its last material state decides as if it had not stopped (%s)',
+    (_, thresholds) => {
+      const mismatches: string[] = [];
+      let crashes = 0;
+      for (const sequence of sequences(7)) {
+        const outcomes = [...sequence, ...TAIL];
+        // The live run, and what the store holds after each probe if only material steps are written.
+        let live = initialState(CHECK, REGION);
+        let stored = live;
+        for (const [i, outcome] of sequence.entries()) {
+          const next = evaluate(live, result(outcome, i), thresholds).state;
+          if (isMaterialChange(live, next, thresholds)) stored = next;
+          live = next;
+          // A crash now: the rest of the run from the stored state decides exactly what the live one does.
+          const resumed = decisions(stored, outcomes, i + 1, thresholds);
+          const uninterrupted = decisions(live, outcomes, i + 1, thresholds);
+          if (resumed !== uninterrupted)
+            mismatches.push(`${sequence.join(' ')}, crash after ${i + 1}: ${resumed}`);
+          crashes++;
+        }
+      }
+      expect(mismatches.slice(0, 3)).toEqual([]);
+      expect(crashes).toBe(3 ** 7 * 7);
+    },
+  );
+
+  it('is false for a healthy check that keeps passing, and for counts past their thresholds', () => {
+    const healthy = run([p, p]).state;
+    expect(isMaterialChange(healthy, evaluate(healthy, result(p, 2), BASE).state, BASE)).toBe(false);
+    const down = run([f, f, f]).state;
+    expect(down.state).toBe('unhealthy');
+    expect(isMaterialChange(down, evaluate(down, result(f, 3), BASE).state, BASE)).toBe(false);
+  });
+
+  it('is true for a transition, and for a count below its threshold', () => {
+    const healthy = run([p]).state;
+    expect(isMaterialChange(healthy, evaluate(healthy, result(f, 1), BASE).state, BASE)).toBe(true);
+    const pending = run([p, f]).state;
+    const second = evaluate(pending, result(f, 2), BASE).state;
+    expect([second.state, second.consecutiveFailures]).toEqual(['pending', 2]);
+    expect(isMaterialChange(pending, second, BASE)).toBe(true);
   });
 });
 

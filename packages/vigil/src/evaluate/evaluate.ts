@@ -142,23 +142,28 @@ export function evaluate(state: EvalState, result: ProbeResult, thresholds: Thre
 
   // The streak is the run of results on the same side of pass / not-pass, newest last. A passing
   // streak is only ever cited by a recovery (its last successThreshold results), so it keeps no
-  // more than that: a healthy check's state stays small, and it is stored after every probe.
+  // more than that: a healthy check's state stays small (it is stored at every checkpoint).
   const last = state.lastResult;
   const continues = last !== null && (last.outcome === 'pass') === (outcome === 'pass');
   const limit = outcome === 'pass' ? Math.min(STREAK_LIMIT, thresholds.successThreshold) : STREAK_LIMIT;
   const streak = continues ? appendBounded(state.streak, result, limit) : [result];
 
   const from = state.state;
-  const decision = decide(from, outcome, result, {
-    failures,
-    successes,
-    degraded,
-    previousFailures: state.consecutiveFailures,
-    graceOver: at - firstSeenAt >= thresholds.startupGraceMs,
-    hasPassed,
-    streak,
-    thresholds,
-  });
+  // A healthy check passing again decides nothing: skip building the counts (the step of almost
+  // every probe).
+  const decision =
+    from === 'healthy' && outcome === 'pass'
+      ? null
+      : decide(from, outcome, result, {
+          failures,
+          successes,
+          degraded,
+          previousFailures: state.consecutiveFailures,
+          graceOver: at - firstSeenAt >= thresholds.startupGraceMs,
+          hasPassed,
+          streak,
+          thresholds,
+        });
 
   let transition: Transition | undefined;
   let recent = state.recentTransitions;
@@ -203,6 +208,44 @@ export function evaluate(state: EvalState, result: ProbeResult, thresholds: Thre
   if (transition) evaluation.transition = transition;
   if (flap) evaluation.flap = flap;
   return evaluation;
+}
+
+/**
+ * Whether one {@link evaluate} step changed anything a check resumed from `previous` would decide
+ * differently: its state (and when it was entered), flapping, startup grace (`firstSeenAt`,
+ * `hasPassed`), or a streak counter below its threshold (`consecutiveFailures` below
+ * `failureThreshold`, and likewise successes and degraded probes: past its threshold a count only
+ * grows the number in a reason). Whether the last result passed, which decides whether the next
+ * one continues the streak, follows from the counters: a pass resets the other two.
+ *
+ * Everything else — the last result, the results of the streak, counts past their thresholds,
+ * transition times that have left the flap window — changes which results a later transition
+ * cites and what its reason counts, never whether or when it happens. The hub stores a step for
+ * which this is `true` at once and the others at its periodic checkpoint (`HubOptions`
+ * `checkpointIntervalMs`), so a healthy check costs no write per probe.
+ *
+ * @param thresholds The check's, as given to {@link evaluate}.
+ * @example
+ * ```ts
+ * const { state: next } = evaluate(state, result, thresholds);
+ * if (isMaterialChange(state, next, thresholds)) await store.saveStates([next]);
+ * ```
+ */
+export function isMaterialChange(previous: EvalState, next: EvalState, thresholds: Thresholds): boolean {
+  const { failureThreshold, successThreshold, degradedThreshold } = thresholds;
+  return (
+    previous.state !== next.state ||
+    previous.since !== next.since ||
+    previous.flapping !== next.flapping ||
+    previous.hasPassed !== next.hasPassed ||
+    previous.firstSeenAt !== next.firstSeenAt ||
+    Math.min(previous.consecutiveFailures, failureThreshold) !==
+      Math.min(next.consecutiveFailures, failureThreshold) ||
+    Math.min(previous.consecutiveSuccesses, successThreshold) !==
+      Math.min(next.consecutiveSuccesses, successThreshold) ||
+    Math.min(previous.consecutiveDegraded, degradedThreshold) !==
+      Math.min(next.consecutiveDegraded, degradedThreshold)
+  );
 }
 
 interface Counts {
@@ -313,10 +356,15 @@ function plural(n: number, noun: string): string {
   return `${n} ${noun}s`;
 }
 
+/**
+ * The last `limit - 1` of `items`, then `item`, in a new array of exactly that length (a slice then
+ * a push would grow the copy's backing store to 17 slots: this runs at every probe).
+ */
 function appendBounded(items: readonly ProbeResult[], item: ProbeResult, limit: number): ProbeResult[] {
   const start = items.length >= limit ? items.length - limit + 1 : 0;
-  const out = items.slice(start);
-  out.push(item);
+  const out = new Array<ProbeResult>(items.length - start + 1);
+  for (let i = start; i < items.length; i++) out[i - start] = items[i] as ProbeResult;
+  out[out.length - 1] = item;
   return out;
 }
 

@@ -7,6 +7,7 @@ export {
   type Evaluation,
   evaluate,
   initialState,
+  isMaterialChange,
   type Severity,
   STREAK_LIMIT,
   severityOf,

@@ -2,6 +2,7 @@
  * What the hub exposes to its readers (API, dashboard, metrics): live state per check and region,
  * the store, and a stream of events.
  */
+import type { Alert } from '../alerting/types.js';
 import type { Store } from '../store/types.js';
 import type { CheckKind, CheckState, FlapEvent, ProbeResult, Transition } from '../types.js';
 
@@ -23,6 +24,48 @@ export interface CheckStatus {
   lastResult: ProbeResult | null;
 }
 
+/**
+ * A check's configuration as readers may see it: what it probes and the thresholds it is judged by.
+ * Never headers, credentials or payloads (they may hold secrets).
+ */
+export interface CheckInfo {
+  checkId: string;
+  target: string;
+  check: CheckKind;
+  /** The target's base URL with any userinfo removed. */
+  url: string;
+  protocol: string;
+  model?: string;
+  labels: Record<string, string>;
+  intervalMs: number;
+  timeoutMs: number;
+  /** Re-probe interval while confirming a failure; null: off. */
+  fastIntervalMs: number | null;
+  failureThreshold: number;
+  successThreshold: number;
+  /** Latency at or over which a probe is degraded / failed, in ms (`expect.latency`); absent: not set. */
+  degradedMs?: number;
+  failedMs?: number;
+}
+
+/** One side of an HTTP exchange as shown to people: text bodies cut at 64 KiB, secrets redacted. */
+export interface ExchangeView {
+  /** When the probe started, ms since epoch. */
+  at: number;
+  request: { method: string; url: string; headers: Record<string, string>; body?: string };
+  response?: { status: number; headers: Record<string, string>; body: string; truncated: boolean };
+  error?: { code: string; message: string };
+}
+
+/**
+ * A firing alert as `GET /api/v1/alerts` shows it, in Alertmanager's terms: `active`, or
+ * `suppressed` by a silence, a maintenance window or inhibition (`mutedBy` says which).
+ */
+export interface AlertStatus extends Alert {
+  state: 'active' | 'suppressed';
+  mutedBy?: string;
+}
+
 /** Events the hub publishes, in order. */
 export type HubEvent =
   | { type: 'result'; result: ProbeResult }
@@ -37,4 +80,18 @@ export interface HubView {
   subscribe(listener: (event: HubEvent) => void): () => void;
   /** Config loaded, store open, scheduler running, not shutting down. */
   isReady(): boolean;
+  /** The check's configuration; undefined for a check the hub does not run. */
+  checkInfo(checkId: string): CheckInfo | undefined;
+  /**
+   * Durations (ms) of the check's most recent probes in `region`, oldest first: at most
+   * {@link RECENT_DURATIONS} of them, kept in memory since the hub started (the overview's sparklines).
+   */
+  recentDurations(checkId: string, region: string): number[];
+  /** The latest probe's main HTTP exchange (the inference call for integrity), redacted. */
+  lastExchange(checkId: string, region: string): ExchangeView | undefined;
+  /** Alerts firing now (from the checks' states), with their mute state. */
+  alerts(): Promise<AlertStatus[]>;
 }
+
+/** How many recent durations the hub keeps per check and region (one sparkline: 5 min at 10 s). */
+export const RECENT_DURATIONS = 30;

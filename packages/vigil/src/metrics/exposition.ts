@@ -9,13 +9,14 @@ export function escapeLabelValue(value: string): string {
   return value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
 }
 
-/** `name="value"` pairs joined by commas, values escaped; `''` for no labels. */
+/**
+ * `name="value"` pairs joined by commas, values escaped; `''` for no labels. One flat string (a
+ * join, not `+=`, which would keep a tree of a dozen string pieces alive for as long as the labels).
+ */
 export function formatLabels(labels: Readonly<Record<string, string>>): string {
-  let out = '';
-  for (const [name, value] of Object.entries(labels)) {
-    out += `${out === '' ? '' : ','}${name}="${escapeLabelValue(value)}"`;
-  }
-  return out;
+  return Object.entries(labels)
+    .map(([name, value]) => `${name}="${escapeLabelValue(value)}"`)
+    .join(',');
 }
 
 /** A sample value as the format spells it: `NaN`, `+Inf`, `-Inf`, or the shortest round-tripping decimal. */

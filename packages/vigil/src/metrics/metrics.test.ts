@@ -131,6 +131,14 @@ describe('createMetrics', () => {
     expect(s.get(`vigil_transitions_total{${EU},to="degraded"}`)).toBe(0);
   });
 
+  it('shows transitions to unknown only once there were some', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    metrics.observeTransition(transition(), plan());
+    expect(await metrics.render()).not.toContain('to="unknown"');
+    metrics.observeTransition(transition({ from: 'healthy', to: 'unknown' }), plan());
+    expect(samples(await metrics.render()).get(`vigil_transitions_total{${EU},to="unknown"}`)).toBe(1);
+  });
+
   it('keeps regions apart and labels a target without a model with model=""', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     const noModel = plan({ id: 'site/liveness', kind: 'liveness' }, null);
@@ -179,6 +187,49 @@ describe('createMetrics', () => {
     expect(s.get('vigil_scheduler_lag_seconds_bucket{le="0.001"}')).toBe(1);
     expect(s.get('vigil_scheduler_lag_seconds_bucket{le="0.005"}')).toBe(2);
     expect(s.get('vigil_scheduler_lag_seconds_bucket{le="0.05"}')).toBe(3);
+  });
+
+  it('rounds durations to the microsecond', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const phases = { dnsMs: 0, connectMs: 0.1234567, tlsMs: 0, processingMs: 12.3456789, transferMs: 0.0004 };
+    metrics.observeResult(plan(), probeResult({ durationMs: 12.3456789, phases }));
+    const text = await metrics.render();
+    expect(text).toContain(`probe_duration_seconds{${EU}} 0.012346\n`);
+    expect(text).toContain(`probe_http_duration_seconds{${EU},phase="connect"} 0.000123\n`);
+    expect(text).toContain(`probe_http_duration_seconds{${EU},phase="transfer"} 0\n`);
+  });
+
+  it('streams the same text as render() in bounded chunks', async () => {
+    const metrics = createMetrics();
+    for (let i = 0; i < 2_000; i++) {
+      const p = plan({ id: `m${i}/integrity` }, `m${i}`);
+      metrics.observeResult(p, probeResult({ checkId: p.id }));
+      metrics.observeState(p, evalState({ checkId: p.id }));
+    }
+    const chunks: string[] = [];
+    for await (const chunk of metrics.renderChunks()) chunks.push(chunk);
+    // The registry's part (process metrics vary between renders) and every per-check family after it.
+    const perCheck = (text: string) => text.slice(text.indexOf('# HELP probe_success'));
+    expect(perCheck(chunks.join(''))).toBe(perCheck(await metrics.render()));
+    expect(chunks.length).toBeGreaterThan(20);
+    expect(Math.max(...chunks.map((c) => c.length))).toBeLessThan(64 * 1024 + 1024);
+  });
+
+  it('yields to the event loop within a family, every renderSliceMs', async () => {
+    // renderSliceMs 0: a yield every 64 series, so 640 checks give 10 per family.
+    const metrics = createMetrics({ defaultMetrics: false, renderSliceMs: 0 });
+    for (let i = 0; i < 640; i++) metrics.observeResult(plan({ id: `m${i}/integrity` }), probeResult());
+    let turns = 0;
+    let rendering = true;
+    const spin = () => {
+      turns++;
+      if (rendering) setImmediate(spin);
+    };
+    setImmediate(spin);
+    await metrics.render();
+    rendering = false;
+    // 10 families × 10 yields; a yield between families only would give about 10 turns.
+    expect(turns).toBeGreaterThanOrEqual(90);
   });
 
   it('uses its own registry with process metrics, not the global one', async () => {

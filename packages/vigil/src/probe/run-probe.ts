@@ -10,6 +10,8 @@ import type {
   AssertionFailure,
   CheckPlan,
   HttpClient,
+  HttpExchange,
+  HttpRequest,
   PhaseTimings,
   ProbeResult,
 } from '../types.js';
@@ -27,6 +29,19 @@ export interface ProbeDeps {
   client: HttpClient;
   /** Region this prober runs in. Default `local`. */
   region?: string;
+  /**
+   * Called once per probe with its main exchange (the one the verdict is about: the inference call
+   * of an integrity probe), as sent and received — unredacted: the caller redacts before showing it.
+   */
+  onExchange?: (captured: CapturedExchange) => void;
+}
+
+/** A probe's main HTTP exchange as it happened. */
+export interface CapturedExchange {
+  /** The probe's start, ms since epoch. */
+  startedAt: number;
+  request: HttpRequest;
+  exchange: HttpExchange;
 }
 
 /** The check kinds runProbe can execute; canary comparison arrives with the canary work. */
@@ -51,9 +66,26 @@ export async function runProbe(plan: CheckPlan, deps: ProbeDeps): Promise<ProbeR
   const startedAt = Date.now();
   const t0 = performance.now();
   const adapter = getAdapter(plan.target.protocol);
-  const ctx = createAdapterContext(deps.client, plan.target, { timeoutMs: plan.timeoutMs, startedAt: t0 });
+  const onExchange = deps.onExchange;
+  const requests: Array<[HttpRequest, HttpExchange]> = [];
+  const client: HttpClient =
+    onExchange === undefined
+      ? deps.client
+      : {
+          request: async (request) => {
+            const exchange = await deps.client.request(request);
+            requests.push([request, exchange]);
+            return exchange;
+          },
+          close: () => deps.client.close(),
+        };
+  const ctx = createAdapterContext(client, plan.target, { timeoutMs: plan.timeoutMs, startedAt: t0 });
   const answer: AdapterAnswer = await adapter[plan.kind](ctx, plan);
   const durationMs = performance.now() - t0;
+  if (onExchange !== undefined) {
+    const main = requests.find(([, e]) => e === answer.exchange) ?? requests[requests.length - 1];
+    if (main !== undefined) onExchange({ startedAt, request: main[0], exchange: main[1] });
+  }
 
   const { exchange, verdict, document } = answer;
   const failures: AssertionFailure[] = [];

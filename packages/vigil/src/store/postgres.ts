@@ -16,6 +16,7 @@ import {
   checkMigrationTarget,
   decodeJson,
   encodeJson,
+  encodeState,
   type IncidentRow,
   incidentFromRow,
   latestStates,
@@ -46,6 +47,7 @@ import type {
   MigrateOptions,
   Notification,
   NotificationInput,
+  NotificationQuery,
   OpenIncidentInput,
   OpenStoreOptions,
   PruneOptions,
@@ -428,6 +430,7 @@ class PostgresStore implements Store {
       const where = new Where(placeholder);
       if (query.open !== undefined) where.raw(query.open ? 'closed_at IS NULL' : 'closed_at IS NOT NULL');
       if (query.checkId !== undefined) where.add('check_id = ?', query.checkId);
+      if (query.id !== undefined) where.add('id = ?', query.id);
       const sql = `SELECT * FROM incidents ${where} ORDER BY opened_at DESC, id DESC${limit === null ? '' : ` LIMIT ${where.param(limit)}`}`;
       return (await this.#rows<IncidentRow>(sql, where.params)).map(incidentFromRow);
     });
@@ -448,7 +451,7 @@ class PostgresStore implements Store {
         regions.push(s.region);
         names.push(s.state);
         sinces.push(ms(s.since));
-        data.push(encodeJson(s));
+        data.push(encodeState(s));
       }
       await this.#pool.query({
         name: 'vigil_save_states',
@@ -544,6 +547,17 @@ class PostgresStore implements Store {
         )
       ).map(notificationFromRow),
     );
+  }
+
+  async notifications(query: NotificationQuery = {}): Promise<Notification[]> {
+    return this.#run('notifications', async () => {
+      const limit = checkLimit(query.limit);
+      const where = new Where(placeholder);
+      if (query.since !== undefined) where.add('created_at >= ?', ms(query.since));
+      if (query.until !== undefined) where.add('created_at < ?', ms(query.until));
+      const sql = `SELECT * FROM outbox ${where} ORDER BY created_at, id${limit === null ? '' : ` LIMIT ${where.param(limit)}`}`;
+      return (await this.#rows<NotificationRow>(sql, where.params)).map(notificationFromRow);
+    });
   }
 
   async putSilence(input: SilenceInput): Promise<Silence> {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeJson, encodeJson, MINUTE_MS, pruneCutoffs } from './shared.js';
+import { evalState, failedResult, probeResult } from './fixtures/data.js';
+import { decodeJson, encodeJson, encodeState, MINUTE_MS, pruneCutoffs } from './shared.js';
 import { DEFAULT_RAW_RETENTION_MS } from './types.js';
 
 describe('JSON column codec', () => {
@@ -19,6 +20,23 @@ describe('JSON column codec', () => {
     ['a tag beside other keys', { $vigil: 'NaN', other: 1 }],
   ])('leaves a user object that only looks tagged alone: %s', (_, value) => {
     expect(decodeJson(JSON.stringify(value))).toStrictEqual(value);
+  });
+});
+
+describe('state codec', () => {
+  it('writes a passing state as plain JSON', () => {
+    const pass = probeResult();
+    const state = evalState({ state: 'healthy', streak: [pass], lastResult: pass });
+    expect(encodeState(state)).toBe(JSON.stringify(state));
+  });
+
+  it('tags non-finite values wherever a result carries failures, so they round-trip', () => {
+    const odd = failedResult({
+      failures: [{ assertion: 'outputs', expected: 'finite', actual: Number.NaN, message: 'NaN' }],
+    });
+    const inStreak = evalState({ streak: [odd], lastResult: probeResult({ outcome: 'fail' }) });
+    const inLast = evalState({ streak: [], lastResult: odd });
+    for (const state of [inStreak, inLast]) expect(decodeJson(encodeState(state))).toStrictEqual(state);
   });
 });
 

@@ -178,6 +178,21 @@ export function transitionFromRow(row: TransitionRow): Transition {
   };
 }
 
+/**
+ * The `data` column of an evaluator state. Plain JSON.stringify (no tagging replacer, ~4× faster)
+ * when none of its results has failures or an error, as for {@link resultRow}: a healthy check's
+ * state, which is most of what a checkpoint writes.
+ */
+export function encodeState(state: EvalState): string {
+  const plain = isPlainResult(state.lastResult) && state.streak.every((r) => isPlainResult(r));
+  return plain ? encodePlain(state) : encodeJson(state);
+}
+
+/** A result whose JSON holds only finite numbers: no failures (whose `actual` may be NaN), no error. */
+function isPlainResult(r: ProbeResult | null): boolean {
+  return r === null || (r.failures.length === 0 && r.error === undefined);
+}
+
 /** An `incidents` row as read back. */
 export interface IncidentRow {
   id: string;

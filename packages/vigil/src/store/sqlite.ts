@@ -18,6 +18,7 @@ import {
   checkMigrationTarget,
   decodeJson,
   encodeJson,
+  encodeState,
   type IncidentRow,
   incidentFromRow,
   ms,
@@ -47,6 +48,7 @@ import type {
   MigrateOptions,
   Notification,
   NotificationInput,
+  NotificationQuery,
   OpenIncidentInput,
   OpenStoreOptions,
   PruneOptions,
@@ -214,7 +216,7 @@ class SqliteStore implements Store {
          ON CONFLICT (check_id, region) DO UPDATE
          SET state = excluded.state, since = excluded.since, data = excluded.data`,
       );
-      for (const s of states) upsert.run(s.checkId, s.region, s.state, ms(s.since), encodeJson(s));
+      for (const s of states) upsert.run(s.checkId, s.region, s.state, ms(s.since), encodeState(s));
     });
 
     this.#openIncident = db.transaction((input: OpenIncidentInput): Incident => {
@@ -418,6 +420,7 @@ class SqliteStore implements Store {
       const where = new Where(placeholder);
       if (query.open !== undefined) where.raw(query.open ? 'closed_at IS NULL' : 'closed_at IS NOT NULL');
       if (query.checkId !== undefined) where.add('check_id = ?', query.checkId);
+      if (query.id !== undefined) where.add('id = ?', query.id);
       const sql = `SELECT * FROM incidents ${where} ORDER BY opened_at DESC, id DESC${limit === null ? '' : ` LIMIT ${where.param(limit)}`}`;
       return (this.#stmt(sql).all(...where.params) as IncidentRow[]).map(incidentFromRow);
     });
@@ -490,6 +493,17 @@ class SqliteStore implements Store {
         ).all() as NotificationRow[]
       ).map(notificationFromRow),
     );
+  }
+
+  async notifications(query: NotificationQuery = {}): Promise<Notification[]> {
+    return this.#run('notifications', () => {
+      const limit = checkLimit(query.limit);
+      const where = new Where(placeholder);
+      if (query.since !== undefined) where.add('created_at >= ?', ms(query.since));
+      if (query.until !== undefined) where.add('created_at < ?', ms(query.until));
+      const sql = `SELECT * FROM outbox ${where} ORDER BY created_at, id${limit === null ? '' : ` LIMIT ${where.param(limit)}`}`;
+      return (this.#stmt(sql).all(...where.params) as NotificationRow[]).map(notificationFromRow);
+    });
   }
 
   async putSilence(input: SilenceInput): Promise<Silence> {

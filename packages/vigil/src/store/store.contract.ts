@@ -236,6 +236,8 @@ export function defineStoreContract(backend: string, makeHarness: () => StoreCon
         expect(await store.closeIncident(first.id, T0 + MIN)).toBe(true);
         expect(await store.closeIncident(first.id, T0 + 2 * MIN)).toBe(false);
         expect(await store.closeIncident('00000000-0000-0000-0000-000000000000', T0)).toBe(false);
+        expect(await store.incidents({ id: first.id })).toEqual([{ ...first, closedAt: T0 + MIN }]);
+        expect(await store.incidents({ id: 'no-such-incident' })).toEqual([]);
         const [closed] = await store.incidents({ open: false });
         expect(closed).toEqual({ ...first, closedAt: T0 + MIN });
         const second = await store.openIncident({ ...input, openedAt: T0 + 3 * MIN });
@@ -395,6 +397,29 @@ export function defineStoreContract(backend: string, makeHarness: () => StoreCon
           lastError: null,
         };
         expect(pending[0]).toStrictEqual(expected);
+      });
+
+      it('lists notifications of every status in a createdAt window, oldest first', async () => {
+        const a = await store.enqueueNotification(note('a', T0 + 1000));
+        await store.enqueueNotification(note('before', T0 - 1));
+        const b = await store.enqueueNotification(note('b', T0 + 2000));
+        await store.enqueueNotification(note('c', T0 + 3000));
+        await store.enqueueNotification(note('at-until', T0 + 4000));
+        expect(await store.markDelivered(a.id, T0 + 1500)).toBe(true);
+        expect(await store.markFailed(b.id, { error: 'HTTP 400', nextAttemptAt: null })).toBe(true);
+        const window = await store.notifications({ since: T0, until: T0 + 4000 });
+        expect(window.map((n) => [n.dedupKey, n.status])).toEqual([
+          ['a', 'delivered'],
+          ['b', 'failed'],
+          ['c', 'pending'],
+        ]);
+        expect(window[0]?.deliveredAt).toBe(T0 + 1500);
+        expect(window[1]?.lastError).toBe('HTTP 400');
+        expect((await store.notifications({ since: T0, limit: 2 })).map((n) => n.dedupKey)).toEqual([
+          'a',
+          'b',
+        ]);
+        expect(await store.notifications()).toHaveLength(5);
       });
     });
 

@@ -38,6 +38,8 @@ export interface IncidentQuery {
   /** `true`: only open incidents; `false`: only closed ones; absent: both. */
   open?: boolean;
   checkId?: string;
+  /** Only the incident with this id (a `[]` answer when there is none). */
+  id?: string;
   /** The newest `limit` incidents. */
   limit?: number;
 }
@@ -97,6 +99,16 @@ export interface Notification {
   deliveredAt: number | null;
   /** The last `markFailed` error, for people. */
   lastError: string | null;
+}
+
+/** Filter for {@link Store.notifications}. */
+export interface NotificationQuery {
+  /** Inclusive lower bound on `createdAt`. */
+  since?: number;
+  /** Exclusive upper bound on `createdAt`. */
+  until?: number;
+  /** The oldest `limit` rows of the window. */
+  limit?: number;
 }
 
 /** Arguments of {@link Store.claimDueNotifications}. */
@@ -317,6 +329,8 @@ export interface Store {
   markFailed(id: string, update: FailureUpdate): Promise<boolean>;
   /** Every pending notification (leased or not), oldest first. */
   pendingNotifications(): Promise<Notification[]>;
+  /** Notifications of any status created in a window, oldest first (an incident's deliveries). */
+  notifications(query?: NotificationQuery): Promise<Notification[]>;
 
   /**
    * Creates (no `id`: a new UUID) or replaces a silence.

@@ -11,6 +11,8 @@ interface StatusQuery {
   region?: string[];
   /** `key:value`; the value is everything after the first colon. */
   label?: string[];
+  /** Adds `recentMs`: the durations of the latest probes, oldest first (sparklines). */
+  recent?: boolean;
 }
 
 interface ResultsQuery {
@@ -28,6 +30,7 @@ const statusQuerySchema = {
     state: repeatable(stateSchema),
     region: repeatable({}),
     label: repeatable({ pattern: '^[^:]+:' }),
+    recent: { type: 'boolean' },
   },
 } as const;
 
@@ -55,7 +58,37 @@ export function statusRoutes(app: FastifyInstance, { hub }: ApiContext): void {
   app.get<{ Querystring: StatusQuery }>(
     '/api/v1/status',
     { schema: { querystring: statusQuerySchema } },
-    async (request) => ({ checks: hub.status().filter(matcher(request.query)) }),
+    async (request) => {
+      const checks = hub.status().filter(matcher(request.query));
+      if (request.query.recent !== true) return { checks };
+      return { checks: checks.map((c) => ({ ...c, recentMs: hub.recentDurations(c.checkId, c.region) })) };
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { region?: string } }>(
+    '/api/v1/checks/:id',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { region: { type: 'string' } },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const check = hub.checkInfo(id);
+      if (check === undefined) return reply.code(404).send({ error: `unknown check ${JSON.stringify(id)}` });
+      const statuses = hub.status().filter((s) => s.checkId === id);
+      const status =
+        (request.query.region === undefined
+          ? statuses[0]
+          : statuses.find((s) => s.region === request.query.region)) ?? null;
+      const region = status?.region ?? request.query.region;
+      const lastExchange = region === undefined ? undefined : hub.lastExchange(id, region);
+      return { check, status, lastExchange: lastExchange ?? null };
+    },
   );
 
   const results = async (checkId: string, query: ResultsQuery, reply: FastifyReply) => {
