@@ -196,6 +196,7 @@ stopHub = hub.stop;
 
 console.log('\nVigil demo: two example model servers, and the hub watching them.\n');
 console.log(`hub        ${hub.url}`);
+console.log(`  open ${hub.url}/ in a browser           the dashboard (live)`);
 console.log(`  curl ${hub.url}/api/v1/status        every check's state`);
 console.log(`  curl ${hub.url}/api/v1/incidents     open and past incidents`);
 console.log(`  curl -N ${hub.url}/api/v1/events     live transitions (server-sent events)`);

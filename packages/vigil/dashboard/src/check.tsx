@@ -1,0 +1,414 @@
+/**
+ * A check's page: its state and thresholds; latency over time split into phases (dns, connect, tls,
+ * processing, transfer) with the degraded and failed thresholds drawn; the outcome timeline; the last
+ * results with their failure reasons; the latest probe's request and response (redacted by the hub);
+ * and its incidents. New results arrive over the live stream.
+ */
+import { useEffect, useRef, useState } from 'preact/hooks';
+import uPlot from 'uplot';
+import type { CheckInfo, CheckStatus, ExchangeView } from '../../src/hub/types.js';
+import type { Incident, ProbeResult } from '../../src/types.js';
+import { incidentHref, useLive, useNow } from './app.js';
+import { formatAge, formatMs, formatTime, isoTime, OUTCOME_META } from './format.js';
+import { getJson } from './http.js';
+import type { Live } from './live.js';
+import { StateBadge } from './overview.js';
+
+/** Results the page loads and keeps: about 80 minutes at a 10 s interval. */
+const KEEP = 500;
+/** Results the table lists, newest first. */
+const TABLE = 20;
+/** Outcomes the timeline shows. */
+const TIMELINE = 120;
+
+interface CheckAnswer {
+  check: CheckInfo;
+  status: CheckStatus | null;
+  lastExchange: ExchangeView | null;
+}
+
+export function CheckPage({ live, checkId }: { live: Live; checkId: string }) {
+  useLive(live);
+  const now = useNow(1000);
+  const [detail, setDetail] = useState<CheckAnswer | undefined>();
+  const [results, setResults] = useState<ProbeResult[]>([]);
+  const [incidents, setIncidents] = useState<Incident[]>([]);
+  const [error, setError] = useState<string | undefined>();
+  const id = encodeURIComponent(checkId);
+
+  useEffect(() => {
+    let alive = true;
+    const load = async () => {
+      try {
+        const [d, r, i] = await Promise.all([
+          getJson<CheckAnswer>(`api/v1/checks/${id}`),
+          getJson<{ results: ProbeResult[] }>(`api/v1/checks/${id}/results?limit=${KEEP}`),
+          getJson<{ incidents: Incident[] }>(`api/v1/incidents?checkId=${id}&limit=20`),
+        ]);
+        if (!alive) return;
+        setDetail(d);
+        setResults(r.results);
+        setIncidents(i.incidents);
+        setError(undefined);
+      } catch (err) {
+        if (alive) setError((err as Error).message);
+      }
+    };
+    void load();
+    let exchangeTimer: ReturnType<typeof setTimeout> | undefined;
+    const off = live.onResult((result) => {
+      if (result.checkId !== checkId) return;
+      setResults((rs) => (rs.length >= KEEP ? rs.slice(1) : rs.slice()).concat(result));
+      // The exchange is not in the event: fetch it, at most once a second.
+      exchangeTimer ??= setTimeout(async () => {
+        exchangeTimer = undefined;
+        try {
+          const d = await getJson<CheckAnswer>(`api/v1/checks/${id}`);
+          if (alive) setDetail(d);
+        } catch {
+          // Kept: the next result tries again.
+        }
+      }, 1000);
+    });
+    return () => {
+      alive = false;
+      off();
+      clearTimeout(exchangeTimer);
+    };
+  }, [live, checkId, id]);
+
+  // Incidents change with transitions: refetch on each.
+  const transitions = live.transitions;
+  useEffect(() => {
+    if (transitions === 0) return;
+    void getJson<{ incidents: Incident[] }>(`api/v1/incidents?checkId=${id}&limit=20`).then(
+      (i) => setIncidents(i.incidents),
+      () => {},
+    );
+  }, [transitions, id]);
+
+  const status = [...live.rows.values()].find((r) => r.checkId === checkId) ?? detail?.status ?? undefined;
+  if (error && !detail) {
+    return (
+      <>
+        <h1 tabIndex={-1}>{checkId}</h1>
+        <p class="error" role="alert">
+          {error}
+        </p>
+      </>
+    );
+  }
+  const info = detail?.check;
+  return (
+    <>
+      <p class="crumbs">
+        <a href="#/">Overview</a> / {status?.target ?? checkId.split('/')[0]}
+      </p>
+      <h1 tabIndex={-1}>
+        {checkId} {status && <StateBadge state={status.state} flapping={status.flapping} />}
+      </h1>
+      {status && (
+        <p>
+          In this state for <strong>{formatAge(now - status.since)}</strong> (since{' '}
+          <time dateTime={isoTime(status.since)}>{formatTime(status.since)}</time>)
+          {status.consecutiveFailures > 0 && <>; {status.consecutiveFailures} consecutive failures</>}.
+        </p>
+      )}
+      {info && <Facts info={info} status={status} />}
+      <section aria-labelledby="latency-h">
+        <h2 id="latency-h">Latency by phase</h2>
+        <LatencyChart results={results} info={info} />
+      </section>
+      <section aria-labelledby="timeline-h">
+        <h2 id="timeline-h">Outcomes</h2>
+        <Timeline results={results.slice(-TIMELINE)} />
+      </section>
+      <section aria-labelledby="results-h">
+        <h2 id="results-h">Last results</h2>
+        <ResultsTable results={results.slice(-TABLE).reverse()} />
+      </section>
+      <section aria-labelledby="exchange-h">
+        <h2 id="exchange-h">Latest probe</h2>
+        {detail?.lastExchange ? <Exchange exchange={detail.lastExchange} /> : <p>No probe has run yet.</p>}
+      </section>
+      <section aria-labelledby="incidents-h">
+        <h2 id="incidents-h">Incidents</h2>
+        {incidents.length === 0 ? (
+          <p>None.</p>
+        ) : (
+          <ul>
+            {incidents.map((i) => (
+              <li key={i.id}>
+                <a href={incidentHref(i.id)}>
+                  {i.closedAt === null ? 'Open' : 'Closed'} since {formatTime(i.openedAt)}
+                </a>
+                : {i.reason}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+    </>
+  );
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+function Facts({ info, status }: { info: CheckInfo; status: CheckStatus | undefined }) {
+  const seconds = (ms: number) => `${ms / 1000} s`;
+  return (
+    <dl class="facts">
+      <dt>Endpoint</dt>
+      <dd>
+        {info.url} ({info.protocol})
+      </dd>
+      <dt>Model</dt>
+      <dd>
+        {info.model ?? '—'}
+        {status?.modelVersion !== undefined && <> · version {status.modelVersion}</>}
+      </dd>
+      <dt>Interval</dt>
+      <dd>
+        {seconds(info.intervalMs)}, timeout {seconds(info.timeoutMs)}
+        {info.fastIntervalMs !== null && <>, {seconds(info.fastIntervalMs)} while confirming</>}
+      </dd>
+      <dt>Thresholds</dt>
+      <dd>
+        unhealthy after {plural(info.failureThreshold, 'failure')}, healthy after{' '}
+        {plural(info.successThreshold, 'pass', 'passes')}
+        {info.degradedMs !== undefined && <>; degraded at {formatMs(info.degradedMs)}</>}
+        {info.failedMs !== undefined && <>; failed at {formatMs(info.failedMs)}</>}
+      </dd>
+      {Object.keys(info.labels).length > 0 && (
+        <>
+          <dt>Labels</dt>
+          <dd>
+            {Object.entries(info.labels)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(', ')}
+          </dd>
+        </>
+      )}
+    </dl>
+  );
+}
+
+const PHASES = [
+  { key: 'transferMs', label: 'transfer', color: '#6d28d9' },
+  { key: 'processingMs', label: 'processing', color: '#2563eb' },
+  { key: 'tlsMs', label: 'tls', color: '#0891b2' },
+  { key: 'connectMs', label: 'connect', color: '#059669' },
+  { key: 'dnsMs', label: 'dns', color: '#ca8a04' },
+] as const;
+/** Cumulative sum up to phase i, counting from dns (the bottom of the stack). */
+const ORDER_FROM_BOTTOM = ['dnsMs', 'connectMs', 'tlsMs', 'processingMs', 'transferMs'] as const;
+
+/**
+ * Phases stacked (each area is the sum up to that phase, drawn largest first so the smaller cover
+ * it), the legend showing each phase's own value; thresholds as dashed lines.
+ */
+function LatencyChart({ results, info }: { results: ProbeResult[]; info: CheckInfo | undefined }) {
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | undefined>(undefined);
+  const raw = useRef<ProbeResult[]>([]);
+  raw.current = results;
+
+  const data = (): uPlot.AlignedData => {
+    const xs = results.map((r) => r.startedAt / 1000);
+    const cumulative = (upTo: string) => {
+      const n = ORDER_FROM_BOTTOM.indexOf(upTo as (typeof ORDER_FROM_BOTTOM)[number]);
+      return results.map((r) => {
+        let sum = 0;
+        for (let i = 0; i <= n; i++) sum += r.phases[ORDER_FROM_BOTTOM[i] as keyof ProbeResult['phases']];
+        return sum;
+      });
+    };
+    const line = (v: number | undefined) => results.map(() => v ?? null);
+    return [xs, ...PHASES.map((p) => cumulative(p.key)), line(info?.degradedMs), line(info?.failedMs)];
+  };
+
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const phaseValue = (key: string) => (_u: uPlot, _v: number | null, _s: number, idx: number | null) => {
+      const r = idx === null ? undefined : raw.current[idx];
+      return r ? formatMs(r.phases[key as keyof ProbeResult['phases']]) : '–';
+    };
+    const opts: uPlot.Options = {
+      width: Math.max(300, el.clientWidth),
+      height: 260,
+      // The range follows the probes, not the thresholds: a 500 ms line must not flatten 3 ms probes.
+      scales: {
+        x: { time: true },
+        y: {
+          range: (u) => {
+            let max = 1;
+            for (const v of u.data[1] ?? []) if (v !== null && v !== undefined && v > max) max = v;
+            return [0, max * 1.15];
+          },
+        },
+      },
+      axes: [{}, { label: 'ms', size: 60 }],
+      series: [
+        { label: 'time' },
+        ...PHASES.map((p) => ({
+          label: p.label,
+          stroke: p.color,
+          fill: `${p.color}cc`,
+          width: 1,
+          points: { show: false },
+          value: phaseValue(p.key),
+        })),
+        { label: 'degraded at', stroke: '#b45309', dash: [6, 4], width: 2, points: { show: false } },
+        { label: 'failed at', stroke: '#b91c1c', dash: [2, 3], width: 2, points: { show: false } },
+      ],
+    };
+    plot.current = new uPlot(opts, data(), el);
+    const resize = new ResizeObserver(() =>
+      plot.current?.setSize({ width: Math.max(300, el.clientWidth), height: 260 }),
+    );
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      plot.current?.destroy();
+      plot.current = undefined;
+    };
+  }, []);
+  useEffect(() => {
+    plot.current?.setData(data());
+  }, [results, info]);
+
+  const last = results[results.length - 1];
+  let maxMs = 0;
+  for (const r of results) maxMs = Math.max(maxMs, r.durationMs);
+  const above = [
+    info?.degradedMs !== undefined && info.degradedMs > maxMs * 1.15
+      ? `degraded at ${formatMs(info.degradedMs)}`
+      : '',
+    info?.failedMs !== undefined && info.failedMs > maxMs * 1.15
+      ? `failed at ${formatMs(info.failedMs)}`
+      : '',
+  ].filter((s) => s !== '');
+  return (
+    <figure class="chart">
+      <div ref={box} />
+      <figcaption>
+        {results.length === 0
+          ? 'No results yet.'
+          : `${results.length} probes since ${formatTime(results[0]?.startedAt ?? 0)}; latest ${formatMs(last?.durationMs ?? 0)}, slowest ${formatMs(maxMs)}.`}
+        {above.length > 0 && ` Thresholds above the chart: ${above.join(', ')}.`}
+      </figcaption>
+    </figure>
+  );
+}
+
+function Timeline({ results }: { results: ProbeResult[] }) {
+  if (results.length === 0) return <p>No results yet.</p>;
+  const fails = results.filter((r) => r.outcome === 'fail').length;
+  const degraded = results.filter((r) => r.outcome === 'degraded').length;
+  return (
+    <>
+      <p>
+        Last {results.length} probes: {results.length - fails - degraded} passed, {degraded} degraded, {fails}{' '}
+        failed (oldest on the left).
+      </p>
+      <ol class="timeline">
+        {results.map((r) => (
+          <li
+            key={`${r.startedAt}-${r.region}`}
+            class={`outcome-${r.outcome}`}
+            title={`${formatTime(r.startedAt)}: ${OUTCOME_META[r.outcome].label}, ${formatMs(r.durationMs)}`}
+          >
+            <span aria-hidden="true">{OUTCOME_META[r.outcome].icon}</span>
+            <span class="visually-hidden">
+              {formatTime(r.startedAt)} {OUTCOME_META[r.outcome].label}
+            </span>
+          </li>
+        ))}
+      </ol>
+    </>
+  );
+}
+
+function ResultsTable({ results }: { results: ProbeResult[] }) {
+  if (results.length === 0) return <p>No results yet.</p>;
+  return (
+    <div class="scroll">
+      <table class="results">
+        <thead>
+          <tr>
+            <th scope="col">Time</th>
+            <th scope="col">Outcome</th>
+            <th scope="col">Duration</th>
+            <th scope="col">HTTP</th>
+            <th scope="col">Reasons</th>
+          </tr>
+        </thead>
+        <tbody>
+          {results.map((r) => (
+            <tr key={`${r.startedAt}-${r.region}`} class={`outcome-${r.outcome}`}>
+              <td>
+                <time dateTime={isoTime(r.startedAt)}>{formatTime(r.startedAt)}</time>
+              </td>
+              <td>
+                <span class={`badge outcome-${r.outcome}`}>
+                  <span aria-hidden="true">{OUTCOME_META[r.outcome].icon}</span>{' '}
+                  {OUTCOME_META[r.outcome].label}
+                </span>
+              </td>
+              <td>{formatMs(r.durationMs)}</td>
+              <td>{r.httpStatus ?? '—'}</td>
+              <td>
+                {r.failures.length === 0 ? (
+                  '—'
+                ) : (
+                  <ul class="reasons">
+                    {r.failures.map((f, i) => (
+                      <li key={i}>{f.message}</li>
+                    ))}
+                  </ul>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function headersText(headers: Record<string, string>): string {
+  return Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('\n');
+}
+
+function Exchange({ exchange }: { exchange: ExchangeView }) {
+  const { request, response, error } = exchange;
+  return (
+    <div class="exchange">
+      <p>
+        At <time dateTime={isoTime(exchange.at)}>{formatTime(exchange.at)}</time>. Secrets are redacted.
+      </p>
+      <h3>Request</h3>
+      <pre>
+        {`${request.method} ${request.url}\n${headersText(request.headers)}`}
+        {request.body !== undefined && `\n\n${request.body}`}
+      </pre>
+      <h3>Response</h3>
+      {response ? (
+        <pre>
+          {`HTTP ${response.status}\n${headersText(response.headers)}\n\n${response.body}`}
+          {response.truncated && '\n… (cut at 64 KiB)'}
+        </pre>
+      ) : (
+        <p>No response.</p>
+      )}
+      {error && (
+        <p>
+          Error <code>{error.code}</code>: {error.message}
+        </p>
+      )}
+    </div>
+  );
+}

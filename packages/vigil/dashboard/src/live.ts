@@ -1,0 +1,143 @@
+/**
+ * The dashboard's live model: every check's status, loaded once from `/api/v1/status?recent=true`
+ * and kept current by the hub's server-sent events (`/api/v1/events?results=1`), without reloading.
+ *
+ * Updates are applied as they arrive but announced to the views at most every {@link NOTIFY_MS}: at
+ * 2,000 checks on a 10 s interval that is 200 events/s, and one render per event would be waste.
+ * After a lost connection the stream reconnects by itself (the hub's `retry:`), and the model is
+ * reloaded whole, so nothing missed while disconnected stays wrong.
+ */
+import type { CheckStatus } from '../../src/hub/types.js';
+import type { FlapEvent, ProbeResult, Transition } from '../../src/types.js';
+import { getJson } from './http.js';
+
+/** A check's status plus its recent durations (the sparkline). */
+export interface Row extends CheckStatus {
+  recentMs: number[];
+}
+
+/** Sparkline length: the hub keeps 30 (`RECENT_DURATIONS`). */
+const RECENT = 30;
+/** Views are told of changes at most this often, in ms. */
+export const NOTIFY_MS = 250;
+
+export type Connection = 'connecting' | 'live' | 'reconnecting';
+
+const rowKey = (checkId: string, region: string) => `${checkId}\u0000${region}`;
+
+/** The live model; one per page. */
+export class Live {
+  /** By check id and region; each Row is replaced (never mutated) when it changes, so views can memoise. */
+  rows = new Map<string, Row>();
+  connection: Connection = 'connecting';
+  loaded = false;
+  error: string | undefined;
+  /** Bumped on every transition: pages showing history refetch on it. */
+  transitions = 0;
+  readonly #listeners = new Set<() => void>();
+  readonly #resultListeners = new Set<(result: ProbeResult) => void>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #source: EventSource | undefined;
+  #lostConnection = false;
+
+  /** Loads the status and opens the event stream. */
+  start(): void {
+    void this.load();
+    const source = new EventSource('api/v1/events?results=1');
+    this.#source = source;
+    source.addEventListener('open', () => {
+      this.connection = 'live';
+      if (this.#lostConnection) void this.load();
+      this.#lostConnection = false;
+      this.#notify();
+    });
+    source.addEventListener('error', () => {
+      this.connection = 'reconnecting';
+      this.#lostConnection = true;
+      this.#notify();
+    });
+    source.addEventListener('result', (e) => this.#onResult(JSON.parse((e as MessageEvent).data)));
+    source.addEventListener('transition', (e) => this.#onTransition(JSON.parse((e as MessageEvent).data)));
+    source.addEventListener('flap', (e) => this.#onFlap(JSON.parse((e as MessageEvent).data)));
+  }
+
+  stop(): void {
+    this.#source?.close();
+    clearTimeout(this.#timer);
+  }
+
+  async load(): Promise<void> {
+    try {
+      const { checks } = await getJson<{ checks: Row[] }>('api/v1/status?recent=true');
+      this.rows = new Map(checks.map((c) => [rowKey(c.checkId, c.region), c]));
+      this.loaded = true;
+      this.error = undefined;
+    } catch (err) {
+      this.error = `could not load the status: ${(err as Error).message}`;
+    }
+    this.#notify();
+  }
+
+  /** Calls `listener` (at most every {@link NOTIFY_MS}) after changes; returns the unsubscribe function. */
+  subscribe(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Calls `listener` for every probe result as it arrives. */
+  onResult(listener: (result: ProbeResult) => void): () => void {
+    this.#resultListeners.add(listener);
+    return () => this.#resultListeners.delete(listener);
+  }
+
+  #update(checkId: string, region: string, change: (row: Row) => Partial<Row>): void {
+    const key = rowKey(checkId, region);
+    const row = this.rows.get(key);
+    if (row === undefined) {
+      // A check the page has not seen (config reloaded): fetch the whole status again.
+      this.#reloadSoon();
+      return;
+    }
+    this.rows.set(key, { ...row, ...change(row) });
+    this.#notify();
+  }
+
+  #onResult(result: ProbeResult): void {
+    for (const l of this.#resultListeners) l(result);
+    this.#update(result.checkId, result.region, (row) => {
+      const recentMs = row.recentMs.length >= RECENT ? row.recentMs.slice(1) : row.recentMs.slice();
+      recentMs.push(Math.round(result.durationMs * 10) / 10);
+      const change: Partial<Row> = {
+        lastResult: result,
+        recentMs,
+        consecutiveFailures: result.outcome === 'fail' ? row.consecutiveFailures + 1 : 0,
+      };
+      if (result.modelVersion !== undefined) change.modelVersion = result.modelVersion;
+      return change;
+    });
+  }
+
+  #onTransition(t: Transition): void {
+    this.transitions++;
+    this.#update(t.checkId, t.region, () => ({ state: t.to, since: t.at }));
+  }
+
+  #onFlap(f: FlapEvent): void {
+    this.#update(f.checkId, f.region, () => ({ flapping: f.flapping }));
+  }
+
+  #reloadTimer: ReturnType<typeof setTimeout> | undefined;
+  #reloadSoon(): void {
+    this.#reloadTimer ??= setTimeout(() => {
+      this.#reloadTimer = undefined;
+      void this.load();
+    }, 1000);
+  }
+
+  #notify(): void {
+    this.#timer ??= setTimeout(() => {
+      this.#timer = undefined;
+      for (const l of this.#listeners) l();
+    }, NOTIFY_MS);
+  }
+}
