@@ -129,7 +129,14 @@ export function CheckPage({ live, checkId }: { live: Live; checkId: string }) {
       </section>
       <section aria-labelledby="exchange-h">
         <h2 id="exchange-h">Latest probe</h2>
-        {detail?.lastExchange ? <Exchange exchange={detail.lastExchange} /> : <p>No probe has run yet.</p>}
+        {detail?.lastExchange ? (
+          <Exchange exchange={detail.lastExchange} />
+        ) : (
+          <p>
+            The hub keeps a passing probe's request and response only while someone watches the check: the
+            next probe's will show here.
+          </p>
+        )}
       </section>
       <section aria-labelledby="incidents-h">
         <h2 id="incidents-h">Incidents</h2>

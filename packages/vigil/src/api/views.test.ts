@@ -124,10 +124,17 @@ alerting:
   };
 
   it('shows a check: thresholds, and the latest request and response with secrets redacted', async () => {
-    const { status, body } = await get<{ check: CheckInfo; lastExchange: ExchangeView }>(
-      '/api/v1/checks/a%2Fintegrity',
-    );
-    expect(status).toBe(200);
+    type Answer = { check: CheckInfo; lastExchange: ExchangeView | null };
+    // A passing probe's exchange is kept only once someone watches the check: the first ask marks it.
+    const first = await get<Answer>('/api/v1/checks/a%2Fintegrity');
+    expect(first.status).toBe(200);
+    expect(first.body.lastExchange).toBeNull();
+    let answer = first;
+    await until('the next probe of a watched check', async () => {
+      answer = await get<Answer>('/api/v1/checks/a%2Fintegrity');
+      return answer.body.lastExchange !== null;
+    });
+    const { body } = answer;
     expect(body.check).toMatchObject({
       checkId: 'a/integrity',
       protocol: 'oip-v2',
@@ -138,7 +145,7 @@ alerting:
       failedMs: 240,
       labels: { team: 'risk' },
     });
-    const exchange = body.lastExchange;
+    const exchange = body.lastExchange as ExchangeView;
     expect(exchange.request.method).toBe('POST');
     expect(exchange.request.url).toMatch(/\/v2\/models\/credit-scorer\/infer$/);
     // Header names as sent (lower-case); Authorization by its name, X-Trace because its value is a ${VAR}.
@@ -182,6 +189,9 @@ alerting:
       (await get<{ alerts: AlertStatus[] }>('/api/v1/alerts?state=suppressed')).body.alerts,
     ).toHaveLength(1);
     expect((await get('/api/v1/alerts?state=muted')).status).toBe(400);
+    // A failed probe's exchange is kept although nobody watched b.
+    const b = await get<{ lastExchange: ExchangeView | null }>('/api/v1/checks/b%2Fintegrity');
+    expect(b.body.lastExchange?.response?.status).toBe(500);
 
     await until('the firing notification delivered', () => received >= 1);
     for (const { server } of servers.values()) server.faults.clear();

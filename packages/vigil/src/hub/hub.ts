@@ -65,6 +65,13 @@ export interface Hub extends HubView {
   flush(): Promise<void>;
 }
 
+/**
+ * How long after a reader asked for a check's latest exchange the hub keeps its passing exchanges
+ * too (failing and degraded ones are always kept): 10 minutes, while its page is open (the page asks
+ * again after each result).
+ */
+export const WATCH_MS = 10 * 60_000;
+
 /** Default {@link HubOptions.checkpointIntervalMs}: one minute. */
 export const DEFAULT_CHECKPOINT_INTERVAL_MS = 60_000;
 
@@ -109,8 +116,14 @@ export function createHub(options: HubOptions): Hub {
   let plans = new Map<string, CheckPlan>();
   const thresholds = new Map<string, Thresholds>();
   const states = new Map<string, EvalState>();
-  /** Latest main exchange and recent durations per (check, region): memory only, for the dashboard. */
+  /**
+   * Latest main exchange per (check, region), for the dashboard: memory only, and kept only when it
+   * failed or degraded, or when a reader asked for it in the last {@link WATCH_MS} — at 10,000
+   * checks, holding every passing exchange would cost tens of MB for pages nobody opens.
+   */
   const exchanges = new Map<string, CapturedExchange>();
+  /** When a reader last asked for a check's exchange (`lastExchange`), ms since epoch. */
+  const watched = new Map<string, number>();
   const recent = new Map<string, RecentDurations>();
   const redact = options.redact ?? ((text: string) => text);
   const listeners = new Set<(event: HubEvent) => void>();
@@ -149,6 +162,7 @@ export function createHub(options: HubOptions): Hub {
         metrics?.removeCheck(old);
         states.delete(key(id, region));
         exchanges.delete(key(id, region));
+        watched.delete(key(id, region));
         recent.delete(key(id, region));
         thresholds.delete(id);
       }
@@ -350,6 +364,7 @@ export function createHub(options: HubOptions): Hub {
     },
     recentDurations: (checkId, r) => recent.get(key(checkId, r))?.values() ?? [],
     lastExchange(checkId, r) {
+      watched.set(key(checkId, r), Date.now());
       const captured = exchanges.get(key(checkId, r));
       return captured === undefined ? undefined : exchangeView(captured, redact);
     },
@@ -367,12 +382,22 @@ export function createHub(options: HubOptions): Hub {
       }
       scheduler = createScheduler({
         plans: [...plans.values()],
-        probe: (plan) =>
-          runProbe(plan, {
+        probe: async (plan) => {
+          let captured: CapturedExchange | undefined;
+          const result = await runProbe(plan, {
             client,
             region,
-            onExchange: (captured) => exchanges.set(key(plan.id, region), captured),
-          }),
+            onExchange: (c) => {
+              captured = c;
+            },
+          });
+          const k = key(plan.id, region);
+          const seen = watched.get(k);
+          const isWatched = seen !== undefined && Date.now() - seen < WATCH_MS;
+          if (captured !== undefined && (result.outcome !== 'pass' || isWatched)) exchanges.set(k, captured);
+          else exchanges.delete(k);
+          return result;
+        },
         onResult,
         isConfirming: (plan) => states.get(key(plan.id, region))?.state === 'pending',
         onLag: (_plan, lagMs) => metrics?.observeLag(lagMs),

@@ -87,7 +87,11 @@ export interface HubView {
    * {@link RECENT_DURATIONS} of them, kept in memory since the hub started (the overview's sparklines).
    */
   recentDurations(checkId: string, region: string): number[];
-  /** The latest probe's main HTTP exchange (the inference call for integrity), redacted. */
+  /**
+   * The latest probe's main HTTP exchange (the inference call for integrity), redacted. Kept when
+   * that probe failed or degraded, or when this was asked for within the last 10 minutes (`WATCH_MS`):
+   * asking marks the check watched, so a page that asks again after each result sees every probe.
+   */
   lastExchange(checkId: string, region: string): ExchangeView | undefined;
   /** Alerts firing now (from the checks' states), with their mute state. */
   alerts(): Promise<AlertStatus[]>;
