@@ -4,7 +4,8 @@
  *   vigil run -c vigil.yaml [--port 7979] [--host 127.0.0.1] [--store .vigil/vigil.db | postgres://…]
  *
  * The config reloads when the file changes and on SIGHUP: an invalid edit is reported and the
- * running config stays; unchanged checks keep their state. SIGTERM and SIGINT stop cleanly.
+ * running config stays; unchanged checks keep their state; a changed `alerting:` section swaps the
+ * dispatcher (`Hub.updateAlerting`). SIGTERM and SIGINT stop cleanly.
  */
 import { watch } from 'node:fs';
 import { type Command, Option } from 'commander';
@@ -47,7 +48,7 @@ export async function runHub(opts: RunOptions): Promise<{ url: string; stop: () 
   const region = opts.region ?? loaded.config.region ?? 'local';
   const store = await openStore(opts.store);
   const metrics = createMetrics();
-  const alerting = loaded.config.alerting;
+  let alerting = loaded.config.alerting;
   const notifiers = createNotifiers(alerting?.notifiers);
   const hub = createHub({
     ...(alerting ? { alerting: { config: alerting, notifiers } } : {}),
@@ -98,10 +99,14 @@ export async function runHub(opts: RunOptions): Promise<{ url: string; stop: () 
         return;
       }
       redact = next.redact;
-      if (JSON.stringify(next.config.alerting) !== JSON.stringify(alerting)) {
-        logger.warn('the alerting section changed: it takes effect when the hub restarts');
-      }
       hub.update(next.plan);
+      if (JSON.stringify(next.config.alerting) !== JSON.stringify(alerting)) {
+        alerting = next.config.alerting;
+        await hub.updateAlerting(
+          alerting ? { config: alerting, notifiers: createNotifiers(alerting.notifiers) } : undefined,
+        );
+        logger.info(alerting ? 'alerting reloaded' : 'alerting removed: no notifications from now on');
+      }
       logger.info({ checks: hub.status().length }, `config reloaded (${why})`);
     });
   };

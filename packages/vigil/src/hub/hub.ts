@@ -3,7 +3,7 @@
  * `vigil run` wraps it with the HTTP API.
  */
 import { alertsFromFlap, alertsFromState, alertsFromTransition } from '../alerting/alerts.js';
-import { createDispatcher, type Dispatcher } from '../alerting/dispatcher.js';
+import { createDispatcher, type Dispatcher, type DispatcherOptions } from '../alerting/dispatcher.js';
 import type { AlertingConfig } from '../alerting/routing.js';
 import type { Notifier } from '../alerting/types.js';
 import { defaultThresholds, evaluate, initialState, isMaterialChange } from '../evaluate/index.js';
@@ -50,7 +50,20 @@ export interface HubOptions {
    * Alerting: transitions become alerts, routed and grouped into notifications that go through the
    * store's durable outbox. Omitted: no notifications (states, incidents and events only).
    */
-  alerting?: { config: AlertingConfig; notifiers: ReadonlyMap<string, Notifier>; externalUrl?: string };
+  alerting?: HubAlerting;
+}
+
+/** The hub's alerting: a parsed `alerting:` section, its notifiers, and outbox tuning. */
+export interface HubAlerting {
+  config: AlertingConfig;
+  notifiers: ReadonlyMap<string, Notifier>;
+  /** Base URL of the hub, for alerts' `generatorURL`. */
+  externalUrl?: string;
+  /** The outbox's retry and lease tuning (see `DispatcherOptions`); tests and drills shorten them. */
+  dispatcher?: Pick<
+    DispatcherOptions,
+    'backoff' | 'claimIntervalMs' | 'leaseMs' | 'attemptTimeoutMs' | 'stopGraceMs'
+  >;
 }
 
 /** A running hub. */
@@ -59,6 +72,14 @@ export interface Hub extends HubView {
   start(): Promise<void>;
   /** Swaps in a new plan: unchanged checks keep their state and schedule; removed ones stop. */
   update(plan: readonly CheckPlan[]): void;
+  /**
+   * Swaps in new alerting (or none) while the hub runs, as a restart would: the old dispatcher stops
+   * (sends in flight may finish, see `stopGraceMs`), the new one is fed the alerts the current states
+   * fire and starts. What was already notified under unchanged routes maps to the same dedup keys and
+   * is not sent again; a changed route's groups are new and notify their receivers. Rows already in
+   * the outbox are delivered by the new dispatcher (after their lease, when one was in flight).
+   */
+  updateAlerting(alerting: HubAlerting | undefined): Promise<void>;
   /** Stops probing, writes what is pending, and leaves the store open (the caller owns it). */
   stop(): Promise<void>;
   /** Writes buffered results and every changed state now (the checkpoint's too). */
@@ -140,15 +161,35 @@ export function createHub(options: HubOptions): Hub {
   let running = false;
   let stopping = false;
   let scheduler: Scheduler | undefined;
-  const alertOptions = options.alerting?.externalUrl ? { externalUrl: options.alerting.externalUrl } : {};
-  const dispatcher: Dispatcher | undefined = options.alerting
-    ? createDispatcher({
-        store,
-        notifiers: options.alerting.notifiers,
-        config: options.alerting.config,
-        log,
-      })
-    : undefined;
+  let alertOptions: { externalUrl?: string } = {};
+  let dispatcher: Dispatcher | undefined;
+  /** Builds the dispatcher of `alerting` (not started). */
+  function setAlerting(alerting: HubAlerting | undefined): void {
+    alertOptions = alerting?.externalUrl ? { externalUrl: alerting.externalUrl } : {};
+    dispatcher = alerting
+      ? createDispatcher({
+          ...alerting.dispatcher,
+          store,
+          notifiers: alerting.notifiers,
+          config: alerting.config,
+          log,
+        })
+      : undefined;
+  }
+  setAlerting(options.alerting);
+
+  /** Hands the alerts the current states fire to the dispatcher, and starts it. */
+  async function startDispatcher(): Promise<void> {
+    if (dispatcher === undefined) return;
+    // Groups already notified (before a restart or reload) map to the same dedup keys: the outbox
+    // sends nothing twice.
+    const firing = [...plans.values()].flatMap((p) => {
+      const s = states.get(key(p.id, region));
+      return s ? alertsFromState(s, p, alertOptions) : [];
+    });
+    await dispatcher.onAlerts(firing);
+    dispatcher.start();
+  }
 
   function setPlan(plan: readonly CheckPlan[]): CheckPlan[] {
     const probeable = plan.filter(isProbeable);
@@ -403,16 +444,8 @@ export function createHub(options: HubOptions): Hub {
         onLag: (_plan, lagMs) => metrics?.observeLag(lagMs),
         onError: (plan, err) => log('error', `${plan.id}: ${(err as Error).message}`),
       });
-      if (dispatcher) {
-        // Rebuild the firing alerts from the resumed states: groups already notified before a
-        // restart map to the same dedup keys, so the outbox sends nothing twice.
-        const firing = [...plans.values()].flatMap((p) => {
-          const s = states.get(key(p.id, region));
-          return s ? alertsFromState(s, p, alertOptions) : [];
-        });
-        await dispatcher.onAlerts(firing);
-        dispatcher.start();
-      }
+      // Rebuild the firing alerts from the resumed states.
+      await startDispatcher();
       scheduler.start();
       checkpointTimer = setInterval(() => void checkpoint(), checkpointIntervalMs);
       checkpointTimer.unref();
@@ -421,6 +454,13 @@ export function createHub(options: HubOptions): Hub {
     update(plan) {
       const probeable = setPlan(plan);
       scheduler?.update(probeable);
+    },
+    async updateAlerting(alerting) {
+      const old = dispatcher;
+      // Alerts raised from now on go to the new dispatcher; it sends once started below.
+      setAlerting(alerting);
+      await old?.stop();
+      if (running && !stopping) await startDispatcher();
     },
     flush,
     async stop() {
