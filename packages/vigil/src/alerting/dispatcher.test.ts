@@ -237,12 +237,17 @@ describe('dispatcher', () => {
       try {
         const notifiers = new Map([['pager', webhookNotifier('pager', url)]]);
         const slow = dispatcher({}, { notifiers });
-        await slow.onAlerts(fire('readiness'));
+        await slow.onAlerts([...fire('readiness', 'a'), ...fire('readiness', 'b')]); // two groups, two rows
         const sending = slow.tick();
         await vi.waitFor(() => expect(requests).toBe(1), { timeout: 2000, interval: 5 });
         await slow.stop();
         await sending;
-        expect(await store.pendingNotifications()).toEqual([]); // delivered, not aborted
+        // The first was delivered, not aborted; the second, claimed but not sent, is given back at once.
+        const [second, ...others] = await store.pendingNotifications();
+        expect(others).toEqual([]);
+        expect(second).toMatchObject({ attempts: 0, leasedUntil: null });
+        expect(requests).toBe(1);
+        expect(await store.markDelivered(second?.id ?? '', Date.now())).toBe(true);
 
         hang = true;
         const hung = dispatcher({}, { notifiers, stopGraceMs: 100 });

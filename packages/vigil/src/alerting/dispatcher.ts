@@ -396,7 +396,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         await holdBehind(rest(), until, `${row.id} (an earlier notification to ${row.notifier})`);
         return;
       }
-      if (stopped) return;
+      if (stopped) {
+        // Give back what this dispatcher claimed but will not send: the next one (after a reload or
+        // a restart) may send it at once instead of waiting out the lease.
+        for (const r of [row, ...rest()]) await store.releaseLease(r.id);
+        return;
+      }
       const result = await send(row);
       const now = clock();
       if (result.ok) {

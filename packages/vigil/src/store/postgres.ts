@@ -525,6 +525,16 @@ class PostgresStore implements Store {
     });
   }
 
+  async releaseLease(id: string): Promise<boolean> {
+    return this.#run('releaseLease', async () => {
+      const result = await this.#pool.query(
+        "UPDATE outbox SET leased_until = NULL WHERE id = $1 AND status = 'pending'",
+        [id],
+      );
+      return (result.rowCount ?? 0) > 0;
+    });
+  }
+
   async markFailed(id: string, update: FailureUpdate): Promise<boolean> {
     return this.#run('markFailed', async () => {
       const next = update.nextAttemptAt === null ? null : ms(update.nextAttemptAt);

@@ -471,6 +471,15 @@ class SqliteStore implements Store {
     );
   }
 
+  async releaseLease(id: string): Promise<boolean> {
+    return this.#run(
+      'releaseLease',
+      () =>
+        this.#stmt("UPDATE outbox SET leased_until = NULL WHERE id = ? AND status = 'pending'").run(id)
+          .changes > 0,
+    );
+  }
+
   async markFailed(id: string, update: FailureUpdate): Promise<boolean> {
     return this.#run('markFailed', () => {
       const next = update.nextAttemptAt === null ? null : ms(update.nextAttemptAt);

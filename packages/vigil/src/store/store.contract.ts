@@ -399,6 +399,19 @@ export function defineStoreContract(backend: string, makeHarness: () => StoreCon
         expect(pending[0]).toStrictEqual(expected);
       });
 
+      it('releases a lease without counting an attempt; a settled row is not released', async () => {
+        const { id } = await store.enqueueNotification(note('r', T0));
+        const [claimed] = await store.claimDueNotifications({ now: T0, limit: 1, leaseMs: MIN });
+        expect(claimed?.leasedUntil).toBe(T0 + MIN);
+        expect(await store.claimDueNotifications({ now: T0 + 1, limit: 1, leaseMs: MIN })).toEqual([]);
+        expect(await store.releaseLease(id)).toBe(true);
+        const [again] = await store.claimDueNotifications({ now: T0 + 1, limit: 1, leaseMs: MIN });
+        expect(again).toMatchObject({ id, attempts: 0, leasedUntil: T0 + 1 + MIN });
+        expect(await store.markDelivered(id, T0 + 2)).toBe(true);
+        expect(await store.releaseLease(id)).toBe(false);
+        expect(await store.releaseLease('00000000-0000-0000-0000-000000000000')).toBe(false);
+      });
+
       it('lists notifications of every status in a createdAt window, oldest first', async () => {
         const a = await store.enqueueNotification(note('a', T0 + 1000));
         await store.enqueueNotification(note('before', T0 - 1));

@@ -327,6 +327,12 @@ export interface Store {
    * (or given up, status `failed`, when it is `null`). @returns `false` if it is not pending.
    */
   markFailed(id: string, update: FailureUpdate): Promise<boolean>;
+  /**
+   * Gives a claimed row back without counting an attempt: its lease ends now, so any sender may claim
+   * it at once (a dispatcher that stops before sending what it claimed).
+   * @returns `false` if it is not pending.
+   */
+  releaseLease(id: string): Promise<boolean>;
   /** Every pending notification (leased or not), oldest first. */
   pendingNotifications(): Promise<Notification[]>;
   /** Notifications of any status created in a window, oldest first (an incident's deliveries). */
