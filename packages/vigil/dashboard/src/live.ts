@@ -34,6 +34,8 @@ export class Live {
   error: string | undefined;
   /** Bumped on every transition: pages showing history refetch on it. */
   transitions = 0;
+  /** Bumped when the set of checks is (re)loaded: lists derived from it (regions, labels) recompute. */
+  structure = 0;
   readonly #listeners = new Set<() => void>();
   readonly #resultListeners = new Set<(result: ProbeResult) => void>();
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -71,11 +73,15 @@ export class Live {
       const { checks } = await getJson<{ checks: Row[] }>('api/v1/status?recent=true');
       this.rows = new Map(checks.map((c) => [rowKey(c.checkId, c.region), c]));
       this.loaded = true;
+      this.structure++;
       this.error = undefined;
     } catch (err) {
       this.error = `could not load the status: ${(err as Error).message}`;
     }
-    this.#notify();
+    // At once, not through the throttle: the first paint should not wait NOTIFY_MS.
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (const l of this.#listeners) l();
   }
 
   /** Calls `listener` (at most every {@link NOTIFY_MS}) after changes; returns the unsubscribe function. */

@@ -4,9 +4,9 @@
  * state filters, a search box, and region and label filters.
  */
 import { memo } from 'preact/compat';
-import { useMemo, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { CheckState } from '../../src/types.js';
-import { checkHref, useLive, useNow } from './app.js';
+import { checkHref, useLive } from './app.js';
 import { formatAge, formatMs, STATE_META, STATE_ORDER, worstState } from './format.js';
 import type { Live, Row } from './live.js';
 
@@ -36,7 +36,16 @@ function haystack(row: Row): string {
 
 export function Overview({ live }: { live: Live }) {
   const version = useLive(live);
-  const now = useNow(5000);
+  // Time-in-state cells are refreshed in place every 5 s (see Age), not by re-rendering every tile.
+  useEffect(() => {
+    const timer = setInterval(() => {
+      const now = Date.now();
+      for (const cell of document.querySelectorAll<HTMLElement>('[data-since]')) {
+        cell.textContent = formatAge(now - Number(cell.dataset.since));
+      }
+    }, 5000);
+    return () => clearInterval(timer);
+  }, []);
   const [search, setSearch] = useState('');
   const [states, setStates] = useState<ReadonlySet<CheckState>>(new Set());
   const [region, setRegion] = useState('');
@@ -47,12 +56,15 @@ export function Overview({ live }: { live: Live }) {
     for (const row of all) c[row.state]++;
     return c;
   }, [all]);
-  const regions = useMemo(() => [...new Set(all.map((r) => r.region))].sort(), [all]);
+  // Regions and labels change only when the set of checks does (a reload), not with each result.
+  // (`all` is read as of the last structure change: the lists it yields are the same until then.)
+  const structure = live.structure;
+  const regions = useMemo(() => [...new Set(all.map((r) => r.region))].sort(), [structure]);
   const labels = useMemo(() => {
     const set = new Set<string>();
     for (const row of all) for (const [k, v] of Object.entries(row.labels)) set.add(`${k}=${v}`);
     return [...set].sort();
-  }, [all]);
+  }, [structure]);
 
   const groups = useMemo(() => {
     const needle = search.trim().toLowerCase();
@@ -64,8 +76,10 @@ export function Overview({ live }: { live: Live }) {
       (region === '' || row.region === region) &&
       (label === '' || row.labels[labelKey] === labelValue) &&
       (needle === '' || haystack(row).includes(needle));
-    return groupByTarget(all).filter((g) => g.rows.some(keep));
+    // Every tile stays mounted; filtered-out ones are hidden, so clearing a filter only flips attributes.
+    return groupByTarget(all).map((g) => ({ group: g, shown: g.rows.some(keep) }));
   }, [all, search, states, region, label]);
+  const shown = groups.filter((g) => g.shown).length;
 
   const toggle = (s: CheckState) => {
     const next = new Set(states);
@@ -125,37 +139,53 @@ export function Overview({ live }: { live: Live }) {
           </select>
         </label>
         <p class="shown" aria-live="polite">
-          {groups.length} of {groupByTargetCount(all)} targets
+          {shown} of {groups.length} targets
         </p>
       </form>
       {!live.loaded && !live.error && <p>Loading…</p>}
       {live.loaded && all.length === 0 && <p>No checks are configured.</p>}
       <ul class="tiles" aria-label="Targets">
         {groups.map((g) => (
-          <Tile key={g.target} group={g} now={now} />
+          <Tile key={g.group.target} group={g.group} hidden={!g.shown} />
         ))}
       </ul>
     </>
   );
 }
 
-function groupByTargetCount(rows: Row[]): number {
-  return new Set(rows.map((r) => r.target)).size;
+interface TileProps {
+  group: TargetGroup;
+  hidden: boolean;
 }
 
-const sameGroup = (a: { group: TargetGroup; now: number }, b: { group: TargetGroup; now: number }) =>
-  a.now === b.now &&
+const sameGroup = (a: TileProps, b: TileProps) =>
+  a.hidden === b.hidden &&
   a.group.rows.length === b.group.rows.length &&
   a.group.rows.every((row, i) => row === b.group.rows[i]);
 
-/** One target's tile; re-rendered only when one of its rows changed or the clock ticked. */
-const Tile = memo(function Tile({ group, now }: { group: TargetGroup; now: number }) {
+/** Time in the current state; its text is refreshed in place by the overview's 5 s timer. */
+function Age({ since }: { since: number }) {
+  const cell = useRef<HTMLTableCellElement>(null);
+  useLayoutEffect(() => {
+    if (cell.current) cell.current.textContent = formatAge(Date.now() - since);
+  }, [since]);
+  return <td class="age" ref={cell} data-since={since} />;
+}
+
+/** One target's tile; re-rendered only when one of its rows changed or it was shown or hidden. */
+const Tile = memo(function Tile({ group, hidden }: TileProps) {
   const first = group.rows[0];
   const state = worstState(group.rows.map((r) => r.state));
   const versions = [...new Set(group.rows.map((r) => r.modelVersion).filter((v) => v !== undefined))];
   const labels = first ? Object.entries(first.labels) : [];
   return (
-    <li class={`tile state-${state}`} data-target={group.target} data-state={state} aria-label={group.target}>
+    <li
+      class={`tile state-${state}`}
+      data-target={group.target}
+      data-state={state}
+      aria-label={group.target}
+      hidden={hidden}
+    >
       <div class="tile-head">
         <h2>{group.target}</h2>
         <StateBadge state={state} />
@@ -167,22 +197,12 @@ const Tile = memo(function Tile({ group, now }: { group: TargetGroup; now: numbe
       {labels.length > 0 && (
         <ul class="labels" aria-label="Labels">
           {labels.map(([k, v]) => (
-            <li key={k}>
-              {k}={v}
-            </li>
+            <li key={k}>{`${k}=${v}`}</li>
           ))}
         </ul>
       )}
+      {/* Each row is headed by its check's name (th scope=row); the tile's label names the target. */}
       <table class="checks">
-        <caption class="visually-hidden">Checks of {group.target}</caption>
-        <thead class="visually-hidden">
-          <tr>
-            <th scope="col">Check</th>
-            <th scope="col">State</th>
-            <th scope="col">Latency</th>
-            <th scope="col">In state for</th>
-          </tr>
-        </thead>
         <tbody>
           {group.rows.map((row) => (
             <tr key={`${row.checkId}|${row.region}`} data-check-id={row.checkId} data-state={row.state}>
@@ -196,7 +216,7 @@ const Tile = memo(function Tile({ group, now }: { group: TargetGroup; now: numbe
               <td>
                 <Sparkline values={row.recentMs} />
               </td>
-              <td class="age">{formatAge(now - row.since)}</td>
+              <Age since={row.since} />
             </tr>
           ))}
         </tbody>

@@ -165,7 +165,7 @@ async function dashboardRoutes(app: FastifyInstance, dir: string | false | undef
   await app.register(fastifyStatic, {
     root: dir,
     prefix: '/',
-    wildcard: false,
+    // Looked up per request (not globbed once at start): a rebuilt dashboard's new asset names are served.
     index: ['index.html'],
     cacheControl: false,
     setHeaders(res, path) {
