@@ -30,6 +30,9 @@ export interface ExpectVerdict {
 }
 
 const EMPTY_DOCUMENT: ProbeDocument = Object.freeze({ body: undefined, outputs: Object.freeze({}) });
+/** {@link defaultStatuses}, built once rather than per probe. */
+const LIVENESS_STATUSES = defaultStatuses('liveness');
+const OTHER_STATUSES = defaultStatuses('integrity');
 
 /**
  * Judges one probe against a check's `expect`, in this order (each failure carries `assertion`,
@@ -72,7 +75,11 @@ export function evaluateExpect(expect: ExpectConfig, input: ExpectInput): Expect
 
   const statusOk =
     input.status === undefined ||
-    checkStatus(expect.status ?? defaultStatuses(input.kind), input.status, failures);
+    checkStatus(
+      expect.status ?? (input.kind === 'liveness' ? LIVENESS_STATUSES : OTHER_STATUSES),
+      input.status,
+      failures,
+    );
   checkLatency(expect.latency, input.durationMs, failures, degraded);
 
   if (expect.outputs) {
@@ -118,21 +125,20 @@ export function evaluateExpect(expect: ExpectConfig, input: ExpectInput): Expect
 }
 
 function checkStatus(entries: Array<number | string>, status: number, out: AssertionFailure[]): boolean {
-  const labels: string[] = [];
   for (const entry of entries) {
     const pattern = parseStatusPattern(entry);
-    if (typeof pattern === 'string') {
-      labels.push(String(entry));
-      continue;
-    }
-    if (pattern.test(status)) return true;
-    labels.push(pattern.label);
+    if (typeof pattern !== 'string' && pattern.test(status)) return true;
   }
+  const labels = entries.map((entry) => {
+    const pattern = parseStatusPattern(entry);
+    return typeof pattern === 'string' ? String(entry) : pattern.label;
+  });
   out.push({
     assertion: 'status',
     selector: 'status',
     operator: 'in',
-    expected: entries,
+    // A copy: the default lists are shared by every probe.
+    expected: [...entries],
     actual: status,
     message: `status ${status} not in [${labels.join(', ')}]`,
   });

@@ -207,6 +207,39 @@ describe('operators on an output (outputs.<name> shorthand)', () => {
       'outputs.x: invalid regular expression /(/: Invalid regular expression: /(/: Unterminated group',
     ]);
   });
+
+  it('compares against a number bound as against the same bound written as its decimal string', () => {
+    // A number bound is compared as a double, a string bound with big.js: both must agree on the
+    // neighbours of the bound, the binary sums that miss it, -0, and numbers far apart in scale.
+    const bounds = [0, 0.3, 1, 1.1, -2.5, 1e21, 5e-324, 123456789.12345679];
+    const near = (b: number): number[] => [
+      b,
+      -b,
+      b + Number.EPSILON * Math.max(1, Math.abs(b)),
+      b - Number.EPSILON * Math.max(1, Math.abs(b)),
+      b * 2,
+      b / 3,
+      0.1 + 0.2,
+      -0,
+      Number.MIN_VALUE,
+      Number.MAX_VALUE,
+    ];
+    for (const b of bounds) {
+      for (const name of ['lt', 'le', 'gt', 'ge'] as const) {
+        const values = near(b);
+        expect(onOutput({ [name]: b }, values), `${name} ${b}`).toEqual(
+          onOutput({ [name]: String(b) }, values),
+        );
+      }
+      for (const hi of [b, b + 1, 1e300]) {
+        if (hi < b) continue;
+        const values = near(b);
+        expect(onOutput({ range: [b, hi] }, values), `range [${b}, ${hi}]`).toEqual(
+          onOutput({ range: [String(b), String(hi)] }, values),
+        );
+      }
+    }
+  });
 });
 
 describe('JSONPath assertions', () => {

@@ -216,28 +216,28 @@ export function applyOperators(ops: Operators, selection: Selection, out: Assert
   for (const name of ['lt', 'le', 'gt', 'ge'] as const) {
     const bound = ops[name];
     if (bound === undefined) continue;
-    const decimal = toDecimal(bound);
-    if (!decimal) {
+    const compare = comparatorOf(bound);
+    if (!compare) {
       collector.add(() => badOperand(assertion, selector, name, bound, 'a number or a decimal string'));
       continue;
     }
     const { symbol, holds } = RELATIONS[name];
     checks.push((node) => {
       const value = numericValue(node, name, bound, fail);
-      if (value && !holds(value.cmp(decimal))) fail(node, name, bound, `not ${symbol} ${bound}`);
+      if (value !== undefined && !holds(-compare(value))) fail(node, name, bound, `not ${symbol} ${bound}`);
     });
   }
 
   if (ops.range !== undefined) {
     const range = ops.range;
-    const min = toDecimal(range[0]);
-    const max = toDecimal(range[1]);
+    const min = comparatorOf(range[0]);
+    const max = comparatorOf(range[1]);
     if (!min || !max) {
       collector.add(() => badOperand(assertion, selector, 'range', range, '[min, max] of numbers'));
     } else {
       checks.push((node) => {
         const value = numericValue(node, 'range', range, fail);
-        if (value && (value.lt(min) || value.gt(max)))
+        if (value !== undefined && (min(value) > 0 || max(value) < 0))
           fail(node, 'range', range, `not in ${showList(range)}`);
       });
     }
@@ -288,20 +288,43 @@ export function applyOperators(ops: Operators, selection: Selection, out: Assert
   collector.finish();
 }
 
+/**
+ * A bound's comparison with a finite value: the sign of `bound − value`, decimally (see values.ts);
+ * undefined when the bound is neither a finite number nor a decimal string.
+ *
+ * A bound that is a number compares as a double, which gives the same answer as comparing the shortest
+ * round-trip decimals (`String(n)`) with big.js, without allocating per probe: rounding a decimal to the
+ * nearest double is monotone and maps each double's shortest decimal back to that double, so two
+ * doubles order exactly as their shortest decimals do (and `-0`, shown as `0`, equals `0` both ways).
+ * A decimal-string bound keeps big.js, since its exact value may lie between two doubles.
+ */
+function comparatorOf(bound: unknown): ((value: number) => number) | undefined {
+  if (typeof bound === 'number') {
+    if (!Number.isFinite(bound)) return undefined;
+    return (value) => (bound < value ? -1 : bound > value ? 1 : 0);
+  }
+  const decimal = toDecimal(bound);
+  if (!decimal) return undefined;
+  return (value) => decimal.cmp(toDecimal(value) as Big);
+}
+
+/** The node's value when it is a finite number; else reports why it cannot be compared. */
 function numericValue(
   node: SelectedNode,
   operator: string,
   expected: unknown,
   fail: (node: SelectedNode, operator: string, expected: unknown, verdict: string) => void,
-): Big | undefined {
+): number | undefined {
   const { value } = node;
   if (typeof value !== 'number') {
     fail(node, operator, expected, 'is not a number');
     return undefined;
   }
-  const decimal = toDecimal(value);
-  if (!decimal) fail(node, operator, expected, 'is not a finite number');
-  return decimal;
+  if (!Number.isFinite(value)) {
+    fail(node, operator, expected, 'is not a finite number');
+    return undefined;
+  }
+  return value;
 }
 
 function badOperand(

@@ -17,14 +17,28 @@ export function defaultStatuses(kind: CheckKind): Array<number | string> {
   return kind === 'liveness' ? ['200-399'] : ['2xx'];
 }
 
+/** Entries come from config, so the set is small; the bound only guards against a caller that builds them. */
+const MAX_CACHED = 1024;
+const parsed = new Map<number | string, StatusPattern | string>();
+
 /**
- * Parses one entry of `expect.status`. Never throws: an entry that is none of a code (100–599), a class
+ * Parses one entry of `expect.status` (cached per entry: every probe judges its status with it, and
+ * the pattern comes back frozen). Never throws: an entry that is none of a code (100–599), a class
  * (`1xx`–`5xx`, any case) or a range (`200-399`) comes back as a message for diagnostics.
  *
  * @example
  * parseStatusPattern('2xx'); // {label: '2xx', test: (s) => s >= 200 && s < 300}
  */
 export function parseStatusPattern(entry: number | string): StatusPattern | string {
+  const cached = parsed.get(entry);
+  if (cached !== undefined) return cached;
+  const pattern = parse(entry);
+  if (parsed.size >= MAX_CACHED) parsed.clear();
+  parsed.set(entry, typeof pattern === 'string' ? pattern : Object.freeze(pattern));
+  return pattern;
+}
+
+function parse(entry: number | string): StatusPattern | string {
   const text = String(entry).trim();
   const isCode = (n: number) => Number.isInteger(n) && n >= 100 && n <= 599;
   if (/^\d{3}$/.test(text) && isCode(Number(text))) {

@@ -3,7 +3,7 @@
  * answer becomes a ProbeResult. A down endpoint is data, not an exception: this never throws for
  * anything the endpoint does.
  */
-import { evaluateExpect } from '../assertions/index.js';
+import { type ExpectInput, evaluateExpect } from '../assertions/index.js';
 import { createAdapterContext, getAdapter } from '../protocols/index.js';
 import type {
   AdapterAnswer,
@@ -102,13 +102,12 @@ export async function runProbe(plan: CheckPlan, deps: ProbeDeps): Promise<ProbeR
   const status = exchange.response?.status;
   let degraded: AssertionFailure[] = [];
   if (!error) {
-    const judged = evaluateExpect(plan.expect, {
-      ...(document === undefined ? {} : { document }),
-      ...(status === undefined ? {} : { status }),
-      durationMs: exchange.durationMs,
-      kind: plan.kind,
-      ...(answer.declaredOutputs === undefined ? {} : { declaredOutputs: answer.declaredOutputs }),
-    });
+    // One object filled in place: conditional spreads would build three more per probe.
+    const input: ExpectInput = { durationMs: exchange.durationMs, kind: plan.kind };
+    if (document !== undefined) input.document = document;
+    if (status !== undefined) input.status = status;
+    if (answer.declaredOutputs !== undefined) input.declaredOutputs = answer.declaredOutputs;
+    const judged = evaluateExpect(plan.expect, input);
     // The adapter already judged the status by its protocol's rules; repeat only an explicit expectation.
     const own =
       verdict.ok || plan.expect.status
