@@ -356,12 +356,12 @@ async function interact(
   await answered;
   const raw = await evaluate<{ latencies: [number, number][]; shown: string; tiles: number }>(
     page,
-    `(() => { __vb.disarm(); return { latencies: __vb.latencies, shown: document.querySelector('p.shown').textContent, tiles: document.querySelectorAll('li.tile').length }; })()`,
+    `(() => { __vb.disarm(); return { latencies: __vb.latencies, shown: document.querySelector('p.shown').textContent, tiles: document.querySelectorAll('li.tile:not([hidden])').length }; })()`,
   );
   const shown = raw.shown.trim();
   // "N of M targets" must describe the list on screen, or the latency measured the wrong render.
   const expected = Number(shown.match(/^\d+/)?.[0]);
-  if (expected !== raw.tiles) throw new Error(`p.shown says "${shown}" but ${raw.tiles} tiles are rendered`);
+  if (expected !== raw.tiles) throw new Error(`p.shown says "${shown}" but ${raw.tiles} tiles are shown`);
   return { latenciesMs: raw.latencies.map(([a, b]) => b - a), shown };
 }
 
