@@ -61,6 +61,7 @@ import { parseArgs } from 'node:util';
 import { type Browser, type BrowserContext, type CDPSession, chromium, type Page } from 'playwright-core';
 import type { CheckKind, CheckPlan, CheckState, Store } from 'vigil';
 import { createApi, createHub, openStore } from 'vigil';
+import { scaleCheckPlan } from './scale-plan.js';
 
 const USAGE = `Usage: node bench/dist/dashboard-load.js [options]
 
@@ -146,39 +147,27 @@ function buildPlans(ports: readonly number[]): CheckPlan[] {
     const name = `${team}-model-${String(t).padStart(4, '0')}`;
     const failing = kind === 'integrity' && t % 25 === 3;
     const slow = kind === 'readiness' && t % 25 === 11;
-    plans.push({
-      id: `${name}/${kind}`,
-      target: {
+    plans.push(
+      scaleCheckPlan({
         name,
-        url: `http://127.0.0.1:${ports[t % ports.length]}`,
-        protocol: 'http',
+        port: ports[t % ports.length] as number,
+        kind,
+        intervalMs: INTERVAL_MS,
         model: `${team}-scorer`,
         labels: {
           team,
           tier: TIERS[Math.floor(t / TEAMS.length) % TIERS.length] as string,
           zone: ZONES[t % ZONES.length] as string,
         },
-        headers: {},
-        maxBodyBytes: 1024 * 1024,
-        maxRedirects: 5,
-      },
-      kind,
-      intervalMs: INTERVAL_MS,
-      timeoutMs: 2000,
-      failureThreshold: 3,
-      successThreshold: 1,
-      fastIntervalMs: 1000,
-      initialDelayMs: 0,
-      request: { method: 'GET', path: `/${name}/${kind}` },
-      ...(kind === 'integrity' ? { extract: { probability: '$.body.outputs[0].data[0]' } } : {}),
-      // The endpoints answer 0.42: [0.5, 1] fails. Any latency is ≥ 0 ms: degraded.
-      expect:
-        kind === 'integrity'
-          ? { outputs: { probability: { range: failing ? [0.5, 1] : [0, 1] } } }
-          : slow
-            ? { latency: { degradedMs: 0 } }
-            : {},
-    });
+        // The endpoints answer 0.42: [0.5, 1] fails. Any latency is ≥ 0 ms: degraded.
+        expect:
+          kind === 'integrity'
+            ? { outputs: { probability: { range: failing ? [0.5, 1] : [0, 1] } } }
+            : slow
+              ? { latency: { degradedMs: 0 } }
+              : {},
+      }),
+    );
   }
   return plans;
 }

@@ -15,6 +15,7 @@ import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
 import type { CheckKind, CheckPlan, Metrics, Store } from 'vigil';
 import { createHub, createMetrics, openStore } from 'vigil';
+import { scaleCheckPlan } from './scale-plan.js';
 import { type DriverMessage, type HubMessage, LagRecorder } from './scale-protocol.js';
 
 const { values } = parseArgs({
@@ -52,31 +53,14 @@ function buildPlans(): CheckPlan[] {
   for (let i = 0; i < CHECKS; i++) {
     const t = Math.floor(i / PER_TARGET);
     const kind = KINDS[i % PER_TARGET] as CheckKind;
-    const name = `model-${t}`;
-    const integrity = kind === 'integrity';
-    plans.push({
-      id: `${name}/${kind}`,
-      target: {
-        name,
-        url: `http://127.0.0.1:${PORTS[t % PORTS.length]}`,
-        protocol: 'http',
-        model: name,
-        labels: {},
-        headers: {},
-        maxBodyBytes: 1024 * 1024,
-        maxRedirects: 5,
-      },
-      kind,
-      intervalMs: INTERVAL_MS,
-      timeoutMs: 2000,
-      failureThreshold: 3,
-      successThreshold: 1,
-      fastIntervalMs: 1000,
-      initialDelayMs: 0,
-      request: { method: 'GET', path: `/${name}/${kind}` },
-      ...(integrity ? { extract: { probability: '$.body.outputs[0].data[0]' } } : {}),
-      expect: integrity ? { outputs: { probability: { range: [0, 1] } } } : {},
-    });
+    plans.push(
+      scaleCheckPlan({
+        name: `model-${t}`,
+        port: PORTS[t % PORTS.length] as number,
+        kind,
+        intervalMs: INTERVAL_MS,
+      }),
+    );
   }
   return plans;
 }
