@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createModelServer, type ModelServer, parseFault } from '@vigil/example-model-server';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createNotifiers } from '../alerting/notifiers/index.js';
 import { parseConfig } from '../config/index.js';
 import { createHub, type Hub } from '../hub/hub.js';
@@ -25,14 +25,8 @@ import type { IncidentDelivery } from './routes/history.js';
 const ADMIN = 'admin-token';
 const SECRET = 's3cr3t-value-from-env';
 
-async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+/** How long and how often the tests poll the hub (vi.waitFor). */
+const WAIT = { timeout: 20_000, interval: 50 };
 
 describe('the dashboard routes over a real hub', () => {
   const servers = new Map<string, { server: ModelServer; url: string }>();
@@ -106,7 +100,14 @@ alerting:
     writeFileSync(join(dashboard, 'index.html'), '<!doctype html><title>Vigil</title>');
     writeFileSync(join(dashboard, 'assets', 'index-abc.js'), 'console.log(1)');
     app = await createApi({ hub, dashboardDir: dashboard });
-    await until('both checks healthy', () => hub.status().every((s) => s.state === 'healthy'));
+    await vi.waitFor(
+      () =>
+        expect(
+          hub.status().every((s) => s.state === 'healthy'),
+          'both checks healthy',
+        ).toBe(true),
+      WAIT,
+    );
   }, 60_000);
 
   afterAll(async () => {
@@ -129,12 +130,11 @@ alerting:
     const first = await get<Answer>('/api/v1/checks/a%2Fintegrity');
     expect(first.status).toBe(200);
     expect(first.body.lastExchange).toBeNull();
-    let answer = first;
-    await until('the next probe of a watched check', async () => {
-      answer = await get<Answer>('/api/v1/checks/a%2Fintegrity');
-      return answer.body.lastExchange !== null;
-    });
-    const { body } = answer;
+    const { body } = await vi.waitFor(async () => {
+      const answer = await get<Answer>('/api/v1/checks/a%2Fintegrity');
+      expect(answer.body.lastExchange, 'the next probe of a watched check').not.toBeNull();
+      return answer;
+    }, WAIT);
     expect(body.check).toMatchObject({
       checkId: 'a/integrity',
       protocol: 'oip-v2',
@@ -173,7 +173,14 @@ alerting:
     timeout: 60_000,
   }, async () => {
     for (const { server } of servers.values()) server.faults.set('errors', parseFault('errors', {}));
-    await until('both unhealthy', () => hub.status().every((s) => s.state === 'unhealthy'));
+    await vi.waitFor(
+      () =>
+        expect(
+          hub.status().every((s) => s.state === 'unhealthy'),
+          'both unhealthy',
+        ).toBe(true),
+      WAIT,
+    );
     const { body } = await get<{ alerts: AlertStatus[] }>('/api/v1/alerts');
     const byTarget = Object.fromEntries(body.alerts.map((a) => [a.labels.target, a]));
     expect(byTarget.a).toMatchObject({
@@ -193,10 +200,17 @@ alerting:
     const b = await get<{ lastExchange: ExchangeView | null }>('/api/v1/checks/b%2Fintegrity');
     expect(b.body.lastExchange?.response?.status).toBe(500);
 
-    await until('the firing notification delivered', () => received >= 1);
+    await vi.waitFor(() => expect(received >= 1, 'the firing notification delivered').toBe(true), WAIT);
     for (const { server } of servers.values()) server.faults.clear();
-    await until('both healthy again', () => hub.status().every((s) => s.state === 'healthy'));
-    await until('the resolved notification delivered', () => received >= 2);
+    await vi.waitFor(
+      () =>
+        expect(
+          hub.status().every((s) => s.state === 'healthy'),
+          'both healthy again',
+        ).toBe(true),
+      WAIT,
+    );
+    await vi.waitFor(() => expect(received >= 2, 'the resolved notification delivered').toBe(true), WAIT);
     // The outbox marks the row delivered right after the receiver's answer.
     await new Promise((r) => setTimeout(r, 200));
 

@@ -8,21 +8,15 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createModelServer, type ModelServer, parseFault } from '@vigil/example-model-server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createNotifiers } from '../alerting/notifiers/index.js';
 import { parseConfig } from '../config/index.js';
 import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import { createHub, type Hub, type HubAlerting } from './hub.js';
 
-async function until(what: string, condition: () => boolean, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (condition()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+/** How long and how often the tests poll the hub (vi.waitFor). */
+const WAIT = { timeout: 20_000, interval: 50 };
 
 async function receiver(): Promise<{ server: Server; url: string; got: string[] }> {
   const got: string[] = [];
@@ -105,17 +99,17 @@ ${
     const first = load(a.url);
     hub = createHub({ plan: first.plan, store, alerting: first.alerting });
     await hub.start();
-    await until('healthy', () => hub.status()[0]?.state === 'healthy');
+    await vi.waitFor(() => expect(hub.status()[0]?.state === 'healthy', 'healthy').toBe(true), WAIT);
 
     await hub.updateAlerting(load(b.url).alerting);
     model.faults.set('errors', parseFault('errors', {}));
-    await until('unhealthy', () => hub.status()[0]?.state === 'unhealthy');
-    await until('the page at the new receiver', () => b.got.includes('firing'));
+    await vi.waitFor(() => expect(hub.status()[0]?.state === 'unhealthy', 'unhealthy').toBe(true), WAIT);
+    await vi.waitFor(() => expect(b.got.includes('firing'), 'the page at the new receiver').toBe(true), WAIT);
     expect(a.got).toEqual([]);
 
     await hub.updateAlerting(undefined);
     model.faults.clear();
-    await until('healthy again', () => hub.status()[0]?.state === 'healthy');
+    await vi.waitFor(() => expect(hub.status()[0]?.state === 'healthy', 'healthy again').toBe(true), WAIT);
     await new Promise((r) => setTimeout(r, 1000));
     expect(b.got).toEqual(['firing']); // no resolve: alerting was removed
     expect(a.got).toEqual([]);
