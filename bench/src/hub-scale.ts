@@ -25,7 +25,11 @@
  *     [--warmup-s 30] [--measure-s 60] [--ports 256] [--per-target 1] [--paced-floor]
  *     [--floor-ms <ms>]   (skip the floor runs and use this figure)
  *     [--profile <dir>]   (profiles the hub over each window; its CPU figures then include the profiler)
- *     [--hub-node-flags=--max-old-space-size=256]   (flags for the hub's node)
+ *     [--heap-snapshot <dir>]   (a heap snapshot of the hub at the end of each window)
+ *     [--alloc-profile <dir>]   (samples the hub's allocations over each window, freed ones included;
+ *                         summary: `node bench/dist/scale-profile.js <dir>/hub-<checks>.heapprofile`)
+ *     [--hub-node-flags='--max-semi-space-size=16']   (flags for the hub's node; default: the flags the
+ *                         `vigil` binary starts node with, read from its shebang line; '' for none)
  *     [--scrape-s 0] [--diag skip-states,skip-results]   (diagnostics: no /metrics renders; store writes
  *                         made no-ops through a wrapper of the public Store interface; never for the table)
  *
@@ -55,8 +59,10 @@ const { values } = parseArgs({
     search: { type: 'boolean', default: false },
     'search-step': { type: 'string', default: '5000' },
     profile: { type: 'string' },
+    'alloc-profile': { type: 'string' },
+    'heap-snapshot': { type: 'string' },
     diag: { type: 'string', default: '' },
-    'hub-node-flags': { type: 'string', default: '' },
+    'hub-node-flags': { type: 'string' },
   },
 });
 const COUNTS = values.checks.split(',').map(Number);
@@ -76,6 +82,20 @@ const FLOOR_FACTOR = 2;
 const MIN_RATE_SHARE = 0.98;
 
 const here = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * The V8 flags `vigil run` runs with: those on the shebang line of packages/vigil/bin/vigil.js
+ * (`#!/usr/bin/env -S node --flag …`), so the hub measured here is tuned as the shipped one is.
+ */
+function vigilNodeFlags(): string {
+  const bin = join(here, '..', '..', 'packages', 'vigil', 'bin', 'vigil.js');
+  const shebang = readFileSync(bin, 'utf8').split('\n')[0] ?? '';
+  return shebang
+    .split(/\s+/)
+    .filter((word) => word.startsWith('--'))
+    .join(' ');
+}
+const HUB_NODE_FLAGS = values['hub-node-flags'] ?? vigilNodeFlags();
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString());
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -180,8 +200,12 @@ async function runHub(checks: number, ports: number[], dir: string): Promise<Row
     String(Number(values['scrape-s']) * 1000),
   ];
   if (values.diag !== '') args.push('--diag', values.diag);
+  const snapDir = values['heap-snapshot'];
+  if (snapDir !== undefined) args.push('--heap-snapshot', join(snapDir, `hub-${checks}.heapsnapshot`));
   if (PROFILE_DIR !== undefined) args.push('--profile', join(PROFILE_DIR, `hub-${checks}.cpuprofile`));
-  const flags = values['hub-node-flags'].split(' ').filter((x) => x !== '');
+  const allocDir = values['alloc-profile'];
+  if (allocDir !== undefined) args.push('--alloc-profile', join(allocDir, `hub-${checks}.heapprofile`));
+  const flags = HUB_NODE_FLAGS.split(' ').filter((x) => x !== '');
   const child = spawnPinned(HUB_CORE, 'scale-hub.js', args, true, flags);
   const pid = child.pid as number;
   const waiters = new Map<string, (m: HubMessage) => void>();
@@ -363,7 +387,7 @@ console.log(`Command: node bench/dist/hub-scale.js ${process.argv.slice(2).join(
 console.log(`Floor: ${floorMs.toFixed(4)} ms CPU per probe, ${floorNote}.`);
 console.log(
   `Bounds: lag p99 ≤ ${LAG_P99_MS} ms, RSS ≤ ${RSS_MB} MB, CPU per probe ≤ ${FLOOR_FACTOR}× floor (≤ ${(FLOOR_FACTOR * floorMs).toFixed(4)} ms), ` +
-    `and the hub keeps up (≥ ${MIN_RATE_SHARE * 100}% of the planned probe rate, every probe passes).${PROFILE_DIR === undefined ? '' : ' PROFILED RUN: CPU includes the sampling profiler.'}${values.diag === '' ? '' : ` DIAGNOSTIC RUN (--diag ${values.diag}): not the real pipeline.`}${values['hub-node-flags'] === '' ? '' : ` Hub node flags: ${values['hub-node-flags']}.`}\n`,
+    `and the hub keeps up (≥ ${MIN_RATE_SHARE * 100}% of the planned probe rate, every probe passes).${PROFILE_DIR === undefined && values['alloc-profile'] === undefined ? '' : ' PROFILED RUN: CPU includes the sampling profiler.'}${values.diag === '' ? '' : ` DIAGNOSTIC RUN (--diag ${values.diag}): not the real pipeline.`}${HUB_NODE_FLAGS === '' ? ' Hub node flags: none.' : ` Hub node flags: ${HUB_NODE_FLAGS}${values['hub-node-flags'] === undefined ? " (the vigil binary's)" : ''}.`}\n`,
 );
 const paced = rows.some((r) => r.pacedFloor !== undefined);
 console.log(

@@ -23,6 +23,7 @@ const { values } = parseArgs({
     'interval-ms': { type: 'string', default: '10000' },
     'warmup-s': { type: 'string', default: '30' },
     'measure-s': { type: 'string', default: '60' },
+    'slack-ms': { type: 'string', default: '1' },
   },
 });
 if (values.ports === undefined) throw new Error('--ports is required');
@@ -75,6 +76,7 @@ if (values.mode === 'burst') {
   const CHECKS = Number(values.checks);
   const PER_TARGET = Number(values['per-target']);
   const INTERVAL_MS = Number(values['interval-ms']);
+  const SLACK_MS = Number(values['slack-ms']);
   let done = 0;
   let failed = 0;
   const timers: NodeJS.Timeout[] = [];
@@ -91,7 +93,7 @@ if (values.mode === 'burst') {
         void run();
         timers.push(setInterval(run, INTERVAL_MS));
       },
-      Math.floor(Math.random() * INTERVAL_MS),
+      Math.floor(Math.random() * (INTERVAL_MS / SLACK_MS)) * SLACK_MS,
     );
     timers.push(first);
   }

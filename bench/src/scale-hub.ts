@@ -13,6 +13,7 @@
 import { statSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
+import { writeHeapSnapshot } from 'node:v8';
 import type { CheckKind, CheckPlan, Metrics, Store } from 'vigil';
 import { createHub, createMetrics, openStore } from 'vigil';
 import { scaleCheckPlan } from './scale-plan.js';
@@ -27,6 +28,8 @@ const { values } = parseArgs({
     db: { type: 'string' },
     'scrape-ms': { type: 'string', default: '15000' },
     profile: { type: 'string' },
+    'alloc-profile': { type: 'string' },
+    'heap-snapshot': { type: 'string' },
     diag: { type: 'string', default: '' },
   },
 });
@@ -38,6 +41,8 @@ const PORTS = values.ports.split(',').map(Number);
 const DB = values.db;
 const SCRAPE_MS = Number(values['scrape-ms']);
 const PROFILE = values.profile;
+/** Diagnostic: V8's sampling heap profiler over the window, counting objects the GC already freed. */
+const ALLOC_PROFILE = values['alloc-profile'];
 /**
  * Diagnostics only (never in a reported row): `skip-states` makes `store.saveStates` a no-op,
  * `skip-results` makes `store.appendResults` one, to price each write against the whole pipeline.
@@ -167,10 +172,22 @@ process.on('message', async (message: DriverMessage) => {
       await session.post('Profiler.enable');
       await session.post('Profiler.start');
     }
+    if (ALLOC_PROFILE !== undefined) {
+      session ??= new Session();
+      session.connect();
+      await session.post('HeapProfiler.enable');
+      await session.post('HeapProfiler.startSampling', {
+        samplingInterval: 16384,
+        includeObjectsCollectedByMajorGC: true,
+        // `promoted`: leave out what minor GCs freed, so the profile shows what reached the old generation.
+        includeObjectsCollectedByMinorGC: process.env.VIGIL_BENCH_ALLOC !== 'promoted',
+      });
+    }
     markCpu = process.cpuUsage();
     markAt = performance.now();
     send({ type: 'marked' });
   } else if (message.type === 'report') {
+    if (values['heap-snapshot'] !== undefined) writeHeapSnapshot(values['heap-snapshot']);
     const cpu = process.cpuUsage(markCpu);
     const windowMs = performance.now() - markAt;
     let profile: string | undefined;
@@ -180,6 +197,13 @@ process.on('message', async (message: DriverMessage) => {
       session.disconnect();
       session = undefined;
       profile = PROFILE;
+    }
+    if (session !== undefined && ALLOC_PROFILE !== undefined) {
+      const { profile: data } = await session.post('HeapProfiler.stopSampling');
+      writeFileSync(ALLOC_PROFILE, JSON.stringify(data));
+      session.disconnect();
+      session = undefined;
+      profile = ALLOC_PROFILE;
     }
     send({
       type: 'report',

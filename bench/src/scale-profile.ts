@@ -1,8 +1,10 @@
 /**
  * Summarises a .cpuprofile written by `hub-scale.ts --profile`: self time by function and by file,
- * and inclusive time of Vigil's own functions, as shares of the non-idle samples.
+ * and inclusive time of Vigil's own functions, as shares of the non-idle samples. A .heapprofile
+ * (`--alloc-profile`) gets the same tables in bytes allocated, plus the bytes by the nearest Vigil
+ * frame on the allocating stack (which of Vigil's calls made Node allocate).
  *
- *   node bench/dist/scale-profile.js <file.cpuprofile> [--top 25]
+ *   node bench/dist/scale-profile.js <file.cpuprofile|file.heapprofile> [--top 25]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -22,6 +24,13 @@ interface Profile {
   samples: number[];
   timeDeltas: number[];
 }
+/** V8's sampling heap profile: a tree whose nodes carry the bytes allocated there. */
+interface HeapNode {
+  id: number;
+  callFrame: CallFrame;
+  selfSize: number;
+  children: HeapNode[];
+}
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -30,14 +39,28 @@ const { values, positionals } = parseArgs({
 const TOP = Number(values.top);
 const file = positionals[0];
 if (file === undefined) throw new Error('usage: scale-profile.js <file.cpuprofile> [--top 25]');
-const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
-
-const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+const raw = JSON.parse(readFileSync(file, 'utf8')) as Profile | { head: HeapNode };
+const isHeap = 'head' in raw;
+/** Time profile: µs per node. Heap profile: bytes per node (reported as "ms" = kB below). */
 const selfUs = new Map<number, number>();
-for (let i = 0; i < profile.samples.length; i++) {
-  const id = profile.samples[i] as number;
-  selfUs.set(id, (selfUs.get(id) ?? 0) + Math.max(0, profile.timeDeltas[i] ?? 0));
+let profile: Profile;
+if ('head' in raw) {
+  const nodes: ProfileNode[] = [];
+  const flatten = (n: HeapNode): void => {
+    nodes.push({ id: n.id, callFrame: n.callFrame, children: n.children.map((c) => c.id) });
+    selfUs.set(n.id, n.selfSize);
+    for (const c of n.children) flatten(c);
+  };
+  flatten(raw.head);
+  profile = { nodes, samples: [], timeDeltas: [] };
+} else {
+  profile = raw;
+  for (let i = 0; i < profile.samples.length; i++) {
+    const id = profile.samples[i] as number;
+    selfUs.set(id, (selfUs.get(id) ?? 0) + Math.max(0, profile.timeDeltas[i] ?? 0));
+  }
 }
+const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 
 const shortUrl = (url: string): string =>
   url
@@ -80,10 +103,22 @@ function walk(node: ProfileNode, active: Set<string>): number {
 }
 walk(root, new Set());
 
+// Heap profiles: bytes by the innermost Vigil (or bench) frame on the allocating stack.
+const byVigilFrame = new Map<string, number>();
+function attribute(node: ProfileNode, nearest: string): void {
+  const k = keyOf(node.callFrame);
+  const here = /packages\/vigil\/|bench\//.test(k) ? k : nearest;
+  const bytes = selfUs.get(node.id) ?? 0;
+  if (bytes > 0) byVigilFrame.set(here, (byVigilFrame.get(here) ?? 0) + bytes);
+  for (const child of node.children ?? []) attribute(byId.get(child) as ProfileNode, here);
+}
+if (isHeap) attribute(root, '(no Vigil frame)');
+
 const pct = (us: number): string => `${((us / total) * 100).toFixed(1)}%`;
+const unit = isHeap ? 'kB' : 'ms';
 const table = (title: string, rows: Map<string, number>, filter: (k: string) => boolean = () => true) => {
   console.log(`\n${title}\n`);
-  console.log('| share | ms | function / file |');
+  console.log(`| share | ${unit} | function / file |`);
   console.log('| ---: | ---: | --- |');
   for (const [k, us] of [...rows]
     .filter(([k]) => filter(k))
@@ -93,7 +128,15 @@ const table = (title: string, rows: Map<string, number>, filter: (k: string) => 
   }
 };
 
-console.log(`${file}: ${(total / 1000).toFixed(0)} ms of non-idle samples`);
-table('Self time by function', selfByFn);
-table('Self time by file', selfByFile);
-table('Inclusive time, Vigil functions', inclusive, (k) => k.includes('packages/vigil/'));
+if (isHeap) {
+  console.log(`${file}: ${(total / 1000).toFixed(0)} kB allocated (sampled, freed objects included)`);
+  table('Bytes by allocating function', selfByFn);
+  table('Bytes by allocating file', selfByFile);
+  table('Bytes by nearest Vigil or bench frame', byVigilFrame);
+  table('Inclusive bytes, Vigil functions', inclusive, (k) => k.includes('packages/vigil/'));
+} else {
+  console.log(`${file}: ${(total / 1000).toFixed(0)} ms of non-idle samples`);
+  table('Self time by function', selfByFn);
+  table('Self time by file', selfByFile);
+  table('Inclusive time, Vigil functions', inclusive, (k) => k.includes('packages/vigil/'));
+}

@@ -25,7 +25,8 @@ const SECRET_PARAM = /(?:key|token|secret|password|signature|auth)/i;
 
 /** The last {@link RECENT_DURATIONS} durations of one (check, region), in a fixed ring. */
 export class RecentDurations {
-  readonly #ring = new Float64Array(RECENT_DURATIONS);
+  // A plain array of doubles: a Float64Array per check also costs an ArrayBuffer and off-heap memory.
+  readonly #ring: number[] = new Array<number>(RECENT_DURATIONS).fill(0);
   #next = 0;
   #count = 0;
 

@@ -218,6 +218,7 @@ function codeExtra(code: string): string {
  * 10,000 checks is ~30 MB less to keep and to trace at every full GC.
  */
 class CheckSeries {
+  readonly region: string;
   /** The (check, region)'s labels, formatted once: `target="…",check="…",region="…",model="…"`. */
   readonly labels: string;
   hasResult = false;
@@ -229,6 +230,7 @@ class CheckSeries {
   errors: Map<string, number> | undefined;
 
   constructor(plan: CheckPlan, region: string) {
+    this.region = region;
     this.labels = formatLabels({
       target: plan.target.name,
       check: plan.kind,
@@ -282,10 +284,14 @@ function msToSeconds(ms: number): number {
   return Math.round(ms * 1000) / 1e6;
 }
 
-/** The series of one check: its plan (whose identity tells a reload apart) and one {@link CheckSeries} per region. */
+/**
+ * The series of one check: its plan (whose identity tells a reload apart) and one {@link CheckSeries}
+ * per region, in a plain array: a check has a handful of regions, and a Map per check cost ~450 bytes
+ * of the hub's heap each (10,000 checks: 4.5 MB; BENCHMARKS.md, "V8 heap flags").
+ */
 interface CheckEntry {
   plan: CheckPlan;
-  readonly regions: Map<string, CheckSeries>;
+  readonly regions: CheckSeries[];
 }
 
 /** Collects sample lines into chunks for {@link Metrics.renderChunks}. */
@@ -419,16 +425,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const seriesOf = (plan: CheckPlan, region: string): CheckSeries => {
     let entry = checks.get(plan.id);
     if (entry === undefined || (entry.plan !== plan && !sameLabels(entry.plan, plan))) {
-      entry = { plan, regions: new Map() };
+      entry = { plan, regions: [] };
       checks.set(plan.id, entry);
     } else {
       entry.plan = plan;
     }
-    let series = entry.regions.get(region);
-    if (series === undefined) {
-      series = new CheckSeries(plan, region);
-      entry.regions.set(region, series);
-    }
+    for (const series of entry.regions) if (series.region === region) return series;
+    const series = new CheckSeries(plan, region);
+    entry.regions.push(series);
     return series;
   };
 
@@ -442,7 +446,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       out.text += `\n${familyHeader(family.name, family.help, family.type)}`;
       // A Map iterator survives the yields: a check added meanwhile shows, a removed one does not.
       for (const entry of checks.values()) {
-        for (const series of entry.regions.values()) {
+        for (const series of entry.regions) {
           out.prefix = `${family.name}{${series.labels}`;
           family.write(series, out);
           if (out.text.length >= CHUNK_CHARS) {
