@@ -26,7 +26,8 @@
  *     [--floor-ms <ms>]   (skip the floor runs and use this figure)
  *     [--profile <dir>]   (profiles the hub over each window; its CPU figures then include the profiler)
  *     [--heap-snapshot <dir>]   (a heap snapshot of the hub at the end of each window)
- *     [--alloc-profile <dir>]   (samples the hub's allocations over each window, freed ones included;
+ *     [--alloc-profile <dir>]   (samples the hub's allocations over each window, freed ones included, or
+ *                         with VIGIL_BENCH_ALLOC=promoted only what survived the young generation;
  *                         summary: `node bench/dist/scale-profile.js <dir>/hub-<checks>.heapprofile`)
  *     [--hub-node-flags='--max-semi-space-size=16']   (flags for the hub's node; default: the flags the
  *                         `vigil` binary starts node with, read from its shebang line; '' for none)

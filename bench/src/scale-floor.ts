@@ -8,6 +8,8 @@
  *   `--interval-ms`, spread over the interval, across the same ports and agent settings as the hub's
  *   client (keep-alive, 8 sockets per origin, lifo). CPU per probe over `--measure-s` after `--warmup-s`.
  *   This is the floor at the hub's rate and spread: per-probe timer and socket wake-ups included.
+ *   `--slack-ms N` puts the first due times on an N ms grid (N probes' worth of timers fire together),
+ *   to price per-probe wake-ups against batched ones.
  */
 import http from 'node:http';
 import { parseArgs } from 'node:util';
