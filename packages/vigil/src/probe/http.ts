@@ -176,8 +176,14 @@ interface Control {
   target: Target;
   /** Set once the timeout fired or the signal aborted. */
   interrupted: ExchangeError | undefined;
-  /** Ends the current hop with the given error, if a hop is running. */
-  cancel: ((error: ExchangeError) => void) | undefined;
+  /**
+   * The running hop's request and the function that settles it, so a timeout or an abort can end it;
+   * both undefined between hops. Kept as two fields rather than one per-hop closure that does both:
+   * storing that closure here made V8 promote every exchange's objects to the old generation
+   * (3.5 kB per probe; bench/src/gc-promotion.ts, BENCHMARKS.md "V8 heap flags").
+   */
+  request: http.ClientRequest | undefined;
+  settle: ((outcome: HopOutcome) => void) | undefined;
 }
 
 type HopOutcome =
@@ -262,7 +268,8 @@ function runHop(ctl: Control, spec: HopSpec, phases: PhaseTimings): Promise<HopO
       if (settled) return;
       settled = true;
       const tEnd = performance.now();
-      ctl.cancel = undefined;
+      ctl.request = undefined;
+      ctl.settle = undefined;
       if (socket && !reused) {
         socket.off('lookup', onLookup);
         socket.off('connect', onConnect);
@@ -295,10 +302,8 @@ function runHop(ctl: Control, spec: HopSpec, phases: PhaseTimings): Promise<HopO
       done({ error, retryable });
     };
 
-    ctl.cancel = (error) => {
-      done({ error, retryable: false });
-      req.destroy();
-    };
+    ctl.request = req;
+    ctl.settle = done;
 
     req.once('socket', (s: net.Socket) => {
       socket = s;
@@ -442,7 +447,8 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       stage: 'queued',
       target: targetOf(url),
       interrupted: undefined,
-      cancel: undefined,
+      request: undefined,
+      settle: undefined,
     };
     const finish = (outcome: { response: HttpResponse } | { error: ExchangeError }): HttpExchange => ({
       ...outcome,
@@ -452,7 +458,11 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     const interrupt = (error: ExchangeError): void => {
       if (ctl.interrupted) return;
       ctl.interrupted = error;
-      ctl.cancel?.(error);
+      const { request: running, settle } = ctl;
+      if (settle !== undefined) {
+        settle({ error, retryable: false });
+        running?.destroy();
+      }
     };
 
     const { signal } = req;
