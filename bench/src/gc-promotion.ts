@@ -14,13 +14,14 @@
  *   npm run build && node bench/dist/gc-promotion.js [--checks 10000] [--warmup-s 10] [--measure-s 20]
  *     [--ballast-mb 0,60] [--clients bare,vigil] [--flags default,vigil]
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { cpus, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createHttpClient } from 'vigil';
+import { vigilNodeFlags } from './vigil-flags.js';
 
 const { values } = parseArgs({
   options: {
@@ -99,13 +100,6 @@ async function child(): Promise<void> {
   for (const t of timers) clearTimeout(t);
   agent.destroy();
   await client.close();
-}
-
-/** The `vigil` binary's V8 flags, from its shebang line. */
-function vigilFlags(): string[] {
-  const bin = join(here, '..', '..', 'packages', 'vigil', 'bin', 'vigil.js');
-  const shebang = execFileSync('head', ['-1', bin]).toString();
-  return shebang.split(/\s+/).filter((w) => w.startsWith('--'));
 }
 
 interface Row {
@@ -203,7 +197,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   try {
     for (const flagSet of values.flags.split(',')) {
-      const flags = flagSet === 'vigil' ? vigilFlags() : [];
+      const flags = flagSet === 'vigil' ? vigilNodeFlags() : [];
       for (const ballastMb of values['ballast-mb'].split(',').map(Number)) {
         for (const client of values.clients.split(',')) {
           const row = await runChild(ports, client, ballastMb, flags);

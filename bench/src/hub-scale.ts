@@ -43,6 +43,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { DriverMessage, HubMessage, LagSummary } from './scale-protocol.js';
+import { vigilNodeFlags } from './vigil-flags.js';
 
 const { values } = parseArgs({
   options: {
@@ -84,19 +85,8 @@ const MIN_RATE_SHARE = 0.98;
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/**
- * The V8 flags `vigil run` runs with: those on the shebang line of packages/vigil/bin/vigil.js
- * (`#!/usr/bin/env -S node --flag …`), so the hub measured here is tuned as the shipped one is.
- */
-function vigilNodeFlags(): string {
-  const bin = join(here, '..', '..', 'packages', 'vigil', 'bin', 'vigil.js');
-  const shebang = readFileSync(bin, 'utf8').split('\n')[0] ?? '';
-  return shebang
-    .split(/\s+/)
-    .filter((word) => word.startsWith('--'))
-    .join(' ');
-}
-const HUB_NODE_FLAGS = values['hub-node-flags'] ?? vigilNodeFlags();
+/** Flags for the hub's node: by default the `vigil` binary's, so the hub is tuned as shipped. */
+const HUB_NODE_FLAGS = values['hub-node-flags'] ?? vigilNodeFlags().join(' ');
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString());
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

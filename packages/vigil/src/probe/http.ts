@@ -179,8 +179,8 @@ interface Control {
   /**
    * The running hop's request and the function that settles it, so a timeout or an abort can end it;
    * both undefined between hops. Kept as two fields rather than one per-hop closure that does both:
-   * storing that closure here made V8 promote every exchange's objects to the old generation
-   * (3.5 kB per probe; bench/src/gc-promotion.ts, BENCHMARKS.md "V8 heap flags").
+   * with that closure stored here, V8 promoted most exchanges' objects to the old generation
+   * (3.5 kB per probe instead of 0.3; bench/src/gc-promotion.ts, BENCHMARKS.md "V8 heap flags").
    */
   request: http.ClientRequest | undefined;
   settle: ((outcome: HopOutcome) => void) | undefined;
