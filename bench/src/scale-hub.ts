@@ -173,8 +173,10 @@ process.on('message', async (message: DriverMessage) => {
       await session.post('Profiler.start');
     }
     if (ALLOC_PROFILE !== undefined) {
-      session ??= new Session();
-      session.connect();
+      if (session === undefined) {
+        session = new Session();
+        session.connect();
+      }
       await session.post('HeapProfiler.enable');
       await session.post('HeapProfiler.startSampling', {
         samplingInterval: 16384,
@@ -187,24 +189,23 @@ process.on('message', async (message: DriverMessage) => {
     markAt = performance.now();
     send({ type: 'marked' });
   } else if (message.type === 'report') {
-    if (values['heap-snapshot'] !== undefined) writeHeapSnapshot(values['heap-snapshot']);
     const cpu = process.cpuUsage(markCpu);
     const windowMs = performance.now() - markAt;
+    // After the window's CPU is read: a snapshot of a 10,000-check hub takes seconds.
+    if (values['heap-snapshot'] !== undefined) writeHeapSnapshot(values['heap-snapshot']);
     let profile: string | undefined;
     if (session !== undefined && PROFILE !== undefined) {
       const { profile: data } = await session.post('Profiler.stop');
       writeFileSync(PROFILE, JSON.stringify(data));
-      session.disconnect();
-      session = undefined;
       profile = PROFILE;
     }
     if (session !== undefined && ALLOC_PROFILE !== undefined) {
       const { profile: data } = await session.post('HeapProfiler.stopSampling');
       writeFileSync(ALLOC_PROFILE, JSON.stringify(data));
-      session.disconnect();
-      session = undefined;
-      profile = ALLOC_PROFILE;
+      profile = profile === undefined ? ALLOC_PROFILE : `${profile}, ${ALLOC_PROFILE}`;
     }
+    session?.disconnect();
+    session = undefined;
     send({
       type: 'report',
       probes,
