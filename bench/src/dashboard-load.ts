@@ -42,7 +42,6 @@
  *   npm run build && node bench/dist/dashboard-load.js [--checks 2000] [--runs 5] [--live-seconds 20]
  *     [--history 30] [--warmup 1] [--search risk] [--type-delay-ms 150] [--ports 64] [--profile <dir>]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -55,12 +54,13 @@ import {
 } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, loadavg, release, tmpdir, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type Browser, type BrowserContext, type CDPSession, chromium, type Page } from 'playwright-core';
 import type { CheckKind, CheckPlan, CheckState, Store } from 'vigil';
 import { createApi, createHub, openStore } from 'vigil';
+import { startScaleEndpoints } from './scale-children.js';
 import { scaleCheckPlan } from './scale-plan.js';
 
 const USAGE = `Usage: node bench/dist/dashboard-load.js [options]
@@ -133,7 +133,6 @@ const FILTER_STATE: CheckState = 'unhealthy';
 const INP_GOOD_MS = 200;
 const VIEWPORT = { width: 1280, height: 800 };
 
-const here = dirname(fileURLToPath(import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -170,23 +169,6 @@ function buildPlans(ports: readonly number[]): CheckPlan[] {
     );
   }
   return plans;
-}
-
-/** The endpoints child; its first stdout line is `{"ports":[…]}`. */
-function startEndpoints(ports: number): { child: ChildProcess; ports: Promise<number[]> } {
-  const child = spawn(process.execPath, [join(here, 'scale-endpoints.js'), '--ports', String(ports)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const ready = new Promise<number[]>((resolve, reject) => {
-    let text = '';
-    child.stdout?.on('data', (c: Buffer) => {
-      text += c.toString();
-      const nl = text.indexOf('\n');
-      if (nl >= 0) resolve((JSON.parse(text.slice(0, nl)) as { ports: number[] }).ports);
-    });
-    child.once('exit', (code) => reject(new Error(`endpoints exited with ${code} before listening`)));
-  });
-  return { child, ports: ready };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -742,7 +724,7 @@ function packageVersion(name: string): string {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-dashboard-load-'));
-const endpoints = startEndpoints(Number(values.ports));
+const endpoints = startScaleEndpoints({ ports: Number(values.ports) });
 // Whatever happens, the endpoints child goes with this process.
 process.once('exit', () => endpoints.child.kill());
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));

@@ -17,10 +17,10 @@
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { cpus, release } from 'node:os';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createHttpClient } from 'vigil';
+import { startScaleEndpoints } from './scale-children.js';
 import { vigilNodeFlags } from './vigil-flags.js';
 
 const { values } = parseArgs({
@@ -38,7 +38,6 @@ const { values } = parseArgs({
     'endpoint-core': { type: 'string', default: '0' },
   },
 });
-const here = dirname(fileURLToPath(import.meta.url));
 const INTERVAL_MS = 10_000;
 const MARK = '--- measure ---';
 
@@ -181,19 +180,8 @@ async function runChild(ports: number[], client: string, ballastMb: number, flag
 }
 
 async function main(): Promise<void> {
-  const endpoints = spawn(
-    'taskset',
-    ['-c', values['endpoint-core'], process.execPath, join(here, 'scale-endpoints.js'), '--ports', '256'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const ports = await new Promise<number[]>((resolve) => {
-    let text = '';
-    endpoints.stdout?.on('data', (c: Buffer) => {
-      text += c.toString();
-      const nl = text.indexOf('\n');
-      if (nl >= 0) resolve((JSON.parse(text.slice(0, nl)) as { ports: number[] }).ports);
-    });
-  });
+  const endpoints = startScaleEndpoints({ ports: 256, core: values['endpoint-core'] });
+  const ports = await endpoints.ports;
   const rows: Row[] = [];
   try {
     for (const flagSet of values.flags.split(',')) {
@@ -209,7 +197,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    endpoints.kill();
+    endpoints.child.kill();
   }
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   console.log(

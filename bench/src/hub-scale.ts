@@ -42,6 +42,7 @@ import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { firstJsonLine, startScaleEndpoints } from './scale-children.js';
 import type { DriverMessage, HubMessage, LagSummary } from './scale-protocol.js';
 import { vigilNodeFlags } from './vigil-flags.js';
 
@@ -122,19 +123,6 @@ function spawnPinned(
 ): ChildProcess {
   return spawn('taskset', ['-c', core, process.execPath, ...nodeFlags, join(here, script), ...args], {
     stdio: ipc ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'],
-  });
-}
-
-/** The first stdout line of a child that prints JSON, parsed. */
-function firstJsonLine<T>(child: ChildProcess): Promise<T> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    child.stdout?.on('data', (c: Buffer) => {
-      text += c.toString();
-      const nl = text.indexOf('\n');
-      if (nl >= 0) resolve(JSON.parse(text.slice(0, nl)) as T);
-    });
-    child.once('exit', (code) => reject(new Error(`child exited with ${code} before printing`)));
   });
 }
 
@@ -289,17 +277,16 @@ try {
 }
 if (PROFILE_DIR !== undefined) mkdirSync(PROFILE_DIR, { recursive: true });
 const dir = mkdtempSync(join(tmpdir(), 'vigil-hub-scale-'));
-const endpoints = spawnPinned(
-  ENDPOINT_CORE,
-  'scale-endpoints.js',
-  ['--ports', values.ports, '--keep-alive-ms', '65000'],
-  false,
-);
+const endpoints = startScaleEndpoints({
+  ports: Number(values.ports),
+  core: ENDPOINT_CORE,
+  keepAliveMs: 65000,
+});
 const rows: Row[] = [];
 let floorMs = Number(values['floor-ms']);
 let floorNote = `given with --floor-ms`;
 try {
-  const { ports } = await firstJsonLine<{ ports: number[] }>(endpoints);
+  const ports = await endpoints.ports;
   if (values['floor-ms'] === undefined) {
     const runs: FloorResult[] = [];
     for (let i = 0; i < 3; i++) runs.push(await floor(ports, ['--mode', 'burst', '--probes', '20000']));
@@ -357,7 +344,7 @@ try {
     }
   }
 } finally {
-  endpoints.kill();
+  endpoints.child.kill();
   rmSync(dir, { recursive: true, force: true });
 }
 
