@@ -36,14 +36,15 @@
  *
  *   node bench/dist/scale-profile.js <dir>/hub-<checks>.cpuprofile   (summary of a profile)
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { firstJsonLine, startScaleEndpoints } from './scale-children.js';
-import type { DriverMessage, HubMessage, LagSummary } from './scale-protocol.js';
+import { coreBusySeconds, cpuSeconds, spawnPinned, startScaleHub, vmMb } from './scale-hub-child.js';
+import type { LagSummary } from './scale-protocol.js';
 import { vigilNodeFlags } from './vigil-flags.js';
 
 const { values } = parseArgs({
@@ -88,43 +89,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 /** Flags for the hub's node: by default the `vigil` binary's, so the hub is tuned as shipped. */
 const HUB_NODE_FLAGS = values['hub-node-flags'] ?? vigilNodeFlags().join(' ');
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString());
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** utime + stime of a process (all its threads), seconds. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
-
-/** Non-idle time of the hub's core (user, nice, system, irq, softirq, steal), seconds. */
-function coreBusySeconds(): number {
-  const line = readFileSync('/proc/stat', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith(`cpu${HUB_CORE} `));
-  const v = (line ?? '').trim().split(/\s+/).slice(1).map(Number);
-  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = v;
-  return (user + nice + system + irq + softirq + steal) / CLK_TCK;
-}
-
-/** A `Vm…:` line of /proc/<pid>/status, in MiB. */
-function vm(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`${field}:\\s+(\\d+) kB`));
-  return Number(m?.[1] ?? 0) / 1024;
-}
-
-/** `taskset -c <core> node <script> …args`. */
-function spawnPinned(
-  core: string,
-  script: string,
-  args: string[],
-  ipc: boolean,
-  nodeFlags: string[] = [],
-): ChildProcess {
-  return spawn('taskset', ['-c', core, process.execPath, ...nodeFlags, join(here, script), ...args], {
-    stdio: ipc ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'],
-  });
-}
 
 interface FloorResult {
   cpuMsPerProbe: number;
@@ -134,7 +99,12 @@ interface FloorResult {
 }
 
 async function floor(ports: number[], extra: string[]): Promise<FloorResult> {
-  const child = spawnPinned(HUB_CORE, 'scale-floor.js', ['--ports', ports.join(','), ...extra], false);
+  const child = spawnPinned(
+    HUB_CORE,
+    join(here, 'scale-floor.js'),
+    ['--ports', ports.join(','), ...extra],
+    false,
+  );
   const result = await firstJsonLine<FloorResult>(child);
   await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r(null)));
   return result;
@@ -185,25 +155,8 @@ async function runHub(checks: number, ports: number[], dir: string): Promise<Row
   const allocDir = values['alloc-profile'];
   if (allocDir !== undefined) args.push('--alloc-profile', join(allocDir, `hub-${checks}.heapprofile`));
   const flags = HUB_NODE_FLAGS.split(' ').filter((x) => x !== '');
-  const child = spawnPinned(HUB_CORE, 'scale-hub.js', args, true, flags);
-  const pid = child.pid as number;
-  const waiters = new Map<string, (m: HubMessage) => void>();
-  child.on('message', (m: HubMessage) => {
-    waiters.get(m.type)?.(m);
-    waiters.delete(m.type);
-  });
-  const exited = new Promise<number | null>((r) => child.once('exit', r));
-  const next = <T extends HubMessage['type']>(type: T): Promise<Extract<HubMessage, { type: T }>> =>
-    Promise.race([
-      new Promise<Extract<HubMessage, { type: T }>>((resolve) =>
-        waiters.set(type, resolve as (m: HubMessage) => void),
-      ),
-      exited.then((code) => {
-        throw new Error(`hub exited with ${code} while waiting for "${type}"`);
-      }),
-    ]);
-  const send = (m: DriverMessage) => child.send(m);
-
+  const hub = startScaleHub({ script: join(here, 'scale-hub.js'), core: HUB_CORE, args, nodeFlags: flags });
+  const { pid, next, send } = hub;
   try {
     const ready = await next('ready');
     process.stderr.write(
@@ -213,23 +166,23 @@ async function runHub(checks: number, ports: number[], dir: string): Promise<Row
     send({ type: 'mark' });
     await next('marked');
     const cpu0 = cpuSeconds(pid);
-    const busy0 = coreBusySeconds();
+    const busy0 = coreBusySeconds(HUB_CORE);
     const t0 = performance.now();
-    let rssMb = vm(pid, 'VmRSS');
+    let rssMb = vmMb(pid, 'VmRSS');
     const sampler = setInterval(() => {
-      rssMb = Math.max(rssMb, vm(pid, 'VmRSS'));
+      rssMb = Math.max(rssMb, vmMb(pid, 'VmRSS'));
     }, 1000);
     await sleep(MEASURE_S * 1000);
     const cpu = cpuSeconds(pid) - cpu0;
     const wall = (performance.now() - t0) / 1000;
     clearInterval(sampler);
-    rssMb = Math.max(rssMb, vm(pid, 'VmRSS'));
-    const hwmMb = vm(pid, 'VmHWM');
+    rssMb = Math.max(rssMb, vmMb(pid, 'VmRSS'));
+    const hwmMb = vmMb(pid, 'VmHWM');
     send({ type: 'report' });
     const report = await next('report');
     send({ type: 'stop' });
     await next('stopped');
-    await exited;
+    await hub.exited;
     const row: Row = {
       checks,
       plannedPerSecond: checks / (INTERVAL_MS / 1000),
@@ -244,12 +197,12 @@ async function runHub(checks: number, ports: number[], dir: string): Promise<Row
       scrapes: report.scrapes,
       dbMb: report.dbBytes / 2 ** 20,
       memory: report.memory,
-      coreBusy: (coreBusySeconds() - busy0) / wall,
+      coreBusy: (coreBusySeconds(HUB_CORE) - busy0) / wall,
     };
     if (report.profile !== undefined) row.profile = report.profile;
     return row;
   } finally {
-    if (child.exitCode === null) child.kill();
+    if (hub.child.exitCode === null) hub.child.kill();
     for (const suffix of ['', '-wal', '-shm']) rmSync(db + suffix, { force: true });
   }
 }
