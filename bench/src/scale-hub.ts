@@ -7,7 +7,9 @@
  *
  * The only instrumentation is a thin wrapper around the Metrics object handed to the hub (public
  * API): `observeLag` also feeds a fine-grained lag recorder (the histogram `vigil_scheduler_lag_seconds`
- * has 1 ms–10 s buckets, too coarse for p50), and `observeResult` counts results and non-passes.
+ * has 1 ms–10 s buckets, too coarse for p50), and `observeResult` counts results and non-passes and
+ * records probe durations (what a latency assertion sees: the hub's own queueing included).
+ * `--coalesce-ms` sets the hub's `coalesceMs` (default: the hub's own).
  * No event listener is subscribed, so `publish` runs with no listener, as in a hub nobody watches.
  */
 import { statSync, writeFileSync } from 'node:fs';
@@ -27,6 +29,7 @@ const { values } = parseArgs({
     ports: { type: 'string' },
     db: { type: 'string' },
     'scrape-ms': { type: 'string', default: '15000' },
+    'coalesce-ms': { type: 'string' },
     profile: { type: 'string' },
     'alloc-profile': { type: 'string' },
     'heap-snapshot': { type: 'string' },
@@ -71,8 +74,12 @@ function buildPlans(): CheckPlan[] {
 }
 
 const lag = new LagRecorder();
+/** Probe durations (`result.durationMs`): what a latency assertion sees, the hub's own queueing included. */
+const durations = new LagRecorder();
 let probes = 0;
 let nonPass: Record<string, number> = {};
+/** The first few non-passing results: check, start (UTC time of day), duration and message. */
+let nonPassExamples: string[] = [];
 const scrapes = { count: 0, totalMs: 0, maxMs: 0, bytes: 0 };
 
 const base = createMetrics();
@@ -81,9 +88,16 @@ const metrics: Metrics = {
   contentType: base.contentType,
   observeResult(plan, result) {
     probes++;
+    durations.record(result.durationMs);
     if (result.outcome !== 'pass') {
       const why = result.error?.code ?? result.failures[0]?.assertion ?? result.outcome;
       nonPass[why] = (nonPass[why] ?? 0) + 1;
+      if (nonPassExamples.length < 5) {
+        const at = new Date(result.startedAt).toISOString().slice(11, 23);
+        nonPassExamples.push(
+          `${result.checkId} started ${at}, ${result.durationMs.toFixed(0)} ms: ${result.error?.message ?? result.failures[0]?.message ?? result.outcome}`,
+        );
+      }
     }
     base.observeResult(plan, result);
   },
@@ -120,7 +134,12 @@ const send = (message: HubMessage): void => {
 const t0 = performance.now();
 const plans = buildPlans();
 const store = withDiagnostics(await openStore(DB));
-const hub = createHub({ plan: plans, store, metrics });
+const hub = createHub({
+  plan: plans,
+  store,
+  metrics,
+  ...(values['coalesce-ms'] === undefined ? {} : { coalesceMs: Number(values['coalesce-ms']) }),
+});
 await hub.start();
 
 // --scrape-ms 0: no renders (diagnostic: the pipeline without the scrape's cost).
@@ -163,8 +182,10 @@ function dbBytes(): number {
 process.on('message', async (message: DriverMessage) => {
   if (message.type === 'mark') {
     lag.reset();
+    durations.reset();
     probes = 0;
     nonPass = {};
+    nonPassExamples = [];
     Object.assign(scrapes, { count: 0, totalMs: 0, maxMs: 0 });
     if (PROFILE !== undefined) {
       session = new Session();
@@ -210,7 +231,9 @@ process.on('message', async (message: DriverMessage) => {
       type: 'report',
       probes,
       nonPass,
+      nonPassExamples,
       lag: lag.summary(),
+      durations: durations.summary(),
       scrapes: {
         count: scrapes.count,
         meanMs: scrapes.count > 0 ? scrapes.totalMs / scrapes.count : 0,

@@ -25,7 +25,11 @@ export type HubMessage =
       probes: number;
       /** Results whose outcome was not `pass`, by first error code or `assertion`. */
       nonPass: Record<string, number>;
+      /** The first few of them: check, start (UTC time of day), duration, message. */
+      nonPassExamples: string[];
       lag: LagSummary;
+      /** Probe durations (ProbeResult.durationMs) over the window, in ms. */
+      durations: LagSummary;
       /** `metrics.render()` calls in the window: wall time (includes yields) and output size. */
       scrapes: { count: number; meanMs: number; maxMs: number; bytes: number };
       /** process.cpuUsage() over the window, µs (a cross-check of /proc/<pid>/stat). */

@@ -36,6 +36,11 @@ export interface HubOptions {
    * At 10,000 checks a checkpoint writes up to 10,000 states, in batches that yield to probes.
    */
   checkpointIntervalMs?: number;
+  /**
+   * Due times are rounded up to multiples of this many ms, so that probes due close together start in
+   * one event-loop turn (the scheduler's `coalesceMs`). Default 20 (`DEFAULT_COALESCE_MS`); 0 = exact.
+   */
+  coalesceMs?: number;
   /** Called with human-readable log lines (transitions, reloads, store errors). Default: none. */
   log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
   /** Overrides of the evaluator's thresholds, for tests and drills. */
@@ -442,6 +447,7 @@ export function createHub(options: HubOptions): Hub {
         onResult,
         isConfirming: (plan) => states.get(key(plan.id, region))?.state === 'pending',
         onLag: (_plan, lagMs) => metrics?.observeLag(lagMs),
+        ...(options.coalesceMs === undefined ? {} : { coalesceMs: options.coalesceMs }),
         onError: (plan, err) => log('error', `${plan.id}: ${(err as Error).message}`),
       });
       // Rebuild the firing alerts from the resumed states.

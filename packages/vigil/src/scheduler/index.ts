@@ -5,6 +5,7 @@
 export type { LagStats } from './histogram.js';
 export {
   createScheduler,
+  DEFAULT_COALESCE_MS,
   DEFAULT_MAX_CONCURRENCY,
   DEFAULT_PER_TARGET_CONCURRENCY,
   DEFAULT_STOP_TIMEOUT_MS,

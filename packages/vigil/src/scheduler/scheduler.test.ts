@@ -62,6 +62,8 @@ function recorder(durationMs: (p: CheckPlan) => number = () => 0) {
   let inFlight = 0;
   let maxInFlight = 0;
   const options = {
+    // Exact due times: these tests check the grid's arithmetic; coalescing has its own tests.
+    coalesceMs: 0,
     probe: (p: CheckPlan) => {
       starts.push({ id: p.id, at: Date.now() });
       inFlight++;
@@ -148,6 +150,64 @@ describe('createScheduler: due-time grid', () => {
     await waitFor(() => plans.every((p) => rec.count(p.id) >= 1));
     for (const p of plans) expect(rec.dues(p.id)[0]).toBe(1_000 + 30 + spreadOffsetMs(p.id, 150));
     expect(new Set(plans.map((p) => rec.dues(p.id)[0])).size).toBeGreaterThan(10);
+  });
+});
+
+describe('createScheduler: coalescing', () => {
+  it('rounds each due time up to a multiple of coalesceMs, never before its exact slot', async () => {
+    const rec = recorder();
+    let frozen: number | null = 1_003;
+    const base = performance.now();
+    const now = () => frozen ?? 1_003 + performance.now() - base;
+    const plans = Array.from({ length: 10 }, (_, i) => plan(`m${i}/liveness`, { intervalMs: 70 }));
+    scheduler = createScheduler({ plans, ...rec.options, coalesceMs: 25, now });
+    scheduler.start();
+    frozen = null;
+    await waitFor(() => plans.every((p) => rec.count(p.id) >= 3));
+    for (const p of plans) {
+      const dues = rec.dues(p.id);
+      const exactFirst = 1_003 + spreadOffsetMs(p.id, 70);
+      expect(dues[0]).toBe(Math.ceil(exactFirst / 25) * 25);
+      // Each due is the check's exact grid slot (first + k × 70) rounded up: within 25 ms after it.
+      for (const due of dues) {
+        expect(isMultiple(due, 25)).toBe(true);
+        const k = Math.round((due - exactFirst) / 70);
+        expect(due - (exactFirst + k * 70)).toBeGreaterThanOrEqual(0);
+        expect(due - (exactFirst + k * 70)).toBeLessThan(25);
+      }
+    }
+  });
+
+  it('starts the probes due in one window together, in one timer callback', async () => {
+    const starts: Array<{ id: string; due: number; at: number }> = [];
+    const plans = Array.from({ length: 40 }, (_, i) => plan(`m${i}/liveness`, { intervalMs: 1_000 }));
+    const options = (coalesceMs: number) => ({
+      plans,
+      coalesceMs,
+      probe: async (p: CheckPlan) => resultOf(p),
+      onResult: () => {},
+      onLag: (p: CheckPlan, _lag: number, due: number) => {
+        starts.push({ id: p.id, due, at: performance.now() });
+      },
+    });
+    scheduler = createScheduler(options(250));
+    scheduler.start();
+    await waitFor(() => starts.length >= 40);
+    await scheduler.stop();
+    // 40 spread offsets in a 1 s interval fall into at most 4–5 windows of 250 ms…
+    const windows = new Set(starts.slice(0, 40).map((s) => s.due));
+    expect(windows.size).toBeLessThanOrEqual(5);
+    // …and the probes of one window start in one callback: the same instant on the loop's clock.
+    for (const due of windows) {
+      const at = starts.filter((s) => s.due === due).map((s) => s.at);
+      expect(Math.max(...at) - Math.min(...at)).toBeLessThan(5);
+    }
+    // Without coalescing the same checks start at ~40 distinct due times.
+    starts.length = 0;
+    scheduler = createScheduler(options(0));
+    scheduler.start();
+    await waitFor(() => starts.length >= 40);
+    expect(new Set(starts.slice(0, 40).map((s) => s.due)).size).toBeGreaterThan(30);
   });
 });
 
@@ -429,10 +489,18 @@ describe('createScheduler: stop and errors', () => {
     expect(scheduler.stats().errors).toBeGreaterThanOrEqual(2);
   });
 
-  it('rejects non-positive concurrency limits', () => {
+  it('rejects non-positive concurrency limits and a negative or non-finite coalesceMs', () => {
     const rec = recorder();
     expect(() => createScheduler({ plans: [], ...rec.options, perTargetConcurrency: 0 })).toThrow(
       expect.objectContaining({ code: 'VIGIL_ERR_SCHEDULER_OPTIONS' }),
     );
+    for (const coalesceMs of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => createScheduler({ plans: [], ...rec.options, coalesceMs })).toThrow(
+        expect.objectContaining({
+          code: 'VIGIL_ERR_SCHEDULER_OPTIONS',
+          message: expect.stringContaining('coalesceMs'),
+        }),
+      );
+    }
   });
 });
