@@ -31,6 +31,7 @@
  *                         summary: `node bench/dist/scale-profile.js <dir>/hub-<checks>.heapprofile`)
  *     [--hub-node-flags='--max-semi-space-size=16']   (flags for the hub's node; default: the flags the
  *                         `vigil` binary starts node with, read from its shebang line; '' for none)
+ *     [--coalesce-ms 20]  (the hub's coalesceMs, default its own; the paced floor's due times use the same grid)
  *     [--scrape-s 0] [--diag skip-states,skip-results]   (diagnostics: no /metrics renders; store writes
  *                         made no-ops through a wrapper of the public Store interface; never for the table)
  *
@@ -42,6 +43,7 @@ import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DEFAULT_COALESCE_MS } from 'vigil';
 import { firstJsonLine, startScaleEndpoints } from './scale-children.js';
 import { coreBusySeconds, cpuSeconds, spawnPinned, startScaleHub, vmMb } from './scale-hub-child.js';
 import type { LagSummary } from './scale-protocol.js';
@@ -67,6 +69,7 @@ const { values } = parseArgs({
     'heap-snapshot': { type: 'string' },
     diag: { type: 'string', default: '' },
     'hub-node-flags': { type: 'string' },
+    'coalesce-ms': { type: 'string', default: String(DEFAULT_COALESCE_MS) },
   },
 });
 const COUNTS = values.checks.split(',').map(Number);
@@ -147,6 +150,8 @@ async function runHub(checks: number, ports: number[], dir: string): Promise<Row
     db,
     '--scrape-ms',
     String(Number(values['scrape-s']) * 1000),
+    '--coalesce-ms',
+    values['coalesce-ms'],
   ];
   if (values.diag !== '') args.push('--diag', values.diag);
   const snapDir = values['heap-snapshot'];
@@ -265,6 +270,9 @@ try {
         String(WARMUP_S),
         '--measure-s',
         String(MEASURE_S),
+        // Due times on the hub's coalescing grid: the bare client scheduled as the hub schedules.
+        '--slack-ms',
+        values['coalesce-ms'] === '0' ? '1' : values['coalesce-ms'],
       ]);
       row.pacedFloor = paced.cpuMsPerProbe;
       row.pacedFloorRssMb = paced.rssMb ?? 0;
@@ -316,6 +324,9 @@ console.log(
 );
 console.log(`Command: node bench/dist/hub-scale.js ${process.argv.slice(2).join(' ')}`);
 console.log(`Floor: ${floorMs.toFixed(4)} ms CPU per probe, ${floorNote}.`);
+console.log(
+  `Due times coalesced to ${values['coalesce-ms']} ms windows (the hub's coalesceMs${values['coalesce-ms'] === String(DEFAULT_COALESCE_MS) ? ', its default' : ''}; the paced floor on the same grid).`,
+);
 console.log(
   `Bounds: lag p99 ≤ ${LAG_P99_MS} ms, RSS ≤ ${RSS_MB} MB, CPU per probe ≤ ${FLOOR_FACTOR}× floor (≤ ${(FLOOR_FACTOR * floorMs).toFixed(4)} ms), ` +
     `and the hub keeps up (≥ ${MIN_RATE_SHARE * 100}% of the planned probe rate, every probe passes).${PROFILE_DIR === undefined && values['alloc-profile'] === undefined ? '' : ' PROFILED RUN: CPU includes the sampling profiler.'}${values.diag === '' ? '' : ` DIAGNOSTIC RUN (--diag ${values.diag}): not the real pipeline.`}${HUB_NODE_FLAGS === '' ? ' Hub node flags: none.' : ` Hub node flags: ${HUB_NODE_FLAGS}${values['hub-node-flags'] === undefined ? " (the vigil binary's)" : ''}.`}\n`,

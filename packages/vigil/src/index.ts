@@ -27,6 +27,7 @@ export { createHttpClient } from './probe/http.js';
 export { parseJson } from './probe/json.js';
 export { isProbeable, type ProbeDeps, runProbe } from './probe/run-probe.js';
 export { ADAPTERS, createAdapterContext, getAdapter } from './protocols/index.js';
+export { DEFAULT_COALESCE_MS } from './scheduler/index.js';
 export { openStore } from './store/index.js';
 export type { Store } from './store/types.js';
 export type * from './types.js';
