@@ -15,10 +15,10 @@
  *   git worktree add /tmp/vigil-base <commit> && (cd /tmp/vigil-base && npm ci && npm run build)
  *   npm run build && node bench/dist/hub-ab.js [--base /tmp/vigil-base] [--checks 5000] [--rounds 5]
  *     [--warmup-s 20] [--measure-s 30] [--ports 256] [--scrape-s 15] [--hub-core 1] [--endpoint-core 0]
- *     [--head-args '<scale-hub.js args>'] [--base-args '…']
+ *     [--head-args '<scale-hub.js args>'] [--base-args '…'] [--head-node-flags='--flag …']
  *
  * Both hubs run with this checkout's `vigil` binary flags (its shebang line), so that only the code
- * differs; `--hub-node-flags` overrides them for both. Without `--base`, both are this checkout: with
+ * differs; `--hub-node-flags` overrides them for both, `--head-node-flags` for the head only. Without `--base`, both are this checkout: with
  * `--head-args '--diag skip-results'` (or other `scale-hub.js` arguments) that prices one part of
  * the pipeline against the whole.
  */
@@ -45,6 +45,7 @@ const { values } = parseArgs({
     'endpoint-core': { type: 'string', default: '0' },
     'hub-node-flags': { type: 'string' },
     'head-args': { type: 'string', default: '' },
+    'head-node-flags': { type: 'string' },
     'base-args': { type: 'string', default: '' },
   },
 });
@@ -99,7 +100,11 @@ try {
         const db = join(dir, `${b.name}-${round}.db`);
         const args = ['--checks', String(CHECKS), '--ports', ports, '--db', db];
         args.push('--scrape-ms', String(Number(values['scrape-s']) * 1000), ...b.extra);
-        const hub = startScaleHub({ script: b.script, core: HUB_CORE, args, nodeFlags: FLAGS });
+        const nodeFlags =
+          b.name === 'head' && values['head-node-flags'] !== undefined
+            ? words(values['head-node-flags'])
+            : FLAGS;
+        const hub = startScaleHub({ script: b.script, core: HUB_CORE, args, nodeFlags });
         hubs.set(b.name, hub);
         await hub.next('ready');
       }
@@ -177,7 +182,7 @@ console.log(`Command: node bench/dist/hub-ab.js ${process.argv.slice(2).join(' '
 console.log(
   `head: ${git(join(here, '..', '..'))}${values['head-args'] === '' ? '' : ` with ${values['head-args']}`}\n` +
     `base: ${git(BASE_DIR)}${values['base-args'] === '' ? '' : ` with ${values['base-args']}`}\n` +
-    `Hub node flags: ${FLAGS.join(' ') || 'none'}.\n`,
+    `Hub node flags: ${FLAGS.join(' ') || 'none'}${values['head-node-flags'] === undefined ? '' : ` (head: ${values['head-node-flags']})`}.\n`,
 );
 console.log(
   '| round | head ms/probe | base ms/probe | head/base | head RSS MB | base RSS MB | head lag p99 / max ms | base lag p99 / max ms | head probe duration p50 / p99 ms | base probe duration p50 / p99 ms | head / base probes not passed |',
