@@ -21,6 +21,6 @@ describe('vigil CLI', () => {
     const bin = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
     expect(execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim()).toBe(VERSION);
     const shebang = readFileSync(bin, 'utf8').split('\n')[0] as string;
-    expect(shebang).toMatch(/^#!\/usr\/bin\/env -S node( --[a-z-]+=\d+)+$/);
+    expect(shebang).toMatch(/^#!\/usr\/bin\/env -S node( --[a-z-]+(=\d+)?)+$/);
   });
 });
