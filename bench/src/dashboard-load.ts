@@ -62,6 +62,7 @@ import type { CheckKind, CheckPlan, CheckState, Store } from 'vigil';
 import { createApi, createHub, openStore } from 'vigil';
 import { startScaleEndpoints } from './scale-children.js';
 import { scaleCheckPlan } from './scale-plan.js';
+import { median } from './stats.js';
 
 const USAGE = `Usage: node bench/dist/dashboard-load.js [options]
 
@@ -702,11 +703,6 @@ async function profileLoad(browser: Browser, url: string, dir: string): Promise<
 
 // ---------------------------------------------------------------------------------------------
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
 const max = (xs: number[]) => Math.max(...xs);
 
 function cpuModel(): string {

@@ -39,6 +39,7 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createModelServer, type FaultMode, type ModelServer, parseFault } from '@vigil/example-model-server';
 import { type CheckPlan, createHub, createNotifiers, type HubEvent, openStore, parseConfig } from 'vigil';
+import { median } from './stats.js';
 
 const INTERVAL_MS = 10_000;
 const SHORT_FAULT_MS = 500;
@@ -418,12 +419,6 @@ async function runDrill(drill: Drill, isFast: boolean, random: () => number): Pr
   rmSync(dir, { recursive: true, force: true });
   for (const run of runs) await run.server.close();
   return { drill, isFast, runs, hubErrors };
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
 const seconds = (ms: number) => (ms / 1000).toFixed(1);

@@ -18,9 +18,9 @@
  *     [--head-args '<scale-hub.js args>'] [--base-args '…'] [--head-node-flags='--flag …']
  *
  * Both hubs run with this checkout's `vigil` binary flags (its shebang line), so that only the code
- * differs; `--hub-node-flags` overrides them for both, `--head-node-flags` for the head only. Without `--base`, both are this checkout: with
- * `--head-args '--diag skip-results'` (or other `scale-hub.js` arguments) that prices one part of
- * the pipeline against the whole.
+ * differs; `--hub-node-flags` overrides them for both, `--head-node-flags` for the head only.
+ * Without `--base`, both are this checkout: with `--head-args '--diag skip-results'` (or other
+ * `scale-hub.js` arguments) that prices one part of the pipeline against the whole.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -30,7 +30,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startScaleEndpoints } from './scale-children.js';
 import { cpuSeconds, type HubChild, startScaleHub, vmMb } from './scale-hub-child.js';
-import { vigilNodeFlags } from './vigil-flags.js';
+import { median } from './stats.js';
+import { splitFlags, vigilNodeFlags } from './vigil-flags.js';
 
 const { values } = parseArgs({
   options: {
@@ -51,13 +52,12 @@ const { values } = parseArgs({
 });
 const here = dirname(fileURLToPath(import.meta.url));
 const BASE_DIR = resolve(values.base ?? join(here, '..', '..'));
-const words = (s: string) => s.split(' ').filter((x) => x !== '');
 const BUILDS = [
-  { name: 'head', script: join(here, 'scale-hub.js'), extra: words(values['head-args']) },
+  { name: 'head', script: join(here, 'scale-hub.js'), extra: splitFlags(values['head-args']) },
   {
     name: 'base',
     script: join(BASE_DIR, 'bench', 'dist', 'scale-hub.js'),
-    extra: words(values['base-args']),
+    extra: splitFlags(values['base-args']),
   },
 ] as const;
 for (const b of BUILDS)
@@ -68,7 +68,7 @@ const ROUNDS = Number(values.rounds);
 const WARMUP_S = Number(values['warmup-s']);
 const MEASURE_S = Number(values['measure-s']);
 const HUB_CORE = values['hub-core'];
-const FLAGS = words(values['hub-node-flags'] ?? vigilNodeFlags().join(' '));
+const FLAGS = splitFlags(values['hub-node-flags'] ?? vigilNodeFlags().join(' '));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Side {
@@ -102,7 +102,7 @@ try {
         args.push('--scrape-ms', String(Number(values['scrape-s']) * 1000), ...b.extra);
         const nodeFlags =
           b.name === 'head' && values['head-node-flags'] !== undefined
-            ? words(values['head-node-flags'])
+            ? splitFlags(values['head-node-flags'])
             : FLAGS;
         const hub = startScaleHub({ script: b.script, core: HUB_CORE, args, nodeFlags });
         hubs.set(b.name, hub);
@@ -158,11 +158,6 @@ try {
 }
 
 const f = (x: number, d = 4) => x.toFixed(d);
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 const git = (cwd: string) => {
   try {
     return execFileSync('git', ['-C', cwd, 'log', '-1', '--format=%h %s'], { encoding: 'utf8' })

@@ -47,7 +47,7 @@ import { DEFAULT_COALESCE_MS } from 'vigil';
 import { firstJsonLine, startScaleEndpoints } from './scale-children.js';
 import { coreBusySeconds, cpuSeconds, spawnPinned, startScaleHub, vmMb } from './scale-hub-child.js';
 import type { LagSummary } from './scale-protocol.js';
-import { vigilNodeFlags } from './vigil-flags.js';
+import { splitFlags, vigilNodeFlags } from './vigil-flags.js';
 
 const { values } = parseArgs({
   options: {
@@ -159,7 +159,7 @@ async function runHub(checks: number, ports: number[], dir: string): Promise<Row
   if (PROFILE_DIR !== undefined) args.push('--profile', join(PROFILE_DIR, `hub-${checks}.cpuprofile`));
   const allocDir = values['alloc-profile'];
   if (allocDir !== undefined) args.push('--alloc-profile', join(allocDir, `hub-${checks}.heapprofile`));
-  const flags = HUB_NODE_FLAGS.split(' ').filter((x) => x !== '');
+  const flags = splitFlags(HUB_NODE_FLAGS);
   const hub = startScaleHub({ script: join(here, 'scale-hub.js'), core: HUB_CORE, args, nodeFlags: flags });
   const { pid, next, send } = hub;
   try {

@@ -7,6 +7,11 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** Node flags given as one string (`'--a=1 --b'`), as a list; `''` is none. */
+export function splitFlags(flags: string): string[] {
+  return flags.split(' ').filter((word) => word !== '');
+}
+
 export function vigilNodeFlags(): string[] {
   const bin = join(
     dirname(fileURLToPath(import.meta.url)),
