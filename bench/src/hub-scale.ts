@@ -11,8 +11,11 @@
  *  - the hub (`scale-hub.ts`), `taskset -c 1`: `createHub` + `openStore(<temp SQLite file>)` +
  *    `createMetrics()`; every check is `http` with a JSONPath extract and a range assertion, one
  *    check per target (`--per-target 2|3` adds readiness/liveness checks of the same target);
- *  - the floor (`scale-floor.ts`), `taskset -c 1`, before the hub runs: probe-cost.ts's floor
- *    (node:http GET + JSON.parse + range, keep-alive, 8 in flight), median of 3 runs;
+ *  - the floor (`scale-floor.ts`), `taskset -c 1`, before the first hub and after each hub, never
+ *    while one runs: probe-cost.ts's floor (node:http GET + JSON.parse + range, keep-alive, 8 in
+ *    flight), median of 3 runs. Each row is compared with the mean of the floors measured just before
+ *    and just after it: this VM's speed drifts 10–25% within minutes (BENCHMARKS.md), and a floor
+ *    taken once at the start let the ratio of one build swing between 1.86 and 2.94;
  *    `--paced-floor` also runs the floor at each check count's rate and spread (diagnostic column);
  *  - this driver, `taskset -c 0` (it mostly sleeps).
  *
@@ -130,12 +133,19 @@ interface Row {
   memory: { heapUsed: number; heapTotal: number; external: number };
   /** Busy share of the hub's core over the window (/proc/stat), hub included: other load shows as busy − hub. */
   coreBusy: number;
+  /** The burst floor this row is compared with: the mean of `floorBefore` and `floorAfter`, ms CPU per probe. */
+  floorMs: number;
+  floorBefore: number;
+  floorAfter: number;
   pacedFloor?: number;
   pacedFloorRssMb?: number;
   profile?: string;
 }
 
-async function runHub(checks: number, ports: number[], dir: string): Promise<Row> {
+/** A row as the hub's run gives it, before the floors around it are known. */
+type HubRow = Omit<Row, 'floorMs' | 'floorBefore' | 'floorAfter'>;
+
+async function runHub(checks: number, ports: number[], dir: string): Promise<HubRow> {
   const db = join(dir, `hub-${checks}.db`);
   const args = [
     '--checks',
@@ -188,7 +198,7 @@ async function runHub(checks: number, ports: number[], dir: string): Promise<Row
     send({ type: 'stop' });
     await next('stopped');
     await hub.exited;
-    const row: Row = {
+    const row: HubRow = {
       checks,
       plannedPerSecond: checks / (INTERVAL_MS / 1000),
       probesPerSecond: report.probes / (report.windowMs / 1000),
@@ -213,18 +223,17 @@ async function runHub(checks: number, ports: number[], dir: string): Promise<Row
 }
 
 /** Which bounds a row breaks; empty when it holds them all. */
-function broken(row: Row, floorMs: number): string[] {
+function broken(row: Row): string[] {
   const out: string[] = [];
   if (row.lag.p99 > LAG_P99_MS) out.push('lag');
   if (row.rssMb > RSS_MB) out.push('RSS');
-  if (row.cpuMsPerProbe > FLOOR_FACTOR * floorMs) out.push('CPU');
+  if (row.cpuMsPerProbe > FLOOR_FACTOR * row.floorMs) out.push('CPU');
   if (row.probesPerSecond < MIN_RATE_SHARE * row.plannedPerSecond) out.push('rate');
   if (Object.keys(row.nonPass).length > 0) out.push('failures');
   return out;
 }
 /** The bounds that grow with the check count: lag, memory, keeping up. */
-const capacityHolds = (row: Row, floorMs: number) =>
-  broken(row, floorMs).every((b) => b === 'CPU' || b === 'failures');
+const capacityHolds = (row: Row) => broken(row).every((b) => b === 'CPU' || b === 'failures');
 
 // ---------------------------------------------------------------------------------------------
 
@@ -241,21 +250,34 @@ const endpoints = startScaleEndpoints({
   keepAliveMs: 65000,
 });
 const rows: Row[] = [];
-let floorMs = Number(values['floor-ms']);
-let floorNote = `given with --floor-ms`;
+const GIVEN_FLOOR = values['floor-ms'] === undefined ? undefined : Number(values['floor-ms']);
+/** Every burst floor measured, in order: [median, the three runs]. */
+const floors: Array<{ median: number; runs: number[] }> = [];
 try {
   const ports = await endpoints.ports;
-  if (values['floor-ms'] === undefined) {
-    const runs: FloorResult[] = [];
-    for (let i = 0; i < 3; i++) runs.push(await floor(ports, ['--mode', 'burst', '--probes', '20000']));
-    const sorted = runs.map((r) => r.cpuMsPerProbe).sort((a, b) => a - b);
-    floorMs = sorted[1] as number;
-    floorNote = `measured here on core ${HUB_CORE}: median of ${sorted.map((x) => x.toFixed(4)).join(' / ')} ms (node:http + JSON.parse + range, keep-alive, 8 in flight, 20,000 probes)`;
-  }
-  process.stderr.write(`floor ${floorMs.toFixed(4)} ms CPU per probe\n`);
+  /** The burst floor now: the median of 3 runs (or the --floor-ms figure). */
+  const measureFloor = async (): Promise<number> => {
+    if (GIVEN_FLOOR !== undefined) return GIVEN_FLOOR;
+    const runs: number[] = [];
+    for (let i = 0; i < 3; i++)
+      runs.push((await floor(ports, ['--mode', 'burst', '--probes', '20000'])).cpuMsPerProbe);
+    const median = [...runs].sort((a, b) => a - b)[1] as number;
+    floors.push({ median, runs });
+    process.stderr.write(`  floor ${median.toFixed(4)} ms CPU per probe\n`);
+    return median;
+  };
+  let lastFloor = await measureFloor();
 
   const measure = async (checks: number): Promise<Row> => {
-    const row = await runHub(checks, ports, dir);
+    const hubRow = await runHub(checks, ports, dir);
+    const floorBefore = lastFloor;
+    lastFloor = await measureFloor();
+    const row: Row = {
+      ...hubRow,
+      floorBefore,
+      floorAfter: lastFloor,
+      floorMs: (floorBefore + lastFloor) / 2,
+    };
     if (values['paced-floor']) {
       const paced = await floor(ports, [
         '--mode',
@@ -276,10 +298,12 @@ try {
       ]);
       row.pacedFloor = paced.cpuMsPerProbe;
       row.pacedFloorRssMb = paced.rssMb ?? 0;
+      // The next row's floor before it, not one from before this paced run.
+      lastFloor = await measureFloor();
     }
-    const b = broken(row, floorMs);
+    const b = broken(row);
     process.stderr.write(
-      `  ${checks}: ${row.probesPerSecond.toFixed(0)} probes/s, lag p99 ${row.lag.p99.toFixed(1)} ms, RSS ${row.rssMb.toFixed(0)} MB, ${row.cpuMsPerProbe.toFixed(4)} ms CPU/probe${b.length > 0 ? ` — breaks ${b.join(', ')}` : ''}\n`,
+      `  ${checks}: ${row.probesPerSecond.toFixed(0)} probes/s, lag p99 ${row.lag.p99.toFixed(1)} ms, RSS ${row.rssMb.toFixed(0)} MB, ${row.cpuMsPerProbe.toFixed(4)} ms CPU/probe = ${(row.cpuMsPerProbe / row.floorMs).toFixed(2)}× floor${b.length > 0 ? ` — breaks ${b.join(', ')}` : ''}\n`,
     );
     rows.push(row);
     return row;
@@ -290,7 +314,7 @@ try {
   if (values.search) {
     // Bisect between the largest count that holds the capacity bounds and the smallest above it that does not.
     const step = Number(values['search-step']);
-    const holds = (r: Row) => capacityHolds(r, floorMs);
+    const holds = capacityHolds;
     for (;;) {
       const good = Math.max(0, ...rows.filter(holds).map((r) => r.checks));
       const bad = Math.min(...rows.filter((r) => !holds(r) && r.checks > good).map((r) => r.checks));
@@ -323,23 +347,29 @@ console.log(
   `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${f(totalmem() / 2 ** 30, 0)} GiB, Linux ${release()}, Node ${process.version}; ${new Date().toISOString().slice(0, 10)}.`,
 );
 console.log(`Command: node bench/dist/hub-scale.js ${process.argv.slice(2).join(' ')}`);
-console.log(`Floor: ${floorMs.toFixed(4)} ms CPU per probe, ${floorNote}.`);
+console.log(
+  GIVEN_FLOOR !== undefined
+    ? `Floor: ${GIVEN_FLOOR.toFixed(4)} ms CPU per probe, given with --floor-ms.`
+    : `Floor: node:http GET + JSON.parse + range, keep-alive, 8 in flight, 20,000 probes, on core ${HUB_CORE}, the median of 3 runs, ` +
+        `measured before the first hub and after each (${floors.map((x) => x.median.toFixed(4)).join(', ')} ms CPU per probe); ` +
+        'each row is compared with the mean of the floors just before and after it.',
+);
 console.log(
   `Due times coalesced to ${values['coalesce-ms']} ms windows (the hub's coalesceMs${values['coalesce-ms'] === String(DEFAULT_COALESCE_MS) ? ', its default' : ''}; the paced floor on the same grid).`,
 );
 console.log(
-  `Bounds: lag p99 ≤ ${LAG_P99_MS} ms, RSS ≤ ${RSS_MB} MB, CPU per probe ≤ ${FLOOR_FACTOR}× floor (≤ ${(FLOOR_FACTOR * floorMs).toFixed(4)} ms), ` +
+  `Bounds: lag p99 ≤ ${LAG_P99_MS} ms, RSS ≤ ${RSS_MB} MB, CPU per probe ≤ ${FLOOR_FACTOR}× floor, ` +
     `and the hub keeps up (≥ ${MIN_RATE_SHARE * 100}% of the planned probe rate, every probe passes).${PROFILE_DIR === undefined && values['alloc-profile'] === undefined ? '' : ' PROFILED RUN: CPU includes the sampling profiler.'}${values.diag === '' ? '' : ` DIAGNOSTIC RUN (--diag ${values.diag}): not the real pipeline.`}${HUB_NODE_FLAGS === '' ? ' Hub node flags: none.' : ` Hub node flags: ${HUB_NODE_FLAGS}${values['hub-node-flags'] === undefined ? " (the vigil binary's)" : ''}.`}\n`,
 );
 const paced = rows.some((r) => r.pacedFloor !== undefined);
 console.log(
-  `| checks | probes/s | lag p50 ms | lag p99 ms | lag max ms | RSS MB | CPU ms/probe | × floor | hub core % |${paced ? ' paced floor ms/probe | × paced floor |' : ''} within bounds |`,
+  `| checks | probes/s | lag p50 ms | lag p99 ms | lag max ms | RSS MB | CPU ms/probe | floor ms/probe (before / after) | × floor | hub core % |${paced ? ' paced floor ms/probe | × paced floor |' : ''} within bounds |`,
 );
 console.log(
-  `| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${paced ? ' ---: | ---: |' : ''} --- |`,
+  `| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${paced ? ' ---: | ---: |' : ''} --- |`,
 );
 for (const r of rows) {
-  const b = broken(r, floorMs);
+  const b = broken(r);
   const pacedCols =
     r.pacedFloor === undefined
       ? paced
@@ -347,7 +377,7 @@ for (const r of rows) {
         : ''
       : ` ${f(r.pacedFloor, 4)} | ${f(r.cpuMsPerProbe / r.pacedFloor, 2)} |`;
   console.log(
-    `| ${r.checks} | ${f(r.probesPerSecond, 0)} | ${lagMs(r.lag.p50)} | ${lagMs(r.lag.p99)} | ${f(r.lag.max)} | ${f(r.rssMb, 0)} | ${f(r.cpuMsPerProbe, 4)} | ${f(r.cpuMsPerProbe / floorMs, 2)} | ${f(r.coreShare * 100, 0)} |${pacedCols} ${b.length === 0 ? 'yes' : `no (${b.join(', ')})`} |`,
+    `| ${r.checks} | ${f(r.probesPerSecond, 0)} | ${lagMs(r.lag.p50)} | ${lagMs(r.lag.p99)} | ${f(r.lag.max)} | ${f(r.rssMb, 0)} | ${f(r.cpuMsPerProbe, 4)} | ${f(r.floorMs, 4)} (${f(r.floorBefore, 4)} / ${f(r.floorAfter, 4)}) | ${f(r.cpuMsPerProbe / r.floorMs, 2)} | ${f(r.coreShare * 100, 0)} |${pacedCols} ${b.length === 0 ? 'yes' : `no (${b.join(', ')})`} |`,
   );
 }
 console.log('\nDetails per row:');
@@ -363,8 +393,8 @@ for (const r of rows) {
       `SQLite ${f(r.dbMb, 0)} MiB at the end${r.pacedFloorRssMb === undefined ? '' : `; paced floor RSS ${f(r.pacedFloorRssMb, 0)} MB`}${np === '' ? '' : `; not passed: ${np}`}${r.profile === undefined ? '' : `; profile ${r.profile}`}`,
   );
 }
-const within = rows.filter((r) => broken(r, floorMs).length === 0).map((r) => r.checks);
-const capacity = rows.filter((r) => capacityHolds(r, floorMs)).map((r) => r.checks);
+const within = rows.filter((r) => broken(r).length === 0).map((r) => r.checks);
+const capacity = rows.filter(capacityHolds).map((r) => r.checks);
 console.log(
   `\nLargest check count within all bounds: ${within.length > 0 ? Math.max(...within) : 'none measured'}; ` +
     `within lag, RSS and rate bounds (CPU ratio aside): ${capacity.length > 0 ? Math.max(...capacity) : 'none measured'}.`,
