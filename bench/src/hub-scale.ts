@@ -242,7 +242,9 @@ try {
 } catch {
   throw new Error('taskset (util-linux) is required');
 }
-if (PROFILE_DIR !== undefined) mkdirSync(PROFILE_DIR, { recursive: true });
+for (const out of [PROFILE_DIR, values['alloc-profile'], values['heap-snapshot']]) {
+  if (out !== undefined) mkdirSync(out, { recursive: true });
+}
 const dir = mkdtempSync(join(tmpdir(), 'vigil-hub-scale-'));
 const endpoints = startScaleEndpoints({
   ports: Number(values.ports),
