@@ -121,6 +121,8 @@ interface Row {
   plannedPerSecond: number;
   probesPerSecond: number;
   lag: LagSummary;
+  /** Probe durations over the window (what a latency assertion sees: the hub's own queueing included). */
+  durations: LagSummary;
   rssMb: number;
   hwmMb: number;
   cpuMsPerProbe: number;
@@ -203,6 +205,7 @@ async function runHub(checks: number, ports: number[], dir: string): Promise<Hub
       plannedPerSecond: checks / (INTERVAL_MS / 1000),
       probesPerSecond: report.probes / (report.windowMs / 1000),
       lag: report.lag,
+      durations: report.durations,
       rssMb,
       hwmMb,
       cpuMsPerProbe: (cpu * 1000) / report.probes,
@@ -389,6 +392,7 @@ for (const r of rows) {
     .join(', ');
   console.log(
     `- ${r.checks}: planned ${f(r.plannedPerSecond, 0)} probes/s; lag p99.9 ${lagMs(r.lag.p999)} ms over ${r.lag.count} probes; ` +
+      `probe duration p50 ${lagMs(r.durations.p50)} / p99 ${lagMs(r.durations.p99)} ms; ` +
       `VmHWM ${f(r.hwmMb, 0)} MB; at the end heap used ${f(r.memory.heapUsed, 0)} of ${f(r.memory.heapTotal, 0)} MB, external ${f(r.memory.external, 0)} MB; ` +
       `core ${HUB_CORE} busy ${f(r.coreBusy * 100, 0)}% (hub ${f(r.coreShare * 100, 0)}%, other processes ${f(Math.max(0, r.coreBusy - r.coreShare) * 100, 0)}%); CPU/probe by process.cpuUsage ${f(r.selfCpuMsPerProbe, 4)} ms; ` +
       `${r.scrapes.count} renders, mean ${f(r.scrapes.meanMs)} ms, max ${f(r.scrapes.maxMs)} ms, ${f(r.scrapes.bytes / 2 ** 20, 1)} MiB; ` +
