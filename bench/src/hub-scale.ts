@@ -256,8 +256,8 @@ const endpoints = startScaleEndpoints({
 });
 const rows: Row[] = [];
 const GIVEN_FLOOR = values['floor-ms'] === undefined ? undefined : Number(values['floor-ms']);
-/** Every burst floor measured, in order: [median, the three runs]. */
-const floors: Array<{ median: number; runs: number[] }> = [];
+/** Every burst floor measured (each the median of 3 runs), in order. */
+const floors: number[] = [];
 try {
   const ports = await endpoints.ports;
   /** The burst floor now: the median of 3 runs (or the --floor-ms figure). */
@@ -267,7 +267,7 @@ try {
     for (let i = 0; i < 3; i++)
       runs.push((await floor(ports, ['--mode', 'burst', '--probes', '20000'])).cpuMsPerProbe);
     const median = [...runs].sort((a, b) => a - b)[1] as number;
-    floors.push({ median, runs });
+    floors.push(median);
     process.stderr.write(`  floor ${median.toFixed(4)} ms CPU per probe\n`);
     return median;
   };
@@ -319,10 +319,9 @@ try {
   if (values.search) {
     // Bisect between the largest count that holds the capacity bounds and the smallest above it that does not.
     const step = Number(values['search-step']);
-    const holds = capacityHolds;
     for (;;) {
-      const good = Math.max(0, ...rows.filter(holds).map((r) => r.checks));
-      const bad = Math.min(...rows.filter((r) => !holds(r) && r.checks > good).map((r) => r.checks));
+      const good = Math.max(0, ...rows.filter(capacityHolds).map((r) => r.checks));
+      const bad = Math.min(...rows.filter((r) => !capacityHolds(r) && r.checks > good).map((r) => r.checks));
       if (!Number.isFinite(bad)) {
         // Everything measured holds: go up by doubling until something breaks (stop at 200k).
         if (good >= 200_000) break;
@@ -356,7 +355,7 @@ console.log(
   GIVEN_FLOOR !== undefined
     ? `Floor: ${GIVEN_FLOOR.toFixed(4)} ms CPU per probe, given with --floor-ms.`
     : `Floor: node:http GET + JSON.parse + range, keep-alive, 8 in flight, 20,000 probes, on core ${HUB_CORE}, the median of 3 runs, ` +
-        `measured before the first hub and after each (${floors.map((x) => x.median.toFixed(4)).join(', ')} ms CPU per probe); ` +
+        `measured before the first hub and after each (${floors.map((x) => x.toFixed(4)).join(', ')} ms CPU per probe); ` +
         'each row is compared with the mean of the floors just before and after it.',
 );
 console.log(
