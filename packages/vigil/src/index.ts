@@ -12,19 +12,16 @@
  *   await client.close();
  * }
  */
-export const VERSION = '0.1.0';
 
 export { createNotifier, createNotifiers } from './alerting/notifiers/index.js';
 export { type ApiOptions, createApi, requireToken } from './api/index.js';
 export { evaluateExpect } from './assertions/index.js';
-export { DEFAULT_PORT, runHub } from './cli/run.js';
 export { buildPlan, type LoadResult, loadConfig, parseConfig } from './config/index.js';
+export { DEFAULT_PORT, runHub } from './daemon/hub.js';
 export { ConfigError, UsageError, VigilError } from './errors.js';
 export { createHub, type Hub, type HubOptions } from './hub/hub.js';
 export type { CheckStatus, HubEvent, HubView } from './hub/types.js';
 export { createMetrics, type Metrics } from './metrics/index.js';
-export { createHttpClient } from './probe/http.js';
-export { parseJson } from './probe/json.js';
 export { isProbeable, type ProbeDeps, runProbe } from './probe/run-probe.js';
 export { ADAPTERS, createAdapterContext, getAdapter } from './protocols/index.js';
 export { DEFAULT_COALESCE_MS } from './scheduler/index.js';
@@ -32,3 +29,6 @@ export { openStore } from './store/index.js';
 export type { Store } from './store/types.js';
 export type * from './types.js';
 export { CHECK_KINDS, PROTOCOL_NAMES } from './types.js';
+export { VERSION } from './version.js';
+export { createHttpClient } from './wire/http.js';
+export { parseJson } from './wire/json.js';

@@ -38,7 +38,7 @@
  * says healthy; nothing fires to resolve).
  */
 import { createHash } from 'node:crypto';
-import { parseDuration } from '../config/duration.js';
+import { parseDuration } from '../diagnostics/duration.js';
 import type { Notification, Silence, Store } from '../store/types.js';
 import { inhibitedBy } from './inhibit.js';
 import { type AlertingConfig, type RouteConfig, routeAlert } from './routing.js';

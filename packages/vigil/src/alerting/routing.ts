@@ -12,10 +12,10 @@
  * The schema is not part of `configSchema` yet; `configSchema` can take it as `alerting: alertingSchema.optional()`.
  */
 import { z } from 'zod';
-import { durationProblem, parseDuration } from '../config/duration.js';
-import { fillMessage, GOT, humanErrorMap, issuesToProblems, renderValue } from '../config/messages.js';
-import { formatPath } from '../config/paths.js';
-import { closest } from '../config/suggest.js';
+import { durationProblem, parseDuration } from '../diagnostics/duration.js';
+import { fillMessage, GOT, humanErrorMap, issuesToProblems, renderValue } from '../diagnostics/messages.js';
+import { formatPath } from '../diagnostics/paths.js';
+import { closest } from '../diagnostics/suggest.js';
 import { matcherMatches, parseTimeOfDay, WEEKDAYS } from './silences.js';
 import type { Alert, Severity } from './types.js';
 

@@ -4,7 +4,7 @@
  * ends (`value: "credit-.*"` matches `credit-scorer`, not `my-credit-scorer`); a label the alert lacks
  * has the value `""`.
  */
-import { parseDuration } from '../config/duration.js';
+import { parseDuration } from '../diagnostics/duration.js';
 import type { Silence, SilenceMatcher } from '../store/types.js';
 import type { Alert } from './types.js';
 

@@ -6,7 +6,8 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { HubView } from '../hub/types.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { createEventFanout, type EventFanout } from './events.js';
+import type { ApiContext } from './context.js';
+import { createEventFanout } from './events.js';
 import { describeValidationError } from './query.js';
 import { alertRoutes } from './routes/alerts.js';
 import { eventRoutes } from './routes/events.js';
@@ -56,13 +57,6 @@ export function defaultDashboardDir(): string | undefined {
  */
 const DASHBOARD_CSP =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
-
-/** What the route modules get. */
-export interface ApiContext {
-  hub: HubView;
-  metrics: Metrics | undefined;
-  events: EventFanout;
-}
 
 /**
  * Creates the hub's HTTP API, not listening (the caller calls `listen`, or `inject` in tests). Routes

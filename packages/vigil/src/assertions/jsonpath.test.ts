@@ -1,6 +1,6 @@
 import { jsonpath } from 'json-p3';
 import { describe, expect, it } from 'vitest';
-import { formatJsonPath } from '../probe/json.js';
+import { formatJsonPath } from '../wire/json.js';
 import { compileJsonPath, compileRegExp, rewriteZeroLiterals, selectNodes } from './jsonpath.js';
 
 function select(path: string, value: unknown): Array<[string, unknown]> {

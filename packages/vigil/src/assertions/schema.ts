@@ -4,8 +4,8 @@
  * stable until a reload builds new ones).
  */
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import { formatJsonPath } from '../probe/json.js';
 import type { AssertionFailure } from '../types.js';
+import { formatJsonPath } from '../wire/json.js';
 import { FailureCollector, sample } from './format.js';
 
 /**

@@ -10,7 +10,6 @@
 import { type Command, Option } from 'commander';
 import { loadConfig, parseDuration, TIMING_DEFAULTS } from '../config/index.js';
 import { UsageError } from '../errors.js';
-import { createHttpClient } from '../probe/http.js';
 import { isProbeable, runProbe } from '../probe/run-probe.js';
 import { createAdapterContext, getAdapter } from '../protocols/index.js';
 import {
@@ -21,6 +20,7 @@ import {
   type ProtocolName,
   type TargetConfig,
 } from '../types.js';
+import { createHttpClient } from '../wire/http.js';
 
 /** Options of {@link runChecks}. */
 export interface RunChecksOptions {

@@ -14,9 +14,9 @@ import type { Severity } from '../alerting/types.js';
 import { loadConfig } from '../config/index.js';
 import { UsageError } from '../errors.js';
 import { defaultThresholds, FLAP_WINDOW_CHECKS, MIN_FLAP_WINDOW_MS } from '../evaluate/index.js';
-import { VERSION } from '../index.js';
 import { isProbeable } from '../probe/run-probe.js';
 import type { CheckPlan } from '../types.js';
+import { VERSION } from '../version.js';
 
 /**
  * Names of the exported alerts: Vigil's own three ({@link ALERT_NAMES}, the names its notifiers send,

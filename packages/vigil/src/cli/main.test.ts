@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { VERSION } from '../index.js';
+import { VERSION } from '../version.js';
 import { createProgram } from './main.js';
 
 describe('vigil CLI', () => {

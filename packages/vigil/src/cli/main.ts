@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../errors.js';
-import { VERSION } from '../index.js';
+import { VERSION } from '../version.js';
 import { registerCheck } from './check.js';
 import { registerExport } from './export.js';
 import { registerRun } from './run.js';

@@ -6,8 +6,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { type Problem, Verbatim } from '../diagnostics/paths.js';
 import { CHECK_KINDS } from '../types.js';
-import { type Problem, Verbatim } from './paths.js';
 import type { VigilConfig } from './schema.js';
 
 /** What {@link checkFiles} found. */

@@ -12,8 +12,10 @@
  *
  * @module
  */
+
+export { DURATION_PATTERN, MAX_DURATION_MS, parseDuration } from '../diagnostics/duration.js';
+export { createRedactor, REDACTED } from '../diagnostics/redact.js';
 export type { CheckPlan } from '../types.js';
-export { DURATION_PATTERN, MAX_DURATION_MS, parseDuration } from './duration.js';
 export type { Env } from './interpolate.js';
 export { generateJsonSchema } from './json-schema.js';
 export {
@@ -28,7 +30,6 @@ export {
   parseConfig,
 } from './load.js';
 export { buildPlan } from './plan.js';
-export { createRedactor, REDACTED } from './redact.js';
 export {
   assertionSchema,
   authSchema,

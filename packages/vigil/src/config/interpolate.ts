@@ -1,4 +1,4 @@
-import type { ConfigPath, Problem } from './paths.js';
+import type { ConfigPath, Problem } from '../diagnostics/paths.js';
 
 /** Environment variables for `${VAR}` interpolation, e.g. `process.env`. */
 export type Env = Readonly<Record<string, string | undefined>>;

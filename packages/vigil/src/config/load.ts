@@ -2,14 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { type Document, isAlias, isMap, isScalar, isSeq, type Node, parseDocument } from 'yaml';
 import { createNotifier } from '../alerting/notifiers/index.js';
+import { fillMessage, humanErrorMap, issuesToProblems, renderValue } from '../diagnostics/messages.js';
+import { type ConfigPath, formatPath, type Problem } from '../diagnostics/paths.js';
+import { createRedactor } from '../diagnostics/redact.js';
 import { ConfigError } from '../errors.js';
 import type { CheckPlan } from '../types.js';
 import { checkFiles, resolveFiles } from './files.js';
 import { type Env, interpolateEnv } from './interpolate.js';
-import { fillMessage, humanErrorMap, issuesToProblems, renderValue } from './messages.js';
-import { type ConfigPath, formatPath, type Problem } from './paths.js';
 import { buildPlan } from './plan.js';
-import { createRedactor } from './redact.js';
 import { configSchema, type VigilConfig } from './schema.js';
 
 /** A config that loaded: validated, files resolved, deeply frozen, with its plan. */

@@ -1,3 +1,4 @@
+import { parseDuration } from '../diagnostics/duration.js';
 import { ConfigError } from '../errors.js';
 import {
   CHECK_KINDS,
@@ -7,7 +8,6 @@ import {
   type HttpCheckRequest,
   type TargetConfig,
 } from '../types.js';
-import { parseDuration } from './duration.js';
 import type { ExpectSpec, TargetSpec, VigilConfig } from './schema.js';
 
 type CheckSpec = NonNullable<TargetSpec['checks'][CheckKind]>;

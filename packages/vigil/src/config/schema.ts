@@ -7,11 +7,11 @@
 import Big from 'big.js';
 import { z } from 'zod';
 import { alertingSchema } from '../alerting/routing.js';
+import { DURATION_PATTERN, durationProblem, parseDuration } from '../diagnostics/duration.js';
+import { GOT } from '../diagnostics/messages.js';
+import { formatPath, Verbatim } from '../diagnostics/paths.js';
+import { closest } from '../diagnostics/suggest.js';
 import { type AuthConfig, CHECK_KINDS, PROTOCOL_NAMES, type ProtocolName } from '../types.js';
-import { DURATION_PATTERN, durationProblem, parseDuration } from './duration.js';
-import { GOT } from './messages.js';
-import { formatPath, Verbatim } from './paths.js';
-import { closest } from './suggest.js';
 
 // ---------------------------------------------------------------------------------------------
 // Scalars

@@ -8,11 +8,11 @@ import type { AlertingConfig } from '../alerting/routing.js';
 import type { Notifier } from '../alerting/types.js';
 import { defaultThresholds, evaluate, initialState, isMaterialChange } from '../evaluate/index.js';
 import type { Metrics } from '../metrics/index.js';
-import { createHttpClient } from '../probe/http.js';
 import { type CapturedExchange, isProbeable, runProbe } from '../probe/run-probe.js';
 import { createScheduler, type Scheduler } from '../scheduler/index.js';
 import type { Store } from '../store/types.js';
 import type { CheckPlan, EvalState, HttpClient, ProbeResult, Thresholds, Transition } from '../types.js';
+import { createHttpClient } from '../wire/http.js';
 import type { CheckStatus, HubEvent, HubView } from './types.js';
 import { alertStatuses, checkInfoOf, exchangeView, RecentDurations } from './views.js';
 

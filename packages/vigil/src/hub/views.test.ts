@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRedactor } from '../config/redact.js';
+import { createRedactor } from '../diagnostics/redact.js';
 import type { HttpExchange } from '../types.js';
 import { RECENT_DURATIONS } from './types.js';
 import { EXCHANGE_BODY_LIMIT, exchangeView, RecentDurations } from './views.js';

@@ -5,7 +5,7 @@
  */
 import type { Dispatcher } from '../alerting/dispatcher.js';
 import type { Alert } from '../alerting/types.js';
-import { REDACTED } from '../config/redact.js';
+import { REDACTED } from '../diagnostics/redact.js';
 import type { CapturedExchange } from '../probe/run-probe.js';
 import type { CheckPlan } from '../types.js';
 import { type AlertStatus, type CheckInfo, type ExchangeView, RECENT_DURATIONS } from './types.js';

@@ -4,7 +4,6 @@
  * `plan.extract`). Normalising predictions into named outputs lives in ./normalise.ts.
  */
 import { VigilError } from '../errors.js';
-import { parseJson } from '../probe/json.js';
 import type {
   AdapterAnswer,
   AdapterContext,
@@ -16,6 +15,7 @@ import type {
   ProbeErrorCode,
   ProtocolAdapter,
 } from '../types.js';
+import { parseJson } from '../wire/json.js';
 import { joinUrl } from './context.js';
 import { applyExtract } from './extract.js';
 import { isRecord } from './normalise.js';

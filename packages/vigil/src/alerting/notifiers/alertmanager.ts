@@ -16,7 +16,7 @@
  * When none did: retryable if any failure is retryable, with the shortest `Retry-After`.
  */
 import { z } from 'zod';
-import { parseDuration } from '../../config/duration.js';
+import { parseDuration } from '../../diagnostics/duration.js';
 import type { Alert, DeliveryResult, NotificationGroup, Notifier, NotifierContext } from '../types.js';
 import { rfc3339 } from './format.js';
 import { mergeHeaders, postAndClassify, secretRedactor } from './http.js';

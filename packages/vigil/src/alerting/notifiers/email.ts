@@ -17,7 +17,7 @@
  */
 import nodemailer from 'nodemailer';
 import { z } from 'zod';
-import { GOT } from '../../config/messages.js';
+import { GOT } from '../../diagnostics/messages.js';
 import type { Alert, DeliveryResult, NotificationGroup, Notifier, NotifierContext } from '../types.js';
 import { alertSeverity, alertSubject, escapeHtml, formatLabels, groupTitle, rfc3339 } from './format.js';
 import { abortMessage, secretRedactor } from './http.js';

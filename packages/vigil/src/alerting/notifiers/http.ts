@@ -15,7 +15,7 @@
  * webhook URL are often the credential (Slack), so they never appear; the caller's redactor removes any
  * other secret (keys, header values) that a receiver might echo in its response.
  */
-import { createRedactor } from '../../config/redact.js';
+import { createRedactor } from '../../diagnostics/redact.js';
 import type { DeliveryResult, NotifierContext } from '../types.js';
 
 /** Most of a receiver's response body kept for error messages, in characters. */

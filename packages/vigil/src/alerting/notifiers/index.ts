@@ -3,8 +3,8 @@
  * file in this folder plus one line in {@link NOTIFIER_TYPES}.
  */
 import type { z } from 'zod';
-import { fillMessage, humanErrorMap, issuesToProblems, renderValue } from '../../config/messages.js';
-import { formatPath } from '../../config/paths.js';
+import { fillMessage, humanErrorMap, issuesToProblems, renderValue } from '../../diagnostics/messages.js';
+import { formatPath } from '../../diagnostics/paths.js';
 import { ConfigError } from '../../errors.js';
 import type { Notifier } from '../types.js';
 import { alertmanagerConfigSchema, createAlertmanagerNotifier } from './alertmanager.js';

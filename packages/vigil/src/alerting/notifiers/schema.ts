@@ -3,8 +3,8 @@
  * {@link GOT} instead of the value, so that the formatter can hide secrets: most notifier values are).
  */
 import { z } from 'zod';
-import { durationProblem, parseDuration } from '../../config/duration.js';
-import { GOT } from '../../config/messages.js';
+import { durationProblem, parseDuration } from '../../diagnostics/duration.js';
+import { GOT } from '../../diagnostics/messages.js';
 
 const requiredOr = (message: string) => (issue: { input: unknown }) =>
   issue.input === undefined ? 'required' : message;

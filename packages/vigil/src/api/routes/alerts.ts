@@ -1,6 +1,6 @@
 /** Alerts firing now: `GET /api/v1/alerts`. */
 import type { FastifyInstance } from 'fastify';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../context.js';
 import { repeatable } from '../query.js';
 
 interface AlertsQuery {

@@ -1,6 +1,6 @@
 /** `GET /api/v1/events`: the hub's events as server-sent events (see `../events.ts`). */
 import type { FastifyInstance } from 'fastify';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../context.js';
 
 interface EventsQuery {
   results?: '1' | 'true' | '0' | 'false';

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Alert, NotificationGroup } from '../../alerting/types.js';
 import type { Notification, Store } from '../../store/types.js';
 import type { Incident, Transition } from '../../types.js';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../context.js';
 import { limitSchema, parseTime, timeSchema } from '../query.js';
 
 interface IncidentsQuery {

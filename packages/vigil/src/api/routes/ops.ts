@@ -1,7 +1,7 @@
 /** Operational endpoints: `/livez`, `/readyz` (Kubernetes probe names) and `/metrics` (Prometheus). */
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../context.js';
 
 /** Registers `/livez`, `/readyz` and `/metrics` (see `createApi`). */
 export function opsRoutes(app: FastifyInstance, { hub, metrics }: ApiContext): void {

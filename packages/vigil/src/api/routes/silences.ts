@@ -4,8 +4,8 @@
  * `endsAt` (Alertmanager's semantics: every matcher must match; regex matchers are anchored).
  */
 import type { FastifyInstance } from 'fastify';
-import type { ApiContext } from '../app.js';
 import { requireToken } from '../auth.js';
+import type { ApiContext } from '../context.js';
 import { timeSchema } from '../query.js';
 
 /** ms since epoch or an RFC 3339 date-time, as the other routes accept; NaN when unreadable. */

@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { CheckStatus } from '../../hub/types.js';
 import type { CheckState } from '../../types.js';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../context.js';
 import { limitSchema, parseTime, repeatable, stateSchema, timeSchema } from '../query.js';
 
 interface StatusQuery {

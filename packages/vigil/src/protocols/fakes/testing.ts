@@ -2,7 +2,7 @@
  * Test helpers for the protocol adapters: hand-built targets and check plans (the config loader's
  * defaults, resolved), and a one-call way to run an adapter's check over a real HTTP client.
  */
-import { createHttpClient } from '../../probe/http.js';
+
 import type {
   AdapterAnswer,
   CheckKind,
@@ -12,6 +12,7 @@ import type {
   ProtocolName,
   TargetConfig,
 } from '../../types.js';
+import { createHttpClient } from '../../wire/http.js';
 import { createAdapterContext } from '../context.js';
 
 /** A target with the loader's defaults (1 MiB body cap, 5 redirects, no headers or labels). */
