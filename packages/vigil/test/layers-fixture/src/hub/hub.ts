@@ -1,0 +1,3 @@
+import { storeName } from '../store/store.js';
+
+export const hubName = `hub over ${storeName}`;
