@@ -68,6 +68,7 @@ export type FastifyHealthPlugin = (
  *
  * @example
  * ```ts
+ * import Fastify from 'fastify';
  * const app = Fastify();
  * await app.register(createFastifyPlugin(health));
  * await app.listen({ port: 8080 });

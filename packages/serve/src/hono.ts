@@ -34,6 +34,8 @@ export type HonoHealthMiddleware = (
  *
  * @example
  * ```ts
+ * import { serve } from '@hono/node-server';
+ * import { Hono } from 'hono';
  * const app = new Hono();
  * app.use(createHonoMiddleware(health));
  * serve({ fetch: app.fetch, port: 8080 });

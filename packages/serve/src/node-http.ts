@@ -21,10 +21,11 @@ export type NodeHealthHandler = (req: IncomingMessage, res: ServerResponse) => b
  * @param fallback handles every request that is not a health request (your app).
  * @example
  * ```ts
+ * import http from 'node:http';
  * const server = http.createServer(createNodeHandler(health, (req, res) => app(req, res)));
  * // or, keeping control:
  * const handleHealth = createNodeHandler(health);
- * const server = http.createServer((req, res) => {
+ * const controlled = http.createServer((req, res) => {
  *   if (handleHealth(req, res)) return;
  *   app(req, res);
  * });

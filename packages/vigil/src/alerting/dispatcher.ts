@@ -166,7 +166,9 @@ function common(records: readonly Record<string, string>[]): Record<string, stri
  * @example
  * const dispatcher = createDispatcher({ store, notifiers, config: loaded.config.alerting });
  * dispatcher.start();
- * hub.on('transition', (t) => void dispatcher.onAlerts(alertsFromTransition(t, planOf(t))));
+ * hub.subscribe((event) => {
+ *   if (event.type === 'transition') void dispatcher.onAlerts(alertsFromTransition(event.transition, planOf(event)));
+ * });
  * // on shutdown
  * await dispatcher.stop();
  */

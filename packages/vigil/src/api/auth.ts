@@ -21,7 +21,7 @@ function digest(value: string): Buffer {
  *
  * @example
  * ```ts
- * app.post('/api/v1/silences', { onRequest: requireToken(options.token) }, createSilence);
+ * app.delete('/api/v1/silences/:id', { onRequest: requireToken(process.env.VIGIL_API_TOKEN) }, expireSilence);
  * ```
  */
 export function requireToken(token: string | undefined): onRequestAsyncHookHandler {
