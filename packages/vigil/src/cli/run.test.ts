@@ -3,7 +3,7 @@
  * history, reloads its config (keeping the old one on an invalid edit), and stops on SIGTERM.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -183,6 +183,36 @@ describe('vigil run', () => {
     const kept = await statusOf(hub.url, 'credit/integrity');
     expect(kept?.state).toBe('healthy');
     expect(kept?.since).toBe(healthy.since);
+    hub.child.kill('SIGTERM');
+    expect(await hub.exited).toBe(0);
+  });
+
+  it('reloads each of three consecutive ConfigMap updates (the kubelet swaps the ..data symlink)', async () => {
+    const mount = mkdtempSync(join(dir, 'configmap-'));
+    const target = (i: number) =>
+      `  - name: extra${i}\n    url: ${modelUrl}\n    protocol: oip-v2\n    model: credit-scorer\n    checks: { liveness: {} }\n`;
+    const update = (generation: number) => {
+      const stamped = `..2026_12_02_00_00_0${generation}.000000000`;
+      mkdirSync(join(mount, stamped));
+      const extras = Array.from({ length: generation }, (_, i) => target(i)).join('');
+      writeFileSync(join(mount, stamped, 'vigil.yaml'), config(modelUrl, extras));
+      symlinkSync(stamped, join(mount, '..data_tmp'));
+      renameSync(join(mount, '..data_tmp'), join(mount, '..data'));
+      if (generation > 0)
+        rmSync(join(mount, `..2026_12_02_00_00_0${generation - 1}.000000000`), { recursive: true });
+    };
+    update(0);
+    symlinkSync('..data/vigil.yaml', join(mount, 'vigil.yaml'));
+    const hub = await startHub(join(mount, 'vigil.yaml'), join(dir, 'configmap.db'));
+    for (const generation of [1, 2, 3]) {
+      update(generation);
+      await waitFor(`generation ${generation} loaded`, async () => {
+        const { checks } = await getJson<{ checks: CheckStatus[] }>(`${hub.url}/api/v1/status`);
+        return checks.length === 2 + generation;
+      }).catch((err: Error) => {
+        throw new Error(`${err.message}\n${hub.log()}`);
+      });
+    }
     hub.child.kill('SIGTERM');
     expect(await hub.exited).toBe(0);
   });

@@ -3,11 +3,11 @@
  * and SIGHUP, and periodic pruning. It sits above both the hub and the API (the API reads the hub's
  * view), so that neither imports the other's wiring.
  */
-import { watch } from 'node:fs';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { createNotifiers } from '../alerting/notifiers/index.js';
 import { createApi } from '../api/index.js';
 import { loadConfig } from '../config/index.js';
+import { type ConfigWatcher, watchConfigFile } from '../config/watch.js';
 import { UsageError } from '../errors.js';
 import { createHub } from '../hub/hub.js';
 import { createMetrics } from '../metrics/index.js';
@@ -35,6 +35,32 @@ export const PRUNE_INTERVAL_MS = 60 * 60_000;
 /** Starts the hub and resolves once it is listening; returns a function that stops it. */
 export async function runHub(opts: RunOptions): Promise<{ url: string; stop: () => Promise<void> }> {
   const logger = pino({ level: opts.logLevel, base: undefined });
+  // Watching starts before the first load, so that an edit made while the hub starts is not missed;
+  // it follows renames over the file and a ConfigMap's `..data` symlink swaps (config/watch.ts).
+  let onFileChange = () => {
+    changedWhileStarting = true;
+  };
+  let changedWhileStarting = false;
+  const watcher = await watchConfigFile(opts.config, () => onFileChange(), {
+    onError: (err) => logger.warn(`watching ${opts.config} failed: ${err.message}; SIGHUP still reloads`),
+  });
+  try {
+    return await startHub(opts, logger, watcher, (reload) => {
+      onFileChange = () => reload('file changed');
+      if (changedWhileStarting) reload('file changed');
+    });
+  } catch (err) {
+    watcher.close();
+    throw err;
+  }
+}
+
+async function startHub(
+  opts: RunOptions,
+  logger: Logger,
+  watcher: ConfigWatcher,
+  onReloadReady: (reload: (why: string) => void) => void,
+): Promise<{ url: string; stop: () => Promise<void> }> {
   const loaded = await loadConfig(opts.config);
   if (!loaded.ok) {
     for (const d of loaded.diagnostics) logger.error(d);
@@ -106,11 +132,7 @@ export async function runHub(opts: RunOptions): Promise<{ url: string; stop: () 
       logger.info({ checks: hub.status().length }, `config reloaded (${why})`);
     });
   };
-  let debounce: NodeJS.Timeout | undefined;
-  const watcher = watch(opts.config, () => {
-    clearTimeout(debounce);
-    debounce = setTimeout(() => reload('file changed'), 200);
-  });
+  onReloadReady(reload);
   const onHup = () => reload('SIGHUP');
   process.on('SIGHUP', onHup);
 
@@ -119,7 +141,6 @@ export async function runHub(opts: RunOptions): Promise<{ url: string; stop: () 
     stopped ??= (async () => {
       watcher.close();
       clearInterval(pruneTimer);
-      clearTimeout(debounce);
       process.off('SIGHUP', onHup);
       await reloading;
       await pruning;
