@@ -41,6 +41,7 @@ function pathsOf(value: unknown, path: (string | number)[] = []): (string | numb
 
 const replacement = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }),
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the config's own ${VAR} interpolation
   fc.constantFrom('${TOKEN}', '${MISSING}', '10s', '-1s', '0', 'NaN', '$.[', '^(a+)+$', 'http://u:p@h', ''),
   fc.constant(undefined),
 );
