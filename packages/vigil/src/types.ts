@@ -35,10 +35,12 @@ export type ProbeErrorCode =
   | 'BODY_TOO_LARGE' // body exceeded the cap (default 1 MiB); reading stopped at the cap
   | 'INVALID_JSON'
   | 'NON_FINITE_NUMBER' // body contains bare NaN / Infinity / -Infinity tokens
+  | 'TOO_DEEP' // body nests arrays/objects deeper than MAX_JSON_DEPTH (64)
   | 'UNEXPECTED_STATUS'
   | 'TOO_MANY_REDIRECTS'
   | 'PROTOCOL' // the server answered, but not in the shape its protocol defines
-  | 'NETWORK'; // any other socket error
+  | 'NETWORK' // any other socket error
+  | 'INTERNAL'; // Vigil failed while judging the answer (a bug: the message says what; the check fails, nothing else)
 
 /** Time spent in each phase of one HTTP exchange, in milliseconds (blackbox_exporter's phases). */
 export interface PhaseTimings {

@@ -59,12 +59,42 @@ export function isProbeable(plan: CheckPlan): plan is CheckPlan & { kind: Probea
  * when no usable answer was had (transport error, unreadable body) and, with code
  * `UNEXPECTED_STATUS`, when the status assertion failed.
  *
- * @throws only for programming errors (such as a canary plan, which is not probeable yet).
+ * Never rejects for anything an endpoint answers: an exception while probing or judging (a bug) is a
+ * failed result with code `INTERNAL` and the exception's message.
+ *
+ * @throws only for a canary plan, which is not probeable yet.
  */
 export async function runProbe(plan: CheckPlan, deps: ProbeDeps): Promise<ProbeResult> {
   if (!isProbeable(plan)) throw new Error(`runProbe: ${plan.id}: canary checks are not probeable yet`);
   const startedAt = Date.now();
   const t0 = performance.now();
+  try {
+    return await probeAndJudge(plan, deps, startedAt, t0);
+  } catch (err) {
+    // Nothing an answer does may escape as an exception: the scheduler would lose the check's result
+    // (it stays `unknown` for ever, with no series to alert on). It fails its own probe instead.
+    const message = `internal error while probing: ${err instanceof Error ? err.message : String(err)}`;
+    return {
+      checkId: plan.id,
+      target: plan.target.name,
+      check: plan.kind,
+      region: deps.region ?? 'local',
+      startedAt,
+      durationMs: performance.now() - t0,
+      phases: ZERO_PHASES,
+      outcome: 'fail',
+      failures: [{ assertion: 'internal', expected: 'an answer Vigil can judge', actual: message, message }],
+      error: { code: 'INTERNAL', message },
+    };
+  }
+}
+
+async function probeAndJudge(
+  plan: CheckPlan & { kind: ProbeableKind },
+  deps: ProbeDeps,
+  startedAt: number,
+  t0: number,
+): Promise<ProbeResult> {
   const adapter = getAdapter(plan.target.protocol);
   const onExchange = deps.onExchange;
   const requests: Array<[HttpRequest, HttpExchange]> = [];

@@ -15,15 +15,13 @@ import type {
   ProbeErrorCode,
   ProtocolAdapter,
 } from '../types.js';
-import { parseJson } from '../wire/json.js';
+import { type JsonParseResult, parseJson } from '../wire/json.js';
 import { joinUrl } from './context.js';
 import { applyExtract } from './extract.js';
 import { isRecord } from './normalise.js';
 
 /** A parsed JSON body, or why it could not be parsed. */
-export type JsonReading =
-  | { ok: true; value: unknown }
-  | { ok: false; code: 'INVALID_JSON' | 'NON_FINITE_NUMBER'; message: string };
+export type JsonReading = JsonParseResult;
 
 /** A response that arrived, read: the label used in reasons, the body as text and as JSON. */
 export interface Reply {
@@ -163,7 +161,9 @@ export function jsonOf(reply: Reply): { ok: true; value: unknown } | { ok: false
     ok: false,
     answer: fail(
       reply,
-      `${reply.label} answered ${reply.status} with a body that is not valid JSON: ${reply.json.message}`,
+      reply.json.code === 'TOO_DEEP'
+        ? `${reply.label} answered ${reply.status} with a body too deep to read: ${reply.json.message}`
+        : `${reply.label} answered ${reply.status} with a body that is not valid JSON: ${reply.json.message}`,
       reply.json.code,
     ),
   };

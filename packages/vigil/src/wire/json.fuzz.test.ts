@@ -1,7 +1,14 @@
 /** Fuzzing the strict JSON reader: any bytes get an answer, never an exception. */
 import { describe, it } from 'vitest';
 import { fc, fuzz, fuzzTimeoutMs } from '../fixtures/fuzz.js';
-import { parseJson, parseJsonLenient } from './json.js';
+import { MAX_JSON_DEPTH, parseJson, parseJsonLenient } from './json.js';
+
+/** Nesting depth of a JSON value: 0 for a scalar, 1 for `[]` or `{}`. */
+function depthOf(value: unknown): number {
+  if (value === null || typeof value !== 'object') return 0;
+  const children = Array.isArray(value) ? value : Object.values(value);
+  return 1 + Math.max(0, ...children.map(depthOf));
+}
 
 /** JSON-ish text: real JSON with bare non-finite tokens, truncations and junk spliced in. */
 const jsonish = fc
@@ -35,13 +42,17 @@ describe('the strict JSON reader (fuzz)', () => {
   );
 
   it(
-    'reads back every JSON value it is given, however deeply nested',
+    'reads back every JSON value within the depth limit, and refuses deeper ones as TOO_DEEP',
     () =>
       fuzz(
         'wire/json: round trip',
-        fc.property(fc.jsonValue(), fc.integer({ min: 0, max: 20_000 }), (value, depth) => {
+        fc.property(fc.jsonValue(), fc.oneof(fc.nat(70), fc.nat(20_000)), (value, depth) => {
           const text = `${'['.repeat(depth)}${JSON.stringify(value)}${']'.repeat(depth)}`;
           const parsed = parseJson(text);
+          if (depth + depthOf(value) > MAX_JSON_DEPTH) {
+            if (parsed.ok || parsed.code !== 'TOO_DEEP') throw new Error(`accepted ${depth} levels`);
+            return;
+          }
           if (!parsed.ok) throw new Error(`rejected valid JSON: ${parsed.message}`);
           let inner: unknown = parsed.value;
           for (let i = 0; i < depth; i++) inner = (inner as unknown[])[0];

@@ -132,3 +132,17 @@ describe('formatJsonPath', () => {
     expect(formatJsonPath(location)).toBe(path);
   });
 });
+
+describe('parseJson depth limit', () => {
+  it('refuses a body nested deeper than MAX_JSON_DEPTH as TOO_DEEP, naming where', () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    expect(parseJson(deep)).toEqual({
+      ok: false,
+      code: 'TOO_DEEP',
+      message: 'nested deeper than 64 levels at byte 64',
+    });
+    const limit = `{"a":${'['.repeat(63)}"[[[["${']'.repeat(63)}}`;
+    expect(parseJson(limit).ok).toBe(true);
+    expect(parseJson(`[${limit}]`)).toMatchObject({ ok: false, code: 'TOO_DEEP' });
+  });
+});

@@ -9,7 +9,15 @@
 /** A parsed value, or why the text is not JSON. */
 export type JsonParseResult =
   | { ok: true; value: unknown }
-  | { ok: false; code: 'INVALID_JSON' | 'NON_FINITE_NUMBER'; message: string };
+  | { ok: false; code: 'INVALID_JSON' | 'NON_FINITE_NUMBER' | 'TOO_DEEP'; message: string };
+
+/**
+ * How deeply a body may nest arrays and objects: 64 levels. Model answers nest a few levels (an OIP
+ * tensor of rank 4 in its response is 7 deep); what reads a body afterwards (normalisers, JSONPath's
+ * descendant segment, assertions) recurses, so a hostile body nested thousands deep is refused here,
+ * in one place, instead of exhausting a stack somewhere later.
+ */
+export const MAX_JSON_DEPTH = 64;
 
 /** Where a lenient parse met a bare non-finite token. */
 export interface NonFiniteToken {
@@ -50,10 +58,20 @@ function toText(body: Buffer | string): { text: string; bomBytes: number } {
  * parseJson('{"p": [0.2, NaN]}');
  * // {ok: false, code: 'NON_FINITE_NUMBER', message: 'bare NaN token at byte 12 ({"p": [0.2, NaN]})'}
  */
-export function parseJson(body: Buffer | string): JsonParseResult {
+export function parseJson(body: Buffer | string, maxDepth = MAX_JSON_DEPTH): JsonParseResult {
   const { text, bomBytes } = toText(body);
   try {
-    return { ok: true, value: JSON.parse(text) };
+    const value = JSON.parse(text);
+    // A body shorter than twice the limit cannot nest deeper than it: most bodies skip the scan.
+    const deep = text.length > 2 * maxDepth ? deepestAt(text, maxDepth) : -1;
+    if (deep >= 0) {
+      return {
+        ok: false,
+        code: 'TOO_DEEP',
+        message: `nested deeper than ${maxDepth} levels at byte ${byteOffset(text, deep) + bomBytes}`,
+      };
+    }
+    return { ok: true, value };
   } catch {
     const reader = new Reader(text, bomBytes, false);
     const problem = reader.findProblem();
@@ -65,6 +83,34 @@ export function parseJson(body: Buffer | string): JsonParseResult {
       message: problem.message,
     };
   }
+}
+
+/**
+ * Where valid JSON text first opens a level deeper than `maxDepth` (a UTF-16 index), or -1: one pass,
+ * no allocation, skipping strings.
+ */
+function deepestAt(text: string, maxDepth: number): number {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c /* \ */) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
+      if (++depth > maxDepth) return i;
+    } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) {
+      depth--;
+    }
+  }
+  return -1;
+}
+
+/** UTF-8 byte offset of a UTF-16 index. */
+function byteOffset(text: string, index: number): number {
+  return Buffer.byteLength(text.slice(0, index), 'utf8');
 }
 
 /**
