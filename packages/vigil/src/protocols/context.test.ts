@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeWith } from '../fixtures/needs.js';
 import type { HttpClient, HttpExchange, HttpRequest, TargetConfig } from '../types.js';
 import { createAdapterContext, joinUrl } from './context.js';
 import { makeClient, makeTarget } from './fakes/testing.js';
@@ -112,68 +113,73 @@ describe('createAdapterContext', () => {
 
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
 
-describe.skipIf(!hasOpenssl)('createAdapterContext TLS (target.tls holds file paths)', () => {
-  let dir: string;
-  let server: https.Server;
-  let url: string;
-  let client: HttpClient;
+describeWith(
+  hasOpenssl,
+  'openssl (Debian package openssl)',
+  'createAdapterContext TLS (target.tls holds file paths)',
+  () => {
+    let dir: string;
+    let server: https.Server;
+    let url: string;
+    let client: HttpClient;
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'vigil-tls-'));
-    execFileSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost'].concat([
-        '-addext',
-        'subjectAltName=IP:127.0.0.1,DNS:localhost',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ]),
-      { stdio: 'ignore' },
-    );
-    server = https.createServer(
-      { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
-      (_req, res) => res.end('secure'),
-    );
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    client = makeClient();
-  });
-  afterAll(async () => {
-    await client?.close();
-    server?.closeAllConnections();
-    await new Promise((resolve) => server?.close(resolve));
-    rmSync(dir, { recursive: true, force: true });
-  });
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'vigil-tls-'));
+      execFileSync(
+        'openssl',
+        ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost'].concat([
+          '-addext',
+          'subjectAltName=IP:127.0.0.1,DNS:localhost',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+        ]),
+        { stdio: 'ignore' },
+      );
+      server = https.createServer(
+        { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
+        (_req, res) => res.end('secure'),
+      );
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      client = makeClient();
+    });
+    afterAll(async () => {
+      await client?.close();
+      server?.closeAllConnections();
+      await new Promise((resolve) => server?.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
+    });
 
-  const tlsTarget = (tls: TargetConfig['tls']): TargetConfig => makeTarget('http', url, tls ? { tls } : {});
+    const tlsTarget = (tls: TargetConfig['tls']): TargetConfig => makeTarget('http', url, tls ? { tls } : {});
 
-  it('verifies the server against caFile, read once per target and cached', async () => {
-    const caFile = join(dir, 'ca-copy.pem');
-    writeFileSync(caFile, readFileSync(join(dir, 'cert.pem')));
-    const target = tlsTarget({ caFile });
-    const first = await createAdapterContext(client, target, fresh()).fetch({ path: '/' });
-    expect(first.response?.body.toString()).toBe('secure');
-    rmSync(caFile);
-    // The file is gone: a second probe of the same target still has the cached PEM.
-    const second = await createAdapterContext(client, target, fresh()).fetch({ path: '/' });
-    expect(second.response?.status).toBe(200);
-  });
+    it('verifies the server against caFile, read once per target and cached', async () => {
+      const caFile = join(dir, 'ca-copy.pem');
+      writeFileSync(caFile, readFileSync(join(dir, 'cert.pem')));
+      const target = tlsTarget({ caFile });
+      const first = await createAdapterContext(client, target, fresh()).fetch({ path: '/' });
+      expect(first.response?.body.toString()).toBe('secure');
+      rmSync(caFile);
+      // The file is gone: a second probe of the same target still has the cached PEM.
+      const second = await createAdapterContext(client, target, fresh()).fetch({ path: '/' });
+      expect(second.response?.status).toBe(200);
+    });
 
-  it('without the CA the handshake fails with TLS', async () => {
-    const exchange = await createAdapterContext(client, tlsTarget(undefined), fresh()).fetch({ path: '/' });
-    expect(exchange.error?.code).toBe('TLS');
-  });
+    it('without the CA the handshake fails with TLS', async () => {
+      const exchange = await createAdapterContext(client, tlsTarget(undefined), fresh()).fetch({ path: '/' });
+      expect(exchange.error?.code).toBe('TLS');
+    });
 
-  it('an unreadable TLS file is a TLS exchange error, retried on the next probe (not cached)', async () => {
-    const caFile = join(dir, 'late.pem');
-    const target = tlsTarget({ caFile });
-    const missing = await createAdapterContext(client, target, fresh()).fetch({ path: '/' });
-    expect(missing.error?.code).toBe('TLS');
-    expect(missing.error?.message).toContain('cannot read the TLS files of target "http-target"');
-    writeFileSync(caFile, readFileSync(join(dir, 'cert.pem')));
-    const later = await createAdapterContext(client, target, fresh()).fetch({ path: '/' });
-    expect(later.response?.status).toBe(200);
-  });
-});
+    it('an unreadable TLS file is a TLS exchange error, retried on the next probe (not cached)', async () => {
+      const caFile = join(dir, 'late.pem');
+      const target = tlsTarget({ caFile });
+      const missing = await createAdapterContext(client, target, fresh()).fetch({ path: '/' });
+      expect(missing.error?.code).toBe('TLS');
+      expect(missing.error?.message).toContain('cannot read the TLS files of target "http-target"');
+      writeFileSync(caFile, readFileSync(join(dir, 'cert.pem')));
+      const later = await createAdapterContext(client, target, fresh()).fetch({ path: '/' });
+      expect(later.response?.status).toBe(200);
+    });
+  },
+);
