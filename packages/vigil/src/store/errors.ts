@@ -11,6 +11,11 @@ import { VigilError } from '../errors.js';
 export const STORE_ERROR_CODES = {
   /** The database could not be opened or reached (bad path, refused connection, bad credentials). */
   VIGIL_ERR_STORE_OPEN: 'the database could not be opened or reached',
+  /**
+   * The SQLite file is damaged (truncated, a bad page, not a database at all) or its write-ahead log
+   * has no usable main file: the store refuses to open rather than start empty in its place.
+   */
+  VIGIL_ERR_STORE_CORRUPT: 'the database file is damaged or incomplete',
   /** A migration failed; its transaction was rolled back and later migrations were not tried. */
   VIGIL_ERR_STORE_MIGRATION: 'a schema migration failed and was rolled back',
   /** The database records a schema version this build does not know: a newer Vigil migrated it. */

@@ -19,7 +19,7 @@ export const STORE_BACKENDS: readonly StoreBackend[] = [postgresBackend, sqliteB
  *
  * @param location A `postgres://` or `postgresql://` URL (PostgreSQL); anything else is a SQLite file path
  *   (its folder is created), or `:memory:`. Default {@link DEFAULT_SQLITE_PATH} (`.vigil/vigil.db`).
- * @throws StoreError `VIGIL_ERR_STORE_OPEN`, `VIGIL_ERR_STORE_MIGRATION`, `VIGIL_ERR_STORE_SCHEMA_TOO_NEW`,
+ * @throws StoreError `VIGIL_ERR_STORE_OPEN`, `VIGIL_ERR_STORE_CORRUPT` (SQLite), `VIGIL_ERR_STORE_MIGRATION`, `VIGIL_ERR_STORE_SCHEMA_TOO_NEW`,
  *   `VIGIL_ERR_STORE_INVALID_ARGUMENT` (bad backend option).
  * @example
  * ```ts

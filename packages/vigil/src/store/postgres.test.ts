@@ -95,6 +95,12 @@ if (reason === null) {
       expect((err as StoreError).message).not.toContain('s3cret');
     });
 
+    it('calls a URL that does not parse VIGIL_ERR_STORE_INVALID_ARGUMENT, without the password', async () => {
+      const err = await openStore('postgres://vigil:s3cret@[::1/test').catch((e: unknown) => e);
+      expect((err as StoreError).code).toBe('VIGIL_ERR_STORE_INVALID_ARGUMENT');
+      expect((err as StoreError).message).not.toContain('s3cret');
+    });
+
     it('rejects a schema name that is not a plain identifier', async () => {
       const err = await openStore(url, { postgres: { schema: 'x; DROP TABLE y' } }).catch((e: unknown) => e);
       expect((err as StoreError).code).toBe('VIGIL_ERR_STORE_INVALID_ARGUMENT');

@@ -672,7 +672,7 @@ class PostgresStore implements Store {
  * Connects to PostgreSQL (checking the connection) and, unless `options.migrate === false`, migrates.
  *
  * @param url `postgres://user:password@host:port/database` (node-postgres connection string).
- * @throws StoreError `VIGIL_ERR_STORE_INVALID_ARGUMENT` (bad schema name), `VIGIL_ERR_STORE_OPEN`
+ * @throws StoreError `VIGIL_ERR_STORE_INVALID_ARGUMENT` (bad schema name, a URL that does not parse), `VIGIL_ERR_STORE_OPEN`
  *   (unreachable, refused, bad credentials), `VIGIL_ERR_STORE_MIGRATION`, `VIGIL_ERR_STORE_SCHEMA_TOO_NEW`.
  * @example
  * ```ts
@@ -704,9 +704,18 @@ export async function openPostgresStore(url: string, options: OpenStoreOptions =
     lockSchema = schema ?? rows[0]?.schema ?? 'public';
   } catch (err) {
     await pool.end().catch(() => {});
+    if (!URL.canParse(url)) {
+      // node-postgres says only "Invalid URL": the location itself is wrong, a usage error.
+      throw new StoreError(
+        'VIGIL_ERR_STORE_INVALID_ARGUMENT',
+        'store: the PostgreSQL location is not a valid URL: expected postgres://user:password@host:5432/database (percent-encode special characters in the password)',
+        { cause: err },
+      );
+    }
     throw new StoreError(
       'VIGIL_ERR_STORE_OPEN',
-      `store: cannot connect to PostgreSQL at ${redact(url)}: ${(err as Error).message}`,
+      `store: cannot connect to PostgreSQL at ${redact(url)} (${(err as Error).message}): ` +
+        "check that the server is running and reachable, and the URL's host, port, user, password and database",
       { cause: err },
     );
   }

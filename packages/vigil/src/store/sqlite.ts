@@ -7,8 +7,6 @@
  * {@link SqliteStoreOptions}). Statements are prepared once per shape; batches run in one transaction.
  * better-sqlite3 is synchronous: every method does its work before its promise settles.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { EvalState, Incident, ProbeResult, Transition } from '../types.js';
 import { StoreError, wrapStoreError } from './errors.js';
@@ -39,6 +37,7 @@ import {
   transitionFromRow,
   Where,
 } from './shared.js';
+import { checkSqliteFiles, sqliteOpenError } from './sqlite-open.js';
 import type {
   AppliedMigration,
   ClaimOptions,
@@ -582,8 +581,11 @@ class SqliteStore implements Store {
  * `options.migrate === false`, migrates it.
  *
  * @param path A file path, or `:memory:` for a private in-memory database. Default {@link DEFAULT_SQLITE_PATH}.
- * @throws StoreError `VIGIL_ERR_STORE_OPEN` (cannot create the folder or open the file),
- *   `VIGIL_ERR_STORE_MIGRATION`, `VIGIL_ERR_STORE_SCHEMA_TOO_NEW`.
+ * @throws StoreError `VIGIL_ERR_STORE_OPEN` (the path is a folder; cannot create the folder; the file
+ *   or folder is not writable; another program's database), `VIGIL_ERR_STORE_CORRUPT` (not a SQLite
+ *   file, truncated, damaged, or a write-ahead log beside a missing or empty file: see
+ *   `checkSqliteFiles`), `VIGIL_ERR_STORE_MIGRATION`, `VIGIL_ERR_STORE_SCHEMA_TOO_NEW`. Each message
+ *   says how to recover.
  * @example
  * ```ts
  * const store = await openSqliteStore('.vigil/vigil.db', { sqlite: { synchronous: 'FULL' } });
@@ -595,24 +597,24 @@ export async function openSqliteStore(
 ): Promise<Store> {
   const synchronous = options.sqlite?.synchronous ?? 'NORMAL';
   const busyTimeoutMs = options.sqlite?.busyTimeoutMs ?? 5000;
+  if (path !== ':memory:' && path !== '') checkSqliteFiles(path);
   let db: Db;
   try {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     db = new Database(path, { timeout: busyTimeoutMs });
+  } catch (err) {
+    throw sqliteOpenError(path, err);
+  }
+  try {
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
     // Checkpoint every 4000 WAL pages (~16 MB) instead of SQLite's 1000: a hub appends ~1000 results a
     // second, and fewer, larger checkpoints cost about 20% less CPU per result. Durability is unchanged
     // (`synchronous` decides it); the WAL file on disk grows to about that size before it is reused.
     db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+    refuseForeignDatabase(db, path);
   } catch (err) {
-    throw new StoreError(
-      'VIGIL_ERR_STORE_OPEN',
-      `store: cannot open SQLite database ${path}: ${(err as Error).message}`,
-      {
-        cause: err,
-      },
-    );
+    db.close();
+    throw sqliteOpenError(path, err);
   }
   const store = new SqliteStore(db);
   if (options.migrate !== false) {
@@ -620,10 +622,30 @@ export async function openSqliteStore(
       await store.migrate();
     } catch (err) {
       await store.close();
-      throw err;
+      throw sqliteOpenError(path, err);
     }
   }
   return store;
+}
+
+/**
+ * Refuses a SQLite database that has tables but no `schema_migrations`: another program's file, or a
+ * Vigil database that lost its migration record. Migrating it would fail on the first existing table
+ * or, worse, mix Vigil's tables into someone else's data.
+ */
+function refuseForeignDatabase(db: Db, path: string): void {
+  const tables = db
+    .prepare(
+      "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+    )
+    .pluck()
+    .all() as string[];
+  if (tables.length === 0 || tables.includes('schema_migrations')) return;
+  const shown = tables.slice(0, 5).join(', ') + (tables.length > 5 ? `, … (${tables.length})` : '');
+  throw new StoreError(
+    'VIGIL_ERR_STORE_OPEN',
+    `store: SQLite database ${path} has tables (${shown}) but no schema_migrations, so Vigil did not create it: pass the path of Vigil's database or of a new file`,
+  );
 }
 
 /** The SQLite backend: any location that no other backend claims is a file path (or `:memory:`). */
