@@ -5,10 +5,11 @@
  *   vigil check --url URL --protocol oip-v2 --model NAME [--json]
  *
  * Exit 0 when every check passes (degraded passes unless --strict), 1 when any fails, 2 on a
- * config or usage error.
+ * config or usage error (a `--url` that is not http(s) or carries credentials included), 70 on a bug.
  */
 import { type Command, Option } from 'commander';
-import { loadConfig, parseDuration, TIMING_DEFAULTS } from '../config/index.js';
+import { loadConfig, parseDuration, TIMING_DEFAULTS, urlProblem } from '../config/index.js';
+import { GOT } from '../diagnostics/messages.js';
 import { UsageError } from '../errors.js';
 import { isProbeable, runProbe } from '../probe/run-probe.js';
 import { createAdapterContext, getAdapter } from '../protocols/index.js';
@@ -100,6 +101,34 @@ export function exitCodeFor(results: readonly ProbeResult[], strict: boolean): 0
   return results.some((r) => r.outcome === 'fail' || (strict && r.outcome === 'degraded')) ? 1 : 0;
 }
 
+/**
+ * Refuses a `--url` that a config file's `url:` would refuse (config/schema.ts `urlProblem`): not
+ * http(s) (`file:///…` included), credentials in it, a query or fragment. The URL is shown with any
+ * credentials masked: they would already be in `ps`, but need not be in a CI log too.
+ *
+ * @throws UsageError `VIGIL_ERR_USAGE`
+ */
+export function checkQuickUrl(url: string): void {
+  const parsed = URL.canParse(url) ? new URL(url) : undefined;
+  if (parsed && (parsed.username !== '' || parsed.password !== '')) {
+    throw new UsageError(
+      'VIGIL_ERR_USAGE',
+      "--url must not contain credentials (user:password@): put them in a config file's auth (from an environment variable), " +
+        'which keeps them out of `ps`, shell history and output, and run `vigil check -c FILE`',
+    );
+  }
+  const problem = urlProblem(url);
+  if (problem === undefined) return;
+  throw new UsageError(
+    'VIGIL_ERR_USAGE',
+    `--url: ${problem.replace(GOT, JSON.stringify(maskCredentials(url)))}`,
+  );
+}
+
+function maskCredentials(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i, '$1***@');
+}
+
 function quickTarget(url: string, protocol: ProtocolName, model: string | undefined): TargetConfig {
   const target: TargetConfig = {
     name: model ?? new URL(url).host,
@@ -150,6 +179,7 @@ async function checkCommand(opts: CheckOptions): Promise<number> {
   const client = createHttpClient({ keepAlive: true });
   try {
     if (opts.url) {
+      checkQuickUrl(opts.url);
       if (!opts.protocol) throw new UsageError('VIGIL_ERR_USAGE', '--url needs --protocol');
       if (!opts.model && opts.protocol !== 'http')
         throw new UsageError('VIGIL_ERR_USAGE', '--url needs --model');

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { UsageError } from '../errors.js';
+import { EXIT_CODES, exitCodeOf, VigilError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerCheck } from './check.js';
 import { registerExport } from './export.js';
@@ -25,20 +25,38 @@ export function createProgram(): Command {
   return program;
 }
 
-/** Runs the CLI. Exit codes: 0 ok, 1 checks failed, 2 config or usage error. */
+/**
+ * Runs the CLI and sets `process.exitCode` (the table: `EXIT_CODES` in errors.ts, ERRORS.md "Exit
+ * codes"): 0 ok, 1 checks failed, 2 usage or config error, 3 the store cannot be used, 4 the API
+ * cannot listen, 70 a bug.
+ *
+ * A {@link VigilError} that ends a command is an operator's problem, not a bug: it is printed as one
+ * line, `error: <message>`, without a stack trace (its message says what failed, where, and how to
+ * recover). Any other error is a bug and is printed with its stack.
+ */
 export async function main(argv: string[] = process.argv): Promise<void> {
   try {
     await createProgram().parseAsync(argv);
   } catch (err) {
-    if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode === 0 ? 0 : 2;
+    process.exitCode = exitCodeFor(err);
+    // Commander has printed its own usage errors (and --help / --version their text).
+    if (err instanceof CommanderError) return;
+    if (err instanceof VigilError) {
+      console.error(`error: ${oneLine(err.message)}`);
       return;
     }
-    if (err instanceof UsageError) {
-      console.error(`error: ${err.message}`);
-      process.exitCode = 2;
-      return;
-    }
-    throw err;
+    console.error(
+      `error: internal error (a bug in Vigil; please report it): ${(err as Error)?.stack ?? err}`,
+    );
   }
+}
+
+function exitCodeFor(err: unknown): number {
+  if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;
+  return exitCodeOf(err);
+}
+
+/** A driver's message may span lines (PostgreSQL's details, for one); the promise is one line. */
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
 }

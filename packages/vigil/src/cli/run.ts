@@ -6,9 +6,13 @@
  * The config reloads when the file changes and on SIGHUP: an invalid edit is reported and the
  * running config stays; unchanged checks keep their state; a changed `alerting:` section swaps the
  * dispatcher (`Hub.updateAlerting`). SIGTERM and SIGINT stop cleanly.
+ *
+ * Exit codes (ERRORS.md, "Exit codes"): 0 stopped cleanly, 1 stopping failed, 2 usage or config
+ * error, 3 the store cannot be used, 4 the API cannot listen. A start-up fault is one line on stderr.
+ * Pass the API token in `VIGIL_API_TOKEN`: `--token` is visible to every user in `ps` (a warning says so).
  */
 import { type Command, Option } from 'commander';
-import { DEFAULT_PORT, type RunOptions, runHub } from '../daemon/hub.js';
+import { DEFAULT_PORT, LOG_FORMATS, LOG_LEVELS, type RunOptions, runHub } from '../daemon/hub.js';
 import { UsageError } from '../errors.js';
 
 /** Adds `run` to the program. */
@@ -31,8 +35,18 @@ export function registerRun(program: Command): void {
     .option('--host <host>', 'API address', '127.0.0.1')
     .option('--store <location>', 'SQLite file or postgres:// URL', '.vigil/vigil.db')
     .option('--region <name>', "region this hub probes from (default: the config's, else local)")
-    .addOption(new Option('--token <token>', 'bearer token for mutating API routes').env('VIGIL_API_TOKEN'))
-    .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
+    .addOption(
+      new Option(
+        '--token <token>',
+        'bearer token for mutating API routes; prefer the VIGIL_API_TOKEN environment variable: a flag is visible to every user of the machine in `ps`',
+      ).env('VIGIL_API_TOKEN'),
+    )
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .addOption(
+      new Option('--log-format <format>', 'log line format (JSON lines on stdout)')
+        .choices(LOG_FORMATS)
+        .default('json'),
+    )
     .option(
       '--retention-days <days>',
       'keep raw results this many days, then per-minute rollups',
@@ -44,7 +58,13 @@ export function registerRun(program: Command): void {
       },
       7,
     )
-    .action(async (opts: RunOptions) => {
+    .action(async (opts: RunOptions, command: Command) => {
+      if (command.getOptionValueSource('token') === 'cli') {
+        // Said before the hub starts, on stderr, so it is seen even when logs go elsewhere.
+        console.error(
+          'warning: --token is visible to every user of this machine in `ps` and may be kept in shell history: set VIGIL_API_TOKEN instead',
+        );
+      }
       // Handlers go in before the hub starts: a SIGTERM during start-up stops it once it is up.
       let stop: (() => Promise<void>) | undefined;
       let requested: string | undefined;

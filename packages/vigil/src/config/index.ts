@@ -43,6 +43,7 @@ export {
   type TargetSpec,
   TIMING_DEFAULTS,
   tlsSchema,
+  urlProblem,
   type VigilConfig,
   type VigilConfigInput,
 } from './schema.js';

@@ -90,7 +90,13 @@ function baseUrl(description: string) {
     .meta({ description, pattern: '^https?://' });
 }
 
-function urlProblem(text: string): string | undefined {
+/**
+ * What is wrong with `text` as a target's base URL, or `undefined` when it is fine: not a URL, not
+ * http(s), credentials in it (they belong in `auth`, where they are redacted), a query or fragment.
+ * Messages hold {@link GOT} where the value belongs. Shared with `vigil check --url`, so the flag and
+ * the config accept the same URLs.
+ */
+export function urlProblem(text: string): string | undefined {
   if (!URL.canParse(text)) return `expected an http(s) URL like "http://127.0.0.1:8081", got ${GOT}`;
   const url = new URL(text);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {

@@ -8,13 +8,23 @@ import { createNotifiers } from '../alerting/notifiers/index.js';
 import { createApi } from '../api/index.js';
 import { loadConfig } from '../config/index.js';
 import { type ConfigWatcher, watchConfigFile } from '../config/watch.js';
-import { UsageError } from '../errors.js';
+import { UsageError, VigilError } from '../errors.js';
 import { createHub } from '../hub/hub.js';
 import { createMetrics } from '../metrics/index.js';
 import { openStore } from '../store/index.js';
 
 /** Default port of the hub's API, dashboard and /metrics. */
 export const DEFAULT_PORT = 7979;
+
+/** Log levels of `--log-level`: pino's, most severe first (`silent` logs nothing). */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * Log line formats of `--log-format`: JSON lines (pino's), one object per line on stdout. A
+ * human-readable format is not built yet; the flag is validated now so scripts that pass it fail
+ * clearly instead of silently getting JSON.
+ */
+export const LOG_FORMATS = ['json'] as const;
 
 /** Options of {@link runHub}: `vigil run`'s flags. */
 export interface RunOptions {
@@ -24,7 +34,10 @@ export interface RunOptions {
   store: string;
   region?: string;
   token?: string;
+  /** One of {@link LOG_LEVELS}. */
   logLevel: string;
+  /** One of {@link LOG_FORMATS}. Default `json`. */
+  logFormat?: string;
   /** Raw results are kept this many days, then folded into per-minute rollups. Default 7. */
   retentionDays?: number;
 }
@@ -32,8 +45,25 @@ export interface RunOptions {
 /** How often the hub prunes the store: raw results past retention become per-minute rollups. */
 export const PRUNE_INTERVAL_MS = 60 * 60_000;
 
-/** Starts the hub and resolves once it is listening; returns a function that stops it. */
+/**
+ * Starts the hub and resolves once it is listening; returns a function that stops it.
+ *
+ * @throws UsageError `VIGIL_ERR_USAGE` (a log level or format not in {@link LOG_LEVELS} /
+ *   {@link LOG_FORMATS}), `VIGIL_ERR_CONFIG_INVALID` (diagnostics logged first); StoreError from
+ *   `openStore`; VigilError `VIGIL_ERR_API_LISTEN` when the port cannot be bound (in use, not
+ *   permitted, not this host's address). Nothing is left running when it throws.
+ */
 export async function runHub(opts: RunOptions): Promise<{ url: string; stop: () => Promise<void> }> {
+  if (!(LOG_LEVELS as readonly string[]).includes(opts.logLevel))
+    throw new UsageError(
+      'VIGIL_ERR_USAGE',
+      `log level must be one of ${LOG_LEVELS.join(', ')}, got "${opts.logLevel}"`,
+    );
+  if (opts.logFormat !== undefined && !(LOG_FORMATS as readonly string[]).includes(opts.logFormat))
+    throw new UsageError(
+      'VIGIL_ERR_USAGE',
+      `log format must be one of ${LOG_FORMATS.join(', ')}, got "${opts.logFormat}"`,
+    );
   const logger = pino({ level: opts.logLevel, base: undefined });
   // Watching starts before the first load, so that an edit made while the hub starts is not missed;
   // it follows renames over the file and a ConfigMap's `..data` symlink swaps (config/watch.ts).
@@ -82,9 +112,22 @@ async function startHub(
     // Through the variable: a reload swaps in the new config's secrets.
     redact: (text) => redact(text),
   });
-  await hub.start();
+  // The port is taken before the hub starts, so a hub that cannot serve never probes, resumes
+  // incidents or sends a notification; whatever was opened is closed again on the way out.
   const api = await createApi({ hub, metrics, ...(opts.token ? { token: opts.token } : {}) });
-  await api.listen({ host: opts.host, port: opts.port });
+  try {
+    try {
+      await api.listen({ host: opts.host, port: opts.port });
+    } catch (err) {
+      throw listenError(opts.host, opts.port, err);
+    }
+    await hub.start();
+  } catch (err) {
+    await hub.stop().catch(() => {});
+    await api.close().catch(() => {});
+    await store.close().catch(() => {});
+    throw err;
+  }
   const address = api.server.address();
   const url =
     address && typeof address === 'object'
@@ -152,4 +195,28 @@ async function startHub(
     return stopped;
   };
   return { url, stop };
+}
+
+/** Advice for the socket errors `listen` meets at start-up, by errno code. */
+const LISTEN_ADVICE: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the port is in use by another process: stop it, or pass another --port',
+  EACCES: 'not permitted (ports below 1024 need privileges): pass --port 1024 or above',
+  EADDRNOTAVAIL:
+    "the address is not one of this machine's: pass --host 127.0.0.1, 0.0.0.0 or an address it has",
+  ENOTFOUND: 'the host name does not resolve: pass --host with an IP address or a resolvable name',
+  EAI_AGAIN: 'the host name could not be resolved now (DNS): pass --host with an IP address',
+};
+
+/** A `listen` failure as one line with the address and what to do (`VIGIL_ERR_API_LISTEN`, exit 4). */
+function listenError(host: string, port: number, err: unknown): VigilError {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  const advice = LISTEN_ADVICE[code] ?? (err as Error).message;
+  return new VigilError(
+    'VIGIL_ERR_API_LISTEN',
+    `cannot listen on ${address} (${code || 'error'}): ${advice}`,
+    {
+      cause: err,
+    },
+  );
 }
