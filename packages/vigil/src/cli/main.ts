@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { EXIT_CODES, exitCodeOf, VigilError } from '../errors.js';
+import { ConfigError, EXIT_CODES, exitCodeOf, VigilError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerCheck } from './check.js';
 import { registerExport } from './export.js';
@@ -32,7 +32,8 @@ export function createProgram(): Command {
  *
  * A {@link VigilError} that ends a command is an operator's problem, not a bug: it is printed as one
  * line, `error: <message>`, without a stack trace (its message says what failed, where, and how to
- * recover). Any other error is a bug and is printed with its stack.
+ * recover), after a {@link ConfigError}'s diagnostics (one line each). Any other error is a bug and
+ * is printed with its stack.
  */
 export async function main(argv: string[] = process.argv): Promise<void> {
   try {
@@ -42,6 +43,8 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     // Commander has printed its own usage errors (and --help / --version their text).
     if (err instanceof CommanderError) return;
     if (err instanceof VigilError) {
+      // A config's problems come first, one line each with its path, as `vigil validate` prints them.
+      if (err instanceof ConfigError) for (const d of err.diagnostics) console.error(oneLine(d));
       console.error(`error: ${oneLine(err.message)}`);
       return;
     }

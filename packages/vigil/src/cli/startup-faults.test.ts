@@ -204,6 +204,21 @@ describe('vigil run: store faults exit 3 with one line', () => {
   });
 });
 
+describe('vigil run: a config it cannot load exits 2', () => {
+  it.each([
+    ['a missing file', () => join(dir, 'nope.yaml')],
+    ['a file in a missing folder (nothing to watch either)', () => join(dir, 'no-folder', 'vigil.yaml')],
+  ])('%s: the diagnostic, then one error line', async (_what, file) => {
+    const path = file();
+    const result = await vigil(['run', '-c', path, '--port', '0', '--store', join(dir, 'config.db')]);
+    expect(result).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `${path}: cannot read the config file: it does not exist\nerror: ${path}: the hub did not start\n`,
+    });
+  });
+});
+
 describe('vigil run: a port in use exits 4 with one line', () => {
   let held: Server;
   let port: number;

@@ -6,9 +6,9 @@
 import { type Logger, pino } from 'pino';
 import { createNotifiers } from '../alerting/notifiers/index.js';
 import { createApi } from '../api/index.js';
-import { loadConfig } from '../config/index.js';
+import { type FailedConfig, loadConfig } from '../config/index.js';
 import { type ConfigWatcher, watchConfigFile } from '../config/watch.js';
-import { UsageError, VigilError } from '../errors.js';
+import { ConfigError, UsageError, VigilError } from '../errors.js';
 import { createHub } from '../hub/hub.js';
 import { createMetrics } from '../metrics/index.js';
 import { openStore } from '../store/index.js';
@@ -49,7 +49,8 @@ export const PRUNE_INTERVAL_MS = 60 * 60_000;
  * Starts the hub and resolves once it is listening; returns a function that stops it.
  *
  * @throws UsageError `VIGIL_ERR_USAGE` (a log level or format not in {@link LOG_LEVELS} /
- *   {@link LOG_FORMATS}), `VIGIL_ERR_CONFIG_INVALID` (diagnostics logged first); StoreError from
+ *   {@link LOG_FORMATS}); ConfigError `VIGIL_ERR_CONFIG_INVALID` / `VIGIL_ERR_CONFIG_READ` with the
+ *   config's diagnostics; StoreError from
  *   `openStore`; VigilError `VIGIL_ERR_API_LISTEN` when the port cannot be bound (in use, not
  *   permitted, not this host's address). Nothing is left running when it throws.
  */
@@ -71,9 +72,22 @@ export async function runHub(opts: RunOptions): Promise<{ url: string; stop: () 
     changedWhileStarting = true;
   };
   let changedWhileStarting = false;
-  const watcher = await watchConfigFile(opts.config, () => onFileChange(), {
-    onError: (err) => logger.warn(`watching ${opts.config} failed: ${err.message}; SIGHUP still reloads`),
-  });
+  let watcher: ConfigWatcher;
+  try {
+    watcher = await watchConfigFile(opts.config, () => onFileChange(), {
+      onError: (err) => logger.warn(`watching ${opts.config} failed: ${err.message}; SIGHUP still reloads`),
+    });
+  } catch (err) {
+    // The config's folder is missing or unreadable: loading says why, as it would for the file.
+    const loaded = await loadConfig(opts.config);
+    if (!loaded.ok) throw configFailure(opts.config, loaded);
+    throw new ConfigError(
+      'VIGIL_ERR_CONFIG_READ',
+      `${opts.config}: cannot watch the config file for changes (${(err as Error).message})`,
+      [],
+      { cause: err },
+    );
+  }
   try {
     return await startHub(opts, logger, watcher, (reload) => {
       onFileChange = () => reload('file changed');
@@ -92,10 +106,7 @@ async function startHub(
   onReloadReady: (reload: (why: string) => void) => void,
 ): Promise<{ url: string; stop: () => Promise<void> }> {
   const loaded = await loadConfig(opts.config);
-  if (!loaded.ok) {
-    for (const d of loaded.diagnostics) logger.error(d);
-    throw new UsageError('VIGIL_ERR_CONFIG_INVALID', `${opts.config} is invalid; the hub did not start`);
-  }
+  if (!loaded.ok) throw configFailure(opts.config, loaded);
   let redact = loaded.redact;
   const region = opts.region ?? loaded.config.region ?? 'local';
   const store = await openStore(opts.store);
@@ -195,6 +206,14 @@ async function startHub(
     return stopped;
   };
   return { url, stop };
+}
+
+/**
+ * A config that cannot be loaded, as a ConfigError whose diagnostics the CLI prints one per line on
+ * stderr (as `vigil validate` does), then `error: FILE: the hub did not start`; exit 2.
+ */
+function configFailure(file: string, result: FailedConfig): ConfigError {
+  return new ConfigError(result.code, `${file}: the hub did not start`, result.diagnostics);
 }
 
 /** Advice for the socket errors `listen` meets at start-up, by errno code. */
