@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeWith } from '../fixtures/needs.js';
 import {
   emptyMainBesideWal,
   randomFile,
@@ -24,7 +25,6 @@ import {
 
 const ENTRY = fileURLToPath(new URL('./bin.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-const requireAll = process.env.VIGIL_REQUIRE_ALL === '1';
 /** This process's environment without an API token, so only the cases that set one have one. */
 const { VIGIL_API_TOKEN: _token, ...inherited } = process.env;
 
@@ -159,29 +159,6 @@ describe('vigil run: store faults exit 3 with one line', () => {
     );
   });
 
-  // Root ignores file modes: run the child as nobody when this process is root.
-  const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-  const nobodyCanRun =
-    !('uid' in asNobody) ||
-    spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(ENTRY)})`], asNobody)
-      .status === 0;
-  const unwritable = nobodyCanRun || requireAll ? it : it.skip;
-  if (!nobodyCanRun && !requireAll)
-    console.warn('Skipping the unwritable-folder start-up test: user nobody cannot read the source tree');
-  unwritable('refuses a folder it cannot write (SQLite needs to create -wal and -shm there)', async () => {
-    const folder = join(dir, 'read-only');
-    mkdirSync(folder);
-    chmodSync(folder, 0o555);
-    const path = join(folder, 'vigil.db');
-    const result = await vigil(['run', '-c', config, '--port', '0', '--store', path], asNobody);
-    expectOneLine(
-      result,
-      3,
-      `error: store: cannot use SQLite database ${path}: its folder ${folder} is not writable (SQLite creates ` +
-        'vigil.db-wal and -shm beside it) (EACCES): make it writable or pass a path in a writable folder',
-    );
-  });
-
   it('says PostgreSQL is unreachable, without the password', async () => {
     const port = await closedPort();
     const result = await run(`postgres://vigil:s3cret@127.0.0.1:${port}/test`);
@@ -203,6 +180,35 @@ describe('vigil run: store faults exit 3 with one line', () => {
     );
   });
 });
+
+// Root ignores file modes: the child runs as nobody when this process is root, so it needs a user
+// nobody that can read the source tree (a checkout readable only by root cannot run this case).
+const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+const canDropRoot =
+  !('uid' in asNobody) ||
+  spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(ENTRY)})`], asNobody)
+    .status === 0;
+
+describeWith(
+  canDropRoot,
+  'a user (nobody) that file modes apply to',
+  'vigil run: an unwritable store folder exits 3',
+  () => {
+    it('refuses a folder it cannot write (SQLite needs to create -wal and -shm there)', async () => {
+      const folder = join(dir, 'read-only');
+      mkdirSync(folder);
+      chmodSync(folder, 0o555);
+      const path = join(folder, 'vigil.db');
+      const result = await vigil(['run', '-c', config, '--port', '0', '--store', path], asNobody);
+      expectOneLine(
+        result,
+        3,
+        `error: store: cannot use SQLite database ${path}: its folder ${folder} is not writable (SQLite creates ` +
+          'vigil.db-wal and -shm beside it) (EACCES): make it writable or pass a path in a writable folder',
+      );
+    });
+  },
+);
 
 describe('vigil run: a config it cannot load exits 2', () => {
   it.each([
