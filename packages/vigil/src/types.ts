@@ -114,7 +114,7 @@ export interface Operators {
   length?: number | { min?: number; max?: number };
   /** true: every selected number is finite (NaN / ±Infinity fail). */
   finite?: boolean;
-  /** A regular expression (JavaScript syntax) each selected value's string form must match. */
+  /** A regular expression (RE2 syntax: no backreferences or lookaround) each selected value's string form must match. */
   matches?: string;
   type?: 'number' | 'integer' | 'string' | 'boolean' | 'array' | 'object' | 'null';
 }

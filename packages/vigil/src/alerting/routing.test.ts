@@ -70,7 +70,7 @@ describe('alertingSchema', () => {
       'a regex that does not compile',
       { routes: [{ match: { labelsRegex: { target: '(' } }, notify: ['slack'] }], notifiers },
       [
-        'routes[0].match.labelsRegex.target: expected a valid regular expression, got "(" (Unterminated group)',
+        'routes[0].match.labelsRegex.target: expected a valid regular expression, got "(" (missing closing ): "(")',
       ],
     ],
     [

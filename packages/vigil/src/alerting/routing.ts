@@ -12,6 +12,7 @@
  * The schema is not part of `configSchema` yet; `configSchema` can take it as `alerting: alertingSchema.optional()`.
  */
 import { z } from 'zod';
+import { regexIssue } from '../assertions/regex.js';
 import { durationProblem, parseDuration } from '../diagnostics/duration.js';
 import { fillMessage, GOT, humanErrorMap, issuesToProblems, renderValue } from '../diagnostics/messages.js';
 import { formatPath } from '../diagnostics/paths.js';
@@ -66,28 +67,13 @@ function duration(example: string, description: string, allowZero: boolean) {
     .describe(description);
 }
 
-function regexProblem(text: string): string | undefined {
-  try {
-    new RegExp(text);
-    return undefined;
-  } catch (error) {
-    return (error as Error).message.replace(/^.*: /, '');
-  }
-}
-
 const regexString = z
   .string({ error: requiredOr(`expected a regular expression, got ${GOT}`) })
   .superRefine((text, ctx) => {
-    const reason = regexProblem(text);
-    if (reason !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `expected a valid regular expression, got ${GOT} (${reason})`,
-        input: text,
-      });
-    }
+    const issue = regexIssue(text);
+    if (issue !== undefined) ctx.addIssue({ code: 'custom', ...issue, input: text });
   })
-  .describe('A JavaScript regular expression, matched against the whole label value (anchored).');
+  .describe('A regular expression (RE2 syntax), matched against the whole label value (anchored).');
 
 const severitySchema = z.enum(['info', 'warning', 'critical']);
 
@@ -100,15 +86,8 @@ export const matcherSchema = z
   })
   .superRefine((m, ctx) => {
     if (m.isRegex !== true) return;
-    const reason = regexProblem(m.value);
-    if (reason !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['value'],
-        message: `expected a valid regular expression, got ${GOT} (${reason})`,
-        input: m.value,
-      });
-    }
+    const issue = regexIssue(m.value);
+    if (issue !== undefined) ctx.addIssue({ code: 'custom', path: ['value'], ...issue, input: m.value });
   })
   .describe('A label matcher: {label, value} (equality) or {label, value, isRegex: true}.');
 

@@ -14,8 +14,14 @@ describe('matcherMatches', () => {
     [{ label: 'target', value: 'credit-scorer|fraud', isRegex: true }, true],
     [{ label: 'missing', value: '' }, true],
     [{ label: 'missing', value: '.+', isRegex: true }, false],
+    [{ label: 'target', value: '(?i)CREDIT-.*', isRegex: true }, true],
   ])('%j matches: %s (regexes anchored, a missing label is "")', (matcher, expected) => {
     expect(matcherMatches(matcher, labels)).toBe(expected);
+  });
+
+  it('matches nothing with a pattern RE2 cannot run (one stored before matching used RE2), never throws', () => {
+    expect(matcherMatches({ label: 'target', value: '(?!fraud).*', isRegex: true }, labels)).toBe(false);
+    expect(matcherMatches({ label: 'target', value: '(', isRegex: true }, labels)).toBe(false);
   });
 });
 

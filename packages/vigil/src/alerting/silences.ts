@@ -1,9 +1,11 @@
 /**
  * Muting by time: silences (one-off windows, stored or configured) and maintenance windows (weekly
- * recurring). Matchers follow Alertmanager: every matcher must match; a regex matcher is anchored at both
+ * recurring). Matchers follow Alertmanager: every matcher must match; a regex matcher (RE2 syntax, as
+ * Alertmanager's) is anchored at both
  * ends (`value: "credit-.*"` matches `credit-scorer`, not `my-credit-scorer`); a label the alert lacks
  * has the value `""`.
  */
+import { compileRegex } from '../assertions/regex.js';
 import { parseDuration } from '../diagnostics/duration.js';
 import type { Silence, SilenceMatcher } from '../store/types.js';
 import type { Alert } from './types.js';
@@ -28,27 +30,19 @@ export interface MaintenanceWindow {
 }
 
 const DAY_MS = 86_400_000;
-const regexCache = new Map<string, RegExp>();
-
-function anchored(pattern: string): RegExp {
-  let regex = regexCache.get(pattern);
-  if (regex === undefined) {
-    regex = new RegExp(`^(?:${pattern})$`);
-    if (regexCache.size > 1000) regexCache.clear();
-    regexCache.set(pattern, regex);
-  }
-  return regex;
-}
 
 /**
- * Whether one matcher matches a label set. Equality, or a JavaScript regex matched against the whole value
- * (Alertmanager anchors regex matchers). A missing label reads as `""`.
- *
- * @throws SyntaxError for a regex that does not compile (the config schema and the store reject those first)
+ * Whether one matcher matches a label set. Equality, or a regular expression (RE2 syntax, linear time; see
+ * assertions/regex.ts) matched against the whole value (Alertmanager anchors regex matchers). A missing
+ * label reads as `""`. A pattern that does not compile matches nothing: the config schema, the API and the
+ * store reject those, so only a silence stored before Vigil matched with RE2 (one with lookaround, say)
+ * can hold one, and muting nothing is the safe reading of it.
  */
 export function matcherMatches(matcher: SilenceMatcher, labels: Readonly<Record<string, string>>): boolean {
   const value = labels[matcher.label] ?? '';
-  return matcher.isRegex === true ? anchored(matcher.value).test(value) : value === matcher.value;
+  if (matcher.isRegex !== true) return value === matcher.value;
+  const compiled = compileRegex(matcher.value);
+  return compiled.ok && compiled.regex.testWhole(value);
 }
 
 /** Whether every matcher matches (an empty list matches nothing: a silence needs at least one matcher). */

@@ -71,6 +71,11 @@ describe('silences API', () => {
       { ...silence, matchers: [{ label: 'target', value: '(', isRegex: true }] },
       /matchers\[0\]\.value: invalid regular expression/,
     ],
+    [
+      'a regex RE2 cannot run in linear time (lookahead)',
+      { ...silence, matchers: [{ label: 'target', value: '(?!credit).*', isRegex: true }] },
+      /^matchers\[0\]\.value: invalid regular expression "\(\?!credit\)\.\*" \(RE2 syntax\): lookahead \(\?!: RE2 matches in linear time, without backreferences or lookaround$/,
+    ],
   ])('rejects %s with 400 naming the field', async (_what, payload, message) => {
     const res = await app.inject({ method: 'POST', url: '/api/v1/silences', headers: auth, payload });
     expect(res.statusCode).toBe(400);

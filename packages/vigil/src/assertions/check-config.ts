@@ -3,8 +3,9 @@
  * failing probe (a JSONPath that does not parse, a bad regular expression, an invalid schema, …).
  */
 import type { ExpectConfig, Operators } from '../types.js';
-import { compileJsonPath, compileRegExp } from './jsonpath.js';
+import { compileJsonPath } from './jsonpath.js';
 import { presentOperators } from './operators.js';
+import { compileRegex } from './regex.js';
 import { compileSchema } from './schema.js';
 import { parseStatusPattern } from './status.js';
 import { toDecimal } from './values.js';
@@ -47,8 +48,8 @@ function checkOperators(ops: Operators, at: string, out: string[]): void {
     out.push(`${at}.type: expected one of ${[...TYPES].join(', ')}, got ${JSON.stringify(ops.type)}`);
   }
   if (ops.matches !== undefined) {
-    const regexp = compileRegExp(ops.matches);
-    if (typeof regexp === 'string') out.push(`${at}.matches: ${regexp}`);
+    const regexp = compileRegex(ops.matches);
+    if (!regexp.ok) out.push(`${at}.matches: ${regexp.message}`);
   }
   for (const name of ['in', 'notIn'] as const) {
     if (ops[name] !== undefined && !Array.isArray(ops[name])) out.push(`${at}.${name}: expected a list`);
@@ -102,8 +103,8 @@ export function checkExpectConfig(expect: ExpectConfig): string[] {
     if (!compiled.ok) out.push(`schema: ${compiled.message}`);
   }
   if (expect.body?.matches !== undefined) {
-    const regexp = compileRegExp(expect.body.matches);
-    if (typeof regexp === 'string') out.push(`body.matches: ${regexp}`);
+    const regexp = compileRegex(expect.body.matches);
+    if (!regexp.ok) out.push(`body.matches: ${regexp.message}`);
   }
   return out;
 }

@@ -3,8 +3,9 @@
  */
 import type { AssertionFailure, CheckKind, ExpectConfig, Operators, ProbeDocument } from '../types.js';
 import { FailureCollector, sample } from './format.js';
-import { compileJsonPath, compileRegExp, type SelectedNode, selectNodes } from './jsonpath.js';
+import { compileJsonPath, type SelectedNode, selectNodes } from './jsonpath.js';
 import { applyOperators } from './operators.js';
+import { compileRegex } from './regex.js';
 import { checkSchema } from './schema.js';
 import { defaultStatuses, parseStatusPattern } from './status.js';
 
@@ -225,9 +226,9 @@ function checkBody(
       fail('notContains', notContains, `body contains ${JSON.stringify(notContains)} (at character ${at})`);
   }
   if (matches !== undefined) {
-    const regexp = compileRegExp(matches);
-    if (typeof regexp === 'string') fail('matches', matches, `body: ${regexp}`);
-    else if (!regexp.test(text)) fail('matches', matches, `body does not match /${matches}/`);
+    const compiled = compileRegex(matches);
+    if (!compiled.ok) fail('matches', matches, `body: ${compiled.message}`);
+    else if (!compiled.regex.test(text)) fail('matches', matches, `body does not match /${matches}/`);
   }
 }
 

@@ -1,7 +1,7 @@
 import { jsonpath } from 'json-p3';
 import { describe, expect, it } from 'vitest';
 import { formatJsonPath } from '../wire/json.js';
-import { compileJsonPath, compileRegExp, rewriteZeroLiterals, selectNodes } from './jsonpath.js';
+import { compileJsonPath, rewriteZeroLiterals, selectNodes } from './jsonpath.js';
 
 function select(path: string, value: unknown): Array<[string, unknown]> {
   const compiled = compileJsonPath(path);
@@ -78,14 +78,5 @@ describe('selectNodes paths', () => {
     const value = Object.fromEntries(names.map((name) => [name, [1]]));
     const nodes = jsonpath.query('$.*[0]', value);
     expect(nodes.nodes.map((node) => node.getPath())).toEqual(names.map((name) => formatJsonPath([name, 0])));
-  });
-});
-
-describe('compileRegExp', () => {
-  it('caches and never throws', () => {
-    expect(compileRegExp('^a+$')).toBe(compileRegExp('^a+$'));
-    expect(compileRegExp('[')).toBe(
-      'invalid regular expression /[/: Invalid regular expression: /[/: Unterminated character class',
-    );
   });
 });

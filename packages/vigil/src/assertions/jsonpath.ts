@@ -16,7 +16,6 @@ export type CompiledPath = { ok: true; query: JSONPathQuery } | { ok: false; mes
 /** Paths come from config, so the set is small; the bound only guards against a caller that builds paths. */
 const MAX_CACHED = 1024;
 const compiled = new Map<string, CompiledPath>();
-const regexps = new Map<string, RegExp | string>();
 
 function remember<V>(cache: Map<string, V>, key: string, value: V): V {
   if (cache.size >= MAX_CACHED) cache.clear();
@@ -102,20 +101,4 @@ export function selectNodes(query: JSONPathQuery, value: unknown): SelectedNode[
   const out: SelectedNode[] = [];
   for (const node of query.query(value as JSONValue)) out.push({ path: node.getPath(), value: node.value });
   return out;
-}
-
-/**
- * Compiles a regular expression (JavaScript syntax, no flags) once per source. Never throws: an invalid
- * pattern comes back as its error message.
- */
-export function compileRegExp(source: string): RegExp | string {
-  const cached = regexps.get(source);
-  if (cached !== undefined) return cached;
-  let result: RegExp | string;
-  try {
-    result = new RegExp(source);
-  } catch (err) {
-    result = `invalid regular expression /${source}/: ${(err as Error).message}`;
-  }
-  return remember(regexps, source, result);
 }

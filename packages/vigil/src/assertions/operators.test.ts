@@ -204,7 +204,7 @@ describe('operators on an output (outputs.<name> shorthand)', () => {
       'outputs.x: lt needs a number or a decimal string, got "abc"',
     ]);
     expect(onOutput({ matches: '(' }, ['a'])).toEqual([
-      'outputs.x: invalid regular expression /(/: Invalid regular expression: /(/: Unterminated group',
+      'outputs.x: invalid regular expression /(/: missing closing ): `(`',
     ]);
   });
 

@@ -5,7 +5,8 @@
 import type Big from 'big.js';
 import type { AssertionFailure, Operators } from '../types.js';
 import { FailureCollector, sample, showList, showValue, typeName } from './format.js';
-import { compileRegExp, type SelectedNode } from './jsonpath.js';
+import type { SelectedNode } from './jsonpath.js';
+import { compileRegex } from './regex.js';
 import { deepEqual, toDecimal } from './values.js';
 
 /** Operator names, in the order they are checked on each node. */
@@ -260,17 +261,18 @@ export function applyOperators(ops: Operators, selection: Selection, out: Assert
 
   if (ops.matches !== undefined) {
     const source = ops.matches;
-    const regexp = compileRegExp(source);
-    if (typeof regexp === 'string') {
+    const compiled = compileRegex(source);
+    if (!compiled.ok) {
       collector.add(() => ({
         assertion,
         selector,
         operator: 'matches',
         expected: source,
         actual: undefined,
-        message: `${selector}: ${regexp}`,
+        message: `${selector}: ${compiled.message}`,
       }));
     } else {
+      const { regex } = compiled;
       checks.push((node) => {
         const { value } = node;
         const text =
@@ -279,7 +281,7 @@ export function applyOperators(ops: Operators, selection: Selection, out: Assert
             : typeof value === 'number'
               ? String(value)
               : (JSON.stringify(value) ?? String(value));
-        if (!regexp.test(text)) fail(node, 'matches', source, `does not match /${source}/`);
+        if (!regex.test(text)) fail(node, 'matches', source, `does not match /${source}/`);
       });
     }
   }

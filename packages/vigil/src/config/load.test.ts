@@ -56,7 +56,7 @@ targets:
       'targets[0].interval: expected a duration like "10s", got [REDACTED]',
       'targets[0].tls.caFile: [REDACTED] ([REDACTED]) does not exist',
       'targets[0].checks.liveness.expect.schema: [REDACTED] ([REDACTED]) does not exist',
-      'targets[0].checks.liveness.expect.body.matches: expected a valid regular expression, got [REDACTED] (Unterminated group)',
+      'targets[0].checks.liveness.expect.body.matches: expected a valid regular expression, got [REDACTED] (missing closing ): [REDACTED])',
       'targets[1].protocol: expected one of oip-v2, kserve-v1, torchserve, tfserving, openai, ollama, http, got [REDACTED]',
       'targets[2].name: expected a name of letters, digits, ".", "_" and "-" that starts with a letter or digit, got [REDACTED]',
       'targets[3].timeout: timeout [REDACTED] must be less than interval 10s (defaults.interval)',

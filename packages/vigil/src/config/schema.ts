@@ -7,6 +7,7 @@
 import Big from 'big.js';
 import { z } from 'zod';
 import { alertingSchema } from '../alerting/routing.js';
+import { regexIssue } from '../assertions/regex.js';
 import { DURATION_PATTERN, durationProblem, parseDuration } from '../diagnostics/duration.js';
 import { GOT } from '../diagnostics/messages.js';
 import { formatPath, Verbatim } from '../diagnostics/paths.js';
@@ -107,22 +108,14 @@ export function urlProblem(text: string): string | undefined {
   return undefined;
 }
 
-/** A JavaScript regular expression, checked by compiling it. */
+/** A regular expression (RE2 syntax), checked by compiling it. */
 const regexString = z
   .string({ error: requiredOr(`expected a regular expression, got ${GOT}`) })
   .superRefine((text, ctx) => {
-    try {
-      new RegExp(text);
-    } catch (error) {
-      const reason = (error as Error).message.replace(/^.*: /, '');
-      ctx.addIssue({
-        code: 'custom',
-        message: `expected a valid regular expression, got ${GOT} (${reason})`,
-        input: text,
-      });
-    }
+    const issue = regexIssue(text);
+    if (issue !== undefined) ctx.addIssue({ code: 'custom', ...issue, input: text });
   })
-  .describe('A regular expression in JavaScript syntax, e.g. "^ok$".');
+  .describe('A regular expression in RE2 syntax (no backreferences or lookaround), e.g. "^ok$".');
 
 /** A JSONPath (RFC 9535) query. */
 const jsonPath = z

@@ -3,6 +3,7 @@
  * Rows use the schema's snake_case column names, identical on every backend.
  */
 import { randomUUID } from 'node:crypto';
+import { regexProblem } from '../assertions/regex.js';
 import type { CheckState, EvalState, Incident, ProbeResult, Transition } from '../types.js';
 import { StoreError } from './errors.js';
 import type {
@@ -294,12 +295,9 @@ export function normaliseSilence(input: SilenceInput): Silence {
   const problems: string[] = [];
   if (input.matchers.length === 0) problems.push('a silence needs at least one matcher');
   for (const [i, m] of input.matchers.entries()) {
-    if (m.isRegex) {
-      try {
-        new RegExp(`^(?:${m.value})$`);
-      } catch (err) {
-        problems.push(`matchers[${i}].value: not a valid regular expression: ${(err as Error).message}`);
-      }
+    const problem = m.isRegex ? regexProblem(m.value) : undefined;
+    if (problem !== undefined) {
+      problems.push(`matchers[${i}].value: not a valid regular expression: ${problem.reason}`);
     }
   }
   if (!(input.endsAt > input.startsAt)) {

@@ -474,6 +474,10 @@ export function defineStoreContract(backend: string, makeHarness: () => StoreCon
       it.each([
         ['no matcher', { matchers: [] }],
         ['a regex that does not compile', { matchers: [{ label: 'a', value: '(', isRegex: true }] }],
+        [
+          'a backreference, which RE2 cannot run',
+          { matchers: [{ label: 'a', value: '(a)\\1', isRegex: true }] },
+        ],
         ['an end before its start', { endsAt: T0 - 1 }],
         ['an end equal to its start', { endsAt: T0 }],
       ])('rejects a silence with %s', async (_, bad) => {

@@ -135,7 +135,7 @@ export interface FailureUpdate {
 export interface SilenceMatcher {
   label: string;
   value: string;
-  /** `value` is a JavaScript regular expression, matched against the whole label value. Default false. */
+  /** `value` is a regular expression (RE2 syntax, as Alertmanager's), matched against the whole label value. Default false. */
   isRegex?: boolean;
 }
 

@@ -4,6 +4,7 @@
  * `endsAt` (Alertmanager's semantics: every matcher must match; regex matchers are anchored).
  */
 import type { FastifyInstance } from 'fastify';
+import { regexProblem } from '../../assertions/regex.js';
 import { requireToken } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { timeSchema } from '../query.js';
@@ -85,13 +86,11 @@ export function silenceRoutes(app: FastifyInstance, { hub }: ApiContext, token: 
           return reply.code(400).send({ error: 'endsAt must be after startsAt' });
         }
         for (const [i, m] of body.matchers.entries()) {
-          if (!m.isRegex) continue;
-          try {
-            new RegExp(m.value);
-          } catch (err) {
-            return reply
-              .code(400)
-              .send({ error: `matchers[${i}].value: invalid regular expression: ${(err as Error).message}` });
+          const problem = m.isRegex === true ? regexProblem(m.value) : undefined;
+          if (problem !== undefined) {
+            return reply.code(400).send({
+              error: `matchers[${i}].value: invalid regular expression ${JSON.stringify(m.value)} (RE2 syntax): ${problem.reason}`,
+            });
           }
         }
         const silence = await hub.store.putSilence({
