@@ -62,8 +62,8 @@ const OTHER_STATUSES = defaultStatuses('integrity');
  *    its `finite` (true or false) replaces the non-finite check.
  *
  * Failures per assertion are capped at five plus a line with the count. An invalid JSONPath, regular
- * expression, schema or status pattern is reported as a failure of its assertion, never thrown
- * (use {@link checkExpectConfig} to catch those at load time).
+ * expression, schema or status pattern is reported as a failure of its assertion, never thrown (the
+ * config schema, built from vocabulary.ts, rejects those at load time).
  *
  * @example
  * evaluateExpect({ outputs: { probability: { range: [0, 1] } } }, { document, status: 200, durationMs: 42, kind: 'integrity' });

@@ -50,7 +50,11 @@ describe('compileJsonPath', () => {
     ['$[00]', `invalid JSONPath "$[00]": leading zero in index selector ('$[00]':2)`],
     ['outputs', `invalid JSONPath "outputs": expected '$', found 'o' ('outputs':0)`],
   ])('still rejects %s', (path, message) => {
-    expect(compileJsonPath(path)).toEqual({ ok: false, message });
+    expect(compileJsonPath(path)).toEqual({
+      ok: false,
+      reason: message.slice(`invalid JSONPath ${JSON.stringify(path)}: `.length),
+      message,
+    });
   });
 });
 

@@ -10,22 +10,31 @@ export interface SelectedNode {
   value: unknown;
 }
 
-/** A compiled path, or why the path is not valid RFC 9535 JSONPath. */
-export type CompiledPath = { ok: true; query: JSONPathQuery } | { ok: false; message: string };
+/**
+ * A compiled path, or why the path is not valid RFC 9535 JSONPath: `reason` is json-p3's words
+ * (`unexpected shorthand selector '[' ('$.[':2)`), `message` the same with the path, for a failure.
+ */
+export type CompiledPath =
+  | { ok: true; query: JSONPathQuery }
+  | { ok: false; reason: string; message: string };
 
-/** Paths come from config, so the set is small; the bound only guards against a caller that builds paths. */
-const MAX_CACHED = 1024;
+/**
+ * Paths come from config, so the set is small; the bound only keeps a caller that makes up paths from
+ * growing it without end. The oldest entry goes first.
+ */
+const MAX_CACHED = 4096;
 const compiled = new Map<string, CompiledPath>();
 
-function remember<V>(cache: Map<string, V>, key: string, value: V): V {
-  if (cache.size >= MAX_CACHED) cache.clear();
-  cache.set(key, value);
+function remember(path: string, value: CompiledPath): CompiledPath {
+  if (compiled.size >= MAX_CACHED) compiled.delete(compiled.keys().next().value as string);
+  compiled.set(path, value);
   return value;
 }
 
 /**
- * Compiles an RFC 9535 JSONPath (cached per path string). Never throws: a bad path comes back as
- * `{ok: false, message}`, e.g. `invalid JSONPath "$.[": unexpected shorthand selector '[' ('$.[':2)`.
+ * Compiles an RFC 9535 JSONPath (cached per path string, so the compile at config load is the only one).
+ * Never throws: a bad path comes back as `{ok: false, reason, message}`, e.g. `invalid JSONPath "$.[":
+ * unexpected shorthand selector '[' ('$.[':2)`.
  *
  * @example
  * const path = compileJsonPath('$.outputs[?@.name == "probability"].data[*]');
@@ -44,10 +53,14 @@ export function compileJsonPath(path: string): CompiledPath {
       if (rewritten === path) throw err;
       result = { ok: true, query: jsonpath.compile(rewritten) };
     } catch {
-      result = { ok: false, message: `invalid JSONPath ${JSON.stringify(path)}: ${message}` };
+      result = {
+        ok: false,
+        reason: message,
+        message: `invalid JSONPath ${JSON.stringify(path)}: ${message}`,
+      };
     }
   }
-  return remember(compiled, path, result);
+  return remember(path, result);
 }
 
 const ZERO_LITERAL = /0(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]+))?/y;

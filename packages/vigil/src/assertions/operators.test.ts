@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Operators, PathAssertion, ProbeDocument } from '../types.js';
-import { evaluateExpect } from './index.js';
+import { evaluateExpect, OPERATOR_NAMES } from './index.js';
 
 /** Messages of the failures of `ops` applied, through the outputs shorthand, to output `x`. */
 function onOutput(ops: Operators, values: unknown[]): string[] {
@@ -56,7 +56,7 @@ describe('operators on an output (outputs.<name> shorthand)', () => {
     expect(onOutput(ops, values)).toEqual([]);
   });
 
-  it.each<[string, Operators, unknown[], string[]]>([
+  const failing: Array<[string, Operators, unknown[], string[]]> = [
     ['eq', { eq: 'cat' }, ['dog'], ['outputs.x[0] ("dog") ≠ "cat"']],
     ['eq deep', { eq: [1, { a: 2 }] }, [[1, { a: 3 }]], ['outputs.x[0] ([1, {"a": 3}]) ≠ [1, {"a": 2}]']],
     ['eq binary sum', { eq: 0.3 }, [0.1 + 0.2], ['outputs.x[0] (0.30000000000000004) ≠ 0.3']],
@@ -139,8 +139,14 @@ describe('operators on an output (outputs.<name> shorthand)', () => {
         'outputs.x[0] ("a") is not a number',
       ],
     ],
-  ])('fails: %s', (_name, ops, values, messages) => {
+  ];
+  it.each(failing)('fails: %s', (_name, ops, values, messages) => {
     expect(onOutput(ops, values)).toEqual(messages);
+  });
+
+  it('has a failing case for every operator of the vocabulary (assertions/vocabulary.ts)', () => {
+    const covered = new Set(failing.flatMap(([, ops]) => Object.keys(ops)));
+    expect(OPERATOR_NAMES.filter((name) => !covered.has(name))).toEqual([]);
   });
 
   it('records selector, operator, expected and actual on each failure', () => {

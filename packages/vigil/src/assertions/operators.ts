@@ -8,24 +8,7 @@ import { FailureCollector, sample, showList, showValue, typeName } from './forma
 import type { SelectedNode } from './jsonpath.js';
 import { compileRegex } from './regex.js';
 import { deepEqual, toDecimal } from './values.js';
-
-/** Operator names, in the order they are checked on each node. */
-export const OPERATOR_NAMES = [
-  'notEmpty',
-  'length',
-  'type',
-  'finite',
-  'eq',
-  'ne',
-  'lt',
-  'le',
-  'gt',
-  'ge',
-  'range',
-  'in',
-  'notIn',
-  'matches',
-] as const satisfies ReadonlyArray<keyof Operators>;
+import { presentOperators } from './vocabulary.js';
 
 /** What the operators run on. */
 export interface Selection {
@@ -44,11 +27,6 @@ const RELATIONS: Record<Relation, { symbol: string; holds: (cmp: number) => bool
   gt: { symbol: '>', holds: (cmp) => cmp > 0 },
   ge: { symbol: '≥', holds: (cmp) => cmp >= 0 },
 };
-
-/** Which operators are set (an explicit `undefined` counts as unset). */
-export function presentOperators(ops: Operators): Array<(typeof OPERATOR_NAMES)[number]> {
-  return OPERATOR_NAMES.filter((name) => ops[name] !== undefined);
-}
 
 function isMeasurable(value: unknown): value is string | unknown[] | Record<string, unknown> {
   return typeof value === 'string' || (typeof value === 'object' && value !== null);

@@ -51,6 +51,7 @@ describe('bad config fixtures', () => {
         'missing-env-var.yaml',
         'duplicate-names.yaml',
         'bad-regex.yaml',
+        'bad-jsonpath.yaml',
         'bad-protocol.yaml',
         'yaml-syntax.yaml',
         'schema-file.yaml',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { authSchema, configSchema, operatorsSchema } from './schema.js';
+import { authSchema, configSchema, expectSchema, operatorsSchema } from './schema.js';
 
 describe('operatorsSchema', () => {
   it.each([
@@ -27,9 +27,29 @@ describe('operatorsSchema', () => {
     [{ length: { min: 2, max: 1 } }],
     [{ length: {} }],
     [{ matches: '(' }],
+    [{ matches: '(a)\\1' }],
+    [{ matches: '^(?!x)' }],
     [{ type: 'float' }],
+    [{ notEmpty: false, eq: 1 }],
   ])('rejects %j', (operators) => {
     expect(operatorsSchema.safeParse(operators).success).toBe(false);
+  });
+});
+
+describe('expectSchema', () => {
+  it('accepts a sound expect block', () => {
+    const sound = {
+      status: [200, '2xx'],
+      latency: { degraded: '150ms', failed: '180ms' },
+      outputs: {
+        probability: { range: [0, 1], finite: true, notEmpty: true },
+        label: { notIn: ['Unknown'] },
+      },
+      assertions: [{ path: '$.outputs[?@.score > 0.5]', length: { min: 1, max: 3 }, matches: '^a' }],
+      schema: { type: 'object' },
+      body: { matches: 'ok' },
+    };
+    expect(expectSchema.safeParse(sound).error?.issues ?? []).toEqual([]);
   });
 });
 

@@ -4,10 +4,9 @@
  * (timeout below interval, unique target names) live in the root refinement so that they are reported
  * together with every other problem.
  */
-import Big from 'big.js';
 import { z } from 'zod';
 import { alertingSchema } from '../alerting/routing.js';
-import { regexIssue } from '../assertions/regex.js';
+import { assertionSchema, extractSchema, operatorsSchema, regexSchema } from '../assertions/vocabulary.js';
 import { DURATION_PATTERN, durationProblem, parseDuration } from '../diagnostics/duration.js';
 import { GOT } from '../diagnostics/messages.js';
 import { formatPath, Verbatim } from '../diagnostics/paths.js';
@@ -20,7 +19,6 @@ import { type AuthConfig, CHECK_KINDS, PROTOCOL_NAMES, type ProtocolName } from 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const LABEL_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const HEADER_PATTERN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const DECIMAL_PATTERN = /^-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const STATUS_CLASS_PATTERN = /^[1-5]xx$/;
 
 const requiredOr = (message: string) => (issue: { input: unknown }) =>
@@ -107,20 +105,6 @@ export function urlProblem(text: string): string | undefined {
   if (url.search !== '' || url.hash !== '') return `a base URL has no query or fragment, got ${GOT}`;
   return undefined;
 }
-
-/** A regular expression (RE2 syntax), checked by compiling it. */
-const regexString = z
-  .string({ error: requiredOr(`expected a regular expression, got ${GOT}`) })
-  .superRefine((text, ctx) => {
-    const issue = regexIssue(text);
-    if (issue !== undefined) ctx.addIssue({ code: 'custom', ...issue, input: text });
-  })
-  .describe('A regular expression in RE2 syntax (no backreferences or lookaround), e.g. "^ok$".');
-
-/** A JSONPath (RFC 9535) query. */
-const jsonPath = z
-  .string({ error: requiredOr(`expected a JSONPath like "$.body.score", got ${GOT}`) })
-  .startsWith('$', { error: `expected a JSONPath starting with "$", like "$.body.score", got ${GOT}` });
 
 const jsonObject = z.record(z.string(), z.unknown());
 
@@ -212,115 +196,10 @@ const defaultsSchema = z
   });
 
 // ---------------------------------------------------------------------------------------------
-// Assertions
+// Assertions: the operators, JSONPath and regular expressions come from the one vocabulary
+// (assertions/vocabulary.ts); status and latency are assembled here.
 
-const decimalMessage = `expected a number or a decimal string like "0.5", got ${GOT}`;
-const decimal = z.union([z.number(), z.string().regex(DECIMAL_PATTERN, { error: decimalMessage })], {
-  error: requiredOr(decimalMessage),
-});
-
-const OPERATOR_NAMES = [
-  'eq',
-  'ne',
-  'lt',
-  'le',
-  'gt',
-  'ge',
-  'range',
-  'in',
-  'notIn',
-  'notEmpty',
-  'length',
-  'finite',
-  'matches',
-  'type',
-] as const;
-
-const lengthBounds = z
-  .strictObject({
-    min: wholeNumber(0, 'Shortest accepted length.').optional(),
-    max: wholeNumber(0, 'Longest accepted length.').optional(),
-  })
-  .superRefine((bounds, ctx) => {
-    if (bounds.min === undefined && bounds.max === undefined) {
-      ctx.addIssue({ code: 'custom', message: 'needs min, max or both' });
-    } else if (bounds.min !== undefined && bounds.max !== undefined && bounds.min > bounds.max) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['min'],
-        message: `must not exceed max ({{max}}), got ${GOT}`,
-        params: { max: bounds.max },
-        input: bounds.min,
-      });
-    }
-  }, whenValid);
-
-const operatorShape = {
-  eq: z.unknown().optional().describe('Equal to this JSON value (numbers compare as decimals).'),
-  ne: z.unknown().optional().describe('Not equal to this JSON value.'),
-  lt: decimal.optional().describe('Less than (decimal comparison).'),
-  le: decimal.optional().describe('Less than or equal to (decimal comparison).'),
-  gt: decimal.optional().describe('Greater than (decimal comparison).'),
-  ge: decimal.optional().describe('Greater than or equal to (decimal comparison).'),
-  range: z
-    .tuple([decimal, decimal], { error: requiredOr(`expected [min, max], got ${GOT}`) })
-    .superRefine(([low, high], ctx) => {
-      if (new Big(low).gt(new Big(high))) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `expected [min, max] with min ≤ max, got ${GOT}`,
-          input: [low, high],
-        });
-      }
-    }, whenValid)
-    .optional()
-    .describe('Inclusive [min, max].'),
-  in: z.array(z.unknown()).optional().describe('One of these values.'),
-  notIn: z.array(z.unknown()).optional().describe('None of these values, e.g. [Unknown].'),
-  notEmpty: z
-    .boolean()
-    .optional()
-    .describe('true: the selection, and each selected string or list, is non-empty.'),
-  length: z
-    .union([wholeNumber(0, 'Exact length.'), lengthBounds], {
-      error: requiredOr(`expected a length or {min, max}, got ${GOT}`),
-    })
-    .optional()
-    .describe('Exact length, or {min, max}, of each selected string or list.'),
-  finite: z.boolean().optional().describe('true: every selected number is finite (no NaN or ±Infinity).'),
-  matches: regexString.optional(),
-  type: z
-    .enum(['number', 'integer', 'string', 'boolean', 'array', 'object', 'null'])
-    .optional()
-    .describe('JSON type of every selected value.'),
-};
-
-const needsOperator = `needs at least one operator: ${OPERATOR_NAMES.join(', ')}`;
-
-function hasOperator(value: Record<string, unknown>): boolean {
-  return OPERATOR_NAMES.some((name) => value[name] !== undefined);
-}
-
-/** Operators for `expect.outputs.<name>`; every given operator must hold for every value. */
-export const operatorsSchema = z
-  .strictObject(operatorShape)
-  .superRefine((value, ctx) => {
-    if (!hasOperator(value)) ctx.addIssue({ code: 'custom', message: needsOperator });
-  }, whenValid)
-  .meta({ id: 'Operators', description: 'Operators that every selected value must satisfy.' });
-
-/** One JSONPath assertion over `{status, headers, body, outputs, modelVersion}`. */
-export const assertionSchema = z
-  .strictObject({
-    path: jsonPath.describe(
-      'JSONPath over {status, headers, body, outputs, modelVersion}, e.g. "$.body.model_name".',
-    ),
-    ...operatorShape,
-  })
-  .superRefine((value, ctx) => {
-    if (!hasOperator(value)) ctx.addIssue({ code: 'custom', message: needsOperator });
-  }, whenValid)
-  .meta({ id: 'Assertion', description: 'A JSONPath selection and the operators its values must satisfy.' });
+export { assertionSchema, operatorsSchema };
 
 const statusMessage = `expected a status code (100–599) or a class like "2xx", got ${GOT}`;
 const statusEntry = z.union(
@@ -383,18 +262,12 @@ export const expectSchema = z
       .strictObject({
         contains: z.string().optional().describe('The raw body contains this text.'),
         notContains: z.string().optional().describe('The raw body does not contain this text.'),
-        matches: regexString.optional(),
+        matches: regexSchema.optional(),
       })
       .optional()
       .describe('Checks on the raw body text.'),
   })
   .meta({ id: 'Expect', description: 'What the answer must look like; every key optional.' });
-
-const extractSchema = z.record(z.string().min(1), jsonPath).meta({
-  id: 'Extract',
-  description:
-    'Extra named outputs picked from the probe document by JSONPath, e.g. {probability: "$.body.score"}.',
-});
 
 // ---------------------------------------------------------------------------------------------
 // Requests (the smoke payload of integrity and canary checks), one shape per protocol
