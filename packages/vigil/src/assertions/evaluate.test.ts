@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { deepFreeze } from '../config/load.js';
 import type { CheckKind, ExpectConfig, ProbeDocument } from '../types.js';
-import { type ExpectInput, evaluateExpect } from './index.js';
+import { compileExpect, type ExpectInput, evaluateExpect } from './index.js';
 import { compileSchema } from './schema.js';
 
 const messages = (expect_: ExpectConfig, input: ExpectInput) => ({
@@ -310,5 +311,29 @@ describe('evaluateExpect', () => {
         { status: 200, durationMs: 1, kind: 'integrity' },
       ).failures,
     ).toEqual(['outputs.p missing (outputs: none)', '$.body.x matched nothing']);
+  });
+
+  it('compiles an expect block once and judges every probe with the same compiled form', () => {
+    const config: ExpectConfig = deepFreeze({
+      status: [200],
+      outputs: { p: { range: [0, 1] } },
+      assertions: [{ path: '$.body.label', matches: '^(cat|dog)$' }],
+      body: { matches: '"label"' },
+    });
+    const compiled = compileExpect(config);
+    expect(compileExpect(config)).toBe(compiled);
+    const probe = (label: string, p: number) =>
+      messages(config, {
+        document: { status: 200, body: { label }, outputs: { p: [p] } },
+        status: 200,
+        durationMs: 1,
+        kind: 'integrity',
+      }).failures;
+    expect(probe('cat', 0.5)).toEqual([]);
+    expect(probe('bird', 1.5)).toEqual([
+      'outputs.p[0] (1.5) not in [0, 1]',
+      '$.body.label ("bird") does not match /^(cat|dog)$/',
+    ]);
+    expect(compileExpect(config)).toBe(compiled);
   });
 });

@@ -1,13 +1,14 @@
 /**
  * evaluateExpect: a check's expectations applied to one probe's answer. Pure and synchronous.
  */
-import type { AssertionFailure, CheckKind, ExpectConfig, Operators, ProbeDocument } from '../types.js';
+import type { JSONPathQuery } from 'json-p3';
+import type { AssertionFailure, CheckKind, ExpectConfig, ProbeDocument } from '../types.js';
 import { FailureCollector, sample } from './format.js';
 import { compileJsonPath, type SelectedNode, selectNodes } from './jsonpath.js';
-import { applyOperators } from './operators.js';
-import { compileRegex } from './regex.js';
+import { applyCompiledOperators, type CompiledOperators, compileOperators } from './operators.js';
+import { type CompiledRegex, compileRegex } from './regex.js';
 import { checkSchema } from './schema.js';
-import { defaultStatuses, parseStatusPattern } from './status.js';
+import { defaultStatuses, parseStatusPattern, type StatusPattern } from './status.js';
 
 /** What one probe produced, as the assertions see it. */
 export interface ExpectInput {
@@ -31,9 +32,9 @@ export interface ExpectVerdict {
 }
 
 const EMPTY_DOCUMENT: ProbeDocument = Object.freeze({ body: undefined, outputs: Object.freeze({}) });
-/** {@link defaultStatuses}, built once rather than per probe. */
-const LIVENESS_STATUSES = defaultStatuses('liveness');
-const OTHER_STATUSES = defaultStatuses('integrity');
+/** {@link defaultStatuses}, parsed once rather than per probe. */
+const LIVENESS_STATUSES = compileStatuses(defaultStatuses('liveness'));
+const OTHER_STATUSES = compileStatuses(defaultStatuses('integrity'));
 
 /**
  * Judges one probe against a check's `expect`, in this order (each failure carries `assertion`,
@@ -73,50 +74,21 @@ export function evaluateExpect(expect: ExpectConfig, input: ExpectInput): Expect
   const failures: AssertionFailure[] = [];
   const degraded: AssertionFailure[] = [];
   const document = input.document ?? EMPTY_DOCUMENT;
+  const compiled = compileExpect(expect);
 
   const statusOk =
     input.status === undefined ||
     checkStatus(
-      expect.status ?? (input.kind === 'liveness' ? LIVENESS_STATUSES : OTHER_STATUSES),
+      compiled.status ?? (input.kind === 'liveness' ? LIVENESS_STATUSES : OTHER_STATUSES),
       input.status,
       failures,
     );
   checkLatency(expect.latency, input.durationMs, failures, degraded);
 
-  if (expect.outputs) {
-    for (const [name, ops] of Object.entries(expect.outputs)) checkOutput(name, ops, document, failures);
-  }
-  for (const assertion of expect.assertions ?? []) {
-    const { path, ...ops } = assertion;
-    const compiled = compileJsonPath(path);
-    if (!compiled.ok) {
-      failures.push({
-        assertion: 'jsonpath',
-        selector: path,
-        expected: 'a valid JSONPath',
-        actual: path,
-        message: compiled.message,
-      });
-      continue;
-    }
-    let nodes: SelectedNode[];
-    try {
-      nodes = selectNodes(compiled.query, document);
-    } catch (err) {
-      const message = `${path}: could not be evaluated: ${(err as Error).message}`;
-      failures.push({
-        assertion: 'jsonpath',
-        selector: path,
-        expected: 'a selection',
-        actual: undefined,
-        message,
-      });
-      continue;
-    }
-    applyOperators(ops, { assertion: 'jsonpath', selector: path, nodes }, failures);
-  }
+  for (const output of compiled.outputs) checkOutput(output, document, failures);
+  for (const assertion of compiled.assertions) checkAssertion(assertion, document, failures);
   if (expect.schema !== undefined) checkSchema(expect.schema, document.body, failures);
-  if (expect.body) checkBody(expect.body, document.body, failures);
+  if (expect.body) checkBody(expect.body, compiled.bodyPattern, document.body, failures);
 
   const judgesOutputs = input.kind === 'integrity' || input.kind === 'canary';
   if (input.defaults !== false && judgesOutputs && input.document && statusOk) {
@@ -125,15 +97,101 @@ export function evaluateExpect(expect: ExpectConfig, input: ExpectInput): Expect
   return { failures, degraded };
 }
 
-function checkStatus(entries: Array<number | string>, status: number, out: AssertionFailure[]): boolean {
-  for (const entry of entries) {
-    const pattern = parseStatusPattern(entry);
-    if (typeof pattern !== 'string' && pattern.test(status)) return true;
+/** Accepted statuses as configured, each parsed once. */
+interface CompiledStatuses {
+  entries: ReadonlyArray<number | string>;
+  patterns: ReadonlyArray<StatusPattern | string>;
+}
+
+/** One `expect.assertions[]` entry, compiled: its query, or why the path does not compile. */
+type CompiledAssertion =
+  | { path: string; query: JSONPathQuery; ops: CompiledOperators }
+  | { path: string; query: undefined; message: string };
+
+/**
+ * An `expect` block compiled once: status patterns parsed, JSONPaths compiled, operator sets and
+ * patterns turned into checks. What a probe does with it allocates little beyond what it reports.
+ */
+export interface CompiledExpect {
+  status: CompiledStatuses | undefined;
+  outputs: ReadonlyArray<{ name: string; selector: string; ops: CompiledOperators }>;
+  assertions: readonly CompiledAssertion[];
+  bodyPattern: CompiledRegex | undefined;
+}
+
+const compiledExpects = new WeakMap<ExpectConfig, CompiledExpect>();
+
+/**
+ * Compiles an `expect` block (cached by identity: a plan's `expect` is frozen after loading, so it
+ * compiles on its first probe and never again; a reload builds new objects). The JSONPaths and patterns
+ * come from the caches that config validation filled (jsonpath.ts, regex.ts), so nothing is parsed twice.
+ */
+export function compileExpect(expect: ExpectConfig): CompiledExpect {
+  let compiled = compiledExpects.get(expect);
+  if (compiled !== undefined) return compiled;
+  const entries = expect.status;
+  compiled = {
+    status: entries === undefined ? undefined : compileStatuses(entries),
+    outputs: Object.entries(expect.outputs ?? {}).map(([name, ops]) => ({
+      name,
+      selector: `outputs.${name}`,
+      ops: compileOperators(ops),
+    })),
+    assertions: (expect.assertions ?? []).map((assertion): CompiledAssertion => {
+      const { path } = assertion;
+      const query = compileJsonPath(path);
+      return query.ok
+        ? { path, query: query.query, ops: compileOperators(assertion) }
+        : { path, query: undefined, message: query.message };
+    }),
+    bodyPattern: expect.body?.matches === undefined ? undefined : compileRegex(expect.body.matches),
+  };
+  compiledExpects.set(expect, compiled);
+  return compiled;
+}
+
+function compileStatuses(entries: ReadonlyArray<number | string>): CompiledStatuses {
+  return { entries, patterns: entries.map(parseStatusPattern) };
+}
+
+function checkAssertion(
+  assertion: CompiledAssertion,
+  document: ProbeDocument,
+  out: AssertionFailure[],
+): void {
+  const { path } = assertion;
+  if (assertion.query === undefined) {
+    out.push({
+      assertion: 'jsonpath',
+      selector: path,
+      expected: 'a valid JSONPath',
+      actual: path,
+      message: assertion.message,
+    });
+    return;
   }
-  const labels = entries.map((entry) => {
-    const pattern = parseStatusPattern(entry);
-    return typeof pattern === 'string' ? String(entry) : pattern.label;
-  });
+  let nodes: SelectedNode[];
+  try {
+    nodes = selectNodes(assertion.query, document);
+  } catch (err) {
+    out.push({
+      assertion: 'jsonpath',
+      selector: path,
+      expected: 'a selection',
+      actual: undefined,
+      message: `${path}: could not be evaluated: ${(err as Error).message}`,
+    });
+    return;
+  }
+  applyCompiledOperators(assertion.ops, { assertion: 'jsonpath', selector: path, nodes }, out);
+}
+
+function checkStatus(statuses: CompiledStatuses, status: number, out: AssertionFailure[]): boolean {
+  const { entries, patterns } = statuses;
+  for (const pattern of patterns) if (typeof pattern !== 'string' && pattern.test(status)) return true;
+  const labels = patterns.map((pattern, i) =>
+    typeof pattern === 'string' ? String(entries[i]) : pattern.label,
+  );
   out.push({
     assertion: 'status',
     selector: 'status',
@@ -191,8 +249,12 @@ function valuesOf(outputs: ProbeDocument['outputs'], name: string): unknown[] | 
   return Array.isArray(values) ? values : [values];
 }
 
-function checkOutput(name: string, ops: Operators, document: ProbeDocument, out: AssertionFailure[]): void {
-  const selector = `outputs.${name}`;
+function checkOutput(
+  output: CompiledExpect['outputs'][number],
+  document: ProbeDocument,
+  out: AssertionFailure[],
+): void {
+  const { name, selector } = output;
   const values = valuesOf(document.outputs, name);
   if (values === undefined) {
     out.push({
@@ -205,11 +267,12 @@ function checkOutput(name: string, ops: Operators, document: ProbeDocument, out:
     return;
   }
   const nodes = values.map((value, i) => ({ path: `${selector}[${i}]`, value }));
-  applyOperators(ops, { assertion: 'outputs', selector, nodes }, out);
+  applyCompiledOperators(output.ops, { assertion: 'outputs', selector, nodes }, out);
 }
 
 function checkBody(
   expectBody: NonNullable<ExpectConfig['body']>,
+  pattern: CompiledRegex | undefined,
   body: unknown,
   out: AssertionFailure[],
 ): void {
@@ -225,10 +288,9 @@ function checkBody(
     if (at >= 0)
       fail('notContains', notContains, `body contains ${JSON.stringify(notContains)} (at character ${at})`);
   }
-  if (matches !== undefined) {
-    const compiled = compileRegex(matches);
-    if (!compiled.ok) fail('matches', matches, `body: ${compiled.message}`);
-    else if (!compiled.regex.test(text)) fail('matches', matches, `body does not match /${matches}/`);
+  if (matches !== undefined && pattern !== undefined) {
+    if (!pattern.ok) fail('matches', matches, `body: ${pattern.message}`);
+    else if (!pattern.regex.test(text)) fail('matches', matches, `body does not match /${matches}/`);
   }
 }
 

@@ -81,8 +81,10 @@ export class FailureCollector {
 
   constructor(
     private readonly out: AssertionFailure[],
-    private readonly assertion: string,
-    private readonly selector: string,
+    /** The failures' `assertion`: `outputs`, `jsonpath`, `schema`, … */
+    readonly assertion: string,
+    /** The selector as configured; the summary line's selector. */
+    readonly selector: string,
     private readonly cap = MAX_FAILURES_PER_ASSERTION,
   ) {}
 

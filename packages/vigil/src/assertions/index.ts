@@ -6,10 +6,28 @@
  * The vocabulary (operator names and argument shapes, JSONPath and RE2 pattern strings) is defined once,
  * in vocabulary.ts, and the config schema is built from it.
  */
-export { type ExpectInput, type ExpectVerdict, evaluateExpect } from './evaluate.js';
+export {
+  type CompiledExpect,
+  compileExpect,
+  type ExpectInput,
+  type ExpectVerdict,
+  evaluateExpect,
+} from './evaluate.js';
 export { MAX_FAILURES_PER_ASSERTION } from './format.js';
-export { type CompiledPath, compileJsonPath, type SelectedNode, selectNodes } from './jsonpath.js';
-export { applyOperators, type Selection } from './operators.js';
+export {
+  type CompiledPath,
+  compileJsonPath,
+  type SelectedNode,
+  selectNodes,
+  selectValues,
+} from './jsonpath.js';
+export {
+  applyCompiledOperators,
+  applyOperators,
+  type CompiledOperators,
+  compileOperators,
+  type Selection,
+} from './operators.js';
 export { type CompiledRegex, compileRegex, type Regex, type RegexProblem, regexProblem } from './regex.js';
 export { type CompiledSchema, checkSchema, compileSchema } from './schema.js';
 export { defaultStatuses, parseStatusPattern, type StatusPattern } from './status.js';

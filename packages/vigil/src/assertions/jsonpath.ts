@@ -115,3 +115,13 @@ export function selectNodes(query: JSONPathQuery, value: unknown): SelectedNode[
   for (const node of query.query(value as JSONValue)) out.push({ path: node.getPath(), value: node.value });
   return out;
 }
+
+/**
+ * Applies a compiled path to a value: the selected values in document order, without their paths (for
+ * `extract`, which needs no locations, so no path string is built per node).
+ *
+ * @throws json-p3's `JSONPathError` for evaluation limits (e.g. recursion depth); callers report it.
+ */
+export function selectValues(query: JSONPathQuery, value: unknown): unknown[] {
+  return query.query(value as JSONValue).values();
+}
