@@ -324,6 +324,36 @@ describe('vigil run', () => {
     }
   });
 
+  it('keeps serving while a check matches a catastrophic-backtracking pattern against a long answer', async () => {
+    // Issue 14's ReDoS: ^/(a+)+$ against /aaa…a! took JavaScript's RegExp 10 s on 29 characters and stalled
+    // the event loop. With RE2 the check fails at once, every probe, and the hub keeps answering; with a
+    // backtracking engine the first probe would never return and every request below would time out.
+    const answer = `/${'a'.repeat(9_998)}!`;
+    const endpoint: Server = createServer((_request, response) => response.end(answer));
+    await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = endpoint.address() as { port: number };
+      const redos = `  - name: redos\n    url: http://127.0.0.1:${port}\n    protocol: http\n    checks: { liveness: { expect: { body: { matches: "^/(a+)+$" } } } }\n`;
+      const file = join(dir, 'redos.yaml');
+      writeFileSync(file, config(modelUrl, redos));
+      const hub = await startHub(file, join(dir, 'redos.db'));
+      const failing = await waitFor('the ReDoS check unhealthy', async () => {
+        const s = await statusOf(hub.url, 'redos/liveness');
+        return s?.state === 'unhealthy' && s;
+      });
+      expect(failing.lastResult?.failures.map((f) => f.message)).toEqual(['body does not match /^/(a+)+$/']);
+      await waitFor(
+        'credit liveness healthy beside it',
+        async () => (await statusOf(hub.url, 'credit/liveness'))?.state === 'healthy',
+      );
+      expect((await fetch(`${hub.url}/livez`)).status).toBe(200);
+      hub.child.kill('SIGTERM');
+      expect(await hub.exited).toBe(0);
+    } finally {
+      endpoint.close();
+    }
+  });
+
   it('refuses to start on an invalid config (exit 2, diagnostics printed)', async () => {
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, 'targets:\n  - name: x\n    url: http://127.0.0.1:1\n    protocol: nope\n');

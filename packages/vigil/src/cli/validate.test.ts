@@ -40,6 +40,16 @@ describe('vigil validate', () => {
     expect(run).toEqual({ code: 2, stdout: '', stderr: expected });
   });
 
+  it.each(['bad-jsonpath', 'bad-regex'])(
+    'rejects %s: an invalid JSONPath or a pattern RE2 cannot run, each with its path',
+    async (name) => {
+      const dir = join(FIXTURES, 'bad');
+      const expected = readFileSync(join(dir, `${name}.expected.txt`), 'utf8');
+      const run = await vigil(['validate', '-c', join(dir, `${name}.yaml`)]);
+      expect(run).toEqual({ code: 2, stdout: '', stderr: expected });
+    },
+  );
+
   it('exits 2 when the file cannot be read', async () => {
     const run = await vigil(['validate', '-c', 'does-not-exist.yaml']);
     expect(run).toEqual({
