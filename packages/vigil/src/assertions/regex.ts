@@ -7,7 +7,9 @@
  * The syntax is RE2's, as Prometheus, Alertmanager and blackbox_exporter use
  * (https://github.com/google/re2/wiki/Syntax): `(?i)` for case-insensitive, `\x{263a}` for a code point,
  * `(?P<name>…)` or `(?<name>…)` for a named group. What needs backtracking — backreferences (`\1`) and
- * lookaround (`(?=`, `(?!`, `(?<=`, `(?<!`) — is not accepted.
+ * lookaround (`(?=`, `(?!`, `(?<=`, `(?<!`) — is not accepted. Patterns written for JavaScript mostly
+ * carry over; the differences that can bite: `\uXXXX` is written `\x{XXXX}`, `.` matches any character
+ * but `\n` (JavaScript's also skips `\r`), and `\s` is ASCII whitespace.
  */
 import { RE2JS, RE2JSSyntaxException } from 're2js';
 import { GOT } from '../diagnostics/messages.js';
