@@ -331,7 +331,8 @@ export function createHub(options: HubOptions): Hub {
     publish({ type: 'transition', transition: t });
   }
 
-  function onResult(plan: CheckPlan, result: ProbeResult): void {
+  /** Takes in one result; true when it is a failure being confirmed (the scheduler's fast re-probe). */
+  function onResult(plan: CheckPlan, result: ProbeResult): boolean {
     const k = key(plan.id, result.region);
     const before = states.get(k) ?? initialState(plan.id, result.region, result.startedAt);
     const th = thresholds.get(plan.id) ?? defaultThresholds(plan, options.thresholds);
@@ -369,6 +370,7 @@ export function createHub(options: HubOptions): Hub {
         })
         .catch((err: Error) => log('error', `could not record transition of ${plan.id}: ${err.message}`));
     }
+    return evaluation.state.state === 'pending';
   }
 
   setPlan(options.plan);
@@ -445,7 +447,6 @@ export function createHub(options: HubOptions): Hub {
           return result;
         },
         onResult,
-        isConfirming: (plan) => states.get(key(plan.id, region))?.state === 'pending',
         onLag: (_plan, lagMs) => metrics?.observeLag(lagMs),
         ...(options.coalesceMs === undefined ? {} : { coalesceMs: options.coalesceMs }),
         onError: (plan, err) => log('error', `${plan.id}: ${(err as Error).message}`),

@@ -63,6 +63,7 @@ const scheduler = createScheduler({
   probe: (plan) => results.get(plan) as Promise<ProbeResult>,
   onResult: () => {
     delivered++;
+    return false;
   },
 });
 

@@ -84,6 +84,7 @@ function recorder(durationMs: (p: CheckPlan) => number = () => 0) {
     },
     onResult: (p: CheckPlan) => {
       results.push({ id: p.id, plan: p });
+      return false;
     },
     onLag: (p: CheckPlan, _lagMs: number, dueAt: number) => {
       const list = dues.get(p.id) ?? [];
@@ -185,7 +186,7 @@ describe('createScheduler: coalescing', () => {
       plans,
       coalesceMs,
       probe: async (p: CheckPlan) => resultOf(p),
-      onResult: () => {},
+      onResult: () => false,
       onLag: (p: CheckPlan, _lag: number, due: number) => {
         starts.push({ id: p.id, due, at: performance.now() });
       },
@@ -276,20 +277,26 @@ describe('createScheduler: concurrency', () => {
 });
 
 describe('createScheduler: fast confirmation', () => {
-  function confirmingRun(fastIntervalMs: number | null, probeMs = 0, intervalMs = 200) {
+  /**
+   * One check whose result callback answers "confirming" for the results listed in `answers` (by
+   * delivery order; later ones: not confirming). `events` records each delivery with its answer.
+   */
+  function confirmingRun(
+    fastIntervalMs: number | null,
+    probeMs = 0,
+    intervalMs = 200,
+    answers: readonly boolean[] = [true, true],
+  ) {
     const rec = recorder(() => probeMs);
     const events: string[] = [];
-    let confirmations = 2;
     scheduler = createScheduler({
       plans: [plan('a/integrity', { intervalMs, fastIntervalMs })],
       ...rec.options,
       onResult: (p) => {
-        events.push('result');
         rec.options.onResult(p);
-      },
-      isConfirming: () => {
-        events.push('isConfirming');
-        return confirmations-- > 0;
+        const confirming = answers[rec.results.length - 1] ?? false;
+        events.push(`result → ${confirming}`);
+        return confirming;
       },
     });
     scheduler.start();
@@ -307,7 +314,46 @@ describe('createScheduler: fast confirmation', () => {
     expect(d2 - d1).toBeLessThan(200);
     expect(isMultiple(d3 - d0, 200)).toBe(true);
     expect(d3).toBeGreaterThan(d2);
-    expect(events.slice(0, 4)).toEqual(['result', 'isConfirming', 'result', 'isConfirming']);
+    // One callback per result (three delivered by the 4th start), its answer deciding the due
+    // time of the probe after it.
+    expect(events.slice(0, 3)).toEqual(['result → true', 'result → true', 'result → false']);
+  });
+
+  it("takes each result's answer for the next probe only", async () => {
+    // confirming, not, confirming, not: fast, grid, fast, grid.
+    const { rec, events } = confirmingRun(20, 0, 200, [true, false, true, false]);
+    await waitFor(() => rec.count('a/integrity') >= 5);
+    const [d0 = 0, d1 = 0, d2 = 0, d3 = 0, d4 = 0] = rec.dues('a/integrity');
+    expect(d1 - d0).toBeGreaterThanOrEqual(20);
+    expect(d1 - d0).toBeLessThan(200);
+    expect(isMultiple(d2 - d0, 200)).toBe(true);
+    expect(d3 - d2).toBeGreaterThanOrEqual(20);
+    expect(d3 - d2).toBeLessThan(200);
+    expect(isMultiple(d4 - d0, 200)).toBe(true);
+    expect(d4).toBeGreaterThan(d3);
+    expect(events.slice(0, 4)).toEqual([
+      'result → true',
+      'result → false',
+      'result → true',
+      'result → false',
+    ]);
+  });
+
+  it('keeps a check whose result callback throws on its grid and reports the error', async () => {
+    const errors: unknown[] = [];
+    const rec = recorder();
+    scheduler = createScheduler({
+      plans: [plan('a/integrity', { intervalMs: 60, fastIntervalMs: 10 })],
+      ...rec.options,
+      onResult: () => {
+        throw new Error('callback bug');
+      },
+      onError: (_p, error) => errors.push(error),
+    });
+    scheduler.start();
+    await waitFor(() => rec.count('a/integrity') >= 3);
+    expect(diffs(rec.dues('a/integrity')).every((g) => isMultiple(g, 60))).toBe(true);
+    expect(errors[0]).toMatchObject({ message: 'callback bug' });
   });
 
   it('counts fastIntervalMs from the start of the failed probe, not its end (HAProxy fastinter)', async () => {
@@ -412,6 +458,7 @@ describe('createScheduler: update', () => {
           updated = true;
           scheduler?.update([y as CheckPlan, z as CheckPlan]);
         }
+        return false;
       },
     });
     scheduler.start();
@@ -477,7 +524,7 @@ describe('createScheduler: stop and errors', () => {
         calls++;
         throw new Error('bug');
       },
-      onResult: () => {},
+      onResult: () => false,
       onError: (p, error) => failures.push({ id: p.id, error }),
     });
     scheduler.start();

@@ -40,16 +40,17 @@ export interface SchedulerOptions {
    * down endpoint is a ProbeResult. A rejection goes to `onError` and the check stays scheduled.
    */
   probe: (plan: CheckPlan) => Promise<ProbeResult>;
-  /** Receives every result of a check that is still planned (see {@link Scheduler.update} and {@link Scheduler.stop}). */
-  onResult: (plan: CheckPlan, result: ProbeResult) => void;
   /**
-   * Called after `onResult`: true when the result is a failure being confirmed (the hub answers
-   * "the evaluator's state is `pending`"). The check's next probe is then due `plan.fastIntervalMs`
-   * after the failed probe started, or at once if that probe took longer (HAProxy's `fastinter`,
-   * start to start), or at its next regular slot if sooner;
-   * `fastIntervalMs: null` turns this off for the check. Default: never confirming.
+   * Receives every result of a check that is still planned (see {@link Scheduler.update} and
+   * {@link Scheduler.stop}), and answers whether that result is a failure being confirmed: `true`
+   * (the hub returns "the evaluator's state is now `pending`") puts the check's next probe
+   * `plan.fastIntervalMs` after the failed probe started, or at once if that probe took longer
+   * (HAProxy's `fastinter`, start to start), or at its next regular slot if sooner. `false` keeps the
+   * check on its grid, as does a callback that throws (the error goes to `onError`);
+   * `fastIntervalMs: null` turns confirmation off for the check whatever the answer. A plain boolean
+   * rather than an object, so that answering allocates nothing per probe.
    */
-  isConfirming?: (plan: CheckPlan, result: ProbeResult) => boolean;
+  onResult: (plan: CheckPlan, result: ProbeResult) => boolean;
   /**
    * Called as each probe starts, with its lag from due to started (ms, ≥ 0) and the due time it
    * was started for (ms on the scheduler's clock).
@@ -181,8 +182,9 @@ const defaultNow = (): number => performance.timeOrigin + performance.now();
  *   A due probe whose target is busy waits in that target's FIFO (its lag grows); targets never
  *   wait for each other, so a hanging endpoint delays only its own checks (until the global cap is
  *   full of hanging probes).
- * - **Fast confirmation** (HAProxy's `fastinter`): see {@link SchedulerOptions.isConfirming}. When
- *   confirmation ends, the check returns to its regular grid.
+ * - **Fast confirmation** (HAProxy's `fastinter`): `onResult` answers whether the result it was
+ *   handed is a failure being confirmed (see {@link SchedulerOptions.onResult}). When confirmation
+ *   ends, the check returns to its regular grid.
  * - **Lag** (due → started) goes to `onLag` and into a fixed-bucket histogram in `stats()`.
  * - **One timer**: idle checks sit in a binary min-heap by due time; one `setTimeout` is armed
  *   for the earliest.
@@ -192,8 +194,13 @@ const defaultNow = (): number => performance.timeOrigin + performance.now();
  * const scheduler = createScheduler({
  *   plans,
  *   probe: (plan) => runProbe(plan, { client, region }),
- *   onResult: (plan, result) => hub.record(result),
- *   isConfirming: (plan) => hub.state(plan.id, region) === 'pending',
+ *   // true while the result is a failure being confirmed: the next probe comes fastIntervalMs later
+ *   onResult: (plan, result) => {
+ *     const before = states.get(plan.id) ?? initialState(plan.id, region, result.startedAt);
+ *     const { state } = evaluate(before, result, defaultThresholds(plan));
+ *     states.set(plan.id, state);
+ *     return state.state === 'pending';
+ *   },
  * });
  * scheduler.start();
  * // …
@@ -217,7 +224,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   if (!(coalesceMs >= 0) || !Number.isFinite(coalesceMs)) {
     throw new VigilError('VIGIL_ERR_SCHEDULER_OPTIONS', `coalesceMs must be ≥ 0, got ${coalesceMs}`);
   }
-  const { probe, onResult, isConfirming, onLag } = options;
+  const { probe, onResult, onLag } = options;
   const onError = options.onError ?? warn;
   const now = options.now ?? defaultNow;
 
@@ -384,16 +391,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       droppedResults++;
     } else {
       try {
-        onResult(plan, result as ProbeResult);
+        // The answer is about this very result: the callback has already taken it in.
+        confirming = onResult(plan, result as ProbeResult) === true;
       } catch (callbackError) {
         report(plan, callbackError);
-      }
-      if (isConfirming && plan.fastIntervalMs !== null) {
-        try {
-          confirming = isConfirming(plan, result as ProbeResult);
-        } catch (callbackError) {
-          report(plan, callbackError);
-        }
       }
     }
 
