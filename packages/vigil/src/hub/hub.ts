@@ -1,20 +1,34 @@
 /**
  * The hub: scheduler → prober → evaluator → store, metrics and events, with config reload.
- * `vigil run` wraps it with the HTTP API.
+ * `vigil run` wraps it with the HTTP API. Wiring only: durability is the state writer's
+ * (`state-writer.ts`), the dashboard's exchanges the exchange cache's (`exchange-cache.ts`), events
+ * the event bus's (`event-bus.ts`).
  */
 import { alertsFromFlap, alertsFromState, alertsFromTransition } from '../alerting/alerts.js';
 import { createDispatcher, type Dispatcher, type DispatcherOptions } from '../alerting/dispatcher.js';
 import type { AlertingConfig } from '../alerting/routing.js';
-import type { Notifier } from '../alerting/types.js';
-import { defaultThresholds, evaluate, initialState, isMaterialChange } from '../evaluate/index.js';
+import type { Alert, Notifier } from '../alerting/types.js';
+import {
+  defaultThresholds,
+  type Evaluation,
+  evaluate,
+  initialState,
+  isMaterialChange,
+} from '../evaluate/index.js';
 import type { Metrics } from '../metrics/index.js';
-import { type CapturedExchange, isProbeable, runProbe } from '../probe/run-probe.js';
+import { isProbeable, runProbe } from '../probe/run-probe.js';
 import { createScheduler, type Scheduler } from '../scheduler/index.js';
 import type { Store } from '../store/types.js';
-import type { CheckPlan, EvalState, HttpClient, ProbeResult, Thresholds, Transition } from '../types.js';
+import type { CheckPlan, EvalState, HttpClient, ProbeResult, Thresholds } from '../types.js';
 import { createHttpClient } from '../wire/http.js';
-import type { CheckStatus, HubEvent, HubView } from './types.js';
-import { alertStatuses, checkInfoOf, exchangeView, RecentDurations } from './views.js';
+import { createEventBus } from './event-bus.js';
+import { createExchangeCache } from './exchange-cache.js';
+import { createStateWriter, storeTransition } from './state-writer.js';
+import type { CheckStatus, HubView } from './types.js';
+import { alertStatuses, checkInfoOf, checkStatusOf, RecentDurations } from './views.js';
+
+export { WATCH_MS } from './exchange-cache.js';
+export { DEFAULT_CHECKPOINT_INTERVAL_MS } from './state-writer.js';
 
 /** Options of {@link createHub}. */
 export interface HubOptions {
@@ -91,22 +105,7 @@ export interface Hub extends HubView {
   flush(): Promise<void>;
 }
 
-/**
- * How long after a reader asked for a check's latest exchange the hub keeps its passing exchanges
- * too (failing and degraded ones are always kept): 10 minutes, while its page is open (the page asks
- * again after each result).
- */
-export const WATCH_MS = 10 * 60_000;
-
-/** Default {@link HubOptions.checkpointIntervalMs}: one minute. */
-export const DEFAULT_CHECKPOINT_INTERVAL_MS = 60_000;
-
-/**
- * States per store write of a flush or checkpoint: at ~0.01–0.04 ms per state on SQLite, a batch
- * holds the event loop for a few ms at most.
- */
-const STATE_BATCH_SIZE = 250;
-
+/** The state table's key of (check, region). */
 const key = (checkId: string, region: string) => `${checkId}\u0000${region}`;
 
 /**
@@ -131,43 +130,32 @@ const key = (checkId: string, region: string) => `${checkId}\u0000${region}`;
  */
 export function createHub(options: HubOptions): Hub {
   const region = options.region ?? 'local';
-  const store = options.store;
-  const metrics = options.metrics;
+  const { store, metrics } = options;
   const log = options.log ?? (() => {});
-  const flushIntervalMs = options.flushIntervalMs ?? 100;
-  const checkpointIntervalMs = options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
   const client = options.client ?? createHttpClient({ keepAlive: true });
   const ownsClient = options.client === undefined;
 
   let plans = new Map<string, CheckPlan>();
   const thresholds = new Map<string, Thresholds>();
+  /** The state table: each check's evaluator state, by `key(checkId, region)`. */
   const states = new Map<string, EvalState>();
-  /**
-   * Latest main exchange per (check, region), for the dashboard: memory only, and kept only when it
-   * failed or degraded, or when a reader asked for it in the last {@link WATCH_MS} — at 10,000
-   * checks, holding every passing exchange would cost tens of MB for pages nobody opens.
-   */
-  const exchanges = new Map<string, CapturedExchange>();
-  /** When a reader last asked for a check's exchange (`lastExchange`), ms since epoch. */
-  const watched = new Map<string, number>();
   const recent = new Map<string, RecentDurations>();
-  const redact = options.redact ?? ((text: string) => text);
-  const listeners = new Set<(event: HubEvent) => void>();
-  let pendingResults: ProbeResult[] = [];
-  /** Keys of states changed in a way that decides a transition: written at the next flush. */
-  const dirtyStates = new Set<string>();
-  /** Keys of states changed otherwise since they were written: written at the next checkpoint. */
-  const checkpointStates = new Set<string>();
-  let flushTimer: NodeJS.Timeout | undefined;
-  let checkpointTimer: NodeJS.Timeout | undefined;
-  let checkpointing: Promise<void> | undefined;
-  let flushing: Promise<void> = Promise.resolve();
-  let chain: Promise<void> = Promise.resolve();
+  const writer = createStateWriter({
+    store,
+    stateOf: (k) => states.get(k),
+    flushIntervalMs: options.flushIntervalMs,
+    checkpointIntervalMs: options.checkpointIntervalMs,
+    log,
+  });
+  /** This hub's own probes' exchanges, by check id. */
+  const exchanges = createExchangeCache({ client, region, redact: options.redact });
+  const events = createEventBus(log);
   let running = false;
   let stopping = false;
   let scheduler: Scheduler | undefined;
   let alertOptions: { externalUrl?: string } = {};
   let dispatcher: Dispatcher | undefined;
+
   /** Builds the dispatcher of `alerting` (not started). */
   function setAlerting(alerting: HubAlerting | undefined): void {
     alertOptions = alerting?.externalUrl ? { externalUrl: alerting.externalUrl } : {};
@@ -183,16 +171,22 @@ export function createHub(options: HubOptions): Hub {
   }
   setAlerting(options.alerting);
 
+  /** The alerts the checks' current states fire. */
+  function firingAlerts(): Alert[] {
+    const firing: Alert[] = [];
+    for (const p of plans.values()) {
+      const s = states.get(key(p.id, region));
+      if (s) firing.push(...alertsFromState(s, p, alertOptions));
+    }
+    return firing;
+  }
+
   /** Hands the alerts the current states fire to the dispatcher, and starts it. */
   async function startDispatcher(): Promise<void> {
     if (dispatcher === undefined) return;
     // Groups already notified (before a restart or reload) map to the same dedup keys: the outbox
     // sends nothing twice.
-    const firing = [...plans.values()].flatMap((p) => {
-      const s = states.get(key(p.id, region));
-      return s ? alertsFromState(s, p, alertOptions) : [];
-    });
-    await dispatcher.onAlerts(firing);
+    await dispatcher.onAlerts(firingAlerts());
     dispatcher.start();
   }
 
@@ -207,8 +201,7 @@ export function createHub(options: HubOptions): Hub {
       if (!next.has(id)) {
         metrics?.removeCheck(old);
         states.delete(key(id, region));
-        exchanges.delete(key(id, region));
-        watched.delete(key(id, region));
+        exchanges.delete(id);
         recent.delete(key(id, region));
         thresholds.delete(id);
       }
@@ -217,160 +210,78 @@ export function createHub(options: HubOptions): Hub {
       thresholds.set(p.id, defaultThresholds(p, options.thresholds));
       if (!states.has(key(p.id, region)))
         states.set(key(p.id, region), initialState(p.id, region, Date.now()));
+      // Its slot from the start: a reader may watch the check before its first probe.
+      exchanges.probeDeps(p.id);
     }
     plans = next;
     return probeable;
   }
 
-  function publish(event: HubEvent): void {
-    for (const l of listeners) {
-      try {
-        l(event);
-      } catch (err) {
-        log('error', `event listener failed: ${(err as Error).message}`);
-      }
-    }
-  }
-
-  function scheduleFlush(): void {
-    if (flushTimer === undefined) flushTimer = setTimeout(() => void flush(false), flushIntervalMs);
-  }
+  /** Bound once: a probe allocates no closure of the hub's (the exchange cache holds its deps). */
+  const probe = (plan: CheckPlan): Promise<ProbeResult> => runProbe(plan, exchanges.probeDeps(plan.id));
 
   /**
-   * Writes the buffered results and the states changed in a way that decides a transition; with
-   * `withCheckpoint` (the public `flush()`, and `stop()`), the checkpoint's states too.
+   * Takes in one result: evaluate → store → metrics → events → alerting. Returns whether the result
+   * is a failure being confirmed (the evaluator's state is `pending`): the scheduler re-probes it
+   * at the check's `fastIntervalMs`.
    */
-  function flush(withCheckpoint = true): Promise<void> {
-    if (flushTimer !== undefined) {
-      clearTimeout(flushTimer);
-      flushTimer = undefined;
-    }
-    const results = pendingResults;
-    pendingResults = [];
-    if (results.length > 0) {
-      flushing = flushing.then(async () => {
-        try {
-          await store.appendResults(results);
-        } catch (err) {
-          // Keep them for the next flush: a store hiccup loses nothing.
-          pendingResults = results.concat(pendingResults);
-          log('error', `store write failed, will retry: ${(err as Error).message}`);
-          scheduleFlush();
-        }
-      });
-    }
-    const keys = new Set(dirtyStates);
-    dirtyStates.clear();
-    if (withCheckpoint) for (const k of checkpointStates) keys.add(k);
-    if (keys.size === 0) return flushing;
-    return Promise.all([flushing, writeStates([...keys], dirtyStates)]).then(() => {});
-  }
-
-  /** Writes every state changed since it was last written, unless a checkpoint is still writing. */
-  function checkpoint(): Promise<void> {
-    checkpointing ??= writeStates([...checkpointStates], checkpointStates).finally(() => {
-      checkpointing = undefined;
-    });
-    return checkpointing;
-  }
-
-  /**
-   * Writes the current states of `keys` in batches of {@link STATE_BATCH_SIZE}, yielding to the event
-   * loop between batches (a checkpoint of 10,000 states must not stall probes). Each batch is taken
-   * when it is queued behind the transitions recorded so far: the store never gets a state older
-   * than one already written, nor one whose transition is not stored yet. A failed batch's keys go
-   * back to `retry` for the next flush or checkpoint.
-   */
-  async function writeStates(keys: readonly string[], retry: Set<string>): Promise<void> {
-    for (let i = 0; i < keys.length; i += STATE_BATCH_SIZE) {
-      if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-      const batch: EvalState[] = [];
-      for (let j = i; j < Math.min(i + STATE_BATCH_SIZE, keys.length); j++) {
-        const k = keys[j] as string;
-        const s = states.get(k);
-        // Its current state is written now: no checkpoint needs to write it again.
-        checkpointStates.delete(k);
-        if (s !== undefined) batch.push(s);
-      }
-      if (batch.length === 0) continue;
-      const written = chain.then(async () => {
-        try {
-          await store.saveStates(batch);
-        } catch (err) {
-          for (const s of batch) retry.add(key(s.checkId, s.region));
-          log('error', `store write failed, will retry: ${(err as Error).message}`);
-          if (retry === dirtyStates) scheduleFlush();
-        }
-      });
-      chain = written;
-      await written;
-    }
-  }
-
-  async function recordTransition(t: Transition, plan: CheckPlan, state: EvalState): Promise<void> {
-    await store.appendTransition(t);
-    // The new state is stored with its transition, before anything is published or notified, so
-    // a crash right after a notification cannot resume the check from an older state.
-    await store.saveStates([state]);
-    if (t.to === 'unhealthy') {
-      await store.openIncident({ checkId: t.checkId, region: t.region, openedAt: t.at, reason: t.reason });
-    } else if (t.from === 'unhealthy') {
-      for (const incident of await store.incidents({ open: true, checkId: t.checkId })) {
-        if (incident.region === t.region) await store.closeIncident(incident.id, t.at);
-      }
-    }
-    metrics?.observeTransition(t, plan);
-    log(
-      t.to === 'unhealthy' ? 'error' : t.to === 'healthy' ? 'info' : 'warn',
-      `${t.checkId} ${t.from} → ${t.to}: ${t.reason}`,
-      {
-        checkId: t.checkId,
-        region: t.region,
-      },
-    );
-    publish({ type: 'transition', transition: t });
-  }
-
-  /** Takes in one result; true when it is a failure being confirmed (the scheduler's fast re-probe). */
   function onResult(plan: CheckPlan, result: ProbeResult): boolean {
     const k = key(plan.id, result.region);
+    // Evaluate.
     const before = states.get(k) ?? initialState(plan.id, result.region, result.startedAt);
     const th = thresholds.get(plan.id) ?? defaultThresholds(plan, options.thresholds);
     const evaluation = evaluate(before, result, th);
-    states.set(k, evaluation.state);
-    (isMaterialChange(before, evaluation.state, th) ? dirtyStates : checkpointStates).add(k);
-    pendingResults.push(result);
-    scheduleFlush();
+    const state = evaluation.state;
+    states.set(k, state);
+    // Store: write-behind, and the dashboard's in-memory views.
+    writer.changed(k, isMaterialChange(before, state, th));
+    writer.append(result);
+    durationsOf(k).push(result.durationMs);
+    exchanges.settle(plan.id, result.outcome);
+    // Metrics.
+    metrics?.observeResult(plan, result);
+    metrics?.observeState(plan, state);
+    // Events: the per-probe event object only when someone listens.
+    if (events.hasListeners()) events.publish({ type: 'result', result });
+    // Alerting: transitions are stored in order, each before its event goes out and its alerts.
+    if (evaluation.transition || evaluation.flap) void writer.inOrder(() => recordChange(plan, evaluation));
+    return state.state === 'pending';
+  }
+
+  function durationsOf(k: string): RecentDurations {
     let durations = recent.get(k);
     if (durations === undefined) {
       durations = new RecentDurations();
       recent.set(k, durations);
     }
-    durations.push(result.durationMs);
-    metrics?.observeResult(plan, result);
-    metrics?.observeState(plan, evaluation.state);
-    publish({ type: 'result', result });
-    const { transition, flap } = evaluation;
-    if (transition || flap) {
-      // Transitions are stored in order, each before its event goes out.
-      chain = chain
-        .then(async () => {
-          if (transition) {
-            await recordTransition(transition, plan, evaluation.state);
-            await dispatcher?.onAlerts(alertsFromTransition(transition, plan, alertOptions));
-          }
-          if (flap) {
-            await dispatcher?.onAlerts(alertsFromFlap(flap, plan, alertOptions));
-            log(
-              'warn',
-              `${flap.checkId} ${flap.flapping ? 'is flapping' : 'stopped flapping'} (${flap.transitionsInWindow} transitions in the window)`,
-            );
-            publish({ type: 'flap', flap });
-          }
-        })
-        .catch((err: Error) => log('error', `could not record transition of ${plan.id}: ${err.message}`));
+    return durations;
+  }
+
+  /**
+   * A transition: stored (with its state and incident), counted, logged, published, then alerted
+   * on; a flap: alerted on, logged, published. Runs in the writer's order.
+   */
+  async function recordChange(plan: CheckPlan, { state, transition: t, flap }: Evaluation): Promise<void> {
+    try {
+      if (t) {
+        await storeTransition(store, t, state);
+        metrics?.observeTransition(t, plan);
+        const level = t.to === 'unhealthy' ? 'error' : t.to === 'healthy' ? 'info' : 'warn';
+        log(level, `${t.checkId} ${t.from} → ${t.to}: ${t.reason}`, { checkId: t.checkId, region: t.region });
+        events.publish({ type: 'transition', transition: t });
+        await dispatcher?.onAlerts(alertsFromTransition(t, plan, alertOptions));
+      }
+      if (flap) {
+        await dispatcher?.onAlerts(alertsFromFlap(flap, plan, alertOptions));
+        log(
+          'warn',
+          `${flap.checkId} ${flap.flapping ? 'is flapping' : 'stopped flapping'} (${flap.transitionsInWindow} transitions in the window)`,
+        );
+        events.publish({ type: 'flap', flap });
+      }
+    } catch (err) {
+      log('error', `could not record transition of ${plan.id}: ${(err as Error).message}`);
     }
-    return evaluation.state.state === 'pending';
   }
 
   setPlan(options.plan);
@@ -381,48 +292,19 @@ export function createHub(options: HubOptions): Hub {
       const out: CheckStatus[] = [];
       for (const plan of plans.values()) {
         const s = states.get(key(plan.id, region));
-        if (!s) continue;
-        const status: CheckStatus = {
-          checkId: plan.id,
-          target: plan.target.name,
-          check: plan.kind,
-          region,
-          state: s.state,
-          since: s.since,
-          flapping: s.flapping,
-          consecutiveFailures: s.consecutiveFailures,
-          labels: plan.target.labels,
-          lastResult: s.lastResult,
-        };
-        if (plan.target.model !== undefined) status.model = plan.target.model;
-        const version = s.lastResult?.modelVersion;
-        if (version !== undefined) status.modelVersion = version;
-        out.push(status);
+        if (s) out.push(checkStatusOf(plan, s));
       }
       return out;
     },
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    subscribe: (listener) => events.subscribe(listener),
     isReady: () => running && !stopping,
     checkInfo(checkId) {
       const plan = plans.get(checkId);
       return plan === undefined ? undefined : checkInfoOf(plan);
     },
     recentDurations: (checkId, r) => recent.get(key(checkId, r))?.values() ?? [],
-    lastExchange(checkId, r) {
-      watched.set(key(checkId, r), Date.now());
-      const captured = exchanges.get(key(checkId, r));
-      return captured === undefined ? undefined : exchangeView(captured, redact);
-    },
-    async alerts() {
-      const firing = [...plans.values()].flatMap((p) => {
-        const s = states.get(key(p.id, region));
-        return s ? alertsFromState(s, p, alertOptions) : [];
-      });
-      return alertStatuses(firing, dispatcher);
-    },
+    lastExchange: (checkId, r) => (r === region ? exchanges.read(checkId) : undefined),
+    alerts: () => alertStatuses(firingAlerts(), dispatcher),
     async start() {
       for (const s of await store.loadStates()) {
         // Resume only checks that still exist; a check removed from the config starts over if it returns.
@@ -430,22 +312,7 @@ export function createHub(options: HubOptions): Hub {
       }
       scheduler = createScheduler({
         plans: [...plans.values()],
-        probe: async (plan) => {
-          let captured: CapturedExchange | undefined;
-          const result = await runProbe(plan, {
-            client,
-            region,
-            onExchange: (c) => {
-              captured = c;
-            },
-          });
-          const k = key(plan.id, region);
-          const seen = watched.get(k);
-          const isWatched = seen !== undefined && Date.now() - seen < WATCH_MS;
-          if (captured !== undefined && (result.outcome !== 'pass' || isWatched)) exchanges.set(k, captured);
-          else exchanges.delete(k);
-          return result;
-        },
+        probe,
         onResult,
         onLag: (_plan, lagMs) => metrics?.observeLag(lagMs),
         ...(options.coalesceMs === undefined ? {} : { coalesceMs: options.coalesceMs }),
@@ -454,8 +321,7 @@ export function createHub(options: HubOptions): Hub {
       // Rebuild the firing alerts from the resumed states.
       await startDispatcher();
       scheduler.start();
-      checkpointTimer = setInterval(() => void checkpoint(), checkpointIntervalMs);
-      checkpointTimer.unref();
+      writer.start();
       running = true;
     },
     update(plan) {
@@ -469,16 +335,13 @@ export function createHub(options: HubOptions): Hub {
       await old?.stop();
       if (running && !stopping) await startDispatcher();
     },
-    flush,
+    flush: () => writer.flush(),
     async stop() {
       stopping = true;
       await scheduler?.stop();
-      clearInterval(checkpointTimer);
-      await checkpointing;
-      await chain;
+      // Every result delivered is written, every transition recorded (and handed to the outbox).
+      await writer.stop();
       await dispatcher?.stop();
-      await flush();
-      await flushing;
       running = false;
       if (ownsClient) await client.close();
     },

@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createRedactor } from '../diagnostics/redact.js';
-import type { HttpExchange } from '../types.js';
+import { initialState } from '../evaluate/index.js';
+import type { CheckPlan } from '../types.js';
 import { RECENT_DURATIONS } from './types.js';
-import { EXCHANGE_BODY_LIMIT, exchangeView, RecentDurations } from './views.js';
-
-const PHASES = { dnsMs: 0, connectMs: 0, tlsMs: 0, processingMs: 1, transferMs: 0 };
+import { checkStatusOf, RecentDurations } from './views.js';
 
 describe('RecentDurations', () => {
   it('keeps the last RECENT_DURATIONS values, oldest first, rounded to 0.1 ms', () => {
@@ -21,76 +19,63 @@ describe('RecentDurations', () => {
   });
 });
 
-describe('exchangeView', () => {
-  const redact = createRedactor(['env-secret']);
-  const exchange = (body: Buffer): HttpExchange => ({
-    response: {
-      status: 200,
-      headers: { 'set-cookie': 'session=abc', 'x-echo': 'env-secret' },
-      body,
-      redirects: 0,
+describe('checkStatusOf', () => {
+  const plan = (model?: string): CheckPlan => ({
+    id: 'scorer/integrity',
+    target: {
+      name: 'scorer',
+      url: 'http://127.0.0.1:1',
+      protocol: 'oip-v2',
+      labels: { team: 'risk' },
+      headers: {},
+      maxBodyBytes: 1 << 20,
+      maxRedirects: 0,
+      ...(model === undefined ? {} : { model }),
     },
-    phases: PHASES,
-    durationMs: 1,
+    kind: 'integrity',
+    intervalMs: 1000,
+    timeoutMs: 1000,
+    failureThreshold: 3,
+    successThreshold: 1,
+    fastIntervalMs: null,
+    initialDelayMs: 0,
+    expect: {},
   });
 
-  it('redacts credentials in headers, userinfo and query parameters, and config secrets anywhere', () => {
-    const view = exchangeView(
-      {
-        startedAt: 1000,
-        request: {
-          url: 'http://user:pw@127.0.0.1:8080/v1/infer?api_key=k123&model=m',
-          method: 'POST',
-          headers: { Authorization: 'Bearer t0k', 'x-api-key': 'k', 'x-tenant': 'env-secret' },
-          body: '{"prompt":"env-secret"}',
-          timeoutMs: 1000,
-        },
-        exchange: exchange(Buffer.from('{"ok":true,"echo":"env-secret"}')),
-      },
-      redact,
-    );
-    expect(view.request).toEqual({
-      method: 'POST',
-      url: 'http://127.0.0.1:8080/v1/infer?api_key=%5BREDACTED%5D&model=m',
-      headers: { Authorization: '[REDACTED]', 'x-api-key': '[REDACTED]', 'x-tenant': '[REDACTED]' },
-      body: '{"prompt":"[REDACTED]"}',
+  it("shows the state with the plan's names, the model and the last reported model version", () => {
+    const state = {
+      ...initialState('scorer/integrity', 'eu', 5),
+      consecutiveFailures: 2,
+      state: 'pending' as const,
+    };
+    expect(checkStatusOf(plan(), state)).toEqual({
+      checkId: 'scorer/integrity',
+      target: 'scorer',
+      check: 'integrity',
+      region: 'eu',
+      state: 'pending',
+      since: 5,
+      flapping: false,
+      consecutiveFailures: 2,
+      labels: { team: 'risk' },
+      lastResult: null,
     });
-    expect(view.response).toEqual({
-      status: 200,
-      headers: { 'set-cookie': '[REDACTED]', 'x-echo': '[REDACTED]' },
-      body: '{"ok":true,"echo":"[REDACTED]"}',
-      truncated: false,
-    });
-    expect(JSON.stringify(view)).not.toMatch(/t0k|k123|pw@|env-secret|abc/);
-  });
-
-  it('cuts a huge body at EXCHANGE_BODY_LIMIT and says so; an error without a response is shown', () => {
-    const big = exchangeView(
-      {
-        startedAt: 0,
-        request: { url: 'http://h/', timeoutMs: 1 },
-        exchange: exchange(Buffer.alloc(1 << 20, 97)),
-      },
-      (t) => t,
-    );
-    expect(big.response?.body).toHaveLength(EXCHANGE_BODY_LIMIT);
-    expect(big.response?.truncated).toBe(true);
-    const failed = exchangeView(
-      {
-        startedAt: 0,
-        request: { url: 'http://h/', timeoutMs: 1 },
-        exchange: {
-          error: { code: 'TIMEOUT', message: 'timed out after 1 ms' },
-          phases: PHASES,
-          durationMs: 1,
-        },
-      },
-      (t) => t,
-    );
-    expect(failed).toEqual({
-      at: 0,
-      request: { method: 'GET', url: 'http://h/', headers: {} },
-      error: { code: 'TIMEOUT', message: 'timed out after 1 ms' },
+    const lastResult = {
+      checkId: 'scorer/integrity',
+      target: 'scorer',
+      check: 'integrity' as const,
+      region: 'eu',
+      startedAt: 6,
+      durationMs: 1,
+      phases: { dnsMs: 0, connectMs: 0, tlsMs: 0, processingMs: 1, transferMs: 0 },
+      outcome: 'pass' as const,
+      failures: [],
+      modelVersion: '3',
+    };
+    expect(checkStatusOf(plan('credit-scorer'), { ...state, lastResult })).toMatchObject({
+      model: 'credit-scorer',
+      modelVersion: '3',
+      lastResult,
     });
   });
 });

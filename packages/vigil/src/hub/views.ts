@@ -1,27 +1,13 @@
 /**
- * What the hub shows its readers besides states: a check's configuration without secrets, the latest
- * exchange redacted, recent durations, and alerts with their mute state. Pure helpers over the hub's
- * in-memory data.
+ * What the hub shows its readers: a check's status, its configuration without secrets, recent
+ * durations, and alerts with their mute state (the latest exchange: `exchange-cache.ts`). Pure
+ * helpers over the hub's in-memory data.
  */
 import type { Dispatcher } from '../alerting/dispatcher.js';
 import type { Alert } from '../alerting/types.js';
-import { REDACTED } from '../diagnostics/redact.js';
-import type { CapturedExchange } from '../probe/run-probe.js';
-import type { CheckPlan } from '../types.js';
-import { type AlertStatus, type CheckInfo, type ExchangeView, RECENT_DURATIONS } from './types.js';
-
-/** Bodies shown are cut here: enough for any smoke payload, bounded for a hostile one (bytes). */
-export const EXCHANGE_BODY_LIMIT = 64 * 1024;
-
-/**
- * Headers whose values are credentials, whatever the config says: RFC 9110's Authorization and
- * Proxy-Authorization, cookies, and the API-key and token headers serving stacks use.
- */
-const SECRET_HEADER =
-  /^(?:authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|x-auth-token)$/i;
-
-/** Query parameters that carry credentials (`?api_key=`, `?token=`, AWS-style signatures). */
-const SECRET_PARAM = /(?:key|token|secret|password|signature|auth)/i;
+import type { CheckPlan, EvalState } from '../types.js';
+import { safeUrl } from './exchange-cache.js';
+import { type AlertStatus, type CheckInfo, type CheckStatus, RECENT_DURATIONS } from './types.js';
 
 /** The last {@link RECENT_DURATIONS} durations of one (check, region), in a fixed ring. */
 export class RecentDurations {
@@ -47,65 +33,24 @@ export class RecentDurations {
   }
 }
 
-/** The URL without userinfo and with credential-like query parameters redacted. */
-function safeUrl(raw: string, redact: (text: string) => string): string {
-  try {
-    const url = new URL(raw);
-    url.username = '';
-    url.password = '';
-    for (const name of [...url.searchParams.keys()]) {
-      if (SECRET_PARAM.test(name)) url.searchParams.set(name, REDACTED);
-    }
-    return redact(url.toString());
-  } catch {
-    return redact(raw);
-  }
-}
-
-function safeHeaders(headers: Record<string, string> | undefined, redact: (text: string) => string) {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    out[name] = SECRET_HEADER.test(name) ? REDACTED : redact(value);
-  }
-  return out;
-}
-
-function bodyText(body: string | Uint8Array | undefined): { text: string; truncated: boolean } {
-  if (body === undefined) return { text: '', truncated: false };
-  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-  const truncated = bytes.byteLength > EXCHANGE_BODY_LIMIT;
-  const cut = truncated ? bytes.subarray(0, EXCHANGE_BODY_LIMIT) : bytes;
-  return { text: Buffer.from(cut.buffer, cut.byteOffset, cut.byteLength).toString('utf8'), truncated };
-}
-
-/**
- * A captured exchange as readers see it: credential headers and query parameters replaced by
- * `[REDACTED]`, every other text passed through `redact` (the config's `${VAR}` secrets), bodies as
- * UTF-8 text cut at {@link EXCHANGE_BODY_LIMIT} bytes.
- */
-export function exchangeView(captured: CapturedExchange, redact: (text: string) => string): ExchangeView {
-  const { request, exchange } = captured;
-  const requestBody = bodyText(request.body);
-  const view: ExchangeView = {
-    at: captured.startedAt,
-    request: {
-      method: request.method ?? 'GET',
-      url: safeUrl(request.url, redact),
-      headers: safeHeaders(request.headers, redact),
-    },
+/** A check's live state as readers see it (`HubView.status`): its plan's names and its evaluator state. */
+export function checkStatusOf(plan: CheckPlan, s: EvalState): CheckStatus {
+  const status: CheckStatus = {
+    checkId: plan.id,
+    target: plan.target.name,
+    check: plan.kind,
+    region: s.region,
+    state: s.state,
+    since: s.since,
+    flapping: s.flapping,
+    consecutiveFailures: s.consecutiveFailures,
+    labels: plan.target.labels,
+    lastResult: s.lastResult,
   };
-  if (request.body !== undefined) view.request.body = redact(requestBody.text);
-  if (exchange.response) {
-    const body = bodyText(exchange.response.body);
-    view.response = {
-      status: exchange.response.status,
-      headers: safeHeaders(exchange.response.headers, redact),
-      body: redact(body.text),
-      truncated: body.truncated,
-    };
-  }
-  if (exchange.error) view.error = { code: exchange.error.code, message: redact(exchange.error.message) };
-  return view;
+  if (plan.target.model !== undefined) status.model = plan.target.model;
+  const version = s.lastResult?.modelVersion;
+  if (version !== undefined) status.modelVersion = version;
+  return status;
 }
 
 /** A check's plan as readers may see it (no headers, auth or payloads). */
