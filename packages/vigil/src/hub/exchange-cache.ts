@@ -1,6 +1,7 @@
 /**
- * The latest probe exchange per (check, region), for the dashboard: captured as probes run, kept
- * only when worth the memory, redacted when read. Memory only.
+ * The latest exchange of each check this hub probes, for the dashboard: captured as probes run,
+ * kept only when worth the memory, redacted when read. Memory only. Keys are the caller's (the hub
+ * uses check ids: it captures only its own region's probes).
  */
 import { REDACTED } from '../diagnostics/redact.js';
 import type { CapturedExchange, ProbeDeps } from '../probe/run-probe.js';
