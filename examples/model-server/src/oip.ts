@@ -1,7 +1,7 @@
 /**
  * Open Inference Protocol v2 (REST) request decoding and response encoding.
  *
- * Shapes follow `shared/specs/open_inference_rest.yaml`: an inference request is
+ * Shapes follow `packages/vigil/specs/open_inference_rest.yaml`: an inference request is
  * `{id?, parameters?, inputs: [{name, shape, datatype, data}], outputs?: [{name}]}` and `data` is
  * row-major, nested or flat.
  */
