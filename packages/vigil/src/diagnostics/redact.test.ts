@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRedactor } from './redact.js';
+import { createRedactor, isSecretHeader } from './redact.js';
 
 describe('createRedactor', () => {
   it('replaces every occurrence of every secret', () => {
@@ -28,4 +28,20 @@ describe('createRedactor', () => {
     expect(createRedactor([''])('nothing to hide')).toBe('nothing to hide');
     expect(createRedactor([])('nothing to hide')).toBe('nothing to hide');
   });
+});
+
+describe('isSecretHeader', () => {
+  it.each([
+    'authorization',
+    'Authorization',
+    'proxy-authorization',
+    'cookie',
+    'set-cookie',
+    'x-api-key',
+    'api-key',
+    'X-Auth-Token',
+  ])('%s carries a credential', (name) => expect(isSecretHeader(name)).toBe(true));
+  it.each(['content-type', 'user-agent', 'x-request-id', 'authorization-hint'])('%s does not', (name) =>
+    expect(isSecretHeader(name)).toBe(false),
+  );
 });

@@ -28,3 +28,22 @@ export function createRedactor(secrets: Iterable<string>): (text: string) => str
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+/**
+ * Header (and gRPC metadata) names whose values are credentials, whatever the config says: RFC 9110's
+ * Authorization and Proxy-Authorization, cookies, and the API-key and token headers serving stacks use.
+ */
+const SECRET_HEADER =
+  /^(?:authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|x-auth-token)$/i;
+
+/**
+ * True for a header or gRPC metadata name whose value is a credential (`authorization`, `cookie`,
+ * `x-api-key`, …, any case): shown as {@link REDACTED} in every captured exchange.
+ *
+ * @example
+ * isSecretHeader('Authorization'); // true
+ * isSecretHeader('content-type'); // false
+ */
+export function isSecretHeader(name: string): boolean {
+  return SECRET_HEADER.test(name);
+}

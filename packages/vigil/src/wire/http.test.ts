@@ -1,6 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import dc from 'node:diagnostics_channel';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -10,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { VigilError } from '../errors.js';
 import type { HttpClient } from '../types.js';
 import { createHttpClient } from './http.js';
+import { makePki, type Pki, requireOpenssl } from './test-pki.js';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
@@ -492,113 +492,7 @@ describe('createHttpClient: error classification', () => {
 // ---------------------------------------------------------------------------------------------
 // TLS, against a throwaway CA made with the openssl CLI at test time.
 
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const opensslAvailable = hasOpenssl();
-if (!opensslAvailable) {
-  if (process.env.VIGIL_REQUIRE_ALL === '1')
-    throw new Error('VIGIL_REQUIRE_ALL=1 but the openssl CLI is missing');
-  console.warn('skipping the TLS tests of the HTTP client: the openssl CLI is not installed');
-}
-
-interface Pki {
-  ca: Buffer;
-  serverCert: Buffer;
-  serverKey: Buffer;
-  clientCert: Buffer;
-  clientKey: Buffer;
-}
-
-function makePki(dir: string): Pki {
-  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  writeFileSync(
-    join(dir, 'ca.cnf'),
-    [
-      '[req]',
-      'distinguished_name = dn',
-      'prompt = no',
-      '[dn]',
-      'CN = vigil test CA',
-      '[v3_ca]',
-      'basicConstraints = critical, CA:TRUE',
-      'keyUsage = critical, keyCertSign, cRLSign',
-      'subjectKeyIdentifier = hash',
-      '',
-    ].join('\n'),
-  );
-  writeFileSync(
-    join(dir, 'server.ext'),
-    'basicConstraints = CA:FALSE\nextendedKeyUsage = serverAuth\nsubjectAltName = IP:127.0.0.1, DNS:localhost, DNS:vigil.test\n',
-  );
-  writeFileSync(join(dir, 'client.ext'), 'basicConstraints = CA:FALSE\nextendedKeyUsage = clientAuth\n');
-  run(
-    'req',
-    '-x509',
-    '-config',
-    'ca.cnf',
-    '-extensions',
-    'v3_ca',
-    ...ec,
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-    '-days',
-    '2',
-  );
-  for (const [name, serial] of [
-    ['server', '2'],
-    ['client', '3'],
-  ] as const) {
-    run(
-      'req',
-      '-new',
-      '-config',
-      'ca.cnf',
-      '-subj',
-      `/CN=vigil ${name}`,
-      ...ec,
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.csr`,
-    );
-    run(
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-set_serial',
-      serial,
-      '-days',
-      '2',
-      '-extfile',
-      `${name}.ext`,
-      '-out',
-      `${name}.crt`,
-    );
-  }
-  const read = (file: string) => readFileSync(join(dir, file));
-  return {
-    ca: read('ca.crt'),
-    serverCert: read('server.crt'),
-    serverKey: read('server.key'),
-    clientCert: read('client.crt'),
-    clientKey: read('client.key'),
-  };
-}
+const opensslAvailable = requireOpenssl('the TLS tests of the HTTP client');
 
 describe.skipIf(!opensslAvailable)('createHttpClient: TLS', () => {
   let dir = '';
