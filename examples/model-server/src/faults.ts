@@ -7,10 +7,48 @@
  */
 import { z } from 'zod';
 
+/** gRPC statuses the `errors` fault can answer with: every one but OK. */
+export const GRPC_ERROR_STATUSES = [
+  'CANCELLED',
+  'UNKNOWN',
+  'INVALID_ARGUMENT',
+  'DEADLINE_EXCEEDED',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION',
+  'ABORTED',
+  'OUT_OF_RANGE',
+  'UNIMPLEMENTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DATA_LOSS',
+  'UNAUTHENTICATED',
+] as const;
+export type GrpcErrorStatus = (typeof GRPC_ERROR_STATUSES)[number];
+
+/**
+ * The gRPC status an injected HTTP 5xx becomes over gRPC, unless the fault names one: 501 →
+ * UNIMPLEMENTED, 502 / 503 / 504 → UNAVAILABLE (gRPC's own HTTP-to-gRPC mapping for gateways), any
+ * other 5xx → INTERNAL (what KServe and Triton answer for a failed inference).
+ */
+export function grpcStatusOf(params: {
+  status: number;
+  grpcStatus?: GrpcErrorStatus | undefined;
+}): GrpcErrorStatus {
+  if (params.grpcStatus !== undefined) return params.grpcStatus;
+  if (params.status === 501) return 'UNIMPLEMENTED';
+  if (params.status >= 502 && params.status <= 504) return 'UNAVAILABLE';
+  return 'INTERNAL';
+}
+
 const scope = z
   .enum(['infer', 'all'])
   .default('infer')
-  .describe('"infer": inference requests only; "all": every route except /admin');
+  .describe(
+    '"infer": inference requests only (REST infer, gRPC ModelInfer); "all": every route and RPC except /admin',
+  );
 const model = z.string().min(1).optional().describe('apply to this model only (default: every model)');
 
 /** Parameter schemas per fault mode; unknown parameters are rejected. */
@@ -22,10 +60,19 @@ export const FAULT_SCHEMAS = {
     scope,
     model,
   }),
-  /** 5xx answers for all requests or for an exact fraction of them (`rate` 0.25 fails 1 in 4). */
+  /**
+   * 5xx answers for all requests or for an exact fraction of them (`rate` 0.25 fails 1 in 4). Over gRPC
+   * the status is `grpcStatus`, by default the one the HTTP status stands for (see {@link grpcStatusOf}).
+   */
   errors: z.strictObject({
     status: z.number().int().min(500).max(599).default(500),
     rate: z.number().gt(0).max(1).default(1),
+    grpcStatus: z
+      .enum(GRPC_ERROR_STATUSES)
+      .optional()
+      .describe(
+        'the gRPC status to answer with (default: from status: 501 UNIMPLEMENTED, 502–504 UNAVAILABLE, else INTERNAL)',
+      ),
     scope,
     model,
   }),
@@ -41,7 +88,10 @@ export const FAULT_SCHEMAS = {
   nan: z.strictObject({ model }),
   /** Probabilities and scores are pushed outside [0, 1] (into [1.25, 1.75]). */
   'out-of-range': z.strictObject({ model }),
-  /** The response drops `outputs` and answers `{model_name, predictions}` instead. */
+  /**
+   * The response drops `outputs` and answers `{model_name, predictions}` instead (REST); over gRPC the
+   * response has no outputs at all.
+   */
   'wrong-schema': z.strictObject({ model }),
   /** Perturbed weights: predictions shift but stay plausible and in range. */
   drift: z.strictObject({

@@ -4,9 +4,13 @@ export {
   type FaultMode,
   type FaultParams,
   FaultState,
+  GRPC_ERROR_STATUSES,
+  type GrpcErrorStatus,
+  grpcStatusOf,
   parseFault,
   parseFaultArg,
 } from './faults.js';
+export { type GrpcListenOptions, OIP_SERVICE } from './grpc.js';
 export {
   type Datatype,
   loadModel,

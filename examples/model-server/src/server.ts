@@ -15,6 +15,7 @@ import {
   isFaultMode,
   parseFault,
 } from './faults.js';
+import { type GrpcListener, type GrpcListenOptions, listenGrpc, type ServingCore } from './grpc.js';
 import {
   loadModel,
   MODEL_NAMES,
@@ -24,6 +25,9 @@ import {
   type Tensor,
 } from './models.js';
 import { decodeInferenceRequest, InferenceRequestError, stringifyWithNonFinite } from './oip.js';
+
+/** How long a graceful shutdown waits for gRPC calls in flight before cutting them, in ms. */
+const GRPC_DRAIN_MS = 5_000;
 
 /** Server name and version reported by `GET /v2`. */
 export const SERVER_NAME = 'vigil-example-model-server';
@@ -68,7 +72,13 @@ export interface ModelServer {
   readonly models: ReadonlyMap<ModelName, Model>;
   /** Starts listening; resolves to the base URL, e.g. `http://127.0.0.1:8081`. */
   listen(options?: { host?: string; port?: number }): Promise<string>;
-  /** Stops listening, destroys open connections (including hung requests) and frees the models. */
+  /**
+   * Also serves the Open Inference Protocol over gRPC (and grpc.health.v1) on its own port, from the same
+   * models, readiness and faults; resolves to its URL, e.g. `grpc://127.0.0.1:8001`. May be called more
+   * than once (say, one listener with typed contents and one with `rawOutputs`).
+   */
+  listenGrpc(options?: GrpcListenOptions): Promise<string>;
+  /** Stops listening (HTTP and gRPC), ends open calls (hung ones too) and frees the models. */
   close(): Promise<void>;
 }
 
@@ -206,7 +216,10 @@ export async function createModelServer(options: ModelServerOptions = {}): Promi
     shutdown: {
       signals: options.handleSignals ? ['SIGTERM', 'SIGINT'] : [],
       delayMs: options.shutdownDelayMs ?? 0,
-      close: () => app.close(),
+      close: async () => {
+        // gRPC calls in flight get a moment to finish, as Fastify's do; a hung one is then cut.
+        await Promise.all([app.close(), ...[...grpcListeners].map((l) => l.drain(GRPC_DRAIN_MS))]);
+      },
     },
   });
 
@@ -231,6 +244,23 @@ export async function createModelServer(options: ModelServerOptions = {}): Promi
     const outputs = await model.infer(fed);
     return applyOutputFaults(outputs, faults, name);
   }
+
+  /** Everything the gRPC listeners answer from: the REST routes' own state and prediction. */
+  const core: ServingCore = {
+    models,
+    faults,
+    health,
+    serverMetadata: { name: SERVER_NAME, version: SERVER_VERSION, extensions: [] },
+    isModelReady,
+    serverNotReady() {
+      if (!health.isStarted()) return 'server is not ready: models are loading';
+      if (health.isShuttingDown()) return 'server is not ready: shutting down';
+      const notReady = [...models.keys()].filter((n) => !isModelReady(n));
+      return notReady.length > 0 ? `server is not ready: ${notReady.join(', ')} not ready` : undefined;
+    },
+    predict: (name, inputs) => predict(name, inputs),
+  };
+  const grpcListeners = new Set<GrpcListener>();
 
   const app = Fastify({
     logger: options.logLevel ? { level: options.logLevel } : false,
@@ -277,12 +307,8 @@ export async function createModelServer(options: ModelServerOptions = {}): Promi
   const live = { live: true };
   app.get('/v2/health/live', async () => live);
   app.get('/v2/health/ready', async (_req, reply) => {
-    if (!health.isStarted())
-      return reply.code(503).send({ error: 'server is not ready: models are loading' });
-    if (health.isShuttingDown()) return reply.code(503).send({ error: 'server is not ready: shutting down' });
-    const notReady = [...models.keys()].filter((n) => !isModelReady(n));
-    if (notReady.length > 0)
-      return reply.code(503).send({ error: `server is not ready: ${notReady.join(', ')} not ready` });
+    const notReady = core.serverNotReady();
+    if (notReady !== undefined) return reply.code(503).send({ error: notReady });
     return { ready: true };
   });
 
@@ -298,9 +324,8 @@ export async function createModelServer(options: ModelServerOptions = {}): Promi
   app.get('/v2/models/:model/ready', modelReady);
   app.get('/v2/models/:model/versions/:version/ready', modelReady);
 
-  const serverMetadata = { name: SERVER_NAME, version: SERVER_VERSION, extensions: [] as string[] };
-  app.get('/v2', async () => serverMetadata);
-  app.get('/v2/', async () => serverMetadata);
+  app.get('/v2', async () => core.serverMetadata);
+  app.get('/v2/', async () => core.serverMetadata);
 
   const modelMetadata = async (req: FastifyRequest<{ Params: { model: string; version?: string } }>) => {
     const { model } = lookup(req.params);
@@ -395,11 +420,17 @@ export async function createModelServer(options: ModelServerOptions = {}): Promi
       const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       return `http://${shownHost}:${address.port}`;
     },
+    async listenGrpc(grpcOptions = {}) {
+      const listener = await listenGrpc(core, grpcOptions);
+      grpcListeners.add(listener);
+      return listener.url;
+    },
     async close() {
       if (closed) return;
       closed = true;
       for (const t of crashTimers) clearTimeout(t);
       await health.stop();
+      for (const listener of grpcListeners) listener.close();
       await app.close();
       for (const m of models.values()) await m.close();
       for (const d of drifted.values()) await (await d).close();
