@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
@@ -34,6 +36,22 @@ async function serve(args: string[]) {
   }
   throw new Error(`server did not start: ${proc.err()}`);
 }
+
+const SPECS = fileURLToPath(new URL('../../../packages/vigil/specs/', import.meta.url));
+const GrpcInference = (
+  grpc.loadPackageDefinition(
+    protoLoader.loadSync('open_inference_grpc.proto', {
+      keepCase: true,
+      longs: Number,
+      defaults: true,
+      includeDirs: [SPECS],
+    }),
+  ) as unknown as {
+    inference: {
+      GRPCInferenceService: new (address: string, credentials: grpc.ChannelCredentials) => grpc.Client;
+    };
+  }
+).inference.GRPCInferenceService;
 
 const CREDIT = JSON.stringify({
   inputs: [
@@ -136,5 +154,68 @@ describe('vigil-model-server CLI', () => {
     expect((await fetch(`${proc.url}/v2/health/ready`)).status).toBe(503);
     expect((await fetch(`${proc.url}/v2/health/live`)).status).toBe(200);
     expect(await proc.exited).toBe(0);
+  });
+
+  it('--grpc-port: OIP over gRPC beside REST (raw outputs asked); SIGTERM fails gRPC readiness first', async () => {
+    const proc = await serve([
+      '--models',
+      'credit-scorer',
+      '--grpc-port',
+      '0',
+      '--grpc-raw-outputs',
+      '--shutdown-delay-ms',
+      '600',
+    ]);
+    let grpcUrl: string | undefined;
+    for (let i = 0; i < 200 && grpcUrl === undefined; i++) {
+      grpcUrl = proc.out().match(/serving credit-scorer over gRPC at grpc:\/\/(\S+)/)?.[1];
+      if (grpcUrl === undefined) await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(grpcUrl).toBeDefined();
+    const client = new GrpcInference(grpcUrl as string, grpc.credentials.createInsecure());
+    try {
+      const call = (method: string, request: unknown) =>
+        new Promise<{ error?: grpc.ServiceError; value?: Record<string, unknown> }>((resolve) =>
+          (client as unknown as Record<string, (...a: unknown[]) => void>)[method]?.call(
+            client,
+            request,
+            { deadline: Date.now() + 5000 },
+            (error: grpc.ServiceError | null, value: Record<string, unknown>) =>
+              resolve(error ? { error } : { value }),
+          ),
+        );
+      let ready = false;
+      for (let i = 0; i < 200 && !ready; i++) {
+        ready = (await call('ServerReady', {})).value?.ready === true;
+        if (!ready) await new Promise((r) => setTimeout(r, 25));
+      }
+      expect(ready).toBe(true);
+      const infer = await call('ModelInfer', {
+        model_name: 'credit-scorer',
+        inputs: [
+          {
+            name: 'features',
+            datatype: 'FP32',
+            shape: [1, 8],
+            contents: { fp32_contents: [0.3, 0.1, 0.5, 0.2, 0.9, 0.4, 0.0, 0.7] },
+          },
+        ],
+      });
+      expect(infer.error).toBeUndefined();
+      expect(infer.value?.raw_output_contents).toHaveLength(2);
+      proc.child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 150));
+      expect((await call('ServerReady', {})).value).toEqual({ ready: false });
+      expect((await call('ServerLive', {})).value).toEqual({ live: true });
+      expect(await proc.exited).toBe(0);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('refuses --grpc-raw-outputs without --grpc-port (exit 2)', async () => {
+    const proc = run(['serve', '--port', '0', '--grpc-raw-outputs']);
+    expect(await proc.exited).toBe(2);
+    expect(proc.err()).toContain('--grpc-raw-outputs needs --grpc-port');
   });
 });

@@ -1,7 +1,7 @@
 /**
  * `vigil-model-server`: serve the example models, and switch faults on a running server.
  *
- *   vigil-model-server serve --port 8081 --models credit-scorer --loading-ms 3000 \
+ *   vigil-model-server serve --port 8081 --grpc-port 8001 --models credit-scorer --loading-ms 3000 \
  *     --enable-faults --admin-token secret --fault latency:ms=200
  *   vigil-model-server fault set nan --url http://127.0.0.1:8081 --token secret
  *   vigil-model-server fault clear --url http://127.0.0.1:8081 --token secret
@@ -79,6 +79,16 @@ export function createProgram(): Command {
     .description('serve the models')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('-p, --port <port>', 'port to listen on (0 = any free port)', intArg('--port'), 8080)
+    .option(
+      '--grpc-port <port>',
+      'also serve OIP over gRPC (and grpc.health.v1) on this port (0 = any free port); off by default',
+      intArg('--grpc-port'),
+    )
+    .option(
+      '--grpc-raw-outputs',
+      'gRPC inference answers in raw_output_contents (as Triton) instead of typed contents',
+      false,
+    )
     .option('--models <names>', `comma-separated models (${MODEL_NAMES.join(', ')})`, modelsArg)
     .option(
       '--loading-ms <ms>',
@@ -112,6 +122,9 @@ export function createProgram(): Command {
       if (faultArgs.length > 0 && !opts.enableFaults) {
         program.error('--fault needs --enable-faults', { exitCode: 2 });
       }
+      if (opts.grpcRawOutputs && opts.grpcPort === undefined) {
+        program.error('--grpc-raw-outputs needs --grpc-port', { exitCode: 2 });
+      }
       let token: string | undefined = opts.adminToken;
       if (opts.enableFaults && !token) {
         token = randomBytes(16).toString('hex');
@@ -127,7 +140,16 @@ export function createProgram(): Command {
         shutdownDelayMs: opts.shutdownDelayMs,
       });
       const url = await server.listen({ host: opts.host, port: opts.port });
-      console.log(`serving ${[...server.models.keys()].join(', ')} at ${url}`);
+      const names = [...server.models.keys()].join(', ');
+      console.log(`serving ${names} at ${url}`);
+      if (opts.grpcPort !== undefined) {
+        const grpcUrl = await server.listenGrpc({
+          host: opts.host,
+          port: opts.grpcPort,
+          rawOutputs: opts.grpcRawOutputs,
+        });
+        console.log(`serving ${names} over gRPC at ${grpcUrl}`);
+      }
     });
 
   const fault = program
