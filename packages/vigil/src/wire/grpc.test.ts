@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { HttpExchange } from '../types.js';
 import {
   type CallContext,
   classifyGrpcStatus,
@@ -198,6 +199,9 @@ describe('createGrpcClient: answers', () => {
     });
     expect(first.headers?.['content-type']).toBe('application/grpc+proto');
     expect(first.trailers).toBeDefined();
+    // An adapter can hand a gRPC exchange on where an HttpExchange is expected (AdapterAnswer.exchange).
+    const asHttp: HttpExchange = first;
+    expect(asHttp.response).toBeUndefined();
   });
 
   it('reads proto3 defaults: live false arrives as false, not as a missing field', async () => {
