@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describeWith } from '../fixtures/needs.js';
 import type { HttpExchange } from '../types.js';
 import {
   type CallContext,
@@ -23,7 +24,7 @@ import {
   SPECS_DIR,
 } from './grpc.js';
 import { type ModelInferResponse, oipGrpcMethods } from './oip-grpc.js';
-import { makePki, type Pki, requireOpenssl } from './test-pki.js';
+import { hasOpenssl, makePki, OPENSSL, type Pki } from './test-pki.js';
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const EXIT_FIXTURE = fileURLToPath(new URL('./fixtures/grpc-exit.ts', import.meta.url));
@@ -729,9 +730,7 @@ describe('createGrpcClient: metadata', () => {
 // ---------------------------------------------------------------------------------------------
 // TLS and mTLS, against a throwaway CA made with the openssl CLI at test time.
 
-const opensslAvailable = requireOpenssl('the TLS tests of the gRPC client');
-
-describe.skipIf(!opensslAvailable)('createGrpcClient: TLS', () => {
+describeWith(hasOpenssl, OPENSSL, 'createGrpcClient: TLS', () => {
   let dir = '';
   let pki: Pki;
   beforeAll(() => {

@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { VigilError } from '../errors.js';
+import { describeWith } from '../fixtures/needs.js';
 import type { HttpClient } from '../types.js';
 import { createHttpClient } from './http.js';
-import { makePki, type Pki, requireOpenssl } from './test-pki.js';
+import { hasOpenssl, makePki, OPENSSL, type Pki } from './test-pki.js';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
@@ -492,9 +493,7 @@ describe('createHttpClient: error classification', () => {
 // ---------------------------------------------------------------------------------------------
 // TLS, against a throwaway CA made with the openssl CLI at test time.
 
-const opensslAvailable = requireOpenssl('the TLS tests of the HTTP client');
-
-describe.skipIf(!opensslAvailable)('createHttpClient: TLS', () => {
+describeWith(hasOpenssl, OPENSSL, 'createHttpClient: TLS', () => {
   let dir = '';
   let pki: Pki;
   beforeAll(() => {

@@ -2,30 +2,15 @@
  * Test helper: throwaway TLS certificates made with the openssl CLI, for the HTTP and gRPC clients' TLS
  * and mTLS tests.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Whether the openssl CLI is there (for `describeWith` in fixtures/needs.ts). */
+export const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
 
-/**
- * Whether the openssl CLI is there; when it is not, says that `what` is skipped, or throws under
- * `VIGIL_REQUIRE_ALL=1` (CI must not skip silently).
- */
-export function requireOpenssl(what: string): boolean {
-  if (hasOpenssl()) return true;
-  if (process.env.VIGIL_REQUIRE_ALL === '1')
-    throw new Error('VIGIL_REQUIRE_ALL=1 but the openssl CLI is missing');
-  console.warn(`skipping ${what}: the openssl CLI is not installed`);
-  return false;
-}
+/** The tool name `describeWith` prints when openssl is missing. */
+export const OPENSSL = 'openssl (Debian package openssl)';
 
 /** A throwaway CA, a server certificate (127.0.0.1, localhost, vigil.test) and a client certificate. */
 export interface Pki {
