@@ -19,6 +19,8 @@ const crashFixture = fileURLToPath(new URL('./fixtures/crash-dispatcher.ts', imp
 const packageRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 const T = 1_700_000_000_000;
+/** A valid notifier block for configs whose notifiers the test passes itself. */
+const UNUSED_BLOCK = { type: 'webhook', url: 'http://127.0.0.1:9/unused' } as const;
 
 function fire(kind: CheckKind, target = 'credit-scorer', at = T): Alert[] {
   return alertsFromTransition(transition(plan(kind, target), 'pending', 'unhealthy', at), plan(kind, target));
@@ -54,7 +56,8 @@ describe('dispatcher', () => {
     const { route, ...rest } = config;
     const parsed = parseAlertingConfig({
       routes: [{ notify: ['pager'], group_wait: '0s', group_interval: '50ms', ...route }],
-      notifiers: { pager: { type: 'test' }, chat: { type: 'test' } },
+      // Valid blocks; the dispatcher sends through the notifiers it is given (recording fakes).
+      notifiers: { pager: UNUSED_BLOCK, chat: UNUSED_BLOCK },
       ...rest,
     });
     if (!parsed.ok) throw new Error(parsed.diagnostics.join('\n'));
@@ -413,7 +416,7 @@ describe('dispatcher crash', () => {
         );
         const parsed = parseAlertingConfig({
           routes: [{ notify: ['hook'], group_by: ['target'], group_wait: '0s' }],
-          notifiers: { hook: { type: 'webhook' } },
+          notifiers: { hook: { type: 'webhook', url } },
         });
         if (!parsed.ok) throw new Error(parsed.diagnostics.join('\n'));
         const second = createDispatcher({

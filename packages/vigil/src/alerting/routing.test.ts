@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { alertsFromTransition } from './alerts.js';
 import { plan, transition } from './fixtures/support.js';
+import { PAGERDUTY_EVENTS_URL } from './notifiers/pagerduty.js';
 import { type AlertingConfigInput, parseAlertingConfig, type RouteConfig, routeAlert } from './routing.js';
 import type { Alert } from './types.js';
 
 const notifiers = {
   pagerduty: { type: 'pagerduty', routingKey: 'k' },
-  slack: { type: 'slack' },
-  audit: { type: 'webhook' },
-};
+  slack: { type: 'slack', webhookUrl: 'https://hooks.slack.com/services/T0/B0/x' },
+  audit: { type: 'webhook', url: 'https://audit.example.com/hook' },
+} satisfies AlertingConfigInput['notifiers'];
 
 function parse(input: AlertingConfigInput) {
   const result = parseAlertingConfig(input);
@@ -41,8 +42,12 @@ describe('alertingSchema', () => {
       silences: [],
       maintenance: [],
     });
-    // Notifier settings pass through for the notifier registry to check.
-    expect(config.notifiers.pagerduty).toEqual({ type: 'pagerduty', routingKey: 'k' });
+    // Notifier blocks are parsed by their type's schema in the same pass: defaults filled in.
+    expect(config.notifiers.pagerduty).toEqual({
+      type: 'pagerduty',
+      routingKey: 'k',
+      url: PAGERDUTY_EVENTS_URL,
+    });
   });
 
   it.each<[string, unknown, string[]]>([
@@ -77,6 +82,27 @@ describe('alertingSchema', () => {
       'a notifier without a type and an unknown key',
       { routes: [{ notify: ['x'], groupBy: [] }], notifiers: { x: {} } },
       ['routes[0].groupBy: unknown key; did you mean "group_by"?', 'notifiers.x.type: required'],
+    ],
+    [
+      'bad notifier blocks together with a bad route, hiding the settings (they are mostly secrets)',
+      {
+        routes: [{ notify: ['chat'], group_wait: 'soon' }],
+        notifiers: {
+          chat: { type: 'slack', webhookUrl: 'not a url s3cr3t', channel: '#ops' },
+          pd: { type: 'pagerdutty', routingKey: 'k' },
+        },
+      },
+      [
+        'routes[0].group_wait: expected a duration like "30s", got "soon"',
+        'notifiers.chat.webhookUrl: expected an http(s) URL, got [REDACTED]',
+        'notifiers.chat.channel: unknown key; expected one of: type, webhookUrl',
+        'notifiers.pd.type: expected one of "webhook", "slack", "pagerduty", "alertmanager", "email", got "pagerdutty"; did you mean "pagerduty"?',
+      ],
+    ],
+    [
+      'routes without a notifiers section (no crash: the names are not checked against nothing)',
+      { routes: [{ notify: ['x'] }] },
+      ['notifiers: required'],
     ],
     [
       'a silence that ends before it starts, and a maintenance window with a bad time and zone',

@@ -9,14 +9,16 @@
  * `group_wait` 30s, `group_interval` 5m, `repeat_interval` 4h. Key names follow Alertmanager's
  * (`group_by`, `group_wait`, …) so its documentation applies unchanged.
  *
- * The schema is not part of `configSchema` yet; `configSchema` can take it as `alerting: alertingSchema.optional()`.
+ * Notifier blocks are checked here, in the same pass as the routes, by the union of the notifier
+ * plugins' schemas (`notifiers/index.ts`); `configSchema` takes this section as `alerting`.
  */
 import { z } from 'zod';
 import { regexIssue } from '../assertions/regex.js';
 import { durationProblem, parseDuration } from '../diagnostics/duration.js';
 import { fillMessage, GOT, humanErrorMap, issuesToProblems, renderValue } from '../diagnostics/messages.js';
-import { formatPath } from '../diagnostics/paths.js';
+import { type ConfigPath, formatPath } from '../diagnostics/paths.js';
 import { closest } from '../diagnostics/suggest.js';
+import { isShownNotifierValue, notifierConfigSchema } from './notifiers/index.js';
 import { matcherMatches, parseTimeOfDay, WEEKDAYS } from './silences.js';
 import type { Alert, Severity } from './types.js';
 
@@ -155,14 +157,6 @@ const routeSchema = z
   })
   .describe('One route: which alerts, to which notifiers, grouped how.');
 
-const notifierSchema = z
-  .looseObject({
-    type: z
-      .string({ error: requiredOr(`expected a notifier type like "slack", got ${GOT}`) })
-      .min(1, { error: 'must not be empty' }),
-  })
-  .describe('A notifier: `type` plus that type’s settings (checked by the notifier registry).');
-
 const silenceSchema = z
   .strictObject({
     matchers: matchersSchema,
@@ -225,10 +219,10 @@ export const alertingSchema = z
       .min(1, { error: 'needs at least one route' })
       .describe('Routes, in order: the first match wins unless it says continue: true.'),
     notifiers: z
-      .record(nameSchema, notifierSchema, {
+      .record(nameSchema, notifierConfigSchema, {
         error: requiredOr(`expected a mapping of notifiers, got ${GOT}`),
       })
-      .describe('Notifiers by name: {type, …settings}.'),
+      .describe('Notifiers by name: {type, …settings}; the routes name them in notify.'),
     inhibit: z
       .boolean()
       .default(true)
@@ -241,10 +235,15 @@ export const alertingSchema = z
   })
   .superRefine(
     (config, ctx) => {
-      const names = Object.keys(config.notifiers);
-      config.routes.forEach((route, i) => {
-        route.notify.forEach((name, j) => {
-          if (Object.hasOwn(config.notifiers, name)) return;
+      // Runs even when parts are invalid (every problem is reported at once): read defensively, and say
+      // nothing about names while `notifiers` itself is missing or not a mapping (that is reported).
+      const notifiers: unknown = config.notifiers;
+      if (!isRecord(notifiers) || !Array.isArray(config.routes)) return;
+      const names = Object.keys(notifiers);
+      config.routes.forEach((route: unknown, i) => {
+        if (!isRecord(route) || !Array.isArray(route.notify)) return;
+        route.notify.forEach((name: unknown, j) => {
+          if (typeof name !== 'string' || Object.hasOwn(notifiers, name)) return;
           const suggestion = closest(name, names);
           const hint =
             suggestion !== undefined
@@ -265,6 +264,18 @@ export const alertingSchema = z
   )
   .describe('Alert routing, grouping, silences and notifiers.');
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * Whether a diagnostic must hide the value at `path` (relative to the `alerting:` section): a notifier's
+ * settings other than its `type` (see {@link isShownNotifierValue}).
+ */
+export function isSecretAlertingValue(path: ConfigPath): boolean {
+  return path[0] === 'notifiers' && path.length >= 2 && !isShownNotifierValue(path.slice(2));
+}
+
 /** The `alerting:` section as written. */
 export type AlertingConfigInput = z.input<typeof alertingSchema>;
 /** A validated `alerting:` section: defaults filled in, durations still strings, severities as lists. */
@@ -282,12 +293,12 @@ export function parseAlertingConfig(
 ): { ok: true; config: AlertingConfig } | { ok: false; diagnostics: string[] } {
   const parsed = alertingSchema.safeParse(input, { error: humanErrorMap, reportInput: true });
   if (parsed.success) return { ok: true, config: parsed.data };
-  const show = (value: unknown) => renderValue(value, () => false);
   return {
     ok: false,
-    diagnostics: issuesToProblems(parsed.error.issues).map(
-      (problem) => `${formatPath(problem.path)}: ${fillMessage(problem, show)}`,
-    ),
+    diagnostics: issuesToProblems(parsed.error.issues).map((problem) => {
+      const secret = isSecretAlertingValue(problem.path);
+      return `${formatPath(problem.path)}: ${fillMessage(problem, (value) => renderValue(value, () => secret))}`;
+    }),
   };
 }
 

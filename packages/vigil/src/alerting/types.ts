@@ -3,6 +3,7 @@
  * notifier contract. Alertmanager's vocabulary throughout (labels, annotations, fingerprint,
  * group key, startsAt/endsAt), so teams that already run it find nothing new.
  */
+import type { z } from 'zod';
 
 /** `info`: one failed probe (dashboard and log only); `warning`: degraded or flapping; `critical`: unhealthy (pages). */
 export type Severity = 'info' | 'warning' | 'critical';
@@ -67,4 +68,22 @@ export interface Notifier {
   /** The configured name (the route's receiver). */
   readonly name: string;
   send(group: NotificationGroup, context: NotifierContext): Promise<DeliveryResult>;
+}
+
+/**
+ * A notifier plugin, exported by `notifiers/<type>.ts` and registered in one line of the registry
+ * (`notifiers/index.ts`), whose key is the `type` name.
+ */
+export interface NotifierPlugin<Schema extends z.ZodObject = z.ZodObject> {
+  /**
+   * Zod schema of the config block: a strict object whose `type` is the registry key as a literal.
+   * Everything zod can check lives here (URLs, durations, addresses), so that the config loader reports
+   * a bad block together with every other problem, and the JSON Schema shows it to editors.
+   */
+  readonly configSchema: Schema;
+  /**
+   * Makes a notifier from a block that `configSchema` validated (deeply frozen when it comes from a
+   * loaded config). Must not do I/O: the hub builds notifiers at start and on each alerting reload.
+   */
+  create(name: string, config: z.output<Schema>): Notifier;
 }

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: notifier blocks under test use ${VAR} references
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -43,5 +44,37 @@ describe('vigil.schema.json', () => {
     ],
   ])('rejects %s', (_, config) => {
     expect(validate(config)).toBe(false);
+  });
+
+  describe('notifier blocks (one union over the notifier registry)', () => {
+    const withNotifier = (block: Record<string, unknown>) => ({
+      ...target(),
+      alerting: { routes: [{ notify: ['n'] }], notifiers: { n: block } },
+    });
+
+    it.each([
+      ['webhook', { type: 'webhook', url: 'https://ops.example.com/hook', headers: { 'X-Team': 'risk' } }],
+      ['slack, its URL from the environment', { type: 'slack', webhookUrl: '${SLACK_WEBHOOK_URL}' }],
+      ['pagerduty', { type: 'pagerduty', routingKey: '${PD_ROUTING_KEY}' }],
+      ['alertmanager, an HA pair', { type: 'alertmanager', url: ['http://am-0:9093', 'http://am-1:9093'] }],
+      ['email', { type: 'email', host: 'smtp.example.com', from: 'v@example.com', to: ['o@example.com'] }],
+    ])('accepts %s', (_, block) => {
+      expect(validate(withNotifier(block))).toBe(true);
+    });
+
+    it.each([
+      ['an unknown type', { type: 'teams', url: 'https://x' }],
+      ['a block without a type', { url: 'https://x' }],
+      ['an unknown key', { type: 'slack', webhookUrl: 'https://hooks.slack.com/x', channel: '#ops' }],
+      ["a key of another type's block", { type: 'webhook', url: 'https://x', routingKey: 'k' }],
+      ['a missing required key', { type: 'pagerduty' }],
+      ['a URL that is not http(s)', { type: 'webhook', url: 'ftp://x' }],
+      [
+        'a resend interval without a unit',
+        { type: 'alertmanager', url: 'http://am:9093', resendInterval: '60' },
+      ],
+    ])('rejects %s', (_, block) => {
+      expect(validate(withNotifier(block))).toBe(false);
+    });
   });
 });

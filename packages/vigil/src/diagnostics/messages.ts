@@ -63,18 +63,8 @@ export const humanErrorMap: z.core.$ZodErrorMap = (issue) => {
     case 'invalid_type':
       if (issue.input === undefined) return 'required';
       return `expected ${EXPECTED_TYPE[issue.expected] ?? issue.expected}, got ${GOT}`;
-    case 'invalid_value': {
-      const values = issue.values.map((value) => JSON.stringify(value));
-      const expected = values.length === 1 ? values[0] : `one of ${values.join(', ')}`;
-      const suggestion =
-        typeof issue.input === 'string'
-          ? closest(
-              issue.input,
-              issue.values.filter((value): value is string => typeof value === 'string'),
-            )
-          : undefined;
-      return `expected ${expected}, got ${GOT}${suggestion === undefined ? '' : `; did you mean "${suggestion}"?`}`;
-    }
+    case 'invalid_value':
+      return expectedOneOf(issue.values, issue.input);
     case 'too_small':
       return sizeMessage(issue.origin, 'at least', 'more than', issue.minimum, issue.inclusive);
     case 'too_big':
@@ -91,6 +81,24 @@ export const humanErrorMap: z.core.$ZodErrorMap = (issue) => {
       return undefined;
   }
 };
+
+/**
+ * `expected "a", got {{got}}` or `expected one of "a", "b", got {{got}}`, with `; did you mean "b"?` when
+ * the value is a string close to one of them: the message for a value outside a fixed set (an enum, or
+ * the discriminator of a union such as a notifier's `type`).
+ */
+export function expectedOneOf(values: readonly unknown[], input: unknown): string {
+  const quoted = values.map((value) => JSON.stringify(value));
+  const expected = quoted.length === 1 ? quoted[0] : `one of ${quoted.join(', ')}`;
+  const suggestion =
+    typeof input === 'string'
+      ? closest(
+          input,
+          values.filter((value): value is string => typeof value === 'string'),
+        )
+      : undefined;
+  return `expected ${expected}, got ${GOT}${suggestion === undefined ? '' : `; did you mean "${suggestion}"?`}`;
+}
 
 function sizeMessage(
   origin: string,

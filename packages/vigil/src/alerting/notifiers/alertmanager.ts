@@ -17,7 +17,14 @@
  */
 import { z } from 'zod';
 import { parseDuration } from '../../diagnostics/duration.js';
-import type { Alert, DeliveryResult, NotificationGroup, Notifier, NotifierContext } from '../types.js';
+import type {
+  Alert,
+  DeliveryResult,
+  NotificationGroup,
+  Notifier,
+  NotifierContext,
+  NotifierPlugin,
+} from '../types.js';
 import { rfc3339 } from './format.js';
 import { mergeHeaders, postAndClassify, secretRedactor } from './http.js';
 import { baseHttpUrl, durationString, headersSchema } from './schema.js';
@@ -44,7 +51,10 @@ export const alertmanagerConfigSchema = z
     ).default(ALERTMANAGER_DEFAULT_RESEND_INTERVAL),
     headers: headersSchema.optional(),
   })
-  .describe('Pushes alerts to Alertmanager (API v2), as Prometheus does.');
+  .meta({
+    id: 'AlertmanagerNotifier',
+    description: 'Pushes alerts to Alertmanager (API v2), as Prometheus does.',
+  });
 
 /** A parsed `alertmanager` notifier config: `url` is always a list. */
 export type AlertmanagerConfig = z.output<typeof alertmanagerConfigSchema>;
@@ -119,3 +129,9 @@ export function createAlertmanagerNotifier(name: string, config: AlertmanagerCon
     },
   };
 }
+
+/** The `alertmanager` notifier plugin: its config schema and factory (registered in `index.ts`). */
+export const alertmanagerPlugin = {
+  configSchema: alertmanagerConfigSchema,
+  create: createAlertmanagerNotifier,
+} satisfies NotifierPlugin<typeof alertmanagerConfigSchema>;

@@ -126,4 +126,24 @@ describe('email notifier', () => {
     expect(await strict.send(group(), context())).toMatchObject({ ok: false });
     expect(server.mails.length).toBe(before);
   });
+
+  it('accepts a mailbox as nodemailer reads it, and refuses what it would not send to', () => {
+    const messages = (address: string) =>
+      emailConfigSchema
+        .safeParse({ type: 'email', host: 'smtp.example.com', from: address, to: [address] })
+        .error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`) ?? [];
+    expect(messages('oncall@example.com')).toEqual([]);
+    expect(messages('Ops Team <oncall@example.com>')).toEqual([]);
+    expect(messages('root@localhost')).toEqual([]);
+    for (const bad of ['oncall', 'oncall@', '@example.com', 'a@b@c', 'Ops <>']) {
+      expect(messages(bad), bad).toEqual([
+        'from: expected an email address like "oncall@example.com" or "Ops <oncall@example.com>", got {{got}}',
+        'to.0: expected an email address like "oncall@example.com" or "Ops <oncall@example.com>", got {{got}}',
+      ]);
+    }
+    expect(messages('a@example.com, b@example.com')).toEqual([
+      'from: expected one address per entry (make a list), got {{got}}',
+      'to.0: expected one address per entry (make a list), got {{got}}',
+    ]);
+  });
 });

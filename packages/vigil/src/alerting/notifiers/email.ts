@@ -16,18 +16,48 @@
  * appears in errors.
  */
 import nodemailer from 'nodemailer';
+import addressparser from 'nodemailer/lib/addressparser';
 import { z } from 'zod';
 import { GOT } from '../../diagnostics/messages.js';
-import type { Alert, DeliveryResult, NotificationGroup, Notifier, NotifierContext } from '../types.js';
+import type {
+  Alert,
+  DeliveryResult,
+  NotificationGroup,
+  Notifier,
+  NotifierContext,
+  NotifierPlugin,
+} from '../types.js';
 import { alertSeverity, alertSubject, escapeHtml, formatLabels, groupTitle, rfc3339 } from './format.js';
 import { abortMessage, secretRedactor } from './http.js';
 import { secretString } from './schema.js';
 
+const ADDRESS_EXAMPLE = '"oncall@example.com" or "Ops <oncall@example.com>"';
+
+/**
+ * One mailbox, as nodemailer reads it (its own address parser, so what passes here is what it sends to):
+ * a bare address or `Name <address>`; several addresses in one string are refused, list them instead.
+ */
 const address = z
   .string({
-    error: (issue) => (issue.input === undefined ? 'required' : `expected an email address, got ${GOT}`),
+    error: (issue) =>
+      issue.input === undefined
+        ? 'required'
+        : `expected an email address like ${ADDRESS_EXAMPLE}, got ${GOT}`,
   })
-  .regex(/@/, { error: `expected an email address like "oncall@example.com", got ${GOT}` });
+  .superRefine((text, ctx) => {
+    const problem = addressProblem(text);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, input: text });
+  });
+
+function addressProblem(text: string): string | undefined {
+  const mailboxes = addressparser(text, { flatten: true });
+  if (mailboxes.length > 1) return `expected one address per entry (make a list), got ${GOT}`;
+  const mailbox = mailboxes[0]?.address ?? '';
+  if (!/^[^\s@]+@[^\s@.][^\s@]*$/.test(mailbox) || mailbox.endsWith('.')) {
+    return `expected an email address like ${ADDRESS_EXAMPLE}, got ${GOT}`;
+  }
+  return undefined;
+}
 
 /** Config of an `email` notifier. */
 export const emailConfigSchema = z
@@ -45,10 +75,19 @@ export const emailConfigSchema = z
     from: address.describe('Sender, e.g. "Vigil <vigil@example.com>".'),
     to: z.array(address).min(1).describe('Recipients.'),
   })
-  .refine((config) => (config.username === undefined) === (config.password === undefined), {
-    error: 'username and password go together: give both or neither',
-  })
-  .describe('Sends one email per notification over SMTP.');
+  .superRefine(
+    (config, ctx) => {
+      if ((config.username === undefined) === (config.password === undefined)) return;
+      // Reported at the key that is missing, so that the diagnostic points at the block to fix.
+      ctx.addIssue({
+        code: 'custom',
+        path: [config.username === undefined ? 'username' : 'password'],
+        message: 'username and password go together: give both or neither',
+      });
+    },
+    { when: () => true },
+  )
+  .meta({ id: 'EmailNotifier', description: 'Sends one email per notification over SMTP.' });
 
 /** A parsed `email` notifier config. */
 export type EmailConfig = z.output<typeof emailConfigSchema>;
@@ -165,6 +204,12 @@ export function createEmailNotifier(name: string, config: EmailConfig): Notifier
     },
   };
 }
+
+/** The `email` notifier plugin: its config schema and factory (registered in `index.ts`). */
+export const emailPlugin = {
+  configSchema: emailConfigSchema,
+  create: createEmailNotifier,
+} satisfies NotifierPlugin<typeof emailConfigSchema>;
 
 function smtpFailure(error: unknown, where: string, redact: (text: string) => string): DeliveryResult {
   const { responseCode, code, message } = error as {

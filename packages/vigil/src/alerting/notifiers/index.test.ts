@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../errors.js';
-import { createNotifier, NOTIFIER_TYPE_NAMES, NOTIFIER_TYPES } from './index.js';
+import {
+  createNotifier,
+  createNotifiers,
+  NOTIFIER_TYPE_NAMES,
+  NOTIFIER_TYPES,
+  notifierConfigSchema,
+} from './index.js';
 
 const VALID: Record<string, Record<string, unknown>> = {
   webhook: { type: 'webhook', url: 'https://ops.example.com/hook' },
@@ -53,5 +59,39 @@ describe('notifier registry', () => {
       ]),
     );
     expect(error.diagnostics.join('\n')).not.toContain('sekrit');
+  });
+
+  it.each(NOTIFIER_TYPE_NAMES)("keys %s by its schema's type literal", (type) => {
+    expect(NOTIFIER_TYPES[type].configSchema.shape.type.value).toBe(type);
+  });
+
+  it('suggests the closest type for a misspelt one', () => {
+    const error = configError(() => createNotifier('chat', { type: 'slak', webhookUrl: 'https://x' }));
+    expect(error.diagnostics).toEqual([
+      'alerting.notifiers.chat.type: expected one of "webhook", "slack", "pagerduty", "alertmanager", "email", got "slak"; did you mean "slack"?',
+    ]);
+  });
+
+  it('validates every type in one union, with defaults filled in', () => {
+    const parsed = NOTIFIER_TYPE_NAMES.map((type) => notifierConfigSchema.parse(VALID[type]));
+    expect(parsed.map((config) => config.type)).toEqual(NOTIFIER_TYPE_NAMES);
+    expect(parsed[2]).toEqual({ ...VALID.pagerduty, url: 'https://events.pagerduty.com/v2/enqueue' });
+    expect(notifierConfigSchema.safeParse({ type: 'email', host: 'h' }).success).toBe(false);
+  });
+
+  it('builds notifiers from validated (frozen) configs without validating them again', () => {
+    const configs = Object.freeze(
+      Object.fromEntries(
+        NOTIFIER_TYPE_NAMES.map((type) => [
+          `my-${type}`,
+          Object.freeze(notifierConfigSchema.parse(VALID[type])),
+        ]),
+      ),
+    );
+    const notifiers = createNotifiers(configs);
+    expect([...notifiers].map(([name, notifier]) => [name, notifier.name, notifier.type])).toEqual(
+      NOTIFIER_TYPE_NAMES.map((type) => [`my-${type}`, `my-${type}`, type]),
+    );
+    expect(createNotifiers(undefined).size).toBe(0);
   });
 });

@@ -1,41 +1,35 @@
 /**
- * The notifier registry: every notifier type, its config schema and its factory. Adding a notifier is one
- * file in this folder plus one line in {@link NOTIFIER_TYPES}.
+ * The notifier registry: every notifier plugin by its `type` name. Adding a notifier is one file in
+ * this folder exporting a {@link NotifierPlugin} (config schema + factory) plus one line in
+ * {@link NOTIFIER_TYPES}; the type names, the config union ({@link notifierConfigSchema}, which the
+ * `alerting:` section and `vigil.schema.json` use) and {@link createNotifiers} follow from it.
  */
-import type { z } from 'zod';
-import { fillMessage, humanErrorMap, issuesToProblems, renderValue } from '../../diagnostics/messages.js';
-import { formatPath } from '../../diagnostics/paths.js';
+import { z } from 'zod';
+import {
+  expectedOneOf,
+  fillMessage,
+  GOT,
+  humanErrorMap,
+  issuesToProblems,
+  renderValue,
+} from '../../diagnostics/messages.js';
+import { type ConfigPath, formatPath } from '../../diagnostics/paths.js';
 import { ConfigError } from '../../errors.js';
-import type { Notifier } from '../types.js';
-import { alertmanagerConfigSchema, createAlertmanagerNotifier } from './alertmanager.js';
-import { createEmailNotifier, emailConfigSchema } from './email.js';
-import { createPagerDutyNotifier, pagerdutyConfigSchema } from './pagerduty.js';
-import { createSlackNotifier, slackConfigSchema } from './slack.js';
-import { createWebhookNotifier, webhookConfigSchema } from './webhook.js';
+import type { Notifier, NotifierPlugin } from '../types.js';
+import { alertmanagerPlugin } from './alertmanager.js';
+import { emailPlugin } from './email.js';
+import { pagerdutyPlugin } from './pagerduty.js';
+import { slackPlugin } from './slack.js';
+import { webhookPlugin } from './webhook.js';
 
-/** One notifier type: how its config is checked and how an instance is made from the parsed config. */
-export interface NotifierType<Schema extends z.ZodType = z.ZodType> {
-  /** Zod schema of the notifier's config block, including its `type` literal; unknown keys are errors. */
-  configSchema: Schema;
-  /** Makes a notifier from a config that `configSchema` parsed. */
-  create(name: string, config: z.output<Schema>): Notifier;
-}
-
-function notifierType<Schema extends z.ZodType>(
-  configSchema: Schema,
-  create: (name: string, config: z.output<Schema>) => Notifier,
-): NotifierType<Schema> {
-  return { configSchema, create };
-}
-
-/** Every notifier type by its `type` name. */
-export const NOTIFIER_TYPES = {
-  webhook: notifierType(webhookConfigSchema, createWebhookNotifier),
-  slack: notifierType(slackConfigSchema, createSlackNotifier),
-  pagerduty: notifierType(pagerdutyConfigSchema, createPagerDutyNotifier),
-  alertmanager: notifierType(alertmanagerConfigSchema, createAlertmanagerNotifier),
-  email: notifierType(emailConfigSchema, createEmailNotifier),
-} satisfies Record<string, NotifierType>;
+/** Every notifier plugin by its `type` name (the key; each plugin's schema has it as its `type` literal). */
+export const NOTIFIER_TYPES = Object.freeze({
+  webhook: webhookPlugin,
+  slack: slackPlugin,
+  pagerduty: pagerdutyPlugin,
+  alertmanager: alertmanagerPlugin,
+  email: emailPlugin,
+});
 
 /** A notifier `type` name. */
 export type NotifierTypeName = keyof typeof NOTIFIER_TYPES;
@@ -43,39 +37,109 @@ export type NotifierTypeName = keyof typeof NOTIFIER_TYPES;
 /** The `type` names, in registry order. */
 export const NOTIFIER_TYPE_NAMES = Object.keys(NOTIFIER_TYPES) as NotifierTypeName[];
 
-/** A parsed notifier config, of any type. */
-export type NotifierConfig = {
-  [Name in NotifierTypeName]: z.output<(typeof NOTIFIER_TYPES)[Name]['configSchema']>;
-}[NotifierTypeName];
+type ConfigSchemaOf<Name extends NotifierTypeName> = (typeof NOTIFIER_TYPES)[Name]['configSchema'];
+
+/** A validated notifier config of one type: defaults filled in. */
+export type NotifierConfigOf<Name extends NotifierTypeName> = z.output<ConfigSchemaOf<Name>>;
 
 /**
- * Makes a notifier from its config block (as written, after `${ENV}` interpolation): picks the type by
- * `config.type` and parses the block with that type's schema.
+ * Compile-time proof that each registry key is its plugin's `type` literal, so that the names derived
+ * from the keys and the union's discriminator agree: `tsc` names the key that does not.
+ */
+export type RegistryKeysAreTypes = {
+  [Name in NotifierTypeName]: NotifierConfigOf<Name>['type'] extends Name ? true : Name;
+}[NotifierTypeName] extends true
+  ? true
+  : never;
+const registryKeysAreTypes: RegistryKeysAreTypes = true;
+void registryKeysAreTypes;
+
+/**
+ * One notifier block of `alerting.notifiers`: the union of every plugin's config schema, discriminated
+ * by `type`. An unknown `type` is reported at `<block>.type` (`expected one of "webhook", …, got "slak";
+ * did you mean "slack"?`), a missing one as `required`; a known one is checked by its own schema, unknown
+ * keys included.
+ */
+export const notifierConfigSchema = z
+  .discriminatedUnion(
+    'type',
+    Object.values(NOTIFIER_TYPES).map((plugin) => plugin.configSchema) as unknown as [
+      ConfigSchemaOf<NotifierTypeName>,
+      ...ConfigSchemaOf<NotifierTypeName>[],
+    ],
+    {
+      error: (issue) => {
+        // The declared type omits it, but a block that is not a mapping arrives here as invalid_type.
+        if ((issue.code as string) === 'invalid_type') {
+          return issue.input === undefined ? 'required' : `expected a mapping with a type, got ${GOT}`;
+        }
+        const type = (issue.input as Record<string, unknown> | undefined)?.type;
+        return type === undefined ? 'required' : expectedOneOf(NOTIFIER_TYPE_NAMES, type);
+      },
+    },
+  )
+  .meta({
+    id: 'Notifier',
+    description: `A notifier: its type (${NOTIFIER_TYPE_NAMES.join(', ')}) and that type's settings.`,
+  });
+
+/** A validated notifier config, of any type. */
+export type NotifierConfig = z.output<typeof notifierConfigSchema>;
+
+/**
+ * Whether a diagnostic may show the value found at `path` inside a notifier block: only the `type`.
+ * The other settings are mostly credentials (webhook URLs carry their token, keys, passwords, headers),
+ * so every diagnostic shows them as `[REDACTED]`.
+ */
+export function isShownNotifierValue(path: ConfigPath): boolean {
+  return path.length === 1 && path[0] === 'type';
+}
+
+/**
+ * Validates one notifier block (as written, after `${ENV}` interpolation) and makes the notifier: for
+ * library users holding a block of their own. A loaded config's notifiers are already validated: give
+ * them to {@link createNotifiers}.
  *
  * @example
  * const pd = createNotifier('pagerduty', { type: 'pagerduty', routingKey: process.env.PD_ROUTING_KEY });
  * @param name the notifier's name in `alerting.notifiers` (the route's receiver)
  * @throws ConfigError `VIGIL_ERR_CONFIG_INVALID` listing every problem with its path
- *   (`alerting.notifiers.<name>.<key>`), config values shown as `[REDACTED]` since most are secrets
+ *   (`alerting.notifiers.<name>.<key>`), values other than `type` shown as `[REDACTED]`
  */
 export function createNotifier(name: string, config: unknown): Notifier {
   const prefix = ['alerting', 'notifiers', name];
-  const typeName = (config as { type?: unknown } | null | undefined)?.type;
-  if (typeof typeName !== 'string' || !Object.hasOwn(NOTIFIER_TYPES, typeName)) {
-    const expected = NOTIFIER_TYPE_NAMES.map((type) => JSON.stringify(type)).join(', ');
-    const diagnostic = `${formatPath([...prefix, 'type'])}: expected one of ${expected}, got ${renderValue(typeName, () => false)}`;
-    throw new ConfigError('VIGIL_ERR_CONFIG_INVALID', `invalid notifier "${name}"`, [diagnostic]);
-  }
-  const type = NOTIFIER_TYPES[typeName as NotifierTypeName] as NotifierType;
-  const parsed = type.configSchema.safeParse(config, { error: humanErrorMap, reportInput: true });
+  const parsed = notifierConfigSchema.safeParse(config, { error: humanErrorMap, reportInput: true });
   if (!parsed.success) {
-    const diagnostics = issuesToProblems(parsed.error.issues, prefix).map(
-      (problem) =>
-        `${formatPath(problem.path)}: ${fillMessage(problem, (value) => renderValue(value, () => true))}`,
-    );
+    const diagnostics = issuesToProblems(parsed.error.issues).map((problem) => {
+      const shown = isShownNotifierValue(problem.path);
+      const text = fillMessage(problem, (value) => renderValue(value, () => !shown));
+      return `${formatPath([...prefix, ...problem.path])}: ${text}`;
+    });
     throw new ConfigError('VIGIL_ERR_CONFIG_INVALID', `invalid notifier "${name}"`, diagnostics);
   }
-  return type.create(name, parsed.data);
+  return buildNotifier(name, parsed.data);
+}
+
+/**
+ * Makes every notifier of a validated `alerting.notifiers` section (a loaded config's), by name: what
+ * `createHub`'s `alerting` option takes. Nothing is validated again; an absent section gives an empty map.
+ *
+ * @example
+ * const loaded = await loadConfigOrThrow('vigil.yaml');
+ * const notifiers = createNotifiers(loaded.config.alerting?.notifiers);
+ */
+export function createNotifiers(
+  notifiers: Readonly<Record<string, NotifierConfig>> | undefined,
+): Map<string, Notifier> {
+  return new Map(
+    Object.entries(notifiers ?? {}).map(([name, config]) => [name, buildNotifier(name, config)]),
+  );
+}
+
+function buildNotifier(name: string, config: NotifierConfig): Notifier {
+  // The union is correlated with the registry by `type`, which TypeScript cannot follow through an index.
+  const plugin = NOTIFIER_TYPES[config.type] as unknown as NotifierPlugin;
+  return plugin.create(name, config);
 }
 
 export type { AlertmanagerConfig } from './alertmanager.js';
@@ -83,14 +147,3 @@ export type { EmailConfig } from './email.js';
 export type { PagerDutyConfig } from './pagerduty.js';
 export type { SlackConfig } from './slack.js';
 export type { WebhookConfig } from './webhook.js';
-
-/**
- * Makes every notifier of an `alerting.notifiers` section, by name: what `createHub`'s `alerting`
- * option takes. An absent section gives an empty map.
- * @throws ConfigError as {@link createNotifier}, for the first invalid block.
- */
-export function createNotifiers(
-  notifiers: Readonly<Record<string, unknown>> | undefined,
-): Map<string, Notifier> {
-  return new Map(Object.entries(notifiers ?? {}).map(([name, block]) => [name, createNotifier(name, block)]));
-}

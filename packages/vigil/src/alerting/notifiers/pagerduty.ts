@@ -21,7 +21,14 @@
  * a 429 the remaining events are not sent (they would be throttled too) and count as retryable failures.
  */
 import { z } from 'zod';
-import type { Alert, DeliveryResult, NotificationGroup, Notifier, NotifierContext } from '../types.js';
+import type {
+  Alert,
+  DeliveryResult,
+  NotificationGroup,
+  Notifier,
+  NotifierContext,
+  NotifierPlugin,
+} from '../types.js';
 import { alertSeverity, groupTitle, rfc3339, truncate } from './format.js';
 import { classifyResponse, httpPost, safeOrigin, secretRedactor } from './http.js';
 import { httpUrl, secretString } from './schema.js';
@@ -41,7 +48,10 @@ export const pagerdutyConfigSchema = z
     ),
     url: httpUrl(`Events API v2 endpoint; default ${PAGERDUTY_EVENTS_URL}.`).default(PAGERDUTY_EVENTS_URL),
   })
-  .describe('Opens and resolves PagerDuty incidents through the Events API v2, one per alert.');
+  .meta({
+    id: 'PagerDutyNotifier',
+    description: 'Opens and resolves PagerDuty incidents through the Events API v2, one per alert.',
+  });
 
 /** A parsed `pagerduty` notifier config. */
 export type PagerDutyConfig = z.output<typeof pagerdutyConfigSchema>;
@@ -156,3 +166,9 @@ export function createPagerDutyNotifier(name: string, config: PagerDutyConfig): 
     },
   };
 }
+
+/** The `pagerduty` notifier plugin: its config schema and factory (registered in `index.ts`). */
+export const pagerdutyPlugin = {
+  configSchema: pagerdutyConfigSchema,
+  create: createPagerDutyNotifier,
+} satisfies NotifierPlugin<typeof pagerdutyConfigSchema>;

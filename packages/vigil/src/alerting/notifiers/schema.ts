@@ -3,7 +3,7 @@
  * {@link GOT} instead of the value, so that the formatter can hide secrets: most notifier values are).
  */
 import { z } from 'zod';
-import { durationProblem, parseDuration } from '../../diagnostics/duration.js';
+import { DURATION_PATTERN, durationProblem, parseDuration } from '../../diagnostics/duration.js';
 import { GOT } from '../../diagnostics/messages.js';
 
 const requiredOr = (message: string) => (issue: { input: unknown }) =>
@@ -16,13 +16,16 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
  * user:password part: use `headers` for credentials.
  */
 export function httpUrl(description: string) {
-  return z
-    .string({ error: requiredOr(`expected an http(s) URL, got ${GOT}`) })
-    .superRefine((text, ctx) => {
-      const problem = urlProblem(text);
-      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, input: text });
-    })
-    .describe(description);
+  return (
+    z
+      .string({ error: requiredOr(`expected an http(s) URL, got ${GOT}`) })
+      .superRefine((text, ctx) => {
+        const problem = urlProblem(text);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, input: text });
+      })
+      // For editors, which see the file before `${VAR}` interpolation: the whole URL is often one variable.
+      .meta({ description, pattern: '^(?:https?://|\\$\\{)' })
+  );
 }
 
 /** Like {@link httpUrl} for a base URL (no query or fragment); the trailing slash is removed. */
@@ -77,5 +80,5 @@ export function durationString(example: string, description: string) {
         ctx.addIssue({ code: 'custom', message: `must be longer than 0s, got ${GOT}`, input: text });
       }
     })
-    .describe(description);
+    .meta({ description, pattern: DURATION_PATTERN.source });
 }

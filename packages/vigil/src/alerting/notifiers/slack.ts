@@ -13,7 +13,14 @@
  * are (honouring `Retry-After`).
  */
 import { z } from 'zod';
-import type { Alert, DeliveryResult, NotificationGroup, Notifier, NotifierContext } from '../types.js';
+import type {
+  Alert,
+  DeliveryResult,
+  NotificationGroup,
+  Notifier,
+  NotifierContext,
+  NotifierPlugin,
+} from '../types.js';
 import {
   alertSeverity,
   alertSubject,
@@ -32,7 +39,7 @@ export const slackConfigSchema = z
     type: z.literal('slack'),
     webhookUrl: httpUrl(`The incoming webhook URL, e.g. "\${SLACK_WEBHOOK_URL}"; a secret.`),
   })
-  .describe('Posts to a Slack channel through an incoming webhook.');
+  .meta({ id: 'SlackNotifier', description: 'Posts to a Slack channel through an incoming webhook.' });
 
 /** A parsed `slack` notifier config. */
 export type SlackConfig = z.output<typeof slackConfigSchema>;
@@ -127,3 +134,9 @@ export function createSlackNotifier(name: string, config: SlackConfig): Notifier
     },
   };
 }
+
+/** The `slack` notifier plugin: its config schema and factory (registered in `index.ts`). */
+export const slackPlugin = {
+  configSchema: slackConfigSchema,
+  create: createSlackNotifier,
+} satisfies NotifierPlugin<typeof slackConfigSchema>;

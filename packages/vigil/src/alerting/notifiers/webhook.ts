@@ -29,7 +29,14 @@
  */
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
-import type { Alert, DeliveryResult, NotificationGroup, Notifier, NotifierContext } from '../types.js';
+import type {
+  Alert,
+  DeliveryResult,
+  NotificationGroup,
+  Notifier,
+  NotifierContext,
+  NotifierPlugin,
+} from '../types.js';
 import { rfc3339 } from './format.js';
 import { mergeHeaders, postAndClassify, secretRedactor } from './http.js';
 import { headersSchema, httpUrl, secretString } from './schema.js';
@@ -44,7 +51,10 @@ export const webhookConfigSchema = z
     ).optional(),
     headers: headersSchema.optional(),
   })
-  .describe('POSTs each notification as versioned JSON, shaped like Alertmanager’s webhook payload.');
+  .meta({
+    id: 'WebhookNotifier',
+    description: 'POSTs each notification as versioned JSON, shaped like Alertmanager’s webhook payload.',
+  });
 
 /** A parsed `webhook` notifier config. */
 export type WebhookConfig = z.output<typeof webhookConfigSchema>;
@@ -163,3 +173,9 @@ export function createWebhookNotifier(name: string, config: WebhookConfig): Noti
     },
   };
 }
+
+/** The `webhook` notifier plugin: its config schema and factory (registered in `index.ts`). */
+export const webhookPlugin = {
+  configSchema: webhookConfigSchema,
+  create: createWebhookNotifier,
+} satisfies NotifierPlugin<typeof webhookConfigSchema>;
