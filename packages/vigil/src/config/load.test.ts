@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { webhookPlugin } from '../alerting/notifiers/webhook.js';
 import { ConfigError } from '../errors.js';
 import { loadConfig, loadConfigOrThrow, parseConfig } from './load.js';
 
@@ -173,6 +174,27 @@ targets:
     );
     if (!result.ok) expect.fail(result.diagnostics.join('\n'));
     expect(result.plan.map((plan) => plan.expect.schema)).toEqual([{ type: 'object' }, { type: 'array' }]);
+  });
+});
+
+describe('notifier blocks', () => {
+  it('are validated with everything else and built by nobody here (the hub builds them once)', () => {
+    const create = vi.spyOn(webhookPlugin, 'create');
+    try {
+      const result = parseConfig(
+        `${MINIMAL}alerting:\n  routes: [{ notify: [hook] }]\n  notifiers: { hook: { type: webhook, url: "https://ops.example.com/hook" } }\n`,
+        { baseDir: tempDir(), env: {} },
+      );
+      if (!result.ok) expect.fail(result.diagnostics.join('\n'));
+      expect(result.config.alerting?.notifiers.hook).toEqual({
+        type: 'webhook',
+        url: 'https://ops.example.com/hook',
+      });
+      expect(Object.isFrozen(result.config.alerting?.notifiers.hook)).toBe(true);
+      expect(create).not.toHaveBeenCalled();
+    } finally {
+      create.mockRestore();
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { type Document, isAlias, isMap, isScalar, isSeq, type Node, parseDocument } from 'yaml';
-import { createNotifier } from '../alerting/notifiers/index.js';
+import { isSecretAlertingValue } from '../alerting/routing.js';
 import { fillMessage, humanErrorMap, issuesToProblems, renderValue } from '../diagnostics/messages.js';
 import { type ConfigPath, formatPath, type Problem } from '../diagnostics/paths.js';
 import { createRedactor } from '../diagnostics/redact.js';
@@ -15,7 +15,12 @@ import { configSchema, type VigilConfig } from './schema.js';
 /** A config that loaded: validated, files resolved, deeply frozen, with its plan. */
 export interface LoadedConfig {
   ok: true;
-  /** The validated config (durations as strings, paths absolute, `expect.schema` files parsed). Frozen. */
+  /**
+   * The validated config (durations as strings, paths absolute, `expect.schema` files parsed). Frozen.
+   * `alerting.notifiers` holds validated notifier configs (defaults filled in), not notifiers: the loader
+   * builds nothing, so `vigil validate` and `vigil check` open no transport; the hub passes them to
+   * `createNotifiers`, which builds each notifier once without validating it again.
+   */
   config: VigilConfig;
   /** Every check, resolved: see {@link buildPlan}. Frozen. */
   plan: CheckPlan[];
@@ -117,25 +122,15 @@ export function parseConfig(text: string, options: ParseOptions): LoadResult {
 
   if (problems.length > 0 || !parsed.success) {
     const ordered = sortByPosition(problems, document);
-    const show = (value: unknown) => renderValue(value, isSecret);
-    const lines = ordered.map((problem) => `${formatPath(problem.path)}: ${fillMessage(problem, show)}`);
+    const lines = ordered.map((problem) => {
+      const hidden = isHiddenValue(problem.path);
+      const show = (value: unknown) => renderValue(value, (text) => hidden || isSecret(text));
+      return `${formatPath(problem.path)}: ${fillMessage(problem, show)}`;
+    });
     return { ok: false, code: 'VIGIL_ERR_CONFIG_INVALID', diagnostics: [...new Set(lines)] };
   }
 
   const config = parsed.data;
-  // Each notifier block is validated by its own type's schema (the registry owns those).
-  const notifierProblems: string[] = [];
-  for (const [name, block] of Object.entries(config.alerting?.notifiers ?? {})) {
-    try {
-      createNotifier(name, block);
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      notifierProblems.push(...error.diagnostics);
-    }
-  }
-  if (notifierProblems.length > 0) {
-    return { ok: false, code: 'VIGIL_ERR_CONFIG_INVALID', diagnostics: [...new Set(notifierProblems)] };
-  }
   resolveFiles(config, options.baseDir, files.schemas);
   deepFreeze(config);
   const plan = deepFreeze(buildPlan(config));
@@ -188,6 +183,11 @@ export function deepFreeze<T>(value: T): T {
     for (const key of Reflect.ownKeys(value)) deepFreeze((value as Record<PropertyKey, unknown>)[key]);
   }
   return value;
+}
+
+/** Values a diagnostic never shows, whatever they are: a notifier's settings (mostly credentials). */
+function isHiddenValue(path: ConfigPath): boolean {
+  return path[0] === 'alerting' && isSecretAlertingValue(path.slice(1));
 }
 
 /** Auth tokens and passwords are secrets even when written literally, and so are credential headers. */

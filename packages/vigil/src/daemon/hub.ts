@@ -112,6 +112,8 @@ async function startHub(
   const store = await openStore(opts.store);
   const metrics = createMetrics();
   let alerting = loaded.config.alerting;
+  // The loader validated the notifier blocks with everything else; they are built here only: once at
+  // start, and once per reload that changes the alerting section.
   const notifiers = createNotifiers(alerting?.notifiers);
   const hub = createHub({
     ...(alerting ? { alerting: { config: alerting, notifiers } } : {}),
