@@ -26,18 +26,18 @@ interface Run {
   stderr: string;
 }
 
-/** Runs `file args` and collects its output. */
-function exec(file: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
+/** Runs `file args` in `cwd` (default the repository root) and collects its output. */
+function exec(file: string, args: string[], env: Record<string, string> = {}, cwd = ROOT): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(file, args, { cwd: ROOT, env: { ...process.env, ...env } }, (error, stdout, stderr) =>
+    execFile(file, args, { cwd, env: { ...process.env, ...env } }, (error, stdout, stderr) =>
       resolve({ code: error ? (error.code as number) : 0, stdout, stderr }),
     );
   });
 }
 
 /** Runs the real CLI from source, as `vigil <args>`. */
-const vigil = (args: string[], env: Record<string, string> = {}) =>
-  exec(process.execPath, ['--conditions=source', '--import', 'tsx', ENTRY, ...args], env);
+const vigil = (args: string[], env: Record<string, string> = {}, cwd = ROOT) =>
+  exec(process.execPath, ['--conditions=source', '--import', 'tsx', ENTRY, ...args], env, cwd);
 
 /**
  * The config of the promtool scenarios: liveness with the defaults (3 / 1), readiness with its own
@@ -155,7 +155,8 @@ describe('vigil export prometheus-rules', () => {
   it('prints every diagnostic on its own line to stderr and exits 2 for an invalid config', async () => {
     const bad = join(FIXTURES, 'bad');
     const expected = readFileSync(join(bad, 'several-problems.expected.txt'), 'utf8');
-    const run = await vigil(['export', 'prometheus-rules', '-c', join(bad, 'several-problems.yaml')]);
+    // From the fixture's folder: diagnostics name the file as given (`several-problems.yaml:1:28: …`).
+    const run = await vigil(['export', 'prometheus-rules', '-c', 'several-problems.yaml'], {}, bad);
     expect(run).toEqual({ code: 2, stdout: '', stderr: expected });
   });
 

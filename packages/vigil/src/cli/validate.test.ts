@@ -14,13 +14,13 @@ interface Run {
   stderr: string;
 }
 
-/** Runs the real CLI from source, as `vigil <args>`. */
-function vigil(args: string[], env: Record<string, string> = {}): Promise<Run> {
+/** Runs the real CLI from source, as `vigil <args>`, in `cwd` (default the repository root). */
+function vigil(args: string[], env: Record<string, string> = {}, cwd = ROOT): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ['--conditions=source', '--import', 'tsx', ENTRY, ...args],
-      { cwd: ROOT, env: { ...process.env, ...env } },
+      { cwd, env: { ...process.env, ...env } },
       (error, stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, stdout, stderr }),
     );
   });
@@ -36,7 +36,8 @@ describe('vigil validate', () => {
   it('prints every diagnostic on its own line to stderr and exits 2 for an invalid config', async () => {
     const dir = join(FIXTURES, 'bad');
     const expected = readFileSync(join(dir, 'several-problems.expected.txt'), 'utf8');
-    const run = await vigil(['validate', '--config', join(dir, 'several-problems.yaml')]);
+    // From the fixture's folder: diagnostics name the file as given (`several-problems.yaml:1:28: …`).
+    const run = await vigil(['validate', '--config', 'several-problems.yaml'], {}, dir);
     expect(run).toEqual({ code: 2, stdout: '', stderr: expected });
   });
 
@@ -45,10 +46,17 @@ describe('vigil validate', () => {
     async (name) => {
       const dir = join(FIXTURES, 'bad');
       const expected = readFileSync(join(dir, `${name}.expected.txt`), 'utf8');
-      const run = await vigil(['validate', '-c', join(dir, `${name}.yaml`)]);
+      const run = await vigil(['validate', '-c', `${name}.yaml`], {}, dir);
       expect(run).toEqual({ code: 2, stdout: '', stderr: expected });
     },
   );
+
+  it('reports a bad target, duration, JSONPath, regex and notifier block at once, each with line, column and path', async () => {
+    const dir = join(FIXTURES, 'bad');
+    const expected = readFileSync(join(dir, 'every-problem-at-once.expected.txt'), 'utf8');
+    const run = await vigil(['validate', '-c', 'every-problem-at-once.yaml'], {}, dir);
+    expect(run).toEqual({ code: 2, stdout: '', stderr: expected });
+  });
 
   it('exits 2 when the file cannot be read', async () => {
     const run = await vigil(['validate', '-c', 'does-not-exist.yaml']);

@@ -56,8 +56,27 @@ describe('bad config fixtures', () => {
         'yaml-syntax.yaml',
         'schema-file.yaml',
         'several-problems.yaml',
+        'notifiers.yaml',
+        'every-problem-at-once.yaml',
       ]),
     );
+  });
+});
+
+describe('the committed JSON Schema on bad fixtures (what an editor shows)', () => {
+  const schema = JSON.parse(readFileSync(join(FIXTURES, '../../..', JSON_SCHEMA_FILE), 'utf8'));
+  const validate = new Ajv2020({ allowUnionTypes: true, allErrors: true }).compile(schema);
+  const notifiers = parse(readFileSync(join(BAD, 'notifiers.yaml'), 'utf8')).alerting.notifiers;
+
+  // The other blocks' problems need code (addresses, a query in a base URL, a username without its
+  // password): `vigil validate` reports those.
+  it.each(['chat', 'audit', 'hook'])('rejects the %s block of notifiers.yaml, at its path', (name) => {
+    const config = {
+      targets: [{ name: 'a', url: 'http://127.0.0.1:8081', protocol: 'http' }],
+      alerting: { routes: [{ notify: [name] }], notifiers: { [name]: notifiers[name] } },
+    };
+    expect(validate(config)).toBe(false);
+    expect(validate.errors?.map((error) => error.instancePath)).toContain(`/alerting/notifiers/${name}`);
   });
 });
 

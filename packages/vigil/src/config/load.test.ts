@@ -52,15 +52,15 @@ targets:
       for (const secret of [...Object.values(env), literalPassword]) expect(line).not.toContain(secret);
     }
     expect(result.diagnostics).toEqual([
-      'region: expected a name of letters, digits, ".", "_" and "-" that starts with a letter or digit, got [REDACTED]',
-      'targets[0].url: expected an http(s) URL like "http://127.0.0.1:8081", got [REDACTED]',
-      'targets[0].interval: expected a duration like "10s", got [REDACTED]',
-      'targets[0].tls.caFile: [REDACTED] ([REDACTED]) does not exist',
-      'targets[0].checks.liveness.expect.schema: [REDACTED] ([REDACTED]) does not exist',
-      'targets[0].checks.liveness.expect.body.matches: expected a valid regular expression, got [REDACTED] (missing closing ): [REDACTED])',
-      'targets[1].protocol: expected one of oip-v2, kserve-v1, torchserve, tfserving, openai, ollama, http, got [REDACTED]',
-      'targets[2].name: expected a name of letters, digits, ".", "_" and "-" that starts with a letter or digit, got [REDACTED]',
-      'targets[3].timeout: timeout [REDACTED] must be less than interval 10s (defaults.interval)',
+      'line 2, column 1: region: expected a name of letters, digits, ".", "_" and "-" that starts with a letter or digit, got [REDACTED]',
+      'line 5, column 5: targets[0].url: expected an http(s) URL like "http://127.0.0.1:8081", got [REDACTED]',
+      'line 7, column 5: targets[0].interval: expected a duration like "10s", got [REDACTED]',
+      'line 9, column 12: targets[0].tls.caFile: [REDACTED] ([REDACTED]) does not exist',
+      'line 11, column 29: targets[0].checks.liveness.expect.schema: [REDACTED] ([REDACTED]) does not exist',
+      'line 11, column 65: targets[0].checks.liveness.expect.body.matches: expected a valid regular expression, got [REDACTED] (missing closing ): [REDACTED])',
+      'line 12, column 43: targets[1].protocol: expected one of oip-v2, kserve-v1, torchserve, tfserving, openai, ollama, http, got [REDACTED]',
+      'line 13, column 7: targets[2].name: expected a name of letters, digits, ".", "_" and "-" that starts with a letter or digit, got [REDACTED]',
+      'line 14, column 59: targets[3].timeout: timeout [REDACTED] must be less than interval 10s (defaults.interval)',
     ]);
   });
 
@@ -139,7 +139,7 @@ describe('parseConfig', () => {
       env: {},
     });
     expect(result.ok ? [] : result.diagnostics).toEqual([
-      'targets[0].url: environment variable HOST is not set',
+      'line 1, column 22: targets[0].url: environment variable HOST is not set',
     ]);
   });
 
@@ -152,7 +152,7 @@ describe('parseConfig', () => {
     );
     expect(result.ok ? [] : result.diagnostics).toEqual([
       expect.stringMatching(
-        /^targets\[0\]\.checks\.liveness\.expect\.schema: "schema\.json" \(.*schema\.json\) is not valid JSON: /,
+        /^line 1, column 100: targets\[0\]\.checks\.liveness\.expect\.schema: "schema\.json" \(.*schema\.json\) is not valid JSON: /,
       ),
     ]);
   });
@@ -242,18 +242,15 @@ describe('loadConfigOrThrow', () => {
   });
 
   it('throws a ConfigError carrying every diagnostic', async () => {
-    const dir = tempDir();
-    writeFileSync(
-      join(dir, 'vigil.yaml'),
-      'targets: [{ name: a, url: "http://x", protocol: http, interval: 1 }]\nx: 1\n',
-    );
-    const error = await loadConfigOrThrow(join(dir, 'vigil.yaml')).catch((caught: unknown) => caught);
+    const file = join(tempDir(), 'vigil.yaml');
+    writeFileSync(file, 'targets: [{ name: a, url: "http://x", protocol: http, interval: 1 }]\nx: 1\n');
+    const error = await loadConfigOrThrow(file).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ConfigError);
     expect(error).toMatchObject({
       code: 'VIGIL_ERR_CONFIG_INVALID',
       diagnostics: [
-        'targets[0].interval: expected a duration like "10s" (add a unit: ms, s, m or h), got 1',
-        'x: unknown key; expected one of: region, defaults, targets, alerting',
+        `${file}:1:55: targets[0].interval: expected a duration like "10s" (add a unit: ms, s, m or h), got 1`,
+        `${file}:2:1: x: unknown key; expected one of: region, defaults, targets, alerting`,
       ],
     });
     expect((error as Error).message).toContain('targets[0].interval: expected a duration');

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { type Document, isAlias, isMap, isScalar, isSeq, type Node, parseDocument } from 'yaml';
+import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { isSecretAlertingValue } from '../alerting/routing.js';
 import { fillMessage, humanErrorMap, issuesToProblems, renderValue } from '../diagnostics/messages.js';
 import { type ConfigPath, formatPath, type Problem } from '../diagnostics/paths.js';
@@ -32,7 +32,10 @@ export interface LoadedConfig {
   redact: (text: string) => string;
 }
 
-/** A config that did not load: every problem, one line each (`<path>: <message>`), secrets hidden. */
+/**
+ * A config that did not load: every problem, one line each (`<file>:<line>:<column>: <path>: <message>`,
+ * see {@link parseConfig}), secrets hidden.
+ */
 export interface FailedConfig {
   ok: false;
   /** `VIGIL_ERR_CONFIG_READ`: the file could not be read; `VIGIL_ERR_CONFIG_INVALID`: it was read but is wrong. */
@@ -64,10 +67,13 @@ const SECRET_HEADER = /^(?:authorization|proxy-authorization|cookie|x-api-key|ap
 /**
  * Parses, interpolates, validates and resolves a config given as YAML text, and builds its plan.
  *
- * Every problem is reported at once, each as `<path>: <message>` in document order, e.g.
- * `targets[2].checks.integrity.expect.latency.failed: expected a duration like "180ms", got "fast"`;
- * YAML syntax errors as `<file>:<line>:<column>: <message>` (or `line L, column C: …` without `file`).
- * Diagnostics never contain a secret value.
+ * Every problem is reported at once, in document order, each with where it is in the file, its path
+ * and what is wrong: `<file>:<line>:<column>: <path>: <message>` (`line L, column C: <path>: …` without
+ * `file`), e.g. `vigil.yaml:14:22: targets[2].checks.integrity.expect.latency.failed: expected a
+ * duration like "180ms", got "fast"`. Structural problems (types, unknown keys), semantic ones (URLs,
+ * regular expressions, files, `${VAR}` results), cross-field ones (timeout below interval, route to a
+ * notifier that exists) and notifier blocks all come from the same pass. YAML syntax errors are
+ * `<file>:<line>:<column>: <message>`. Diagnostics never contain a secret value.
  *
  * @example
  * const result = parseConfig(text, { file: 'vigil.yaml', baseDir: process.cwd(), env: { TOKEN: 't' } });
@@ -76,7 +82,8 @@ const SECRET_HEADER = /^(?:authorization|proxy-authorization|cookie|x-api-key|ap
  */
 export function parseConfig(text: string, options: ParseOptions): LoadResult {
   const env = options.env ?? process.env;
-  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter });
   if (document.errors.length > 0) {
     return {
       ok: false,
@@ -121,11 +128,10 @@ export function parseConfig(text: string, options: ParseOptions): LoadResult {
   );
 
   if (problems.length > 0 || !parsed.success) {
-    const ordered = sortByPosition(problems, document);
-    const lines = ordered.map((problem) => {
+    const lines = locate(problems, document, lineCounter).map(({ problem, line, column }) => {
       const hidden = isHiddenValue(problem.path);
       const show = (value: unknown) => renderValue(value, (text) => hidden || isSecret(text));
-      return `${formatPath(problem.path)}: ${fillMessage(problem, show)}`;
+      return `${position(line, column, options.file)}: ${formatPath(problem.path)}: ${fillMessage(problem, show)}`;
     });
     return { ok: false, code: 'VIGIL_ERR_CONFIG_INVALID', diagnostics: [...new Set(lines)] };
   }
@@ -226,11 +232,14 @@ function yamlDiagnostic(
   file?: string,
 ): string {
   const message = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
-  const position = error.linePos?.[0];
-  if (position === undefined) return file === undefined ? message : `${file}: ${message}`;
-  return file === undefined
-    ? `line ${position.line}, column ${position.col}: ${message}`
-    : `${file}:${position.line}:${position.col}: ${message}`;
+  const at = error.linePos?.[0];
+  if (at === undefined) return file === undefined ? message : `${file}: ${message}`;
+  return `${position(at.line, at.col, file)}: ${message}`;
+}
+
+/** Where a diagnostic points: `<file>:<line>:<column>` (as compilers write it), or `line L, column C`. */
+function position(line: number, column: number, file: string | undefined): string {
+  return file === undefined ? `line ${line}, column ${column}` : `${file}:${line}:${column}`;
 }
 
 function readProblem(error: unknown): string {
@@ -247,12 +256,24 @@ function readProblem(error: unknown): string {
   }
 }
 
-/** Orders problems as their places appear in the file (a missing key sorts at its parent). */
-function sortByPosition(problems: Problem[], document: Document): Problem[] {
+/**
+ * Places each problem in the file and orders them as they appear there. A problem points at the key
+ * (or list item) its path ends in, so structural, semantic and cross-field problems, and those of the
+ * environment and of files, are all placed the same way; a missing key points at the mapping that
+ * lacks it. Line and column are 1-based, positions in the file as written (before `${VAR}`).
+ */
+function locate(
+  problems: readonly Problem[],
+  document: Document,
+  lineCounter: LineCounter,
+): { problem: Problem; line: number; column: number }[] {
   return problems
     .map((problem, index) => ({ problem, index, offset: offsetOf(document, problem.path) }))
     .sort((a, b) => a.offset - b.offset || a.index - b.index)
-    .map(({ problem }) => problem);
+    .map(({ problem, offset }) => {
+      const { line, col } = lineCounter.linePos(offset);
+      return { problem, line, column: col };
+    });
 }
 
 function offsetOf(document: Document, path: ConfigPath): number {

@@ -27,7 +27,7 @@ import type {
 } from '../types.js';
 import { rfc3339 } from './format.js';
 import { mergeHeaders, postAndClassify, secretRedactor } from './http.js';
-import { baseHttpUrl, durationString, headersSchema } from './schema.js';
+import { baseHttpUrl, durationString, headersSchema, withoutTrailingSlash } from './schema.js';
 
 /** Default re-send interval: Prometheus's `--rules.alert.resend-delay` default. */
 export const ALERTMANAGER_DEFAULT_RESEND_INTERVAL = '1m';
@@ -43,7 +43,7 @@ export const alertmanagerConfigSchema = z
     type: z.literal('alertmanager'),
     url: z
       .union([amUrl, z.array(amUrl).min(1)])
-      .transform((value) => (Array.isArray(value) ? value : [value]))
+      .transform((value) => (Array.isArray(value) ? value : [value]).map(withoutTrailingSlash))
       .describe('One Alertmanager base URL, or a list (an HA pair): each receives every alert.'),
     resendInterval: durationString(
       '1m',

@@ -28,19 +28,26 @@ export function httpUrl(description: string) {
   );
 }
 
-/** Like {@link httpUrl} for a base URL (no query or fragment); the trailing slash is removed. */
+/**
+ * Like {@link httpUrl} for a base URL (no query or fragment). Pass the parsed value through
+ * {@link withoutTrailingSlash}: the schema itself has no transform, so that inside a union (one URL or
+ * a list) its problems are reported as they are rather than as "does not match any accepted form".
+ */
 export function baseHttpUrl(description: string) {
-  return httpUrl(description)
-    .superRefine((text, ctx) => {
-      if (URL.canParse(text) && (new URL(text).search !== '' || new URL(text).hash !== '')) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `a base URL has no query or fragment, got ${GOT}`,
-          input: text,
-        });
-      }
-    })
-    .transform((text) => text.replace(/\/+$/, ''));
+  return httpUrl(description).superRefine((text, ctx) => {
+    if (URL.canParse(text) && (new URL(text).search !== '' || new URL(text).hash !== '')) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `a base URL has no query or fragment, got ${GOT}`,
+        input: text,
+      });
+    }
+  });
+}
+
+/** A base URL without its trailing slashes, ready for a path to be appended. */
+export function withoutTrailingSlash(url: string): string {
+  return url.replace(/\/+$/, '');
 }
 
 function urlProblem(text: string): string | undefined {
