@@ -42,16 +42,15 @@ type ConfigSchemaOf<Name extends NotifierTypeName> = (typeof NOTIFIER_TYPES)[Nam
 /** A validated notifier config of one type: defaults filled in. */
 export type NotifierConfigOf<Name extends NotifierTypeName> = z.output<ConfigSchemaOf<Name>>;
 
-/**
- * Compile-time proof that each registry key is its plugin's `type` literal, so that the names derived
- * from the keys and the union's discriminator agree: `tsc` names the key that does not.
- */
-export type RegistryKeysAreTypes = {
-  [Name in NotifierTypeName]: NotifierConfigOf<Name>['type'] extends Name ? true : Name;
-}[NotifierTypeName] extends true
+/** Registry keys whose plugin's `type` literal is another name (none, or `tsc` fails just below). */
+type MisnamedTypes = {
+  [Name in NotifierTypeName]: NotifierConfigOf<Name>['type'] extends Name ? never : Name;
+}[NotifierTypeName];
+// Compile-time check that the names derived from the keys and the union's discriminator agree; the
+// error names the key: `Type 'true' is not assignable to type '"registry key chat is not its type"'`.
+const registryKeysAreTypes: [MisnamedTypes] extends [never]
   ? true
-  : never;
-const registryKeysAreTypes: RegistryKeysAreTypes = true;
+  : `registry key ${MisnamedTypes} is not its type` = true;
 void registryKeysAreTypes;
 
 /**
