@@ -13,7 +13,14 @@
  * }
  */
 
-export { createNotifier, createNotifiers } from './alerting/notifiers/index.js';
+export {
+  createNotifier,
+  createNotifiers,
+  NOTIFIER_TYPES,
+  type NotifierConfig,
+  notifierConfigSchema,
+} from './alerting/notifiers/index.js';
+export type { Notifier, NotifierPlugin } from './alerting/types.js';
 export { type ApiOptions, createApi, requireToken } from './api/index.js';
 export { evaluateExpect } from './assertions/index.js';
 export { buildPlan, type LoadResult, loadConfig, parseConfig } from './config/index.js';

@@ -8,8 +8,10 @@ export const JSON_SCHEMA_FILE = 'vigil.schema.json';
  * The JSON Schema (draft 2020-12) of `vigil.yaml`, generated from {@link configSchema}: the input side
  * (durations are strings like `"10s"`), with the schema's descriptions and defaults so that editors
  * (e.g. VS Code with the YAML extension: `# yaml-language-server: $schema=…/vigil.schema.json`) show help
- * and complete keys. Rules that need code (timeout below interval, regexes that compile, files that exist)
- * are checked by `vigil validate`, not by the JSON Schema.
+ * and complete keys. Notifier blocks are one `oneOf` over the notifier registry (`$defs.Notifier`), so an
+ * unknown type or key is flagged too. Rules that need code (timeout below interval, regexes that compile,
+ * files that exist, email addresses, routes naming defined notifiers) are checked by `vigil validate`,
+ * not by the JSON Schema.
  */
 export function generateJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(configSchema, {
