@@ -1,6 +1,9 @@
 /**
- * Store write benchmark: probe results appended in batches of 100, as the hub writes them.
- * Prints inserts/s for SQLite (synchronous NORMAL and FULL, temp file) and PostgreSQL (temp schema).
+ * Store write benchmark: probe results appended in batches of 100, as the hub writes them, and a
+ * checkpoint of 10 000 evaluator states in batches of 250 (the hub's STATE_BATCH_SIZE). Prints, for
+ * SQLite (synchronous NORMAL and FULL, temp file) and PostgreSQL (temp schema), rows/s and the CPU
+ * this process spent per row (user + system: what the store's JavaScript and the driver cost the
+ * hub, the figure that stays comparable on a shared machine; PostgreSQL's own CPU is not in it).
  * Not a test: run it by hand from the repository root.
  *
  *   npx tsx packages/vigil/src/store/store.bench.ts [postgres-url] [batches]
@@ -11,7 +14,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import type { ProbeResult } from '../types.js';
+import type { EvalState, ProbeResult } from '../types.js';
+import { evalState, probeResult } from './fixtures/data.js';
 import { openPostgresStore } from './postgres.js';
 import { openSqliteStore } from './sqlite.js';
 import type { Store } from './types.js';
@@ -21,6 +25,8 @@ const postgresUrl =
 const batches = Number(process.argv[3] ?? 300);
 const BATCH_SIZE = 100;
 const CHECKS = 10_000;
+const STATE_BATCH_SIZE = 250;
+const CHECKPOINTS = 3;
 
 /** A realistic mix: 95 % passes, 5 % failures with an assertion failure and an error. */
 function makeBatch(n: number): ProbeResult[] {
@@ -49,26 +55,70 @@ function makeBatch(n: number): ProbeResult[] {
   return batch;
 }
 
+/** A checkpoint's states: every check healthy and passing, as most of a hub's are. */
+function makeStates(round: number): EvalState[][] {
+  const batches: EvalState[][] = [];
+  for (let i = 0; i < CHECKS; i += STATE_BATCH_SIZE) {
+    const batch: EvalState[] = [];
+    for (let k = i; k < Math.min(i + STATE_BATCH_SIZE, CHECKS); k++) {
+      const pass = probeResult({
+        checkId: `model-${k}/liveness`,
+        startedAt: 1_735_732_800_000 + round * 10_000 + k,
+      });
+      batch.push(
+        evalState({
+          checkId: `model-${k}/liveness`,
+          state: 'healthy',
+          consecutiveFailures: 0,
+          consecutiveSuccesses: 10 + round,
+          streak: [pass],
+          lastResult: pass,
+        }),
+      );
+    }
+    batches.push(batch);
+  }
+  return batches;
+}
+
+/** Runs `write` over `units` rows and prints rows/s and CPU µs per row. */
+async function timed(
+  label: string,
+  units: number,
+  unitName: string,
+  write: () => Promise<void>,
+): Promise<void> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await write();
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuUsPerRow = (cpu.user + cpu.system) / units;
+  console.log(
+    `${label.padEnd(36)} ${String(Math.round(units / seconds)).padStart(8)} ${unitName}/s  ${cpuUsPerRow.toFixed(2).padStart(6)} µs CPU/row  (${units} rows)`,
+  );
+}
+
 async function measure(label: string, store: Store): Promise<void> {
   const prepared = Array.from({ length: batches + 1 }, (_, n) => makeBatch(n));
   await store.appendResults(prepared[batches] ?? []); // warm-up: statements prepared, caches filled
-  const t0 = performance.now();
-  for (let n = 0; n < batches; n++) await store.appendResults(prepared[n] ?? []);
-  const seconds = (performance.now() - t0) / 1000;
-  const rows = batches * BATCH_SIZE;
-  const perSecond = Math.round(rows / seconds);
-  console.log(
-    `${label.padEnd(28)} ${String(perSecond).padStart(8)} inserts/s  (${rows} rows in ${batches} batches of ${BATCH_SIZE}, ${(
-      (seconds * 1000) / batches
-    ).toFixed(2)} ms/batch)`,
-  );
+  await timed(`${label} appendResults`, batches * BATCH_SIZE, 'inserts', async () => {
+    for (let n = 0; n < batches; n++) await store.appendResults(prepared[n] ?? []);
+  });
+  const checkpoints = Array.from({ length: CHECKPOINTS + 1 }, (_, round) => makeStates(round));
+  for (const batch of checkpoints[CHECKPOINTS] ?? []) await store.saveStates(batch); // warm-up, and every row exists
+  await timed(`${label} saveStates`, CHECKPOINTS * CHECKS, 'upserts', async () => {
+    for (let round = 0; round < CHECKPOINTS; round++) {
+      for (const batch of checkpoints[round] ?? []) await store.saveStates(batch);
+    }
+  });
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-'));
 try {
   for (const synchronous of ['NORMAL', 'FULL'] as const) {
     const store = await openSqliteStore(join(dir, `${synchronous}.db`), { sqlite: { synchronous } });
-    await measure(`sqlite (synchronous=${synchronous})`, store);
+    await measure(`sqlite ${synchronous}`, store);
     await store.close();
   }
 } finally {
@@ -85,7 +135,7 @@ try {
 }
 try {
   const store = await openPostgresStore(postgresUrl, { postgres: { schema } });
-  await measure('postgres (unnest batch)', store);
+  await measure('postgres', store);
   await store.close();
 } finally {
   await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
