@@ -189,6 +189,11 @@ export function encodeState(state: EvalState): string {
   return plain ? encodePlain(state) : encodeJson(state);
 }
 
+/** The `eval_states` row of a state, in the order of `STATES_UPSERT`'s columns (`queries.ts`). */
+export function stateRow(state: EvalState): [string, string, string, number, string] {
+  return [state.checkId, state.region, state.state, ms(state.since), encodeState(state)];
+}
+
 /** A result whose JSON holds only finite numbers: no failures (whose `actual` may be NaN), no error. */
 function isPlainResult(r: ProbeResult | null): boolean {
   return r === null || (r.failures.length === 0 && r.error === undefined);

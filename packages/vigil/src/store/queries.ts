@@ -1,0 +1,418 @@
+/**
+ * Every statement the store runs, written once for both backends. A query is an `Sql` value from
+ * sql-template-tag (text with its parameters beside it); a backend only executes it (`sql-store.ts`).
+ * What SQLite and PostgreSQL spell differently is in {@link Dialect}, and nowhere else:
+ * placeholders (`?` or `$1`), the claim's row locking, the two-argument maximum, how a batch of rows
+ * travels (one row per execution, or one array per column), and how old results move into rollups.
+ *
+ * Both dialects accept the rest as written: `ON CONFLICT … DO UPDATE SET … EXCLUDED.x`, `RETURNING`,
+ * `count(*) FILTER (WHERE …)` (SQLite ≥ 3.30), `CAST(x AS bigint)` (INTEGER affinity in SQLite),
+ * a bound `LIMIT`, an aliased subquery. JSON columns are text on both (`json` in PostgreSQL, whose
+ * type parser hands them back as text) and go through the codec in `shared.ts`, as does every row.
+ */
+import sql, { empty, join, raw, type Sql } from 'sql-template-tag';
+import type { Transition } from '../types.js';
+import { checkLimit, encodeJson, MINUTE_MS, ms, type PruneCutoffs } from './shared.js';
+import type {
+  ClaimOptions,
+  FailureUpdate,
+  IncidentQuery,
+  NotificationInput,
+  NotificationQuery,
+  OpenIncidentInput,
+  PruneReport,
+  ResultQuery,
+  RollupQuery,
+  Silence,
+  SilenceQuery,
+  TransitionQuery,
+} from './types.js';
+
+export type { Sql } from 'sql-template-tag';
+
+// ---------------------------------------------------------------------------------------------
+// Dialects.
+
+/** What one statement gave back: its rows (a SELECT, or `RETURNING`) and how many rows it touched. */
+export interface QueryResult<R = Record<string, unknown>> {
+  rows: R[];
+  rowCount: number;
+}
+
+/** A column of a batch write, with its PostgreSQL array element type (for `unnest`). */
+export interface BatchColumn {
+  name: string;
+  type: 'text' | 'bigint' | 'float8' | 'int' | 'json';
+}
+
+/** A write of many rows of one table: the shape, rendered per dialect by {@link Dialect.batch}. */
+export interface BatchShape {
+  /** Prepared-statement name (PostgreSQL keeps it prepared per connection). */
+  name: string;
+  table: string;
+  /** In the order of the row arrays the caller passes. */
+  columns: readonly BatchColumn[];
+  /** Appended as is, e.g. `ON CONFLICT (…) DO UPDATE SET …`; the same on both dialects. */
+  conflict?: string;
+}
+
+/** A batch write rendered for one dialect. */
+export interface BatchStatement {
+  name: string;
+  text: string;
+  /** Values per row. */
+  width: number;
+}
+
+/** How a prune moves raw results into rollups, and where it reads how many it moved. */
+export interface FoldPlan {
+  statements: Sql[];
+  /** Results folded, from the results of {@link FoldPlan.statements} (same order). */
+  rolledUp(results: readonly QueryResult[]): number;
+}
+
+/** Everything SQLite and PostgreSQL spell differently. */
+export interface Dialect {
+  readonly name: 'sqlite' | 'postgres';
+  /** `q`'s text with this dialect's placeholders: `?` (SQLite) or `$1, $2, …` (PostgreSQL). */
+  text(q: Sql): string;
+  /** The two-argument maximum: SQLite's scalar `max(a, b)`, PostgreSQL's `greatest(a, b)`. */
+  readonly greatest: string;
+  /**
+   * Row locking of the claim's inner SELECT. PostgreSQL: `FOR UPDATE SKIP LOCKED`, so replicas skip
+   * rows another is claiming right now; SQLite has no row locks and needs none, since the claim is one
+   * statement and so one write transaction under the database's single write lock.
+   */
+  readonly skipLocked: Sql;
+  /**
+   * The batch write of a shape. SQLite: a one-row INSERT the backend runs once per row in one
+   * transaction (a prepared statement per row is SQLite's fastest bulk path). PostgreSQL: one
+   * `INSERT … SELECT FROM unnest(…)` taking one array per column, so one round trip and a fixed text
+   * that stays prepared, whatever the batch size.
+   */
+  batch(shape: BatchShape): BatchStatement;
+  /**
+   * Folding raw results before `cutoff` into per-minute rollups and deleting them, atomically with the
+   * rest of the prune's transaction. SQLite: INSERT … SELECT, then DELETE (SQLite's write lock keeps
+   * another prune out). PostgreSQL: the DELETE … RETURNING feeds the rollups in one statement, so a
+   * concurrent prune (another replica) blocks on those rows, then finds them gone: no result is
+   * counted twice, where INSERT … SELECT then DELETE would let two read committed prunes both count.
+   */
+  foldResults(cutoff: number): FoldPlan;
+}
+
+const columnNames = (shape: BatchShape): string => shape.columns.map((c) => c.name).join(', ');
+const conflictClause = (shape: BatchShape): string =>
+  shape.conflict === undefined ? '' : ` ${shape.conflict}`;
+
+/** SQLite (better-sqlite3). */
+export const SQLITE: Dialect = {
+  name: 'sqlite',
+  text: (q) => q.sql,
+  greatest: 'max',
+  skipLocked: empty,
+  batch: (shape) => ({
+    name: shape.name,
+    width: shape.columns.length,
+    text: `INSERT INTO ${shape.table} (${columnNames(shape)}) VALUES (${shape.columns
+      .map(() => '?')
+      .join(', ')})${conflictClause(shape)}`,
+  }),
+  foldResults: (cutoff) => ({
+    statements: [
+      foldIntoRollups(SQLITE, sql`results WHERE started_at < ${cutoff}`),
+      sql`DELETE FROM results WHERE started_at < ${cutoff}`,
+    ],
+    rolledUp: (results) => results[1]?.rowCount ?? 0,
+  }),
+};
+
+/** PostgreSQL (node-postgres). */
+export const POSTGRES: Dialect = {
+  name: 'postgres',
+  text: (q) => q.text,
+  greatest: 'greatest',
+  skipLocked: raw('FOR UPDATE SKIP LOCKED'),
+  batch: (shape) => ({
+    name: shape.name,
+    width: shape.columns.length,
+    text: `INSERT INTO ${shape.table} (${columnNames(shape)}) SELECT * FROM unnest(${shape.columns
+      .map((c, i) => `$${i + 1}::${c.type}[]`)
+      .join(', ')})${conflictClause(shape)}`,
+  }),
+  foldResults: (cutoff) => ({
+    statements: [
+      sql`WITH moved AS (
+            DELETE FROM results WHERE started_at < ${cutoff}
+            RETURNING check_id, region, started_at, duration_ms, outcome
+          ), folded AS (${foldIntoRollups(POSTGRES, raw('moved'))})
+          SELECT count(*) AS rolled FROM moved`,
+    ],
+    rolledUp: (results) => Number(results[0]?.rows[0]?.rolled ?? 0),
+  }),
+};
+
+/** `WHERE a AND b …`, or nothing when there is no condition. */
+function where(conditions: readonly Sql[]): Sql {
+  return conditions.length === 0 ? empty : sql`WHERE ${join(conditions, ' AND ')}`;
+}
+
+/** `LIMIT n`, or nothing. @throws StoreError `VIGIL_ERR_STORE_INVALID_ARGUMENT` (see {@link checkLimit}). */
+function limitClause(limit: number | undefined): Sql {
+  const n = checkLimit(limit);
+  return n === null ? empty : sql`LIMIT ${n}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results.
+
+/** appendResults' batch; columns in the order of `resultRow` (`shared.ts`). */
+export const RESULTS_INSERT: BatchShape = {
+  name: 'vigil_append_results',
+  table: 'results',
+  columns: [
+    { name: 'check_id', type: 'text' },
+    { name: 'region', type: 'text' },
+    { name: 'started_at', type: 'bigint' },
+    { name: 'duration_ms', type: 'float8' },
+    { name: 'outcome', type: 'text' },
+    { name: 'http_status', type: 'int' },
+    { name: 'error_code', type: 'text' },
+    { name: 'model_version', type: 'text' },
+    { name: 'detail', type: 'json' },
+  ],
+};
+
+/** One check's results, oldest first; with a limit, the newest `limit` of the window. */
+export function selectResults(checkId: string, query: ResultQuery): Sql {
+  const conditions = [sql`check_id = ${checkId}`];
+  if (query.region !== undefined) conditions.push(sql`region = ${query.region}`);
+  if (query.since !== undefined) conditions.push(sql`started_at >= ${ms(query.since)}`);
+  if (query.until !== undefined) conditions.push(sql`started_at < ${ms(query.until)}`);
+  if (query.limit === undefined) {
+    return sql`SELECT * FROM results ${where(conditions)} ORDER BY started_at, id`;
+  }
+  return sql`SELECT * FROM (
+      SELECT * FROM results ${where(conditions)} ORDER BY started_at DESC, id DESC ${limitClause(query.limit)}
+    ) r ORDER BY started_at, id`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transitions.
+
+export function insertTransition(t: Transition): Sql {
+  return sql`INSERT INTO transitions (check_id, region, from_state, to_state, at, reason, results)
+    VALUES (${t.checkId}, ${t.region}, ${t.from}, ${t.to}, ${ms(t.at)}, ${t.reason}, ${encodeJson(t.results)})`;
+}
+
+/** Transitions, newest first. */
+export function selectTransitions(query: TransitionQuery): Sql {
+  const conditions: Sql[] = [];
+  if (query.checkId !== undefined) conditions.push(sql`check_id = ${query.checkId}`);
+  if (query.region !== undefined) conditions.push(sql`region = ${query.region}`);
+  if (query.since !== undefined) conditions.push(sql`at >= ${ms(query.since)}`);
+  return sql`SELECT * FROM transitions ${where(conditions)} ORDER BY at DESC, id DESC ${limitClause(query.limit)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Incidents.
+
+/** Inserts an open incident, unless one is open for (check, region): then no row comes back. */
+export function insertIncident(id: string, input: OpenIncidentInput): Sql {
+  return sql`INSERT INTO incidents (id, check_id, region, opened_at, closed_at, reason)
+    VALUES (${id}, ${input.checkId}, ${input.region}, ${ms(input.openedAt)}, NULL, ${input.reason})
+    ON CONFLICT (check_id, region) WHERE closed_at IS NULL DO NOTHING
+    RETURNING *`;
+}
+
+export function selectOpenIncident(checkId: string, region: string): Sql {
+  return sql`SELECT * FROM incidents WHERE check_id = ${checkId} AND region = ${region} AND closed_at IS NULL`;
+}
+
+export function closeIncident(id: string, closedAt: number): Sql {
+  return sql`UPDATE incidents SET closed_at = ${ms(closedAt)} WHERE id = ${id} AND closed_at IS NULL`;
+}
+
+/** Incidents, newest first. */
+export function selectIncidents(query: IncidentQuery): Sql {
+  const conditions: Sql[] = [];
+  if (query.open !== undefined) {
+    conditions.push(query.open ? sql`closed_at IS NULL` : sql`closed_at IS NOT NULL`);
+  }
+  if (query.checkId !== undefined) conditions.push(sql`check_id = ${query.checkId}`);
+  if (query.id !== undefined) conditions.push(sql`id = ${query.id}`);
+  return sql`SELECT * FROM incidents ${where(conditions)} ORDER BY opened_at DESC, id DESC ${limitClause(query.limit)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evaluator states.
+
+/** saveStates' batch: an upsert by (check, region); rows are `[checkId, region, state, since, data]`. */
+export const STATES_UPSERT: BatchShape = {
+  name: 'vigil_save_states',
+  table: 'eval_states',
+  columns: [
+    { name: 'check_id', type: 'text' },
+    { name: 'region', type: 'text' },
+    { name: 'state', type: 'text' },
+    { name: 'since', type: 'bigint' },
+    { name: 'data', type: 'json' },
+  ],
+  conflict: `ON CONFLICT (check_id, region) DO UPDATE
+    SET state = EXCLUDED.state, since = EXCLUDED.since, data = EXCLUDED.data`,
+};
+
+export const selectStates: Sql = sql`SELECT data FROM eval_states ORDER BY check_id, region`;
+
+// ---------------------------------------------------------------------------------------------
+// Outbox.
+
+/** Inserts a pending notification, unless (notifier, dedupKey) is there: then no row comes back. */
+export function insertNotification(id: string, input: NotificationInput): Sql {
+  const createdAt = ms(input.createdAt);
+  return sql`INSERT INTO outbox (id, notifier, dedup_key, payload, created_at, next_attempt_at)
+    VALUES (${id}, ${input.notifier}, ${input.dedupKey}, ${encodeJson(input.payload)}, ${createdAt}, ${createdAt})
+    ON CONFLICT (notifier, dedup_key) DO NOTHING
+    RETURNING id`;
+}
+
+export function selectNotificationId(notifier: string, dedupKey: string): Sql {
+  return sql`SELECT id FROM outbox WHERE notifier = ${notifier} AND dedup_key = ${dedupKey}`;
+}
+
+/** Leases due rows in one statement; RETURNING gives them in no particular order. */
+export function claimNotifications(d: Dialect, options: ClaimOptions): Sql {
+  const now = ms(options.now);
+  return sql`UPDATE outbox SET leased_until = ${now + ms(options.leaseMs)}
+    WHERE id IN (
+      SELECT id FROM outbox
+      WHERE status = 'pending' AND next_attempt_at <= ${now} AND (leased_until IS NULL OR leased_until <= ${now})
+      ORDER BY next_attempt_at, created_at, id
+      LIMIT ${checkLimit(options.limit) ?? 0}
+      ${d.skipLocked})
+    RETURNING *`;
+}
+
+export function markDelivered(id: string, at: number): Sql {
+  return sql`UPDATE outbox SET status = 'delivered', delivered_at = ${ms(at)}, leased_until = NULL
+    WHERE id = ${id} AND status = 'pending'`;
+}
+
+export function releaseLease(id: string): Sql {
+  return sql`UPDATE outbox SET leased_until = NULL WHERE id = ${id} AND status = 'pending'`;
+}
+
+/** `next` is cast: PostgreSQL cannot type a bare null parameter; SQLite's cast to bigint is a no-op. */
+export function markFailed(id: string, update: FailureUpdate): Sql {
+  const next = update.nextAttemptAt === null ? null : ms(update.nextAttemptAt);
+  return sql`UPDATE outbox SET attempts = attempts + 1, last_error = ${update.error}, leased_until = NULL,
+      next_attempt_at = coalesce(CAST(${next} AS bigint), next_attempt_at),
+      status = CASE WHEN CAST(${next} AS bigint) IS NULL THEN 'failed' ELSE 'pending' END
+    WHERE id = ${id} AND status = 'pending'`;
+}
+
+export const selectPendingNotifications: Sql = sql`SELECT * FROM outbox WHERE status = 'pending' ORDER BY created_at, id`;
+
+/** Notifications created in a window, oldest first. */
+export function selectNotifications(query: NotificationQuery): Sql {
+  const conditions: Sql[] = [];
+  if (query.since !== undefined) conditions.push(sql`created_at >= ${ms(query.since)}`);
+  if (query.until !== undefined) conditions.push(sql`created_at < ${ms(query.until)}`);
+  return sql`SELECT * FROM outbox ${where(conditions)} ORDER BY created_at, id ${limitClause(query.limit)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Silences.
+
+export function upsertSilence(s: Silence): Sql {
+  return sql`INSERT INTO silences (id, matchers, starts_at, ends_at, created_by, comment)
+    VALUES (${s.id}, ${encodeJson(s.matchers)}, ${s.startsAt}, ${s.endsAt}, ${s.createdBy}, ${s.comment})
+    ON CONFLICT (id) DO UPDATE SET matchers = EXCLUDED.matchers, starts_at = EXCLUDED.starts_at,
+      ends_at = EXCLUDED.ends_at, created_by = EXCLUDED.created_by, comment = EXCLUDED.comment`;
+}
+
+/** Silences by `startsAt`, optionally only those active at a time. */
+export function selectSilences(query: SilenceQuery): Sql {
+  const conditions: Sql[] = [];
+  if (query.activeAt !== undefined) {
+    const at = ms(query.activeAt);
+    conditions.push(sql`starts_at <= ${at}`, sql`ends_at > ${at}`);
+  }
+  return sql`SELECT * FROM silences ${where(conditions)} ORDER BY starts_at, id`;
+}
+
+export function deleteSilence(id: string): Sql {
+  return sql`DELETE FROM silences WHERE id = ${id}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rollups and retention.
+
+const MINUTE = raw(String(MINUTE_MS));
+
+/**
+ * Adds the results of `source` (a table or CTE with the results' columns, and any WHERE) to their
+ * minutes' rollups. `GROUP BY` ends the SELECT, so SQLite does not read `ON CONFLICT` as a join's `ON`.
+ */
+function foldIntoRollups(d: Dialect, source: Sql): Sql {
+  return sql`INSERT INTO result_rollups
+      (check_id, region, minute, count, failures, degraded, sum_duration_ms, max_duration_ms)
+    SELECT check_id, region, (started_at / ${MINUTE}) * ${MINUTE}, count(*),
+      count(*) FILTER (WHERE outcome = 'fail'), count(*) FILTER (WHERE outcome = 'degraded'),
+      sum(duration_ms), max(duration_ms)
+    FROM ${source} GROUP BY 1, 2, 3
+    ON CONFLICT (check_id, region, minute) DO UPDATE SET
+      count = result_rollups.count + EXCLUDED.count,
+      failures = result_rollups.failures + EXCLUDED.failures,
+      degraded = result_rollups.degraded + EXCLUDED.degraded,
+      sum_duration_ms = result_rollups.sum_duration_ms + EXCLUDED.sum_duration_ms,
+      max_duration_ms = ${raw(d.greatest)}(result_rollups.max_duration_ms, EXCLUDED.max_duration_ms)`;
+}
+
+/** The statements of one prune, in one transaction, and how to read its report from their results. */
+export function pruneStatements(
+  d: Dialect,
+  cut: PruneCutoffs,
+): { statements: Sql[]; report(results: readonly QueryResult[]): PruneReport } {
+  const fold = d.foldResults(cut.raw);
+  const n = fold.statements.length;
+  return {
+    statements: [
+      ...fold.statements,
+      sql`DELETE FROM result_rollups WHERE minute < ${cut.rollups}`,
+      sql`DELETE FROM outbox WHERE status <> 'pending' AND created_at < ${cut.notifications}`,
+      sql`DELETE FROM silences WHERE ends_at < ${cut.silences}`,
+    ],
+    report: (results) => ({
+      cutoff: cut.raw,
+      rolledUp: fold.rolledUp(results.slice(0, n)),
+      rollupsDeleted: results[n]?.rowCount ?? 0,
+      notificationsDeleted: results[n + 1]?.rowCount ?? 0,
+      silencesDeleted: results[n + 2]?.rowCount ?? 0,
+    }),
+  };
+}
+
+/** One check's rollups, by minute then region. */
+export function selectRollups(checkId: string, query: RollupQuery): Sql {
+  const conditions = [sql`check_id = ${checkId}`];
+  if (query.region !== undefined) conditions.push(sql`region = ${query.region}`);
+  if (query.since !== undefined) conditions.push(sql`minute >= ${ms(query.since)}`);
+  if (query.until !== undefined) conditions.push(sql`minute < ${ms(query.until)}`);
+  return sql`SELECT * FROM result_rollups ${where(conditions)} ORDER BY minute, region`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Migrations (the `schema_migrations` bookkeeping; each backend's DDL is its own).
+
+export const selectMigrationVersions: Sql = sql`SELECT version FROM schema_migrations`;
+
+export const selectAppliedMigrations: Sql = sql`SELECT version, name, applied_at FROM schema_migrations ORDER BY version`;
+
+export function isMigrationApplied(version: number): Sql {
+  return sql`SELECT 1 AS applied FROM schema_migrations WHERE version = ${version}`;
+}
+
+export function recordMigration(version: number, name: string, appliedAt: number): Sql {
+  return sql`INSERT INTO schema_migrations (version, name, applied_at) VALUES (${version}, ${name}, ${appliedAt})`;
+}

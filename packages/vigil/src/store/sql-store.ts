@@ -1,0 +1,375 @@
+/**
+ * The {@link Store}, written once for every SQL backend. Each method takes its statement from
+ * `queries.ts`, hands it to the backend's {@link SqlDriver}, and maps the rows back with `shared.ts`. A
+ * driver only executes: better-sqlite3 synchronously on one connection, pg asynchronously over a pool.
+ * What a driver must guarantee is written on {@link SqlDriver}; the contract suite checks the whole.
+ */
+import type { EvalState, Incident, ProbeResult, Transition } from '../types.js';
+import { StoreError, wrapStoreError } from './errors.js';
+import type { BatchStatement, Dialect, QueryResult, Sql } from './queries.js';
+import * as q from './queries.js';
+import {
+  byDueThenCreated,
+  checkMigrationTarget,
+  decodeJson,
+  type IncidentRow,
+  incidentFromRow,
+  latestStates,
+  type NotificationRow,
+  newId,
+  normaliseSilence,
+  notificationFromRow,
+  pruneCutoffs,
+  type ResultRow,
+  type RollupRow,
+  resultFromRow,
+  resultRow,
+  rollupFromRow,
+  type SilenceRow,
+  silenceFromRow,
+  stateRow,
+  type TransitionRow,
+  transitionFromRow,
+} from './shared.js';
+import type {
+  AppliedMigration,
+  ClaimOptions,
+  EnqueueOutcome,
+  FailureUpdate,
+  IncidentQuery,
+  MigrateOptions,
+  Notification,
+  NotificationInput,
+  NotificationQuery,
+  OpenIncidentInput,
+  OpenStoreOptions,
+  PruneOptions,
+  PruneReport,
+  ResultQuery,
+  Rollup,
+  RollupQuery,
+  Silence,
+  SilenceInput,
+  SilenceQuery,
+  Store,
+  TransitionQuery,
+} from './types.js';
+
+/** One schema version: a backend's own DDL (types, collations and storage differ per backend). */
+export interface Migration {
+  version: number;
+  name: string;
+  /** One or more statements, run in one transaction. */
+  sql: string;
+}
+
+/** What the shared migration runner needs, on a connection that holds the backend's migration lock. */
+export interface MigrationSession {
+  /** Creates `schema_migrations` when missing. @returns the versions it records. */
+  appliedVersions(): Promise<number[]>;
+  /**
+   * In one transaction: unless `migration` is recorded by now (another process may have just applied
+   * it), runs its SQL and records it with `recordMigration`. A failure rolls the transaction back.
+   * @returns whether it ran.
+   */
+  applyOnce(migration: Migration): Promise<boolean>;
+}
+
+/**
+ * A backend as the shared store sees it: a dialect, its migrations, and a way to execute statements.
+ * Driver errors are thrown as they are; the store wraps them into `VIGIL_ERR_STORE_QUERY`.
+ */
+export interface SqlDriver {
+  /** `Store.backend`, e.g. `sqlite`. */
+  readonly backend: string;
+  readonly dialect: Dialect;
+  /** Ascending by version. Never edit an applied one: append a new version. */
+  readonly migrations: readonly Migration[];
+  /** Runs one statement on its own (autocommit). */
+  query<R = Record<string, unknown>>(statement: Sql): Promise<QueryResult<R>>;
+  /** Runs statements in order in one write transaction: all of them, or (on a failure) none. */
+  transaction(statements: readonly Sql[]): Promise<QueryResult[]>;
+  /**
+   * Writes one row per item with a {@link Dialect.batch} statement, in one transaction. `toRow` gives
+   * the columns' values in the shape's order; SQLite runs the statement once per row, PostgreSQL once
+   * with one array per column.
+   */
+  insertBatch<T>(
+    batch: BatchStatement,
+    items: readonly T[],
+    toRow: (item: T) => readonly unknown[],
+  ): Promise<void>;
+  /** Runs `fn` holding the backend's migration lock, so concurrent migrators apply each version once. */
+  migrationSession<T>(fn: (session: MigrationSession) => Promise<T>): Promise<T>;
+  /** Releases the connection(s). Called once. */
+  close(): Promise<void>;
+}
+
+/** Inserts that find a row already there are retried this many times (see `#insertOrFetch`). */
+const INSERT_OR_FETCH_ATTEMPTS = 5;
+
+class SqlStore implements Store {
+  readonly backend: string;
+  readonly #driver: SqlDriver;
+  readonly #dialect: Dialect;
+  readonly #latestVersion: number;
+  /** The batch statements, rendered once: the hot path reuses the same text (and so the prepared statement). */
+  readonly #insertResults: BatchStatement;
+  readonly #upsertStates: BatchStatement;
+  #closed = false;
+
+  constructor(driver: SqlDriver) {
+    this.backend = driver.backend;
+    this.#driver = driver;
+    this.#dialect = driver.dialect;
+    this.#latestVersion = driver.migrations.reduce((max, m) => Math.max(max, m.version), 0);
+    this.#insertResults = driver.dialect.batch(q.RESULTS_INSERT);
+    this.#upsertStates = driver.dialect.batch(q.STATES_UPSERT);
+  }
+
+  /** Runs `fn` unless closed, turning driver errors into StoreErrors. */
+  async #run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw new StoreError('VIGIL_ERR_STORE_CLOSED', `store: ${operation} after close()`);
+    try {
+      return await fn();
+    } catch (err) {
+      throw wrapStoreError(operation, err);
+    }
+  }
+
+  async #rows<R>(statement: Sql): Promise<R[]> {
+    return (await this.#driver.query<R>(statement)).rows;
+  }
+
+  async #changed(statement: Sql): Promise<boolean> {
+    return (await this.#driver.query(statement)).rowCount > 0;
+  }
+
+  /**
+   * Insert-or-fetch without a transaction, so it holds across replicas: the insert (ON CONFLICT DO
+   * NOTHING RETURNING) gives no row when a conflicting one exists; that row may vanish before the fetch
+   * (another replica closed the incident, a prune deleted the notification), so it tries again.
+   */
+  async #insertOrFetch<R>(
+    operation: string,
+    insert: () => Sql,
+    fetch: Sql,
+  ): Promise<{ row: R; inserted: boolean }> {
+    for (let attempt = 0; attempt < INSERT_OR_FETCH_ATTEMPTS; attempt++) {
+      const [inserted] = await this.#rows<R>(insert());
+      if (inserted !== undefined) return { row: inserted, inserted: true };
+      const [existing] = await this.#rows<R>(fetch);
+      if (existing !== undefined) return { row: existing, inserted: false };
+    }
+    throw new StoreError(
+      'VIGIL_ERR_STORE_QUERY',
+      `store: ${operation} failed: the conflicting row vanished ${INSERT_OR_FETCH_ATTEMPTS} times in a row`,
+    );
+  }
+
+  async migrate(options: MigrateOptions = {}): Promise<number[]> {
+    return this.#run('migrate', async () => {
+      const target = checkMigrationTarget(options.to, this.#latestVersion);
+      return this.#driver.migrationSession((session) => this.#migrateLocked(session, target));
+    });
+  }
+
+  async #migrateLocked(session: MigrationSession, target: number): Promise<number[]> {
+    const done = new Set(await session.appliedVersions());
+    const newest = Math.max(0, ...done);
+    if (newest > this.#latestVersion) {
+      throw new StoreError(
+        'VIGIL_ERR_STORE_SCHEMA_TOO_NEW',
+        `store: the database is at schema version ${newest}, this Vigil knows up to ${this.#latestVersion}: upgrade Vigil`,
+      );
+    }
+    const applied: number[] = [];
+    for (const m of this.#driver.migrations) {
+      if (m.version > target) break;
+      if (done.has(m.version)) continue;
+      let ran: boolean;
+      try {
+        ran = await session.applyOnce(m);
+      } catch (err) {
+        throw new StoreError(
+          'VIGIL_ERR_STORE_MIGRATION',
+          `store: migration ${m.version} (${m.name}) failed and was rolled back: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
+      if (ran) applied.push(m.version);
+    }
+    return applied;
+  }
+
+  async appliedMigrations(): Promise<AppliedMigration[]> {
+    return this.#run('appliedMigrations', async () =>
+      (
+        await this.#rows<{ version: number; name: string; applied_at: number }>(q.selectAppliedMigrations)
+      ).map((r) => ({ version: r.version, name: r.name, appliedAt: r.applied_at })),
+    );
+  }
+
+  async appendResults(results: readonly ProbeResult[]): Promise<void> {
+    return this.#run('appendResults', async () => {
+      if (results.length > 0) await this.#driver.insertBatch(this.#insertResults, results, resultRow);
+    });
+  }
+
+  async results(checkId: string, query: ResultQuery = {}): Promise<ProbeResult[]> {
+    return this.#run('results', async () =>
+      (await this.#rows<ResultRow>(q.selectResults(checkId, query))).map(resultFromRow),
+    );
+  }
+
+  async appendTransition(t: Transition): Promise<void> {
+    return this.#run('appendTransition', async () => {
+      await this.#driver.query(q.insertTransition(t));
+    });
+  }
+
+  async transitions(query: TransitionQuery = {}): Promise<Transition[]> {
+    return this.#run('transitions', async () =>
+      (await this.#rows<TransitionRow>(q.selectTransitions(query))).map(transitionFromRow),
+    );
+  }
+
+  async openIncident(input: OpenIncidentInput): Promise<Incident> {
+    return this.#run('openIncident', async () => {
+      const { row } = await this.#insertOrFetch<IncidentRow>(
+        'openIncident',
+        () => q.insertIncident(newId(), input),
+        q.selectOpenIncident(input.checkId, input.region),
+      );
+      return incidentFromRow(row);
+    });
+  }
+
+  async closeIncident(id: string, closedAt: number): Promise<boolean> {
+    return this.#run('closeIncident', () => this.#changed(q.closeIncident(id, closedAt)));
+  }
+
+  async incidents(query: IncidentQuery = {}): Promise<Incident[]> {
+    return this.#run('incidents', async () =>
+      (await this.#rows<IncidentRow>(q.selectIncidents(query))).map(incidentFromRow),
+    );
+  }
+
+  async saveStates(states: readonly EvalState[]): Promise<void> {
+    return this.#run('saveStates', async () => {
+      // One upsert statement may not touch a row twice (PostgreSQL): keep the last state per key.
+      if (states.length > 0)
+        await this.#driver.insertBatch(this.#upsertStates, latestStates(states), stateRow);
+    });
+  }
+
+  async loadStates(): Promise<EvalState[]> {
+    return this.#run('loadStates', async () =>
+      (await this.#rows<{ data: string }>(q.selectStates)).map((r) => decodeJson<EvalState>(r.data)),
+    );
+  }
+
+  async enqueueNotification(input: NotificationInput): Promise<EnqueueOutcome> {
+    return this.#run('enqueueNotification', async () => {
+      const { row, inserted } = await this.#insertOrFetch<{ id: string }>(
+        'enqueueNotification',
+        () => q.insertNotification(newId(), input),
+        q.selectNotificationId(input.notifier, input.dedupKey),
+      );
+      return { id: row.id, enqueued: inserted };
+    });
+  }
+
+  async claimDueNotifications(options: ClaimOptions): Promise<Notification[]> {
+    return this.#run('claimDueNotifications', async () =>
+      (await this.#rows<NotificationRow>(q.claimNotifications(this.#dialect, options)))
+        .map(notificationFromRow)
+        .sort(byDueThenCreated),
+    );
+  }
+
+  async markDelivered(id: string, at: number): Promise<boolean> {
+    return this.#run('markDelivered', () => this.#changed(q.markDelivered(id, at)));
+  }
+
+  async markFailed(id: string, update: FailureUpdate): Promise<boolean> {
+    return this.#run('markFailed', () => this.#changed(q.markFailed(id, update)));
+  }
+
+  async releaseLease(id: string): Promise<boolean> {
+    return this.#run('releaseLease', () => this.#changed(q.releaseLease(id)));
+  }
+
+  async pendingNotifications(): Promise<Notification[]> {
+    return this.#run('pendingNotifications', async () =>
+      (await this.#rows<NotificationRow>(q.selectPendingNotifications)).map(notificationFromRow),
+    );
+  }
+
+  async notifications(query: NotificationQuery = {}): Promise<Notification[]> {
+    return this.#run('notifications', async () =>
+      (await this.#rows<NotificationRow>(q.selectNotifications(query))).map(notificationFromRow),
+    );
+  }
+
+  async putSilence(input: SilenceInput): Promise<Silence> {
+    return this.#run('putSilence', async () => {
+      const silence = normaliseSilence(input);
+      await this.#driver.query(q.upsertSilence(silence));
+      return silence;
+    });
+  }
+
+  async silences(query: SilenceQuery = {}): Promise<Silence[]> {
+    return this.#run('silences', async () =>
+      (await this.#rows<SilenceRow>(q.selectSilences(query))).map(silenceFromRow),
+    );
+  }
+
+  async deleteSilence(id: string): Promise<boolean> {
+    return this.#run('deleteSilence', () => this.#changed(q.deleteSilence(id)));
+  }
+
+  async prune(options: PruneOptions): Promise<PruneReport> {
+    return this.#run('prune', async () => {
+      const plan = q.pruneStatements(this.#dialect, pruneCutoffs(options));
+      return plan.report(await this.#driver.transaction(plan.statements));
+    });
+  }
+
+  async rollups(checkId: string, query: RollupQuery = {}): Promise<Rollup[]> {
+    return this.#run('rollups', async () =>
+      (await this.#rows<RollupRow>(q.selectRollups(checkId, query))).map(rollupFromRow),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#driver.close();
+  }
+}
+
+/**
+ * The Store over a backend's driver, migrated unless `options.migrate === false`. Each backend's
+ * `open…Store` opens its connection, builds its driver and ends here; a new SQL backend is a driver
+ * and its migrations, not a new Store. A failed migration closes the driver before rethrowing.
+ *
+ * @throws StoreError `VIGIL_ERR_STORE_MIGRATION`, `VIGIL_ERR_STORE_SCHEMA_TOO_NEW`.
+ * @example
+ * ```ts
+ * const store = await openSqlStore(driver, { migrate: true }); // driver: a backend's SqlDriver
+ * ```
+ */
+export async function openSqlStore(driver: SqlDriver, options: OpenStoreOptions = {}): Promise<Store> {
+  const store = new SqlStore(driver);
+  if (options.migrate !== false) {
+    try {
+      await store.migrate();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
+  return store;
+}
