@@ -81,7 +81,7 @@ interface ResultDetail {
   error?: ProbeResult['error'];
 }
 
-/** Column values of one result, in the order of {@link RESULT_COLUMNS}. */
+/** Column values of one result, in the order of `RESULTS_INSERT`'s columns (`queries.ts`). */
 export type ResultRowValues = [
   checkId: string,
   region: string,
@@ -93,10 +93,6 @@ export type ResultRowValues = [
   modelVersion: string | null,
   detail: string,
 ];
-
-/** Column names of `results` written by appendResults, in the order of {@link ResultRowValues}. */
-export const RESULT_COLUMNS =
-  'check_id, region, started_at, duration_ms, outcome, http_status, error_code, model_version, detail';
 
 /** Whole milliseconds: both backends store times as integers. */
 export function ms(time: number): number {
@@ -427,36 +423,4 @@ export function checkMigrationTarget(to: number | undefined, latest: number): nu
     );
   }
   return to;
-}
-
-/** A WHERE clause builder: `add('region = ?', region)` when the filter is given. */
-export class Where {
-  readonly conditions: string[] = [];
-  readonly params: unknown[] = [];
-  /** `placeholder(n)` renders the n-th parameter (1-based): `?` for SQLite, `$n` for PostgreSQL. */
-  constructor(private readonly placeholder: (n: number) => string) {}
-
-  /** Adds `condition` with its one `?` bound to `value`. */
-  add(condition: string, value: unknown): this {
-    this.params.push(value);
-    this.conditions.push(condition.replace('?', this.placeholder(this.params.length)));
-    return this;
-  }
-
-  /** A bare condition without a parameter. */
-  raw(condition: string): this {
-    this.conditions.push(condition);
-    return this;
-  }
-
-  /** Appends a parameter and returns its placeholder (for LIMIT). */
-  param(value: unknown): string {
-    this.params.push(value);
-    return this.placeholder(this.params.length);
-  }
-
-  /** `WHERE …`, or nothing when no condition was added. */
-  toString(): string {
-    return this.conditions.length === 0 ? '' : `WHERE ${this.conditions.join(' AND ')}`;
-  }
 }
