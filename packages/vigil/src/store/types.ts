@@ -1,8 +1,9 @@
 /**
  * The Store: everything the hub keeps — probe results and their per-minute rollups, transitions,
  * incidents, the evaluator's states (how a check resumes after a restart), the alerting outbox and
- * silences. One interface; one implementation per backend (`sqlite.ts`, `postgres.ts`), all held to
- * one contract suite (`store.contract.ts`).
+ * silences. One interface, implemented once for SQL (`sql-store.ts`, running the statements of
+ * `queries.ts`) over one driver per backend (`sqlite.ts`, `postgres.ts`), all held to one contract
+ * suite (`store.contract.ts`).
  *
  * Conventions for every method:
  * - times are milliseconds since the Unix epoch; stored as whole milliseconds (a fraction is dropped);
