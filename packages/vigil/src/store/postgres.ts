@@ -197,14 +197,9 @@ class PostgresDriver implements SqlDriver {
   }
 
   /** One statement, so one transaction: the whole batch or nothing. */
-  async insertBatch<T>(
-    batch: BatchStatement,
-    items: readonly T[],
-    toRow: (item: T) => readonly unknown[],
-  ): Promise<void> {
+  async insertBatch(batch: BatchStatement, rows: readonly (readonly unknown[])[]): Promise<void> {
     const columns = Array.from({ length: batch.width }, (): unknown[] => []);
-    for (const item of items) {
-      const row = toRow(item);
+    for (const row of rows) {
       for (let i = 0; i < batch.width; i++) (columns[i] as unknown[]).push(row[i]);
     }
     await this.#pool.query({ name: batch.name, text: batch.text, values: columns });

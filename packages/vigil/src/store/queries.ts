@@ -92,6 +92,12 @@ export interface Dialect {
    */
   batch(shape: BatchShape): BatchStatement;
   /**
+   * Whether a batch upsert must hold one row per key. PostgreSQL's: one statement, and ON CONFLICT DO
+   * UPDATE may not touch a row twice in one statement. SQLite's upserts row by row, in order, so a
+   * later duplicate wins, the same answer without the cost of finding duplicates.
+   */
+  readonly batchUpsertNeedsDistinctKeys: boolean;
+  /**
    * Folding raw results before `cutoff` into per-minute rollups and deleting them, atomically with the
    * rest of the prune's transaction. SQLite: INSERT … SELECT, then DELETE (SQLite's write lock keeps
    * another prune out). PostgreSQL: the DELETE … RETURNING feeds the rollups in one statement, so a
@@ -111,6 +117,7 @@ export const SQLITE: Dialect = {
   text: (q) => q.sql,
   greatest: 'max',
   skipLocked: empty,
+  batchUpsertNeedsDistinctKeys: false,
   batch: (shape) => ({
     name: shape.name,
     width: shape.columns.length,
@@ -133,6 +140,7 @@ export const POSTGRES: Dialect = {
   text: (q) => q.text,
   greatest: 'greatest',
   skipLocked: raw('FOR UPDATE SKIP LOCKED'),
+  batchUpsertNeedsDistinctKeys: true,
   batch: (shape) => ({
     name: shape.name,
     width: shape.columns.length,

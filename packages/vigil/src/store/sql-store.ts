@@ -90,15 +90,10 @@ export interface SqlDriver {
   /** Runs statements in order in one write transaction: all of them, or (on a failure) none. */
   transaction(statements: readonly Sql[]): Promise<QueryResult[]>;
   /**
-   * Writes one row per item with a {@link Dialect.batch} statement, in one transaction. `toRow` gives
-   * the columns' values in the shape's order; SQLite runs the statement once per row, PostgreSQL once
-   * with one array per column.
+   * Writes `rows` (each the columns' values in the shape's order) with a {@link Dialect.batch}
+   * statement, in one transaction: SQLite runs it once per row, PostgreSQL once with one array per column.
    */
-  insertBatch<T>(
-    batch: BatchStatement,
-    items: readonly T[],
-    toRow: (item: T) => readonly unknown[],
-  ): Promise<void>;
+  insertBatch(batch: BatchStatement, rows: readonly (readonly unknown[])[]): Promise<void>;
   /** Runs `fn` holding the backend's migration lock, so concurrent migrators apply each version once. */
   migrationSession<T>(fn: (session: MigrationSession) => Promise<T>): Promise<T>;
   /** Releases the connection(s). Called once. */
@@ -212,7 +207,7 @@ class SqlStore implements Store {
 
   async appendResults(results: readonly ProbeResult[]): Promise<void> {
     return this.#run('appendResults', async () => {
-      if (results.length > 0) await this.#driver.insertBatch(this.#insertResults, results, resultRow);
+      if (results.length > 0) await this.#driver.insertBatch(this.#insertResults, results.map(resultRow));
     });
   }
 
@@ -257,9 +252,10 @@ class SqlStore implements Store {
 
   async saveStates(states: readonly EvalState[]): Promise<void> {
     return this.#run('saveStates', async () => {
-      // One upsert statement may not touch a row twice (PostgreSQL): keep the last state per key.
-      if (states.length > 0)
-        await this.#driver.insertBatch(this.#upsertStates, latestStates(states), stateRow);
+      if (states.length === 0) return;
+      // A later duplicate in the batch wins: by order on SQLite, by keeping only the last on PostgreSQL.
+      const distinct = this.#dialect.batchUpsertNeedsDistinctKeys ? latestStates(states) : states;
+      await this.#driver.insertBatch(this.#upsertStates, distinct.map(stateRow));
     });
   }
 

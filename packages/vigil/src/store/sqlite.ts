@@ -141,7 +141,7 @@ const MIGRATIONS: readonly Migration[] = [
 
 type Db = Database.Database;
 type Stmt = Database.Statement;
-type ToRow = (item: unknown) => readonly unknown[];
+type Row = readonly unknown[];
 
 /**
  * Executes the shared statements on one better-sqlite3 connection. Statements are prepared once per
@@ -154,13 +154,15 @@ class SqliteDriver implements SqlDriver {
   readonly #db: Db;
   /** Prepared statements by SQL text: each shape is prepared once, on first use (after migrations). */
   readonly #statements = new Map<string, Stmt>();
-  readonly #insertEach: (insert: Stmt, items: readonly unknown[], toRow: ToRow) => void;
+  readonly #insertEach: (insert: Stmt, rows: readonly Row[]) => void;
   readonly #transaction: Database.Transaction<(statements: readonly Sql[]) => QueryResult[]>;
 
   constructor(db: Db) {
     this.#db = db;
-    this.#insertEach = db.transaction((insert: Stmt, items: readonly unknown[], toRow: ToRow) => {
-      for (const item of items) insert.run(toRow(item));
+    this.#insertEach = db.transaction((insert: Stmt, rows: readonly Row[]) => {
+      // Spread, not an array: better-sqlite3 binds an array through a V8 API call per element, which
+      // costs about 0.3 µs more per 9-column row (measured with a bare better-sqlite3 script).
+      for (const row of rows) insert.run(...row);
     });
     this.#transaction = db.transaction((statements: readonly Sql[]) => statements.map((s) => this.#exec(s)));
   }
@@ -192,12 +194,8 @@ class SqliteDriver implements SqlDriver {
     return this.#transaction.immediate(statements);
   }
 
-  async insertBatch<T>(
-    batch: BatchStatement,
-    items: readonly T[],
-    toRow: (item: T) => readonly unknown[],
-  ): Promise<void> {
-    this.#insertEach(this.#stmt(batch.text), items, toRow as ToRow);
+  async insertBatch(batch: BatchStatement, rows: readonly Row[]): Promise<void> {
+    this.#insertEach(this.#stmt(batch.text), rows);
   }
 
   async migrationSession<T>(fn: (session: MigrationSession) => Promise<T>): Promise<T> {
