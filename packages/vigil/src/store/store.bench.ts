@@ -14,8 +14,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import type { EvalState, ProbeResult } from '../types.js';
-import { evalState, probeResult } from './fixtures/data.js';
+import type { EvalState } from '../types.js';
+import {
+  BENCH_CHECKS,
+  RESULT_BATCH_SIZE,
+  resultBatch,
+  STATE_BATCH_SIZE,
+  stateBatch,
+} from './fixtures/bench-data.js';
 import { openPostgresStore } from './postgres.js';
 import { openSqliteStore } from './sqlite.js';
 import type { Store } from './types.js';
@@ -23,62 +29,11 @@ import type { Store } from './types.js';
 const postgresUrl =
   process.argv[2] ?? process.env.VIGIL_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const batches = Number(process.argv[3] ?? 300);
-const BATCH_SIZE = 100;
-const CHECKS = 10_000;
-const STATE_BATCH_SIZE = 250;
 const CHECKPOINTS = 3;
 
-/** A realistic mix: 95 % passes, 5 % failures with an assertion failure and an error. */
-function makeBatch(n: number): ProbeResult[] {
-  const batch: ProbeResult[] = [];
-  for (let i = 0; i < BATCH_SIZE; i++) {
-    const k = n * BATCH_SIZE + i;
-    const target = `model-${k % CHECKS}`;
-    const failed = k % 20 === 0;
-    const result: ProbeResult = {
-      checkId: `${target}/liveness`,
-      target,
-      check: 'liveness',
-      region: k % 3 === 0 ? 'us-east' : 'eu-west',
-      startedAt: 1_735_732_800_000 + k * 10,
-      durationMs: 3.5 + (k % 50) / 10,
-      phases: { dnsMs: 0, connectMs: 0.2, tlsMs: 0, processingMs: 3.1, transferMs: 0.1 },
-      outcome: failed ? 'fail' : 'pass',
-      httpStatus: failed ? 503 : 200,
-      failures: failed
-        ? [{ assertion: 'status', expected: ['2xx'], actual: 503, message: 'status 503 not in [2xx]' }]
-        : [],
-    };
-    if (failed) result.error = { code: 'UNEXPECTED_STATUS', message: 'HTTP 503' };
-    batch.push(result);
-  }
-  return batch;
-}
-
-/** A checkpoint's states: every check healthy and passing, as most of a hub's are. */
+/** A checkpoint's states, in batches of {@link STATE_BATCH_SIZE}. */
 function makeStates(round: number): EvalState[][] {
-  const batches: EvalState[][] = [];
-  for (let i = 0; i < CHECKS; i += STATE_BATCH_SIZE) {
-    const batch: EvalState[] = [];
-    for (let k = i; k < Math.min(i + STATE_BATCH_SIZE, CHECKS); k++) {
-      const pass = probeResult({
-        checkId: `model-${k}/liveness`,
-        startedAt: 1_735_732_800_000 + round * 10_000 + k,
-      });
-      batch.push(
-        evalState({
-          checkId: `model-${k}/liveness`,
-          state: 'healthy',
-          consecutiveFailures: 0,
-          consecutiveSuccesses: 10 + round,
-          streak: [pass],
-          lastResult: pass,
-        }),
-      );
-    }
-    batches.push(batch);
-  }
-  return batches;
+  return Array.from({ length: BENCH_CHECKS / STATE_BATCH_SIZE }, (_, n) => stateBatch(n, round));
 }
 
 /** Runs `write` over `units` rows and prints rows/s and CPU µs per row. */
@@ -100,14 +55,14 @@ async function timed(
 }
 
 async function measure(label: string, store: Store): Promise<void> {
-  const prepared = Array.from({ length: batches + 1 }, (_, n) => makeBatch(n));
+  const prepared = Array.from({ length: batches + 1 }, (_, n) => resultBatch(n));
   await store.appendResults(prepared[batches] ?? []); // warm-up: statements prepared, caches filled
-  await timed(`${label} appendResults`, batches * BATCH_SIZE, 'inserts', async () => {
+  await timed(`${label} appendResults`, batches * RESULT_BATCH_SIZE, 'inserts', async () => {
     for (let n = 0; n < batches; n++) await store.appendResults(prepared[n] ?? []);
   });
   const checkpoints = Array.from({ length: CHECKPOINTS + 1 }, (_, round) => makeStates(round));
   for (const batch of checkpoints[CHECKPOINTS] ?? []) await store.saveStates(batch); // warm-up, and every row exists
-  await timed(`${label} saveStates`, CHECKPOINTS * CHECKS, 'upserts', async () => {
+  await timed(`${label} saveStates`, CHECKPOINTS * BENCH_CHECKS, 'upserts', async () => {
     for (let round = 0; round < CHECKPOINTS; round++) {
       for (const batch of checkpoints[round] ?? []) await store.saveStates(batch);
     }
