@@ -28,7 +28,7 @@ export { DEFAULT_PORT, runHub } from './daemon/hub.js';
 export { ConfigError, UsageError, VigilError } from './errors.js';
 export { createHub, type Hub, type HubOptions } from './hub/hub.js';
 export type { CheckStatus, HubEvent, HubView } from './hub/types.js';
-export { createMetrics, type Metrics } from './metrics/index.js';
+export { createMetrics, type Metrics, type MetricsLevel } from './metrics/index.js';
 export { isProbeable, type ProbeDeps, runProbe } from './probe/run-probe.js';
 export { ADAPTERS, createAdapterContext, getAdapter } from './protocols/index.js';
 export { DEFAULT_COALESCE_MS } from './scheduler/index.js';

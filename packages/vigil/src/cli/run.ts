@@ -2,6 +2,7 @@
  * `vigil run`: the hub — scheduler, prober, evaluator, store, metrics and the HTTP API.
  *
  *   vigil run -c vigil.yaml [--port 7979] [--host 127.0.0.1] [--store .vigil/vigil.db | postgres://…]
+ *     [--metrics-detail]
  *
  * The config reloads when the file changes and on SIGHUP: an invalid edit is reported and the
  * running config stays; unchanged checks keep their state; a changed `alerting:` section swaps the
@@ -46,6 +47,10 @@ export function registerRun(program: Command): void {
       new Option('--log-format <format>', 'log line format (JSON lines on stdout)')
         .choices(LOG_FORMATS)
         .default('json'),
+    )
+    .option(
+      '--metrics-detail',
+      '/metrics also exports per-check HTTP phases, status and counters by outcome (about 3.5x the size; see METRICS.md)',
     )
     .option(
       '--retention-days <days>',

@@ -40,6 +40,8 @@ export interface RunOptions {
   logFormat?: string;
   /** Raw results are kept this many days, then folded into per-minute rollups. Default 7. */
   retentionDays?: number;
+  /** `/metrics` at the detail level (packages/vigil/METRICS.md). Default false: the default level. */
+  metricsDetail?: boolean;
 }
 
 /** How often the hub prunes the store: raw results past retention become per-minute rollups. */
@@ -110,7 +112,7 @@ async function startHub(
   let redact = loaded.redact;
   const region = opts.region ?? loaded.config.region ?? 'local';
   const store = await openStore(opts.store);
-  const metrics = createMetrics();
+  const metrics = createMetrics({ level: opts.metricsDetail ? 'detail' : 'default' });
   let alerting = loaded.config.alerting;
   // The loader validated the notifier blocks with everything else; they are built here only: once at
   // start, and once per reload that changes the alerting section.

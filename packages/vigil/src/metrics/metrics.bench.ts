@@ -3,13 +3,14 @@
  * (the hot path, ~1,000 times per second at scale) and the cost of one scrape (render) with N checks
  * in R regions.
  *
- *   npx tsx packages/vigil/src/metrics/metrics.bench.ts [checks=1000] [regions=3] [probes=1000000]
+ *   npx tsx packages/vigil/src/metrics/metrics.bench.ts [checks=1000] [regions=3] [probes=1000000] [level=default|detail]
  */
 import { evalState, failedResult, probeResult } from '../store/fixtures/data.js';
 import type { CheckPlan, EvalState, ProbeResult } from '../types.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, type MetricsLevel } from './metrics.js';
 
 const [checks = 1_000, regionCount = 3, probes = 1_000_000] = process.argv.slice(2, 5).map(Number);
+const level = (process.argv[5] ?? 'default') as MetricsLevel;
 const regions = Array.from({ length: regionCount }, (_, i) => `region-${i}`);
 
 const plans: CheckPlan[] = Array.from({ length: checks }, (_, i) => ({
@@ -39,7 +40,7 @@ const results: ProbeResult[] = regions.flatMap((region) => [
 ]);
 const states: EvalState[] = regions.map((region) => evalState({ region, state: 'healthy' }));
 
-const metrics = createMetrics();
+const metrics = createMetrics({ level });
 const start = performance.now();
 for (let i = 0; i < probes; i++) {
   const plan = plans[i % checks] as CheckPlan;
@@ -58,6 +59,6 @@ for (let i = 0; i < 5; i++) {
 }
 renders.sort((a, b) => a - b);
 console.log(
-  `${checks} checks × ${regionCount} regions, ${probes} probes: observeResult+observeState ${observeUs.toFixed(3)} µs/probe; ` +
+  `${checks} checks × ${regionCount} regions, ${level} level, ${probes} probes: observeResult+observeState ${observeUs.toFixed(3)} µs/probe; ` +
     `render median ${(renders[2] ?? 0).toFixed(1)} ms for ${(bytes / 1024).toFixed(0)} KiB`,
 );

@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { evalState, failedResult, probeResult, T0 } from '../store/fixtures/data.js';
-import type { CheckPlan, Transition } from '../types.js';
+import type { CheckPlan, CheckState, Transition } from '../types.js';
 import { createMetrics } from './index.js';
 
 /** An integrity plan of `credit-scorer`; `model: null` for a target without a model. */
@@ -54,11 +54,24 @@ function samples(text: string): Map<string, number> {
   return out;
 }
 
-const EU = 'target="credit-scorer",check="integrity",region="eu-west",model="credit-scorer"';
+const EU = 'target="credit-scorer",check="integrity",region="eu-west"';
 
 describe('createMetrics', () => {
-  it('exports the last result as probe_* gauges, in seconds, with degraded counting as success', async () => {
+  it('exports the last result as probe_success and probe_duration_seconds, with degraded counting as success', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
+    metrics.observeResult(plan(), probeResult({ outcome: 'degraded', httpStatus: 200, durationMs: 170 }));
+    const s = samples(await metrics.render());
+    expect(s.get(`probe_success{${EU}}`)).toBe(1);
+    expect(s.get(`probe_duration_seconds{${EU}}`)).toBe(0.17);
+    expect(s.get(`vigil_probes_total{${EU}}`)).toBe(1);
+    // The detail level's families are not written at all, not even their headers.
+    const text = await metrics.render();
+    expect(text).not.toContain('probe_http_');
+    expect(text).not.toContain('vigil_probes_degraded_total');
+  });
+
+  it('adds the phases, the HTTP status and the counters by outcome at the detail level', async () => {
+    const metrics = createMetrics({ defaultMetrics: false, level: 'detail' });
     metrics.observeResult(plan(), probeResult({ outcome: 'degraded', httpStatus: 200, durationMs: 170 }));
     const s = samples(await metrics.render());
     expect(s.get(`probe_success{${EU}}`)).toBe(1);
@@ -68,48 +81,65 @@ describe('createMetrics', () => {
     expect(s.get(`probe_http_duration_seconds{${EU},phase="connect"}`)).toBeCloseTo(0.00041, 9);
     expect(s.get(`probe_http_duration_seconds{${EU},phase="processing"}`)).toBeCloseTo(0.0112, 9);
     expect(s.get(`probe_http_duration_seconds{${EU},phase="transfer"}`)).toBeCloseTo(0.0003, 9);
-    expect(s.get(`vigil_probes_total{${EU},outcome="degraded"}`)).toBe(1);
-    expect(s.get(`vigil_probes_total{${EU},outcome="pass"}`)).toBe(0);
+    expect(s.get(`vigil_probes_degraded_total{${EU}}`)).toBe(1);
+    expect(s.get(`vigil_probes_failed_total{${EU}}`)).toBe(0);
+    expect(s.get(`vigil_probes_total{${EU}}`)).toBe(1);
   });
 
   it('reports a failed probe without a response as success 0 and status 0, counting its error code', async () => {
-    const metrics = createMetrics({ defaultMetrics: false });
+    const metrics = createMetrics({ defaultMetrics: false, level: 'detail' });
     metrics.observeResult(plan(), probeResult());
     metrics.observeResult(plan(), failedResult({ httpStatus: undefined }));
     metrics.observeResult(plan(), failedResult({ httpStatus: undefined }));
     const s = samples(await metrics.render());
     expect(s.get(`probe_success{${EU}}`)).toBe(0);
     expect(s.get(`probe_http_status_code{${EU}}`)).toBe(0);
-    expect(s.get(`vigil_probes_total{${EU},outcome="fail"}`)).toBe(2);
-    expect(s.get(`vigil_probes_total{${EU},outcome="pass"}`)).toBe(1);
+    expect(s.get(`vigil_probes_failed_total{${EU}}`)).toBe(2);
+    expect(s.get(`vigil_probes_total{${EU}}`)).toBe(3);
     expect(s.get(`vigil_probe_errors_total{${EU},code="TIMEOUT"}`)).toBe(2);
     expect([...s.keys()].filter((k) => k.startsWith('vigil_probe_errors_total'))).toHaveLength(1);
   });
 
-  it('sets vigil_check_state to 1 for the current state only and follows it', async () => {
+  it("exports only the current state's vigil_check_state series, valued 1, and follows it", async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     metrics.observeState(plan(), evalState({ state: 'pending', consecutiveFailures: 2 }));
     metrics.observeState(plan(), evalState({ state: 'unhealthy', consecutiveFailures: 3, flapping: true }));
     const s = samples(await metrics.render());
-    expect(
-      Object.fromEntries(
-        ['unknown', 'healthy', 'pending', 'degraded', 'unhealthy'].map((st) => [
-          st,
-          s.get(`vigil_check_state{${EU},state="${st}"}`),
-        ]),
-      ),
-    ).toEqual({ unknown: 0, healthy: 0, pending: 0, degraded: 0, unhealthy: 1 });
+    expect([...s].filter(([k]) => k.startsWith('vigil_check_state{'))).toEqual([
+      [`vigil_check_state{${EU},state="unhealthy"}`, 1],
+    ]);
     expect(s.get(`vigil_check_flapping{${EU}}`)).toBe(1);
     expect(s.get(`vigil_check_consecutive_failures{${EU}}`)).toBe(3);
   });
 
-  it('fills the probe gauges from a resumed state without counting a probe', async () => {
+  it('exports vigil_check_flapping only while the check flaps', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
+    metrics.observeState(plan(), evalState({ state: 'healthy', consecutiveFailures: 0, flapping: true }));
+    expect(samples(await metrics.render()).get(`vigil_check_flapping{${EU}}`)).toBe(1);
+    metrics.observeState(plan(), evalState({ state: 'healthy', consecutiveFailures: 0, flapping: false }));
+    const text = await metrics.render();
+    expect(text).not.toMatch(/^vigil_check_flapping\{/m);
+    expect(samples(text).get(`vigil_check_consecutive_failures{${EU}}`)).toBe(0);
+  });
+
+  it('exports a state the list of states does not name yet', async () => {
+    const metrics = createMetrics({ defaultMetrics: false, level: 'detail' });
+    const stale = 'stale' as CheckState;
+    metrics.observeState(plan(), evalState({ state: stale }));
+    metrics.observeTransition(transition({ from: 'healthy', to: stale }), plan());
+    const s = samples(await metrics.render());
+    expect(s.get(`vigil_check_state{${EU},state="stale"}`)).toBe(1);
+    expect(s.get(`vigil_transitions_total{${EU},to="stale"}`)).toBe(1);
+  });
+
+  it('fills the probe gauges from a resumed state without counting a probe', async () => {
+    const metrics = createMetrics({ defaultMetrics: false, level: 'detail' });
     metrics.observeState(plan(), evalState());
     const s = samples(await metrics.render());
     expect(s.get(`probe_success{${EU}}`)).toBe(0);
     expect(s.get(`probe_http_status_code{${EU}}`)).toBe(200);
-    expect(s.get(`vigil_probes_total{${EU},outcome="fail"}`)).toBe(0);
+    expect(s.get(`vigil_probes_failed_total{${EU}}`)).toBe(0);
+    expect(s.get(`vigil_probes_total{${EU}}`)).toBe(0);
   });
 
   it('has no probe_* series for a check with a state but no result yet', async () => {
@@ -121,7 +151,7 @@ describe('createMetrics', () => {
   });
 
   it('counts transitions by the state entered, with every reachable state present from the start', async () => {
-    const metrics = createMetrics({ defaultMetrics: false });
+    const metrics = createMetrics({ defaultMetrics: false, level: 'detail' });
     metrics.observeTransition(transition(), plan());
     metrics.observeTransition(transition({ from: 'unhealthy', to: 'healthy' }), plan());
     metrics.observeTransition(transition({ to: 'unhealthy' }), plan());
@@ -132,25 +162,32 @@ describe('createMetrics', () => {
   });
 
   it('shows transitions to unknown only once there were some', async () => {
-    const metrics = createMetrics({ defaultMetrics: false });
+    const metrics = createMetrics({ defaultMetrics: false, level: 'detail' });
     metrics.observeTransition(transition(), plan());
     expect(await metrics.render()).not.toContain('to="unknown"');
     metrics.observeTransition(transition({ from: 'healthy', to: 'unknown' }), plan());
     expect(samples(await metrics.render()).get(`vigil_transitions_total{${EU},to="unknown"}`)).toBe(1);
   });
 
-  it('keeps regions apart and labels a target without a model with model=""', async () => {
+  it('keeps regions apart and puts the model on one vigil_target_info per target, model="" without one', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
-    const noModel = plan({ id: 'site/liveness', kind: 'liveness' }, null);
+    const site = { ...plan({}, null).target, name: 'site' };
+    const noModel = plan({ id: 'site/liveness', kind: 'liveness', target: site }, null);
     metrics.observeResult(noModel, probeResult({ checkId: 'site/liveness', region: 'eu-west' }));
     metrics.observeResult(noModel, failedResult({ checkId: 'site/liveness', region: 'us-east' }));
+    metrics.observeResult(plan(), probeResult());
+    metrics.observeResult(plan({ id: 'credit-scorer/liveness', kind: 'liveness' }), probeResult());
     const s = samples(await metrics.render());
-    const labels = (region: string) => `target="credit-scorer",check="liveness",region="${region}",model=""`;
+    const labels = (region: string) => `target="site",check="liveness",region="${region}"`;
     expect(s.get(`probe_success{${labels('eu-west')}}`)).toBe(1);
     expect(s.get(`probe_success{${labels('us-east')}}`)).toBe(0);
+    expect([...s].filter(([k]) => k.startsWith('vigil_target_info'))).toEqual([
+      ['vigil_target_info{target="site",model=""}', 1],
+      ['vigil_target_info{target="credit-scorer",model="credit-scorer"}', 1],
+    ]);
   });
 
-  it('drops every series of a removed check and starts afresh when a reload changes its labels', async () => {
+  it('drops every series of a removed check; a reload that changes the model keeps the series', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     metrics.observeResult(plan(), probeResult());
     metrics.observeResult(plan(), probeResult({ region: 'us-east' }));
@@ -162,18 +199,16 @@ describe('createMetrics', () => {
     metrics.observeResult(plan({}, 'credit-scorer-v2'), probeResult());
     const text = await metrics.render();
     expect(text).not.toContain('model="credit-scorer"');
-    expect(
-      samples(text).get(
-        `vigil_probes_total{${EU.replace('model="credit-scorer"', 'model="credit-scorer-v2"')},outcome="pass"}`,
-      ),
-    ).toBe(1);
+    const s = samples(text);
+    expect(s.get('vigil_target_info{target="credit-scorer",model="credit-scorer-v2"}')).toBe(1);
+    expect(s.get(`vigil_probes_total{${EU}}`)).toBe(2);
   });
 
   it('keeps the series when a reloaded plan has the same labels', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     metrics.observeResult(plan(), probeResult());
     metrics.observeResult(plan({ intervalMs: 5_000 }), probeResult());
-    expect(samples(await metrics.render()).get(`vigil_probes_total{${EU},outcome="pass"}`)).toBe(2);
+    expect(samples(await metrics.render()).get(`vigil_probes_total{${EU}}`)).toBe(2);
   });
 
   it('records scheduler lag in seconds in a histogram without per-check labels', async () => {
@@ -190,7 +225,7 @@ describe('createMetrics', () => {
   });
 
   it('rounds durations to the microsecond', async () => {
-    const metrics = createMetrics({ defaultMetrics: false });
+    const metrics = createMetrics({ defaultMetrics: false, level: 'detail' });
     const phases = { dnsMs: 0, connectMs: 0.1234567, tlsMs: 0, processingMs: 12.3456789, transferMs: 0.0004 };
     metrics.observeResult(plan(), probeResult({ durationMs: 12.3456789, phases }));
     const text = await metrics.render();
@@ -200,7 +235,7 @@ describe('createMetrics', () => {
   });
 
   it('streams the same text as render() in bounded chunks', async () => {
-    const metrics = createMetrics();
+    const metrics = createMetrics({ level: 'detail' });
     for (let i = 0; i < 2_000; i++) {
       const p = plan({ id: `m${i}/integrity` }, `m${i}`);
       metrics.observeResult(p, probeResult({ checkId: p.id }));
@@ -217,7 +252,7 @@ describe('createMetrics', () => {
 
   it('yields to the event loop within a family, every renderSliceMs', async () => {
     // renderSliceMs 0: a yield every 64 series, so 640 checks give 10 per family.
-    const metrics = createMetrics({ defaultMetrics: false, renderSliceMs: 0 });
+    const metrics = createMetrics({ defaultMetrics: false, renderSliceMs: 0, level: 'detail' });
     for (let i = 0; i < 640; i++) metrics.observeResult(plan({ id: `m${i}/integrity` }), probeResult());
     let turns = 0;
     let rendering = true;
@@ -228,7 +263,7 @@ describe('createMetrics', () => {
     setImmediate(spin);
     await metrics.render();
     rendering = false;
-    // 10 families × 10 yields; a yield between families only would give about 10 turns.
+    // 12 per-check families × 10 yields; a yield between families only would give about 12 turns.
     expect(turns).toBeGreaterThanOrEqual(90);
   });
 
@@ -269,33 +304,43 @@ if (!hasPromtool && !requireAll) {
 }
 
 describe.skipIf(!hasPromtool && !requireAll)('exposition', () => {
-  it('passes promtool check metrics with every metric family populated', async () => {
-    const metrics = createMetrics();
-    metrics.observeResult(plan(), probeResult({ httpStatus: 200 }));
-    metrics.observeResult(plan(), failedResult({ region: 'us-east' }));
-    metrics.observeState(plan(), evalState());
-    metrics.observeTransition(transition(), plan());
-    metrics.observeLag(12);
-    const text = await metrics.render();
-    for (const family of [
-      'probe_success',
-      'probe_duration_seconds',
-      'probe_http_duration_seconds',
-      'probe_http_status_code',
-      'vigil_check_state',
-      'vigil_check_flapping',
-      'vigil_check_consecutive_failures',
-      'vigil_probes_total',
-      'vigil_probe_errors_total',
-      'vigil_transitions_total',
-      'vigil_scheduler_lag_seconds',
-    ]) {
-      expect(text).toMatch(new RegExp(`^${family}(_bucket)?\\{`, 'm'));
-    }
-    const { code, output } = await promtoolCheck(text);
-    expect(output).toBe('');
-    expect(code).toBe(0);
-  });
+  it.each(['default', 'detail'] as const)(
+    'passes promtool check metrics at the %s level with every metric family populated',
+    async (level) => {
+      const metrics = createMetrics({ level });
+      metrics.observeResult(plan(), probeResult({ httpStatus: 200 }));
+      metrics.observeResult(plan(), failedResult({ region: 'us-east' }));
+      metrics.observeState(plan(), evalState({ flapping: true }));
+      metrics.observeTransition(transition(), plan());
+      metrics.observeLag(12);
+      const text = await metrics.render();
+      const families = [
+        'probe_success',
+        'probe_duration_seconds',
+        'vigil_check_state',
+        'vigil_check_flapping',
+        'vigil_check_consecutive_failures',
+        'vigil_probes_total',
+        'vigil_target_info',
+        'vigil_scheduler_lag_seconds',
+      ];
+      const detail = [
+        'probe_http_duration_seconds',
+        'probe_http_status_code',
+        'vigil_probes_failed_total',
+        'vigil_probes_degraded_total',
+        'vigil_probe_errors_total',
+        'vigil_transitions_total',
+      ];
+      for (const family of level === 'detail' ? [...families, ...detail] : families) {
+        expect(text).toMatch(new RegExp(`^${family}(_bucket)?\\{`, 'm'));
+      }
+      if (level === 'default') for (const family of detail) expect(text).not.toContain(family);
+      const { code, output } = await promtoolCheck(text);
+      expect(output).toBe('');
+      expect(code).toBe(0);
+    },
+  );
 
   it('passes promtool check metrics before anything was observed', async () => {
     const { code, output } = await promtoolCheck(await createMetrics().render());

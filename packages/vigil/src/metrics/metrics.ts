@@ -1,6 +1,7 @@
 /**
  * Vigil's Prometheus metrics: what every check's last probe and current state look like, in
- * blackbox_exporter's names where it has one (`probe_*`) and `vigil_*` for Vigil's own.
+ * blackbox_exporter's names where it has one (`probe_*`) and `vigil_*` for Vigil's own. Which series
+ * a check exports, and the budget they must fit, is `packages/vigil/METRICS.md` ("the metrics budget").
  */
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
@@ -28,13 +29,35 @@ export const PHASES: ReadonlyArray<readonly [phase: string, field: keyof PhaseTi
   ['transfer', 'transferMs'],
 ];
 
-/** Values of `vigil_check_state`'s `state` label, in this order. */
+/** The states a check can be in, in the order the API and dashboard list them. */
 export const CHECK_STATES: readonly CheckState[] = ['unknown', 'healthy', 'pending', 'degraded', 'unhealthy'];
+
+/** Labels of every per-check series, in this order: the check's identity (a check runs in each region). */
+export const CHECK_LABELS = ['target', 'check', 'region'] as const;
+
+/**
+ * Which series a hub exports: `default`, what an operator needs of every check (bounded by the
+ * budget in METRICS.md), or `detail`, everything (about 4× the series; for a few hundred checks, or to
+ * diagnose). `vigil run --metrics-detail` selects `detail`.
+ */
+export type MetricsLevel = 'default' | 'detail';
+
+/** One metric family as METRICS.md documents it. */
+export interface MetricFamilyInfo {
+  readonly name: string;
+  readonly type: 'gauge' | 'counter';
+  readonly help: string;
+  /** Label names, in the order they are written. */
+  readonly labels: readonly string[];
+  /** The lowest level that exports it. */
+  readonly level: MetricsLevel;
+}
 
 /**
  * States whose `vigil_transitions_total` series exist (at 0) as soon as a check is seen, so that
  * `increase(vigil_transitions_total{to="unhealthy"}[5m]) > 0` also fires for a check's first outage.
- * The evaluator never transitions to `unknown`; that series appears only if it ever does.
+ * The evaluator never transitions to `unknown`; that series, and one of any other state, appears only
+ * once counted.
  */
 const INITIAL_TRANSITION_STATES: readonly CheckState[] = ['healthy', 'pending', 'degraded', 'unhealthy'];
 
@@ -59,14 +82,14 @@ const MISNAMED_DEFAULT_METRICS = [
 
 /**
  * Default {@link MetricsOptions.renderSliceMs}: 5 ms. A render of 10,000 checks takes a few hundred
- * ms of CPU; in 5 ms slices it adds at most about 5 ms to the start of a probe due meanwhile, well
- * inside the scheduler's lag budget, for one extra event-loop turn per slice.
+ * ms of CPU at the detail level; in 5 ms slices it adds at most about 5 ms to the start of a probe due
+ * meanwhile, well inside the scheduler's lag budget, for one extra event-loop turn per slice.
  */
 export const DEFAULT_RENDER_SLICE_MS = 5;
 
 /**
- * Characters per chunk of {@link Metrics.renderChunks}: 64 Ki, so that a scrape of 10,000 checks
- * (~23 MiB) is a few hundred socket writes, and a chunk in memory stays small.
+ * Characters per chunk of {@link Metrics.renderChunks}: 64 Ki, so that a scrape of 20,000 checks
+ * (~9 MiB at the default level) is about 150 socket writes, and a chunk in memory stays small.
  */
 const CHUNK_CHARS = 64 * 1024;
 
@@ -77,6 +100,11 @@ const SERIES_PER_CLOCK_CHECK = 64;
 export interface MetricsOptions {
   /** Also export prom-client's process and Node.js metrics (`process_*`, `nodejs_*`). Default true. */
   defaultMetrics?: boolean;
+  /**
+   * Which per-check series to export (METRICS.md). Default `'default'`; `'detail'` adds the phase
+   * timings, HTTP status, failed/degraded/error counters and transition counts of every check.
+   */
+  level?: MetricsLevel;
   /** Buckets of `vigil_scheduler_lag_seconds`. Default {@link DEFAULT_LAG_BUCKETS_SECONDS}. */
   lagBucketsSeconds?: readonly number[];
   /**
@@ -89,27 +117,18 @@ export interface MetricsOptions {
 /**
  * Vigil's metrics registry. One per hub; the hub feeds it, `/metrics` renders it.
  *
- * Series per (check, region), labelled `target`, `check` (the kind), `region`, `model`:
+ * The per-check families, their labels and levels are the table in METRICS.md (kept in agreement with
+ * the exposition by `metrics-budget.test.ts`), also as {@link METRIC_FAMILIES}. In short: every check
+ * exports, per region, `probe_success`, `probe_duration_seconds`, `vigil_check_state{state}` (only the
+ * current state's series, value 1), `vigil_check_consecutive_failures`, `vigil_probes_total`, and
+ * `vigil_check_flapping` (1) while it flaps; the target's constant label `model` is on one
+ * `vigil_target_info` per target instead of on every series (Prometheus' "info metric" pattern);
+ * the `detail` level adds the per-phase HTTP timings, the HTTP status, counters by outcome and error
+ * code, and transition counts. Without per-check labels: `vigil_scheduler_lag_seconds` (histogram).
  *
- * | metric | type | meaning |
- * | --- | --- | --- |
- * | `probe_success` | gauge | last probe passed: 1 for `pass` and `degraded` (a degraded probe passed), 0 for `fail` |
- * | `probe_duration_seconds` | gauge | last probe's total duration (to the microsecond, as are the phases) |
- * | `probe_http_duration_seconds{phase}` | gauge | last probe's main HTTP exchange, per phase: `resolve`, `connect`, `tls`, `processing`, `transfer` |
- * | `probe_http_status_code` | gauge | last probe's HTTP status; 0 when no response arrived |
- * | `vigil_check_state{state}` | gauge | 1 for the current state, 0 for the others (kube-state-metrics' enum pattern) |
- * | `vigil_check_flapping` | gauge | 1 while the check flaps |
- * | `vigil_check_consecutive_failures` | gauge | the evaluator's failure streak |
- * | `vigil_probes_total{outcome}` | counter | probes by outcome `pass` / `degraded` / `fail` |
- * | `vigil_probe_errors_total{code}` | counter | probes that got no usable answer, by `ProbeErrorCode` (`TIMEOUT`, `CONNECTION_REFUSED`, …) |
- * | `vigil_transitions_total{to}` | counter | state transitions by the state entered |
- *
- * And without per-check labels (cardinality): `vigil_scheduler_lag_seconds` (histogram).
- *
- * Total and per-phase durations are two metrics because one metric name has one label set: the total
- * keeps blackbox_exporter's `probe_duration_seconds`, the phases its `probe_http_duration_seconds`.
  * The `probe_*` gauges appear with a check's first result, the state gauges with its first state, the
- * counters (at 0, except error codes, which appear when first seen) with whichever comes first.
+ * counters (at 0, except error codes and transitions to states outside the usual four, which appear
+ * when first counted) with whichever comes first.
  *
  * Why these families are not prom-client metrics: a prom-client `set()`/`inc()`, even on a cached
  * `.labels()` child (only a bound function), validates and hashes the label object and allocates a
@@ -118,9 +137,8 @@ export interface MetricsOptions {
  * event loop inflates the phase timings of probes in flight, so Vigil keeps these values as plain
  * numbers per (check, region) (~0.3 µs per probe, allocation-free after a series' first sample), builds
  * each series' label string once, and writes its families itself, in chunks, yielding to the event loop
- * every `renderSliceMs` (within a family too: one family of 10,000 checks is ~50 ms of CPU). prom-client
- * keeps the process metrics and the lag histogram, and {@link Metrics.registry} stays open to other
- * components. `bench`: `metrics.bench.ts`.
+ * every `renderSliceMs` (within a family too). prom-client keeps the process metrics and the lag
+ * histogram, and {@link Metrics.registry} stays open to other components. `bench`: `metrics.bench.ts`.
  */
 export interface Metrics {
   /**
@@ -131,7 +149,7 @@ export interface Metrics {
   readonly registry: Registry;
   /** Content type of {@link render}'s output: `text/plain; version=0.0.4; charset=utf-8`. */
   readonly contentType: string;
-  /** Records one probe's result: the `probe_*` gauges and the probe and error counters. */
+  /** Records one probe's result: the `probe_*` gauges and the probe counters. */
   observeResult(plan: CheckPlan, result: ProbeResult): void;
   /**
    * Records the evaluator's state after a result: `vigil_check_state`, `vigil_check_flapping`,
@@ -140,7 +158,7 @@ export interface Metrics {
    * `state.lastResult`, without counting it as a probe.
    */
   observeState(plan: CheckPlan, state: EvalState): void;
-  /** Counts a transition in `vigil_transitions_total{to}`. The state gauges follow {@link observeState}. */
+  /** Counts a transition in `vigil_transitions_total{to}` (detail). The state gauges follow {@link observeState}. */
   observeTransition(transition: Transition, plan: CheckPlan): void;
   /** Records how late a probe started, in milliseconds (negative counts as 0), in `vigil_scheduler_lag_seconds`. */
   observeLag(lagMs: number): void;
@@ -150,7 +168,7 @@ export interface Metrics {
    * Every metric in the Prometheus text exposition format 0.0.4: the registry's, then the per-check
    * families. Yields to the event loop every `renderSliceMs`, so a probe finishing meanwhile may show
    * in later series only (as with any exporter whose scrape is not atomic). The whole text at once:
-   * prefer {@link renderChunks} to send it (at 10,000 checks it is ~23 MiB).
+   * prefer {@link renderChunks} to send it.
    */
   render(): Promise<string>;
   /**
@@ -169,11 +187,21 @@ export interface Metrics {
 /** `,name="value"`, the value escaped. */
 const extraLabel = (name: string, value: string): string => `,${name}="${escapeLabelValue(value)}"`;
 
-/** Outcomes in the order of `vigil_probes_total`'s series. */
-const OUTCOMES: readonly Outcome[] = ['pass', 'degraded', 'fail'];
-
-/** States in the order of `vigil_transitions_total`'s series; `unknown` shows only once counted. */
-const TRANSITION_STATES: readonly CheckState[] = [...INITIAL_TRANSITION_STATES, 'unknown'];
+/** `,name="…"` by value, for label values from a small open set (states, error codes), built once each. */
+function extraCache(name: string): (value: string) => string {
+  const cache = new Map<string, string>();
+  return (value) => {
+    let extra = cache.get(value);
+    if (extra === undefined) {
+      extra = extraLabel(name, value);
+      cache.set(value, extra);
+    }
+    return extra;
+  };
+}
+const stateExtra = extraCache('state');
+const codeExtra = extraCache('code');
+const toExtra = extraCache('to');
 
 // Where each value of a (check, region) sits in CheckSeries.values: one slot per series, families
 // in a row, their series in the order of the label values above.
@@ -181,62 +209,45 @@ const SUCCESS = 0;
 const DURATION = 1;
 const PHASE = 2;
 const HTTP_STATUS = PHASE + PHASES.length;
-const STATE = HTTP_STATUS + 1;
-const FLAPPING = STATE + CHECK_STATES.length;
-const CONSECUTIVE_FAILURES = FLAPPING + 1;
+const CONSECUTIVE_FAILURES = HTTP_STATUS + 1;
 const PROBES = CONSECUTIVE_FAILURES + 1;
-const TRANSITIONS = PROBES + OUTCOMES.length;
-const SLOTS = TRANSITIONS + TRANSITION_STATES.length;
+const FAILED = PROBES + 1;
+const DEGRADED = FAILED + 1;
+const TRANSITIONS = DEGRADED + 1;
+const SLOTS = TRANSITIONS + INITIAL_TRANSITION_STATES.length;
 
-const indexOf = <T extends string>(values: readonly T[]): Readonly<Record<string, number>> =>
-  Object.fromEntries(values.map((v, i) => [v, i]));
-const STATE_INDEX = indexOf(CHECK_STATES);
-const OUTCOME_INDEX = indexOf(OUTCOMES);
-const TRANSITION_INDEX = indexOf(TRANSITION_STATES);
+const TRANSITION_INDEX: Readonly<Record<string, number>> = Object.fromEntries(
+  INITIAL_TRANSITION_STATES.map((s, i) => [s, i]),
+);
 
 // The labels series add to their (check, region)'s, formatted once for every check.
 const NO_EXTRA: readonly string[] = [''];
 const PHASE_EXTRAS = PHASES.map(([phase]) => extraLabel('phase', phase));
-const STATE_EXTRAS = CHECK_STATES.map((state) => extraLabel('state', state));
-const OUTCOME_EXTRAS = OUTCOMES.map((outcome) => extraLabel('outcome', outcome));
-const TRANSITION_EXTRAS = TRANSITION_STATES.map((to) => extraLabel('to', to));
-/** `,code="…"` by error code, shared by every check (the codes are a small fixed set). */
-const CODE_EXTRAS = new Map<string, string>();
-
-function codeExtra(code: string): string {
-  let extra = CODE_EXTRAS.get(code);
-  if (extra === undefined) {
-    extra = extraLabel('code', code);
-    CODE_EXTRAS.set(code, extra);
-  }
-  return extra;
-}
+const INITIAL_TRANSITION_EXTRAS = INITIAL_TRANSITION_STATES.map(toExtra);
 
 /**
  * The series of one (check, region): its label string and every value, as doubles in one array
- * (slots above) rather than an object per series: ~0.3 kB per check instead of ~3 kB, which at
+ * (slots above) rather than an object per series: ~0.2 kB per check instead of ~3 kB, which at
  * 10,000 checks is ~30 MB less to keep and to trace at every full GC.
  */
 class CheckSeries {
   readonly region: string;
-  /** The (check, region)'s labels, formatted once: `target="…",check="…",region="…",model="…"`. */
+  /** The (check, region)'s labels, formatted once: `target="…",check="…",region="…"`. */
   readonly labels: string;
   hasResult = false;
   hasState = false;
   readonly values: number[] = Array.from({ length: SLOTS }, () => 0);
-  /** Index in {@link CHECK_STATES} of the state whose sample is 1. */
-  stateIndex = 0;
+  /** The current state (`vigil_check_state`'s one series). */
+  state: CheckState = 'unknown';
+  flapping = false;
   /** Counts by error code, from the first error on. */
   errors: Map<string, number> | undefined;
+  /** Transitions to states outside {@link INITIAL_TRANSITION_STATES}, from the first on. */
+  otherTransitions: Map<string, number> | undefined;
 
   constructor(plan: CheckPlan, region: string) {
     this.region = region;
-    this.labels = formatLabels({
-      target: plan.target.name,
-      check: plan.kind,
-      region,
-      model: plan.target.model ?? '',
-    });
+    this.labels = formatLabels({ target: plan.target.name, check: plan.kind, region });
   }
 
   setLastResult(result: ProbeResult): void {
@@ -251,18 +262,17 @@ class CheckSeries {
   }
 
   setState(state: EvalState): void {
-    const v = this.values;
     this.hasState = true;
-    const index = STATE_INDEX[state.state] ?? 0;
-    v[STATE + this.stateIndex] = 0;
-    v[STATE + index] = 1;
-    this.stateIndex = index;
-    v[FLAPPING] = state.flapping ? 1 : 0;
-    v[CONSECUTIVE_FAILURES] = state.consecutiveFailures;
+    this.state = state.state;
+    this.flapping = state.flapping;
+    this.values[CONSECUTIVE_FAILURES] = state.consecutiveFailures;
   }
 
   countProbe(outcome: Outcome): void {
-    (this.values[PROBES + (OUTCOME_INDEX[outcome] ?? 0)] as number)++;
+    const v = this.values;
+    (v[PROBES] as number)++;
+    if (outcome === 'fail') (v[FAILED] as number)++;
+    else if (outcome === 'degraded') (v[DEGRADED] as number)++;
   }
 
   countError(code: string): void {
@@ -272,7 +282,12 @@ class CheckSeries {
 
   countTransition(to: CheckState): void {
     const index = TRANSITION_INDEX[to];
-    if (index !== undefined) (this.values[TRANSITIONS + index] as number)++;
+    if (index !== undefined) {
+      (this.values[TRANSITIONS + index] as number)++;
+      return;
+    }
+    this.otherTransitions ??= new Map();
+    this.otherTransitions.set(to, (this.otherTransitions.get(to) ?? 0) + 1);
   }
 }
 
@@ -284,13 +299,21 @@ function msToSeconds(ms: number): number {
   return Math.round(ms * 1000) / 1e6;
 }
 
+/** `vigil_target_info`'s labels for a plan's target. */
+function targetInfoLabels(plan: CheckPlan): string {
+  return formatLabels({ target: plan.target.name, model: plan.target.model ?? '' });
+}
+
 /**
- * The series of one check: its plan (whose identity tells a reload apart) and one {@link CheckSeries}
- * per region, in a plain array: a check has a handful of regions, and a Map per check cost ~450 bytes
- * of the hub's heap each (10,000 checks: 4.5 MB; BENCHMARKS.md, "V8 heap flags").
+ * The series of one check: its plan (whose identity tells a reload apart), its target's info labels,
+ * and one {@link CheckSeries} per region, in a plain array: a check has a handful of regions, and a
+ * Map per check cost ~450 bytes of the hub's heap each (10,000 checks: 4.5 MB; BENCHMARKS.md, "V8
+ * heap flags").
  */
 interface CheckEntry {
   plan: CheckPlan;
+  /** {@link targetInfoLabels} of `plan`, rebuilt when a reload hands in another plan. */
+  targetInfo: string;
   readonly regions: CheckSeries[];
 }
 
@@ -311,64 +334,109 @@ class ChunkWriter {
   }
 }
 
-/** One per-check metric family: which of a series' samples it shows. */
-interface Family {
-  readonly name: string;
-  readonly help: string;
-  readonly type: 'gauge' | 'counter';
+/** One per-check metric family: its documentation and which of a series' samples it shows. */
+interface Family extends MetricFamilyInfo {
   write(series: CheckSeries, out: ChunkWriter): void;
 }
 
-/** A family of the last result's values, from slot `first` on, one per extra label. */
-function resultFamily(name: string, help: string, first: number, extras = NO_EXTRA): Family {
-  return { name, help, type: 'gauge', write: (s, out) => s.hasResult && out.slots(s.values, first, extras) };
+const withCheckLabels = (...extra: string[]): readonly string[] => [...CHECK_LABELS, ...extra];
+
+/** A gauge of the last result's values, from slot `first` on, one per extra label. */
+function resultFamily(
+  level: MetricsLevel,
+  name: string,
+  help: string,
+  first: number,
+  extraName?: string,
+  extras = NO_EXTRA,
+): Family {
+  return {
+    name,
+    help,
+    type: 'gauge',
+    level,
+    labels: extraName === undefined ? withCheckLabels() : withCheckLabels(extraName),
+    write: (s, out) => s.hasResult && out.slots(s.values, first, extras),
+  };
 }
 
-/** A family of the evaluator's state, from slot `first` on, one per extra label. */
-function stateFamily(name: string, help: string, first: number, extras = NO_EXTRA): Family {
-  return { name, help, type: 'gauge', write: (s, out) => s.hasState && out.slots(s.values, first, extras) };
+/** A counter of one slot, present from the check's first sample on. */
+function counterFamily(level: MetricsLevel, name: string, help: string, slot: number): Family {
+  return {
+    name,
+    help,
+    type: 'counter',
+    level,
+    labels: withCheckLabels(),
+    write: (s, out) => out.sample('', s.values[slot] as number),
+  };
 }
 
+/**
+ * The per-check families, in the order they are written: the default level first. Changing this
+ * list means changing METRICS.md's table (a test holds them together) and, for the default level,
+ * fitting its budget.
+ */
 const FAMILIES: readonly Family[] = [
   resultFamily(
+    'default',
     'probe_success',
     'Whether the last probe passed (1 for pass and degraded, 0 for fail).',
     SUCCESS,
   ),
-  resultFamily('probe_duration_seconds', 'Total duration of the last probe in seconds.', DURATION),
+  resultFamily('default', 'probe_duration_seconds', 'Total duration of the last probe in seconds.', DURATION),
+  {
+    name: 'vigil_check_state',
+    help: 'Current state of the check: one series, for the state it is in, valued 1.',
+    type: 'gauge',
+    level: 'default',
+    labels: withCheckLabels('state'),
+    write: (s, out) => s.hasState && out.sample(stateExtra(s.state), 1),
+  },
+  {
+    name: 'vigil_check_consecutive_failures',
+    help: 'Consecutive failed probes of the check.',
+    type: 'gauge',
+    level: 'default',
+    labels: withCheckLabels(),
+    write: (s, out) => s.hasState && out.sample('', s.values[CONSECUTIVE_FAILURES] as number),
+  },
+  {
+    name: 'vigil_check_flapping',
+    help: 'Present, valued 1, while the check is flapping; absent otherwise.',
+    type: 'gauge',
+    level: 'default',
+    labels: withCheckLabels(),
+    write: (s, out) => s.hasState && s.flapping && out.sample('', 1),
+  },
+  counterFamily('default', 'vigil_probes_total', 'Probes run, whatever their outcome.', PROBES),
   resultFamily(
+    'detail',
     'probe_http_duration_seconds',
     "Duration of each phase of the last probe's main HTTP exchange in seconds.",
     PHASE,
+    'phase',
     PHASE_EXTRAS,
   ),
   resultFamily(
+    'detail',
     'probe_http_status_code',
     'HTTP status of the last probe; 0 when no response arrived.',
     HTTP_STATUS,
   ),
-  stateFamily(
-    'vigil_check_state',
-    'Current state of the check: 1 for the state it is in, 0 for the others.',
-    STATE,
-    STATE_EXTRAS,
+  counterFamily('detail', 'vigil_probes_failed_total', 'Probes whose outcome was fail.', FAILED),
+  counterFamily(
+    'detail',
+    'vigil_probes_degraded_total',
+    'Probes whose outcome was degraded (passed, but slow or drifting).',
+    DEGRADED,
   ),
-  stateFamily('vigil_check_flapping', 'Whether the check is flapping (1) or not (0).', FLAPPING),
-  stateFamily(
-    'vigil_check_consecutive_failures',
-    'Consecutive failed probes of the check.',
-    CONSECUTIVE_FAILURES,
-  ),
-  {
-    name: 'vigil_probes_total',
-    help: 'Probes run, by outcome (pass, degraded, fail).',
-    type: 'counter',
-    write: (s, out) => out.slots(s.values, PROBES, OUTCOME_EXTRAS),
-  },
   {
     name: 'vigil_probe_errors_total',
     help: 'Probes that got no usable answer, by error code.',
     type: 'counter',
+    level: 'detail',
+    labels: withCheckLabels('code'),
     write: (s, out) => {
       if (s.errors !== undefined) for (const [code, count] of s.errors) out.sample(codeExtra(code), count);
     },
@@ -377,20 +445,36 @@ const FAMILIES: readonly Family[] = [
     name: 'vigil_transitions_total',
     help: 'State transitions, by the state entered.',
     type: 'counter',
+    level: 'detail',
+    labels: withCheckLabels('to'),
     write: (s, out) => {
-      const last = TRANSITION_STATES.length - 1;
-      // The states in INITIAL_TRANSITION_STATES always; `unknown` once it was entered.
-      const count = (s.values[TRANSITIONS + last] as number) > 0 ? last + 1 : last;
-      for (let i = 0; i < count; i++)
-        out.sample(TRANSITION_EXTRAS[i] as string, s.values[TRANSITIONS + i] as number);
+      out.slots(s.values, TRANSITIONS, INITIAL_TRANSITION_EXTRAS);
+      if (s.otherTransitions !== undefined)
+        for (const [to, count] of s.otherTransitions) out.sample(toExtra(to), count);
     },
   },
 ];
 
+/** The one family written per target rather than per (check, region). */
+const TARGET_INFO: MetricFamilyInfo = {
+  name: 'vigil_target_info',
+  help: "A target's constant labels (its model), valued 1; join on target.",
+  type: 'gauge',
+  level: 'default',
+  labels: ['target', 'model'],
+};
+
+/**
+ * Every family a check makes Vigil export, per-check ones in the order written and then
+ * `vigil_target_info`: what METRICS.md documents.
+ */
+export const METRIC_FAMILIES: readonly MetricFamilyInfo[] = [
+  ...FAMILIES.map(({ write: _, ...info }) => info),
+  TARGET_INFO,
+];
+
 function sameLabels(a: CheckPlan, b: CheckPlan): boolean {
-  return (
-    a.target.name === b.target.name && a.kind === b.kind && (a.target.model ?? '') === (b.target.model ?? '')
-  );
+  return a.target.name === b.target.name && a.kind === b.kind;
 }
 
 /**
@@ -399,7 +483,7 @@ function sameLabels(a: CheckPlan, b: CheckPlan): boolean {
  *
  * @example
  * ```ts
- * const metrics = createMetrics();
+ * const metrics = createMetrics({ level: 'default' });
  * metrics.observeResult(plan, result);
  * metrics.observeState(plan, evalState);
  * reply.type(metrics.contentType).send(await metrics.render());
@@ -409,6 +493,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   const checks = new Map<string, CheckEntry>();
   const sliceMs = options.renderSliceMs ?? DEFAULT_RENDER_SLICE_MS;
+  const level = options.level ?? 'default';
+  const families = level === 'detail' ? FAMILIES : FAMILIES.filter((f) => f.level === 'default');
 
   if (options.defaultMetrics ?? true) {
     collectDefaultMetrics({ register: registry });
@@ -425,10 +511,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const seriesOf = (plan: CheckPlan, region: string): CheckSeries => {
     let entry = checks.get(plan.id);
     if (entry === undefined || (entry.plan !== plan && !sameLabels(entry.plan, plan))) {
-      entry = { plan, regions: [] };
+      entry = { plan, targetInfo: targetInfoLabels(plan), regions: [] };
       checks.set(plan.id, entry);
-    } else {
+    } else if (entry.plan !== plan) {
+      // A reload: same series, but the target's model may have changed.
       entry.plan = plan;
+      entry.targetInfo = targetInfoLabels(plan);
     }
     for (const series of entry.regions) if (series.region === region) return series;
     const series = new CheckSeries(plan, region);
@@ -442,7 +530,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     const out = new ChunkWriter();
     let sliceStart = performance.now();
     let written = 0;
-    for (const family of FAMILIES) {
+    /** Counts a series; true when the slice is used up (looked at every SERIES_PER_CLOCK_CHECK series). */
+    const sliceUsed = () =>
+      ++written % SERIES_PER_CLOCK_CHECK === 0 && performance.now() - sliceStart >= sliceMs;
+    for (const family of families) {
       out.text += `\n${familyHeader(family.name, family.help, family.type)}`;
       // A Map iterator survives the yields: a check added meanwhile shows, a removed one does not.
       for (const entry of checks.values()) {
@@ -453,11 +544,27 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
             yield out.text;
             out.text = '';
           }
-          if (++written % SERIES_PER_CLOCK_CHECK === 0 && performance.now() - sliceStart >= sliceMs) {
+          if (sliceUsed()) {
             await nextMacrotask();
             sliceStart = performance.now();
           }
         }
+      }
+    }
+    out.text += `\n${familyHeader(TARGET_INFO.name, TARGET_INFO.help, TARGET_INFO.type)}`;
+    const seen = new Set<string>();
+    for (const entry of checks.values()) {
+      if (seen.has(entry.plan.target.name)) continue;
+      seen.add(entry.plan.target.name);
+      out.prefix = `${TARGET_INFO.name}{${entry.targetInfo}`;
+      out.sample('', 1);
+      if (out.text.length >= CHUNK_CHARS) {
+        yield out.text;
+        out.text = '';
+      }
+      if (sliceUsed()) {
+        await nextMacrotask();
+        sliceStart = performance.now();
       }
     }
     if (out.text !== '') yield out.text;

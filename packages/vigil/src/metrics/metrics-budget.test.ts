@@ -1,0 +1,171 @@
+/**
+ * METRICS.md, "the metrics budget", against the exposition: its table of series (name, type, labels,
+ * level) is what `/metrics` writes at each level, and the default level stays within the budget it
+ * states, counted at the scale benchmark's names.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { evalState, failedResult, probeResult } from '../store/fixtures/data.js';
+import type { CheckPlan, EvalState } from '../types.js';
+import { createMetrics, METRIC_FAMILIES, type MetricsLevel } from './index.js';
+
+const DOC = readFileSync(fileURLToPath(new URL('../../METRICS.md', import.meta.url)), 'utf8');
+
+/** The rows of the markdown table under `## heading`, as cells (backticks removed). */
+function table(heading: string): string[][] {
+  const section = DOC.split(/^## /m).find((s) => s.startsWith(`${heading}\n`));
+  if (section === undefined) throw new Error(`METRICS.md has no "## ${heading}"`);
+  return section
+    .split('\n')
+    .filter((line) => line.startsWith('|'))
+    .slice(2)
+    .map((line) =>
+      line
+        .slice(1, -1)
+        .split('|')
+        .map((cell) => cell.trim().replaceAll('`', '')),
+    );
+}
+
+interface DocFamily {
+  name: string;
+  type: string;
+  labels: string[];
+  level: MetricsLevel;
+}
+
+const documented: DocFamily[] = table('The series').map(
+  ([name = '', type = '', labels = '', level = '']) => ({
+    name,
+    type,
+    labels: labels.split(',').map((l) => l.trim()),
+    level: level as MetricsLevel,
+  }),
+);
+
+const budget = new Map(table('The budget').map(([name = '', value = '']) => [name, Number(value)]));
+const budgetOf = (row: string): number => {
+  const value = budget.get(row);
+  if (value === undefined || !Number.isFinite(value)) throw new Error(`METRICS.md's budget has no "${row}"`);
+  return value;
+};
+
+/** Families of an exposition: type from `# TYPE`, label names of their samples, sample count. */
+function families(text: string): Map<string, { type: string; labels: Set<string>; samples: number }> {
+  const out = new Map<string, { type: string; labels: Set<string>; samples: number }>();
+  for (const line of text.split('\n')) {
+    const type = line.match(/^# TYPE (\S+) (\S+)$/);
+    if (type) out.set(type[1] as string, { type: type[2] as string, labels: new Set(), samples: 0 });
+    if (line === '' || line.startsWith('#')) continue;
+    const name = line.slice(0, line.search(/[{ ]/));
+    // A histogram's samples are named after it with a suffix.
+    const family = out.get(name) ?? out.get(name.replace(/_(bucket|sum|count)$/, ''));
+    if (family === undefined) throw new Error(`a sample outside any family: ${line}`);
+    family.samples++;
+    for (const m of line.matchAll(/[{,]([a-zA-Z_]\w*)="/g)) family.labels.add(m[1] as string);
+  }
+  return out;
+}
+
+/** A check as the scale benchmark builds it: one integrity check per target `model-<n>`, region `local`. */
+function benchPlan(n: number): CheckPlan {
+  const name = `model-${n}`;
+  return {
+    id: `${name}/integrity`,
+    target: {
+      name,
+      url: 'http://127.0.0.1:1',
+      protocol: 'http',
+      model: name,
+      labels: {},
+      headers: {},
+      maxBodyBytes: 1 << 20,
+      maxRedirects: 5,
+    },
+    kind: 'integrity',
+    intervalMs: 10_000,
+    timeoutMs: 2_000,
+    failureThreshold: 3,
+    successThreshold: 1,
+    fastIntervalMs: 1_000,
+    initialDelayMs: 0,
+    expect: {},
+  };
+}
+
+/** Every per-check family populated: a result with an error code, a flapping state, a transition. */
+async function everything(level: MetricsLevel): Promise<string> {
+  const metrics = createMetrics({ defaultMetrics: false, level });
+  const plan = benchPlan(1);
+  metrics.observeResult(plan, failedResult({ region: 'local' }));
+  metrics.observeState(plan, evalState({ region: 'local', flapping: true }));
+  metrics.observeTransition(
+    { checkId: plan.id, region: 'local', from: 'pending', to: 'unhealthy', at: 0, reason: 'x', results: [] },
+    plan,
+  );
+  return metrics.render();
+}
+
+/** Families the hub writes whatever its checks: not per-check, not in the table. */
+const HUB_WIDE = new Set(['vigil_scheduler_lag_seconds']);
+
+describe('METRICS.md, the metrics budget', () => {
+  it('documents every per-check family the code has, with its type, labels and level', () => {
+    expect(documented.map((d) => d.name)).toEqual(METRIC_FAMILIES.map((f) => f.name));
+    expect(documented).toEqual(
+      METRIC_FAMILIES.map((f) => ({ name: f.name, type: f.type, labels: [...f.labels], level: f.level })),
+    );
+  });
+
+  it.each(['default', 'detail'] as const)('matches what /metrics writes at the %s level', async (level) => {
+    const written = families(await everything(level));
+    for (const name of HUB_WIDE) written.delete(name);
+    const expected = documented.filter((d) => level === 'detail' || d.level === 'default');
+    expect([...written.keys()].sort()).toEqual(expected.map((d) => d.name).sort());
+    for (const doc of expected) {
+      const family = written.get(doc.name);
+      expect(family?.type, doc.name).toBe(doc.type);
+      expect([...(family?.labels ?? [])].sort(), doc.name).toEqual([...doc.labels].sort());
+      expect(family?.samples, `${doc.name} has samples`).toBeGreaterThan(0);
+    }
+  });
+
+  it('keeps the default level within its budget at the scale benchmark names', async () => {
+    // Five-digit names, as in the last 10,000 checks of a 20,000-check benchmark.
+    const checks = 1_000;
+    const metrics = createMetrics({ defaultMetrics: false });
+    const healthy = (checkId: string): EvalState =>
+      evalState({ checkId, region: 'local', state: 'healthy', consecutiveFailures: 0, flapping: false });
+    for (let i = 0; i < checks; i++) {
+      const plan = benchPlan(19_000 + i);
+      const result = probeResult({ checkId: plan.id, region: 'local', durationMs: 1.234567 });
+      metrics.observeResult(plan, result);
+      metrics.observeState(plan, healthy(plan.id));
+    }
+    const lagFamily = (await createMetrics({ defaultMetrics: false }).render()).length;
+    let text = await metrics.render();
+    let written = families(text);
+    const perCheck = (names: Iterable<string>) =>
+      [...names]
+        .filter((n) => n !== 'vigil_target_info' && !HUB_WIDE.has(n))
+        .reduce((sum, n) => sum + (written.get(n)?.samples ?? 0), 0) / checks;
+    expect(perCheck(written.keys())).toBe(budgetOf('series per (check, region), steady state'));
+    expect(written.get('vigil_target_info')?.samples).toBe(
+      checks * budgetOf('series per target (vigil_target_info)'),
+    );
+    expect((text.length - lagFamily) / checks).toBeLessThanOrEqual(
+      budgetOf("bytes per check, at the scale benchmark's names"),
+    );
+
+    // The worst case: every check failing and flapping.
+    for (let i = 0; i < checks; i++) {
+      const plan = benchPlan(19_000 + i);
+      metrics.observeResult(plan, failedResult({ checkId: plan.id, region: 'local' }));
+      metrics.observeState(plan, evalState({ checkId: plan.id, region: 'local', flapping: true }));
+    }
+    text = await metrics.render();
+    written = families(text);
+    expect(perCheck(written.keys())).toBe(budgetOf('series per (check, region), at most (while it flaps)'));
+  });
+});
