@@ -70,7 +70,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('vigil export prometheus-rules', () => {
-  it('prints a rule file to stdout: a hub group, then four rules per check with its own threshold', async () => {
+  it('prints a rule file to stdout: a hub group, then five rules per check with its own threshold', async () => {
     const run = await vigil(['export', 'prometheus-rules', '-c', join(dir, 'vigil.yaml')]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
@@ -85,12 +85,13 @@ describe('vigil export prometheus-rules', () => {
           'VigilCheckDegraded',
           'VigilCheckFlapping',
           'VigilCheckNotProbing',
+          'VigilCheckNotProbing',
         ]),
       ],
     ]);
     const rules = file.groups[1]?.rules ?? [];
     const sel = 'job="vigil",target="credit-scorer",check="readiness"';
-    expect(rules[4]?.expr).toBe(
+    expect(rules[5]?.expr).toBe(
       [
         'max without (instance) (',
         '  (',
@@ -107,18 +108,29 @@ describe('vigil export prometheus-rules', () => {
     expect(rules[0]?.expr).toContain(
       'vigil_check_consecutive_failures{job="vigil",target="credit-scorer",check="liveness"} >= 3\n',
     );
-    expect(rules[8]?.expr).toContain(
+    expect(rules[10]?.expr).toContain(
       'unless ignoring (state) vigil_check_state{job="vigil",target="credit-scorer",check="integrity",state="pending"} == 1',
     );
     expect(rules[0]?.labels).toEqual({
       severity: 'critical',
       target: 'credit-scorer',
       check: 'liveness',
+      model: 'credit-scorer',
       team: 'risk',
       runbook: 'https://wiki.example/{{ "{{" }} scorer }}',
     });
     // The not-probing window: max(5m, 3 × interval + initialDelay).
-    expect(rules[11]?.expr).toContain('[5m]');
+    expect(rules[13]?.expr).toContain('[5m]');
+    // A check without any series, while a hub is up, for the same window.
+    expect(rules[14]).toMatchObject({
+      alert: 'VigilCheckNotProbing',
+      expr: [
+        'absent(vigil_probes_total{job="vigil",target="credit-scorer",check="integrity"})',
+        'unless on () absent(up{job="vigil"} == 1)',
+      ].join('\n'),
+      for: '5m',
+      labels: { severity: 'warning', target: 'credit-scorer', check: 'integrity', reason: 'absent' },
+    });
   });
 
   it('uses --job in every selector', async () => {
@@ -144,12 +156,12 @@ describe('vigil export prometheus-rules', () => {
     const run = await vigil(['export', 'prometheus-rules', '-c', config, '-o', out], FIXTURE_ENV);
     expect(run).toEqual({
       code: 0,
-      stdout: `${out}: 13 alerting rules for 3 checks of ${config}\n`,
+      stdout: `${out}: 16 alerting rules for 3 checks of ${config}\n`,
       stderr:
         'note: credit-scorer/canary: no rules: canary checks are not run yet (baseline comparison is not implemented)\n',
     });
     const file = parse(readFileSync(out, 'utf8')) as RuleFile;
-    expect(file.groups.flatMap((g) => g.rules)).toHaveLength(13);
+    expect(file.groups.flatMap((g) => g.rules)).toHaveLength(16);
   });
 
   it('prints every diagnostic on its own line to stderr and exits 2 for an invalid config', async () => {
@@ -188,7 +200,12 @@ if (!hasPromtool && !requireAll) {
 
 type Check = 'liveness' | 'readiness' | 'integrity';
 
-/** A series as the hub exports it (metrics/metrics.ts), scraped as job `vigil`. */
+/**
+ * A series as the hub exports it (metrics/metrics.ts, default level), scraped as job `vigil`. The
+ * model is not on it (only on `vigil_target_info`): the alerts get it from the rule's labels.
+ * `vigil_check_state` has one series per state entered, present (1) while in it, then `stale` (the
+ * staleness marker Prometheus writes when a series leaves a scrape).
+ */
 function series(
   metric: string,
   check: Check,
@@ -196,7 +213,7 @@ function series(
   extra = '',
 ): { series: string; values: string } {
   return {
-    series: `${metric}{job="vigil",instance="hub:7979",target="credit-scorer",check="${check}",region="eu-west",model="credit-scorer"${extra}}`,
+    series: `${metric}{job="vigil",instance="hub:7979",target="credit-scorer",check="${check}",region="eu-west"${extra}}`,
     values,
   };
 }
@@ -251,8 +268,8 @@ const SCENARIOS: Scenario[] = [
     name: 'fires critical once 3 consecutive probes failed',
     input_series: [
       series('vigil_check_consecutive_failures', 'liveness', '0 1 2 3 3'),
-      series('vigil_check_state', 'liveness', '0 1 1 0 0', ',state="pending"'),
-      series('vigil_check_state', 'liveness', '0 0 0 1 1', ',state="unhealthy"'),
+      series('vigil_check_state', 'liveness', '_ 1 1 stale', ',state="pending"'),
+      series('vigil_check_state', 'liveness', '_ _ _ 1 1', ',state="unhealthy"'),
     ],
     alert_rule_test: [
       none('20s'),
@@ -278,15 +295,15 @@ const SCENARIOS: Scenario[] = [
     name: 'raises nothing for 2 failures then a pass',
     input_series: [
       series('vigil_check_consecutive_failures', 'liveness', '0 1 2 0 0'),
-      series('vigil_check_state', 'liveness', '0 1 1 0 0', ',state="pending"'),
-      series('vigil_check_state', 'liveness', '0 0 0 0 0', ',state="unhealthy"'),
+      series('vigil_check_state', 'liveness', '1 stale _ 1 1', ',state="healthy"'),
+      series('vigil_check_state', 'liveness', '_ 1 1 stale', ',state="pending"'),
     ],
     alert_rule_test: [none('20s'), none('30s'), none('40s')],
   },
   {
     name: 'warns when degraded, without a state label',
     input_series: [
-      series('vigil_check_state', 'integrity', '0 0 1 1', ',state="degraded"'),
+      series('vigil_check_state', 'integrity', '_ _ 1 1', ',state="degraded"'),
       series('vigil_check_consecutive_failures', 'integrity', '0 0 0 0'),
     ],
     alert_rule_test: [
@@ -335,7 +352,7 @@ const SCENARIOS: Scenario[] = [
     name: 'keeps firing until successThreshold passes made the check healthy',
     input_series: [
       series('vigil_check_consecutive_failures', 'readiness', '0 1 2 3 4 5 0 0'),
-      series('vigil_check_state', 'readiness', '0 0 0 0 0 1 1 0', ',state="unhealthy"'),
+      series('vigil_check_state', 'readiness', '_ _ _ _ _ 1 1 stale', ',state="unhealthy"'),
     ],
     alert_rule_test: [
       {
@@ -350,8 +367,8 @@ const SCENARIOS: Scenario[] = [
     name: 'holds back during the startup grace of a check that never passed',
     input_series: [
       series('vigil_check_consecutive_failures', 'integrity', '0 1 2 3 4 5 6 7'),
-      series('vigil_check_state', 'integrity', '0 1 1 1 1 1 1 0', ',state="pending"'),
-      series('vigil_check_state', 'integrity', '0 0 0 0 0 0 0 1', ',state="unhealthy"'),
+      series('vigil_check_state', 'integrity', '_ 1 1 1 1 1 1 stale', ',state="pending"'),
+      series('vigil_check_state', 'integrity', '_ _ _ _ _ _ _ 1', ',state="unhealthy"'),
     ],
     alert_rule_test: [
       none('60s'),
@@ -372,7 +389,7 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name: 'warns while the check flaps',
-    input_series: [series('vigil_check_flapping', 'liveness', '0 1 1 0')],
+    input_series: [series('vigil_check_flapping', 'liveness', '_ 1 1 stale')],
     alert_rule_test: [
       {
         eval_time: '10s',
@@ -393,10 +410,7 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name: 'warns when the hub stops probing a check for 5 minutes',
-    input_series: [
-      series('vigil_probes_total', 'liveness', '0+1x30 30x60', ',outcome="pass"'),
-      series('vigil_probes_total', 'liveness', '0x90', ',outcome="fail"'),
-    ],
+    input_series: [series('vigil_probes_total', 'liveness', '0+1x30 30x60')],
     alert_rule_test: [
       none('550s', 'VigilCheckNotProbing'),
       {
@@ -413,6 +427,63 @@ const SCENARIOS: Scenario[] = [
           },
         ],
       },
+    ],
+  },
+  {
+    name: 'warns when a check has no series at all for its window while a hub is up',
+    input_series: [
+      { series: 'up{job="vigil",instance="hub:7979"}', values: '1x60' },
+      // Liveness and readiness are probed; integrity never finished a probe, so it exports nothing.
+      series('vigil_probes_total', 'liveness', '0+1x60'),
+      series('vigil_probes_total', 'readiness', '0+1x60'),
+    ],
+    alert_rule_test: [
+      none('290s', 'VigilCheckNotProbing'),
+      {
+        eval_time: '310s',
+        alertname: 'VigilCheckNotProbing',
+        exp_alerts: [
+          {
+            exp_labels: {
+              severity: 'warning',
+              job: 'vigil',
+              target: 'credit-scorer',
+              check: 'integrity',
+              model: 'credit-scorer',
+              team: 'risk',
+              runbook: 'https://wiki.example/{{ scorer }}',
+              reason: 'absent',
+            },
+            exp_annotations: {
+              summary: 'Vigil has not probed credit-scorer/integrity for 5m: no hub exports it',
+              description:
+                'No Vigil hub of job "vigil" has exported a series of credit-scorer/integrity for 5m while one was up: ' +
+                'its config lacks the check, or the check never finished a probe (interval 30s).',
+            },
+          },
+        ],
+      },
+    ],
+  },
+  {
+    name: 'does not warn of absent checks while no hub is up (VigilHubDown pages instead)',
+    input_series: [{ series: 'up{job="vigil",instance="hub:7979"}', values: '0x60' }],
+    alert_rule_test: [none('310s', 'VigilCheckNotProbing'), none('600s', 'VigilCheckNotProbing')],
+  },
+  {
+    name: 'does not warn of a check whose first probe is scraped within its window',
+    input_series: [
+      { series: 'up{job="vigil",instance="hub:7979"}', values: '1x60' },
+      series('vigil_probes_total', 'liveness', '0+1x60'),
+      series('vigil_probes_total', 'readiness', '0+1x60'),
+      // Added to the config two minutes in: no series until its first probe.
+      series('vigil_probes_total', 'integrity', '_x12 1+1x48'),
+    ],
+    // Absent from the start, but for less than the rule's `for:` (5m) each time it is evaluated.
+    alert_rule_test: [
+      none('100s', 'VigilCheckNotProbing'),
+      none('310s', 'VigilCheckNotProbing'),
+      none('600s', 'VigilCheckNotProbing'),
     ],
   },
   {

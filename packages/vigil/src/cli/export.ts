@@ -99,7 +99,7 @@ export interface PrometheusRulesOptions {
 /**
  * Prometheus alerting rules equivalent to Vigil's own alerts (alerting/alerts.ts) for the checks of
  * `plans`: a group `vigil` with {@link RULE_ALERT_NAMES}`.hubDown`, then a group `vigil/<target>` per
- * target with four rules per check. Canary checks get none: the hub does not run them yet, so they
+ * target with five rules per check (four without flapping detection). Canary checks get none: the hub does not run them yet, so they
  * have no metrics (see `isProbeable`).
  *
  * Thresholds are `defaultThresholds(plan)` (evaluate/thresholds.ts), what the hub applies:
@@ -107,12 +107,13 @@ export interface PrometheusRulesOptions {
  * Kubernetes' 3 / 1), `degradedThreshold` = `failureThreshold`, flapping at 6 transitions within
  * `max(10 m, 21 × interval)`, the check's `startupGrace`.
  *
- * Which metrics, and why (metrics/metrics.ts; every series is labelled `target`, `check` (the kind),
- * `region`, `model`, plus the scrape's `job` and `instance`):
+ * Which metrics, and why (all of the default level, packages/vigil/METRICS.md; every series is
+ * labelled `target`, `check` (the kind), `region`, plus the scrape's `job` and `instance`):
  * - Not the raw `probe_success`: it is the last probe's outcome as seen at each scrape, and Vigil
  *   confirms a failure with fast re-probes (`fastInterval`, 1 s by default) between two scrapes, so
- *   no PromQL over it (nor over the `vigil_probes_total{outcome}` counters, whose increments between
- *   two scrapes have no order) can count *consecutive* probes; a `for:` would measure time, not probes.
+ *   no PromQL over it (nor over the detail level's `vigil_probes_failed_total`, whose increments
+ *   between two scrapes have no order) can count *consecutive* probes; a `for:` would measure time,
+ *   not probes.
  * - `VigilCheckUnhealthy` (critical) fires from `vigil_check_consecutive_failures >= failureThreshold`:
  *   the per-probe failure streak, counted by the hub after every probe, compared with the check's
  *   threshold in the rule itself, exactly the evaluator's test for entering `unhealthy`. So paging
@@ -124,22 +125,32 @@ export interface PrometheusRulesOptions {
  *   whether the check ever passed). With the hub's metrics consistent, the alert fires and resolves
  *   at the same scrapes as Vigil's own.
  * - `VigilCheckDegraded` (warning) and `VigilCheckFlapping` (warning) come from the gauges
- *   `vigil_check_state{state="degraded"}` and `vigil_check_flapping`: the degraded streak is not
- *   exported (a degraded probe has `probe_success` 1, like a pass), and the flap count over
- *   `vigil_transitions_total` would be extrapolated by `increase()`, restarts from 0 with the hub
- *   (Vigil resumes its transition history from the store) and cannot see the window's edge between
- *   scrapes.
- * - `VigilCheckNotProbing` (warning): `vigil_probes_total` did not grow in {@link notProbingWindowMs},
- *   so the hub is scraped but its gauges are stale for this check (a stuck scheduler). It keeps the
- *   `instance` label: it is about one hub process.
+ *   `vigil_check_state{state="degraded"}` and `vigil_check_flapping` (each present only while true):
+ *   the degraded streak is not exported (a degraded probe has `probe_success` 1, like a pass), and
+ *   the flap count over the detail level's `vigil_transitions_total` would be extrapolated by
+ *   `increase()`, restarts from 0 with the hub (Vigil resumes its transition history from the store)
+ *   and cannot see the window's edge between scrapes.
+ * - `VigilCheckNotProbing` (warning), two rules:
+ *   - `vigil_probes_total` did not grow in {@link notProbingWindowMs}, so the hub is scraped but its
+ *     gauges are stale for this check (a stuck scheduler). It keeps the `instance` label: it is about
+ *     one hub process.
+ *   - the check has no series at all (`absent()`), `unless` no hub is up (then `VigilHubDown` says
+ *     so, and 20,000 checks do not each warn too), for {@link notProbingWindowMs}: a hub that never
+ *     finished the check's first probe (a probe stuck before its first result exports nothing), or
+ *     one whose config lacks the check. The `for:` is what keeps a check just added from warning
+ *     until its first probe is scraped: Prometheus evaluates an absence over past scrapes at once,
+ *     and only a pending period starts when the rule does. Its alert has the labels `absent()` can
+ *     give (`job`, `target`, `check`, no `region` or `instance`) and `reason: absent`, which also
+ *     keeps the two rules of one alert name apart for `promtool check rules`.
  * - `VigilHubDown` (critical): no `up{job} == 1` for {@link HUB_DOWN_FOR_MS}, whether the hub is down
  *   or Prometheus has no such target. Its series go stale then and every check alert resolves, so
  *   this is the one alert that says monitoring itself is gone.
  *
- * No check rule has a `for:`: the threshold already confirms the failure, as in Vigil. Alert labels
- * are the series' (`job`, `target`, `check`, `region`, `model`; `instance` is aggregated away so a
- * hub restarting under a new address, or two hub replicas, keep one alert identity), `severity`, and
- * the target's `labels` (not one named like a label Vigil sets), as Vigil's own alerts carry them.
+ * No other check rule has a `for:`: the threshold already confirms the failure, as in Vigil. Alert
+ * labels are the series' (`job`, `target`, `check`, `region`; `instance` is aggregated away so a hub
+ * restarting under a new address, or two hub replicas, keep one alert identity), `severity`, the
+ * target's `model` (set by the rule: the series carry it only on `vigil_target_info`), and the
+ * target's `labels` (not one named like a label Vigil sets), as Vigil's own alerts carry them.
  * Known limits: Prometheus sees the metrics once per scrape, so a failure streak that reaches the
  * threshold and recovers between two scrapes raises no alert here (Vigil's notifiers see it), and
  * the alert starts up to one scrape plus one rule evaluation after Vigil's.
@@ -230,7 +241,8 @@ function literal(text: string): string {
 
 /**
  * A check rule's labels: `severity`, then `target` and `check` (the series carry them already; in the
- * rule they keep rules of one target apart, which `promtool check rules` requires), then the target's.
+ * rule they keep rules of one target apart, which `promtool check rules` requires), the target's
+ * `model` when it has one (Vigil's own alerts carry it; the series do not), then the target's labels.
  */
 function rulesLabels(plan: CheckPlan, alert: RuleAlert): Record<string, string> {
   const labels: Record<string, string> = {
@@ -238,6 +250,7 @@ function rulesLabels(plan: CheckPlan, alert: RuleAlert): Record<string, string> 
     target: plan.target.name,
     check: plan.kind,
   };
+  if (plan.target.model !== undefined) labels.model = literal(plan.target.model);
   for (const [name, value] of Object.entries(plan.target.labels)) {
     if (!RESERVED_LABELS.has(name)) labels[name] = literal(value);
   }
@@ -246,7 +259,7 @@ function rulesLabels(plan: CheckPlan, alert: RuleAlert): Record<string, string> 
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-/** The four rules of one check (see {@link buildPrometheusRules}). */
+/** The five rules of one check, four without flapping detection (see {@link buildPrometheusRules}). */
 function checkRules(plan: CheckPlan, job: string): AlertingRule[] {
   const t = defaultThresholds(plan);
   const sel = (metric: string, extra: Record<string, string> = {}) =>
@@ -313,15 +326,29 @@ function checkRules(plan: CheckPlan, job: string): AlertingRule[] {
     });
   }
   const window = formatPromDuration(notProbingWindowMs(plan));
+  const interval = formatPromDuration(plan.intervalMs);
+  const probes = sel('vigil_probes_total');
   rules.push({
     alert: RULE_ALERT_NAMES.notProbing,
-    expr: `sum without (outcome) (increase(${sel('vigil_probes_total')}[${window}])) == 0`,
+    expr: `increase(${probes}[${window}]) == 0`,
     labels: rulesLabels(plan, 'notProbing'),
     annotations: {
       summary: `Vigil has not probed ${id} for ${window} ${where} ({{ $labels.instance }})`,
       description:
-        `The hub is scraped but ran no probe of ${id} (interval ${formatPromDuration(plan.intervalMs)}) ` +
+        `The hub is scraped but ran no probe of ${id} (interval ${interval}) ` +
         `in ${window}: its state and alerts are stale.`,
+    },
+  });
+  rules.push({
+    alert: RULE_ALERT_NAMES.notProbing,
+    expr: [`absent(${probes})`, `unless on () absent(${selector('up', { job })} == 1)`].join('\n'),
+    for: window,
+    labels: { ...rulesLabels(plan, 'notProbing'), reason: 'absent' },
+    annotations: {
+      summary: `Vigil has not probed ${id} for ${window}: no hub exports it`,
+      description:
+        `No Vigil hub of job ${literal(promString(job))} has exported a series of ${id} for ${window} ` +
+        `while one was up: its config lacks the check, or the check never finished a probe (interval ${interval}).`,
     },
   });
   return rules;
