@@ -109,8 +109,22 @@ describe('GET /api/v1/status', () => {
     ['?label=team', 'invalid query parameter "label": expected key:value, got "team"'],
     ['?taget=fraud', 'unknown query parameter "taget"'],
     ['?label=team:risk&label=bad', 'invalid query parameter "label": expected key:value, got "bad"'],
+    ['?view=tiles', 'invalid query parameter "view": expected one of full, summary, got "tiles"'],
   ])('rejects %j with a 400 naming the parameter', async (query, error) => {
     expect(await get(`/api/v1/status${query}`)).toEqual({ status: 400, body: { error } });
+  });
+
+  it("leaves out each check's last result with view=summary, filters and recent durations as before", async () => {
+    hub.setStatus([status({ lastResult: failedResult(), modelVersion: '3' }), CHECKS[3] as CheckStatus]);
+    hub.setViews({ durations: { 'credit-scorer/integrity': [12.5, 13.1] } });
+    const full = await get('/api/v1/status');
+    expect((full.body.checks as CheckStatus[])[0]?.lastResult).toEqual(failedResult());
+    const { status: code, body } = await get('/api/v1/status?view=summary&recent=true&target=credit-scorer');
+    expect(code).toBe(200);
+    const { lastResult: _, ...rest } = status({ modelVersion: '3' });
+    expect(body.checks).toEqual([{ ...rest, recentMs: [12.5, 13.1] }]);
+    // The hub's own status objects are left as they were.
+    expect(hub.status()[0]?.lastResult).toEqual(failedResult());
   });
 });
 

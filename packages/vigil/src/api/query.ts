@@ -124,7 +124,10 @@ export function describeValidationError(error: FastifyError, request: FastifyReq
     // A query parameter's name is the path's first key; `/label/1` is the second `label`.
     const [, name = '', index] = first.instancePath.split('/');
     const got = rawQueryValue(request.raw.url ?? request.url, name, index);
-    return `invalid ${where} "${name}": expected ${EXPECTED[name] ?? first.message}, got ${JSON.stringify(got)}`;
+    const allowed = first.keyword === 'enum' ? first.params.allowedValues : undefined;
+    const expected =
+      EXPECTED[name] ?? (Array.isArray(allowed) ? `one of ${allowed.join(', ')}` : first.message);
+    return `invalid ${where} "${name}": expected ${expected}, got ${JSON.stringify(got)}`;
   }
   const got = valueAt(context === 'params' ? request.params : request.body, first.instancePath);
   const name = parent === '' ? context : parent;

@@ -5,6 +5,16 @@ import type { CheckState } from '../../types.js';
 import type { ApiContext } from '../context.js';
 import { limitSchema, parseTime, repeatable, stateSchema, timeSchema } from '../query.js';
 
+/**
+ * A check's status without its last result: what the dashboard's overview tile shows (state, since,
+ * flapping, failure streak, model and version, labels). `GET /api/v1/status?view=summary`; the full
+ * result of a check is on `/api/v1/checks/{id}` and `/results`.
+ */
+export type CheckSummary = Omit<CheckStatus, 'lastResult'>;
+
+/** What `GET /api/v1/status` answers per check: `view=full` (the default), or `view=summary`. */
+export type StatusView = 'full' | 'summary';
+
 interface StatusQuery {
   target?: string[];
   state?: CheckState[];
@@ -13,6 +23,8 @@ interface StatusQuery {
   label?: string[];
   /** Adds `recentMs`: the durations of the latest probes, oldest first (sparklines). */
   recent?: boolean;
+  /** `summary` leaves out each check's `lastResult` (about half the bytes). Default `full`. */
+  view?: StatusView;
 }
 
 interface ResultsQuery {
@@ -31,6 +43,7 @@ const statusQuerySchema = {
     region: repeatable({}),
     label: repeatable({ pattern: '^[^:]+:' }),
     recent: { type: 'boolean' },
+    view: { type: 'string', enum: ['full', 'summary'] },
   },
 } as const;
 
@@ -39,6 +52,12 @@ const resultsQuerySchema = {
   additionalProperties: false,
   properties: { since: timeSchema, until: timeSchema, limit: limitSchema, region: { type: 'string' } },
 } as const;
+
+/** `status` without `lastResult`, a copy (the hub's object is left alone). */
+function summary(status: CheckStatus): CheckSummary {
+  const { lastResult: _, ...rest } = status;
+  return rest;
+}
 
 /** Whether a check status passes every filter of the query. */
 function matcher(query: StatusQuery): (status: CheckStatus) => boolean {
@@ -59,9 +78,11 @@ export function statusRoutes(app: FastifyInstance, { hub }: ApiContext): void {
     '/api/v1/status',
     { schema: { querystring: statusQuerySchema } },
     async (request) => {
-      const checks = hub.status().filter(matcher(request.query));
-      if (request.query.recent !== true) return { checks };
-      return { checks: checks.map((c) => ({ ...c, recentMs: hub.recentDurations(c.checkId, c.region) })) };
+      const { recent, view } = request.query;
+      const checks: Array<CheckStatus | CheckSummary> = hub.status().filter(matcher(request.query));
+      const shaped = view === 'summary' ? checks.map((c) => summary(c as CheckStatus)) : checks;
+      if (recent !== true) return { checks: shaped };
+      return { checks: shaped.map((c) => ({ ...c, recentMs: hub.recentDurations(c.checkId, c.region) })) };
     },
   );
 
