@@ -161,7 +161,7 @@ export function CheckPage({ live, checkId }: { live: Live; checkId: string }) {
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
-function Facts({ info, status }: { info: CheckInfo; status: CheckStatus | undefined }) {
+function Facts({ info, status }: { info: CheckInfo; status: Omit<CheckStatus, 'lastResult'> | undefined }) {
   const seconds = (ms: number) => `${ms / 1000} s`;
   return (
     <dl class="facts">

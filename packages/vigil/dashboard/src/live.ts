@@ -1,6 +1,8 @@
 /**
- * The dashboard's live model: every check's status, loaded once from `/api/v1/status?recent=true`
- * and kept current by the hub's server-sent events (`/api/v1/events?results=1`), without reloading.
+ * The dashboard's live model: every check's status as a tile shows it, loaded once from
+ * `/api/v1/status?view=summary&recent=true` (no last results: at 2,000 checks they were half of the
+ * answer, and only a check's own page shows one) and kept current by the hub's server-sent events
+ * (`/api/v1/events?results=1`), without reloading.
  *
  * Updates are applied as they arrive but announced to the views at most every {@link NOTIFY_MS}: at
  * 2,000 checks on a 10 s interval that is 200 events/s, and one render per event would be waste.
@@ -11,8 +13,8 @@ import type { CheckStatus } from '../../src/hub/types.js';
 import type { FlapEvent, ProbeResult, Transition } from '../../src/types.js';
 import { getJson } from './http.js';
 
-/** A check's status plus its recent durations (the sparkline). */
-export interface Row extends CheckStatus {
+/** A check's status without its last result, plus its recent durations (the sparkline). */
+export interface Row extends Omit<CheckStatus, 'lastResult'> {
   recentMs: number[];
 }
 
@@ -70,7 +72,7 @@ export class Live {
 
   async load(): Promise<void> {
     try {
-      const { checks } = await getJson<{ checks: Row[] }>('api/v1/status?recent=true');
+      const { checks } = await getJson<{ checks: Row[] }>('api/v1/status?view=summary&recent=true');
       this.rows = new Map(checks.map((c) => [rowKey(c.checkId, c.region), c]));
       this.loaded = true;
       this.structure++;
@@ -114,7 +116,6 @@ export class Live {
       const recentMs = row.recentMs.length >= RECENT ? row.recentMs.slice(1) : row.recentMs.slice();
       recentMs.push(Math.round(result.durationMs * 10) / 10);
       const change: Partial<Row> = {
-        lastResult: result,
         recentMs,
         consecutiveFailures: result.outcome === 'fail' ? row.consecutiveFailures + 1 : 0,
       };

@@ -1,7 +1,9 @@
 /**
  * Overview: every target as a tile with its checks' states (icon and word, never colour alone), the
  * model version, a latency sparkline and the time in the current state; summary counts that double as
- * state filters, a search box, and region and label filters.
+ * state filters, a search box, and region and label filters. The grid of tiles is virtualised: only
+ * the rows of tiles on screen (and two on either side) are in the page, so 10,000 checks cost what a
+ * screenful does; counts, filters and search run over every check.
  */
 import { memo } from 'preact/compat';
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
@@ -9,6 +11,13 @@ import type { CheckState } from '../../src/types.js';
 import { checkHref, useLive } from './app.js';
 import { formatAge, formatMs, STATE_META, STATE_ORDER, worstState } from './format.js';
 import type { Live, Row } from './live.js';
+import { useWindowVirtualizer } from './virtual.js';
+
+/** The grid's geometry, as style.css sets it for `.tiles`: `minmax(330px, 1fr)` columns, 0.75rem gaps. */
+const TILE_MIN_WIDTH = 330;
+const GRID_GAP = 12;
+/** Rows of tiles rendered beyond the viewport on either side: Tab and a short scroll find them there. */
+const OVERSCAN_ROWS = 2;
 
 /** One target's checks, in the hub's order. */
 interface TargetGroup {
@@ -80,7 +89,7 @@ export function Overview({ live }: { live: Live }) {
     // (89 vs 271 ms at 2,000 checks) but narrowing dear (570-720 vs 40-70 ms): see BENCHMARKS.md.
     return groupByTarget(all).map((g) => ({ group: g, shown: g.rows.some(keep) }));
   }, [all, search, states, region, label]);
-  const shown = groups.filter((g) => g.shown).length;
+  const shown = useMemo(() => groups.filter((g) => g.shown).map((g) => g.group), [groups]);
 
   const toggle = (s: CheckState) => {
     const next = new Set(states);
@@ -140,28 +149,107 @@ export function Overview({ live }: { live: Live }) {
           </select>
         </label>
         <p class="shown" aria-live="polite">
-          {shown} of {groups.length} targets
+          {shown.length} of {groups.length} targets
         </p>
       </form>
       {!live.loaded && !live.error && <p>Loading…</p>}
       {live.loaded && all.length === 0 && <p>No checks are configured.</p>}
-      <ul class="tiles" aria-label="Targets">
-        {groups
-          .filter((g) => g.shown)
-          .map((g) => (
-            <Tile key={g.group.target} group={g.group} />
-          ))}
-      </ul>
+      <TileGrid groups={shown} />
     </>
+  );
+}
+
+/**
+ * A tile's height before it is measured, in px: its head and model line, a line of labels, and a
+ * row per check (style.css). Only the scroll bar's length rests on it: rows on screen are measured.
+ */
+function estimateTileHeight(group: TargetGroup): number {
+  const labels = Object.keys(group.rows[0]?.labels ?? {}).length > 0 ? 26 : 0;
+  return 70 + labels + 30 * group.rows.length;
+}
+
+/**
+ * The tiles of `groups` in rows of as many columns as the grid has, virtualised by row against the
+ * page's scroll. The rows not rendered are the list's padding, so the scroll bar and the tiles'
+ * positions are those of the whole list. `data-count` on the list says how many tiles it holds in all.
+ */
+function TileGrid({ groups }: { groups: TargetGroup[] }) {
+  const list = useRef<HTMLUListElement>(null);
+  const [width, setWidth] = useState(() => document.documentElement.clientWidth);
+  const [top, setTop] = useState(0);
+  useLayoutEffect(() => {
+    const ul = list.current;
+    if (ul === null) return;
+    const observer = new ResizeObserver(() => setWidth(ul.clientWidth));
+    observer.observe(ul);
+    return () => observer.disconnect();
+  }, []);
+  // Where the list starts in the page (the summary and filters above it may change height).
+  useLayoutEffect(() => {
+    const ul = list.current;
+    if (ul === null) return;
+    const at = Math.round(ul.getBoundingClientRect().top + window.scrollY);
+    if (at !== top) setTop(at);
+  });
+  const columns = Math.max(1, Math.floor((width + GRID_GAP) / (TILE_MIN_WIDTH + GRID_GAP)));
+  const rowCount = Math.ceil(groups.length / columns);
+  const rowOf = (index: number) => groups.slice(index * columns, (index + 1) * columns);
+  const virtualizer = useWindowVirtualizer({
+    count: rowCount,
+    estimateSize: (index) => Math.max(0, ...rowOf(index).map(estimateTileHeight)),
+    // A row is known by its first tile and the column count: a filter or a resize starts it afresh.
+    getItemKey: (index) => `${columns}|${groups[index * columns]?.target ?? index}`,
+    overscan: OVERSCAN_ROWS,
+    gap: GRID_GAP,
+    scrollMargin: top,
+  });
+  const items = virtualizer.getVirtualItems();
+  const first = items[0];
+  const last = items[items.length - 1];
+  const paddingTop = first ? first.start - top : 0;
+  const paddingBottom = last ? Math.max(0, virtualizer.getTotalSize() - (last.end - top)) : 0;
+  return (
+    <ul
+      class="tiles"
+      aria-label="Targets"
+      ref={list}
+      data-count={groups.length}
+      style={{ paddingTop: `${paddingTop}px`, paddingBottom: `${paddingBottom}px` }}
+    >
+      {items.flatMap((item) =>
+        rowOf(item.index).map((group, column) => (
+          <Tile
+            key={group.target}
+            group={group}
+            position={item.index * columns + column + 1}
+            setSize={groups.length}
+            // The first tile of a row stands for the row's height: grid items stretch to their row.
+            measure={column === 0 ? virtualizer.measureElement : undefined}
+            row={item.index}
+          />
+        )),
+      )}
+    </ul>
   );
 }
 
 interface TileProps {
   group: TargetGroup;
+  /** 1-based place in the whole list, and the list's length (`aria-posinset`, `aria-setsize`). */
+  position: number;
+  setSize: number;
+  /** Set on the first tile of a row: measures the row. */
+  measure: ((element: HTMLElement | null) => void) | undefined;
+  row: number;
 }
 
 const sameGroup = (a: TileProps, b: TileProps) =>
-  a.group.rows.length === b.group.rows.length && a.group.rows.every((row, i) => row === b.group.rows[i]);
+  a.position === b.position &&
+  a.setSize === b.setSize &&
+  a.measure === b.measure &&
+  a.row === b.row &&
+  a.group.rows.length === b.group.rows.length &&
+  a.group.rows.every((row, i) => row === b.group.rows[i]);
 
 /** Time in the current state; its text is refreshed in place by the overview's 5 s timer. */
 function Age({ since }: { since: number }) {
@@ -172,14 +260,23 @@ function Age({ since }: { since: number }) {
   return <td class="age" ref={cell} data-since={since} />;
 }
 
-/** One target's tile; re-rendered only when one of its rows changed. */
-const Tile = memo(function Tile({ group }: TileProps) {
+/** One target's tile; re-rendered only when one of its rows changed or it moved in the list. */
+const Tile = memo(function Tile({ group, position, setSize, measure, row }: TileProps) {
   const first = group.rows[0];
   const state = worstState(group.rows.map((r) => r.state));
   const versions = [...new Set(group.rows.map((r) => r.modelVersion).filter((v) => v !== undefined))];
   const labels = first ? Object.entries(first.labels) : [];
   return (
-    <li class={`tile state-${state}`} data-target={group.target} data-state={state} aria-label={group.target}>
+    <li
+      class={`tile state-${state}`}
+      data-target={group.target}
+      data-state={state}
+      aria-label={group.target}
+      aria-posinset={position}
+      aria-setsize={setSize}
+      data-index={row}
+      ref={measure}
+    >
       <div class="tile-head">
         <h2>{group.target}</h2>
         <StateBadge state={state} />
