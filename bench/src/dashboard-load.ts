@@ -1,6 +1,7 @@
 /**
  * Benchmark: the dashboard's overview with N checks, in Chromium. Issue #6: "usable with 2,000 checks:
- * the overview is interactive within 1 s".
+ * the overview is interactive within 1 s"; issue #16: the same with 10,000 checks, interactions within
+ * 200 ms. Run it once per count (`--checks 2000`, then `--checks 10000`).
  *
  * Processes (all loopback):
  *  - endpoints (`scale-endpoints.ts`, a child): `--ports` node:http servers answering a small
@@ -16,9 +17,10 @@
  * hub that has run for 5 minutes). Then `--warmup` loads (not counted; the hub's routes warm up) and
  * `--runs` cold loads, each in a new browser context (empty cache). Per load, in the page (an init
  * script; times from navigation start):
- *  - DOMContentLoaded, FCP, the end of the `api/v1/status?recent=true` response and its size;
- *  - tiles in the DOM (`ul.tiles` has one `li.tile` per target, seen by a MutationObserver) and
- *    painted (the first frame after that: a task posted from that frame's requestAnimationFrame);
+ *  - DOMContentLoaded, FCP, the end of the `api/v1/status?view=summary&recent=true` response and its size;
+ *  - the overview's tiles in the DOM (the grid is virtualised: `ul.tiles` says it holds every target,
+ *    `data-count`, and has its first screen of `li.tile`s, seen by a MutationObserver) and painted (the
+ *    first frame after that: a task posted from that frame's requestAnimationFrame);
  *  - interactions, typed through the browser's input pipeline as soon as the tiles are painted, the
  *    event stream live: the search term key by key (`--type-delay-ms` apart, as a fast typist),
  *    clearing the search (every tile back), and a state filter button on and off. An interaction's
@@ -206,7 +208,8 @@ const INIT_SCRIPT = `(() => {
   b.afterFrame = afterFrame;
   const mo = new MutationObserver(() => {
     const ul = document.querySelector('ul.tiles');
-    if (ul && ul.childElementCount >= TARGETS) {
+    // Virtualised: the list holds every target (data-count) and renders the rows on screen.
+    if (ul && ul.dataset.count === String(TARGETS) && ul.childElementCount > 0) {
       mo.disconnect();
       b.tilesAt = performance.now();
       afterFrame((t) => { b.paintedAt = t; performance.mark('vb-painted'); window.__vbSignal('painted'); });
@@ -326,14 +329,17 @@ async function interact(
   const answered = signals.wait('answer', 30_000, signals.count('answer') + count);
   await action();
   await answered;
-  const raw = await evaluate<{ latencies: [number, number][]; shown: string; tiles: number }>(
+  const raw = await evaluate<{ latencies: [number, number][]; shown: string; count: number; tiles: number }>(
     page,
-    `(() => { __vb.disarm(); return { latencies: __vb.latencies, shown: document.querySelector('p.shown').textContent, tiles: document.querySelectorAll('li.tile:not([hidden])').length }; })()`,
+    `(() => { __vb.disarm(); const ul = document.querySelector('ul.tiles'); return { latencies: __vb.latencies, shown: document.querySelector('p.shown').textContent, count: Number(ul.dataset.count), tiles: ul.querySelectorAll('li.tile').length }; })()`,
   );
   const shown = raw.shown.trim();
-  // "N of M targets" must describe the list on screen, or the latency measured the wrong render.
+  // "N of M targets" must describe the list on screen, or the latency measured the wrong render: the
+  // list holds N tiles, of which those on screen are rendered (all of them when they fit).
   const expected = Number(shown.match(/^\d+/)?.[0]);
-  if (expected !== raw.tiles) throw new Error(`p.shown says "${shown}" but ${raw.tiles} tiles are shown`);
+  if (expected !== raw.count || raw.tiles > raw.count || (raw.count > 0 && raw.tiles === 0)) {
+    throw new Error(`p.shown says "${shown}" but the list holds ${raw.count} tiles, ${raw.tiles} rendered`);
+  }
   return { latenciesMs: raw.latencies.map(([a, b]) => b - a), shown };
 }
 
@@ -814,9 +820,9 @@ const f = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '–');
 const rows: [string, (r: LoadResult) => number, number][] = [
   ['DOMContentLoaded, ms from navigation', (r) => r.dclMs, 0],
   ['First contentful paint, ms', (r) => r.fcpMs, 0],
-  ['`api/v1/status?recent=true` received, ms', (r) => r.statusEndMs, 0],
-  ['All tiles in the DOM, ms', (r) => r.tilesInDomMs, 0],
-  ['**All tiles painted, ms**', (r) => r.tilesPaintedMs, 0],
+  ['`api/v1/status?view=summary&recent=true` received, ms', (r) => r.statusEndMs, 0],
+  ['Tiles in the DOM (a screenful; the list holds all), ms', (r) => r.tilesInDomMs, 0],
+  ['**Tiles painted, ms**', (r) => r.tilesPaintedMs, 0],
   [
     'First keystroke (typed once the driver saw the tiles) answered, ms from navigation',
     (r) => r.firstKeyAnsweredMs,

@@ -35,6 +35,7 @@
  *     [--hub-node-flags='--max-semi-space-size=16']   (flags for the hub's node; default: the flags the
  *                         `vigil` binary starts node with, read from its shebang line; '' for none)
  *     [--coalesce-ms 20]  (the hub's coalesceMs, default its own; the paced floor's due times use the same grid)
+ *     [--metrics-level default|detail]   (the hub's /metrics level; the table's /metrics columns are its renders)
  *     [--scrape-s 0] [--diag skip-states,skip-results]   (diagnostics: no /metrics renders; store writes
  *                         made no-ops through a wrapper of the public Store interface; never for the table)
  *
@@ -73,6 +74,7 @@ const { values } = parseArgs({
     diag: { type: 'string', default: '' },
     'hub-node-flags': { type: 'string' },
     'coalesce-ms': { type: 'string', default: String(DEFAULT_COALESCE_MS) },
+    'metrics-level': { type: 'string', default: 'default' },
   },
 });
 const COUNTS = values.checks.split(',').map(Number);
@@ -164,6 +166,8 @@ async function runHub(checks: number, ports: number[], dir: string): Promise<Hub
     String(Number(values['scrape-s']) * 1000),
     '--coalesce-ms',
     values['coalesce-ms'],
+    '--metrics-level',
+    values['metrics-level'],
   ];
   if (values.diag !== '') args.push('--diag', values.diag);
   const snapDir = values['heap-snapshot'];
@@ -363,14 +367,15 @@ console.log(
 );
 console.log(
   `Bounds: lag p99 ≤ ${LAG_P99_MS} ms, RSS ≤ ${RSS_MB} MB, CPU per probe ≤ ${FLOOR_FACTOR}× floor, ` +
-    `and the hub keeps up (≥ ${MIN_RATE_SHARE * 100}% of the planned probe rate, every probe passes).${PROFILE_DIR === undefined && values['alloc-profile'] === undefined ? '' : ' PROFILED RUN: CPU includes the sampling profiler.'}${values.diag === '' ? '' : ` DIAGNOSTIC RUN (--diag ${values.diag}): not the real pipeline.`}${HUB_NODE_FLAGS === '' ? ' Hub node flags: none.' : ` Hub node flags: ${HUB_NODE_FLAGS}${values['hub-node-flags'] === undefined ? " (the vigil binary's)" : ''}.`}\n`,
+    `and the hub keeps up (≥ ${MIN_RATE_SHARE * 100}% of the planned probe rate, every probe passes); ` +
+    `/metrics (${values['metrics-level']} level, rendered every ${values['scrape-s']} s as the route streams it) within 10 MiB and 1 s, not counted in "within bounds".${PROFILE_DIR === undefined && values['alloc-profile'] === undefined ? '' : ' PROFILED RUN: CPU includes the sampling profiler.'}${values.diag === '' ? '' : ` DIAGNOSTIC RUN (--diag ${values.diag}): not the real pipeline.`}${HUB_NODE_FLAGS === '' ? ' Hub node flags: none.' : ` Hub node flags: ${HUB_NODE_FLAGS}${values['hub-node-flags'] === undefined ? " (the vigil binary's)" : ''}.`}\n`,
 );
 const paced = rows.some((r) => r.pacedFloor !== undefined);
 console.log(
-  `| checks | probes/s | lag p50 ms | lag p99 ms | lag max ms | RSS MB | CPU ms/probe | floor ms/probe (before / after) | × floor | hub core % |${paced ? ' paced floor ms/probe | × paced floor |' : ''} within bounds |`,
+  `| checks | probes/s | lag p50 ms | lag p99 ms | lag max ms | RSS MB | CPU ms/probe | floor ms/probe (before / after) | × floor | hub core % | /metrics MiB | render ms mean / max |${paced ? ' paced floor ms/probe | × paced floor |' : ''} within bounds |`,
 );
 console.log(
-  `| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${paced ? ' ---: | ---: |' : ''} --- |`,
+  `| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${paced ? ' ---: | ---: |' : ''} --- |`,
 );
 for (const r of rows) {
   const b = broken(r);
@@ -381,7 +386,7 @@ for (const r of rows) {
         : ''
       : ` ${f(r.pacedFloor, 4)} | ${f(r.cpuMsPerProbe / r.pacedFloor, 2)} |`;
   console.log(
-    `| ${r.checks} | ${f(r.probesPerSecond, 0)} | ${lagMs(r.lag.p50)} | ${lagMs(r.lag.p99)} | ${f(r.lag.max)} | ${f(r.rssMb, 0)} | ${f(r.cpuMsPerProbe, 4)} | ${f(r.floorMs, 4)} (${f(r.floorBefore, 4)} / ${f(r.floorAfter, 4)}) | ${f(r.cpuMsPerProbe / r.floorMs, 2)} | ${f(r.coreShare * 100, 0)} |${pacedCols} ${b.length === 0 ? 'yes' : `no (${b.join(', ')})`} |`,
+    `| ${r.checks} | ${f(r.probesPerSecond, 0)} | ${lagMs(r.lag.p50)} | ${lagMs(r.lag.p99)} | ${f(r.lag.max)} | ${f(r.rssMb, 0)} | ${f(r.cpuMsPerProbe, 4)} | ${f(r.floorMs, 4)} (${f(r.floorBefore, 4)} / ${f(r.floorAfter, 4)}) | ${f(r.cpuMsPerProbe / r.floorMs, 2)} | ${f(r.coreShare * 100, 0)} | ${f(r.scrapes.bytes / 2 ** 20, 1)} | ${f(r.scrapes.meanMs, 0)} / ${f(r.scrapes.maxMs, 0)} |${pacedCols} ${b.length === 0 ? 'yes' : `no (${b.join(', ')})`} |`,
   );
 }
 console.log('\nDetails per row:');

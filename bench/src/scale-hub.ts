@@ -9,14 +9,15 @@
  * API): `observeLag` also feeds a fine-grained lag recorder (the histogram `vigil_scheduler_lag_seconds`
  * has 1 ms–10 s buckets, too coarse for p50), and `observeResult` counts results and non-passes and
  * records probe durations (what a latency assertion sees: the hub's own queueing included).
- * `--coalesce-ms` sets the hub's `coalesceMs` (default: the hub's own).
+ * `--coalesce-ms` sets the hub's `coalesceMs` (default: the hub's own); `--metrics-level detail` exports
+ * /metrics at the detail level (default: the default level, as `vigil run` without `--metrics-detail`).
  * No event listener is subscribed, so `publish` runs with no listener, as in a hub nobody watches.
  */
 import { statSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
 import { writeHeapSnapshot } from 'node:v8';
-import type { CheckKind, CheckPlan, Metrics, Store } from 'vigil';
+import type { CheckKind, CheckPlan, Metrics, MetricsLevel, Store } from 'vigil';
 import { createHub, createMetrics, openStore } from 'vigil';
 import { scaleCheckPlan } from './scale-plan.js';
 import { type DriverMessage, type HubMessage, LagRecorder } from './scale-protocol.js';
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     db: { type: 'string' },
     'scrape-ms': { type: 'string', default: '15000' },
     'coalesce-ms': { type: 'string' },
+    'metrics-level': { type: 'string', default: 'default' },
     profile: { type: 'string' },
     'alloc-profile': { type: 'string' },
     'heap-snapshot': { type: 'string' },
@@ -82,7 +84,7 @@ let nonPass: Record<string, number> = {};
 let nonPassExamples: string[] = [];
 const scrapes = { count: 0, totalMs: 0, maxMs: 0, bytes: 0 };
 
-const base = createMetrics();
+const base = createMetrics({ level: values['metrics-level'] as MetricsLevel });
 const metrics: Metrics = {
   registry: base.registry,
   contentType: base.contentType,
