@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWith } from '../fixtures/needs.js';
 import type { CheckStatus } from '../hub/types.js';
 import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
@@ -19,11 +20,6 @@ import { createApi, defaultDashboardDir } from './app.js';
 import { createTestHub, type TestHub } from './test-hub.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-const requireAll = process.env.VIGIL_REQUIRE_ALL === '1';
-if (!hasChromium && !requireAll) {
-  console.warn(`skipping the large dashboard test: ${CHROMIUM} is missing (Debian package "chromium")`);
-}
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const ARTIFACTS = join(ROOT, 'test-artifacts');
@@ -61,126 +57,134 @@ const UNHEALTHY_TARGETS = Array.from({ length: TARGETS }, (_, t) => t).filter(
   (t) => t % 50 === 7 && t * KINDS.length + 2 < CHECKS,
 ).length;
 
-describe.skipIf(!hasChromium && !requireAll)('the dashboard with 2,000 checks in Chromium', () => {
-  let store: Store;
-  let hub: TestHub;
-  let app: FastifyInstance;
-  let url: string;
-  let browser: Browser;
-  let page: Page;
-  const pageErrors: string[] = [];
+describeWith(
+  existsSync(CHROMIUM),
+  `${CHROMIUM} (Debian package chromium)`,
+  'the dashboard with 2,000 checks in Chromium',
+  () => {
+    let store: Store;
+    let hub: TestHub;
+    let app: FastifyInstance;
+    let url: string;
+    let browser: Browser;
+    let page: Page;
+    const pageErrors: string[] = [];
 
-  beforeAll(async () => {
-    const dashboardDir = defaultDashboardDir();
-    if (dashboardDir === undefined) throw new Error('the dashboard is not built: run `npm run build` first');
-    store = await openStore(':memory:');
-    hub = createTestHub(store, statuses());
-    app = await createApi({ hub, dashboardDir });
-    url = await app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'],
+    beforeAll(async () => {
+      const dashboardDir = defaultDashboardDir();
+      if (dashboardDir === undefined)
+        throw new Error('the dashboard is not built: run `npm run build` first');
+      store = await openStore(':memory:');
+      hub = createTestHub(store, statuses());
+      app = await createApi({ hub, dashboardDir });
+      url = await app.listen({ host: '127.0.0.1', port: 0 });
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'],
+      });
+      page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      page.on('pageerror', (err) => pageErrors.push(err.message));
+    }, 60_000);
+
+    afterAll(async () => {
+      await browser?.close();
+      await app?.close();
+      await store?.close();
     });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-  }, 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-    await store?.close();
-  });
-
-  /** Resolves after two frames: a scroll's re-render and its measurements are in the page then. */
-  const frames = () =>
-    page.evaluate(
-      'new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(r, 0))))',
-    );
-  const rendered = async (): Promise<string[]> =>
-    page.locator('li.tile').evaluateAll((tiles) => tiles.map((t) => t.getAttribute('data-target') ?? ''));
-  const shownText = async () => (await page.locator('p.shown').textContent())?.trim();
-
-  it('renders a few rows of tiles, and every tile is reached by scrolling to the end', {
-    timeout: 120_000,
-  }, async () => {
-    await page.goto(url);
-    await page.locator(`ul.tiles[data-count="${TARGETS}"] li.tile`).first().waitFor({ timeout: 15_000 });
-    expect(await shownText()).toBe(`${TARGETS} of ${TARGETS} targets`);
-    const first = await rendered();
-    expect(first[0]).toBe(targetName(0));
-    // A screenful and the overscan rows, not 667 tiles.
-    expect(first.length).toBeGreaterThan(6);
-    expect(first.length).toBeLessThan(80);
-    // Each tile says where it is in the whole list.
-    await expect(page.locator('li.tile').first().getAttribute('aria-setsize')).resolves.toBe(String(TARGETS));
-
-    const seen = new Set(first);
-    const height = await page.evaluate('window.innerHeight');
-    for (let step = 0; step < 500; step++) {
-      const atEnd = await page.evaluate(
-        'window.scrollY + window.innerHeight >= document.documentElement.scrollHeight - 1',
+    /** Resolves after two frames: a scroll's re-render and its measurements are in the page then. */
+    const frames = () =>
+      page.evaluate(
+        'new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(r, 0))))',
       );
-      if (atEnd) break;
-      await page.evaluate(`window.scrollBy(0, ${Math.round(Number(height) * 0.8)})`);
+    const rendered = async (): Promise<string[]> =>
+      page.locator('li.tile').evaluateAll((tiles) => tiles.map((t) => t.getAttribute('data-target') ?? ''));
+    const shownText = async () => (await page.locator('p.shown').textContent())?.trim();
+
+    it('renders a few rows of tiles, and every tile is reached by scrolling to the end', {
+      timeout: 120_000,
+    }, async () => {
+      await page.goto(url);
+      await page.locator(`ul.tiles[data-count="${TARGETS}"] li.tile`).first().waitFor({ timeout: 15_000 });
+      expect(await shownText()).toBe(`${TARGETS} of ${TARGETS} targets`);
+      const first = await rendered();
+      expect(first[0]).toBe(targetName(0));
+      // A screenful and the overscan rows, not 667 tiles.
+      expect(first.length).toBeGreaterThan(6);
+      expect(first.length).toBeLessThan(80);
+      // Each tile says where it is in the whole list.
+      await expect(page.locator('li.tile').first().getAttribute('aria-setsize')).resolves.toBe(
+        String(TARGETS),
+      );
+
+      const seen = new Set(first);
+      const height = await page.evaluate('window.innerHeight');
+      for (let step = 0; step < 500; step++) {
+        const atEnd = await page.evaluate(
+          'window.scrollY + window.innerHeight >= document.documentElement.scrollHeight - 1',
+        );
+        if (atEnd) break;
+        await page.evaluate(`window.scrollBy(0, ${Math.round(Number(height) * 0.8)})`);
+        await frames();
+        const now = await rendered();
+        expect(now.length, `tiles in the page at step ${step}`).toBeLessThan(80);
+        for (const t of now) seen.add(t);
+      }
       await frames();
-      const now = await rendered();
-      expect(now.length, `tiles in the page at step ${step}`).toBeLessThan(80);
-      for (const t of now) seen.add(t);
-    }
-    await frames();
-    for (const t of await rendered()) seen.add(t);
-    expect(seen.size).toBe(TARGETS);
-    await page.locator(`li.tile[data-target="${targetName(TARGETS - 1)}"]`).waitFor({ state: 'visible' });
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-2000-checks-end.png') });
-    expect(pageErrors).toEqual([]);
-  });
-
-  it('narrows the list over every check with search and a state filter, and updates a tile live', {
-    timeout: 60_000,
-  }, async () => {
-    await page.goto(url);
-    await page.locator(`ul.tiles[data-count="${TARGETS}"] li.tile`).first().waitFor({ timeout: 15_000 });
-    // A target far down the list, found by search without scrolling.
-    const far = targetName(TARGETS - 3);
-    await page.getByLabel('Search', { exact: true }).fill(far);
-    await page.locator('ul.tiles[data-count="1"]').waitFor();
-    expect(await shownText()).toBe(`1 of ${TARGETS} targets`);
-    expect(await rendered()).toEqual([far]);
-    await page.getByLabel('Search', { exact: true }).fill('');
-    await page.locator(`ul.tiles[data-count="${TARGETS}"]`).waitFor();
-
-    const unhealthy = page.locator('.summary button', { hasText: /Unhealthy/ });
-    await unhealthy.click();
-    await page.locator(`ul.tiles[data-count="${UNHEALTHY_TARGETS}"]`).waitFor();
-    const tiles = await page
-      .locator('li.tile')
-      .evaluateAll((ts) => ts.map((t) => [t.getAttribute('data-target'), t.getAttribute('data-state')]));
-    expect(tiles).toHaveLength(UNHEALTHY_TARGETS);
-    expect(tiles.every(([, state]) => state === 'unhealthy')).toBe(true);
-    await unhealthy.click();
-    await page.locator(`ul.tiles[data-count="${TARGETS}"]`).waitFor();
-
-    // A transition over the event stream turns the first tile unhealthy, without a reload.
-    const to: CheckState = 'unhealthy';
-    hub.publish({
-      type: 'transition',
-      transition: {
-        checkId: `${targetName(0)}/liveness`,
-        region: 'local',
-        from: 'healthy',
-        to,
-        at: Date.now(),
-        reason: '3 consecutive failures',
-        results: [],
-      },
+      for (const t of await rendered()) seen.add(t);
+      expect(seen.size).toBe(TARGETS);
+      await page.locator(`li.tile[data-target="${targetName(TARGETS - 1)}"]`).waitFor({ state: 'visible' });
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'dashboard-2000-checks-end.png') });
+      expect(pageErrors).toEqual([]);
     });
-    await page.locator(`li.tile[data-target="${targetName(0)}"][data-state="unhealthy"]`).waitFor();
-    expect(await shownText()).toBe(`${TARGETS} of ${TARGETS} targets`);
-    expect(await axe(page)).toEqual([]);
-    expect(pageErrors).toEqual([]);
-  });
-});
+
+    it('narrows the list over every check with search and a state filter, and updates a tile live', {
+      timeout: 60_000,
+    }, async () => {
+      await page.goto(url);
+      await page.locator(`ul.tiles[data-count="${TARGETS}"] li.tile`).first().waitFor({ timeout: 15_000 });
+      // A target far down the list, found by search without scrolling.
+      const far = targetName(TARGETS - 3);
+      await page.getByLabel('Search', { exact: true }).fill(far);
+      await page.locator('ul.tiles[data-count="1"]').waitFor();
+      expect(await shownText()).toBe(`1 of ${TARGETS} targets`);
+      expect(await rendered()).toEqual([far]);
+      await page.getByLabel('Search', { exact: true }).fill('');
+      await page.locator(`ul.tiles[data-count="${TARGETS}"]`).waitFor();
+
+      const unhealthy = page.locator('.summary button', { hasText: /Unhealthy/ });
+      await unhealthy.click();
+      await page.locator(`ul.tiles[data-count="${UNHEALTHY_TARGETS}"]`).waitFor();
+      const tiles = await page
+        .locator('li.tile')
+        .evaluateAll((ts) => ts.map((t) => [t.getAttribute('data-target'), t.getAttribute('data-state')]));
+      expect(tiles).toHaveLength(UNHEALTHY_TARGETS);
+      expect(tiles.every(([, state]) => state === 'unhealthy')).toBe(true);
+      await unhealthy.click();
+      await page.locator(`ul.tiles[data-count="${TARGETS}"]`).waitFor();
+
+      // A transition over the event stream turns the first tile unhealthy, without a reload.
+      const to: CheckState = 'unhealthy';
+      hub.publish({
+        type: 'transition',
+        transition: {
+          checkId: `${targetName(0)}/liveness`,
+          region: 'local',
+          from: 'healthy',
+          to,
+          at: Date.now(),
+          reason: '3 consecutive failures',
+          results: [],
+        },
+      });
+      await page.locator(`li.tile[data-target="${targetName(0)}"][data-state="unhealthy"]`).waitFor();
+      expect(await shownText()).toBe(`${TARGETS} of ${TARGETS} targets`);
+      expect(await axe(page)).toEqual([]);
+      expect(pageErrors).toEqual([]);
+    });
+  },
+);
 
 /** axe-core's WCAG 2 A and AA rules on the page; the violations, one line each. */
 async function axe(page: Page): Promise<string[]> {
