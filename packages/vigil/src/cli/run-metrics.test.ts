@@ -71,7 +71,7 @@ async function metricsOf(name: string, flags: string[]): Promise<string> {
 
 describe('vigil run /metrics', () => {
   it('exports the default level, and the detail level with --metrics-detail', {
-    timeout: 60_000,
+    timeout: 120_000,
   }, async () => {
     const labels = 'target="site",check="liveness",region="local"';
     const plain = await metricsOf('default', []);
