@@ -139,6 +139,24 @@ describeWith(
       expect(pageErrors).toEqual([]);
     });
 
+    it('lets the keyboard walk past the rendered rows: focus scrolls the next ones into the page', {
+      timeout: 60_000,
+    }, async () => {
+      await page.goto(url);
+      await page.locator(`ul.tiles[data-count="${TARGETS}"] li.tile`).first().waitFor({ timeout: 15_000 });
+      const initial = await rendered();
+      // Three check links per tile: Tab through every link rendered at first, and two tiles more.
+      await page.locator('li.tile a').first().focus();
+      for (let i = 0; i < initial.length * KINDS.length + 6; i++) await page.keyboard.press('Tab');
+      const focused = String(
+        await page.evaluate(
+          "document.activeElement?.closest('li.tile')?.getAttribute('aria-posinset') ?? ''",
+        ),
+      );
+      expect(Number(focused)).toBe(initial.length + 3);
+      expect(pageErrors).toEqual([]);
+    });
+
     it('narrows the list over every check with search and a state filter, and updates a tile live', {
       timeout: 60_000,
     }, async () => {
