@@ -37,5 +37,6 @@ export type { Store } from './store/types.js';
 export type * from './types.js';
 export { CHECK_KINDS, PROTOCOL_NAMES } from './types.js';
 export { VERSION } from './version.js';
+export { createGrpcClient } from './wire/grpc.js';
 export { createHttpClient } from './wire/http.js';
 export { parseJson } from './wire/json.js';

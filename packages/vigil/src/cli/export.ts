@@ -157,8 +157,8 @@ export interface PrometheusRulesOptions {
  *
  * @example
  * ```ts
- * const loaded = await loadConfigOrThrow('vigil.yaml');
- * const text = formatPrometheusRules(buildPrometheusRules(loaded.plan, { job: 'vigil' }));
+ * const loaded = await loadConfig('vigil.yaml');
+ * if (loaded.ok) console.log(formatPrometheusRules(buildPrometheusRules(loaded.plan, { job: 'vigil' })));
  * ```
  * @throws VigilError `VIGIL_ERR_EVALUATE_THRESHOLDS` when a plan's thresholds are out of range (the
  *   config loader rejects those first)

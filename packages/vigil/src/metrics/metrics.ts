@@ -178,6 +178,7 @@ export interface Metrics {
    *
    * @example
    * ```ts
+   * import { Readable } from 'node:stream';
    * reply.type(metrics.contentType).send(Readable.from(metrics.renderChunks()));
    * ```
    */

@@ -95,7 +95,8 @@ function notSent<Res>(
  *   the exchange carries `TIMEOUT`.
  *
  * @example
- * const caller = createGrpcTargetCaller(client, plan.target, { timeoutMs: plan.timeoutMs, startedAt: performance.now() });
+ * const grpc = createGrpcClient();
+ * const caller = createGrpcTargetCaller(grpc, plan.target, { timeoutMs: plan.timeoutMs, startedAt: performance.now() });
  * const exchange = await caller.call(oipGrpcMethods().ServerLive, {});
  */
 export function createGrpcTargetCaller(

@@ -241,7 +241,8 @@ export interface HealthCheckResponse {
  * means healthy; an unknown service answers NOT_FOUND.
  *
  * @example
- * const exchange = await client.unary({ url, method: grpcHealthCheck(), message: { service: '' }, timeoutMs: 1000 });
+ * const grpc = createGrpcClient();
+ * const exchange = await grpc.unary({ url, method: grpcHealthCheck(), message: { service: '' }, timeoutMs: 1000 });
  * exchange.message?.status; // 'SERVING'
  */
 export function grpcHealthCheck(): GrpcMethod<HealthCheckRequest, HealthCheckResponse> {
@@ -500,7 +501,7 @@ export function describeCallStage(stage: CallStage, authority: string): string {
  * | anything else gRPC made up locally before a connection | `NETWORK` |
  *
  * @example
- * classifyGrpcStatus({ code: 5, name: 'NOT_FOUND', details: 'model "x" not found' }, ctx);
+ * classifyGrpcStatus({ code: 5, name: 'NOT_FOUND', details: 'model "x" not found' }, callContext);
  * // { code: 'UNEXPECTED_STATUS', message: 'NOT_FOUND: model "x" not found', connectionTrouble: false }
  */
 export function classifyGrpcStatus(status: GrpcStatus, ctx: CallContext): GrpcClassification | undefined {

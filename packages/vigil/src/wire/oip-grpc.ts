@@ -139,7 +139,8 @@ export interface OipGrpcMethods {
  * @throws VigilError `VIGIL_ERR_GRPC_PROTO` when the proto that ships in `specs/` is missing (a broken install).
  * @example
  * const oip = oipGrpcMethods();
- * await client.unary({ url: 'grpc://127.0.0.1:8001', method: oip.ServerLive, message: {}, timeoutMs: 1000 });
+ * const grpc = createGrpcClient();
+ * await grpc.unary({ url: 'grpc://127.0.0.1:8001', method: oip.ServerLive, message: {}, timeoutMs: 1000 });
  */
 export function oipGrpcMethods(): OipGrpcMethods {
   return loadGrpcService(OIP_GRPC_PROTO, OIP_GRPC_SERVICE) as unknown as OipGrpcMethods;

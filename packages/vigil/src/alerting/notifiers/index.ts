@@ -124,8 +124,9 @@ export function createNotifier(name: string, config: unknown): Notifier {
  * `createHub`'s `alerting` option takes. Nothing is validated again; an absent section gives an empty map.
  *
  * @example
- * const loaded = await loadConfigOrThrow('vigil.yaml');
- * const notifiers = createNotifiers(loaded.config.alerting?.notifiers);
+ * const loaded = await loadConfig('vigil.yaml');
+ * const notifiers = loaded.ok ? createNotifiers(loaded.config.alerting?.notifiers) : new Map();
+ * // notifiers = createNotifiers(loaded.config.alerting?.notifiers);
  */
 export function createNotifiers(
   notifiers: Readonly<Record<string, NotifierConfig>> | undefined,

@@ -131,6 +131,7 @@ export const SIGNATURE_HEADER = 'X-Vigil-Signature';
  *
  * @example
  * // Node receiver
+ * import { createHmac, timingSafeEqual } from 'node:crypto';
  * const parts = Object.fromEntries(header.split(',').map((p) => p.split('=', 2)));
  * const expected = createHmac('sha256', secret).update(`${parts.t}.${rawBody}`).digest('hex');
  * const ok = timingSafeEqual(Buffer.from(expected), Buffer.from(parts.v1 ?? ''))
