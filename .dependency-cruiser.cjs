@@ -10,6 +10,7 @@ const LAYERS = [
   ['diagnostics', 'diagnostics/'],
   ['wire', 'wire/'],
   ['assertions', 'assertions/'],
+  ['canary', 'canary/'],
   ['protocols', 'protocols/'],
   ['store', 'store/'],
   ['alerting', 'alerting/'],

@@ -46,9 +46,12 @@ export class UsageError extends VigilError {
 export const EXIT_CODES = {
   /** Done: every check passed, the config is valid, the rules were written, the hub stopped cleanly. */
   ok: 0,
-  /** `vigil check`: a check failed (or was degraded, with `--strict`); `vigil run`: stopping failed. */
+  /**
+   * `vigil check`: a check failed (or was degraded, with `--strict`); `vigil run`: stopping failed;
+   * `vigil baseline diff`: the two baselines differ beyond tolerance (diff(1)'s convention).
+   */
   failed: 1,
-  /** Wrong usage or config: a bad flag or flag value, an invalid or unreadable config file. */
+  /** Wrong usage or config: a bad flag or flag value, an invalid or unreadable config, golden set or baseline file. */
   usage: 2,
   /** The store cannot be used: damaged, not writable, unreachable, or at an unknown schema. */
   store: 3,
@@ -72,6 +75,10 @@ export const EXIT_CODE_OF_ERROR: Readonly<Record<string, ExitCode>> = {
   VIGIL_ERR_CONFIG_READ: EXIT_CODES.usage,
   // A malformed `--store` value, such as a PostgreSQL URL that does not parse.
   VIGIL_ERR_STORE_INVALID_ARGUMENT: EXIT_CODES.usage,
+  VIGIL_ERR_CANARY_CASES: EXIT_CODES.usage,
+  VIGIL_ERR_BASELINE_READ: EXIT_CODES.usage,
+  VIGIL_ERR_BASELINE_INVALID: EXIT_CODES.usage,
+  VIGIL_ERR_BASELINE_VERSION: EXIT_CODES.usage,
   VIGIL_ERR_STORE_OPEN: EXIT_CODES.store,
   VIGIL_ERR_STORE_CORRUPT: EXIT_CODES.store,
   VIGIL_ERR_STORE_MIGRATION: EXIT_CODES.store,
