@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, EXIT_CODES, exitCodeOf, VigilError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { registerBaseline } from './baseline.js';
 import { registerCheck } from './check.js';
 import { registerExport } from './export.js';
 import { registerRun } from './run.js';
@@ -8,7 +9,8 @@ import { registerValidate } from './validate.js';
 
 /**
  * Builds the `vigil` command line: `check` (one-shot probes, a CI gate), `run` (the hub), `validate`
- * (config diagnostics) and `export prometheus-rules` (Vigil's alerting as Prometheus rules).
+ * (config diagnostics), `export prometheus-rules` (Vigil's alerting as Prometheus rules) and
+ * `baseline show|diff` (canary baselines).
  *
  * @returns a commander program whose usage errors throw CommanderError (see {@link main}).
  */
@@ -18,6 +20,7 @@ export function createProgram(): Command {
     .exitOverride()
     .description('Automated health checks for ML model endpoints')
     .version(VERSION, '-V, --version');
+  registerBaseline(program);
   registerCheck(program);
   registerExport(program);
   registerRun(program);
