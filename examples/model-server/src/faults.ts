@@ -6,6 +6,7 @@
  * package (examples/model-server/README.md).
  */
 import { z } from 'zod';
+import type { Tensor } from './models.js';
 
 /** gRPC statuses the `errors` fault can answer with: every one but OK. */
 export const GRPC_ERROR_STATUSES = [
@@ -94,17 +95,46 @@ export const FAULT_SCHEMAS = {
    */
   'wrong-schema': z.strictObject({ model }),
   /** Perturbed weights: predictions shift but stay plausible and in range. */
-  drift: z.strictObject({
-    seed: z.number().int().min(0).default(1),
-    scale: z.number().gt(0).max(10).optional(),
-    model,
-  }),
+  drift: z
+    .strictObject({
+      seed: z.number().int().min(0).default(1),
+      scale: z.number().gt(0).max(10).optional(),
+      sigma: z
+        .number()
+        .gt(0)
+        .max(10)
+        .optional()
+        .describe(
+          "noise per weight as a fraction of its matrix's RMS, instead of the model's calibrated scale",
+        ),
+      model,
+    })
+    .refine((d) => d.scale === undefined || d.sigma === undefined, {
+      message: 'give scale or sigma, not both',
+    }),
   /** Readiness fails (503) while liveness stays 200; inference answers 503. */
   'not-ready': z.strictObject({ model }),
   /** The process exits with `exitCode` after `afterMs`. */
   crash: z.strictObject({
     afterMs: z.number().int().min(0).max(3_600_000).default(0),
     exitCode: z.number().int().min(1).max(255).default(1),
+  }),
+  /** An upstream scaling bug: every numeric input feature is multiplied by `factor` before inference. */
+  'scaled-features': z.strictObject({
+    factor: z.number().min(-1e6).max(1e6).default(10).describe('what every numeric feature is multiplied by'),
+    model,
+  }),
+  /** A swapped label map: every label the model answers becomes the next one of its label list. */
+  'swapped-labels': z.strictObject({ model }),
+  /**
+   * A new model version: the reported version is `version` and inference takes `ms + uniform(0,
+   * jitterMs)` longer; the answers stay the same.
+   */
+  'version-bump': z.strictObject({
+    version: z.string().min(1).max(64).default('2'),
+    ms: z.number().int().min(0).max(600_000).default(20),
+    jitterMs: z.number().int().min(0).max(600_000).default(0),
+    model,
   }),
 } as const;
 
@@ -208,4 +238,30 @@ export class FaultState {
     }
     return false;
   }
+}
+
+/** Inputs as a scaling bug upstream would send them: numeric tensors times `factor`, text untouched. */
+export function scaleFeatures(inputs: readonly Tensor[], factor: number): Tensor[] {
+  return inputs.map((t) =>
+    t.datatype === 'BYTES'
+      ? t
+      : { ...t, data: (t.data as number[]).map((v) => (typeof v === 'number' ? v * factor : v)) },
+  );
+}
+
+/**
+ * Outputs as a swapped label map gives them: each string that is one of `labels` becomes the next one
+ * (the last becomes the first), so every label changes, and a binary model's two labels trade places.
+ * Other strings and numeric outputs are left alone.
+ */
+export function swapLabels(outputs: readonly Tensor[], labels: readonly string[]): Tensor[] {
+  const next = new Map(labels.map((label, i) => [label, labels[(i + 1) % labels.length] as string]));
+  return outputs.map((t) =>
+    t.datatype === 'BYTES' ? { ...t, data: (t.data as string[]).map((v) => next.get(v) ?? v) } : t,
+  );
+}
+
+/** The version a model reports while faults are active: a `version-bump`'s, else its own. */
+export function reportedVersion(faults: FaultState, modelName: string, version: string): string {
+  return faults.get('version-bump', modelName)?.version ?? version;
 }

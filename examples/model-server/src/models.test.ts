@@ -230,7 +230,10 @@ describe('withDrift', () => {
     { name: 'features', datatype: 'FP32', shape: [MAX_BATCH_SIZE, CREDIT_FEATURE_COUNT], data: creditProbe },
   ];
   const drifted: Model[] = [];
-  const drift = async (model: Model, options?: { seed?: number; scale?: number }): Promise<Model> => {
+  const drift = async (
+    model: Model,
+    options?: { seed?: number; scale?: number; sigma?: number },
+  ): Promise<Model> => {
     const copy = await model.withDrift(options);
     drifted.push(copy);
     return copy;
@@ -279,6 +282,20 @@ describe('withDrift', () => {
     };
     expect(await shift(0)).toBe(0);
     expect(await shift(3)).toBeGreaterThan(await shift(1));
+  });
+
+  it('takes sigma as the noise itself: graded, and the calibrated scale is sigma = k', async () => {
+    const before = (await credit.infer(creditInput()))[0]?.data as number[];
+    const shift = async (options: { sigma?: number; scale?: number }) => {
+      const after = (await (await drift(credit, options)).infer(creditInput()))[0]?.data as number[];
+      return after.reduce((acc, p, i) => acc + Math.abs(p - (before[i] as number)), 0) / after.length;
+    };
+    const graded = [await shift({ sigma: 0.01 }), await shift({ sigma: 0.05 }), await shift({ sigma: 0.1 })];
+    expect(graded[0]).toBeGreaterThan(0);
+    expect(graded[1]).toBeGreaterThan(graded[0] as number);
+    expect(graded[2]).toBeGreaterThan(graded[1] as number);
+    // The credit scorer's calibrated strength k is 0.8 (MODELS.md, "Drift").
+    expect(await shift({ sigma: 0.8 })).toBe(await shift({ scale: 1 }));
   });
 
   it('perturbs the weight matrices of the ONNX file and keeps the biases', async () => {

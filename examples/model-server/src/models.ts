@@ -13,8 +13,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { CREDIT_FEATURE_COUNT, featurizeTitles, TITLE_FEATURE_DIM } from './features.js';
+import { CREDIT_LABELS } from './train/credit-scorer.js';
 import { floatTensor, onnx, readFloatTensor } from './train/onnx-builder.js';
 import { createRng } from './train/prng.js';
+import { PRODUCT_CATEGORIES } from './train/product-data.js';
 
 /** Open Inference Protocol v2 tensor datatypes. */
 export type Datatype =
@@ -79,6 +81,8 @@ export class ModelInputError extends Error {
 export interface Model {
   /** Version "1", platform "onnxruntime_onnx". */
   readonly info: ModelInfo;
+  /** Every label the model can answer, in its output order (`label`, or `category` and `top_categories`). */
+  readonly labels: readonly string[];
   /** Runs one batch. Outputs come in `info.outputs` order. Throws {@link ModelInputError} for bad input. */
   infer(inputs: Tensor[]): Promise<Tensor[]>;
   /** The documented smoke payload for health checks: one small, known-good request (a fresh copy each call). */
@@ -86,9 +90,11 @@ export interface Model {
   /**
    * A copy whose weight matrices carry seeded Gaussian noise: predictions shift but stay plausible and in
    * range. `scale` multiplies the model's calibrated noise level (default {@link DEFAULT_DRIFT_SCALE}; 2 =
-   * twice as strong); `seed` defaults to {@link DEFAULT_DRIFT_SEED}. Same seed and scale, same copy.
+   * twice as strong); `sigma`, when given, is the noise itself, as a fraction of each matrix's RMS (the same
+   * for every model: graded drift such as σ = 0.01, 0.05, 0.1); `seed` defaults to {@link DEFAULT_DRIFT_SEED}.
+   * Same options, same copy.
    */
-  withDrift(options?: { seed?: number; scale?: number }): Promise<Model>;
+  withDrift(options?: { seed?: number; scale?: number; sigma?: number }): Promise<Model>;
   /** Releases the onnxruntime session; later `infer` calls throw. */
   close(): Promise<void>;
 }
@@ -99,6 +105,8 @@ interface ModelKind {
   /** Validates the (single) client input and converts it to the ONNX graph's feeds. */
   toFeeds(input: Tensor): Record<string, ort.Tensor>;
   smokeInputs(): Tensor[];
+  /** Every label the model answers, in output order. */
+  labels: readonly string[];
   /**
    * Drift noise at scale 1, as a fraction of each weight matrix's RMS. Calibrated so that the default drift is
    * clearly visible (MODELS.md, "Drift"): the sparse linear categorizer needs more than the dense MLP.
@@ -195,6 +203,7 @@ const CREDIT_SCORER: ModelKind = {
       data: [0.3, 0.25, 0, 0.6, 0.55, 0.2, 0.1, 0.45],
     },
   ],
+  labels: CREDIT_LABELS,
   driftNoise: 0.8,
 };
 
@@ -241,6 +250,7 @@ const PRODUCT_CATEGORIZER: ModelKind = {
       data: ['Wireless Bluetooth Noise Cancelling Headphones'],
     },
   ],
+  labels: PRODUCT_CATEGORIES,
   driftNoise: 2.5,
 };
 
@@ -296,6 +306,7 @@ async function createModel(kind: ModelKind, bytes: Uint8Array): Promise<Model> {
   let isClosed = false;
   return {
     info: kind.info,
+    labels: kind.labels,
     async infer(inputs) {
       if (isClosed) throw new Error(`model "${kind.info.name}" is closed`);
       const feeds = kind.toFeeds(selectInput(kind, inputs));
@@ -309,7 +320,7 @@ async function createModel(kind: ModelKind, bytes: Uint8Array): Promise<Model> {
         driftWeights(
           bytes,
           options.seed ?? DEFAULT_DRIFT_SEED,
-          (options.scale ?? DEFAULT_DRIFT_SCALE) * kind.driftNoise,
+          options.sigma ?? (options.scale ?? DEFAULT_DRIFT_SCALE) * kind.driftNoise,
         ),
       ),
     async close() {

@@ -339,6 +339,79 @@ describe('fault modes, seen through real HTTP requests', () => {
     expect(p).toBeLessThanOrEqual(1);
   });
 
+  it('drift with sigma: graded weight noise; scale and sigma together are refused', async () => {
+    const base = output((await call('/v2/models/credit-scorer/infer', { json: CREDIT })).body, 'probability');
+    const shifts: number[] = [];
+    for (const sigma of [0.01, 0.1]) {
+      await setFault('drift', { sigma, model: 'credit-scorer' });
+      const p = output((await call('/v2/models/credit-scorer/infer', { json: CREDIT })).body, 'probability');
+      shifts.push(Math.abs((p.data[0] as number) - (base.data[0] as number)));
+    }
+    expect(shifts[0]).toBeGreaterThan(0);
+    expect(shifts[1]).toBeGreaterThan(shifts[0] as number);
+    const both = await fetch(`${url}/admin/faults/drift`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ sigma: 0.1, scale: 2 }),
+    });
+    expect(both.status).toBe(400);
+    expect(await both.json()).toEqual({ error: 'fault "drift": give scale or sigma, not both' });
+  });
+
+  it('scaled-features: numeric features are multiplied before inference; factor 1 changes nothing', async () => {
+    const before = (await call('/v2/models/credit-scorer/infer', { json: CREDIT })).body;
+    await setFault('scaled-features', { factor: 1 });
+    expect((await call('/v2/models/credit-scorer/infer', { json: CREDIT })).body).toEqual(before);
+    await setFault('scaled-features', { factor: 3 });
+    const scaled = (await call('/v2/models/credit-scorer/infer', { json: CREDIT })).body;
+    const tripled = { inputs: [{ ...CREDIT.inputs[0], data: CREDIT.inputs[0]?.data.map((v) => v * 3) }] };
+    server.faults.clear();
+    expect(scaled).toEqual((await call('/v2/models/credit-scorer/infer', { json: tripled })).body);
+    expect(output(scaled, 'probability').data).not.toEqual(output(before, 'probability').data);
+  });
+
+  it('scaled-features leaves text inputs alone', async () => {
+    const before = (await call('/v2/models/product-categorizer/infer', { json: TITLE })).body;
+    await setFault('scaled-features', { factor: 10 });
+    expect((await call('/v2/models/product-categorizer/infer', { json: TITLE })).body).toEqual(before);
+  });
+
+  it('swapped-labels: every label becomes the next one of the model, scores unchanged', async () => {
+    const credit = (await call('/v2/models/credit-scorer/infer', { json: CREDIT })).body;
+    const title = (await call('/v2/models/product-categorizer/infer', { json: TITLE })).body;
+    await setFault('swapped-labels');
+    const swappedCredit = (await call('/v2/models/credit-scorer/infer', { json: CREDIT })).body;
+    const swappedTitle = (await call('/v2/models/product-categorizer/infer', { json: TITLE })).body;
+    const other = { repay: 'default', default: 'repay' } as Record<string, string>;
+    expect(output(swappedCredit, 'label').data).toEqual(
+      output(credit, 'label').data.map((l) => other[l as string]),
+    );
+    expect(output(swappedCredit, 'probability')).toEqual(output(credit, 'probability'));
+    const labels = server.models.get('product-categorizer')?.labels as readonly string[];
+    const next = (l: unknown) => labels[(labels.indexOf(l as string) + 1) % labels.length];
+    expect(output(swappedTitle, 'category').data).toEqual(['Clothing']);
+    expect(output(swappedTitle, 'category').data).toEqual(output(title, 'category').data.map(next));
+    expect(output(swappedTitle, 'top_categories').data).toEqual(
+      output(title, 'top_categories').data.map(next),
+    );
+    expect(output(swappedTitle, 'top_scores')).toEqual(output(title, 'top_scores'));
+  });
+
+  it('version-bump: a new reported version and slower inference, the same answers', async () => {
+    const before = (await call('/v2/models/credit-scorer/infer', { json: CREDIT })).body;
+    await setFault('version-bump', { version: '2', ms: 120, model: 'credit-scorer' });
+    const started = performance.now();
+    const after = await call('/v2/models/credit-scorer/versions/2/infer', { json: CREDIT });
+    // A lower bound only: the added delay is a sleep of at least 120 ms.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(120);
+    expect(after.status).toBe(200);
+    expect(after.body).toEqual({ ...before, model_version: '2' });
+    expect((await call('/v2/models/credit-scorer')).body.versions).toEqual(['2']);
+    expect((await call('/v2/models/credit-scorer/versions/1/infer', { json: CREDIT })).status).toBe(404);
+    expect((await call('/v2/models/credit-scorer/versions/2/ready')).status).toBe(200);
+    expect((await call('/v2/models/product-categorizer')).body.versions).toEqual(['1']);
+  });
+
   it('not-ready: readiness and inference answer 503 while liveness stays 200', async () => {
     await setFault('not-ready', { model: 'product-categorizer' });
     expect((await call('/v2/health/live')).status).toBe(200);

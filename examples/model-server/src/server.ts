@@ -14,6 +14,9 @@ import {
   FaultState,
   isFaultMode,
   parseFault,
+  reportedVersion,
+  scaleFeatures,
+  swapLabels,
 } from './faults.js';
 import { type GrpcListener, type GrpcListenOptions, listenGrpc, type ServingCore } from './grpc.js';
 import {
@@ -227,12 +230,14 @@ export async function createModelServer(options: ModelServerOptions = {}): Promi
     const base = models.get(name) as Model;
     const drift = faults.get('drift', name);
     if (!drift) return base;
-    const key = `${name}:${drift.seed}:${drift.scale ?? 'default'}`;
+    const key = `${name}:${drift.seed}:${drift.scale ?? 'default'}:${drift.sigma ?? 'scaled'}`;
     let copy = drifted.get(key);
     if (!copy) {
-      const driftOptions =
-        drift.scale === undefined ? { seed: drift.seed } : { seed: drift.seed, scale: drift.scale };
-      copy = base.withDrift(driftOptions);
+      copy = base.withDrift({
+        seed: drift.seed,
+        ...(drift.scale === undefined ? {} : { scale: drift.scale }),
+        ...(drift.sigma === undefined ? {} : { sigma: drift.sigma }),
+      });
       drifted.set(key, copy);
     }
     return copy;
@@ -240,8 +245,13 @@ export async function createModelServer(options: ModelServerOptions = {}): Promi
 
   async function predict(name: ModelName, inputs: Tensor[]): Promise<Tensor[]> {
     const model = await modelFor(name);
-    const fed = faults.get('zero-features', name) ? zeroFeatures(inputs) : inputs;
-    const outputs = await model.infer(fed);
+    const bump = faults.get('version-bump', name);
+    if (bump) await sleep(bump.ms + Math.random() * bump.jitterMs);
+    let fed = faults.get('zero-features', name) ? zeroFeatures(inputs) : inputs;
+    const scaled = faults.get('scaled-features', name);
+    if (scaled) fed = scaleFeatures(fed, scaled.factor);
+    let outputs = await model.infer(fed);
+    if (faults.get('swapped-labels', name)) outputs = swapLabels(outputs, model.labels);
     return applyOutputFaults(outputs, faults, name);
   }
 
@@ -280,7 +290,10 @@ export async function createModelServer(options: ModelServerOptions = {}): Promi
   function lookup(params: { model: string; version?: string }): { name: ModelName; model: Model } {
     const model = models.get(params.model as ModelName);
     if (!model) throw new HttpError(404, `model "${params.model}" not found`);
-    if (params.version !== undefined && params.version !== model.info.version)
+    if (
+      params.version !== undefined &&
+      params.version !== reportedVersion(faults, params.model, model.info.version)
+    )
       throw new HttpError(404, `model "${params.model}" has no version "${params.version}"`);
     return { name: params.model as ModelName, model };
   }
@@ -330,7 +343,7 @@ export async function createModelServer(options: ModelServerOptions = {}): Promi
   const modelMetadata = async (req: FastifyRequest<{ Params: { model: string; version?: string } }>) => {
     const { model } = lookup(req.params);
     const { name, version, platform, inputs, outputs } = model.info;
-    return { name, versions: [version], platform, inputs, outputs };
+    return { name, versions: [reportedVersion(faults, name, version)], platform, inputs, outputs };
   };
   app.get('/v2/models/:model', modelMetadata);
   app.get('/v2/models/:model/versions/:version', modelMetadata);
@@ -364,7 +377,10 @@ export async function createModelServer(options: ModelServerOptions = {}): Promi
       const wanted = new Set(request.outputs);
       outputs = outputs.filter((o) => wanted.has(o.name));
     }
-    const body: Record<string, unknown> = { model_name: name, model_version: model.info.version };
+    const body: Record<string, unknown> = {
+      model_name: name,
+      model_version: reportedVersion(faults, name, model.info.version),
+    };
     if (request.id !== undefined) body.id = request.id;
     if (faults.get('wrong-schema', name)) body.predictions = outputs.map((o) => o.data);
     else body.outputs = outputs;
