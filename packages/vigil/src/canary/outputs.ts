@@ -43,8 +43,9 @@ const isText = (value: string) => value.length > TEXT_MIN_LENGTH || /[\n\r]/.tes
  * The kind of an output, from its values and shape:
  * - every value a number (NaN and ±Infinity included) → `numbers`;
  * - every value a string: `text` if any is long or multi-line ({@link TEXT_MIN_LENGTH}); else `topk`
- *   when the shape's last dimension is more than 1 (`[N, 3]` ranked categories) or, without a shape,
- *   when there is more than one value; else `labels`;
+ *   when the shape has rank 2 or more and its last dimension is more than 1 (`[N, 3]` ranked
+ *   categories) or, without a shape, when there is more than one value; else `labels` (`[N, 1]`, or
+ *   `[N]`: a label per instance);
  * - anything else (booleans, null, objects, mixed) → `json`.
  *
  * An empty output is `json` (nothing to learn its kind from).
@@ -56,7 +57,9 @@ export function inferOutputKind(values: readonly unknown[], shape?: readonly num
   if (values.every((v) => typeof v === 'number')) return 'numbers';
   if (!values.every((v) => typeof v === 'string')) return 'json';
   if ((values as string[]).some(isText)) return 'text';
-  if (shape !== undefined && shape.length > 0) return (shape.at(-1) ?? 1) > 1 ? 'topk' : 'labels';
+  // Rows of ranked labels have rank 2 or more ([N, k]); a rank-1 list is one label per instance.
+  if (shape !== undefined && shape.length > 0)
+    return shape.length >= 2 && (shape.at(-1) ?? 1) > 1 ? 'topk' : 'labels';
   return values.length > 1 ? 'topk' : 'labels';
 }
 
