@@ -23,6 +23,7 @@ import {
   type LatencyProfile,
   observationsFromBaseline,
   readBaselineFile,
+  serialiseBaseline,
 } from '../canary/index.js';
 import { EXIT_CODES, UsageError } from '../errors.js';
 
@@ -216,12 +217,10 @@ export function registerBaseline(program: Command): void {
     .command('show')
     .description('print what a baseline file holds; exit 0, or 2 when it is not a readable baseline')
     .argument('<file>', 'baseline file')
-    .option('--json', 'print the parsed baseline as JSON')
+    .option('--json', 'print it as a baseline file: validated, keys sorted')
     .action(async (file: string, options: { json?: boolean }) => {
       const parsed = await readBaselineFile(file);
-      process.stdout.write(
-        options.json ? `${JSON.stringify(parsed, null, 2)}\n` : formatBaseline(parsed, file),
-      );
+      process.stdout.write(options.json ? serialiseBaseline(parsed) : formatBaseline(parsed, file));
     });
   baseline
     .command('diff')
