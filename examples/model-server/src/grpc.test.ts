@@ -396,6 +396,30 @@ describe('fault modes, seen through real gRPC calls', () => {
     expect(after).toBeLessThanOrEqual(1);
   });
 
+  it('the graded drift faults reach gRPC too: swapped labels, scaled features, a version bump', async () => {
+    const before = (await typed.call('ModelInfer', credit())).value as InferResponse;
+    await set('swapped-labels');
+    const other = { repay: 'default', default: 'repay' } as Record<string, string>;
+    expect(values((await typed.call('ModelInfer', credit())).value, 'label')).toEqual(
+      values(before, 'label').map((l) => other[l as string]),
+    );
+    server.faults.clear();
+    await set('scaled-features', { factor: 1 });
+    expect(values((await typed.call('ModelInfer', credit())).value, 'probability')).toEqual(
+      values(before, 'probability'),
+    );
+    server.faults.clear();
+    await set('version-bump', { version: '2', ms: 0 });
+    const bumped = (await typed.call('ModelInfer', { ...credit(), model_version: '2' }))
+      .value as InferResponse;
+    expect(bumped.model_version).toBe('2');
+    expect(values(bumped, 'probability')).toEqual(values(before, 'probability'));
+    expect((await typed.call('ModelMetadata', { name: 'credit-scorer' })).value.versions).toEqual(['2']);
+    expect((await typed.call('ModelInfer', { ...credit(), model_version: '1' })).error?.code).toBe(
+      grpc.status.NOT_FOUND,
+    );
+  });
+
   it('not-ready: readiness false and inference UNAVAILABLE while liveness holds', async () => {
     await set('not-ready', { model: 'product-categorizer' });
     expect((await typed.call('ServerLive')).value).toEqual({ live: true });

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { Health } from '@vigil/serve';
-import { type FaultState, grpcStatusOf } from './faults.js';
+import { type FaultState, grpcStatusOf, reportedVersion } from './faults.js';
 import { type Datatype, type Model, ModelInputError, type ModelName, type Tensor } from './models.js';
 import { decodeInferenceRequest, InferenceRequestError } from './oip.js';
 
@@ -389,7 +389,7 @@ function unary<Req, Res>(
 function lookup(core: ServingCore, name: string, version: string): { name: ModelName; model: Model } {
   const model = core.models.get(name as ModelName);
   if (!model) throw new GrpcError(grpc.status.NOT_FOUND, `model "${name}" not found`);
-  if (version !== '' && version !== model.info.version) {
+  if (version !== '' && version !== reportedVersion(core.faults, name, model.info.version)) {
     throw new GrpcError(grpc.status.NOT_FOUND, `model "${name}" has no version "${version}"`);
   }
   return { name: name as ModelName, model };
@@ -429,7 +429,7 @@ function implementation(core: ServingCore, rawOutputs: boolean) {
     ModelMetadata: unary(core, perModel, async (request: { name: string; version: string }) => {
       const { model } = lookup(core, request.name, request.version);
       const { name, version, platform, inputs, outputs } = model.info;
-      return { name, versions: [version], platform, inputs, outputs };
+      return { name, versions: [reportedVersion(core.faults, name, version)], platform, inputs, outputs };
     }),
     ModelInfer: unary(core, { isInfer: true, modelOf: modelName }, async (request: InferRequestMessage) => {
       const { name, model } = lookup(core, request.model_name, request.model_version);
@@ -467,7 +467,7 @@ function implementation(core: ServingCore, rawOutputs: boolean) {
       if (faults.get('wrong-schema', name)) outputs = [];
       return {
         model_name: name,
-        model_version: model.info.version,
+        model_version: reportedVersion(core.faults, name, model.info.version),
         id: request.id,
         outputs: outputs.map((t) => outputMessage(t, rawOutputs)),
         raw_output_contents: rawOutputs ? outputs.map(toRaw) : [],
