@@ -8,6 +8,7 @@
 const LAYERS = [
   ['ground', '(types|errors|version)\\.ts$'],
   ['diagnostics', 'diagnostics/'],
+  ['schema', 'schema/'],
   ['wire', 'wire/'],
   ['assertions', 'assertions/'],
   ['canary', 'canary/'],

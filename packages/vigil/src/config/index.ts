@@ -15,6 +15,7 @@
 
 export { DURATION_PATTERN, MAX_DURATION_MS, parseDuration } from '../diagnostics/duration.js';
 export { createRedactor, REDACTED } from '../diagnostics/redact.js';
+export { urlProblem } from '../schema/url.js';
 export type { CheckPlan } from '../types.js';
 export type { Env } from './interpolate.js';
 export { generateJsonSchema } from './json-schema.js';
@@ -43,7 +44,6 @@ export {
   type TargetSpec,
   TIMING_DEFAULTS,
   tlsSchema,
-  urlProblem,
   type VigilConfig,
   type VigilConfigInput,
 } from './schema.js';

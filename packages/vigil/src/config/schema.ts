@@ -11,6 +11,16 @@ import { DURATION_PATTERN, durationProblem, parseDuration } from '../diagnostics
 import { GOT } from '../diagnostics/messages.js';
 import { formatPath, Verbatim } from '../diagnostics/paths.js';
 import { closest } from '../diagnostics/suggest.js';
+import {
+  everyTime,
+  exactlyOne,
+  headerMap,
+  jsonObject,
+  requiredOr,
+  scalarString,
+  whenValid,
+} from '../schema/blocks.js';
+import { baseUrl } from '../schema/url.js';
 import { type AuthConfig, CHECK_KINDS, PROTOCOL_NAMES, type ProtocolName } from '../types.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -18,11 +28,7 @@ import { type AuthConfig, CHECK_KINDS, PROTOCOL_NAMES, type ProtocolName } from 
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const LABEL_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const HEADER_PATTERN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const STATUS_CLASS_PATTERN = /^[1-5]xx$/;
-
-const requiredOr = (message: string) => (issue: { input: unknown }) =>
-  issue.input === undefined ? 'required' : message;
 
 /** A target or region name. */
 const nameSchema = z.string({ error: requiredOr(`expected a name, got ${GOT}`) }).regex(NAME_PATTERN, {
@@ -69,52 +75,6 @@ function wholeNumber(min: number, description: string) {
     .min(min, { error: `must be at least ${min}, got ${GOT}` })
     .describe(description);
 }
-
-/** Scalars turned into strings (labels and header values are strings on the wire). */
-const scalarString = z
-  .union([z.string(), z.number(), z.boolean()], {
-    error: requiredOr(`expected a string, got ${GOT}`),
-  })
-  .transform(String);
-
-/** An http(s) base URL; the trailing slash is removed. */
-function baseUrl(description: string) {
-  return z
-    .string({ error: requiredOr(`expected an http(s) URL like "http://127.0.0.1:8081", got ${GOT}`) })
-    .superRefine((text, ctx) => {
-      const problem = urlProblem(text);
-      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, input: text });
-    })
-    .transform((text) => text.replace(/\/+$/, ''))
-    .meta({ description, pattern: '^https?://' });
-}
-
-/**
- * What is wrong with `text` as a target's base URL, or `undefined` when it is fine: not a URL, not
- * http(s), credentials in it (they belong in `auth`, where they are redacted), a query or fragment.
- * Messages hold {@link GOT} where the value belongs. Shared with `vigil check --url`, so the flag and
- * the config accept the same URLs.
- */
-export function urlProblem(text: string): string | undefined {
-  if (!URL.canParse(text)) return `expected an http(s) URL like "http://127.0.0.1:8081", got ${GOT}`;
-  const url = new URL(text);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    return `expected an http:// or https:// URL, got ${GOT}`;
-  }
-  if (url.username !== '' || url.password !== '') return 'must not contain credentials: put them in auth';
-  if (url.search !== '' || url.hash !== '') return `a base URL has no query or fragment, got ${GOT}`;
-  return undefined;
-}
-
-const jsonObject = z.record(z.string(), z.unknown());
-
-/**
- * For refinements that compare fields: run only when the fields themselves are valid. (Checks that fail
- * with a custom issue do not abort the parse, so the default would still run the refinement.)
- */
-const whenValid = { when: (payload: { issues: readonly unknown[] }) => payload.issues.length === 0 };
-/** For refinements that only look at which keys are present: run even when values are invalid. */
-const everyTime = { when: () => true };
 
 // ---------------------------------------------------------------------------------------------
 // Timing: defaults, then per target, then per check
@@ -386,19 +346,6 @@ const oipRequest = z
   )
   .meta({ id: 'OipInferRequest', description: 'Open Inference Protocol v2 infer request.' });
 
-function exactlyOne(
-  value: Record<string, unknown>,
-  keys: readonly [string, string],
-  ctx: z.RefinementCtx,
-): void {
-  const present = keys.filter((key) => value[key] !== undefined);
-  if (present.length === 0) {
-    ctx.addIssue({ code: 'custom', message: `needs "${keys[0]}" or "${keys[1]}"` });
-  } else if (present.length === 2) {
-    ctx.addIssue({ code: 'custom', message: `takes "${keys[0]}" or "${keys[1]}", not both` });
-  }
-}
-
 /** KServe v1 predict request (custom predictors may take more keys). */
 const kserveV1Request = z
   .looseObject(
@@ -519,10 +466,7 @@ export const httpRequestSchema = z
       .startsWith('/', { error: `expected a path starting with "/", like "/health", got ${GOT}` })
       .optional()
       .describe('Path and query relative to the target URL; default "/".'),
-    headers: z
-      .record(z.string().regex(HEADER_PATTERN, { error: `expected a header name, got ${GOT}` }), scalarString)
-      .optional()
-      .describe('Extra request headers.'),
+    headers: headerMap().optional().describe('Extra request headers.'),
     body: z.unknown().optional().describe('Request body: a string is sent as is, anything else as JSON.'),
   })
   .meta({ id: 'HttpRequest', description: 'Request for protocol http; default GET /.' });
@@ -743,10 +687,7 @@ const baseTargetShape = {
     )
     .optional()
     .describe('Labels for metrics and alerts, e.g. {team: risk}.'),
-  headers: z
-    .record(z.string().regex(HEADER_PATTERN, { error: `expected a header name, got ${GOT}` }), scalarString)
-    .optional()
-    .describe('Headers sent with every request of this target.'),
+  headers: headerMap().optional().describe('Headers sent with every request of this target.'),
   auth: authSchema.optional(),
   tls: tlsSchema.optional(),
   maxBodyBytes: wholeNumber(1, 'Response body cap in bytes.').default(1_048_576),
