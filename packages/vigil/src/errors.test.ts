@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, EXIT_CODE_OF_ERROR, EXIT_CODES, exitCodeOf, UsageError, VigilError } from './errors.js';
+import { PROTOCOL_NAMES, PROTOCOLS } from './protocols/index.js';
 
 const SRC = fileURLToPath(new URL('.', import.meta.url));
 const DOC = readFileSync(fileURLToPath(new URL('../ERRORS.md', import.meta.url)), 'utf8');
@@ -27,16 +28,18 @@ describe('ERRORS.md', () => {
     expect([...documented(/^\| `(VIGIL_ERR_[A-Z0-9_]+)`/gm)].sort()).toEqual([...used].sort());
   });
 
-  it('documents exactly the ProbeErrorCode values of types.ts', () => {
+  it('documents exactly the ProbeErrorCode values of types.ts and the codes protocol plugins add', () => {
     const types = readFileSync(join(SRC, 'types.ts'), 'utf8');
     const start = types.indexOf('export type ProbeErrorCode');
     // The union ends at the first blank line (its comments may contain semicolons).
     const block = types.slice(start, types.indexOf('\n\n', start));
     const codes = [...block.matchAll(/'([A-Z_]+)'/g)].map((m) => m[1] as string);
     expect(codes.length).toBeGreaterThan(5);
+    const added = PROTOCOL_NAMES.flatMap((name) => Object.keys(PROTOCOLS[name].errorCodes));
+    expect(added.filter((code) => codes.includes(code))).toEqual([]);
     expect(
       [...documented(/^\| `([A-Z][A-Z_]+)` \|/gm)].filter((c) => !c.startsWith('VIGIL_')).sort(),
-    ).toEqual(codes.sort());
+    ).toEqual([...codes, ...new Set(added)].sort());
   });
 
   it('documents exactly the exit codes of EXIT_CODES, and each error code under the exit it causes', () => {

@@ -30,12 +30,23 @@ export { createHub, type Hub, type HubOptions } from './hub/hub.js';
 export type { CheckStatus, HubEvent, HubView } from './hub/types.js';
 export { createMetrics, type Metrics, type MetricsLevel } from './metrics/index.js';
 export { isProbeable, type ProbeDeps, runProbe } from './probe/run-probe.js';
-export { ADAPTERS, createAdapterContext, getAdapter } from './protocols/index.js';
+export {
+  ADAPTERS,
+  createAdapterContext,
+  defineProtocol,
+  getAdapter,
+  getProtocol,
+  type HttpCheckRequest,
+  PROTOCOL_NAMES,
+  PROTOCOLS,
+  type ProtocolName,
+  type ProtocolPlugin,
+} from './protocols/index.js';
 export { DEFAULT_COALESCE_MS } from './scheduler/index.js';
 export { openStore } from './store/index.js';
 export type { Store } from './store/types.js';
 export type * from './types.js';
-export { CHECK_KINDS, PROTOCOL_NAMES } from './types.js';
+export { CHECK_KINDS } from './types.js';
 export { VERSION } from './version.js';
 export { createGrpcClient } from './wire/grpc.js';
 export { createHttpClient } from './wire/http.js';

@@ -7,18 +7,6 @@
 export type CheckKind = 'liveness' | 'readiness' | 'integrity' | 'canary';
 export const CHECK_KINDS: readonly CheckKind[] = ['liveness', 'readiness', 'integrity', 'canary'];
 
-/** Serving APIs Vigil speaks; one adapter each in src/protocols. */
-export type ProtocolName = 'oip-v2' | 'kserve-v1' | 'torchserve' | 'tfserving' | 'openai' | 'ollama' | 'http';
-export const PROTOCOL_NAMES: readonly ProtocolName[] = [
-  'oip-v2',
-  'kserve-v1',
-  'torchserve',
-  'tfserving',
-  'openai',
-  'ollama',
-  'http',
-];
-
 /** `pass`, `degraded` (passed but slow or drifting: warning), or `fail`. */
 export type Outcome = 'pass' | 'degraded' | 'fail';
 
@@ -41,6 +29,12 @@ export type ProbeErrorCode =
   | 'PROTOCOL' // the server answered, but not in the shape its protocol defines
   | 'NETWORK' // any other socket error
   | 'INTERNAL'; // Vigil failed while judging the answer (a bug: the message says what; the check fails, nothing else)
+
+/**
+ * A probe error code that a protocol plugin adds to {@link ProbeErrorCode} (declared in its
+ * `errorCodes` and documented in ERRORS.md): UPPER_SNAKE like the core codes.
+ */
+export type ProtocolErrorCode = Uppercase<string>;
 
 /** Time spent in each phase of one HTTP exchange, in milliseconds (blackbox_exporter's phases). */
 export interface PhaseTimings {
@@ -86,7 +80,7 @@ export interface ProbeResult {
   outcome: Outcome;
   httpStatus?: number;
   failures: AssertionFailure[];
-  error?: { code: ProbeErrorCode; message: string };
+  error?: { code: ProbeErrorCode | ProtocolErrorCode; message: string };
   /** The model version the server reported, when it reports one. */
   modelVersion?: string;
 }
@@ -139,16 +133,6 @@ export interface ExpectConfig {
   body?: { contains?: string; notContains?: string; matches?: string };
 }
 
-/** A plain HTTP request (protocol `http`, any check). */
-export interface HttpCheckRequest {
-  method?: string;
-  /** Path (and query) relative to the target URL. */
-  path?: string;
-  headers?: Record<string, string>;
-  /** A string is sent as is; anything else as JSON. */
-  body?: unknown;
-}
-
 /** TLS options for a target; file paths are resolved against the config file's folder. */
 export interface TlsConfig {
   caFile?: string;
@@ -162,17 +146,19 @@ export interface TlsConfig {
 /** Credentials; values normally come from `${ENV}` and are redacted in every output. */
 export type AuthConfig = { bearer: string } | { basic: { username: string; password: string } };
 
-/** One model endpoint, as the adapters and the prober see it. */
+/**
+ * One model endpoint, as the adapters and the prober see it. Keys a protocol adds to its targets (its
+ * plugin's `targetOptions`, validated by its schema) sit beside the common ones, as in the config file.
+ */
 export interface TargetConfig {
   name: string;
   /** Base URL, e.g. `http://127.0.0.1:8081` (no trailing slash). */
   url: string;
-  protocol: ProtocolName;
-  /** Model name (model id for openai / ollama); required except for `http`. */
+  /** A registered protocol's name (`ProtocolName` in protocols/index.ts; the config loader checks it). */
+  protocol: string;
+  /** Model name as the server knows it; required unless the protocol's plugin says optional. */
   model?: string;
   version?: string;
-  /** TorchServe management API base URL (default: url with port 8081). */
-  managementUrl?: string;
   labels: Record<string, string>;
   headers: Record<string, string>;
   auth?: AuthConfig;
@@ -181,6 +167,8 @@ export interface TargetConfig {
   maxBodyBytes: number;
   /** Redirects followed before TOO_MANY_REDIRECTS. Default 5. */
   maxRedirects: number;
+  /** A protocol's own target options, e.g. a second base URL. */
+  readonly [option: string]: unknown;
 }
 
 /**
@@ -205,14 +193,12 @@ export interface CheckPlan {
    */
   startupGraceMs?: number;
   /**
-   * Integrity / canary: the smoke payload in the protocol's own shape (OIP: `{inputs, outputs?, parameters?}`;
-   * kserve-v1 / tfserving: `{instances}` or `{inputs}`; torchserve: any JSON; openai: `{prompt}` or
-   * `{messages}` plus options; ollama: `{prompt, stream?}` plus options). For protocol `http`: an
-   * HttpCheckRequest on any check.
+   * The smoke payload, in the protocol's own shape (its plugin's request schema): integrity and canary
+   * checks, and any check of a protocol whose plugin says so.
    */
   request?: unknown;
-  /** tfserving integrity: which verb (default `predict`). */
-  method?: 'predict' | 'classify' | 'regress';
+  /** A protocol's choice of call for this check (e.g. which verb an integrity check uses), set by its plugin's plan hook. */
+  method?: string;
   /** Extra named outputs picked by JSONPath from the probe document, e.g. `{probability: "$.body.score"}`. */
   extract?: Record<string, string>;
   expect: ExpectConfig;
@@ -311,7 +297,7 @@ export interface AdapterAnswer {
    * The protocol-level verdict, e.g. `{ok: false, reason: 'TorchServe /ping says "Partial Healthy"'}` or
    * `{ok: false, code: 'NON_FINITE_NUMBER', reason: …}`. Transport errors carry the exchange's code.
    */
-  verdict: { ok: true } | { ok: false; reason: string; code?: ProbeErrorCode };
+  verdict: { ok: true } | { ok: false; reason: string; code?: ProbeErrorCode | ProtocolErrorCode };
   /** For assertions; present whenever a body was read. */
   document?: ProbeDocument;
   /** Outputs the model's metadata declares (integrity): a response missing one fails by default. */
@@ -319,9 +305,13 @@ export interface AdapterAnswer {
   modelVersion?: string;
 }
 
-/** One serving API. Adding a protocol is one file implementing this plus one line in the registry. */
+/**
+ * One serving API at run time. A protocol's file wraps it in its plugin (protocols/plugin.ts), which
+ * adds the protocol's part of the config; the registry (protocols/index.ts) lists the plugins.
+ */
 export interface ProtocolAdapter {
-  readonly name: ProtocolName;
+  /** The protocol's name, as in `protocol:` (its plugin's name). */
+  readonly name: string;
   liveness(ctx: AdapterContext, plan: CheckPlan): Promise<AdapterAnswer>;
   readiness(ctx: AdapterContext, plan: CheckPlan): Promise<AdapterAnswer>;
   /** Sends `plan.request` (the smoke payload) and normalises the answer into `document.outputs`. */

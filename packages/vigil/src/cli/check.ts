@@ -12,15 +12,8 @@ import { loadConfig, parseDuration, TIMING_DEFAULTS, urlProblem } from '../confi
 import { GOT } from '../diagnostics/messages.js';
 import { UsageError } from '../errors.js';
 import { isProbeable, runProbe } from '../probe/run-probe.js';
-import { createAdapterContext, getAdapter } from '../protocols/index.js';
-import {
-  type CheckPlan,
-  type HttpClient,
-  PROTOCOL_NAMES,
-  type ProbeResult,
-  type ProtocolName,
-  type TargetConfig,
-} from '../types.js';
+import { createAdapterContext, getAdapter, PROTOCOL_NAMES, type ProtocolName } from '../protocols/index.js';
+import type { CheckPlan, HttpClient, ProbeResult, TargetConfig } from '../types.js';
 import { createHttpClient } from '../wire/http.js';
 
 /** Options of {@link runChecks}. */

@@ -79,7 +79,7 @@ export function resolveFiles(config: VigilConfig, baseDir: string, schemas: Map<
       if (typeof check.expect?.schema === 'string') {
         check.expect.schema = schemas.get(`${index}/${kind}`) as Record<string, unknown> | boolean;
       }
-      if ('baseline' in check) check.baseline = resolve(baseDir, check.baseline);
+      if (check.baseline !== undefined) check.baseline = resolve(baseDir, check.baseline);
     }
   });
 }

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { PROTOCOL_NAMES } from '../types.js';
+import { PROTOCOL_NAMES } from '../protocols/index.js';
 import { JSON_SCHEMA_FILE } from './json-schema.js';
 import { parseConfig } from './load.js';
 

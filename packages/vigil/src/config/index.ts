@@ -15,6 +15,8 @@
 
 export { DURATION_PATTERN, MAX_DURATION_MS, parseDuration } from '../diagnostics/duration.js';
 export { createRedactor, REDACTED } from '../diagnostics/redact.js';
+// The protocols own these now; exported here still for callers that found them here.
+export { httpRequestSchema, OIP_DATATYPES } from '../protocols/index.js';
 export { urlProblem } from '../schema/url.js';
 export type { CheckPlan } from '../types.js';
 export type { Env } from './interpolate.js';
@@ -38,8 +40,6 @@ export {
   type DefaultsSpec,
   type ExpectSpec,
   expectSchema,
-  httpRequestSchema,
-  OIP_DATATYPES,
   operatorsSchema,
   type TargetSpec,
   TIMING_DEFAULTS,

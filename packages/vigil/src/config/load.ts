@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { isSecretAlertingValue } from '../alerting/routing.js';
-import { fillMessage, humanErrorMap, issuesToProblems, renderValue } from '../diagnostics/messages.js';
+import { fillMessage, issuesToProblems, renderValue } from '../diagnostics/messages.js';
 import { type ConfigPath, formatPath, type Problem } from '../diagnostics/paths.js';
 import { createRedactor } from '../diagnostics/redact.js';
 import { ConfigError } from '../errors.js';
@@ -10,7 +10,7 @@ import type { CheckPlan } from '../types.js';
 import { checkFiles, resolveFiles } from './files.js';
 import { type Env, interpolateEnv } from './interpolate.js';
 import { buildPlan } from './plan.js';
-import { configSchema, type VigilConfig } from './schema.js';
+import { configErrorMap, configSchema, type VigilConfig } from './schema.js';
 
 /** A config that loaded: validated, files resolved, deeply frozen, with its plan. */
 export interface LoadedConfig {
@@ -116,7 +116,7 @@ export function parseConfig(text: string, options: ParseOptions): LoadResult {
   const isSecret = (value: string) => secrets.some((secret) => secret !== '' && value.includes(secret));
   const redact = createRedactor(secrets);
 
-  const parsed = configSchema.safeParse(tree, { error: humanErrorMap, reportInput: true });
+  const parsed = configSchema.safeParse(tree, { error: configErrorMap, reportInput: true });
   const files = checkFiles(tree, options.baseDir);
   const unresolved = new Set(interpolation.unresolved.map((path) => formatPath(path)));
   const problems: Problem[] = [

@@ -1,19 +1,16 @@
 import { parseDuration } from '../diagnostics/duration.js';
 import { ConfigError } from '../errors.js';
+import { getProtocol, type ProtocolPlugin } from '../protocols/index.js';
 import {
   CHECK_KINDS,
   type CheckKind,
   type CheckPlan,
   type ExpectConfig,
-  type HttpCheckRequest,
   type TargetConfig,
 } from '../types.js';
 import type { ExpectSpec, TargetSpec, VigilConfig } from './schema.js';
 
 type CheckSpec = NonNullable<TargetSpec['checks'][CheckKind]>;
-
-/** The request a plain HTTP check sends when its config gives none, or fills in what it leaves out. */
-const HTTP_REQUEST_DEFAULTS = { method: 'GET', path: '/' } as const;
 
 /**
  * Resolves a validated config into the checks to run: one {@link CheckPlan} per configured check, targets
@@ -22,35 +19,41 @@ const HTTP_REQUEST_DEFAULTS = { method: 'GET', path: '/' } as const;
  * Every value is resolved: timing keys from the check, else its target, else `defaults` (durations in
  * milliseconds; `fastInterval: false` → `fastIntervalMs: null`; liveness always has successThreshold 1,
  * as in Kubernetes); `id` is `<target>/<kind>`; the target's `labels` and `headers` default to `{}`;
- * `expect.latency` becomes `{degradedMs, failedMs}`; protocol `http` checks get a request with method
- * `GET` and path `/` unless given; tfserving integrity gets `method: 'predict'` unless given.
+ * `expect.latency` becomes `{degradedMs, failedMs}`; a check's `request` is copied, then its protocol's
+ * plan hook (`planCheck` of its plugin) adds what that protocol defaults, such as a request or a method.
  *
  * @example buildPlan(config).map((plan) => plan.id) // ['credit-scorer/liveness', 'credit-scorer/readiness']
  * @param config from {@link loadConfig} or {@link parseConfig}, whose files are already resolved
  * @throws ConfigError `VIGIL_ERR_CONFIG_INVALID` if an `expect.schema` is still a file name, i.e. the config
- *   came from `configSchema.parse` rather than the loader (which reads schema files)
+ *   came from `configSchema.parse` rather than the loader (which reads schema files); ConfigError
+ *   `VIGIL_ERR_PROTOCOL_UNKNOWN` for a target whose protocol is not registered (a config built by hand)
  */
 export function buildPlan(config: VigilConfig): CheckPlan[] {
   const plans: CheckPlan[] = [];
   for (const spec of config.targets) {
-    const target = toTargetConfig(spec);
+    const protocol = getProtocol(spec.protocol);
+    const target = toTargetConfig(spec, protocol);
     for (const kind of CHECK_KINDS) {
       const check: CheckSpec | undefined = spec.checks[kind];
       if (check === undefined) continue;
-      plans.push(toCheckPlan(config, spec, target, kind, check));
+      plans.push(toCheckPlan(config, spec, target, protocol, kind, check));
     }
   }
   return plans;
 }
 
-function toTargetConfig(spec: TargetSpec): TargetConfig {
+function toTargetConfig(spec: TargetSpec, protocol: ProtocolPlugin): TargetConfig {
+  const options = Object.keys(protocol.targetOptions).flatMap((key) => {
+    const value = (spec as Record<string, unknown>)[key];
+    return value === undefined ? [] : [[key, value] as const];
+  });
   return {
     name: spec.name,
     url: spec.url,
     protocol: spec.protocol,
     ...(spec.model !== undefined && { model: spec.model }),
     ...(spec.version !== undefined && { version: spec.version }),
-    ...('managementUrl' in spec && spec.managementUrl !== undefined && { managementUrl: spec.managementUrl }),
+    ...Object.fromEntries(options),
     labels: spec.labels ?? {},
     headers: spec.headers ?? {},
     ...(spec.auth !== undefined && { auth: spec.auth }),
@@ -64,6 +67,7 @@ function toCheckPlan(
   config: VigilConfig,
   spec: TargetSpec,
   target: TargetConfig,
+  protocol: ProtocolPlugin,
   kind: CheckKind,
   check: CheckSpec,
 ): CheckPlan {
@@ -87,17 +91,12 @@ function toCheckPlan(
     startupGraceMs: parseDuration(check.startupGrace ?? spec.startupGrace ?? defaults.startupGrace),
     expect: toExpectConfig(check.expect, id),
   };
-  if (spec.protocol === 'http') {
-    const given = 'request' in check ? (check.request as HttpCheckRequest | undefined) : undefined;
-    plan.request = { ...HTTP_REQUEST_DEFAULTS, ...given };
-  } else if ('request' in check) {
-    plan.request = check.request;
-  }
-  if (spec.protocol === 'tfserving' && kind === 'integrity') {
-    plan.method = 'method' in check && check.method !== undefined ? check.method : 'predict';
-  }
+  if ('request' in check) plan.request = check.request;
+  if (protocol.planCheck !== undefined) Object.assign(plan, protocol.planCheck(check, kind));
   if (check.extract !== undefined) plan.extract = check.extract;
-  if ('baseline' in check) plan.canary = { baseline: check.baseline, tolerance: check.tolerance };
+  // Canary checks: the schema requires a baseline and fills in tolerance ({} when not given).
+  if (check.baseline !== undefined)
+    plan.canary = { baseline: check.baseline, tolerance: check.tolerance ?? {} };
   return plan;
 }
 

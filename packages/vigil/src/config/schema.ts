@@ -8,20 +8,20 @@ import { z } from 'zod';
 import { alertingSchema } from '../alerting/routing.js';
 import { assertionSchema, extractSchema, operatorsSchema, regexSchema } from '../assertions/vocabulary.js';
 import { DURATION_PATTERN, durationProblem, parseDuration } from '../diagnostics/duration.js';
-import { GOT } from '../diagnostics/messages.js';
+import { createHumanErrorMap, GOT } from '../diagnostics/messages.js';
 import { formatPath, Verbatim } from '../diagnostics/paths.js';
 import { closest } from '../diagnostics/suggest.js';
+import { VigilError } from '../errors.js';
 import {
-  everyTime,
-  exactlyOne,
-  headerMap,
-  jsonObject,
-  requiredOr,
-  scalarString,
-  whenValid,
-} from '../schema/blocks.js';
-import { baseUrl } from '../schema/url.js';
-import { type AuthConfig, CHECK_KINDS, PROTOCOL_NAMES, type ProtocolName } from '../types.js';
+  DEFAULT_REQUEST_KINDS,
+  PROTOCOL_NAMES,
+  PROTOCOLS,
+  type ProtocolName,
+  type ProtocolPlugin,
+} from '../protocols/index.js';
+import { everyTime, headerMap, jsonObject, requiredOr, scalarString, whenValid } from '../schema/blocks.js';
+import { baseUrl, type UrlForm } from '../schema/url.js';
+import { type AuthConfig, CHECK_KINDS, type CheckKind } from '../types.js';
 
 // ---------------------------------------------------------------------------------------------
 // Scalars
@@ -230,248 +230,6 @@ export const expectSchema = z
   .meta({ id: 'Expect', description: 'What the answer must look like; every key optional.' });
 
 // ---------------------------------------------------------------------------------------------
-// Requests (the smoke payload of integrity and canary checks), one shape per protocol
-
-/** Tensor datatypes of the Open Inference Protocol. */
-export const OIP_DATATYPES = [
-  'BOOL',
-  'UINT8',
-  'UINT16',
-  'UINT32',
-  'UINT64',
-  'INT8',
-  'INT16',
-  'INT32',
-  'INT64',
-  'FP16',
-  'FP32',
-  'FP64',
-  'BYTES',
-] as const;
-
-const DATATYPE_ALIASES: Readonly<Record<string, string>> = {
-  FLOAT: 'FP32',
-  FLOAT16: 'FP16',
-  FLOAT32: 'FP32',
-  FLOAT64: 'FP64',
-  DOUBLE: 'FP64',
-  HALF: 'FP16',
-  STRING: 'BYTES',
-  STR: 'BYTES',
-  BOOLEAN: 'BOOL',
-  INT: 'INT64',
-};
-
-function datatypeMessage(input: unknown): string {
-  if (input === undefined) return 'required';
-  const text = typeof input === 'string' ? input.toUpperCase() : '';
-  const suggestion = (OIP_DATATYPES as readonly string[]).includes(text) ? text : DATATYPE_ALIASES[text];
-  const hint = suggestion === undefined ? '' : `; did you mean "${suggestion}"?`;
-  return `expected an OIP datatype (${OIP_DATATYPES.join(', ')}), got ${GOT}${hint}`;
-}
-
-const tensorSchema = z
-  .strictObject({
-    name: z.string().min(1).describe('Input name, as in the model metadata.'),
-    shape: z
-      .array(
-        z.int({ error: requiredOr(`expected a whole number, got ${GOT}`) }).min(0, {
-          error: `expected a dimension size ≥ 0, got ${GOT} (a request gives actual sizes, not -1)`,
-        }),
-      )
-      .describe('Dimensions, e.g. [1, 8].'),
-    datatype: z.enum(OIP_DATATYPES, { error: (issue) => datatypeMessage(issue.input) }),
-    parameters: jsonObject.optional(),
-    data: z.array(z.unknown()).describe('Values, row-major, flat or nested.'),
-  })
-  .superRefine((tensor, ctx) => {
-    const values = flatten(tensor.data, ['data']);
-    const expected = tensor.shape.reduce((product, size) => product * size, 1);
-    if (values.length !== expected) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['data'],
-        message: `has ${values.length} values, but shape [${tensor.shape.join(', ')}] needs ${expected}`,
-      });
-    }
-    const bad = values.find(({ value }) => !fitsDatatype(value, tensor.datatype));
-    if (bad !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: bad.path,
-        message: `expected ${datatypeValue(tensor.datatype)} for datatype ${tensor.datatype}, got ${GOT}`,
-        input: bad.value,
-      });
-    }
-  }, whenValid);
-
-function flatten(data: unknown, path: PropertyKey[]): { value: unknown; path: PropertyKey[] }[] {
-  if (!Array.isArray(data)) return [{ value: data, path }];
-  return data.flatMap((item, index) => flatten(item, [...path, index]));
-}
-
-function fitsDatatype(value: unknown, datatype: (typeof OIP_DATATYPES)[number]): boolean {
-  if (datatype === 'BOOL') return typeof value === 'boolean';
-  if (datatype === 'BYTES') return typeof value === 'string';
-  if (typeof value !== 'number' || !Number.isFinite(value)) return false;
-  if (datatype.startsWith('FP')) return true;
-  return Number.isInteger(value) && (!datatype.startsWith('UINT') || value >= 0);
-}
-
-function datatypeValue(datatype: string): string {
-  if (datatype === 'BOOL') return 'true or false';
-  if (datatype === 'BYTES') return 'a string';
-  if (datatype.startsWith('FP')) return 'a finite number';
-  return datatype.startsWith('UINT') ? 'a whole number ≥ 0' : 'a whole number';
-}
-
-const missingRequest = (example: string) => (issue: { input: unknown }) =>
-  issue.input === undefined
-    ? `required: integrity and canary checks send this smoke payload, e.g. ${example}`
-    : `expected a mapping like ${example}, got ${GOT}`;
-
-/** Open Inference Protocol v2 infer request. */
-const oipRequest = z
-  .strictObject(
-    {
-      id: z.string().optional().describe('Request id, echoed by the server.'),
-      parameters: jsonObject.optional(),
-      inputs: z.array(tensorSchema).min(1).describe('Input tensors: {name, shape, datatype, data}.'),
-      outputs: z
-        .array(z.strictObject({ name: z.string().min(1), parameters: jsonObject.optional() }))
-        .optional()
-        .describe('Outputs to return (default: all).'),
-    },
-    { error: missingRequest('{inputs: [{name, shape, datatype, data}]}') },
-  )
-  .meta({ id: 'OipInferRequest', description: 'Open Inference Protocol v2 infer request.' });
-
-/** KServe v1 predict request (custom predictors may take more keys). */
-const kserveV1Request = z
-  .looseObject(
-    {
-      instances: z.array(z.unknown()).optional().describe('Rows to predict.'),
-      inputs: z.unknown().optional().describe('Columnar inputs.'),
-    },
-    { error: missingRequest('{instances: [[0.1, 0.2]]}') },
-  )
-  .superRefine((value, ctx) => exactlyOne(value, ['instances', 'inputs'], ctx))
-  .describe('KServe v1 predict request: {instances: [...]} or {inputs: ...}.');
-
-/** TensorFlow Serving REST request; which keys apply depends on the check's method. */
-const tfservingRequest = z
-  .strictObject(
-    {
-      signature_name: z.string().optional().describe('SignatureDef to run (default serving_default).'),
-      instances: z.array(z.unknown()).optional().describe('predict: rows (row format).'),
-      inputs: z.unknown().optional().describe('predict: named or unnamed inputs (columnar format).'),
-      examples: z.array(jsonObject).optional().describe('classify / regress: tf.Example features.'),
-      context: jsonObject.optional().describe('classify / regress: features shared by every example.'),
-    },
-    { error: missingRequest('{instances: [[0.1, 0.2]]}') },
-  )
-  .describe(
-    'TensorFlow Serving request: {instances} or {inputs} for predict; {examples} for classify / regress.',
-  );
-
-function checkTfservingRequest(request: unknown, method: string, ctx: z.RefinementCtx): void {
-  if (request === null || typeof request !== 'object') return;
-  const value = request as Record<string, unknown>;
-  const misplaced = (keys: string[], reason: string) => {
-    for (const key of keys) {
-      if (value[key] !== undefined) ctx.addIssue({ code: 'custom', path: ['request', key], message: reason });
-    }
-  };
-  if (method === 'predict') {
-    const present = ['instances', 'inputs'].filter((key) => value[key] !== undefined);
-    if (present.length !== 1) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['request'],
-        message:
-          present.length === 0 ? 'needs "instances" or "inputs"' : 'takes "instances" or "inputs", not both',
-      });
-    }
-    misplaced(['examples', 'context'], 'only for method classify or regress');
-  } else {
-    if (value.examples === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['request', 'examples'],
-        message: `required for method ${method}`,
-      });
-    }
-    misplaced(['instances', 'inputs'], 'only for method predict');
-  }
-}
-
-/** TorchServe: the handler defines the body, so any JSON value. */
-const torchserveRequest = z
-  .unknown()
-  .superRefine((value, ctx) => {
-    if (value === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        message:
-          'required: integrity and canary checks send this smoke payload (any JSON your handler takes)',
-      });
-    } else if (value === null) {
-      ctx.addIssue({ code: 'custom', message: 'expected a JSON payload, got an empty value' });
-    }
-  }, everyTime)
-  .describe('TorchServe prediction body: any JSON the handler accepts.');
-
-/** OpenAI-compatible completions (prompt) or chat completions (messages), with any other options. */
-const openaiRequest = z
-  .looseObject(
-    {
-      prompt: z.string().optional().describe('Completions prompt (POST /v1/completions).'),
-      messages: z
-        .array(z.looseObject({ role: z.string(), content: z.unknown() }))
-        .min(1)
-        .optional()
-        .describe('Chat messages (POST /v1/chat/completions).'),
-    },
-    { error: missingRequest('{prompt: "2+2=", max_tokens: 1}') },
-  )
-  .superRefine((value, ctx) => exactlyOne(value, ['prompt', 'messages'], ctx))
-  .describe(
-    'OpenAI request body without model (taken from the target): {prompt} or {messages}, plus options.',
-  );
-
-/** Ollama generate request. */
-const ollamaRequest = z
-  .looseObject(
-    {
-      prompt: z
-        .string({ error: requiredOr(`expected a string, got ${GOT}`) })
-        .describe('Prompt for /api/generate.'),
-      stream: z.boolean().optional().describe('false for one JSON answer instead of NDJSON.'),
-    },
-    { error: missingRequest('{prompt: "2+2=", stream: false}') },
-  )
-  .describe('Ollama /api/generate body without model (taken from the target): {prompt}, plus options.');
-
-/** A plain HTTP request for protocol `http`. */
-export const httpRequestSchema = z
-  .strictObject({
-    method: z
-      .string()
-      .regex(/^[A-Za-z]+$/, { error: `expected an HTTP method like "GET", got ${GOT}` })
-      .transform((method) => method.toUpperCase())
-      .optional()
-      .describe('HTTP method; default GET.'),
-    path: z
-      .string()
-      .startsWith('/', { error: `expected a path starting with "/", like "/health", got ${GOT}` })
-      .optional()
-      .describe('Path and query relative to the target URL; default "/".'),
-    headers: headerMap().optional().describe('Extra request headers.'),
-    body: z.unknown().optional().describe('Request body: a string is sent as is, anything else as JSON.'),
-  })
-  .meta({ id: 'HttpRequest', description: 'Request for protocol http; default GET /.' });
-
-// ---------------------------------------------------------------------------------------------
 // Checks
 
 const checkShape = {
@@ -516,98 +274,106 @@ const KIND_DESCRIPTIONS = {
   canary: 'Known edge-case inputs compared with a recorded baseline. Omit to not run.',
 } as const;
 
-const livenessCheck = z
-  .strictObject(livenessShape)
-  .meta({ id: 'LivenessCheck', description: KIND_DESCRIPTIONS.liveness });
-const readinessCheck = z
-  .strictObject(checkShape)
-  .meta({ id: 'ReadinessCheck', description: KIND_DESCRIPTIONS.readiness });
+/** Each kind's keys, before its protocol adds its own. */
+const KIND_SHAPES = {
+  liveness: livenessShape,
+  readiness: checkShape,
+  integrity: checkShape,
+  canary: { ...checkShape, ...canaryShape },
+} as const;
 
-/** Integrity and canary checks of a protocol whose smoke payload is `request`; `id` names them in the JSON Schema. */
-function payloadChecks<R extends z.ZodType>(id: string, request: R) {
-  return {
-    integrity: z
-      .strictObject({ ...checkShape, request })
-      .meta({ id: `${id}IntegrityCheck`, description: KIND_DESCRIPTIONS.integrity }),
-    canary: z
-      .strictObject({ ...checkShape, ...canaryShape, request })
-      .meta({ id: `${id}CanaryCheck`, description: KIND_DESCRIPTIONS.canary }),
+const KIND_IDS = {
+  liveness: 'Liveness',
+  readiness: 'Readiness',
+  integrity: 'Integrity',
+  canary: 'Canary',
+} as const;
+
+/**
+ * A parsed check block of any kind and protocol: its kind's keys (canary adds baseline and tolerance),
+ * and what its protocol adds (`request`, options such as TF Serving's `method`).
+ */
+export type CheckSpec = z.output<z.ZodObject<typeof checkShape>> &
+  Partial<z.output<z.ZodObject<typeof canaryShape>>> & {
+    readonly request?: unknown;
+    readonly [option: string]: unknown;
   };
+/** A check block as written. */
+type CheckSpecInput = z.input<z.ZodObject<typeof checkShape>> &
+  Partial<z.input<z.ZodObject<typeof canaryShape>>> & {
+    readonly request?: unknown;
+    readonly [option: string]: unknown;
+  };
+type CheckSchema = z.ZodType<CheckSpec, CheckSpecInput>;
+
+/** A kind's schema for every protocol that adds nothing to it: one schema, so one `$defs` entry. */
+const sharedChecks = new Map<CheckKind, CheckSchema>();
+
+function sharedCheck(kind: CheckKind): CheckSchema {
+  let schema = sharedChecks.get(kind);
+  if (schema === undefined) {
+    schema = z
+      .strictObject(KIND_SHAPES[kind])
+      .meta({ id: `${KIND_IDS[kind]}Check`, description: KIND_DESCRIPTIONS[kind] });
+    sharedChecks.set(kind, schema);
+  }
+  return schema;
+}
+
+/**
+ * A protocol's check of one kind: the kind's keys, then the protocol's options for it and its `request`
+ * (if this kind carries one), then the protocol's rules across them. Named `<Protocol><Kind>Check` in the
+ * JSON Schema (`OipV2IntegrityCheck`).
+ */
+function checkSchema(plugin: ProtocolPlugin, kind: CheckKind): CheckSchema {
+  const options = plugin.checkOptions[kind];
+  const request = plugin.request?.kinds.includes(kind) ? plugin.request.schema : undefined;
+  if (options === undefined && request === undefined) return sharedCheck(kind);
+  const object = z.strictObject({
+    ...KIND_SHAPES[kind],
+    ...options?.shape,
+    ...(request !== undefined && { request }),
+  });
+  const refine = options?.refine;
+  return (refine === undefined ? object : object.superRefine(refine)).meta({
+    id: `${schemaIdOf(plugin.name)}${KIND_IDS[kind]}Check`,
+    description: KIND_DESCRIPTIONS[kind],
+  });
+}
+
+/** `my-api-v2` → `MyApiV2`: a protocol's name as a JSON Schema id stem (`MyApiV2IntegrityCheck`). */
+function schemaIdOf(name: string): string {
+  return name
+    .split(/[^A-Za-z0-9]+/)
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
 }
 
 const noChecks = `needs at least one check: ${CHECK_KINDS.join(', ')} (omit checks for liveness and readiness)`;
 
-/**
- * A target's `checks`: each kind optional; at least one. Omitted entirely, it runs `omitted`
- * (liveness and readiness, which need no payload).
- */
-function checksSchema<L extends z.ZodType, R extends z.ZodType, I extends z.ZodType, C extends z.ZodType>(
-  kinds: { liveness: L; readiness: R; integrity: I; canary: C },
-  omitted: 'liveness' | 'liveness and readiness',
-) {
+/** A target's `checks`: each kind optional; at least one. Omitted entirely, it runs the protocol's defaults. */
+function checksSchema(plugin: ProtocolPlugin) {
+  const omitted = Object.fromEntries(plugin.defaultChecks.map((kind) => [kind, {}]));
   return z
     .strictObject({
-      liveness: kinds.liveness.optional(),
-      readiness: kinds.readiness.optional(),
-      integrity: kinds.integrity.optional(),
-      canary: kinds.canary.optional(),
+      liveness: checkSchema(plugin, 'liveness').optional(),
+      readiness: checkSchema(plugin, 'readiness').optional(),
+      integrity: checkSchema(plugin, 'integrity').optional(),
+      canary: checkSchema(plugin, 'canary').optional(),
     })
     .superRefine((checks, ctx) => {
       if (Object.values(checks).every((check) => check === undefined)) {
         ctx.addIssue({ code: 'custom', message: noChecks });
       }
     })
-    .prefault((omitted === 'liveness' ? { liveness: {} } : { liveness: {}, readiness: {} }) as never)
-    .describe(`Checks to run; omitted: ${omitted}.`);
+    .prefault(omitted as never)
+    .describe(`Checks to run; omitted: ${andList(plugin.defaultChecks)}.`);
 }
 
-const modelChecks = <R extends z.ZodType>(id: string, request: R) =>
-  checksSchema(
-    { liveness: livenessCheck, readiness: readinessCheck, ...payloadChecks(id, request) },
-    'liveness and readiness',
-  );
-
-const tfservingMethod = z
-  .enum(['predict', 'classify', 'regress'])
-  .optional()
-  .describe('TensorFlow Serving verb; default predict.');
-
-/** TensorFlow Serving: integrity may pick the verb, and the verb decides the request's keys. */
-const tfservingChecks = checksSchema(
-  {
-    liveness: livenessCheck,
-    readiness: readinessCheck,
-    integrity: z
-      .strictObject({ ...checkShape, method: tfservingMethod, request: tfservingRequest })
-      .superRefine((check, ctx) => checkTfservingRequest(check.request, check.method ?? 'predict', ctx))
-      .meta({ id: 'TfservingIntegrityCheck', description: KIND_DESCRIPTIONS.integrity }),
-    canary: z
-      .strictObject({ ...checkShape, ...canaryShape, request: tfservingRequest })
-      .superRefine((check, ctx) => checkTfservingRequest(check.request, 'predict', ctx))
-      .meta({ id: 'TfservingCanaryCheck', description: KIND_DESCRIPTIONS.canary }),
-  },
-  'liveness and readiness',
-);
-
-/** Plain HTTP: any check may send its own request (default GET /). */
-const httpRequestShape = { request: httpRequestSchema.optional() };
-const httpChecks = checksSchema(
-  {
-    liveness: z
-      .strictObject({ ...livenessShape, ...httpRequestShape })
-      .meta({ id: 'HttpLivenessCheck', description: KIND_DESCRIPTIONS.liveness }),
-    readiness: z
-      .strictObject({ ...checkShape, ...httpRequestShape })
-      .meta({ id: 'HttpReadinessCheck', description: KIND_DESCRIPTIONS.readiness }),
-    integrity: z
-      .strictObject({ ...checkShape, ...httpRequestShape })
-      .meta({ id: 'HttpIntegrityCheck', description: KIND_DESCRIPTIONS.integrity }),
-    canary: z
-      .strictObject({ ...checkShape, ...canaryShape, ...httpRequestShape })
-      .meta({ id: 'HttpCanaryCheck', description: KIND_DESCRIPTIONS.canary }),
-  },
-  'liveness',
-);
+/** `a`, `a and b`, `a, b and c`. */
+function andList(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Targets
@@ -676,27 +442,47 @@ const versionSchema = z
   .transform(String)
   .describe('Model version; numbers are turned into strings (quote "1.10" so it stays 1.10).');
 
-const baseTargetShape = {
-  name: nameSchema.describe('Unique name, used in check ids (<target>/<check>) and alerts.'),
-  url: baseUrl('Base URL of the server, e.g. "http://127.0.0.1:8081".'),
-  version: versionSchema.optional(),
-  labels: z
-    .record(
-      z.string().regex(LABEL_PATTERN, { error: `expected a label name like "team", got ${GOT}` }),
-      scalarString,
-    )
-    .optional()
-    .describe('Labels for metrics and alerts, e.g. {team: risk}.'),
-  headers: headerMap().optional().describe('Headers sent with every request of this target.'),
-  auth: authSchema.optional(),
-  tls: tlsSchema.optional(),
-  maxBodyBytes: wholeNumber(1, 'Response body cap in bytes.').default(1_048_576),
-  maxRedirects: wholeNumber(0, 'Redirects followed before TOO_MANY_REDIRECTS.').default(5),
-  ...timingShape,
-};
+/** The keys every target has; `url` takes the URLs its protocol accepts. */
+function baseTargetShape(url: UrlForm) {
+  return {
+    name: nameSchema.describe('Unique name, used in check ids (<target>/<check>) and alerts.'),
+    url: baseUrl(`Base URL of the server, e.g. "${url.example}".`, url),
+    version: versionSchema.optional(),
+    labels: z
+      .record(
+        z.string().regex(LABEL_PATTERN, { error: `expected a label name like "team", got ${GOT}` }),
+        scalarString,
+      )
+      .optional()
+      .describe('Labels for metrics and alerts, e.g. {team: risk}.'),
+    headers: headerMap().optional().describe('Headers sent with every request of this target.'),
+    auth: authSchema.optional(),
+    tls: tlsSchema.optional(),
+    maxBodyBytes: wholeNumber(1, 'Response body cap in bytes.').default(1_048_576),
+    maxRedirects: wholeNumber(0, 'Redirects followed before TOO_MANY_REDIRECTS.').default(5),
+    ...timingShape,
+  };
+}
 
-/** Model name; required (with a message naming the protocol) unless the protocol is http. */
-function modelSchema(requiredFor?: ProtocolName) {
+/**
+ * Help for `model`, one text for every protocol: `Model name (model id for <protocols>) as the server
+ * knows it; required unless protocol is <protocols>.`, from each plugin's `modelNoun` and `model`.
+ */
+const MODEL_DESCRIPTION = (() => {
+  const plugins = PROTOCOL_NAMES.map((name) => PROTOCOLS[name] as ProtocolPlugin);
+  const byNoun = new Map<string, string[]>();
+  for (const { name, modelNoun } of plugins) {
+    if (modelNoun !== undefined) byNoun.set(modelNoun, [...(byNoun.get(modelNoun) ?? []), name]);
+  }
+  const nouns = [...byNoun].map(([noun, names]) => `${noun} for ${andList(names)}`).join('; ');
+  const optional = plugins.filter((plugin) => plugin.model === 'optional').map(({ name }) => name);
+  return `Model name${nouns === '' ? '' : ` (${nouns})`} as the server knows it; ${
+    optional.length === 0 ? 'required' : `required unless protocol is ${optional.join(' or ')}`
+  }.`;
+})();
+
+/** Model name; when `requiredFor` is given, a missing one is an error naming that protocol. */
+function modelSchema(requiredFor?: string) {
   return z
     .string({
       error: (issue) =>
@@ -705,73 +491,85 @@ function modelSchema(requiredFor?: ProtocolName) {
           : requiredOr(`expected a model name, got ${GOT}`)(issue),
     })
     .min(1)
-    .describe(
-      'Model name (model id for openai and ollama) as the server knows it; required unless protocol is http.',
-    );
+    .describe(MODEL_DESCRIPTION);
 }
 
-const oipTarget = z.strictObject({
-  ...baseTargetShape,
-  protocol: z.literal('oip-v2'),
-  model: modelSchema('oip-v2'),
-  checks: modelChecks('OipV2', oipRequest),
-});
-const kserveV1Target = z.strictObject({
-  ...baseTargetShape,
-  protocol: z.literal('kserve-v1'),
-  model: modelSchema('kserve-v1'),
-  checks: modelChecks('KserveV1', kserveV1Request),
-});
-const torchserveTarget = z.strictObject({
-  ...baseTargetShape,
-  protocol: z.literal('torchserve'),
-  model: modelSchema('torchserve'),
-  managementUrl: baseUrl('TorchServe management API base URL (default: url with port 8081).').optional(),
-  checks: modelChecks('Torchserve', torchserveRequest),
-});
-const tfservingTarget = z.strictObject({
-  ...baseTargetShape,
-  protocol: z.literal('tfserving'),
-  model: modelSchema('tfserving'),
-  checks: tfservingChecks,
-});
-const openaiTarget = z.strictObject({
-  ...baseTargetShape,
-  protocol: z.literal('openai'),
-  model: modelSchema('openai'),
-  checks: modelChecks('Openai', openaiRequest),
-});
-const ollamaTarget = z.strictObject({
-  ...baseTargetShape,
-  protocol: z.literal('ollama'),
-  model: modelSchema('ollama'),
-  checks: modelChecks('Ollama', ollamaRequest),
-});
-const httpTarget = z.strictObject({
-  ...baseTargetShape,
-  protocol: z.literal('http'),
-  model: modelSchema().optional(),
-  checks: httpChecks,
-});
+/** One protocol's target: the common keys, `protocol`, `model`, the protocol's own options, `checks`. */
+function targetOf<Name extends ProtocolName>(plugin: ProtocolPlugin<Name>) {
+  // Typed optional, the union of the protocols' forms; required when parsing where the plugin says so.
+  const model = (
+    plugin.model === 'required' ? modelSchema(plugin.name) : modelSchema().optional()
+  ) as z.ZodOptional<z.ZodString>;
+  return z.strictObject({
+    ...baseTargetShape(plugin.url),
+    protocol: z.literal(plugin.name),
+    model,
+    ...plugin.targetOptions,
+    checks: checksSchema(plugin),
+  });
+}
+
+const [firstTarget, ...otherTargets] = PROTOCOL_NAMES.map((name) => targetOf(PROTOCOLS[name]));
+if (firstTarget === undefined)
+  throw new VigilError('VIGIL_ERR_PROTOCOL_DEFINITION', 'no protocol is registered');
 
 const targetSchema = z
-  .discriminatedUnion(
-    'protocol',
-    [oipTarget, kserveV1Target, torchserveTarget, tfservingTarget, openaiTarget, ollamaTarget, httpTarget],
-    {
-      error: (issue) => {
-        // The declared type omits it, but a target that is not a mapping arrives here as invalid_type.
-        if ((issue.code as string) === 'invalid_type')
-          return `expected a mapping with name, url and protocol, got ${GOT}`;
-        const protocol = (issue.input as Record<string, unknown> | undefined)?.protocol;
-        if (protocol === undefined) return `required: one of ${PROTOCOL_NAMES.join(', ')}`;
-        const suggestion = typeof protocol === 'string' ? closest(protocol, PROTOCOL_NAMES) : undefined;
-        const hint = suggestion === undefined ? '' : `; did you mean "${suggestion}"?`;
-        return `expected one of ${PROTOCOL_NAMES.join(', ')}, got ${GOT}${hint}`;
-      },
+  .discriminatedUnion('protocol', [firstTarget, ...otherTargets], {
+    error: (issue) => {
+      // The declared type omits it, but a target that is not a mapping arrives here as invalid_type.
+      if ((issue.code as string) === 'invalid_type')
+        return `expected a mapping with name, url and protocol, got ${GOT}`;
+      const protocol = (issue.input as Record<string, unknown> | undefined)?.protocol;
+      if (protocol === undefined) return `required: one of ${PROTOCOL_NAMES.join(', ')}`;
+      const suggestion = typeof protocol === 'string' ? closest(protocol, PROTOCOL_NAMES) : undefined;
+      const hint = suggestion === undefined ? '' : `; did you mean "${suggestion}"?`;
+      return `expected one of ${PROTOCOL_NAMES.join(', ')}, got ${GOT}${hint}`;
     },
-  )
+  })
   .describe('One model endpoint and the checks to run on it.');
+
+// ---------------------------------------------------------------------------------------------
+// Unknown keys that belong to a protocol
+
+/**
+ * Hints for keys that belong to some protocol, met where they do not: each protocol's target and check
+ * options (`<key> is only for protocol "<name>"`), `request` (which checks carry one), and
+ * what each plugin words itself (its `misplacedKeyHints`, which win).
+ */
+const PROTOCOL_KEY_HINTS: Readonly<Record<string, string>> = (() => {
+  const plugins = PROTOCOL_NAMES.map((name) => PROTOCOLS[name] as ProtocolPlugin);
+  const owners = new Map<string, string[]>();
+  const own = (key: string, owner: string) => owners.set(key, [...(owners.get(key) ?? []), owner]);
+  for (const plugin of plugins) {
+    for (const key of Object.keys(plugin.targetOptions)) own(key, `protocol "${plugin.name}"`);
+    for (const kind of CHECK_KINDS) {
+      for (const key of Object.keys(plugin.checkOptions[kind]?.shape ?? {})) {
+        own(key, `${plugin.name} ${kind} checks`);
+      }
+    }
+  }
+  const hints: Record<string, string> = {};
+  for (const [key, where] of owners) hints[key] = `${key} is only for ${where.join(' or ')}`;
+  const wider = plugins.flatMap(({ name, request }) => {
+    const extra = CHECK_KINDS.filter(
+      (kind) => request?.kinds.includes(kind) && !DEFAULT_REQUEST_KINDS.includes(kind),
+    );
+    if (extra.length === 0) return [];
+    const which = request?.kinds.length === CHECK_KINDS.length ? 'any check' : `${andList(extra)} checks`;
+    return [`and for ${which} of protocol "${name}"`];
+  });
+  hints.request = `request is only for ${andList(DEFAULT_REQUEST_KINDS)} checks${
+    wider.length === 0 ? '' : ` (${wider.join('; ')})`
+  }`;
+  for (const plugin of plugins) Object.assign(hints, plugin.misplacedKeyHints);
+  return hints;
+})();
+
+/**
+ * The error map to parse a config with (`configSchema.safeParse(tree, {error: configErrorMap})`): the
+ * wording of diagnostics/messages.ts, with the protocols' unknown-key hints.
+ */
+export const configErrorMap = createHumanErrorMap(PROTOCOL_KEY_HINTS);
 
 // ---------------------------------------------------------------------------------------------
 // The whole file

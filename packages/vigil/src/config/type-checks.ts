@@ -3,10 +3,10 @@
  * from the type the adapters and assertions read, `tsc` fails here. Nothing in this file runs.
  */
 import type { z } from 'zod';
+import type { HttpCheckRequest, httpRequestSchema } from '../protocols/http.js';
 import type {
   AuthConfig,
   ExpectConfig,
-  HttpCheckRequest,
   Operators,
   PathAssertion,
   TargetConfig,
@@ -16,7 +16,6 @@ import type {
   assertionSchema,
   authSchema,
   expectSchema,
-  httpRequestSchema,
   operatorsSchema,
   TargetSpec,
   tlsSchema,

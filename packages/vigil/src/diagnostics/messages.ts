@@ -13,11 +13,11 @@ import { closest } from './suggest.js';
 /** Placeholder for the offending value in a message; filled in by {@link fillMessage}. */
 export const GOT = '{{got}}';
 
-/** Keys that belong to one protocol or one check kind: an unknown-key message says where they go. */
+/**
+ * Keys that belong to one check kind: an unknown-key message says where they go. Keys that belong to a
+ * protocol come from its plugin (config/schema.ts passes them to {@link createHumanErrorMap}).
+ */
 const MISPLACED_KEY_HINTS: Readonly<Record<string, string>> = {
-  managementUrl: 'managementUrl is only for protocol "torchserve"',
-  method: 'method is only for tfserving integrity checks (or inside request for protocol "http")',
-  request: 'request is only for integrity and canary checks (and for any check of protocol "http")',
   baseline: 'baseline is only for canary checks',
   tolerance: 'tolerance is only for canary checks',
 };
@@ -58,7 +58,23 @@ const KEY_SEPARATOR = '\n';
  * The error map passed to `safeParse`: a message for every issue that its schema did not word itself.
  * Returns `undefined` for codes it leaves to zod (none in practice).
  */
-export const humanErrorMap: z.core.$ZodErrorMap = (issue) => {
+export const humanErrorMap: z.core.$ZodErrorMap = createHumanErrorMap();
+
+/**
+ * {@link humanErrorMap} with more unknown-key hints: `{managementUrl: 'managementUrl is only for …'}`
+ * makes an unknown `managementUrl` say where it belongs (where the key is known, the hint is not used).
+ *
+ * @example schema.safeParse(tree, { error: createHumanErrorMap({ method: 'method is only for …' }), reportInput: true })
+ */
+export function createHumanErrorMap(hints: Readonly<Record<string, string>> = {}): z.core.$ZodErrorMap {
+  const allHints = { ...MISPLACED_KEY_HINTS, ...hints };
+  return (issue) => humanMessage(issue, allHints);
+}
+
+function humanMessage(
+  issue: z.core.$ZodRawIssue,
+  hints: Readonly<Record<string, string>>,
+): string | undefined {
   switch (issue.code) {
     case 'invalid_type':
       if (issue.input === undefined) return 'required';
@@ -72,7 +88,9 @@ export const humanErrorMap: z.core.$ZodErrorMap = (issue) => {
     case 'invalid_format':
       return `does not have the expected form${issue.pattern === undefined ? '' : ` (${issue.pattern})`}, got ${GOT}`;
     case 'unrecognized_keys':
-      return issue.keys.map((key) => unknownKeyMessage(key, knownKeys(issue.inst))).join(KEY_SEPARATOR);
+      return issue.keys
+        .map((key) => unknownKeyMessage(key, knownKeys(issue.inst), hints))
+        .join(KEY_SEPARATOR);
     case 'invalid_union':
       return `does not match any accepted form, got ${GOT}`;
     case 'invalid_key':
@@ -80,7 +98,7 @@ export const humanErrorMap: z.core.$ZodErrorMap = (issue) => {
     default:
       return undefined;
   }
-};
+}
 
 /**
  * `expected "a", got {{got}}` or `expected one of "a", "b", got {{got}}`, with `; did you mean "b"?` when
@@ -128,8 +146,8 @@ function knownKeys(inst: unknown): string[] {
   return shape === undefined ? [] : Object.keys(shape);
 }
 
-function unknownKeyMessage(key: string, known: string[]): string {
-  const hint = MISPLACED_KEY_HINTS[key];
+function unknownKeyMessage(key: string, known: string[], hints: Readonly<Record<string, string>>): string {
+  const hint = Object.hasOwn(hints, key) ? hints[key] : undefined;
   if (hint !== undefined && !known.includes(key)) return `unknown key: ${hint}`;
   const synonym = SYNONYMS[key];
   const suggestion = synonym !== undefined && known.includes(synonym) ? synonym : closest(key, known);

@@ -14,6 +14,7 @@ import type {
   ProbeDocument,
   ProbeErrorCode,
   ProtocolAdapter,
+  ProtocolErrorCode,
 } from '../types.js';
 import { type JsonParseResult, parseJson } from '../wire/json.js';
 import { joinUrl } from './context.js';
@@ -111,7 +112,7 @@ export function pass(
 }
 
 /** A failing answer for a reply. */
-export function fail(reply: Reply, reason: string, code?: ProbeErrorCode): AdapterAnswer {
+export function fail(reply: Reply, reason: string, code?: ProbeErrorCode | ProtocolErrorCode): AdapterAnswer {
   const verdict: AdapterAnswer['verdict'] =
     code === undefined ? { ok: false, reason } : { ok: false, reason, code };
   return { exchange: reply.exchange, verdict, document: reply.document };
@@ -219,9 +220,9 @@ export type AdapterMethods = Omit<ProtocolAdapter, 'name'>;
  * name) and `modelVersion` is the same on the answer and its document.
  *
  * @example
- * export const pingAdapter = defineAdapter('http', { liveness: …, readiness: …, integrity: …, metadata: … });
+ * export const pingAdapter = defineAdapter('ping', { liveness: …, readiness: …, integrity: …, metadata: … });
  */
-export function defineAdapter<N extends ProtocolAdapter['name']>(
+export function defineAdapter<N extends string>(
   name: N,
   methods: AdapterMethods,
 ): ProtocolAdapter & { readonly name: N } {

@@ -4,7 +4,7 @@
  */
 import { createModelServer, parseFault } from '@vigil/example-model-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type HttpClient, PROTOCOL_NAMES, type ProtocolName, type TargetConfig } from '../types.js';
+import type { HttpClient, TargetConfig } from '../types.js';
 import { createHttpFake } from './fakes/http.js';
 import { createKserveV1Fake } from './fakes/kserve-v1.js';
 import { createOllamaFake } from './fakes/ollama.js';
@@ -13,7 +13,7 @@ import { startFakeServer } from './fakes/server.js';
 import { type AdapterCall, makeClient, makePlan, makeTarget, runAdapter } from './fakes/testing.js';
 import { createTfServingFake } from './fakes/tfserving.js';
 import { createTorchServeFake } from './fakes/torchserve.js';
-import { ADAPTERS, getAdapter } from './index.js';
+import { ADAPTERS, getAdapter, PROTOCOL_NAMES, type ProtocolName } from './index.js';
 
 /** A server speaking one protocol, with the switches the contract needs. */
 interface Running {

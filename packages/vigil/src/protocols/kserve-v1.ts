@@ -12,6 +12,8 @@
  *
  * KServe v1 reports no model version.
  */
+import { z } from 'zod';
+import { exactlyOne } from '../schema/blocks.js';
 import type { ProtocolAdapter } from '../types.js';
 import {
   defineAdapter,
@@ -28,6 +30,7 @@ import {
   wrongShape,
 } from './common.js';
 import { isRecord, normalisePredict, setOutputs } from './normalise.js';
+import { defineProtocol, missingRequest } from './plugin.js';
 
 const modelPath = (model: string) => `/v1/models/${enc(model)}`;
 
@@ -88,4 +91,27 @@ export const kserveV1Adapter: ProtocolAdapter = defineAdapter('kserve-v1', {
     const json = jsonOf(reply);
     return json.ok ? pass(reply) : json.answer;
   },
+});
+
+// ---------------------------------------------------------------------------------------------
+// Config: the predict request an integrity or canary check sends, and the plugin
+
+/** KServe v1 predict request (custom predictors may take more keys). */
+export const kserveV1RequestSchema = z
+  .looseObject(
+    {
+      instances: z.array(z.unknown()).optional().describe('Rows to predict.'),
+      inputs: z.unknown().optional().describe('Columnar inputs.'),
+    },
+    { error: missingRequest('{instances: [[0.1, 0.2]]}') },
+  )
+  .superRefine((value, ctx) => exactlyOne(value, ['instances', 'inputs'], ctx))
+  .describe('KServe v1 predict request: {instances: [...]} or {inputs: ...}.');
+
+/** The KServe v1 protocol plugin: a model is required; integrity and canary checks send a predict request. */
+export const kserveV1Protocol = defineProtocol({
+  name: 'kserve-v1',
+  adapter: kserveV1Adapter,
+  model: 'required',
+  request: { schema: kserveV1RequestSchema },
 });

@@ -10,6 +10,9 @@
  *   and `model_version` from the response.
  * - metadata: `GET /v2` (server, best effort) and `GET /v2/models/{m}[/versions/{v}]`.
  */
+import { z } from 'zod';
+import { GOT } from '../diagnostics/messages.js';
+import { jsonObject, requiredOr, whenValid } from '../schema/blocks.js';
 import type { AdapterAnswer, AdapterContext, CheckPlan, ProtocolAdapter, TargetConfig } from '../types.js';
 import {
   defineAdapter,
@@ -27,6 +30,7 @@ import {
   wrongShape,
 } from './common.js';
 import { flatten, isRecord, type Normalised, setOutputs } from './normalise.js';
+import { defineProtocol, missingRequest } from './plugin.js';
 
 /** Options of {@link createOipV2Adapter}. */
 export interface OipV2Options {
@@ -221,3 +225,124 @@ export function createOipV2Adapter(options: OipV2Options = {}): ProtocolAdapter 
 
 /** The OIP v2 adapter with default options (what the registry holds). */
 export const oipV2Adapter: ProtocolAdapter = createOipV2Adapter();
+
+// ---------------------------------------------------------------------------------------------
+// Config: the infer request an integrity or canary check sends, and the plugin
+
+/** Tensor datatypes of the Open Inference Protocol. */
+export const OIP_DATATYPES = [
+  'BOOL',
+  'UINT8',
+  'UINT16',
+  'UINT32',
+  'UINT64',
+  'INT8',
+  'INT16',
+  'INT32',
+  'INT64',
+  'FP16',
+  'FP32',
+  'FP64',
+  'BYTES',
+] as const;
+
+const DATATYPE_ALIASES: Readonly<Record<string, string>> = {
+  FLOAT: 'FP32',
+  FLOAT16: 'FP16',
+  FLOAT32: 'FP32',
+  FLOAT64: 'FP64',
+  DOUBLE: 'FP64',
+  HALF: 'FP16',
+  STRING: 'BYTES',
+  STR: 'BYTES',
+  BOOLEAN: 'BOOL',
+  INT: 'INT64',
+};
+
+function datatypeMessage(input: unknown): string {
+  if (input === undefined) return 'required';
+  const text = typeof input === 'string' ? input.toUpperCase() : '';
+  const suggestion = (OIP_DATATYPES as readonly string[]).includes(text) ? text : DATATYPE_ALIASES[text];
+  const hint = suggestion === undefined ? '' : `; did you mean "${suggestion}"?`;
+  return `expected an OIP datatype (${OIP_DATATYPES.join(', ')}), got ${GOT}${hint}`;
+}
+
+const tensorSchema = z
+  .strictObject({
+    name: z.string().min(1).describe('Input name, as in the model metadata.'),
+    shape: z
+      .array(
+        z.int({ error: requiredOr(`expected a whole number, got ${GOT}`) }).min(0, {
+          error: `expected a dimension size ≥ 0, got ${GOT} (a request gives actual sizes, not -1)`,
+        }),
+      )
+      .describe('Dimensions, e.g. [1, 8].'),
+    datatype: z.enum(OIP_DATATYPES, { error: (issue) => datatypeMessage(issue.input) }),
+    parameters: jsonObject.optional(),
+    data: z.array(z.unknown()).describe('Values, row-major, flat or nested.'),
+  })
+  .superRefine((tensor, ctx) => {
+    const values = valuesWithPaths(tensor.data, ['data']);
+    const expected = tensor.shape.reduce((product, size) => product * size, 1);
+    if (values.length !== expected) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['data'],
+        message: `has ${values.length} values, but shape [${tensor.shape.join(', ')}] needs ${expected}`,
+      });
+    }
+    const bad = values.find(({ value }) => !fitsDatatype(value, tensor.datatype));
+    if (bad !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: bad.path,
+        message: `expected ${datatypeValue(tensor.datatype)} for datatype ${tensor.datatype}, got ${GOT}`,
+        input: bad.value,
+      });
+    }
+  }, whenValid);
+
+/** Each leaf value of nested arrays, with its path (`['data', 0, 1]`), for messages. */
+function valuesWithPaths(data: unknown, path: PropertyKey[]): { value: unknown; path: PropertyKey[] }[] {
+  if (!Array.isArray(data)) return [{ value: data, path }];
+  return data.flatMap((item, index) => valuesWithPaths(item, [...path, index]));
+}
+
+function fitsDatatype(value: unknown, datatype: (typeof OIP_DATATYPES)[number]): boolean {
+  if (datatype === 'BOOL') return typeof value === 'boolean';
+  if (datatype === 'BYTES') return typeof value === 'string';
+  if (typeof value !== 'number' || !Number.isFinite(value)) return false;
+  if (datatype.startsWith('FP')) return true;
+  return Number.isInteger(value) && (!datatype.startsWith('UINT') || value >= 0);
+}
+
+function datatypeValue(datatype: string): string {
+  if (datatype === 'BOOL') return 'true or false';
+  if (datatype === 'BYTES') return 'a string';
+  if (datatype.startsWith('FP')) return 'a finite number';
+  return datatype.startsWith('UINT') ? 'a whole number ≥ 0' : 'a whole number';
+}
+
+/** Open Inference Protocol v2 infer request. */
+export const oipRequestSchema = z
+  .strictObject(
+    {
+      id: z.string().optional().describe('Request id, echoed by the server.'),
+      parameters: jsonObject.optional(),
+      inputs: z.array(tensorSchema).min(1).describe('Input tensors: {name, shape, datatype, data}.'),
+      outputs: z
+        .array(z.strictObject({ name: z.string().min(1), parameters: jsonObject.optional() }))
+        .optional()
+        .describe('Outputs to return (default: all).'),
+    },
+    { error: missingRequest('{inputs: [{name, shape, datatype, data}]}') },
+  )
+  .meta({ id: 'OipInferRequest', description: 'Open Inference Protocol v2 infer request.' });
+
+/** The OIP v2 protocol plugin: a model is required; integrity and canary checks send an infer request. */
+export const oipV2Protocol = defineProtocol({
+  name: 'oip-v2',
+  adapter: oipV2Adapter,
+  model: 'required',
+  request: { schema: oipRequestSchema },
+});

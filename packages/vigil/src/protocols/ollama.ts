@@ -18,6 +18,9 @@
  *
  * The model version is the digest's first 12 hex digits, as `ollama list` shows it.
  */
+import { z } from 'zod';
+import { GOT } from '../diagnostics/messages.js';
+import { requiredOr } from '../schema/blocks.js';
 import type { AdapterAnswer, CheckPlan, ProtocolAdapter } from '../types.js';
 import {
   defineAdapter,
@@ -35,6 +38,7 @@ import {
   wrongShape,
 } from './common.js';
 import { isRecord } from './normalise.js';
+import { defineProtocol, missingRequest } from './plugin.js';
 
 /** Prompt sent by integrity checks that set no request. */
 export const DEFAULT_PROMPT = 'Reply with the single word OK.';
@@ -230,4 +234,29 @@ export const ollamaAdapter: ProtocolAdapter = defineAdapter('ollama', {
     const modelVersion = versionOf(entry);
     return pass(reply, modelVersion === undefined ? {} : { modelVersion });
   },
+});
+
+// ---------------------------------------------------------------------------------------------
+// Config: the generate request an integrity or canary check sends, and the plugin
+
+/** Ollama generate request. */
+export const ollamaRequestSchema = z
+  .looseObject(
+    {
+      prompt: z
+        .string({ error: requiredOr(`expected a string, got ${GOT}`) })
+        .describe('Prompt for /api/generate.'),
+      stream: z.boolean().optional().describe('false for one JSON answer instead of NDJSON.'),
+    },
+    { error: missingRequest('{prompt: "2+2=", stream: false}') },
+  )
+  .describe('Ollama /api/generate body without model (taken from the target): {prompt}, plus options.');
+
+/** The Ollama protocol plugin: a model (its id) is required; checks send a generate request. */
+export const ollamaProtocol = defineProtocol({
+  name: 'ollama',
+  adapter: ollamaAdapter,
+  model: 'required',
+  modelNoun: 'model id',
+  request: { schema: ollamaRequestSchema },
 });

@@ -15,6 +15,8 @@
  *
  * These servers report no model version.
  */
+import { z } from 'zod';
+import { exactlyOne } from '../schema/blocks.js';
 import type { AdapterAnswer, AdapterContext, CheckPlan, ProtocolAdapter } from '../types.js';
 import {
   defineAdapter,
@@ -31,6 +33,7 @@ import {
   wrongShape,
 } from './common.js';
 import { isRecord } from './normalise.js';
+import { defineProtocol, missingRequest } from './plugin.js';
 
 /** Prompt sent by integrity checks that set no request. */
 export const DEFAULT_PROMPT = 'Reply with the single word OK.';
@@ -122,4 +125,34 @@ export const openaiAdapter: ProtocolAdapter = defineAdapter('openai', {
     const json = jsonOf(reply);
     return json.ok ? pass(reply) : json.answer;
   },
+});
+
+// ---------------------------------------------------------------------------------------------
+// Config: the completion request an integrity or canary check sends, and the plugin
+
+/** OpenAI-compatible completions (prompt) or chat completions (messages), with any other options. */
+export const openaiRequestSchema = z
+  .looseObject(
+    {
+      prompt: z.string().optional().describe('Completions prompt (POST /v1/completions).'),
+      messages: z
+        .array(z.looseObject({ role: z.string(), content: z.unknown() }))
+        .min(1)
+        .optional()
+        .describe('Chat messages (POST /v1/chat/completions).'),
+    },
+    { error: missingRequest('{prompt: "2+2=", max_tokens: 1}') },
+  )
+  .superRefine((value, ctx) => exactlyOne(value, ['prompt', 'messages'], ctx))
+  .describe(
+    'OpenAI request body without model (taken from the target): {prompt} or {messages}, plus options.',
+  );
+
+/** The OpenAI-compatible protocol plugin: a model (its id) is required; checks send a completion request. */
+export const openaiProtocol = defineProtocol({
+  name: 'openai',
+  adapter: openaiAdapter,
+  model: 'required',
+  modelNoun: 'model id',
+  request: { schema: openaiRequestSchema },
 });

@@ -16,7 +16,10 @@
  *
  * TF Serving may write bare `NaN` / `Infinity`: such a body fails with NON_FINITE_NUMBER, not a crash.
  */
-import type { AdapterAnswer, CheckPlan, ProtocolAdapter, TargetConfig } from '../types.js';
+import { z } from 'zod';
+import { VigilError } from '../errors.js';
+import { jsonObject } from '../schema/blocks.js';
+import type { AdapterAnswer, AdapterContext, CheckPlan, ProtocolAdapter, TargetConfig } from '../types.js';
 import {
   defineAdapter,
   describeAnswer,
@@ -33,6 +36,7 @@ import {
   wrongShape,
 } from './common.js';
 import { flatten, isRecord, type Normalised, normalisePredict, setOutputs } from './normalise.js';
+import { defineProtocol, missingRequest } from './plugin.js';
 
 function modelPath(target: TargetConfig, model: string): string {
   const base = `/v1/models/${enc(model)}`;
@@ -111,6 +115,25 @@ function normaliseResults(method: 'classify' | 'regress', results: unknown): Nor
   return { outputs: { classes, scores }, shapes: {} };
 }
 
+/** TF Serving's verbs; a check's `method` picks one (default predict). */
+export const TFSERVING_METHODS = ['predict', 'classify', 'regress'] as const;
+type Method = (typeof TFSERVING_METHODS)[number];
+
+/**
+ * `plan.method`, default predict.
+ *
+ * @throws VigilError `VIGIL_ERR_PROTOCOL_INVALID_PLAN` for a method TF Serving has not (the config
+ *   loader rejects those, so only a plan built by hand gets here).
+ */
+function methodOf(ctx: AdapterContext, plan: CheckPlan): Method {
+  const method = plan.method ?? 'predict';
+  if ((TFSERVING_METHODS as readonly string[]).includes(method)) return method as Method;
+  throw new VigilError(
+    'VIGIL_ERR_PROTOCOL_INVALID_PLAN',
+    `target "${ctx.target.name}": protocol tfserving has no method ${JSON.stringify(method)}; expected one of ${TFSERVING_METHODS.join(', ')}`,
+  );
+}
+
 /** The TF Serving adapter. */
 export const tfservingAdapter: ProtocolAdapter = defineAdapter('tfserving', {
   async liveness(ctx) {
@@ -138,7 +161,7 @@ export const tfservingAdapter: ProtocolAdapter = defineAdapter('tfserving', {
 
   async integrity(ctx, plan: CheckPlan) {
     const model = modelOf(ctx, 'integrity');
-    const method = plan.method ?? 'predict';
+    const method = methodOf(ctx, plan);
     const sent = await send(ctx, {
       path: `${modelPath(ctx.target, model)}:${method}`,
       method: 'POST',
@@ -176,4 +199,82 @@ export const tfservingAdapter: ProtocolAdapter = defineAdapter('tfserving', {
       typeof spec.version === 'string' || typeof spec.version === 'number' ? String(spec.version) : undefined;
     return pass(reply, version === undefined ? {} : { modelVersion: version });
   },
+});
+
+// ---------------------------------------------------------------------------------------------
+// Config: the request, the integrity check's `method`, and the plugin
+
+/** TensorFlow Serving REST request; which keys apply depends on the check's method. */
+export const tfservingRequestSchema = z
+  .strictObject(
+    {
+      signature_name: z.string().optional().describe('SignatureDef to run (default serving_default).'),
+      instances: z.array(z.unknown()).optional().describe('predict: rows (row format).'),
+      inputs: z.unknown().optional().describe('predict: named or unnamed inputs (columnar format).'),
+      examples: z.array(jsonObject).optional().describe('classify / regress: tf.Example features.'),
+      context: jsonObject.optional().describe('classify / regress: features shared by every example.'),
+    },
+    { error: missingRequest('{instances: [[0.1, 0.2]]}') },
+  )
+  .describe(
+    'TensorFlow Serving request: {instances} or {inputs} for predict; {examples} for classify / regress.',
+  );
+
+function checkTfservingRequest(request: unknown, method: string, ctx: z.RefinementCtx): void {
+  if (request === null || typeof request !== 'object') return;
+  const value = request as Record<string, unknown>;
+  const misplaced = (keys: string[], reason: string) => {
+    for (const key of keys) {
+      if (value[key] !== undefined) ctx.addIssue({ code: 'custom', path: ['request', key], message: reason });
+    }
+  };
+  if (method === 'predict') {
+    const present = ['instances', 'inputs'].filter((key) => value[key] !== undefined);
+    if (present.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['request'],
+        message:
+          present.length === 0 ? 'needs "instances" or "inputs"' : 'takes "instances" or "inputs", not both',
+      });
+    }
+    misplaced(['examples', 'context'], 'only for method classify or regress');
+  } else {
+    if (value.examples === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['request', 'examples'],
+        message: `required for method ${method}`,
+      });
+    }
+    misplaced(['instances', 'inputs'], 'only for method predict');
+  }
+}
+
+const tfservingMethod = z
+  .enum(TFSERVING_METHODS)
+  .optional()
+  .describe('TensorFlow Serving verb; default predict.');
+
+/**
+ * The TF Serving protocol plugin: a model is required; integrity may pick the verb (`method`, default
+ * predict), and the verb decides which request keys apply.
+ */
+export const tfservingProtocol = defineProtocol({
+  name: 'tfserving',
+  adapter: tfservingAdapter,
+  model: 'required',
+  request: { schema: tfservingRequestSchema },
+  checkOptions: {
+    integrity: {
+      shape: { method: tfservingMethod },
+      refine: (check, ctx) => checkTfservingRequest(check.request, String(check.method ?? 'predict'), ctx),
+    },
+    canary: { refine: (check, ctx) => checkTfservingRequest(check.request, 'predict', ctx) },
+  },
+  misplacedKeyHints: {
+    method: 'method is only for tfserving integrity checks (or inside request for protocol "http")',
+  },
+  planCheck: (check, kind) =>
+    kind === 'integrity' ? { method: typeof check.method === 'string' ? check.method : 'predict' } : {},
 });

@@ -16,6 +16,9 @@
  *
  * The model version comes from the management API's `modelVersion` (readiness, metadata).
  */
+import { z } from 'zod';
+import { everyTime } from '../schema/blocks.js';
+import { baseUrl } from '../schema/url.js';
 import type { AdapterAnswer, AdapterContext, ProtocolAdapter, TargetConfig } from '../types.js';
 import {
   type AdapterMethods,
@@ -35,10 +38,12 @@ import {
   wrongShape,
 } from './common.js';
 import { isRecord, normaliseRows, setOutputs } from './normalise.js';
+import { defineProtocol } from './plugin.js';
 
 /** TorchServe's management API base URL for a target: `managementUrl`, else the origin with port 8081. */
 export function managementUrlOf(target: TargetConfig): string {
-  if (target.managementUrl !== undefined) return target.managementUrl;
+  // A target option (see torchserveProtocol), validated by the config schema.
+  if (typeof target.managementUrl === 'string') return target.managementUrl;
   const url = new URL(target.url);
   url.port = '8081';
   return url.origin;
@@ -175,3 +180,36 @@ const methods: AdapterMethods = {
 
 /** The TorchServe adapter. */
 export const torchserveAdapter: ProtocolAdapter = defineAdapter('torchserve', methods);
+
+// ---------------------------------------------------------------------------------------------
+// Config: the prediction body, the management API's URL, and the plugin
+
+/** TorchServe: the handler defines the body, so any JSON value. */
+export const torchserveRequestSchema = z
+  .unknown()
+  .superRefine((value, ctx) => {
+    if (value === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'required: integrity and canary checks send this smoke payload (any JSON your handler takes)',
+      });
+    } else if (value === null) {
+      ctx.addIssue({ code: 'custom', message: 'expected a JSON payload, got an empty value' });
+    }
+  }, everyTime)
+  .describe('TorchServe prediction body: any JSON the handler accepts.');
+
+/**
+ * The TorchServe protocol plugin: a model is required; integrity and canary checks send any JSON body;
+ * a target may give its management API's URL (`managementUrl`, default the url with port 8081).
+ */
+export const torchserveProtocol = defineProtocol({
+  name: 'torchserve',
+  adapter: torchserveAdapter,
+  model: 'required',
+  request: { schema: torchserveRequestSchema },
+  targetOptions: {
+    managementUrl: baseUrl('TorchServe management API base URL (default: url with port 8081).').optional(),
+  },
+});

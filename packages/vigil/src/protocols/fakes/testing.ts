@@ -9,11 +9,11 @@ import type {
   CheckPlan,
   HttpClient,
   ProtocolAdapter,
-  ProtocolName,
   TargetConfig,
 } from '../../types.js';
 import { createHttpClient } from '../../wire/http.js';
 import { createAdapterContext } from '../context.js';
+import type { ProtocolName } from '../index.js';
 
 /** A target with the loader's defaults (1 MiB body cap, 5 redirects, no headers or labels). */
 export function makeTarget(
