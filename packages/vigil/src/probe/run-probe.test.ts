@@ -51,3 +51,22 @@ describe('runProbe on hostile answers', () => {
     expect(result.failures[0]?.assertion).toBe('internal');
   });
 });
+
+describe('runProbe on plans it cannot run', () => {
+  it('rejects a canary plan with a code, before any request', async () => {
+    const requests = fake.requests.length;
+    const plan = makePlan('canary', makeTarget('http', fake.url));
+    await expect(runProbe(plan, { client })).rejects.toMatchObject({
+      code: 'VIGIL_ERR_PROBE_NOT_PROBEABLE',
+      message: 'runProbe: http-target/canary: canary checks are not probeable yet',
+    });
+    expect(fake.requests.length).toBe(requests);
+  });
+
+  it('fails a plan whose protocol is not registered, naming it', async () => {
+    const target = { ...makeTarget('http', fake.url), protocol: 'gopher' };
+    const result = await runProbe(makePlan('liveness', target), { client });
+    expect(result).toMatchObject({ outcome: 'fail', error: { code: 'INTERNAL' } });
+    expect(result.error?.message).toContain('unknown protocol "gopher": expected one of oip-v2');
+  });
+});

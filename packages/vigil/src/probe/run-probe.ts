@@ -4,6 +4,7 @@
  * anything the endpoint does.
  */
 import { type ExpectInput, evaluateExpect } from '../assertions/index.js';
+import { VigilError } from '../errors.js';
 import { createAdapterContext, getAdapter } from '../protocols/index.js';
 import type {
   AdapterAnswer,
@@ -60,12 +61,19 @@ export function isProbeable(plan: CheckPlan): plan is CheckPlan & { kind: Probea
  * `UNEXPECTED_STATUS`, when the status assertion failed.
  *
  * Never rejects for anything an endpoint answers: an exception while probing or judging (a bug) is a
- * failed result with code `INTERNAL` and the exception's message.
+ * failed result with code `INTERNAL` and the exception's message (a protocol that is not registered
+ * included: `getAdapter`'s `VIGIL_ERR_PROTOCOL_UNKNOWN` message).
  *
- * @throws only for a canary plan, which is not probeable yet.
+ * @throws VigilError `VIGIL_ERR_PROBE_NOT_PROBEABLE` for a canary plan (not probeable yet: filter plans
+ *   with {@link isProbeable}).
  */
 export async function runProbe(plan: CheckPlan, deps: ProbeDeps): Promise<ProbeResult> {
-  if (!isProbeable(plan)) throw new Error(`runProbe: ${plan.id}: canary checks are not probeable yet`);
+  if (!isProbeable(plan)) {
+    throw new VigilError(
+      'VIGIL_ERR_PROBE_NOT_PROBEABLE',
+      `runProbe: ${plan.id}: canary checks are not probeable yet`,
+    );
+  }
   const startedAt = Date.now();
   const t0 = performance.now();
   try {

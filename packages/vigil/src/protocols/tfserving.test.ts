@@ -136,6 +136,16 @@ describe('tfserving', () => {
     });
   });
 
+  it('integrity: a method TF Serving has not (a plan built by hand) is a coded error, not a request', async () => {
+    const requests = fake.requests.length;
+    await expect(integrity({ instances: [1.0] }, 'explain')).rejects.toMatchObject({
+      code: 'VIGIL_ERR_PROTOCOL_INVALID_PLAN',
+      message:
+        'target "tfserving-target": protocol tfserving has no method "explain"; expected one of predict, classify, regress',
+    });
+    expect(fake.requests.length).toBe(requests);
+  });
+
   it('metadata: GET …/metadata, version from model_spec', async () => {
     const answer = await runAdapter(client, tfservingAdapter, 'metadata', makePlan('liveness', target()));
     expect(answer.verdict).toEqual({ ok: true });
