@@ -36,6 +36,8 @@ export { buildPlan } from './plan.js';
 export {
   assertionSchema,
   authSchema,
+  type CheckSpec,
+  configErrorMap,
   configSchema,
   type DefaultsSpec,
   type ExpectSpec,

@@ -8,9 +8,7 @@ import {
   type ExpectConfig,
   type TargetConfig,
 } from '../types.js';
-import type { ExpectSpec, TargetSpec, VigilConfig } from './schema.js';
-
-type CheckSpec = NonNullable<TargetSpec['checks'][CheckKind]>;
+import type { CheckSpec, ExpectSpec, TargetSpec, VigilConfig } from './schema.js';
 
 /**
  * Resolves a validated config into the checks to run: one {@link CheckPlan} per configured check, targets
