@@ -67,8 +67,13 @@ export function getProtocol(name: string): ProtocolPlugin {
   if (isProtocolName(name)) return PROTOCOLS[name];
   const suggestion = closest(name, PROTOCOL_NAMES);
   const hint = suggestion === undefined ? '' : `; did you mean "${suggestion}"?`;
-  const message = `unknown protocol ${JSON.stringify(name)}: expected one of ${PROTOCOL_NAMES.join(', ')}${hint}`;
-  throw new ConfigError('VIGIL_ERR_PROTOCOL_UNKNOWN', message, [`protocol: ${message}`]);
+  const expected = `expected one of ${PROTOCOL_NAMES.join(', ')}`;
+  // Worded as the config loader words a bad `protocol:` (diagnostic) and as a one-line error (message).
+  throw new ConfigError(
+    'VIGIL_ERR_PROTOCOL_UNKNOWN',
+    `unknown protocol ${JSON.stringify(name)}: ${expected}${hint}`,
+    [`protocol: ${expected}, got ${JSON.stringify(name)}${hint}`],
+  );
 }
 
 /**

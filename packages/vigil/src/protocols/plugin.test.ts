@@ -31,21 +31,18 @@ describe('the protocol registry', () => {
     }
   });
 
+  const ALL = 'expected one of oip-v2, kserve-v1, torchserve, tfserving, openai, ollama, http';
+
   it.each([
-    [
-      'triton',
-      'unknown protocol "triton": expected one of oip-v2, kserve-v1, torchserve, tfserving, openai, ollama, http',
-    ],
+    ['triton', `unknown protocol "triton": ${ALL}`, `protocol: ${ALL}, got "triton"`],
     [
       'oip-v3',
-      'unknown protocol "oip-v3": expected one of oip-v2, kserve-v1, torchserve, tfserving, openai, ollama, http; did you mean "oip-v2"?',
+      `unknown protocol "oip-v3": ${ALL}; did you mean "oip-v2"?`,
+      `protocol: ${ALL}, got "oip-v3"; did you mean "oip-v2"?`,
     ],
     // Not a registered name, however the registry object is built.
-    [
-      'constructor',
-      'unknown protocol "constructor": expected one of oip-v2, kserve-v1, torchserve, tfserving, openai, ollama, http',
-    ],
-  ])('getAdapter(%j) throws a coded ConfigError', (name, message) => {
+    ['constructor', `unknown protocol "constructor": ${ALL}`, `protocol: ${ALL}, got "constructor"`],
+  ])('getAdapter(%j) throws a coded ConfigError', (name, message, diagnostic) => {
     const error = (() => {
       try {
         getAdapter(name);
@@ -54,11 +51,7 @@ describe('the protocol registry', () => {
       }
     })();
     expect(error).toBeInstanceOf(ConfigError);
-    expect(error).toMatchObject({
-      code: 'VIGIL_ERR_PROTOCOL_UNKNOWN',
-      message,
-      diagnostics: [`protocol: ${message}`],
-    });
+    expect(error).toMatchObject({ code: 'VIGIL_ERR_PROTOCOL_UNKNOWN', message, diagnostics: [diagnostic] });
   });
 
   it('gives the plugin of a registered name', () => {
