@@ -12,7 +12,14 @@ import { loadConfig, parseDuration, TIMING_DEFAULTS, urlProblem } from '../confi
 import { GOT } from '../diagnostics/messages.js';
 import { UsageError } from '../errors.js';
 import { isProbeable, runProbe } from '../probe/run-probe.js';
-import { createAdapterContext, getAdapter, PROTOCOL_NAMES, type ProtocolName } from '../protocols/index.js';
+import {
+  createAdapterContext,
+  getAdapter,
+  getProtocol,
+  PROTOCOL_NAMES,
+  type ProtocolName,
+} from '../protocols/index.js';
+import { HTTP_URL, normaliseUrl, type UrlForm } from '../schema/url.js';
 import type { CheckPlan, HttpClient, ProbeResult, TargetConfig } from '../types.js';
 import { createHttpClient } from '../wire/http.js';
 
@@ -95,13 +102,15 @@ export function exitCodeFor(results: readonly ProbeResult[], strict: boolean): 0
 }
 
 /**
- * Refuses a `--url` that a config file's `url:` would refuse (config/schema.ts `urlProblem`): not
- * http(s) (`file:///…` included), credentials in it, a query or fragment. The URL is shown with any
- * credentials masked: they would already be in `ps`, but need not be in a CI log too.
+ * Refuses a `--url` that a config file's `url:` would refuse (schema/url.ts `urlProblem`): not one of
+ * the protocol's schemes (http(s) unless its plugin says otherwise; `file:///…` included), credentials
+ * in it, a query or fragment. The URL is shown with any credentials masked: they would already be in
+ * `ps`, but need not be in a CI log too.
  *
+ * @param form the URLs the `--protocol` accepts (its plugin's `url`); default http(s)
  * @throws UsageError `VIGIL_ERR_USAGE`
  */
-export function checkQuickUrl(url: string): void {
+export function checkQuickUrl(url: string, form: UrlForm = HTTP_URL): void {
   const parsed = URL.canParse(url) ? new URL(url) : undefined;
   if (parsed && (parsed.username !== '' || parsed.password !== '')) {
     throw new UsageError(
@@ -110,7 +119,7 @@ export function checkQuickUrl(url: string): void {
         'which keeps them out of `ps`, shell history and output, and run `vigil check -c FILE`',
     );
   }
-  const problem = urlProblem(url);
+  const problem = urlProblem(url, form);
   if (problem === undefined) return;
   throw new UsageError(
     'VIGIL_ERR_USAGE',
@@ -123,9 +132,10 @@ function maskCredentials(url: string): string {
 }
 
 function quickTarget(url: string, protocol: ProtocolName, model: string | undefined): TargetConfig {
+  const base = normaliseUrl(url, getProtocol(protocol).url);
   const target: TargetConfig = {
-    name: model ?? new URL(url).host,
-    url: url.replace(/\/+$/, ''),
+    name: model ?? new URL(base).host,
+    url: base,
     protocol,
     labels: {},
     headers: {},
@@ -172,9 +182,9 @@ async function checkCommand(opts: CheckOptions): Promise<number> {
   const client = createHttpClient({ keepAlive: true });
   try {
     if (opts.url) {
-      checkQuickUrl(opts.url);
+      checkQuickUrl(opts.url, opts.protocol === undefined ? HTTP_URL : getProtocol(opts.protocol).url);
       if (!opts.protocol) throw new UsageError('VIGIL_ERR_USAGE', '--url needs --protocol');
-      if (!opts.model && opts.protocol !== 'http')
+      if (!opts.model && getProtocol(opts.protocol).model === 'required')
         throw new UsageError('VIGIL_ERR_USAGE', '--url needs --model');
       const target = quickTarget(opts.url, opts.protocol, opts.model);
       const plans = [

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { baseUrl, type UrlForm } from './url.js';
+import { baseUrl, normaliseUrl, type UrlForm, urlProblem } from './url.js';
 
 const GRPC: UrlForm = { schemes: ['grpc', 'grpcs'], example: 'grpc://127.0.0.1:8001', defaultScheme: 'grpc' };
 
@@ -39,6 +39,9 @@ describe('baseUrl', () => {
   it('reads host:port as the default scheme when the plugin has one', () => {
     expect(baseUrl('x', GRPC).parse('127.0.0.1:8001')).toBe('grpc://127.0.0.1:8001');
     expect(baseUrl('x', GRPC).parse('grpcs://triton:8001/')).toBe('grpcs://triton:8001');
+    // What `vigil check --url` uses: the same rules outside a schema.
+    expect(urlProblem('127.0.0.1:8001', GRPC)).toBeUndefined();
+    expect(normaliseUrl('127.0.0.1:8001/', GRPC)).toBe('grpc://127.0.0.1:8001');
     expect(problems(baseUrl('x'), 'localhost:8001')).toEqual([
       'expected an http:// or https:// URL, got {{got}}',
     ]);

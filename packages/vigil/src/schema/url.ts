@@ -35,12 +35,22 @@ export function baseUrl(description: string, form: UrlForm = HTTP_URL) {
       const problem = urlProblem(text, form);
       if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, input: text });
     })
-    .transform((text) => withScheme(text, form).replace(/\/+$/, ''))
+    .transform((text) => normaliseUrl(text, form))
     .meta({
       description,
       // Without a scheme any text may be a host:port; the parser, not the editor, judges it then.
       ...(form.defaultScheme === undefined && { pattern: schemePattern(form.schemes) }),
     });
+}
+
+/**
+ * A base URL as `baseUrl` outputs it: the default scheme added when there is none, no trailing slash.
+ * For a text that {@link urlProblem} accepts.
+ *
+ * @example normaliseUrl('http://127.0.0.1:8081/') // 'http://127.0.0.1:8081'
+ */
+export function normaliseUrl(text: string, form: UrlForm = HTTP_URL): string {
+  return withScheme(text, form).replace(/\/+$/, '');
 }
 
 function withScheme(text: string, form: UrlForm): string {
