@@ -64,7 +64,9 @@ export const humanErrorMap: z.core.$ZodErrorMap = createHumanErrorMap();
  * {@link humanErrorMap} with more unknown-key hints: `{managementUrl: 'managementUrl is only for …'}`
  * makes an unknown `managementUrl` say where it belongs (where the key is known, the hint is not used).
  *
- * @example schema.safeParse(tree, { error: createHumanErrorMap({ method: 'method is only for …' }), reportInput: true })
+ * @example
+ * const errorMap = createHumanErrorMap({ method: 'method is only for integrity checks' });
+ * z.strictObject({ path: z.string() }).safeParse({ method: 'GET' }, { error: errorMap, reportInput: true });
  */
 export function createHumanErrorMap(hints: Readonly<Record<string, string>> = {}): z.core.$ZodErrorMap {
   const allHints = { ...MISPLACED_KEY_HINTS, ...hints };

@@ -91,11 +91,12 @@ const ERROR_CODE_PATTERN = /^[A-Z][A-Z0-9_]*$/;
  * @throws VigilError `VIGIL_ERR_PROTOCOL_DEFINITION` when the adapter's name is not the plugin's, or an
  *   error code is not UPPER_SNAKE (a bug in the plugin, met when its module loads).
  * @example
- * export const pingProtocol = defineProtocol({
- *   name: 'ping',
- *   adapter: pingAdapter, // defineAdapter('ping', { liveness, readiness, integrity, metadata })
- *   model: 'optional',
- *   request: { schema: pingRequestSchema },
+ * // kserve-v1.ts: the adapter (made with defineAdapter) and the zod schema of its predict request.
+ * export const kserveV1Protocol = defineProtocol({
+ *   name: 'kserve-v1',
+ *   adapter: kserveV1Adapter,
+ *   model: 'required',
+ *   request: { schema: kserveV1RequestSchema },
  * });
  */
 export function defineProtocol<const Name extends string>(
@@ -135,7 +136,7 @@ export function defineProtocol<const Name extends string>(
  * The error function of a request schema: a missing request says what integrity and canary checks send,
  * with an example; a request of the wrong kind says what was expected.
  *
- * @example z.strictObject({ inputs: … }, { error: missingRequest('{inputs: [{name, shape, datatype, data}]}') })
+ * @example z.strictObject({ inputs: z.array(z.unknown()) }, { error: missingRequest('{inputs: [...]}') })
  */
 export const missingRequest = (example: string) => (issue: { input: unknown }) =>
   issue.input === undefined

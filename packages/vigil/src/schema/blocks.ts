@@ -22,7 +22,10 @@ export const requiredOr = (message: string) => (issue: { input: unknown }) =>
  * For refinements that compare fields: run only when the fields themselves are valid. (Checks that fail
  * with a custom issue do not abort the parse, so the default would still run the refinement.)
  *
- * @example schema.superRefine(minBelowMax, whenValid)
+ * @example
+ * z.strictObject({ min: z.number(), max: z.number() }).superRefine((bounds, ctx) => {
+ *   if (bounds.min > bounds.max) ctx.addIssue({ code: 'custom', message: 'min is above max' });
+ * }, whenValid);
  */
 export const whenValid = { when: (payload: { issues: readonly unknown[] }) => payload.issues.length === 0 };
 
@@ -54,7 +57,9 @@ export function headerMap() {
  * Adds an issue unless exactly one of two keys is present: `needs "a" or "b"` / `takes "a" or "b", not
  * both`. For a `superRefine` of an object whose two keys are alternatives.
  *
- * @example schema.superRefine((value, ctx) => exactlyOne(value, ['prompt', 'messages'], ctx))
+ * @example
+ * z.looseObject({ prompt: z.string().optional(), messages: z.array(z.unknown()).optional() })
+ *   .superRefine((value, ctx) => exactlyOne(value, ['prompt', 'messages'], ctx));
  */
 export function exactlyOne(
   value: Record<string, unknown>,
