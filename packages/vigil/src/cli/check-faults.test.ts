@@ -1,9 +1,12 @@
 /**
- * The real `vigil check` process against the example model server in every fault mode: the
- * outcome and reason it reports on the liveness, readiness and integrity rows.
+ * The real `vigil check` process against the example model server in every fault mode, over the
+ * Open Inference Protocol's REST API (`oip-v2`) and its gRPC API (`oip-grpc`): the outcome and reason
+ * it reports on the liveness, readiness and integrity rows. One table: both transports must judge
+ * every fault alike.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,13 +16,13 @@ import type { Outcome, ProbeResult } from '../types.js';
 
 const ENTRY = fileURLToPath(new URL('./bin.ts', import.meta.url));
 
-function config(url: string): string {
+function config(url: string, protocol = 'oip-v2'): string {
   return `
 defaults: { timeout: 1s, interval: 10s }
 targets:
   - name: credit
     url: ${url}
-    protocol: oip-v2
+    protocol: ${protocol}
     model: credit-scorer
     checks:
       liveness: {}
@@ -34,7 +37,7 @@ targets:
             label: { notIn: [Unknown] }
   - name: products
     url: ${url}
-    protocol: oip-v2
+    protocol: ${protocol}
     model: product-categorizer
     checks:
       integrity:
@@ -48,35 +51,39 @@ targets:
 `;
 }
 
-/** Runs `vigil check --json` in a child process; resolves its exit code and results. */
-function vigilCheck(file: string): Promise<{ code: number | null; results: ProbeResult[]; stderr: string }> {
+/** Runs the CLI in a child process; resolves its exit code and output (killed after 20 s). */
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--conditions=source', '--import', 'tsx', ENTRY, 'check', '-c', file, '--json'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    let err = '';
+    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', ENTRY, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
     child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
+      stdout += c.toString();
     });
     child.stderr.on('data', (c: Buffer) => {
-      err += c.toString();
+      stderr += c.toString();
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
     child.once('error', reject);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      try {
-        resolve({ code, results: out ? (JSON.parse(out) as ProbeResult[]) : [], stderr: err });
-      } catch (e) {
-        reject(new Error(`vigil check printed no JSON (${(e as Error).message}): ${out}\n${err}`));
-      }
+      resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** Runs `vigil check -c file --json`; resolves its exit code and results. */
+async function vigilCheck(
+  file: string,
+): Promise<{ code: number | null; results: ProbeResult[]; stderr: string }> {
+  const { code, stdout, stderr } = await run(['check', '-c', file, '--json']);
+  try {
+    return { code, results: stdout ? (JSON.parse(stdout) as ProbeResult[]) : [], stderr };
+  } catch (e) {
+    throw new Error(`vigil check printed no JSON (${(e as Error).message}): ${stdout}\n${stderr}`);
+  }
 }
 
 type Row = [Outcome, RegExp?];
@@ -117,8 +124,8 @@ const CASES: Case[] = [
     fault: 'errors',
     liveness: PASS,
     readiness: PASS,
-    integrity: ['fail', /500/],
-    products: ['fail', /500/],
+    integrity: ['fail', /500|INTERNAL/],
+    products: ['fail', /500|INTERNAL/],
     exit: 1,
   },
   {
@@ -194,7 +201,7 @@ const CASES: Case[] = [
 
 let server: ModelServer;
 let dir: string;
-let file: string;
+const files: Record<string, string> = {};
 
 beforeAll(async () => {
   server = await createModelServer({ faults: { enabled: true, token: 't' }, warmupInferences: 1 });
@@ -202,9 +209,15 @@ beforeAll(async () => {
   for (let i = 0; i < 200 && (await fetch(`${url}/v2/health/ready`)).status !== 200; i++) {
     await new Promise((r) => setTimeout(r, 25));
   }
+  const grpcUrl = await server.listenGrpc();
   dir = mkdtempSync(join(tmpdir(), 'vigil-check-'));
-  file = join(dir, 'vigil.yaml');
-  writeFileSync(file, config(url));
+  for (const [protocol, base] of [
+    ['oip-v2', url],
+    ['oip-grpc', grpcUrl],
+  ] as const) {
+    files[protocol] = join(dir, `${protocol}.yaml`);
+    writeFileSync(files[protocol], config(base, protocol));
+  }
 });
 afterAll(async () => {
   await server?.close();
@@ -218,47 +231,99 @@ function expectRow(results: ProbeResult[], checkId: string, [outcome, reason]: R
   if (reason) expect(seen).toMatch(reason);
 }
 
-describe('vigil check against the example model server in every fault mode', () => {
-  it.each(CASES)('$fault $params', async (c) => {
-    server.faults.clear();
-    if (c.fault !== 'none') server.faults.set(c.fault, parseFault(c.fault, c.params ?? {}));
-    const { code, results, stderr } = await vigilCheck(file);
-    expect(stderr).toBe('');
-    expectRow(results, 'credit/liveness', c.liveness);
-    expectRow(results, 'credit/readiness', c.readiness);
-    expectRow(results, 'credit/integrity', c.integrity);
-    expectRow(results, 'products/integrity', c.products);
-    expect(code).toBe(c.exit);
-  });
+describe.each(['oip-v2', 'oip-grpc'])(
+  'vigil check (%s) against the example model server in every fault mode',
+  (protocol) => {
+    it.each(CASES)('$fault $params', async (c) => {
+      server.faults.clear();
+      if (c.fault !== 'none') server.faults.set(c.fault, parseFault(c.fault, c.params ?? {}));
+      const { code, results, stderr } = await vigilCheck(files[protocol] as string);
+      expect(stderr).toBe('');
+      expectRow(results, 'credit/liveness', c.liveness);
+      expectRow(results, 'credit/readiness', c.readiness);
+      expectRow(results, 'credit/integrity', c.integrity);
+      expectRow(results, 'products/integrity', c.products);
+      expect(code).toBe(c.exit);
+    });
 
-  it('crash: every check fails with CONNECTION_REFUSED', async () => {
-    const crashing = await createModelServer({
-      models: ['credit-scorer'],
-      faults: { enabled: true, token: 't' },
-      warmupInferences: 0,
-      exit: () => void crashing.close(),
+    it('crash: every check fails with CONNECTION_REFUSED', async () => {
+      const crashing = await createModelServer({
+        models: ['credit-scorer'],
+        faults: { enabled: true, token: 't' },
+        warmupInferences: 0,
+        exit: () => void crashing.close(),
+      });
+      const url = await crashing.listen();
+      const grpcUrl = await crashing.listenGrpc();
+      const crashFile = join(dir, `crash-${protocol}.yaml`);
+      writeFileSync(crashFile, config(protocol === 'oip-grpc' ? grpcUrl : url, protocol));
+      crashing.faults.clear();
+      const res = await fetch(`${url}/admin/faults/crash`, {
+        method: 'PUT',
+        headers: { authorization: 'Bearer t' },
+      });
+      expect(res.status).toBe(200);
+      for (let i = 0; i < 100; i++) {
+        const up = await fetch(`${url}/v2/health/live`).then(
+          () => true,
+          () => false,
+        );
+        if (!up) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const { code, results } = await vigilCheck(crashFile);
+      for (const id of ['credit/liveness', 'credit/readiness', 'credit/integrity', 'products/integrity']) {
+        expectRow(results, id, ['fail', /CONNECTION_REFUSED/]);
+      }
+      expect(code).toBe(1);
     });
-    const url = await crashing.listen();
-    const crashFile = join(dir, 'crash.yaml');
-    writeFileSync(crashFile, config(url));
-    crashing.faults.clear();
-    const res = await fetch(`${url}/admin/faults/crash`, {
-      method: 'PUT',
-      headers: { authorization: 'Bearer t' },
+  },
+);
+
+describe('vigil check --url over gRPC against endpoints that misbehave below OIP', () => {
+  it.each([
+    // Known gap: through `vigil check` grpc-js keeps reconnecting until the deadline here, so this reads
+    // TIMEOUT ("waiting for the HTTP/2 handshake"); wire/grpc.test.ts gets CONNECTION_RESET from one call.
+    [
+      'accepts and resets every connection',
+      (socket: Socket) => socket.destroy(),
+      /^(CONNECTION_RESET|TIMEOUT)$/,
+    ],
+    ['accepts and never speaks', () => {}, /^TIMEOUT$/],
+  ] as const)('%s: the right code within the timeout', async (_, onConnection, code) => {
+    const sockets = new Set<Socket>();
+    const listener = createServer((socket) => {
+      sockets.add(socket);
+      onConnection(socket);
     });
-    expect(res.status).toBe(200);
-    for (let i = 0; i < 100; i++) {
-      const up = await fetch(`${url}/v2/health/live`).then(
-        () => true,
-        () => false,
-      );
-      if (!up) break;
-      await new Promise((r) => setTimeout(r, 20));
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const { port } = listener.address() as AddressInfo;
+    try {
+      const started = performance.now();
+      const { code: exit, stdout } = await run([
+        'check',
+        '--url',
+        `grpc://127.0.0.1:${port}`,
+        '--protocol',
+        'oip-grpc',
+        '--model',
+        'm',
+        '--timeout',
+        '500',
+        '--json',
+      ]);
+      expect(performance.now() - started).toBeLessThan(10_000);
+      const { results } = JSON.parse(stdout) as { results: ProbeResult[] };
+      expect(results.length).toBeGreaterThan(0);
+      for (const result of results) {
+        expect(result.outcome).toBe('fail');
+        expect(result.error?.code).toMatch(code);
+        expect(result.durationMs).toBeLessThan(1_500);
+      }
+      expect(exit).toBe(1);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => listener.close(resolve));
     }
-    const { code, results } = await vigilCheck(crashFile);
-    for (const id of ['credit/liveness', 'credit/readiness', 'credit/integrity', 'products/integrity']) {
-      expectRow(results, id, ['fail', /CONNECTION_REFUSED/]);
-    }
-    expect(code).toBe(1);
   });
 });

@@ -58,7 +58,7 @@ targets:
       'line 9, column 12: targets[0].tls.caFile: [REDACTED] ([REDACTED]) does not exist',
       'line 11, column 29: targets[0].checks.liveness.expect.schema: [REDACTED] ([REDACTED]) does not exist',
       'line 11, column 65: targets[0].checks.liveness.expect.body.matches: expected a valid regular expression, got [REDACTED] (missing closing ): [REDACTED])',
-      'line 12, column 43: targets[1].protocol: expected one of oip-v2, kserve-v1, torchserve, tfserving, openai, ollama, http, got [REDACTED]',
+      'line 12, column 43: targets[1].protocol: expected one of oip-v2, oip-grpc, kserve-v1, torchserve, tfserving, openai, ollama, http, got [REDACTED]',
       'line 13, column 7: targets[2].name: expected a name of letters, digits, ".", "_" and "-" that starts with a letter or digit, got [REDACTED]',
       'line 14, column 59: targets[3].timeout: timeout [REDACTED] must be less than interval 10s (defaults.interval)',
     ]);

@@ -79,7 +79,7 @@ targets:
       'vigil.yaml:9:62: targets[1].healthService: unknown key: healthService is only for protocol "ping-grpc"',
       'vigil.yaml:9:102: targets[1].checks.liveness.via: unknown key: via is only for ping-grpc liveness checks (health or ping)',
       'vigil.yaml:14:28: targets[2].checks.readiness.request: unknown key: request is only for integrity and canary checks (and for any check of protocol "http"; and for readiness checks of protocol "ping-grpc")',
-      'vigil.yaml:15:46: targets[3].protocol: expected one of oip-v2, kserve-v1, torchserve, tfserving, openai, ollama, http, ping-grpc, got "ping-grcp"; did you mean "ping-grpc"?',
+      'vigil.yaml:15:46: targets[3].protocol: expected one of oip-v2, oip-grpc, kserve-v1, torchserve, tfserving, openai, ollama, http, ping-grpc, got "ping-grcp"; did you mean "ping-grpc"?',
     ]);
   });
 

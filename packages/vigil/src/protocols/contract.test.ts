@@ -1,10 +1,11 @@
 /**
  * The adapter contract, run against every adapter and a server speaking its protocol: the example
- * model server for oip-v2, the fakes in ./fakes for the others. One suite per plugin kind (STYLE.md).
+ * model server for oip-v2 (REST) and oip-grpc (gRPC), the fakes in ./fakes for the others. One suite per plugin kind (STYLE.md).
  */
 import { createModelServer, parseFault } from '@vigil/example-model-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpClient, TargetConfig } from '../types.js';
+import type { GrpcExchange } from '../wire/grpc.js';
 import { createHttpFake } from './fakes/http.js';
 import { createKserveV1Fake } from './fakes/kserve-v1.js';
 import { createOllamaFake } from './fakes/ollama.js';
@@ -28,6 +29,8 @@ interface Running {
   nan(): void;
   reset(): void;
   close(): Promise<void>;
+  /** The protocol runs over gRPC: no HTTP status or headers; its status is the call's. */
+  grpc?: boolean;
 }
 
 const HARNESSES: Record<ProtocolName, () => Promise<Running>> = {
@@ -52,6 +55,31 @@ const HARNESSES: Record<ProtocolName, () => Promise<Running>> = {
       nan: () => server.faults.set('nan', parseFault('nan', {})),
       reset: () => server.faults.clear(),
       close: () => server.close(),
+    };
+  },
+  async 'oip-grpc'() {
+    const server = await createModelServer({
+      models: ['credit-scorer'],
+      warmupInferences: 1,
+      faults: { enabled: true, token: 'contract' },
+    });
+    const rest = await server.listen();
+    for (let i = 0; i < 400 && (await fetch(`${rest}/v2/health/ready`)).status !== 200; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    const url = await server.listenGrpc();
+    return {
+      target: makeTarget('oip-grpc', url, { model: 'credit-scorer' }),
+      request: {
+        inputs: [
+          { name: 'features', shape: [1, 8], datatype: 'FP32', data: [0.3, 0.1, 0.5, 0.2, 0.9, 0.4, 0, 0.7] },
+        ],
+      },
+      extract: { path: '$.body.model_name', expected: ['credit-scorer'] },
+      hang: () => server.faults.set('hang', parseFault('hang', {})),
+      nan: () => server.faults.set('nan', parseFault('nan', {})),
+      reset: () => server.faults.clear(),
+      close: () => server.close(),
+      grpc: true,
     };
   },
   async 'kserve-v1'() {
@@ -196,15 +224,18 @@ describe.each(PROTOCOL_NAMES)('adapter contract: %s', (protocol) => {
   it.each(['liveness', 'readiness'] as const)('%s passes against a healthy server', async (call) => {
     const answer = await runAdapter(client, adapter, call, plan(call));
     expect(answer.verdict).toEqual({ ok: true });
-    expect(answer.exchange.response).toBeDefined();
+    if (running.grpc) expect((answer.exchange as unknown as GrpcExchange<unknown>).status.name).toBe('OK');
+    else expect(answer.exchange.response).toBeDefined();
   });
 
   it('integrity normalises outputs to arrays, adds plan.extract outputs, and keeps status and headers', async () => {
     const answer = await runAdapter(client, adapter, 'integrity', plan('integrity'));
     expect(answer.verdict).toEqual({ ok: true });
     const doc = answer.document;
-    expect(doc?.status).toBe(200);
-    expect(doc?.headers?.['content-type']).toEqual(expect.any(String));
+    if (!running.grpc) {
+      expect(doc?.status).toBe(200);
+      expect(doc?.headers?.['content-type']).toEqual(expect.any(String));
+    }
     const outputs = Object.entries(doc?.outputs ?? {});
     expect(outputs.length).toBeGreaterThan(0);
     for (const [, values] of outputs) expect(Array.isArray(values)).toBe(true);
@@ -220,7 +251,8 @@ describe.each(PROTOCOL_NAMES)('adapter contract: %s', (protocol) => {
   });
 
   it.each(CALLS)("%s: a transport error becomes a verdict with the exchange's code", async (call) => {
-    const target = { ...running.target, url: closedUrl, managementUrl: closedUrl };
+    const url = running.grpc ? closedUrl.replace(/^http:/, 'grpc:') : closedUrl;
+    const target = { ...running.target, url, managementUrl: closedUrl };
     const answer = await runAdapter(client, adapter, call, plan(call, { target }));
     expect(answer.exchange.error?.code).toBe('CONNECTION_REFUSED');
     expect(answer.verdict).toMatchObject({ ok: false, code: answer.exchange.error?.code });
@@ -245,7 +277,7 @@ describe.each(PROTOCOL_NAMES)('adapter contract: %s', (protocol) => {
     try {
       const answer = await runAdapter(client, adapter, 'integrity', plan('integrity'));
       expect(answer.verdict).toMatchObject({ ok: false, code: 'NON_FINITE_NUMBER' });
-      expect(answer.document?.status).toBe(200);
+      if (!running.grpc) expect(answer.document?.status).toBe(200);
     } finally {
       running.reset();
     }

@@ -11,6 +11,7 @@ import { ConfigError } from '../errors.js';
 import type { ProtocolAdapter } from '../types.js';
 import { httpProtocol } from './http.js';
 import { kserveV1Protocol } from './kserve-v1.js';
+import { oipGrpcProtocol } from './oip-grpc.js';
 import { oipV2Protocol } from './oip-v2.js';
 import { ollamaProtocol } from './ollama.js';
 import { openaiProtocol } from './openai.js';
@@ -28,6 +29,7 @@ function registry<const Plugins extends { readonly [Name in keyof Plugins]: Prot
 /** Every protocol plugin by name, in the order messages and the JSON Schema list them. */
 export const PROTOCOLS = registry({
   'oip-v2': oipV2Protocol,
+  'oip-grpc': oipGrpcProtocol,
   'kserve-v1': kserveV1Protocol,
   torchserve: torchserveProtocol,
   tfserving: tfservingProtocol,

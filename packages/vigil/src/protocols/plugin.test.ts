@@ -18,6 +18,7 @@ describe('the protocol registry', () => {
   it('registers each plugin under its own name, in the order messages list them', () => {
     expect(PROTOCOL_NAMES).toEqual([
       'oip-v2',
+      'oip-grpc',
       'kserve-v1',
       'torchserve',
       'tfserving',
@@ -31,7 +32,7 @@ describe('the protocol registry', () => {
     }
   });
 
-  const ALL = 'expected one of oip-v2, kserve-v1, torchserve, tfserving, openai, ollama, http';
+  const ALL = 'expected one of oip-v2, oip-grpc, kserve-v1, torchserve, tfserving, openai, ollama, http';
 
   it.each([
     ['triton', `unknown protocol "triton": ${ALL}`, `protocol: ${ALL}, got "triton"`],
