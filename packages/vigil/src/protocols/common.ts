@@ -220,7 +220,12 @@ export type AdapterMethods = Omit<ProtocolAdapter, 'name'>;
  * name) and `modelVersion` is the same on the answer and its document.
  *
  * @example
- * export const pingAdapter = defineAdapter('ping', { liveness: …, readiness: …, integrity: …, metadata: … });
+ * import type { AdapterContext } from 'vigil';
+ * const ping = async (ctx: AdapterContext) => {
+ *   const sent = await send(ctx, { path: '/ping' });
+ *   return sent.ok ? pass(sent.reply) : sent.answer;
+ * };
+ * export const pingAdapter = defineAdapter('ping', { liveness: ping, readiness: ping, integrity: ping, metadata: ping });
  */
 export function defineAdapter<N extends string>(
   name: N,
