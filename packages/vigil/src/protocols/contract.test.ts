@@ -33,55 +33,36 @@ interface Running {
   grpc?: boolean;
 }
 
+/** The example model server, over REST (`oip-v2`) or gRPC (`oip-grpc`). */
+async function exampleServer(protocol: 'oip-v2' | 'oip-grpc'): Promise<Running> {
+  const server = await createModelServer({
+    models: ['credit-scorer'],
+    warmupInferences: 1,
+    faults: { enabled: true, token: 'contract' },
+  });
+  const rest = await server.listen();
+  for (let i = 0; i < 400 && (await fetch(`${rest}/v2/health/ready`)).status !== 200; i++)
+    await new Promise((r) => setTimeout(r, 25));
+  const grpc = protocol === 'oip-grpc';
+  return {
+    target: makeTarget(protocol, grpc ? await server.listenGrpc() : rest, { model: 'credit-scorer' }),
+    request: {
+      inputs: [
+        { name: 'features', shape: [1, 8], datatype: 'FP32', data: [0.3, 0.1, 0.5, 0.2, 0.9, 0.4, 0, 0.7] },
+      ],
+    },
+    extract: { path: '$.body.model_name', expected: ['credit-scorer'] },
+    hang: () => server.faults.set('hang', parseFault('hang', {})),
+    nan: () => server.faults.set('nan', parseFault('nan', {})),
+    reset: () => server.faults.clear(),
+    close: () => server.close(),
+    grpc,
+  };
+}
+
 const HARNESSES: Record<ProtocolName, () => Promise<Running>> = {
-  async 'oip-v2'() {
-    const server = await createModelServer({
-      models: ['credit-scorer'],
-      warmupInferences: 1,
-      faults: { enabled: true, token: 'contract' },
-    });
-    const url = await server.listen();
-    for (let i = 0; i < 400 && (await fetch(`${url}/v2/health/ready`)).status !== 200; i++)
-      await new Promise((r) => setTimeout(r, 25));
-    return {
-      target: makeTarget('oip-v2', url, { model: 'credit-scorer' }),
-      request: {
-        inputs: [
-          { name: 'features', shape: [1, 8], datatype: 'FP32', data: [0.3, 0.1, 0.5, 0.2, 0.9, 0.4, 0, 0.7] },
-        ],
-      },
-      extract: { path: '$.body.model_name', expected: ['credit-scorer'] },
-      hang: () => server.faults.set('hang', parseFault('hang', {})),
-      nan: () => server.faults.set('nan', parseFault('nan', {})),
-      reset: () => server.faults.clear(),
-      close: () => server.close(),
-    };
-  },
-  async 'oip-grpc'() {
-    const server = await createModelServer({
-      models: ['credit-scorer'],
-      warmupInferences: 1,
-      faults: { enabled: true, token: 'contract' },
-    });
-    const rest = await server.listen();
-    for (let i = 0; i < 400 && (await fetch(`${rest}/v2/health/ready`)).status !== 200; i++)
-      await new Promise((r) => setTimeout(r, 25));
-    const url = await server.listenGrpc();
-    return {
-      target: makeTarget('oip-grpc', url, { model: 'credit-scorer' }),
-      request: {
-        inputs: [
-          { name: 'features', shape: [1, 8], datatype: 'FP32', data: [0.3, 0.1, 0.5, 0.2, 0.9, 0.4, 0, 0.7] },
-        ],
-      },
-      extract: { path: '$.body.model_name', expected: ['credit-scorer'] },
-      hang: () => server.faults.set('hang', parseFault('hang', {})),
-      nan: () => server.faults.set('nan', parseFault('nan', {})),
-      reset: () => server.faults.clear(),
-      close: () => server.close(),
-      grpc: true,
-    };
-  },
+  'oip-v2': () => exampleServer('oip-v2'),
+  'oip-grpc': () => exampleServer('oip-grpc'),
   async 'kserve-v1'() {
     const fake = await createKserveV1Fake();
     return {
