@@ -83,6 +83,11 @@ export interface ProbeResult {
   error?: { code: ProbeErrorCode | ProtocolErrorCode; message: string };
   /** The model version the server reported, when it reports one. */
   modelVersion?: string;
+  /**
+   * Conditions the adapter saw that do not decide this check, each one sentence, e.g. that the server as
+   * a whole reports not ready because another model is not (Triton's strict readiness, MLServer).
+   */
+  notes?: string[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -303,6 +308,8 @@ export interface AdapterAnswer {
   /** Outputs the model's metadata declares (integrity): a response missing one fails by default. */
   declaredOutputs?: string[];
   modelVersion?: string;
+  /** Conditions seen that do not decide the verdict (copied to {@link ProbeResult.notes}). */
+  notes?: string[];
 }
 
 /**

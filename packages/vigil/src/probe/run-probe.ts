@@ -172,5 +172,6 @@ async function probeAndJudge(
   if (error) result.error = error;
   const modelVersion = answer.modelVersion ?? document?.modelVersion;
   if (modelVersion !== undefined) result.modelVersion = modelVersion;
+  if (answer.notes !== undefined && answer.notes.length > 0) result.notes = answer.notes;
   return result;
 }

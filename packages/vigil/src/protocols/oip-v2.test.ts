@@ -62,7 +62,9 @@ describe('oip-v2 against the example model server', () => {
     const counting = countingClient(client);
     const answer = await runAdapter(counting, oipV2Adapter, 'readiness', makePlan('readiness', target()));
     expect(answer.verdict).toEqual({ ok: true });
-    expect(counting.urls).toEqual(['GET /v2/health/ready', 'GET /v2/models/credit-scorer/ready']);
+    // The model's route decides; the server's is asked after it, for a note (issue 15).
+    expect(counting.urls).toEqual(['GET /v2/models/credit-scorer/ready', 'GET /v2/health/ready']);
+    expect(answer.notes).toBeUndefined();
   });
 
   it('readiness: the not-ready fault (KServe 503 with {"error"}) is not ready, and the reason quotes the error', async () => {
@@ -72,7 +74,7 @@ describe('oip-v2 against the example model server', () => {
     if (answer.verdict.ok) return;
     expect(answer.verdict.code).toBeUndefined();
     expect(answer.verdict.reason).toMatch(
-      /^server not ready: GET \/v2\/health\/ready answered 503: .*not ready/,
+      /^model "credit-scorer" not ready: GET \/v2\/models\/credit-scorer\/ready answered 503: .*not ready/,
     );
     expect(answer.document?.status).toBe(503);
   });
@@ -124,7 +126,7 @@ describe('oip-v2 against the example model server', () => {
       const ready = await runAdapter(client, oipV2Adapter, 'readiness', makePlan('readiness', t));
       expect(ready.verdict).toMatchObject({
         ok: false,
-        reason: expect.stringContaining('models are loading'),
+        reason: expect.stringContaining('model "credit-scorer" not ready'),
       });
     } finally {
       await loading.close();
@@ -271,12 +273,18 @@ describe('oip-v2 against Triton / MLServer health semantics', () => {
       req.path === '/v2/health/ready' ? { status: 400, text: '' } : { status: 200, text: '' },
     );
     try {
-      const t = makeTarget('oip-v2', triton.url, { model: 'densenet' });
-      const answer = await runAdapter(client, oipV2Adapter, 'readiness', makePlan('readiness', t));
+      // A target without a model is the server: its route decides.
+      const server = makeTarget('oip-v2', triton.url);
+      const answer = await runAdapter(client, oipV2Adapter, 'readiness', makePlan('readiness', server));
       expect(answer.verdict).toEqual({
         ok: false,
         reason: 'server not ready: GET /v2/health/ready answered 400 with an empty body',
       });
+      // A model's target: its own route (200 here) decides; the server's 400 is a note (issue 15).
+      const t = makeTarget('oip-v2', triton.url, { model: 'densenet' });
+      const modelAnswer = await runAdapter(client, oipV2Adapter, 'readiness', makePlan('readiness', t));
+      expect(modelAnswer.verdict).toEqual({ ok: true });
+      expect(modelAnswer.notes?.[0]).toMatch(/^server-wide readiness: GET \/v2\/health\/ready answered 400/);
       const live = await runAdapter(client, oipV2Adapter, 'liveness', makePlan('liveness', t));
       expect(live.verdict).toEqual({ ok: true });
     } finally {

@@ -2,9 +2,14 @@
  * Open Inference Protocol v2 (KServe v2, Triton, MLServer, TorchServe's /v2 path).
  *
  * - liveness: `GET /v2/health/live`; 200 = live.
- * - readiness: `GET /v2/health/ready` and, with a model, `GET /v2/models/{m}[/versions/{v}]/ready`; both 200.
- *   Health is carried by the status code: "false" is 503 with `{"error": …}` on KServe and 400 with an
- *   empty body on Triton and MLServer, so any non-200 is "not ready" and the reason shows what came back.
+ * - readiness: with a model, `GET /v2/models/{m}[/versions/{v}]/ready` decides (200 = ready); then
+ *   `GET /v2/health/ready` is asked too, and a server-wide "not ready" becomes a note, not a failure:
+ *   Triton (strict readiness, the default) and MLServer report the server not ready while *any* model is
+ *   not, so one broken model must not fail every other model's target. Without a model, the server route
+ *   decides. Health is carried by the status code: "false" is 503 with `{"error": …}` on KServe, 400 on
+ *   Triton (`{"error":"Model version not ready"}` on model routes, for a missing model too) and MLServer,
+ *   so any non-200 is "not ready" and the reason shows what came back. KServe's 501 on versioned routes
+ *   falls back to the version-less route, with a note.
  * - integrity: model metadata (cached per target, default 60 s) for the declared outputs, then
  *   `POST /v2/models/{m}[/versions/{v}]/infer` with `plan.request`; outputs `{name → flat data}`, shapes,
  *   and `model_version` from the response.
@@ -18,6 +23,7 @@ import {
   defineAdapter,
   describeAnswer,
   enc,
+  errorMessageOf,
   fail,
   isSuccess,
   jsonOf,
@@ -104,6 +110,52 @@ function normaliseInfer(reply: Reply, body: unknown): Normalised | AdapterAnswer
 }
 
 /**
+ * The note for a server-wide "not ready" while the target's model is ready. Triton (`--strict-readiness`,
+ * default true) and MLServer answer not ready on `/v2/health/ready` when any model is not READY.
+ */
+function serverWideNote(reply: Reply, model: string): string {
+  return (
+    `server-wide readiness: ${reply.label} ${describeAnswer(reply)}; model "${model}" is ready, so another ` +
+    'model on this server is not (Triton with strict readiness and MLServer report the server not ready ' +
+    'while any model is not)'
+  );
+}
+
+/** Why a model-ready route said no, worded as each server means its answer. */
+function modelNotReady(reply: Reply, model: string, version: string | undefined): AdapterAnswer {
+  const which = version === undefined ? `model "${model}"` : `model "${model}" version "${version}"`;
+  const message = errorMessageOf(reply);
+  if (reply.status === 404) return notHealthy(reply, `${which} unknown`);
+  if (reply.status === 400 && message !== undefined && /version not ready/i.test(message)) {
+    // Triton answers this for a model that is missing as well as for one that is unloaded or loading.
+    return notHealthy(reply, `${which} not ready or not loaded (Triton answers so for both)`);
+  }
+  return notHealthy(reply, `${which} not ready`);
+}
+
+type ModelReady = { ok: true; reply: Reply; note?: string } | { ok: false; answer: AdapterAnswer };
+
+/**
+ * Asks `/v2/models/{m}[/versions/{v}]/ready`. KServe's Python server answers 501 "Model versioning not
+ * supported yet" on every `/versions/{v}` route: then the version-less route is asked, with a note.
+ */
+async function modelReady(ctx: AdapterContext, model: string): Promise<ModelReady> {
+  const { version } = ctx.target;
+  const sent = await send(ctx, { path: `${modelPath(ctx.target, model)}/ready` });
+  if (!sent.ok) return sent;
+  if (healthy(sent.reply)) return { ok: true, reply: sent.reply };
+  if (version === undefined || sent.reply.status !== 501)
+    return { ok: false, answer: modelNotReady(sent.reply, model, version) };
+  const note = `${sent.reply.label} ${describeAnswer(sent.reply)}: the server does not serve versioned routes (KServe), so model "${model}"'s version-less route was asked instead`;
+  const plain = await send(ctx, { path: `/v2/models/${enc(model)}/ready` });
+  if (!plain.ok) return plain;
+  if (healthy(plain.reply)) return { ok: true, reply: plain.reply, note };
+  const answer = modelNotReady(plain.reply, model, undefined);
+  answer.notes = [note];
+  return { ok: false, answer };
+}
+
+/**
  * Creates the OIP v2 adapter. The registry holds one made with the defaults.
  *
  * @example
@@ -141,16 +193,20 @@ export function createOipV2Adapter(options: OipV2Options = {}): ProtocolAdapter 
     },
 
     async readiness(ctx) {
-      const server = await send(ctx, { path: '/v2/health/ready' });
-      if (!server.ok) return server.answer;
-      if (!healthy(server.reply)) return notHealthy(server.reply, 'server not ready');
       const { model } = ctx.target;
-      if (model === undefined) return pass(server.reply);
-      const sent = await send(ctx, { path: `${modelPath(ctx.target, model)}/ready` });
-      if (!sent.ok) return sent.answer;
-      if (healthy(sent.reply)) return pass(sent.reply);
-      const what = sent.reply.status === 404 ? `model "${model}" unknown` : `model "${model}" not ready`;
-      return notHealthy(sent.reply, what);
+      if (model === undefined) {
+        const server = await send(ctx, { path: '/v2/health/ready' });
+        if (!server.ok) return server.answer;
+        return healthy(server.reply) ? pass(server.reply) : notHealthy(server.reply, 'server not ready');
+      }
+      // The model's own route decides: the server-wide route is not ready on Triton (strict readiness,
+      // the default) and MLServer whenever *any* model is not, so it says nothing about this one.
+      const own = await modelReady(ctx, model);
+      if (!own.ok) return own.answer;
+      const notes = own.note === undefined ? [] : [own.note];
+      const server = await send(ctx, { path: '/v2/health/ready' });
+      if (server.ok && !healthy(server.reply)) notes.push(serverWideNote(server.reply, model));
+      return pass(own.reply, notes.length > 0 ? { notes } : {});
     },
 
     async integrity(ctx, plan: CheckPlan) {
