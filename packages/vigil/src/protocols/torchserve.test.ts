@@ -39,32 +39,78 @@ beforeEach(() => {
   });
 });
 
+describe('torchserve per-model readiness on a two-model server, one model broken (issue 15; wlm/ModelManager.java)', () => {
+  it.each([
+    { pingStyle: 'current' as const, ping: 'answered 500 with status "Unhealthy"' },
+    { pingStyle: 'older' as const, ping: 'answered 200 with status "Partial Healthy"' },
+  ])(
+    '$pingStyle /ping: the healthy model is ready and live, the server-wide state is one note',
+    async ({ pingStyle, ping }) => {
+      fake.state.pingStyle = pingStyle;
+      fake.state.models.broken = { version: '2.0', minWorkers: 1, workers: [] };
+      const ready = await run('readiness');
+      expect(ready.verdict).toEqual({ ok: true });
+      expect(ready.modelVersion).toBe('1.0');
+      expect(ready.notes).toHaveLength(1);
+      expect(ready.notes?.[0]).toContain(`server-wide health: TorchServe GET /ping ${ping}`);
+      const live = await run('liveness');
+      expect(live.verdict).toEqual({ ok: true });
+      const broken = await run('readiness', { model: 'broken' });
+      expect(broken.verdict).toMatchObject({
+        ok: false,
+        reason: expect.stringMatching(/^TorchServe model "broken" version "2.0" has no READY worker/),
+      });
+    },
+  );
+
+  it('a model serving below its minWorkers is ready, with a note', async () => {
+    fake.state.models.resnet = { version: '1.0', minWorkers: 2, workers: ['READY'] };
+    const ready = await run('readiness');
+    expect(ready.verdict).toEqual({ ok: true });
+    expect(ready.notes?.[0]).toBe(
+      'TorchServe model "resnet" serves with 1 READY worker(s), below its minWorkers 2',
+    );
+  });
+});
+
 describe('torchserve', () => {
   it('TorchServe current: 200 {"status":"Healthy"} is live', async () => {
     expect((await run('liveness')).verdict).toEqual({ ok: true });
   });
 
-  it('TorchServe current: 500 {"status":"Unhealthy"} is not live (fewer READY workers than minWorkers)', async () => {
+  it('TorchServe current: 500 {"status":"Unhealthy"} is live, with the server-wide condition as a note (issue 15; wlm/ModelManager.java)', async () => {
     fake.state.models.resnet = { version: '1.0', minWorkers: 2, workers: ['READY'] };
     const answer = await run('liveness');
-    expect(answer.verdict).toEqual({
-      ok: false,
-      reason: 'TorchServe GET /ping answered 500 with status "Unhealthy"',
-    });
+    // The process answered: /ping is server-wide, failing it would restart a healthy server.
+    expect(answer.verdict).toEqual({ ok: true });
+    expect(answer.notes).toEqual([
+      'server-wide health: TorchServe GET /ping answered 500 with status "Unhealthy" (it says so when any model has fewer healthy workers than its minWorkers)',
+    ]);
   });
 
   it.each(['Partial Healthy', 'Unhealthy'] as const)(
-    'TorchServe older: 200 with "%s" body is not healthy (PROTOCOLS.md: the body must be read, not just the code)',
+    'TorchServe older: 200 with "%s" body is read: live, with the condition as a note (PROTOCOLS.md: the body must be read, not just the code)',
     async (status) => {
       Object.assign(fake.state, { pingStyle: 'older', health: status });
       const answer = await run('liveness');
-      expect(answer.verdict).toEqual({
-        ok: false,
-        reason: `TorchServe GET /ping answered 200 with status "${status}"`,
-      });
+      expect(answer.verdict).toEqual({ ok: true });
+      expect(answer.notes?.[0]).toContain(`TorchServe GET /ping answered 200 with status "${status}"`);
       expect(answer.document?.status).toBe(200);
     },
   );
+
+  it('liveness: an answer that is not TorchServe\'s (a proxy\'s 502 without {"status"}) fails', async () => {
+    const answer = await runAdapter(
+      client,
+      torchserveAdapter,
+      'liveness',
+      makePlan('liveness', makeTarget('torchserve', fake.managementUrl, { model: 'resnet' })),
+    );
+    expect(answer.verdict).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('GET /ping answered 404'),
+    });
+  });
 
   it('TorchServe older: 200 with "Healthy" is live', async () => {
     Object.assign(fake.state, { pingStyle: 'older', health: 'Healthy' });

@@ -1,12 +1,15 @@
 /**
  * TorchServe (inference API, default port 8080; management API, default port 8081).
  *
- * - liveness: `GET /ping`, read by its body, not only its code: current releases answer 200
- *   `{"status":"Healthy"}` or 500 `{"status":"Unhealthy"}`; older ones always answer 200, with
- *   `"Healthy"`, `"Partial Healthy"` or `"Unhealthy"`. Only `"Healthy"` passes.
- * - readiness: `/ping` healthy, and the management API's `GET /models/{m}[/{version}]` (an array of
- *   model descriptions) shows at least one worker with status `READY`: a model scaled to
- *   `minWorkers: 0` pings healthy while every prediction fails with 503 ("no worker to serve").
+ * - liveness: `GET /ping` answered by TorchServe, whatever it says: `/ping` is server-wide (current
+ *   releases answer 500 `{"status":"Unhealthy"}`, older ones 200 with `"Partial Healthy"` or
+ *   `"Unhealthy"`, when any model has fewer healthy workers than its minWorkers), so one broken model
+ *   would otherwise fail liveness — and restart a healthy server if liveness drives Kubernetes. Its
+ *   body is read and a non-`Healthy` status is a note on the answer.
+ * - readiness: the management API's `GET /models/{m}[/{version}]` (an array of model descriptions)
+ *   shows at least one worker with status `READY` (a model scaled to `minWorkers: 0` pings healthy
+ *   while every prediction fails with 503, "no worker to serve"). Fewer READY workers than minWorkers,
+ *   and `/ping`'s server-wide state, are notes; neither fails the model.
  *   The management base URL is `target.managementUrl`, default the target's origin with port 8081.
  * - integrity: `POST /predictions/{m}[/{version}]` with `plan.request` (any JSON; a string is sent as is).
  *   The answer is handler-defined: an array of objects gives one output per key; any other array or a
@@ -53,9 +56,17 @@ function versionSuffix(target: TargetConfig): string {
   return target.version === undefined ? '' : `/${enc(target.version)}`;
 }
 
-type Ping = { ok: true; reply: Reply } | { ok: false; answer: AdapterAnswer };
+/** What `GET /ping` said: `Healthy`, or the server-wide condition as one sentence. */
+type Ping = { ok: true; reply: Reply; condition?: string } | { ok: false; answer: AdapterAnswer };
 
-/** `GET /ping`, judged by its body's `status` (older TorchServe answers 200 whatever it says). */
+/**
+ * `GET /ping`, read by its body's `status` (older TorchServe answers 200 whatever it says). `/ping` is
+ * server-wide: current releases answer 500 `{"status":"Unhealthy"}` when *any* model has fewer healthy
+ * workers than its minWorkers (pytorch/serve `frontend/server/src/main/java/org/pytorch/serve/wlm/
+ * ModelManager.java`, the worker status `/ping` reports), so an answer of any status is the process
+ * answering; what it says is reported as `condition`, never as this model's state. Only an answer that
+ * is not TorchServe's (a proxy's 502, a body without `status`) is a failure.
+ */
 async function ping(ctx: AdapterContext): Promise<Ping> {
   const sent = await send(ctx, { path: '/ping' });
   if (!sent.ok) return sent;
@@ -63,6 +74,13 @@ async function ping(ctx: AdapterContext): Promise<Ping> {
   const body = reply.json.ok ? reply.json.value : undefined;
   const status = isRecord(body) && typeof body.status === 'string' ? body.status : undefined;
   if (status === undefined) {
+    if (reply.status === 401 || reply.status === 403) {
+      return {
+        ok: true,
+        reply,
+        condition: `TorchServe ${reply.label} ${describeAnswer(reply)}: token authorisation is on (the default since 0.11), so the server's health was not read; give the inference key in the target's headers`,
+      };
+    }
     if (reply.status !== 200)
       return { ok: false, answer: fail(reply, `TorchServe ${reply.label} ${describeAnswer(reply)}`) };
     const json = jsonOf(reply);
@@ -74,8 +92,9 @@ async function ping(ctx: AdapterContext): Promise<Ping> {
   }
   if (reply.status === 200 && status === 'Healthy') return { ok: true, reply };
   return {
-    ok: false,
-    answer: fail(reply, `TorchServe ${reply.label} answered ${reply.status} with status "${status}"`),
+    ok: true,
+    reply,
+    condition: `server-wide health: TorchServe ${reply.label} answered ${reply.status} with status "${status}" (it says so when any model has fewer healthy workers than its minWorkers)`,
   };
 }
 
@@ -96,20 +115,25 @@ function describeWorkers(entry: Record<string, unknown>): string {
   return `${min}workers: ${list}`;
 }
 
+function readyWorkers(entry: Record<string, unknown>): number {
+  return Array.isArray(entry.workers)
+    ? entry.workers.filter((w) => isRecord(w) && w.status === 'READY').length
+    : 0;
+}
+
 function hasReadyWorker(entry: Record<string, unknown>): boolean {
-  return Array.isArray(entry.workers) && entry.workers.some((w) => isRecord(w) && w.status === 'READY');
+  return readyWorkers(entry) > 0;
 }
 
 const methods: AdapterMethods = {
   async liveness(ctx) {
     const result = await ping(ctx);
-    return result.ok ? pass(result.reply) : result.answer;
+    if (!result.ok) return result.answer;
+    return pass(result.reply, result.condition === undefined ? {} : { notes: [result.condition] });
   },
 
   async readiness(ctx) {
     const model = modelOf(ctx, 'readiness');
-    const pinged = await ping(ctx);
-    if (!pinged.ok) return pinged.answer;
     const sent = await send(ctx, {
       baseUrl: managementUrlOf(ctx.target),
       path: `/models/${enc(model)}${versionSuffix(ctx.target)}`,
@@ -132,7 +156,22 @@ const methods: AdapterMethods = {
       described && (typeof described.modelVersion === 'string' || typeof described.modelVersion === 'number')
         ? String(described.modelVersion)
         : undefined;
-    if (ready) return pass(reply, modelVersion === undefined ? {} : { modelVersion });
+    if (ready) {
+      const notes: string[] = [];
+      const min = typeof ready.minWorkers === 'number' ? ready.minWorkers : 0;
+      if (readyWorkers(ready) < min) {
+        notes.push(
+          `TorchServe model "${model}" serves with ${readyWorkers(ready)} READY worker(s), below its minWorkers ${min}`,
+        );
+      }
+      // The server-wide state, asked after the model's own: it is a note, not this model's failure.
+      const pinged = await ping(ctx);
+      if (pinged.ok && pinged.condition !== undefined) notes.push(pinged.condition);
+      return pass(reply, {
+        ...(modelVersion !== undefined && { modelVersion }),
+        ...(notes.length > 0 && { notes }),
+      });
+    }
     const which = modelVersion === undefined ? `"${model}"` : `"${model}" version "${modelVersion}"`;
     const answer = fail(
       reply,
