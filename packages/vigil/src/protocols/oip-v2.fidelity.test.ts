@@ -77,3 +77,78 @@ describe("oip-v2 readiness is the model's own (two-model server, one model broke
     },
   );
 });
+
+describe("oip-v2 reads Triton's and KServe's answers as they mean them", () => {
+  it('Triton: model-ready 400 {"error":"Model version not ready"} for a missing model is "not ready or not loaded", not "unknown" (src/http_server.cc HandleModelReady)', async () => {
+    const t = makeTarget('oip-v2', triton.url, { model: 'nope' });
+    const answer = await runAdapter(client, oipV2Adapter, 'readiness', makePlan('readiness', t));
+    expect(answer.verdict).toEqual({
+      ok: false,
+      reason:
+        'model "nope" not ready or not loaded (Triton answers so for both): GET /v2/models/nope/ready answered 400: Model version not ready',
+    });
+  });
+
+  it('KServe: 404 on a model-ready route is "unknown" (v2_endpoints.py)', async () => {
+    const t = makeTarget('oip-v2', kserve.url, { model: 'nope' });
+    const answer = await runAdapter(client, oipV2Adapter, 'readiness', makePlan('readiness', t));
+    expect(answer.verdict).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^model "nope" unknown: /),
+    });
+  });
+
+  it('KServe: 501 "Model versioning not supported yet" on /versions/{v} falls back to the version-less route, with a note (v2_endpoints.py)', async () => {
+    const before = kserve.requests.length;
+    const t = makeTarget('oip-v2', kserve.url, { model: 'good', version: '1' });
+    const answer = await runAdapter(client, oipV2Adapter, 'readiness', makePlan('readiness', t));
+    expect(answer.verdict).toEqual({ ok: true });
+    expect(kserve.requests.slice(before, before + 2).map((r) => r.path)).toEqual([
+      '/v2/models/good/versions/1/ready',
+      '/v2/models/good/ready',
+    ]);
+    expect(answer.notes?.[0]).toBe(
+      'GET /v2/models/good/versions/1/ready answered 501: Model versioning not supported yet: the server does not serve versioned routes (KServe), so model "good"\'s version-less route was asked instead',
+    );
+  });
+
+  it('Triton: a JSON inference of an FP16/BF16 output says why it cannot be read and points to the binary-data extension (PROTOCOLS.md)', async () => {
+    triton.state.models.half = { ready: true, datatype: 'FP16' };
+    try {
+      const t = makeTarget('oip-v2', triton.url, { model: 'half' });
+      const request = { inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [1] }] };
+      const answer = await runAdapter(
+        client,
+        oipV2Adapter,
+        'integrity',
+        makePlan('integrity', t, { request }),
+      );
+      expect(answer.verdict).toMatchObject({
+        ok: false,
+        code: 'UNEXPECTED_STATUS',
+        reason: expect.stringContaining(
+          'output "y" is FP16/BF16, which Triton returns only through the binary-data extension',
+        ),
+      });
+      // Asked as binary data, the output has no JSON "data": the same reason, not "no data array".
+      const binary = {
+        ...request,
+        outputs: [{ name: 'y', parameters: { binary_data: true } }],
+      };
+      triton.state.models.half = { ready: true, datatype: 'BF16' };
+      const asBinary = await runAdapter(
+        client,
+        oipV2Adapter,
+        'integrity',
+        makePlan('integrity', t, { request: binary }),
+      );
+      expect(asBinary.verdict).toMatchObject({
+        ok: false,
+        code: 'PROTOCOL',
+        reason: expect.stringContaining('output "y" is FP16/BF16'),
+      });
+    } finally {
+      delete triton.state.models.half;
+    }
+  });
+});

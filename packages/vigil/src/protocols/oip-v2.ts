@@ -50,6 +50,31 @@ export interface OipV2Options {
 interface CachedMetadata {
   expiresAt: number;
   outputs: string[];
+  /** Declared outputs whose datatype JSON cannot carry on Triton (FP16, BF16). */
+  halfPrecision: string[];
+}
+
+/** Datatypes Triton returns only through the binary-data extension, never as JSON numbers. */
+const BINARY_ONLY = new Set(['FP16', 'BF16']);
+
+/** Declared outputs with a binary-only datatype: `{outputs: [{name, datatype}]}`. */
+function halfPrecisionOutputsOf(body: unknown): string[] {
+  if (!isRecord(body) || !Array.isArray(body.outputs)) return [];
+  return body.outputs.flatMap((o) =>
+    isRecord(o) && typeof o.name === 'string' && typeof o.datatype === 'string' && BINARY_ONLY.has(o.datatype)
+      ? [o.name]
+      : [],
+  );
+}
+
+/**
+ * Why FP16/BF16 outputs cannot be read here: Triton refuses to write them as JSON (PROTOCOLS.md;
+ * triton-inference-server/server `src/http_server.cc`, the JSON output writer), and the binary-data
+ * extension puts them after the JSON header, outside what a JSON check reads.
+ */
+function halfPrecisionHint(names: readonly string[]): string {
+  const list = names.map((n) => `"${n}"`).join(', ');
+  return `output${names.length === 1 ? '' : 's'} ${list} ${names.length === 1 ? 'is' : 'are'} FP16/BF16, which Triton returns only through the binary-data extension (JSON cannot carry them): narrow the request's "outputs" to others, or probe this model over gRPC`;
 }
 
 function modelPath(target: TargetConfig, model: string): string {
@@ -87,8 +112,23 @@ function notHealthy(reply: Reply, what: string): AdapterAnswer {
   return fail(reply, `${what}: ${reply.label} ${describeAnswer(reply)}`);
 }
 
+/** An output sent as binary data (no `data`, a `binary_data_size` parameter) in FP16/BF16. */
+function isBinaryOutput(output: unknown): boolean {
+  return (
+    isRecord(output) &&
+    !Array.isArray(output.data) &&
+    typeof output.datatype === 'string' &&
+    BINARY_ONLY.has(output.datatype)
+  );
+}
+
 /** Normalises an OIP inference response, or says which field is missing. */
 function normaliseInfer(reply: Reply, body: unknown): Normalised | AdapterAnswer {
+  const binary = isRecord(body) && Array.isArray(body.outputs) ? body.outputs.filter(isBinaryOutput) : [];
+  if (binary.length > 0) {
+    const names = binary.map((o) => String((o as Record<string, unknown>).name));
+    return fail(reply, `${reply.label}: ${halfPrecisionHint(names)}`, 'PROTOCOL');
+  }
   if (!isRecord(body)) return wrongShape(reply, 'expected an inference response object');
   if (!Array.isArray(body.outputs)) {
     return wrongShape(
@@ -170,9 +210,12 @@ export function createOipV2Adapter(options: OipV2Options = {}): ProtocolAdapter 
   async function declaredOutputs(
     ctx: AdapterContext,
     model: string,
-  ): Promise<{ ok: true; outputs?: string[] } | { ok: false; answer: AdapterAnswer }> {
+  ): Promise<
+    { ok: true; outputs?: string[]; halfPrecision?: string[] } | { ok: false; answer: AdapterAnswer }
+  > {
     const cached = metadataCache.get(ctx.target);
-    if (cached && cached.expiresAt > performance.now()) return { ok: true, outputs: cached.outputs };
+    if (cached && cached.expiresAt > performance.now())
+      return { ok: true, outputs: cached.outputs, halfPrecision: cached.halfPrecision };
     const sent = await send(ctx, { path: modelPath(ctx.target, model) });
     // Unreachable: the inference would fail the same way, and the budget may be spent.
     if (!sent.ok) return sent;
@@ -181,8 +224,9 @@ export function createOipV2Adapter(options: OipV2Options = {}): ProtocolAdapter 
     if (!isSuccess(reply.status) || !reply.json.ok) return { ok: true };
     const outputs = declaredOutputsOf(reply.json.value);
     if (outputs === undefined) return { ok: true };
-    metadataCache.set(ctx.target, { expiresAt: performance.now() + ttlMs, outputs });
-    return { ok: true, outputs };
+    const halfPrecision = halfPrecisionOutputsOf(reply.json.value);
+    metadataCache.set(ctx.target, { expiresAt: performance.now() + ttlMs, outputs, halfPrecision });
+    return { ok: true, outputs, halfPrecision };
   }
 
   return defineAdapter('oip-v2', {
@@ -225,7 +269,11 @@ export function createOipV2Adapter(options: OipV2Options = {}): ProtocolAdapter 
       if (!isSuccess(reply.status)) {
         // The model may have been redeployed with other outputs: look again next time.
         metadataCache.delete(ctx.target);
-        return unexpectedStatus(reply);
+        const wanted = requestedOutputs(request);
+        const half = (declared.halfPrecision ?? []).filter((n) => wanted === undefined || wanted.has(n));
+        const failed = unexpectedStatus(reply);
+        if (half.length > 0 && !failed.verdict.ok) failed.verdict.reason += `; ${halfPrecisionHint(half)}`;
+        return failed;
       }
       const json = jsonOf(reply);
       if (!json.ok) return json.answer;

@@ -63,14 +63,12 @@ function infer(state: OipFakeState, name: string, body: string): FakeReply {
   if (datatype !== 'FP32' && !binary && state.flavour === 'triton') {
     return { status: 400, json: { error: `${datatype} output "y" can only be returned as binary data` } };
   }
-  return {
-    status: 200,
-    json: {
-      model_name: name,
-      model_version: '1',
-      outputs: [{ name: 'y', shape: [1], datatype, data: [0.5] }],
-    },
-  };
+  // Binary data: the real server appends the raw bytes after a JSON header whose length it gives in
+  // `Inference-Header-Content-Length`; this fake sends the header part only.
+  const output = binary
+    ? { name: 'y', shape: [1], datatype, parameters: { binary_data_size: 2 } }
+    : { name: 'y', shape: [1], datatype, data: [0.5] };
+  return { status: 200, json: { model_name: name, model_version: '1', outputs: [output] } };
 }
 
 /**
