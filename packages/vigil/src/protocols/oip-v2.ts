@@ -1,5 +1,9 @@
 /**
- * Open Inference Protocol v2 (KServe v2, Triton, MLServer, TorchServe's /v2 path).
+ * Open Inference Protocol v2 (KServe v2, Triton, MLServer).
+ *
+ * Not for TorchServe's health, even with `TS_OPEN_INFERENCE_PROTOCOL=oip`: its `/v2/health/ready` always
+ * answers ready and `/v2/models/{m}/ready` has no route (404), so use protocol `torchserve` for it
+ * (PROTOCOLS.md, "Checked against the servers' source").
  *
  * - liveness: `GET /v2/health/live`; 200 = live.
  * - readiness: with a model, `GET /v2/models/{m}[/versions/{v}]/ready` decides (200 = ready); then

@@ -57,7 +57,7 @@ describe('the protocol registry', () => {
 
   it('gives the plugin of a registered name', () => {
     expect(getProtocol('torchserve')).toBe(PROTOCOLS.torchserve);
-    expect(Object.keys(getProtocol('torchserve').targetOptions)).toEqual(['managementUrl']);
+    expect(Object.keys(getProtocol('torchserve').targetOptions)).toEqual(['managementUrl', 'managementAuth']);
   });
 });
 

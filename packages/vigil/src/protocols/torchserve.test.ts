@@ -1,5 +1,9 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { HttpClient } from '../types.js';
+import { startFakeServer } from './fakes/server.js';
 import { makeClient, makePlan, makeTarget, runAdapter } from './fakes/testing.js';
 import { createTorchServeFake, type TorchServeFake } from './fakes/torchserve.js';
 import { managementUrlOf, torchserveAdapter } from './torchserve.js';
@@ -36,6 +40,7 @@ beforeEach(() => {
     prediction: { tabby: 0.8, tiger_cat: 0.15 },
     hang: false,
     nan: false,
+    tokens: undefined,
   });
 });
 
@@ -186,5 +191,88 @@ describe('torchserve', () => {
     expect(managementUrlOf(makeTarget('torchserve', 'http://ts.internal:8080/'))).toBe(
       'http://ts.internal:8081',
     );
+  });
+});
+
+describe('torchserve as it ships: token authorisation with a management key of its own (docs/token_authorization_api.md)', () => {
+  const keys = { inference: 'inf-key-1', management: 'mgmt-key-1' };
+  const inferenceAuth = { auth: { bearer: keys.inference } };
+
+  it('readiness sends managementAuth.bearer to the management API and the target auth to /ping', async () => {
+    fake.state.tokens = { ...keys };
+    const answer = await run('readiness', { ...inferenceAuth, managementAuth: { bearer: keys.management } });
+    expect(answer.verdict).toEqual({ ok: true });
+    expect(answer.notes).toBeUndefined();
+    expect(fake.management.requests.at(-1)?.headers.authorization).toBe('Bearer mgmt-key-1');
+    expect(fake.requests.at(-1)?.headers.authorization).toBe('Bearer inf-key-1');
+  });
+
+  it('without managementAuth, the refusal (400 InvalidKeyException) says the management API takes its own key', async () => {
+    fake.state.tokens = { ...keys };
+    const answer = await run('readiness', inferenceAuth);
+    expect(answer.verdict).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining(
+        'answered 400: Token Authorization failed. Token either incorrect, expired, or not provided correctly: token authorisation is on (the default since TorchServe 0.11) and the management API takes its own key',
+      ),
+    });
+  });
+
+  it("managementAuth.keyFile reads key_file.json's management key, and re-reads it when the keys are regenerated", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vigil-ts-keys-'));
+    try {
+      const file = join(dir, 'key_file.json');
+      const write = (k: typeof keys) =>
+        writeFile(
+          file,
+          JSON.stringify({
+            management: { key: k.management, 'expiration time': '2026-12-02T04:00:00Z' },
+            inference: { key: k.inference, 'expiration time': '2026-12-02T04:00:00Z' },
+            API: { key: 'api-key' },
+          }),
+        );
+      fake.state.tokens = { ...keys };
+      await write(keys);
+      const overrides = { ...inferenceAuth, managementAuth: { keyFile: file } };
+      expect((await run('readiness', overrides)).verdict).toEqual({ ok: true });
+      // Keys expire and are regenerated: TorchServe rewrites the file (a longer key changes its size too).
+      const next = { inference: keys.inference, management: 'mgmt-key-rotated-2' };
+      fake.state.tokens = next;
+      await write(next);
+      expect((await run('readiness', overrides)).verdict).toEqual({ ok: true });
+      expect(fake.management.requests.at(-1)?.headers.authorization).toBe('Bearer mgmt-key-rotated-2');
+      const missing = await run('readiness', {
+        ...inferenceAuth,
+        managementAuth: { keyFile: join(dir, 'nope') },
+      });
+      expect(missing.verdict).toMatchObject({
+        ok: false,
+        reason: expect.stringContaining(`cannot read TorchServe key file ${join(dir, 'nope')}`),
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('liveness: /ping refused for want of the inference key is still the process answering, with a note', async () => {
+    fake.state.tokens = { ...keys };
+    const answer = await run('liveness');
+    expect(answer.verdict).toEqual({ ok: true });
+    expect(answer.notes?.[0]).toContain('token authorisation is on');
+  });
+
+  it('a refused management connection to a non-loopback host says TorchServe binds management to 127.0.0.1', async () => {
+    const closed = await startFakeServer(() => undefined);
+    const port = closed.port;
+    await closed.close();
+    // 0.0.0.0 reaches this machine (so the test stays local) but is not a loopback name.
+    const remote = await run('readiness', { managementUrl: `http://0.0.0.0:${port}` });
+    expect(remote.verdict).toMatchObject({
+      ok: false,
+      code: 'CONNECTION_REFUSED',
+      reason: expect.stringContaining('TorchServe binds its management API to 127.0.0.1'),
+    });
+    const local = await run('readiness', { managementUrl: `http://127.0.0.1:${port}` });
+    expect(local.verdict.ok || local.verdict.reason.includes('binds its management')).toBe(false);
   });
 });

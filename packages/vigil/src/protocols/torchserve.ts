@@ -19,6 +19,7 @@
  *
  * The model version comes from the management API's `modelVersion` (readiness, metadata).
  */
+import { readFile, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { everyTime } from '../schema/blocks.js';
 import { baseUrl } from '../schema/url.js';
@@ -36,6 +37,7 @@ import {
   pass,
   type Reply,
   requestOf,
+  type SendResult,
   send,
   unexpectedStatus,
   wrongShape,
@@ -50,6 +52,124 @@ export function managementUrlOf(target: TargetConfig): string {
   const url = new URL(target.url);
   url.port = '8081';
   return url.origin;
+}
+
+/** A target's management credential: the key itself, or TorchServe's key file (re-read when it changes). */
+export type ManagementAuth = { readonly bearer: string } | { readonly keyFile: string };
+
+interface KeyFileEntry {
+  mtimeMs: number;
+  size: number;
+  keys: { management?: string; inference?: string };
+}
+
+// Per path: TorchServe rewrites key_file.json when keys expire or are regenerated, so it is re-read when
+// its mtime or size changes (one stat per probe), not at every request.
+const keyFiles = new Map<string, KeyFileEntry>();
+
+/**
+ * The keys in TorchServe's `key_file.json` (`{"management": {"key"}, "inference": {"key"}, "API": {"key"}}`;
+ * pytorch/serve `frontend/server/src/main/java/org/pytorch/serve/http/TokenAuthorizationHandler.java`
+ * and `docs/token_authorization_api.md`).
+ */
+async function readKeyFile(path: string): Promise<KeyFileEntry['keys']> {
+  const info = await stat(path);
+  const cached = keyFiles.get(path);
+  if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size) return cached.keys;
+  const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
+  const keyOf = (section: string): string | undefined => {
+    const entry = isRecord(parsed) ? parsed[section] : undefined;
+    return isRecord(entry) && typeof entry.key === 'string' ? entry.key : undefined;
+  };
+  const keys: KeyFileEntry['keys'] = {};
+  const management = keyOf('management');
+  const inference = keyOf('inference');
+  if (management !== undefined) keys.management = management;
+  if (inference !== undefined) keys.inference = inference;
+  keyFiles.set(path, { mtimeMs: info.mtimeMs, size: info.size, keys });
+  return keys;
+}
+
+function managementAuthOf(target: TargetConfig): ManagementAuth | undefined {
+  const auth = target.managementAuth;
+  if (!isRecord(auth)) return undefined;
+  if (typeof auth.bearer === 'string') return { bearer: auth.bearer };
+  if (typeof auth.keyFile === 'string') return { keyFile: auth.keyFile };
+  return undefined;
+}
+
+/**
+ * Headers for a management request: `managementAuth`'s key (TorchServe's management key differs from the
+ * inference key, which the target's `auth` carries), or the error text when its key file cannot be read.
+ */
+async function managementHeaders(
+  target: TargetConfig,
+): Promise<{ headers: Record<string, string>; problem?: string }> {
+  const auth = managementAuthOf(target);
+  if (auth === undefined) return { headers: {} };
+  if ('bearer' in auth) return { headers: { authorization: `Bearer ${auth.bearer}` } };
+  try {
+    const { management } = await readKeyFile(auth.keyFile);
+    if (management === undefined)
+      return { headers: {}, problem: `TorchServe key file ${auth.keyFile} has no "management" key` };
+    return { headers: { authorization: `Bearer ${management}` } };
+  } catch (err) {
+    return {
+      headers: {},
+      problem: `cannot read TorchServe key file ${auth.keyFile}: ${(err as Error).message}`,
+    };
+  }
+}
+
+/**
+ * True for TorchServe's refusal of a missing, wrong or expired key: `InvalidKeyException`, answered as
+ * 400 "Token Authorization failed. Token either incorrect, expired, or not provided correctly" (as users
+ * report it; the status is not 401), or a 401/403 from a proxy in front.
+ */
+function isTokenRefusal(reply: Reply): boolean {
+  if (reply.status === 401 || reply.status === 403) return true;
+  if (reply.status !== 400) return false;
+  const body = reply.json.ok ? reply.json.value : undefined;
+  return (
+    (isRecord(body) && body.type === 'InvalidKeyException') ||
+    /token authori[sz]ation failed/i.test(reply.text)
+  );
+}
+
+function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === 'localhost' || host === '[::1]' || host === '::1' || host.startsWith('127.');
+}
+
+/**
+ * Sends a request to the management API, with its own credential. The failure says what TorchServe as
+ * shipped does: a refused connection to a non-loopback host is most often the default
+ * `management_address=http://127.0.0.1:8081`; a 401/403 is token authorisation (on by default since 0.11).
+ */
+async function sendManagement(ctx: AdapterContext, path: string): Promise<SendResult> {
+  const base = managementUrlOf(ctx.target);
+  // An unreadable key file does not stop the request: the server may not need a key; a 401 will say why.
+  const auth = await managementHeaders(ctx.target);
+  const sent = await send(ctx, { baseUrl: base, path, headers: auth.headers });
+  if (!sent.ok) {
+    const { verdict } = sent.answer;
+    if (!verdict.ok && verdict.code === 'CONNECTION_REFUSED' && !isLoopback(base)) {
+      verdict.reason +=
+        ' (TorchServe binds its management API to 127.0.0.1 unless management_address in config.properties says otherwise, so it cannot be reached from another host)';
+    }
+    return sent;
+  }
+  const { reply } = sent;
+  if (isTokenRefusal(reply)) {
+    const hint =
+      auth.problem !== undefined
+        ? auth.problem
+        : managementAuthOf(ctx.target) === undefined
+          ? 'token authorisation is on (the default since TorchServe 0.11) and the management API takes its own key: give the target managementAuth {bearer} or {keyFile: key_file.json}'
+          : 'the management key was refused (TorchServe keys expire; with keyFile, the file is re-read when it changes)';
+    return { ok: false, answer: fail(reply, `TorchServe ${reply.label} ${describeAnswer(reply)}: ${hint}`) };
+  }
+  return sent;
 }
 
 function versionSuffix(target: TargetConfig): string {
@@ -74,7 +194,7 @@ async function ping(ctx: AdapterContext): Promise<Ping> {
   const body = reply.json.ok ? reply.json.value : undefined;
   const status = isRecord(body) && typeof body.status === 'string' ? body.status : undefined;
   if (status === undefined) {
-    if (reply.status === 401 || reply.status === 403) {
+    if (isTokenRefusal(reply)) {
       return {
         ok: true,
         reply,
@@ -134,10 +254,7 @@ const methods: AdapterMethods = {
 
   async readiness(ctx) {
     const model = modelOf(ctx, 'readiness');
-    const sent = await send(ctx, {
-      baseUrl: managementUrlOf(ctx.target),
-      path: `/models/${enc(model)}${versionSuffix(ctx.target)}`,
-    });
+    const sent = await sendManagement(ctx, `/models/${enc(model)}${versionSuffix(ctx.target)}`);
     if (!sent.ok) return sent.answer;
     const { reply } = sent;
     if (reply.status === 404)
@@ -205,7 +322,7 @@ const methods: AdapterMethods = {
   async metadata(ctx) {
     const { model } = ctx.target;
     const path = model === undefined ? '/models' : `/models/${enc(model)}${versionSuffix(ctx.target)}`;
-    const sent = await send(ctx, { baseUrl: managementUrlOf(ctx.target), path });
+    const sent = await sendManagement(ctx, path);
     if (!sent.ok) return sent.answer;
     const { reply } = sent;
     if (!isSuccess(reply.status)) return unexpectedStatus(reply, 'TorchServe');
@@ -250,5 +367,21 @@ export const torchserveProtocol = defineProtocol({
   request: { schema: torchserveRequestSchema },
   targetOptions: {
     managementUrl: baseUrl('TorchServe management API base URL (default: url with port 8081).').optional(),
+    managementAuth: z
+      .union([
+        z.strictObject({ bearer: z.string().min(1).describe('The management API key.') }),
+        z.strictObject({
+          keyFile: z
+            .string()
+            .min(1)
+            .describe(
+              'Path of TorchServe\'s key_file.json; its "management" key is used, re-read when the file changes.',
+            ),
+        }),
+      ])
+      .optional()
+      .describe(
+        "TorchServe's management API credential (token authorisation is on by default since 0.11, with a key of its own): {bearer} or {keyFile}. The target's auth is the inference key.",
+      ),
   },
 });

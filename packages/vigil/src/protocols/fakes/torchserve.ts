@@ -28,7 +28,23 @@ export interface TorchServeFakeState {
   hang: boolean;
   /** Predictions are written with bare NaN tokens. */
   nan: boolean;
+  /**
+   * Token authorisation (on by default since 0.11; `torchserve --start` writes `key_file.json`): each API
+   * takes only its own key as `Authorization: Bearer <key>`, `/ping` included; undefined = disabled, as
+   * the official Docker entrypoint runs it (pytorch/serve `docs/token_authorization_api.md`).
+   */
+  tokens?: { inference: string; management: string };
 }
+
+/** TorchServe's refusal of a missing or wrong key (InvalidKeyException, answered as 400). */
+const invalidKey: FakeReply = {
+  status: 400,
+  json: {
+    code: 400,
+    type: 'InvalidKeyException',
+    message: 'Token Authorization failed. Token either incorrect, expired, or not provided correctly',
+  },
+};
 
 /** A running TorchServe fake: `url` is the inference API, `managementUrl` the management API. */
 export interface TorchServeFake extends FakeServer {
@@ -77,8 +93,12 @@ export async function createTorchServeFake(
     return model && (version === undefined || model.version === version) ? model : undefined;
   };
 
+  const refused = (headers: { authorization?: string }, api: 'inference' | 'management') =>
+    state.tokens !== undefined && headers.authorization !== `Bearer ${state.tokens[api]}`;
+
   const inference = await startFakeServer((req) => {
     if (state.hang) return { hang: true };
+    if (refused(req.headers, 'inference')) return invalidKey;
     if (req.method === 'GET' && req.path === '/ping') {
       const status = computedHealth();
       if (state.pingStyle === 'older') return { status: 200, json: { status } };
@@ -114,6 +134,7 @@ export async function createTorchServeFake(
 
   const management = await startFakeServer((req) => {
     if (state.hang) return { hang: true };
+    if (refused(req.headers, 'management')) return invalidKey;
     if (req.method !== 'GET') return undefined;
     if (req.path === '/models')
       return {
