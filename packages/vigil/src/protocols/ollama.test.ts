@@ -36,6 +36,8 @@ beforeEach(() => {
     streamError: undefined,
     hang: false,
     nan: false,
+    thinking: undefined,
+    refuseThink: undefined,
   });
 });
 
@@ -84,6 +86,7 @@ describe('ollama', () => {
     expect(sent).toEqual({
       model: 'llama3.2:1b',
       stream: false,
+      think: false,
       prompt: 'Say OK',
       options: { num_predict: DEFAULT_NUM_PREDICT },
     });
@@ -134,5 +137,56 @@ describe('ollama', () => {
       model: { name: 'llama3.2:1b' },
     });
     expect(answer.modelVersion).toBe(DIGEST.slice(0, 12));
+  });
+});
+
+describe('ollama thinking models (PROTOCOLS.md: think defaults to true, thinking comes apart from response)', () => {
+  const THOUGHT = Array.from({ length: 40 }, (_, i) => `step${i}`).join(' ');
+
+  it('smoke probes send think: false unless the request sets think, so the answer is not spent on thinking', async () => {
+    fake.state.thinking = THOUGHT;
+    const answer = await run('integrity');
+    expect(JSON.parse(fake.requests.at(-1)?.body ?? '{}')).toMatchObject({ think: false });
+    expect(answer.verdict).toEqual({ ok: true });
+    expect(answer.document?.outputs.text).toEqual(['OK then']);
+    expect(answer.document?.outputs.thinking).toBeUndefined();
+  });
+
+  it.each([
+    { name: 'generate', request: { prompt: 'hi', think: true } },
+    { name: 'chat', request: { messages: [{ role: 'user', content: 'hi' }], think: true } },
+    { name: 'generate, streamed', request: { prompt: 'hi', think: true, stream: true } },
+  ])(
+    '$name: think: true with a budget spent on thinking says so instead of "empty", and exposes thinking',
+    async ({ request }) => {
+      fake.state.thinking = THOUGHT;
+      const answer = await run('integrity', request);
+      expect(JSON.parse(fake.requests.at(-1)?.body ?? '{}').think).toBe(true);
+      expect(answer.verdict).toMatchObject({
+        ok: false,
+        reason: expect.stringContaining(
+          `the answer is empty because the token budget (num_predict) was spent on thinking`,
+        ),
+      });
+      expect(answer.document?.outputs.text).toEqual(['']);
+      expect(String(answer.document?.outputs.thinking?.[0])).toMatch(/^step0 step1/);
+      expect(answer.document?.outputs.done_reason).toEqual(['length']);
+    },
+  );
+
+  it('think: true with room to answer passes, with thinking as an output', async () => {
+    fake.state.thinking = 'a short thought';
+    const answer = await run('integrity', { prompt: 'hi', think: true });
+    expect(answer.verdict).toEqual({ ok: true });
+    expect(answer.document?.outputs).toMatchObject({ text: ['OK then'], thinking: ['a short thought'] });
+  });
+
+  it('a server that refuses think for a model without the capability (400 "does not support thinking") is asked again without it', async () => {
+    fake.state.refuseThink = true;
+    const before = fake.requests.length;
+    const answer = await run('integrity');
+    expect(answer.verdict).toEqual({ ok: true });
+    const bodies = fake.requests.slice(before).map((r) => JSON.parse(r.body));
+    expect(bodies.map((b) => 'think' in b)).toEqual([true, false]);
   });
 });

@@ -11,7 +11,10 @@
  *   `outputs.loaded: {eq: true}`. Names without a tag mean `:latest`, as in Ollama.
  * - integrity: `POST /api/generate` (or `POST /api/chat` when the request has `messages`) with
  *   `{model, stream: false, options: {num_predict: 16}, ...request}` (a string request is a prompt; no
- *   request is {@link DEFAULT_PROMPT}). Outputs: `text`, `done_reason`, `eval_count` when reported. With
+ *   request is {@link DEFAULT_PROMPT}), and `think: false` unless the request sets `think` (thinking models
+ *   think by default, and 16 tokens can all go on thinking). Outputs: `text`, `thinking` (when the model
+ *   thought), `done_reason`, `eval_count` when reported; an empty answer whose budget went on thinking
+ *   fails and says so. With
  *   `stream: true` the NDJSON stream is read line by line: the text is the concatenation, and a
  *   mid-stream `{"error": …}` line fails the probe although the status stays 200.
  * - metadata: `GET /api/version` (best effort) and the model's `GET /api/tags` entry.
@@ -83,13 +86,22 @@ function versionOf(entry: ModelEntry | undefined): string | undefined {
 function generateRequest(
   plan: CheckPlan,
   model: string,
-): { path: string; body: Record<string, unknown>; isStream: boolean } {
+  sendThink: boolean,
+): { path: string; body: Record<string, unknown>; isStream: boolean; thinkAdded: boolean } {
   const request = plan.request ?? DEFAULT_PROMPT;
   const fields: Record<string, unknown> =
     typeof request === 'string' ? { prompt: request } : isRecord(request) ? request : {};
   const options = { num_predict: DEFAULT_NUM_PREDICT, ...(isRecord(fields.options) ? fields.options : {}) };
-  const body = { model, stream: false, ...fields, options };
-  return { path: 'messages' in fields ? '/api/chat' : '/api/generate', body, isStream: body.stream === true };
+  // `think` defaults to true for thinking models (ollama/ollama api/types.go, `Think`), and a smoke
+  // probe's 16-token budget can then be all thinking with an empty `response`: off unless asked.
+  const thinkAdded = sendThink && !('think' in fields);
+  const body = { model, stream: false, ...(thinkAdded && { think: false }), ...fields, options };
+  return {
+    path: 'messages' in fields ? '/api/chat' : '/api/generate',
+    body,
+    isStream: body.stream === true,
+    thinkAdded,
+  };
 }
 
 /** The generated text of one answer object (generate: `response`; chat: `message.content`). */
@@ -99,11 +111,40 @@ function textOf(value: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
-function setGenerated(reply: Reply, text: string, last: Record<string, unknown>): void {
+/** The thinking text of one answer object (generate: `thinking`; chat: `message.thinking`). */
+function thinkingOf(value: Record<string, unknown>): string | undefined {
+  if (typeof value.thinking === 'string') return value.thinking;
+  if (isRecord(value.message) && typeof value.message.thinking === 'string') return value.message.thinking;
+  return undefined;
+}
+
+/**
+ * Sets the outputs (`text`, `thinking` when the model thought, `done_reason`, `eval_count`); fails when
+ * the answer is empty because the token budget went on thinking, saying so rather than "empty".
+ */
+function setGenerated(
+  reply: Reply,
+  text: string,
+  thinking: string,
+  last: Record<string, unknown>,
+): AdapterAnswer {
   const outputs: Record<string, unknown[]> = { text: [text] };
+  if (thinking !== '') outputs.thinking = [thinking];
   if (last.done_reason !== undefined) outputs.done_reason = [last.done_reason];
   if (typeof last.eval_count === 'number') outputs.eval_count = [last.eval_count];
   reply.document.outputs = outputs;
+  if (text === '' && thinking !== '' && last.done_reason === 'length') {
+    return fail(
+      reply,
+      `Ollama ${reply.label}: the answer is empty because the token budget (num_predict) was spent on thinking (${thinking.length} characters in "thinking"); raise options.num_predict or set think: false`,
+    );
+  }
+  return pass(reply);
+}
+
+/** Ollama's refusal of `think` for a model without the thinking capability. */
+function refusesThink(reply: Reply): boolean {
+  return reply.status === 400 && /does not support thinking/i.test(reply.text);
 }
 
 /** Reads an NDJSON stream: every line is JSON; an `error` line fails; the last line says `done: true`. */
@@ -112,6 +153,7 @@ function readStream(reply: Reply): AdapterAnswer {
   const parsed: unknown[] = [];
   reply.document.body = parsed;
   let text = '';
+  let thinking = '';
   for (const [i, line] of lines.entries()) {
     const json = readJson(line);
     if (!json.ok)
@@ -131,13 +173,17 @@ function readStream(reply: Reply): AdapterAnswer {
       );
     }
     text += textOf(json.value) ?? '';
+    thinking += thinkingOf(json.value) ?? '';
   }
   const last = parsed.at(-1);
   if (!isRecord(last) || last.done !== true)
     return wrongShape(reply, 'the stream ended without a "done": true line');
-  setGenerated(reply, text, last);
-  return pass(reply);
+  return setGenerated(reply, text, thinking, last);
 }
+
+// Targets whose server refused `think: false` (a model without the thinking capability, on releases that
+// refuse the field outright): later probes leave it out.
+const noThink = new WeakSet<object>();
 
 /** The Ollama adapter. */
 export const ollamaAdapter: ProtocolAdapter = defineAdapter('ollama', {
@@ -187,8 +233,14 @@ export const ollamaAdapter: ProtocolAdapter = defineAdapter('ollama', {
   },
 
   async integrity(ctx, plan) {
-    const { path, body, isStream } = generateRequest(plan, modelOf(ctx, 'integrity'));
-    const sent = await send(ctx, { path, method: 'POST', body });
+    const model = modelOf(ctx, 'integrity');
+    let { path, body, isStream, thinkAdded } = generateRequest(plan, model, !noThink.has(ctx.target));
+    let sent = await send(ctx, { path, method: 'POST', body });
+    if (sent.ok && thinkAdded && refusesThink(sent.reply)) {
+      noThink.add(ctx.target);
+      ({ path, body, isStream, thinkAdded } = generateRequest(plan, model, false));
+      sent = await send(ctx, { path, method: 'POST', body });
+    }
     if (!sent.ok) return sent.answer;
     const { reply } = sent;
     if (!isSuccess(reply.status)) return unexpectedStatus(reply, 'Ollama');
@@ -207,8 +259,7 @@ export const ollamaAdapter: ProtocolAdapter = defineAdapter('ollama', {
         reply,
         `the answer has no ${path === '/api/chat' ? '"message.content"' : '"response"'}`,
       );
-    setGenerated(reply, text, value);
-    return pass(reply);
+    return setGenerated(reply, text, thinkingOf(value) ?? '', value);
   },
 
   async metadata(ctx) {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { HttpClient } from '../types.js';
 import { createOpenAiFake, type OpenAiFake } from './fakes/openai.js';
 import { makeClient, makePlan, makeTarget, runAdapter } from './fakes/testing.js';
@@ -147,5 +147,41 @@ describe('openai', () => {
   it('metadata: GET /v1/models', async () => {
     const answer = await run('metadata');
     expect(answer.document?.body).toMatchObject({ object: 'list', data: [{ id: MODEL }] });
+  });
+});
+
+describe('openai: vLLM reasoning models (PROTOCOLS.md: --reasoning-parser puts the text in reasoning_content)', () => {
+  const chat = { messages: [{ role: 'user', content: 'hi' }] };
+  afterEach(() => {
+    fake.state.reasoning = undefined;
+  });
+
+  it('an answer cut off by max_tokens while reasoning (content null) says so instead of "empty", with the reasoning as an output', async () => {
+    fake.state.reasoning = Array.from({ length: 40 }, (_, i) => `r${i}`).join(' ');
+    const answer = await runAdapter(
+      client,
+      openaiAdapter,
+      'integrity',
+      makePlan('integrity', target(), { request: chat }),
+    );
+    expect(answer.verdict).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("choice 0's answer is empty because max_tokens was spent on reasoning"),
+    });
+    expect(answer.document?.outputs.text).toEqual(['']);
+    expect(answer.document?.outputs.finish_reason).toEqual(['length']);
+    expect(String(answer.document?.outputs.reasoning?.[0])).toMatch(/^r0 r1/);
+  });
+
+  it('with room to answer, reasoning is an output beside text', async () => {
+    fake.state.reasoning = 'short';
+    const answer = await runAdapter(
+      client,
+      openaiAdapter,
+      'integrity',
+      makePlan('integrity', target(), { request: chat }),
+    );
+    expect(answer.verdict).toEqual({ ok: true });
+    expect(answer.document?.outputs).toMatchObject({ reasoning: ['short'] });
   });
 });

@@ -10,7 +10,9 @@
  *   (a string request is a prompt; no request is {@link DEFAULT_PROMPT}). `model` (from the target) and
  *   `max_tokens` ({@link DEFAULT_MAX_TOKENS}) are filled in unless the request sets them; `stream` is
  *   forced off. Outputs: `text` (each choice's `message.content` or `text`; an empty string stays visible
- *   to `notEmpty`), `finish_reason`, and `completion_tokens` when `usage` reports it.
+ *   to `notEmpty`), `finish_reason`, `reasoning` (each choice's `reasoning_content`, when a reasoning
+ *   parser returns one) and `completion_tokens` when `usage` reports it. An empty answer whose
+ *   `max_tokens` went on reasoning (`content: null`, `finish_reason: "length"`) fails and says so.
  * - metadata: `GET /v1/models`.
  *
  * These servers report no model version.
@@ -34,6 +36,16 @@ import {
 } from './common.js';
 import { isRecord } from './normalise.js';
 import { defineProtocol, missingRequest } from './plugin.js';
+
+/**
+ * A choice's reasoning text: vLLM's reasoning parsers put it in `message.reasoning_content` (newer
+ * releases also in `message.reasoning`), apart from `content`. Null when there is none.
+ */
+function reasoningOf(choice: Record<string, unknown>): string | null {
+  const message = isRecord(choice.message) ? choice.message : undefined;
+  const value = message?.reasoning_content ?? message?.reasoning;
+  return typeof value === 'string' ? value : null;
+}
 
 /** Prompt sent by integrity checks that set no request. */
 export const DEFAULT_PROMPT = 'Reply with the single word OK.';
@@ -104,16 +116,29 @@ export const openaiAdapter: ProtocolAdapter = defineAdapter('openai', {
       return wrongShape(reply, 'the completion has no "choices" array');
     const text: unknown[] = [];
     const finishReason: unknown[] = [];
+    const reasoning: unknown[] = [];
     for (const choice of value.choices) {
       if (!isRecord(choice)) return wrongShape(reply, 'a choice is not an object');
       const content = isRecord(choice.message) ? choice.message.content : choice.text;
       text.push(content ?? '');
       finishReason.push(choice.finish_reason ?? null);
+      reasoning.push(reasoningOf(choice));
     }
     const outputs: Record<string, unknown[]> = { text, finish_reason: finishReason };
+    if (reasoning.some((r) => r !== null)) outputs.reasoning = reasoning;
     if (isRecord(value.usage) && typeof value.usage.completion_tokens === 'number')
       outputs.completion_tokens = [value.usage.completion_tokens];
     reply.document.outputs = outputs;
+    const spent = text.findIndex(
+      (t, i) =>
+        t === '' && typeof reasoning[i] === 'string' && reasoning[i] !== '' && finishReason[i] === 'length',
+    );
+    if (spent !== -1) {
+      return fail(
+        reply,
+        `${reply.label}: choice ${spent}'s answer is empty because max_tokens was spent on reasoning (${String(reasoning[spent]).length} characters in "reasoning_content"); raise max_tokens, or turn thinking off for this request if the model allows it`,
+      );
+    }
     return pass(reply);
   },
 

@@ -25,6 +25,15 @@ export interface OllamaFakeState {
   hang: boolean;
   /** Answers carry a bare NaN token (in `eval_duration`). */
   nan: boolean;
+  /**
+   * A thinking model's reasoning: unless the request sends `think: false` it thinks first (`think`
+   * defaults to true for such models), each word a token of `options.num_predict`, and the text comes
+   * back apart, in `thinking` (generate) or `message.thinking` (chat); a budget spent on thinking leaves
+   * `response` empty with `done_reason: "length"`.
+   */
+  thinking?: string;
+  /** A model without the thinking capability, on a release that refuses any `think` with a 400. */
+  refuseThink?: boolean;
 }
 
 /** A running Ollama fake. */
@@ -90,15 +99,29 @@ export async function createOllamaFake(initial: Partial<OllamaFakeState> = {}): 
       const name = String(body.model);
       const model = state.onDisk.find((m) => canonical(m.name) === canonical(name));
       if (!model) return { status: 404, json: { error: `model "${name}" not found, try pulling it first` } };
+      if (state.refuseThink && 'think' in body)
+        return { status: 400, json: { error: `"${name}" does not support thinking` } };
       if (!state.loaded.includes(model.name)) state.loaded.push(model.name);
-      const piece = (content: string) =>
-        isChat ? { message: { role: 'assistant', content } } : { response: content };
+      const options = (body.options ?? {}) as { num_predict?: number };
+      const budget = options.num_predict ?? Number.POSITIVE_INFINITY;
+      const thinkingWords =
+        state.thinking !== undefined && body.think !== false ? state.thinking.split(' ') : [];
+      const thought = thinkingWords.slice(0, budget).join(' ');
+      const spent = thinkingWords.length >= budget;
+      const answerText = spent ? '' : state.text;
+      // In a stream the thinking comes once, with the first chunk.
+      const piece = (content: string, withThinking = true) => {
+        const thinking = withThinking && thought !== '' ? { thinking: thought } : {};
+        return isChat
+          ? { message: { role: 'assistant', content, ...thinking } }
+          : { response: content, ...thinking };
+      };
       const head = { model: name, created_at: '2024-10-01T12:00:00Z' };
       const final = {
         ...head,
-        ...piece(''),
+        ...piece('', false),
         done: true,
-        done_reason: 'stop',
+        done_reason: spent ? 'length' : 'stop',
         total_duration: 1_000_000,
         eval_count: state.text.split(/\s+/).length,
         eval_duration: state.nan ? Number.NaN : 900_000,
@@ -106,18 +129,18 @@ export async function createOllamaFake(initial: Partial<OllamaFakeState> = {}): 
       if (body.stream === false) {
         return {
           status: 200,
-          text: withNonFinite({ ...final, ...piece(state.text) }),
+          text: withNonFinite({ ...final, ...piece(answerText) }),
           contentType: 'application/json',
         };
       }
-      const words = state.text.split(/(?<=\s)/);
+      const words = answerText === '' ? [''] : answerText.split(/(?<=\s)/);
       const lines: string[] = [];
       for (const [i, word] of words.entries()) {
         if (state.streamError && i === state.streamError.afterChunks) {
           lines.push(JSON.stringify({ error: state.streamError.message }));
           break;
         }
-        lines.push(JSON.stringify({ ...head, ...piece(word), done: false }));
+        lines.push(JSON.stringify({ ...head, ...piece(word, i === 0), done: false }));
       }
       if (!state.streamError || state.streamError.afterChunks >= words.length)
         lines.push(withNonFinite(final));

@@ -29,6 +29,12 @@ export interface OpenAiFakeState {
   hang: boolean;
   /** Completions carry bare NaN tokens (in `logprobs`). */
   nan: boolean;
+  /**
+   * vLLM with `--reasoning-parser`: the chat answer's thinking, returned in `message.reasoning_content`
+   * apart from `content`; each word a token of `max_tokens`, so a budget spent on it leaves `content: null`
+   * and `finish_reason: "length"` (vllm `vllm/entrypoints/openai/serving_chat.py`).
+   */
+  reasoning?: string;
 }
 
 /** A running OpenAI-compatible fake. */
@@ -97,12 +103,21 @@ export async function createOpenAiFake(initial: Partial<OpenAiFakeState> = {}): 
       if (isChat && !Array.isArray(body.messages))
         return error(400, '"messages" is required', 'BadRequestError');
       if (!isChat && body.prompt === undefined) return error(400, '"prompt" is required', 'BadRequestError');
+      const budget = typeof body.max_tokens === 'number' ? body.max_tokens : Number.POSITIVE_INFINITY;
+      const reasoningWords = isChat && state.reasoning !== undefined ? state.reasoning.split(' ') : [];
+      const spent = reasoningWords.length >= budget;
       const choice = isChat
         ? {
             index: 0,
-            message: { role: 'assistant', content: state.text },
+            message: {
+              role: 'assistant',
+              content: spent ? null : state.text,
+              ...(state.reasoning !== undefined && {
+                reasoning_content: reasoningWords.slice(0, budget).join(' '),
+              }),
+            },
             logprobs: null,
-            finish_reason: state.finishReason,
+            finish_reason: spent ? 'length' : state.finishReason,
           }
         : { index: 0, text: state.text, logprobs: null, finish_reason: state.finishReason };
       const tokens = state.text === '' ? 0 : state.text.split(/\s+/).length;
