@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { HttpClient } from '../types.js';
-import { createOpenAiFake, type OpenAiFake } from './fakes/openai.js';
+import { createOpenAiFake, type OpenAiFake, TGI_MODEL_SHA } from './fakes/openai.js';
 import { makeClient, makePlan, makeTarget, runAdapter } from './fakes/testing.js';
 import { DEFAULT_MAX_TOKENS, openaiAdapter } from './openai.js';
 
@@ -77,7 +77,8 @@ describe('openai', () => {
 
   it('readiness: /health and GET /v1/models listing the model pass', async () => {
     expect((await run('readiness')).verdict).toEqual({ ok: true });
-    expect(fake.requests.slice(-2).map((r) => r.path)).toEqual(['/health', '/v1/models']);
+    // Between them, the first probe of a target asks TGI's /info (404 on vLLM; see the TGI cases).
+    expect(fake.requests.slice(-3).map((r) => r.path)).toEqual(['/health', '/info', '/v1/models']);
   });
 
   it('readiness: a model missing from /v1/models is not ready, listing what is served', async () => {
@@ -183,5 +184,47 @@ describe('openai: vLLM reasoning models (PROTOCOLS.md: --reasoning-parser puts t
     );
     expect(answer.verdict).toEqual({ ok: true });
     expect(answer.document?.outputs).toMatchObject({ reasoning: ['short'] });
+  });
+});
+
+describe('openai: TGI (huggingface/text-generation-inference router/src/server.rs)', () => {
+  afterEach(() => {
+    Object.assign(fake.state, { flavor: 'vllm', models: [MODEL] });
+  });
+
+  it.each([
+    { name: 'the same model id', model: MODEL, note: undefined },
+    {
+      name: 'another name (TGI ignores the request model)',
+      model: 'tgi',
+      note: `TGI serves one model ("${MODEL}") and ignores the request's model name, so "tgi" is answered by it`,
+    },
+  ])('readiness with $name is ready, and /info model_sha is the model version', async ({ model, note }) => {
+    fake.state.flavor = 'tgi';
+    const answer = await runAdapter(
+      client,
+      openaiAdapter,
+      'readiness',
+      makePlan('readiness', target({ model })),
+    );
+    expect(answer.verdict).toEqual({ ok: true });
+    expect(answer.modelVersion).toBe(TGI_MODEL_SHA);
+    expect(answer.notes).toEqual(note === undefined ? undefined : [note]);
+    const meta = await runAdapter(client, openaiAdapter, 'metadata', makePlan('liveness', target({ model })));
+    expect(meta.modelVersion).toBe(TGI_MODEL_SHA);
+  });
+
+  it('vLLM: /info is asked once per target (404), then readiness reads /v1/models only', async () => {
+    const t = target();
+    const before = fake.requests.length;
+    await runAdapter(client, openaiAdapter, 'readiness', makePlan('readiness', t));
+    await runAdapter(client, openaiAdapter, 'readiness', makePlan('readiness', t));
+    expect(fake.requests.slice(before).map((r) => r.path)).toEqual([
+      '/health',
+      '/info',
+      '/v1/models',
+      '/health',
+      '/v1/models',
+    ]);
   });
 });

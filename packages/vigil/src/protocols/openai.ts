@@ -5,7 +5,10 @@
  * - liveness: `GET /health`; 200 = healthy. vLLM answers 503 only when its engine died; TGI answers 503
  *   `{"error":"unhealthy","error_type":"healthcheck"}`. While weights load, vLLM and TGI have **no HTTP
  *   listener**: the probe sees CONNECTION_REFUSED, not 503, and the reason says so.
- * - readiness: `/health` healthy and `GET /v1/models` lists `target.model` among `data[].id`.
+ * - readiness: `/health` healthy, then TGI's `GET /info` (asked once per target; a server without it is
+ *   not asked again): TGI serves one model and ignores the request's `model`, so it is ready whatever
+ *   the name (a differing name is a note), and its `model_sha` is the model version. Otherwise
+ *   `GET /v1/models` lists `target.model` among `data[].id`.
  * - integrity: `POST /v1/chat/completions` when `plan.request` has `messages`, else `POST /v1/completions`
  *   (a string request is a prompt; no request is {@link DEFAULT_PROMPT}). `model` (from the target) and
  *   `max_tokens` ({@link DEFAULT_MAX_TOKENS}) are filled in unless the request sets them; `stream` is
@@ -15,7 +18,7 @@
  *   `max_tokens` went on reasoning (`content: null`, `finish_reason: "length"`) fails and says so.
  * - metadata: `GET /v1/models`.
  *
- * These servers report no model version.
+ * vLLM reports no model version; TGI's is `/info`'s `model_sha` (readiness and metadata).
  */
 import { z } from 'zod';
 import { exactlyOne } from '../schema/blocks.js';
@@ -28,6 +31,7 @@ import {
   jsonOf,
   modelOf,
   pass,
+  type Reply,
   type Send,
   type SendResult,
   send,
@@ -81,6 +85,31 @@ function completionRequest(plan: CheckPlan, model: string): { path: string; body
   return { path: 'messages' in fields ? '/v1/chat/completions' : '/v1/completions', body };
 }
 
+// Targets whose server has no TGI `/info` (vLLM and others): asked once, then skipped.
+const notTgi = new WeakSet<object>();
+
+/**
+ * TGI's `GET /info` (`{model_id, model_sha, …}`), or undefined when the server is not TGI. Its
+ * `model_sha` is the model's revision: the version TGI reports.
+ */
+async function tgiInfo(
+  ctx: AdapterContext,
+): Promise<{ reply: Reply; modelId: string; modelSha?: string } | undefined> {
+  if (notTgi.has(ctx.target)) return undefined;
+  const sent = await send(ctx, { path: '/info' });
+  const body = sent.ok && sent.reply.status === 200 && sent.reply.json.ok ? sent.reply.json.value : undefined;
+  if (!sent.ok || !isRecord(body) || typeof body.model_id !== 'string') {
+    // A transport failure says nothing about the flavour: ask again next time.
+    if (sent.ok) notTgi.add(ctx.target);
+    return undefined;
+  }
+  return {
+    reply: sent.reply,
+    modelId: body.model_id,
+    ...(typeof body.model_sha === 'string' && body.model_sha !== '' && { modelSha: body.model_sha }),
+  };
+}
+
 /** The OpenAI-compatible adapter. */
 export const openaiAdapter: ProtocolAdapter = defineAdapter('openai', {
   liveness: health,
@@ -89,6 +118,21 @@ export const openaiAdapter: ProtocolAdapter = defineAdapter('openai', {
     const model = modelOf(ctx, 'readiness');
     const healthy = await health(ctx);
     if (!healthy.verdict.ok) return healthy;
+    const tgi = await tgiInfo(ctx);
+    if (tgi !== undefined) {
+      // TGI serves one model, its --model-id, and ignores the request's `model`: a name that differs is
+      // not a reason to be unready (router/src/server.rs, the OpenAI routes take any model name).
+      const notes =
+        tgi.modelId === model
+          ? []
+          : [
+              `TGI serves one model ("${tgi.modelId}") and ignores the request's model name, so "${model}" is answered by it`,
+            ];
+      return pass(tgi.reply, {
+        ...(tgi.modelSha !== undefined && { modelVersion: tgi.modelSha }),
+        ...(notes.length > 0 && { notes }),
+      });
+    }
     const sent = await sendLlm(ctx, { path: '/v1/models' });
     if (!sent.ok) return sent.answer;
     const { reply } = sent;
@@ -143,12 +187,14 @@ export const openaiAdapter: ProtocolAdapter = defineAdapter('openai', {
   },
 
   async metadata(ctx) {
+    const tgi = await tgiInfo(ctx);
     const sent = await sendLlm(ctx, { path: '/v1/models' });
     if (!sent.ok) return sent.answer;
     const { reply } = sent;
     if (!isSuccess(reply.status)) return unexpectedStatus(reply);
     const json = jsonOf(reply);
-    return json.ok ? pass(reply) : json.answer;
+    if (!json.ok) return json.answer;
+    return pass(reply, tgi?.modelSha === undefined ? {} : { modelVersion: tgi.modelSha });
   },
 });
 

@@ -153,3 +153,36 @@ describe('tfserving', () => {
     expect(fake.requests.at(-1)?.path).toBe('/v1/models/half_plus_two/metadata');
   });
 });
+
+describe('tfserving answers read as TF Serving means them', () => {
+  it('404 "Could not find any versions" says no version is managed (not in the config, or no version directory yet) (tensorflow_serving/model_servers/get_model_status_impl.cc)', async () => {
+    fake.state.models.empty = [];
+    const answer = await readiness({ model: 'empty' });
+    expect(answer.verdict).toEqual({
+      ok: false,
+      reason:
+        'TF Serving model "empty" unknown: GET /v1/models/empty answered 404: Could not find any versions of model empty (TF Serving manages no version of it: the name is not in its model config, or its base path has no numbered version directory yet)',
+    });
+  });
+
+  it('a closed listener is read as "may still be loading" (PROTOCOLS.md; tensorflow_serving/model_servers/server.cc opens REST after the initial load)', async () => {
+    const loading = await createTfServingFake();
+    const url = loading.url;
+    await loading.stop();
+    try {
+      const t = makeTarget('tfserving', url, { model: 'half_plus_two' });
+      for (const kind of ['liveness', 'readiness'] as const) {
+        const answer = await runAdapter(client, tfservingAdapter, kind, makePlan(kind, t));
+        expect(answer.verdict).toMatchObject({
+          ok: false,
+          code: 'CONNECTION_REFUSED',
+          reason: expect.stringContaining(
+            'TF Serving opens its REST port only once its initial models have loaded',
+          ),
+        });
+      }
+    } finally {
+      await loading.close();
+    }
+  });
+});

@@ -134,11 +134,25 @@ function methodOf(ctx: AdapterContext, plan: CheckPlan): Method {
   );
 }
 
+/**
+ * A refused connection, read as TF Serving means it: its REST listener opens only after the initial
+ * models are AVAILABLE (tensorflow/serving `tensorflow_serving/model_servers/server.cc` builds the HTTP
+ * server after the model server core has loaded them), so refused may be "still loading", not "down".
+ */
+function whileLoading(answer: AdapterAnswer): AdapterAnswer {
+  const { verdict } = answer;
+  if (!verdict.ok && verdict.code === 'CONNECTION_REFUSED') {
+    verdict.reason +=
+      ' (TF Serving opens its REST port only once its initial models have loaded: it may still be loading them, or it is down)';
+  }
+  return answer;
+}
+
 /** The TF Serving adapter. */
 export const tfservingAdapter: ProtocolAdapter = defineAdapter('tfserving', {
   async liveness(ctx) {
     const sent = await send(ctx, { path: `/v1/models/${enc(modelOf(ctx, 'liveness'))}` });
-    if (!sent.ok) return sent.answer;
+    if (!sent.ok) return whileLoading(sent.answer);
     const { reply } = sent;
     return reply.status === 200
       ? pass(reply)
@@ -148,8 +162,14 @@ export const tfservingAdapter: ProtocolAdapter = defineAdapter('tfserving', {
   async readiness(ctx) {
     const model = modelOf(ctx, 'readiness');
     const sent = await send(ctx, { path: modelPath(ctx.target, model) });
-    if (!sent.ok) return sent.answer;
+    if (!sent.ok) return whileLoading(sent.answer);
     const { reply } = sent;
+    if (reply.status === 404 && /could not find any versions/i.test(reply.text)) {
+      return fail(
+        reply,
+        `TF Serving model "${model}" unknown: ${reply.label} ${describeAnswer(reply)} (TF Serving manages no version of it: the name is not in its model config, or its base path has no numbered version directory yet)`,
+      );
+    }
     if (reply.status === 404)
       return fail(reply, `TF Serving model "${model}" unknown: ${reply.label} ${describeAnswer(reply)}`);
     if (!isSuccess(reply.status))

@@ -42,6 +42,9 @@ export interface OpenAiFake extends FakeServer {
   readonly state: OpenAiFakeState;
 }
 
+/** The `model_sha` the TGI flavour reports in `/info`. */
+export const TGI_MODEL_SHA = '8c2b7b7e3c0a4f1e9d7d6c5b4a39281706f5e4d3';
+
 /**
  * Starts the fake as vLLM serving `facebook/opt-125m`, answering "OK".
  *
@@ -75,6 +78,20 @@ export async function createOpenAiFake(initial: Partial<OpenAiFakeState> = {}): 
         ? { status: 503, json: { error: 'unhealthy', error_type: 'healthcheck' } }
         : { status: 503, text: '' };
     }
+    // TGI's /info (router/src/server.rs, `get_model_info`): the one model it serves and its revision.
+    if (req.method === 'GET' && req.path === '/info' && state.flavor === 'tgi') {
+      return {
+        status: 200,
+        json: {
+          model_id: state.models[0],
+          model_sha: TGI_MODEL_SHA,
+          model_pipeline_tag: 'text-generation',
+          max_concurrent_requests: 128,
+          router: 'text-generation-router',
+          version: '3.3.4',
+        },
+      };
+    }
     if (!req.path.startsWith('/v1/')) return undefined;
     if (state.apiKey !== undefined && req.headers.authorization !== `Bearer ${state.apiKey}`)
       return { status: 401, json: { error: 'Unauthorized' } };
@@ -98,7 +115,8 @@ export async function createOpenAiFake(initial: Partial<OpenAiFakeState> = {}): 
     if (req.method === 'POST' && (isChat || req.path === '/v1/completions')) {
       const body = jsonBody(req) as Record<string, unknown> | undefined;
       if (!body || typeof body !== 'object') return error(400, 'invalid JSON body', 'BadRequestError');
-      if (!state.models.includes(String(body.model)))
+      // TGI serves its one --model-id and ignores the request's model.
+      if (state.flavor === 'vllm' && !state.models.includes(String(body.model)))
         return error(404, `The model \`${String(body.model)}\` does not exist.`, 'NotFoundError');
       if (isChat && !Array.isArray(body.messages))
         return error(400, '"messages" is required', 'BadRequestError');
