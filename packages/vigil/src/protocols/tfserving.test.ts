@@ -186,3 +186,77 @@ describe('tfserving answers read as TF Serving means them', () => {
     }
   });
 });
+
+describe('the TF Serving fake answers as TF Serving does (http_rest_api_handler.cc, util/json_tensor.cc)', () => {
+  it.each([
+    {
+      what: 'both instances and inputs',
+      request: { instances: [1], inputs: [1] },
+      error: "Not formatted correctly expecting only one of 'inputs' or 'instances' keys to exist",
+    },
+    {
+      what: 'non-array instances',
+      request: { instances: 1 },
+      error: "Excepting 'instances' to be an list/array",
+    },
+    { what: 'empty instances', request: { instances: [] }, error: "No values in 'instances' array" },
+    { what: 'neither key', request: { rows: [1] }, error: "Missing 'inputs' or 'instances' key" },
+  ])(
+    'predict with $what answers 400 (json_tensor.cc FillPredictRequestFromJson)',
+    async ({ request, error }) => {
+      const answer = await integrity(request);
+      expect(answer.verdict).toMatchObject({
+        ok: false,
+        code: 'UNEXPECTED_STATUS',
+        reason: `TF Serving POST /v1/models/half_plus_two:predict answered 400: ${error}`,
+      });
+    },
+  );
+
+  it.each(['classify', 'regress'] as const)(
+    '%s without "examples" answers 400 (json_tensor.cc FillClassifyRegressRequestFromJson says "classify" for both)',
+    async (method) => {
+      const answer = await integrity({ signature_name: 'x' }, method);
+      expect(answer.verdict).toMatchObject({
+        ok: false,
+        reason: expect.stringContaining(
+          "When method is classify, key 'examples' is expected and was not found",
+        ),
+      });
+    },
+  );
+
+  it('a non-numeric version matches no route: 400 "Malformed request" (http_rest_api_handler.cc)', async () => {
+    const answer = await runAdapter(
+      client,
+      tfservingAdapter,
+      'integrity',
+      makePlan('integrity', target({ version: 'latest' }), { request: { instances: [1] } }),
+    );
+    expect(answer.verdict).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining(
+        'answered 400: Malformed request: POST /v1/models/half_plus_two/versions/latest:predict',
+      ),
+    });
+  });
+
+  it('/labels/{l} is served in place of a version (http_rest_api_handler.cc)', async () => {
+    fake.state.labels = { half_plus_two: { stable: '1' } };
+    try {
+      const response = await fetch(`${fake.url}/v1/models/half_plus_two/labels/stable`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({
+        model_version_status: [{ version: '1', state: 'AVAILABLE' }],
+      });
+      const predicted = await fetch(`${fake.url}/v1/models/half_plus_two/labels/stable:predict`, {
+        method: 'POST',
+        body: JSON.stringify({ instances: [1] }),
+      });
+      expect(predicted.status).toBe(200);
+      expect((await fetch(`${fake.url}/v1/models/half_plus_two/labels/canary`)).status).toBe(404);
+    } finally {
+      fake.state.labels = {};
+    }
+  });
+});

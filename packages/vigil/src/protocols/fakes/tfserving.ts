@@ -4,6 +4,12 @@
  * strings), `GET …/metadata`, `POST …:predict` (`{instances}` → `{predictions}`, `{inputs}` →
  * `{outputs}`), `:classify` / `:regress` (→ `results`). Errors are `{"error": "…"}`; with `nan` the
  * answers carry bare `NaN` tokens, as TF Serving writes them.
+ *
+ * Read against tensorflow/serving: `tensorflow_serving/model_servers/http_rest_api_handler.cc` (routes:
+ * a version is digits, else 400 "Malformed request: METHOD PATH"; `/labels/{l}` in place of a version),
+ * `tensorflow_serving/util/json_tensor.cc` (`FillPredictRequestFromJson`: 400 for both `instances` and
+ * `inputs`, a non-array or empty `instances`; `FillClassifyRegressRequestFromJson`: 400 without an
+ * `examples` array). Its `FormatError` puts the request's JSON before the message; this fake does not.
  */
 import {
   type FakeReply,
@@ -35,6 +41,8 @@ export interface TfServingFakeState {
   outputs: unknown;
   hang: boolean;
   nan: boolean;
+  /** Version labels per model (`model_version_policy` labels), e.g. `{half_plus_two: {stable: '1'}}`. */
+  labels: Record<string, Record<string, string>>;
 }
 
 /** A running TF Serving fake. */
@@ -56,6 +64,7 @@ export async function createTfServingFake(initial: Partial<TfServingFakeState> =
     outputs: [2.5, 3.0, 4.5],
     hang: false,
     nan: false,
+    labels: {},
     ...initial,
   };
 
@@ -82,13 +91,22 @@ export async function createTfServingFake(initial: Partial<TfServingFakeState> =
   const server = await startFakeServer((req) => {
     if (state.hang) return { hang: true };
     const m =
-      /^\/v1\/models\/([^/:]+)(?:\/versions\/([^/:]+))?(\/metadata|:predict|:classify|:regress)?$/.exec(
+      /^\/v1\/models\/([^/:]+)(?:\/(versions|labels)\/([^/:]+))?(\/metadata|:predict|:classify|:regress)?$/.exec(
         req.path,
       );
     if (!m) return undefined;
     const name = decodeURIComponent(m[1] as string);
-    const version = m[2] === undefined ? undefined : decodeURIComponent(m[2]);
-    const action = m[3];
+    const action = m[4];
+    let version = m[3] === undefined ? undefined : decodeURIComponent(m[3]);
+    // http_rest_api_handler.cc: the route's version is (\d+); anything else matches no route.
+    if (m[2] === 'versions' && version !== undefined && !/^\d+$/.test(version))
+      return { status: 400, json: { error: `Malformed request: ${req.method} ${req.path}` } };
+    if (m[2] === 'labels' && version !== undefined) {
+      const label = version;
+      version = state.labels[name]?.[label];
+      if (version === undefined)
+        return { status: 404, json: { error: `Unrecognized servable version label: ${label}` } };
+    }
     if (req.method === 'GET' && action === undefined) {
       const versions = state.models[name];
       if (!versions || versions.length === 0)
@@ -120,6 +138,32 @@ export async function createTfServingFake(initial: Partial<TfServingFakeState> =
       const body = jsonBody(req);
       if (typeof body !== 'object' || body === null)
         return { status: 400, json: { error: 'JSON Parse error: Invalid value.' } };
+      if (action === ':classify' || action === ':regress') {
+        const examples = (body as Record<string, unknown>).examples;
+        // json_tensor.cc says "classify" for regress too.
+        if (examples === undefined)
+          return {
+            status: 400,
+            json: { error: "When method is classify, key 'examples' is expected and was not found" },
+          };
+        if (!Array.isArray(examples))
+          return { status: 400, json: { error: "Expecting 'examples' value to be an list/array" } };
+        if (examples.length === 0)
+          return { status: 400, json: { error: "'examples' value is an empty array" } };
+      }
+      if (action === ':predict' && 'instances' in body) {
+        const { instances } = body as Record<string, unknown>;
+        if ('inputs' in body)
+          return {
+            status: 400,
+            json: {
+              error: "Not formatted correctly expecting only one of 'inputs' or 'instances' keys to exist",
+            },
+          };
+        if (!Array.isArray(instances))
+          return { status: 400, json: { error: "Excepting 'instances' to be an list/array" } };
+        if (instances.length === 0) return { status: 400, json: { error: "No values in 'instances' array" } };
+      }
       if (action === ':classify')
         return nanOr({
           results: [
@@ -132,7 +176,7 @@ export async function createTfServingFake(initial: Partial<TfServingFakeState> =
       if (action === ':regress') return nanOr({ results: [2.5] });
       if ('instances' in body) return nanOr({ predictions: state.predictions });
       if ('inputs' in body) return nanOr({ outputs: state.outputs });
-      return { status: 400, json: { error: 'Missing "instances" or "inputs" key' } };
+      return { status: 400, json: { error: "Missing 'inputs' or 'instances' key" } };
     }
     return undefined;
   });
