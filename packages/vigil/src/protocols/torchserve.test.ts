@@ -159,9 +159,12 @@ describe('torchserve', () => {
     expect((await run('readiness', { version: '1.0' })).verdict).toEqual({ ok: true });
     expect(fake.management.requests.at(-1)?.path).toBe('/models/resnet/1.0');
     const missing = await run('readiness', { version: '2.0' });
+    // ModelVersionNotFoundException (pytorch/serve wlm/ModelManager.java), not "Model not found".
     expect(missing.verdict).toMatchObject({
       ok: false,
-      reason: expect.stringContaining('Model not found: resnet'),
+      reason: expect.stringMatching(
+        /^TorchServe model "resnet" has no version "2.0": .* answered 404: Model version: 2.0 does not exist for model: resnet$/,
+      ),
     });
   });
 
@@ -274,5 +277,67 @@ describe('torchserve as it ships: token authorisation with a management key of i
     });
     const local = await run('readiness', { managementUrl: `http://127.0.0.1:${port}` });
     expect(local.verdict.ok || local.verdict.reason.includes('binds its management')).toBe(false);
+  });
+});
+
+describe('the TorchServe fake computes /ping as TorchServe does (util/ApiUtils.java getWorkerStatus, isModelHealthy)', () => {
+  it.each([
+    {
+      what: 'older: one model short, another with spare workers: totals hide it (Healthy)',
+      pingStyle: 'older' as const,
+      models: {
+        a: { version: '1', minWorkers: 2, workers: ['READY'] as const },
+        b: { version: '1', minWorkers: 1, workers: ['READY', 'READY'] as const },
+      },
+      expected: { status: 200, body: 'Healthy' },
+    },
+    {
+      what: 'older: some running, fewer than the total minWorkers (Partial Healthy)',
+      pingStyle: 'older' as const,
+      models: {
+        a: { version: '1', minWorkers: 2, workers: ['READY'] as const },
+        b: { version: '1', minWorkers: 1, workers: [] as const },
+      },
+      expected: { status: 200, body: 'Partial Healthy' },
+    },
+    {
+      what: 'older: none running with some wanted (Unhealthy, still 200)',
+      pingStyle: 'older' as const,
+      models: { a: { version: '1', minWorkers: 1, workers: ['UNLOADING'] as const } },
+      expected: { status: 200, body: 'Unhealthy' },
+    },
+    {
+      what: 'current: a worker restarting within maxRetryTimeoutInSec counts as healthy',
+      pingStyle: 'current' as const,
+      models: { a: { version: '1', minWorkers: 1, workers: ['RETRYING'] as const } },
+      expected: { status: 200, body: 'Healthy' },
+    },
+    {
+      what: 'current: one model below its minWorkers fails the whole server (500)',
+      pingStyle: 'current' as const,
+      models: {
+        a: { version: '1', minWorkers: 2, workers: ['READY'] as const },
+        b: { version: '1', minWorkers: 1, workers: ['READY', 'READY'] as const },
+      },
+      expected: { status: 500, body: 'Unhealthy' },
+    },
+  ])('$what', async ({ pingStyle, models, expected }) => {
+    Object.assign(fake.state, {
+      pingStyle,
+      models: Object.fromEntries(
+        Object.entries(models).map(([k, m]) => [k, { ...m, workers: [...m.workers] }]),
+      ),
+    });
+    const response = await fetch(`${fake.url}/ping`);
+    expect({ status: response.status, body: ((await response.json()) as { status: string }).status }).toEqual(
+      expected,
+    );
+  });
+
+  it('the management API shows a restarting worker as UNLOADING: workers are only READY or UNLOADING', async () => {
+    fake.state.models.resnet = { version: '1.0', minWorkers: 1, workers: ['READY', 'RETRYING', 'UNLOADING'] };
+    const response = await fetch(`${fake.managementUrl}/models/resnet`);
+    const [entry] = (await response.json()) as Array<{ workers: Array<{ status: string }> }>;
+    expect(entry?.workers.map((w) => w.status)).toEqual(['READY', 'UNLOADING', 'UNLOADING']);
   });
 });

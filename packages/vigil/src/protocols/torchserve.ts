@@ -257,8 +257,15 @@ const methods: AdapterMethods = {
     const sent = await sendManagement(ctx, `/models/${enc(model)}${versionSuffix(ctx.target)}`);
     if (!sent.ok) return sent.answer;
     const { reply } = sent;
-    if (reply.status === 404)
-      return fail(reply, `TorchServe model "${model}" unknown: ${reply.label} ${describeAnswer(reply)}`);
+    if (reply.status === 404) {
+      // ModelVersionNotFoundException: the model exists, this version does not.
+      const body = reply.json.ok ? reply.json.value : undefined;
+      const versionMissing = isRecord(body) && body.type === 'ModelVersionNotFoundException';
+      const what = versionMissing
+        ? `TorchServe model "${model}" has no version "${ctx.target.version ?? ''}"`
+        : `TorchServe model "${model}" unknown`;
+      return fail(reply, `${what}: ${reply.label} ${describeAnswer(reply)}`);
+    }
     if (!isSuccess(reply.status)) return unexpectedStatus(reply, 'TorchServe');
     const json = jsonOf(reply);
     if (!json.ok) return json.answer;

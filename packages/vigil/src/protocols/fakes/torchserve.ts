@@ -3,10 +3,20 @@
  * and a management server (`GET /models`, `GET /models/{m}[/{v}]` → an array of model descriptions with
  * `workers[].status`). Errors are TorchServe's `{"code", "type", "message"}`.
  *
- * `/ping` follows the release chosen by `pingStyle`: `current` answers 200 `{"status":"Healthy"}` or 500
- * `{"status":"Unhealthy"}`; `older` always answers 200 with `Healthy`, `Partial Healthy` or `Unhealthy`.
- * With `health: 'auto'` the status is computed as TorchServe does: unhealthy when a model has fewer
- * READY workers than its `minWorkers` (so `minWorkers: 0` pings healthy with no worker at all).
+ * `/ping` follows the release chosen by `pingStyle`, computed as TorchServe does with `health: 'auto'`
+ * (pytorch/serve `frontend/server/src/main/java/org/pytorch/serve/util/ApiUtils.java`):
+ * - `current` (`isModelHealthy`): 500 `{"status":"Unhealthy"}` when any model's default version has
+ *   fewer *healthy* workers than its minWorkers, where a worker restarting within
+ *   `maxRetryTimeoutInSec` counts as healthy (`RETRYING` here); else 200 `{"status":"Healthy"}`.
+ * - `older` (`getWorkerStatus`, and `ModelManager.workerStatus` before it): always 200; it compares the
+ *   *total* of running workers with the *total* of minWorkers across models: `Partial Healthy` when
+ *   0 < running < total minWorkers, `Unhealthy` when none runs and some are wanted, else `Healthy` — so
+ *   one short model is hidden by another with spare workers.
+ * `minWorkers: 0` pings healthy with no worker at all.
+ *
+ * The management API shows a worker as `READY` when it runs and `UNLOADING` otherwise (those are the
+ * only two; `ModelManager` describe), so a restarting worker is `UNLOADING` there. An unknown version
+ * is `ModelVersionNotFoundException` (404 "Model version: X does not exist for model: m").
  */
 import { type FakeReply, type FakeServer, startFakeServer, withNonFinite } from './server.js';
 
@@ -14,8 +24,11 @@ import { type FakeReply, type FakeServer, startFakeServer, withNonFinite } from 
 export interface TorchServeFakeModel {
   version: string;
   minWorkers: number;
-  /** One status per worker. */
-  workers: Array<'READY' | 'UNLOADING' | 'UNAVAILABLE'>;
+  /**
+   * One state per worker: `READY` (running), `RETRYING` (restarting within `maxRetryTimeoutInSec`:
+   * shown as `UNLOADING`, counted healthy by the current `/ping`), `UNLOADING` (not running).
+   */
+  workers: Array<'READY' | 'UNLOADING' | 'RETRYING'>;
 }
 
 /** Switchable state of the TorchServe fake. */
@@ -79,19 +92,37 @@ export async function createTorchServeFake(
     ...initial,
   };
 
+  const running = (m: TorchServeFakeModel) => m.workers.filter((w) => w === 'READY').length;
+  const healthyWorkers = (m: TorchServeFakeModel) => m.workers.filter((w) => w !== 'UNLOADING').length;
   const computedHealth = (): string => {
     if (state.health !== 'auto') return state.health;
-    const short = Object.values(state.models).filter(
-      (m) => m.workers.filter((w) => w === 'READY').length < m.minWorkers,
-    );
-    if (short.length === 0) return 'Healthy';
-    return short.length < Object.keys(state.models).length ? 'Partial Healthy' : 'Unhealthy';
+    const models = Object.values(state.models);
+    if (state.pingStyle === 'current')
+      return models.every((m) => healthyWorkers(m) >= m.minWorkers) ? 'Healthy' : 'Unhealthy';
+    const numWorking = models.reduce((n, m) => n + running(m), 0);
+    const numScaled = models.reduce((n, m) => n + m.minWorkers, 0);
+    if (numWorking > 0 && numWorking < numScaled) return 'Partial Healthy';
+    if (numWorking === 0 && numScaled > 0) return 'Unhealthy';
+    return 'Healthy';
   };
 
-  const lookup = (name: string, version?: string): TorchServeFakeModel | undefined => {
+  /** The model, or TorchServe's 404 for an unknown model or version. */
+  const lookup = (name: string, version?: string): TorchServeFakeModel | FakeReply => {
     const model = state.models[name];
-    return model && (version === undefined || model.version === version) ? model : undefined;
+    if (!model) return modelNotFound(name);
+    if (version !== undefined && model.version !== version)
+      return {
+        status: 404,
+        json: {
+          code: 404,
+          type: 'ModelVersionNotFoundException',
+          message: `Model version: ${version} does not exist for model: ${name}`,
+        },
+      };
+    return model;
   };
+  const isModel = (found: TorchServeFakeModel | FakeReply): found is TorchServeFakeModel =>
+    'workers' in found;
 
   const refused = (headers: { authorization?: string }, api: 'inference' | 'management') =>
     state.tokens !== undefined && headers.authorization !== `Bearer ${state.tokens[api]}`;
@@ -111,7 +142,7 @@ export async function createTorchServeFake(
       const name = decodeURIComponent(predict[1] as string);
       const version = predict[2] === undefined ? undefined : decodeURIComponent(predict[2]);
       const model = lookup(name, version);
-      if (!model) return modelNotFound(name);
+      if (!isModel(model)) return model;
       if (!model.workers.includes('READY'))
         return {
           status: 503,
@@ -148,7 +179,7 @@ export async function createTorchServeFake(
     const name = decodeURIComponent(describe[1] as string);
     const version = describe[2] === undefined ? undefined : decodeURIComponent(describe[2]);
     const model = lookup(name, version);
-    if (!model) return modelNotFound(name);
+    if (!isModel(model)) return model;
     return {
       status: 200,
       json: [
@@ -165,7 +196,7 @@ export async function createTorchServeFake(
           workers: model.workers.map((status, i) => ({
             id: String(9000 + i),
             startTime: '2024-01-01T00:00:00.000Z',
-            status,
+            status: status === 'READY' ? 'READY' : 'UNLOADING',
             memoryUsage: 0,
             pid: 100 + i,
             gpu: false,
