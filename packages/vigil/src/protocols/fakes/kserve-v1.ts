@@ -1,5 +1,6 @@
 /**
- * A fake KServe v1 model server (KServe's Python `ModelServer`, V1 protocol), from PROTOCOLS.md:
+ * A fake KServe v1 model server (KServe's Python `ModelServer`, V1 protocol), from PROTOCOLS.md. It
+ * stands in for that Python server, which cannot run here (README, "Protocols"):
  * `GET /` → `{"status":"alive"}`; `GET /v1/models` → `{"models":[…]}`; `GET /v1/models/{m}` →
  * `{"name","ready":true}`, 503 not ready, 404 unknown; `POST /v1/models/{m}:predict` `{"instances"}` →
  * `{"predictions"}`. Errors are `{"error": "…"}` with KServe's messages.
