@@ -61,12 +61,18 @@ export async function runChecks(
   return results;
 }
 
+/** The first thing that went wrong; for a result with nothing wrong, its notes (`note: …`), if any. */
 function firstReason(r: ProbeResult): string {
   if (r.error) return `${r.error.code}: ${r.error.message}`;
-  return r.failures[0]?.message ?? '';
+  const failure = r.failures[0]?.message;
+  if (failure !== undefined) return failure;
+  return r.notes === undefined ? '' : `note: ${r.notes.join('; ')}`;
 }
 
-/** Formats results as an aligned table plus a summary line. */
+/**
+ * Formats results as an aligned table plus a summary line. A passing result's notes (e.g. the server as
+ * a whole reports not ready because another model is not) fill its REASON cell, prefixed `note:`.
+ */
 export function formatTable(results: readonly ProbeResult[], notRun: readonly CheckPlan[] = []): string {
   const rows = [
     ['TARGET', 'CHECK', 'OUTCOME', 'LATENCY', 'REASON'],
