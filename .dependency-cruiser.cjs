@@ -21,6 +21,7 @@ const LAYERS = [
   ['scheduler', 'scheduler/'],
   ['metrics', 'metrics/'],
   ['hub', 'hub/'],
+  ['router', 'router/'],
   ['api', 'api/'],
   ['daemon', 'daemon/'],
   ['cli', 'cli/'],
