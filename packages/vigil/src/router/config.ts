@@ -16,6 +16,7 @@
  * once the router's schema moves below config (see ARCHITECTURE.md): durations stay strings here,
  * exactly as written; {@link resolveRouters} turns them into milliseconds and target names into URLs.
  */
+import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { durationProblem, parseDuration } from '../diagnostics/duration.js';
 import { GOT } from '../diagnostics/messages.js';
@@ -28,8 +29,8 @@ const HEADER_PATTERN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const requiredOr = (message: string) => (issue: { input: unknown }) =>
   issue.input === undefined ? 'required' : message;
 
-/** A duration string (`"200ms"`), longer than 0; stays a string in the parsed config. */
-function duration(example: string, description: string) {
+/** A duration string (`"200ms"`), longer than 0; stays a string in the parsed config. `example` is shown in messages. */
+function duration(example: string) {
   return z
     .string({
       error: (issue) =>
@@ -44,8 +45,7 @@ function duration(example: string, description: string) {
       } else if (parseDuration(text) === 0) {
         ctx.addIssue({ code: 'custom', message: `must be longer than 0s, got ${GOT}`, input: text });
       }
-    })
-    .describe(description);
+    });
 }
 
 /** A share of traffic or of upstreams, in (0, 1] (or [0, 1] with `allowZero`). */
@@ -124,10 +124,7 @@ const outlierSchema = z
       .describe(
         'Consecutive upstream failures (5xx, timeouts, resets; never 4xx) that eject an upstream (Envoy consecutive_5xx).',
       ),
-    baseEjection: duration(
-      '30s',
-      'An ejection lasts this times the number of times the upstream was ejected.',
-    )
+    baseEjection: duration('30s')
       .default(OUTLIER_DEFAULTS.baseEjection)
       .describe('An ejection lasts this times the number of ejections in a row (Envoy base_ejection_time).'),
     maxEjectedShare: share(
@@ -168,20 +165,20 @@ const returnStepsSchema = z
 
 const policySchema = z
   .strictObject({
-    deadline: duration('200ms', 'Time to answer a request')
+    deadline: duration('200ms')
       .default(POLICY_DEFAULTS.deadline)
       .describe(
         "Per request: the time by which an upstream's response headers must arrive; past it, the fallback answers (else 504).",
       ),
-    failoverAt: duration('180ms', 'p95 latency that fails over')
+    failoverAt: duration('180ms')
       .optional()
       .describe(
         "When the primary's p95 latency over window reaches this, new traffic goes to a secondary. Default 90% of deadline.",
       ),
-    window: duration('10s', 'Sliding window of the latency signal')
+    window: duration('10s')
       .default(POLICY_DEFAULTS.window)
       .describe('Sliding window over which latency (p95) is measured.'),
-    hedgeAfter: duration('120ms', 'Hedging delay')
+    hedgeAfter: duration('120ms')
       .optional()
       .describe(
         'Idempotent requests only: with no answer after this, a copy goes to the next upstream; the first answer wins. Off when absent.',
@@ -205,7 +202,7 @@ const policySchema = z
       ),
     outlier: outlierSchema.prefault({}),
     returnSteps: returnStepsSchema.default([...POLICY_DEFAULTS.returnSteps]),
-    healthyFor: duration('10s', 'How long the primary must be healthy before each return step')
+    healthyFor: duration('10s')
       .default(POLICY_DEFAULTS.healthyFor)
       .describe(
         'How long the primary must stay healthy before it gets the next return step (times the number of failovers in a row).',
@@ -287,6 +284,7 @@ export const routerSchema = z
         .array(targetName('A target that takes traffic when the primary cannot.'), {
           error: requiredOr(`expected a list of target names, got ${GOT}`),
         })
+        .max(30, { error: 'at most 30 secondaries' })
         .default([])
         .describe('Targets that take the traffic when the primary is drained, ejected or slow, best first.'),
       fallback: fallbackSchema.optional(),
@@ -487,7 +485,7 @@ export function resolveRouters(
 function resolveFallback(fallback: FallbackSpec | undefined, baseDir: string): FallbackPlan | undefined {
   if (fallback === undefined) return undefined;
   if (fallback.module !== undefined) {
-    const path = fallback.module.startsWith('/') ? fallback.module : `${baseDir}/${fallback.module}`;
+    const path = isAbsolute(fallback.module) ? fallback.module : resolve(baseDir, fallback.module);
     return { kind: 'module', path, export: fallback.export ?? 'default' };
   }
   const headers: Record<string, string> = { ...fallback.headers };

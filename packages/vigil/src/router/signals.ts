@@ -203,8 +203,9 @@ export class HedgeBudget {
 
   /** Takes a token for a hedge; false when the budget is spent. */
   take(): boolean {
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    // 0.1 added ten times is 0.9999999999999999: a tolerance, so a share of 10% hedges every 10th.
+    if (this.tokens < 1 - 1e-9) return false;
+    this.tokens = Math.max(0, this.tokens - 1);
     return true;
   }
 
