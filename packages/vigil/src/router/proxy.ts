@@ -44,6 +44,12 @@ export const TICK_MS = 100;
  */
 export const MAX_CONNECTIONS_PER_UPSTREAM = 256;
 
+/**
+ * How long requests in flight may take to finish when a router stops or moves to another address
+ * (a reload): 10 s, then their connections are cut.
+ */
+export const CLOSE_GRACE_MS = 10_000;
+
 /** Methods that are idempotent by definition (RFC 9110 §9.2.2): replayed and hedged on any route. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -125,8 +131,11 @@ export interface Router {
   /** Drains (`true`) or restores an upstream; false when this router does not use it. */
   setDrained(target: string, drained: boolean): boolean;
   status(): RouterStatus;
-  /** Stops accepting, lets requests in flight finish (at most their deadline), closes the pools. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting; requests in flight get `graceMs` (default {@link CLOSE_GRACE_MS}) to finish
+   * (a stream may never end by itself), then their connections and the pools are closed.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 interface Route {
@@ -354,7 +363,7 @@ export async function createRouter(initial: RouterPlan, deps: RouterDeps): Promi
     const onResponse = (a: Attempt, response: Awaited<ReturnType<Pool['request']>>) => {
       if (a.ended || done) {
         if (endAttempt(a)) metrics.attempt(name, a.upstream.plan.name, 'cancelled', 0);
-        response.body.destroy();
+        discard(response.body);
         return;
       }
       const latency = performance.now() - a.at;
@@ -366,7 +375,7 @@ export async function createRouter(initial: RouterPlan, deps: RouterDeps): Promi
         // Another upstream, or one still working, or the fallback may do better than this 5xx.
         if (retry('server_error') || attempts.some((x) => x !== a && !x.ended) || fallback !== undefined) {
           endAttempt(a);
-          response.body.destroy();
+          discard(response.body);
           if (!inFlight()) giveUp('unavailable');
           return;
         }
@@ -529,10 +538,21 @@ export async function createRouter(initial: RouterPlan, deps: RouterDeps): Promi
     const address = s.address() as AddressInfo;
     return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   };
-  const closeServer = (s: Server) =>
+  /** Stops accepting; requests in flight get `graceMs` to finish, then their connections are cut. */
+  const closeServer = (s: Server, graceMs: number) =>
     new Promise<void>((resolve) => {
-      s.close(() => resolve());
+      const force = setTimeout(() => s.closeAllConnections(), graceMs);
+      force.unref();
+      s.close(() => {
+        clearTimeout(force);
+        resolve();
+      });
       s.closeIdleConnections();
+      // A keep-alive connection that finishes its request later is closed then, not kept idle.
+      s.on(
+        'request',
+        (_req, res: ServerResponse) => res.shouldKeepAlive && res.setHeader('connection', 'close'),
+      );
     });
 
   return {
@@ -559,7 +579,7 @@ export async function createRouter(initial: RouterPlan, deps: RouterDeps): Promi
         const old = server;
         server = fresh;
         url = urlOf(fresh);
-        void closeServer(old);
+        void closeServer(old, CLOSE_GRACE_MS);
       }
       route = next;
       // Pools no longer used close once their requests in flight are done.
@@ -575,12 +595,20 @@ export async function createRouter(initial: RouterPlan, deps: RouterDeps): Promi
     status() {
       return { name, url, ...route.policy.status(now()) };
     },
-    async close() {
+    async close(graceMs = CLOSE_GRACE_MS) {
       clearInterval(ticker);
-      if (server !== undefined) await closeServer(server);
-      await Promise.all([...route.pools.values()].map((pool) => pool.close()));
+      if (server !== undefined) await closeServer(server, graceMs);
+      await Promise.all([...route.pools.values()].map((pool) => pool.destroy()));
     },
   };
+}
+
+/**
+ * Reads and drops a body the router does not forward (a 5xx it retries, a late hedge): a small one
+ * is read so its connection stays in the pool, a large one is cut (undici's `dump`, 128 KiB).
+ */
+function discard(body: Readable & { dump(): Promise<void> }): void {
+  body.dump().catch(() => {});
 }
 
 function hasBody(req: IncomingMessage): boolean {
