@@ -76,7 +76,10 @@ export function followHub(options: HubFeedOptions): HubFeed {
   };
   const set = (checkId: string, region: string, state: CheckState) => {
     let regions = checks.get(checkId);
-    if (regions === undefined) checks.set(checkId, (regions = new Map()));
+    if (regions === undefined) {
+      regions = new Map();
+      checks.set(checkId, regions);
+    }
     regions.set(region, state);
   };
 
