@@ -55,7 +55,7 @@ export const EXIT_CODES = {
   usage: 2,
   /** The store cannot be used: damaged, not writable, unreachable, or at an unknown schema. */
   store: 3,
-  /** The API cannot listen: the port is in use, not permitted, or the address is not this host's. */
+  /** The API (or a router) cannot listen: the port is in use, not permitted, or the address is not this host's. */
   listen: 4,
   /** A bug: an error Vigil did not expect. The stack trace is printed. */
   internal: 70,
@@ -85,6 +85,7 @@ export const EXIT_CODE_OF_ERROR: Readonly<Record<string, ExitCode>> = {
   VIGIL_ERR_STORE_SCHEMA_TOO_NEW: EXIT_CODES.store,
   VIGIL_ERR_STORE_QUERY: EXIT_CODES.store,
   VIGIL_ERR_API_LISTEN: EXIT_CODES.listen,
+  VIGIL_ERR_ROUTER_LISTEN: EXIT_CODES.listen,
 };
 
 /**

@@ -4,6 +4,7 @@ import { VERSION } from '../version.js';
 import { registerBaseline } from './baseline.js';
 import { registerCheck } from './check.js';
 import { registerExport } from './export.js';
+import { registerRoute } from './route.js';
 import { registerRun } from './run.js';
 import { registerValidate } from './validate.js';
 
@@ -23,6 +24,7 @@ export function createProgram(): Command {
   registerBaseline(program);
   registerCheck(program);
   registerExport(program);
+  registerRoute(program);
   registerRun(program);
   registerValidate(program);
   return program;

@@ -1,0 +1,200 @@
+/**
+ * The router daemon (`vigil route`'s process): config → routers (one listener each) → admin API, the
+ * hub's states over its event stream when `--hub` is given, and reload on file change and SIGHUP.
+ */
+import { pino } from 'pino';
+import { type ConfigWatcher, watchConfigFile } from '../config/watch.js';
+import { ConfigError, UsageError, VigilError } from '../errors.js';
+import { createRouterAdmin } from '../router/admin.js';
+import type { RouterPlan } from '../router/config.js';
+import { followHub, type HubFeed } from '../router/hub-feed.js';
+import { loadRouterConfig } from '../router/load.js';
+import { createRouterMetrics } from '../router/metrics.js';
+import { createRouter, type Router, type TrafficObservation } from '../router/proxy.js';
+import { LOG_LEVELS } from './hub.js';
+
+/** Options of {@link runRouters}: `vigil route`'s flags. */
+export interface RouteOptions {
+  config: string;
+  /** Address of the admin API (`/metrics`, drain, restore). */
+  adminHost: string;
+  adminPort: number;
+  /** The hub's base URL, to follow its states; none: passive signals only. */
+  hub?: string;
+  /** Bearer token of drain and restore (`VIGIL_ROUTER_TOKEN`). */
+  token?: string;
+  /** One of {@link LOG_LEVELS}. */
+  logLevel: string;
+  /** Every attempt's outcome (phase 2 feeds these to an in-process hub). */
+  onObservation?: (observation: TrafficObservation) => void;
+}
+
+/** A running `vigil route`. */
+export interface RunningRouters {
+  /** Router name → its address. */
+  urls: Record<string, string>;
+  adminUrl: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts every router of the config and the admin API; resolves once all listen.
+ *
+ * @throws UsageError `VIGIL_ERR_USAGE` (a bad log level); ConfigError `VIGIL_ERR_CONFIG_INVALID` /
+ *   `VIGIL_ERR_CONFIG_READ` with the config's diagnostics, or `VIGIL_ERR_ROUTER_FALLBACK`;
+ *   VigilError `VIGIL_ERR_ROUTER_LISTEN` when a router's or the admin API's address cannot be bound.
+ *   Nothing is left running when it throws.
+ */
+export async function runRouters(opts: RouteOptions): Promise<RunningRouters> {
+  if (!(LOG_LEVELS as readonly string[]).includes(opts.logLevel))
+    throw new UsageError(
+      'VIGIL_ERR_USAGE',
+      `log level must be one of ${LOG_LEVELS.join(', ')}, got "${opts.logLevel}"`,
+    );
+  const logger = pino({ level: opts.logLevel, base: undefined });
+  const loaded = await loadRouterConfig(opts.config);
+  if (!loaded.ok)
+    throw new ConfigError(loaded.code, `${opts.config}: the routers did not start`, loaded.diagnostics);
+
+  const metrics = createRouterMetrics();
+  const routers = new Map<string, Router>();
+  const deps = {
+    metrics,
+    log: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) =>
+      logger[level](fields ?? {}, message),
+    ...(opts.onObservation && { onObservation: opts.onObservation }),
+  };
+  const start = async (plan: RouterPlan) => {
+    const router = await createRouter(plan, deps);
+    try {
+      await router.listen();
+    } catch (err) {
+      await router.close(0);
+      throw listenError(
+        `router "${plan.name}"`,
+        plan.host,
+        plan.port,
+        err,
+        `change routers[].listen of "${plan.name}"`,
+      );
+    }
+    routers.set(plan.name, router);
+    return router;
+  };
+  const admin = await createRouterAdmin({
+    routers: () => [...routers.values()],
+    metrics,
+    ...(opts.token && { token: opts.token }),
+  });
+  let feed: HubFeed | undefined;
+  let watcher: ConfigWatcher | undefined;
+  const closeAll = async () => {
+    watcher?.close();
+    feed?.close();
+    await Promise.all([...routers.values()].map((r) => r.close()));
+    await admin.close();
+  };
+  try {
+    for (const plan of loaded.routers) await start(plan);
+    try {
+      await admin.listen({ host: opts.adminHost, port: opts.adminPort });
+    } catch (err) {
+      throw listenError('the admin API', opts.adminHost, opts.adminPort, err, 'pass another --admin-port');
+    }
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+  const address = admin.server.address();
+  const adminUrl =
+    address && typeof address === 'object'
+      ? `http://${address.address}:${address.port}`
+      : `http://${opts.adminHost}`;
+
+  if (opts.hub !== undefined) {
+    feed = followHub({
+      url: opts.hub,
+      log: (level, message) => logger[level](message),
+      onState: (target, state) => {
+        for (const r of routers.values()) r.setUpstreamState(target, state);
+      },
+    });
+  }
+
+  // Reload: routers kept by name are updated in place (no connection dropped), new ones start,
+  // removed ones stop. An invalid edit is reported and the running routers stay.
+  let reloading: Promise<void> = Promise.resolve();
+  const reload = (why: string) => {
+    reloading = reloading.then(async () => {
+      const next = await loadRouterConfig(opts.config);
+      if (!next.ok) {
+        logger.error(
+          { diagnostics: next.diagnostics },
+          `config reload (${why}) rejected; the running routers stay`,
+        );
+        return;
+      }
+      try {
+        const names = new Set(next.routers.map((p) => p.name));
+        for (const [name, router] of routers) {
+          if (names.has(name)) continue;
+          routers.delete(name);
+          await router.close();
+          logger.info({ router: name }, `router ${name} removed`);
+        }
+        for (const plan of next.routers) {
+          const running = routers.get(plan.name);
+          if (running) await running.update(plan);
+          else await start(plan);
+        }
+        logger.info({ routers: routers.size }, `config reloaded (${why})`);
+      } catch (err) {
+        logger.error(`config reload (${why}) failed: ${(err as Error).message}`);
+      }
+    });
+  };
+  watcher = await watchConfigFile(opts.config, () => reload('file changed'), {
+    onError: (err) => logger.warn(`watching ${opts.config} failed: ${err.message}; SIGHUP still reloads`),
+  });
+  const onHup = () => reload('SIGHUP');
+  process.on('SIGHUP', onHup);
+
+  const urls = Object.fromEntries([...routers].map(([name, r]) => [name, r.url]));
+  logger.info({ routers: urls, admin: adminUrl, hub: opts.hub ?? null }, 'vigil route running');
+
+  let stopped: Promise<void> | undefined;
+  return {
+    urls,
+    adminUrl,
+    stop() {
+      stopped ??= (async () => {
+        process.off('SIGHUP', onHup);
+        await reloading;
+        await closeAll();
+        logger.info('vigil route stopped');
+      })();
+      return stopped;
+    },
+  };
+}
+
+const LISTEN_ADVICE: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the port is in use by another process',
+  EACCES: 'not permitted (ports below 1024 need privileges)',
+  EADDRNOTAVAIL: "the address is not one of this machine's",
+  ENOTFOUND: 'the host name does not resolve',
+};
+
+/** A `listen` failure as one line: what, where, why, and what to do (`VIGIL_ERR_ROUTER_LISTEN`, exit 4). */
+function listenError(what: string, host: string, port: number, err: unknown, todo: string): VigilError {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  const why = LISTEN_ADVICE[code] ?? (err as Error).message;
+  return new VigilError(
+    'VIGIL_ERR_ROUTER_LISTEN',
+    `${what} cannot listen on ${address} (${code || 'error'}): ${why}: ${todo}`,
+    {
+      cause: err,
+    },
+  );
+}
