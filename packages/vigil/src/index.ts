@@ -25,6 +25,7 @@ export { type ApiOptions, createApi, requireToken } from './api/index.js';
 export { evaluateExpect } from './assertions/index.js';
 export { buildPlan, type LoadResult, loadConfig, parseConfig } from './config/index.js';
 export { DEFAULT_PORT, runHub } from './daemon/hub.js';
+export { runRouters } from './daemon/route.js';
 export { ConfigError, UsageError, VigilError } from './errors.js';
 export { createHub, type Hub, type HubOptions } from './hub/hub.js';
 export type { CheckStatus, HubEvent, HubView } from './hub/types.js';
@@ -42,6 +43,15 @@ export {
   type ProtocolName,
   type ProtocolPlugin,
 } from './protocols/index.js';
+export {
+  createRouter,
+  createRouterMetrics,
+  DEFAULT_ADMIN_PORT,
+  loadRouterConfig,
+  type RouterPlan,
+  resolveRouters,
+  type TrafficObservation,
+} from './router/index.js';
 export { DEFAULT_COALESCE_MS } from './scheduler/index.js';
 export { openStore } from './store/index.js';
 export type { Store } from './store/types.js';
