@@ -271,7 +271,8 @@ describe('router data path', () => {
     );
     expect(hedges).toBeGreaterThan(0);
     expect(hedges).toBeLessThanOrEqual(0.2 * 40);
-    expect(answers.filter((a) => a.servedBy === 'secondary')).toHaveLength(hedges);
+    // Only a hedge reaches the secondary, and a hedge may lose to the primary.
+    expect(answers.filter((a) => a.servedBy === 'secondary').length).toBeLessThanOrEqual(hedges);
   });
 
   it('passes a server-sent event stream through byte for byte, as it comes', async () => {
@@ -353,7 +354,8 @@ describe('router data path', () => {
     // The hostile upstream goes away: its hung requests get a 502, its trickles end cut short.
     hostile.server.closeAllConnections();
     await Promise.all(pending);
-    expect(bad.router.status().upstreams[0]?.inFlight).toBe(0);
+    // The router's own bookkeeping ends just after the client sees its answer cut.
+    await waitFor(() => bad.router.status().upstreams[0]?.inFlight === 0);
   });
 
   it('returns traffic to the primary gradually, with no failed request, once it is healthy again', async () => {

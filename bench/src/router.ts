@@ -1,0 +1,453 @@
+/**
+ * The failover router beside HAProxy 2.6, in one run, over trivial local upstreams (so the proxies
+ * are measured, not a model):
+ *
+ *  1. throughput: the most requests/s autocannon gets through (closed loop, `--connections`), direct,
+ *     through `vigil route` and through HAProxy;
+ *  2. added latency at a fixed rate (`--rate`, open loop: every request has an intended send time and
+ *     its latency is counted from then, so a stall is not hidden by coordinated omission), p50 and p99
+ *     minus the direct figures. Measured with this file's own generator because autocannon's
+ *     histograms count whole milliseconds, and the target is a p99 within 1 ms;
+ *  3. the primary killed (SIGKILL) a third of the way through a fixed-rate run and started again at
+ *     two thirds: failed requests (non-2xx or no answer) for each proxy, and who answered after the
+ *     restart (traffic back on the primary, no failed request);
+ *  4. the primary's latency ramped from 20 ms to 250 ms (the secondary stays at 20 ms), a client
+ *     deadline of 200 ms: the share of requests a model answered within it, fallback answers apart;
+ *     then the primary back at 20 ms.
+ *
+ * HAProxy is configured as the nearest equivalent of a router with one secondary: the primary and a
+ * `backup` server, `check inter 2s fall 3 rise 2`, `observe layer7` (`error-limit 10 on-error
+ * mark-down`), `option redispatch`, `retries 3` with `retry-on all-retryable-errors` (it may replay
+ * GETs, as the router replays idempotent requests), one thread (`--haproxy-threads`), keep-alive to the
+ * servers. Vigil's router runs as `vigil route` (its real CLI, one Node process), GETs being
+ * idempotent by definition, with a static fallback and a deadline of `--deadline-ms` minus 10 ms so that
+ * its fallback answers within the client's deadline.
+ *
+ *   npm run build && node bench/dist/router.js [--rate 1000] [--duration 30] [--connections 50] \
+ *     [--scenarios throughput,latency,kill,ramp] [--deadline-ms 200] [--haproxy-threads 1]
+ *
+ * Each upstream is a child process (`router.js upstream --port N`): GET any path answers 200
+ * `{"ok":true}` after the current delay; `PUT /__bench/delay/<ms>` sets the delay.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { Pool } from 'undici';
+
+const SELF = fileURLToPath(import.meta.url);
+const VIGIL_BIN = fileURLToPath(new URL('../../packages/vigil/bin/vigil.js', import.meta.url));
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+interface Proc {
+  child: ChildProcess;
+  out: () => string;
+}
+
+function spawnProc(cmd: string, args: string[], ready: RegExp): Promise<Proc & { match: RegExpMatchArray }> {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const onData = (c: Buffer) => {
+    out += c.toString();
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  return new Promise((resolve, reject) => {
+    const timer = setInterval(() => {
+      const match = out.match(ready);
+      if (match) {
+        clearInterval(timer);
+        resolve({ child, out: () => out, match });
+      } else if (child.exitCode !== null) {
+        clearInterval(timer);
+        reject(new Error(`${cmd} ${args.join(' ')} exited ${child.exitCode}:\n${out}`));
+      }
+    }, 10);
+  });
+}
+
+const running: ChildProcess[] = [];
+function track<T extends Proc>(p: T): T {
+  running.push(p.child);
+  return p;
+}
+function stopAll() {
+  for (const c of running.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+}
+
+async function upstream(name: string, port = 0): Promise<{ proc: Proc; port: number; url: string }> {
+  const p = track(
+    await spawnProc(
+      process.execPath,
+      [SELF, 'upstream', '--port', String(port), '--name', name],
+      /listening (\d+)/,
+    ),
+  );
+  const actual = Number(p.match[1]);
+  return { proc: p, port: actual, url: `http://127.0.0.1:${actual}` };
+}
+
+async function setDelay(url: string, ms: number): Promise<void> {
+  await fetch(`${url}/__bench/delay/${ms}`, { method: 'PUT' });
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** `vigil route` in front of `primary` (and `secondary`), as its real CLI. */
+async function vigilRoute(dir: string, primary: string, secondary: string | undefined, deadlineMs: number) {
+  const port = await freePort();
+  const file = join(dir, `route-${port}.yaml`);
+  const target = (name: string, url: string) =>
+    `  - { name: ${name}, url: ${url}, protocol: http, checks: { liveness: {} } }\n`;
+  writeFileSync(
+    file,
+    `targets:\n${target('a', primary)}${secondary ? target('b', secondary) : ''}` +
+      `routers:\n  - name: bench\n    listen: 127.0.0.1:${port}\n    primary: a\n` +
+      `    secondaries: [${secondary ? 'b' : ''}]\n` +
+      `    fallback: { status: 200, headers: { content-type: application/json }, body: '{"fallback":true}' }\n` +
+      `    policy: { deadline: ${deadlineMs - 10}ms, failoverAt: ${Math.round(deadlineMs * 0.85)}ms, hedgeAfter: ${Math.round(deadlineMs * 0.6)}ms, healthyFor: 2s, window: 5s }\n`,
+  );
+  const child = spawn(
+    process.execPath,
+    [VIGIL_BIN, 'route', '-c', file, '--admin-port', '0', '--log-level', 'warn'],
+    {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
+  running.push(child);
+  await waitListening(port, child);
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+/** HAProxy 2.6 in front of `primary` (and `secondary` as backup): the nearest equivalent. */
+async function haproxy(dir: string, primary: string, secondary: string | undefined, threads: number) {
+  const port = await freePort();
+  const file = join(dir, `haproxy-${port}.cfg`);
+  const server = (name: string, url: string, backup: boolean) =>
+    `  server ${name} ${new URL(url).host} check inter 2s fall 3 rise 2 observe layer7 error-limit 10 on-error mark-down${backup ? ' backup' : ''}\n`;
+  writeFileSync(
+    file,
+    `global\n  nbthread ${threads}\n  maxconn 4096\n` +
+      'defaults\n  mode http\n  timeout connect 1s\n  timeout client 30s\n  timeout server 10s\n' +
+      '  retries 3\n  option redispatch 1\n  retry-on all-retryable-errors\n  option http-keep-alive\n' +
+      `frontend fe\n  bind 127.0.0.1:${port}\n  default_backend be\n` +
+      `backend be\n  http-reuse always\n  option httpchk GET /\n${server('a', primary, false)}${
+        secondary ? server('b', secondary, true) : ''
+      }`,
+  );
+  const child = spawn('haproxy', ['-db', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stderr.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  running.push(child);
+  await waitListening(port, child, () => out);
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+async function waitListening(port: number, child: ChildProcess, out = () => ''): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (child.exitCode !== null)
+      throw new Error(`${child.spawnargs.join(' ')} exited ${child.exitCode}: ${out()}`);
+    try {
+      await fetch(`http://127.0.0.1:${port}/`);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load
+
+/** autocannon's closed-loop maximum: requests/s (mean). */
+async function maxThroughput(url: string, connections: number, durationS: number): Promise<number> {
+  const result = await autocannon({ url, connections, duration: durationS, pipelining: 1 });
+  return result.requests.average;
+}
+
+interface Answer {
+  /** Latency from the intended send time, ms. */
+  ms: number;
+  status: number;
+  servedBy: string | null;
+  /** The upstream that answered (its `x-upstream` header): a, b, or null (the fallback, an error). */
+  upstream: string | null;
+  /** Intended send time, ms from the start. */
+  at: number;
+}
+
+/**
+ * An open-loop generator: request i is due at start + i / rate; its latency counts from then. Runs
+ * `durationS` seconds; `at(seconds)` callbacks fire at those offsets (kill, restart, ramp).
+ */
+async function fixedRate(
+  url: string,
+  rate: number,
+  durationS: number,
+  events: Array<[number, () => void | Promise<void>]> = [],
+  timeoutMs = 5000,
+): Promise<Answer[]> {
+  const pool = new Pool(url, { connections: 256, pipelining: 1 });
+  const answers: Answer[] = [];
+  const total = Math.floor(rate * durationS);
+  const start = performance.now();
+  const pending: Promise<void>[] = [];
+  const fired = new Set<number>();
+  let sent = 0;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const now = performance.now() - start;
+      for (const [i, [s, fn]] of events.entries()) {
+        if (!fired.has(i) && now >= s * 1000) {
+          fired.add(i);
+          void fn();
+        }
+      }
+      const due = Math.min(total, Math.floor((now / 1000) * rate) + 1);
+      while (sent < due) {
+        const at = (sent / rate) * 1000;
+        sent++;
+        pending.push(
+          pool
+            .request({ path: '/score', method: 'GET', headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
+            .then(async (res) => {
+              await res.body.dump();
+              answers.push({
+                ms: performance.now() - start - at,
+                status: res.statusCode,
+                servedBy: (res.headers['x-vigil-served-by'] as string | undefined) ?? null,
+                upstream: (res.headers['x-upstream'] as string | undefined) ?? null,
+                at,
+              });
+            })
+            .catch(() => {
+              answers.push({
+                ms: performance.now() - start - at,
+                status: 0,
+                servedBy: null,
+                upstream: null,
+                at,
+              });
+            }),
+        );
+      }
+      // A 1 ms timer, not a busy loop: the generator must not take the proxies' CPU.
+      if (sent >= total) resolve();
+      else setTimeout(tick, 1);
+    };
+    tick();
+  });
+  await Promise.all(pending);
+  await pool.close();
+  return answers;
+}
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? Number.NaN;
+}
+
+const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '–');
+const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '–');
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      rate: { type: 'string', default: '1000' },
+      duration: { type: 'string', default: '30' },
+      connections: { type: 'string', default: '50' },
+      scenarios: { type: 'string', default: 'throughput,latency,kill,ramp' },
+      'deadline-ms': { type: 'string', default: '200' },
+      'haproxy-threads': { type: 'string', default: '1' },
+    },
+  });
+  const rate = Number(values.rate);
+  const duration = Number(values.duration);
+  const connections = Number(values.connections);
+  const deadlineMs = Number(values['deadline-ms']);
+  const threads = Number(values['haproxy-threads']);
+  const scenarios = new Set(values.scenarios?.split(','));
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-router-'));
+  const haproxyVersion = execFileSync('haproxy', ['-v']).toString().split('\n')[0];
+  console.log(
+    `# router bench: rate ${rate}/s, ${duration} s per run, ${haproxyVersion}, node ${process.version}\n`,
+  );
+  process.on('exit', stopAll);
+  process.on('SIGINT', () => {
+    stopAll();
+    process.exit(130);
+  });
+
+  try {
+    if (scenarios.has('throughput') || scenarios.has('latency')) {
+      const up = await upstream('a');
+      const vigil = await vigilRoute(dir, up.url, undefined, 10_000);
+      const ha = await haproxy(dir, up.url, undefined, threads);
+      const targets: Array<[string, string]> = [
+        ['direct', up.url],
+        ['vigil route', vigil.url],
+        ['HAProxy 2.6', ha.url],
+      ];
+      if (scenarios.has('throughput')) {
+        console.log(`## Throughput (autocannon, ${connections} connections, ${duration} s)\n`);
+        console.log('| path | requests/s | vs HAProxy |\n| --- | --- | --- |');
+        const rps: Record<string, number> = {};
+        for (const [name, url] of targets) rps[name] = await maxThroughput(url, connections, duration);
+        for (const [name] of targets)
+          console.log(
+            `| ${name} | ${Math.round(rps[name] ?? 0)} | ${f2((rps[name] ?? 0) / (rps['HAProxy 2.6'] ?? 1))}× |`,
+          );
+        console.log();
+      }
+      if (scenarios.has('latency')) {
+        console.log(`## Latency at ${rate} requests/s (open loop, ${duration} s)\n`);
+        console.log(
+          '| path | p50 ms | p99 ms | added p50 ms | added p99 ms | non-2xx |\n| --- | --- | --- | --- | --- | --- |',
+        );
+        let base: { p50: number; p99: number } | undefined;
+        for (const [name, url] of targets) {
+          const answers = await fixedRate(url, rate, duration);
+          const ms = answers.map((a) => a.ms);
+          const p50 = quantile(ms, 0.5);
+          const p99 = quantile(ms, 0.99);
+          base ??= { p50, p99 };
+          const bad = answers.filter((a) => a.status < 200 || a.status > 299).length;
+          console.log(
+            `| ${name} | ${f2(p50)} | ${f2(p99)} | ${name === 'direct' ? '–' : f2(p50 - base.p50)} | ${name === 'direct' ? '–' : f2(p99 - base.p99)} | ${bad} |`,
+          );
+        }
+        console.log();
+      }
+      stopAll();
+    }
+
+    if (scenarios.has('kill')) {
+      console.log(
+        `## Primary killed at ${f1(duration / 3)} s, back at ${f1((2 * duration) / 3)} s (${rate}/s)\n`,
+      );
+      console.log(
+        "| proxy | requests | failed | answered by the secondary | primary's share in the last sixth |\n| --- | --- | --- | --- | --- |",
+      );
+      for (const name of ['vigil route', 'HAProxy 2.6']) {
+        const a = await upstream('a');
+        const b = await upstream('b');
+        const proxy =
+          name === 'vigil route'
+            ? await vigilRoute(dir, a.url, b.url, 10_000)
+            : await haproxy(dir, a.url, b.url, threads);
+        let primary = a;
+        const answers = await fixedRate(proxy.url, rate, duration, [
+          [duration / 3, () => void primary.proc.child.kill('SIGKILL')],
+          [
+            (2 * duration) / 3,
+            async () => {
+              primary = await upstream('a', a.port);
+            },
+          ],
+        ]);
+        const failed = answers.filter((x) => x.status < 200 || x.status > 299).length;
+        const late = answers.filter((x) => x.at >= (5 * duration * 1000) / 6);
+        const bySecondary = answers.filter((x) => x.upstream === 'b').length;
+        const primaryShare = late.filter((x) => x.upstream === 'a').length / Math.max(1, late.length);
+        console.log(`| ${name} | ${answers.length} | ${failed} | ${bySecondary} | ${f2(primaryShare)} |`);
+        stopAll();
+      }
+      console.log();
+    }
+
+    if (scenarios.has('ramp')) {
+      console.log(
+        `## Primary latency ramped 20 → 250 ms over ${f1(duration / 2)} s, held, back to 20 ms at ${f1((3 * duration) / 4)} s; deadline ${deadlineMs} ms (${rate}/s)\n`,
+      );
+      console.log(
+        '| proxy | requests | by a model within the deadline | fallback | late or failed | failed after the primary is back |\n| --- | --- | --- | --- | --- | --- |',
+      );
+      for (const name of ['vigil route', 'HAProxy 2.6']) {
+        const a = await upstream('a');
+        const b = await upstream('b');
+        await setDelay(a.url, 20);
+        await setDelay(b.url, 20);
+        const proxy =
+          name === 'vigil route'
+            ? await vigilRoute(dir, a.url, b.url, deadlineMs)
+            : await haproxy(dir, a.url, b.url, threads);
+        const steps = 50;
+        const ramp: Array<[number, () => Promise<void>]> = Array.from({ length: steps + 1 }, (_, i) => [
+          ((duration / 2) * i) / steps,
+          () => setDelay(a.url, Math.round(20 + (230 * i) / steps)),
+        ]);
+        ramp.push([(3 * duration) / 4, () => setDelay(a.url, 20)]);
+        const answers = await fixedRate(proxy.url, rate, duration, ramp);
+        const ok = (x: Answer) => x.status >= 200 && x.status < 300 && x.servedBy !== 'fallback';
+        const inTime = answers.filter((x) => ok(x) && x.ms <= deadlineMs).length;
+        const fallback = answers.filter((x) => x.servedBy === 'fallback').length;
+        const lateOrFailed = answers.length - inTime - fallback;
+        const after = answers.filter((x) => x.at >= (3 * duration * 1000) / 4);
+        const failedAfter = after.filter((x) => x.status < 200 || x.status > 299).length;
+        console.log(
+          `| ${name} | ${answers.length} | ${inTime} (${f2((100 * inTime) / answers.length)}%) | ${fallback} | ${lateOrFailed} | ${failedAfter} |`,
+        );
+        stopAll();
+      }
+      console.log();
+    }
+  } finally {
+    stopAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Upstream mode: a trivial server in its own process.
+
+function serveUpstream(): void {
+  const { values } = parseArgs({
+    args: process.argv.slice(3),
+    options: { port: { type: 'string', default: '0' }, name: { type: 'string', default: 'a' } },
+  });
+  let delayMs = 0;
+  const body = Buffer.from('{"ok":true}');
+  const server = createServer((req, res) => {
+    const m = /^\/__bench\/delay\/(\d+)$/.exec(req.url ?? '');
+    if (req.method === 'PUT' && m) {
+      delayMs = Number(m[1]);
+      res.end();
+      return;
+    }
+    const answer = () => {
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': body.length,
+        'x-upstream': values.name,
+      });
+      res.end(body);
+    };
+    if (delayMs === 0) answer();
+    else setTimeout(answer, delayMs);
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(Number(values.port), '127.0.0.1', () => {
+    process.stdout.write(`listening ${(server.address() as AddressInfo).port}\n`);
+  });
+}
+
+if (process.argv[2] === 'upstream') serveUpstream();
+else await main();
