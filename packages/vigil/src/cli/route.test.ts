@@ -14,7 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApi } from '../api/index.js';
 import { createTestHub, type TestHub } from '../api/test-hub.js';
-import { infer, startModelServer } from '../router/testing.js';
+import { infer, setFault, startModelServer } from '../router/testing.js';
 import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 
@@ -179,6 +179,80 @@ describe('vigil route', () => {
     proc.child.kill('SIGTERM');
     expect(await proc.exited).toBe(0);
     expect(proc.out()).toContain('vigil route stopped');
+  });
+
+  it("drains a primary whose answers the hub flags (NaN): a real hub's states over its event stream", async () => {
+    // Until routers is a key of the hub's schema (phase 2), the hub and the router read two files.
+    const hubFile = join(dir, 'hub.yaml');
+    writeFileSync(
+      hubFile,
+      `defaults: { interval: 300ms, timeout: 250ms, failureThreshold: 2, fastInterval: 100ms }
+targets:
+${[
+  ['credit-a', a.url],
+  ['credit-b', b.url],
+]
+  .map(
+    ([name, url]) => `  - name: ${name}
+    url: ${url}
+    protocol: oip-v2
+    model: credit-scorer
+    checks:
+      integrity:
+        request: { inputs: [{ name: features, shape: [1, 8], datatype: FP32, data: [0.3, 0.1, 0.5, 0.2, 0.9, 0.4, 0.0, 0.7] }] }
+        expect: { outputs: { probability: { finite: true } } }
+`,
+  )
+  .join('')}`,
+    );
+    const hubProc = spawn(
+      process.execPath,
+      [
+        '--conditions=source',
+        '--import',
+        'tsx',
+        ENTRY,
+        'run',
+        '-c',
+        hubFile,
+        '--port',
+        '0',
+        '--store',
+        join(dir, 'hub.db'),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    children.push(hubProc);
+    let hubOut = '';
+    hubProc.stdout.on('data', (c: Buffer) => {
+      hubOut += c.toString();
+    });
+    const [, realHub = ''] = await until('the hub', () =>
+      hubOut.match(/"url":"(http:[^"]+)"[^\n]*vigil hub running/),
+    );
+
+    const file = join(dir, 'route-hub.yaml');
+    writeFileSync(file, config());
+    const proc = start(['-c', file, '--admin-port', '0', '--hub', realHub]);
+    const [, routerUrl = ''] = await until('vigil route running', () =>
+      proc.out().match(/"routers":\{"credit":"(http:[^"]+)"\}[^\n]*vigil route running/),
+    );
+    await until(
+      'both healthy',
+      () =>
+        proc.out().match(/credit-b: the hub's state: unknown → healthy/) &&
+        proc.out().match(/credit-a: the hub's state: unknown → healthy/),
+    );
+    expect(await infer(routerUrl)).toMatchObject({ status: 200, servedBy: 'primary' });
+
+    // The primary answers 200 with NaN: only the hub's integrity check can tell.
+    await setFault(a.url, 'nan');
+    try {
+      await until('drained', () => proc.out().includes("credit-a: the hub's state: healthy → unhealthy"));
+      expect(await infer(routerUrl)).toMatchObject({ status: 200, servedBy: 'secondary' });
+    } finally {
+      await fetch(`${a.url}/admin/faults`, { method: 'DELETE', headers: { authorization: 'Bearer t' } });
+    }
   });
 
   it('a bad config exits 2 with one line per problem', async () => {

@@ -6,12 +6,12 @@
  * In `vigil run` (phase 2) the router takes the states in process instead, through the same
  * `setUpstreamState(target, state)`.
  */
-import { EventSource } from 'undici';
+import { request } from 'undici';
 import type { CheckStatus } from '../hub/types.js';
 import type { CheckState, Transition } from '../types.js';
 import type { UpstreamHealth } from './policy.js';
 
-/** Wait before reconnecting when the hub refused the stream or is unreachable: 1 s. */
+/** Wait before reconnecting when the stream ended, failed, or the hub is unreachable: 1 s. */
 export const HUB_RETRY_MS = 1000;
 
 /** Options of {@link followHub}. */
@@ -59,7 +59,7 @@ export function followHub(options: HubFeedOptions): HubFeed {
   /** checkId → region → state */
   const checks = new Map<string, Map<string, CheckState>>();
   const reported = new Map<string, UpstreamHealth>();
-  let source: EventSource | undefined;
+  let abort: AbortController | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
   let connected = false;
@@ -92,33 +92,67 @@ export function followHub(options: HubFeedOptions): HubFeed {
     for (const target of new Set([...statuses.map((s) => s.target), ...reported.keys()])) report(target);
   };
 
-  const connect = () => {
+  /**
+   * One connection to the event stream: read it frame by frame until it ends or fails, then connect
+   * again after `retryMs`. A small reader of the SSE format (fields `event` and `data`; comments and
+   * `id`/`retry` ignored) rather than undici's EventSource, which Node 20's undici announces as
+   * experimental with a warning on every `vigil route`'s stderr.
+   */
+  const connect = async () => {
     if (closed) return;
-    const es = new EventSource(`${base}/api/v1/events`);
-    source = es;
-    es.onopen = () => {
+    abort = new AbortController();
+    try {
+      const res = await request(`${base}/api/v1/events`, {
+        signal: abort.signal,
+        headers: { accept: 'text/event-stream' },
+        // The hub sends a heartbeat every 15 s: a minute of silence is a dead connection.
+        bodyTimeout: 60_000,
+      });
+      if (res.statusCode !== 200) {
+        await res.body.dump();
+        throw new Error(`GET /api/v1/events answered ${res.statusCode}`);
+      }
       connected = true;
       options.log('info', `following the hub's states at ${base}`);
       refresh().catch((error: Error) =>
         options.log('warn', `reading the hub's states failed: ${error.message}`),
       );
-    };
-    es.addEventListener('transition', (event) => {
-      const t = JSON.parse((event as unknown as { data: string }).data) as Transition;
-      set(t.checkId, t.region, t.to);
-      report(targetOf(t.checkId));
-    });
-    es.onerror = () => {
-      if (connected) options.log('warn', `lost the hub's event stream at ${base}; reconnecting`);
-      connected = false;
-      // EventSource retries a dropped stream by itself, but gives up on a refused one: start anew.
-      if (es.readyState === EventSource.CLOSED && !closed) {
-        timer = setTimeout(connect, retryMs);
-        timer.unref();
+      let buffer = '';
+      res.body.setEncoding('utf8');
+      for await (const chunk of res.body as AsyncIterable<string>) {
+        buffer += chunk;
+        for (let end = frameEnd(buffer); end !== undefined; end = frameEnd(buffer)) {
+          onFrame(buffer.slice(0, end[0]));
+          buffer = buffer.slice(end[1]);
+        }
       }
-    };
+      throw new Error('the stream ended');
+    } catch (error) {
+      if (closed) return;
+      options.log(
+        'warn',
+        `${connected ? "lost the hub's event stream" : 'cannot reach the hub'} at ${base} (${(error as Error).message}); retrying in ${retryMs} ms`,
+      );
+      connected = false;
+      timer = setTimeout(() => void connect(), retryMs);
+      timer.unref();
+    }
   };
-  connect();
+
+  const onFrame = (frame: string) => {
+    let event = 'message';
+    const data: string[] = [];
+    for (const line of frame.split(/\r\n|\r|\n/)) {
+      if (line.startsWith('event:')) event = line.slice(6).trim();
+      else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+    }
+    if (event !== 'transition' || data.length === 0) return;
+    const t = JSON.parse(data.join('\n')) as Transition;
+    set(t.checkId, t.region, t.to);
+    report(targetOf(t.checkId));
+  };
+
+  void connect();
 
   return {
     get connected() {
@@ -127,7 +161,13 @@ export function followHub(options: HubFeedOptions): HubFeed {
     close() {
       closed = true;
       clearTimeout(timer);
-      source?.close();
+      abort?.abort();
     },
   };
+}
+
+/** Where the first frame of `buffer` ends: [its end, the start of the next]; undefined if incomplete. */
+function frameEnd(buffer: string): [number, number] | undefined {
+  const match = /\r\n\r\n|\n\n|\r\r/.exec(buffer);
+  return match === null ? undefined : [match.index, match.index + match[0].length];
 }
