@@ -55,10 +55,21 @@ export interface RouterMetrics {
 
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
 
+/** prom-client's default metrics that break Prometheus naming (as the hub's metrics/metrics.ts drops them). */
+const MISNAMED_DEFAULT_METRICS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
 /** Creates the router metrics; `defaultMetrics` (process_*, nodejs_*) default true. */
 export function createRouterMetrics(options: { defaultMetrics?: boolean } = {}): RouterMetrics {
   const registry = new Registry();
-  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  if (options.defaultMetrics !== false) {
+    collectDefaultMetrics({ register: registry });
+    // Gauges named like counters (`promtool check metrics` rejects them); their `{type}` twins stay.
+    for (const name of MISNAMED_DEFAULT_METRICS) registry.removeSingleMetric(name);
+  }
   const requests = new Counter({
     name: 'vigil_router_requests_total',
     help: 'Requests answered by a router, by who served them (primary, secondary, fallback, router) and status class.',
