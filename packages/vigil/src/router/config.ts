@@ -168,7 +168,7 @@ const policySchema = z
     deadline: duration('200ms')
       .default(POLICY_DEFAULTS.deadline)
       .describe(
-        "Per request: the time by which an upstream's response headers must arrive; past it, the fallback answers (else 504).",
+        "Per request, from its arrival (after a buffered body): the time by which an upstream's response headers must arrive; past it, the fallback answers (else 504). The body then streams without a limit.",
       ),
     failoverAt: duration('180ms')
       .optional()
