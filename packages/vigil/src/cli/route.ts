@@ -13,11 +13,11 @@
  * cannot be bound.
  */
 import { type Command, Option } from 'commander';
-import { urlProblem } from '../config/schema.js';
 import { LOG_LEVELS } from '../daemon/hub.js';
 import { type RouteOptions, runRouters } from '../daemon/route.js';
 import { UsageError } from '../errors.js';
 import { DEFAULT_ADMIN_PORT } from '../router/admin.js';
+import { urlProblem } from '../schema/url.js';
 
 /** Adds `route` to the program. */
 export function registerRoute(program: Command): void {

@@ -231,7 +231,9 @@ targets:
     expect(await loadRouterConfig(file)).toEqual({
       ok: false,
       code: 'VIGIL_ERR_CONFIG_INVALID',
-      diagnostics: ['targets[1].url: expected an http(s) URL like "http://127.0.0.1:8081", got "nope"'],
+      diagnostics: [
+        `${file}:8:5: targets[1].url: expected an http(s) URL like "http://127.0.0.1:8081", got "nope"`,
+      ],
     });
     writeFileSync(file, `${targets}routers:\n  - { name: credit, listen: 0, primary: credit-x }\n`);
     expect(await loadRouterConfig(file)).toEqual({

@@ -12,7 +12,7 @@
  *     policy: { deadline: 200ms, failoverAt: 180ms, hedgeAfter: 120ms, idempotent: true }
  * ```
  *
- * This file imports only zod and `diagnostics/`, so that `config/schema.ts` can take it as one key
+ * This file imports only zod, `diagnostics/` and `schema/`, so that `config/schema.ts` can take it as one key
  * once the router's schema moves below config (see ARCHITECTURE.md): durations stay strings here,
  * exactly as written; {@link resolveRouters} turns them into milliseconds and target names into URLs.
  */
@@ -22,12 +22,9 @@ import { durationProblem, parseDuration } from '../diagnostics/duration.js';
 import { GOT } from '../diagnostics/messages.js';
 import { Verbatim } from '../diagnostics/paths.js';
 import { closest } from '../diagnostics/suggest.js';
+import { HEADER_PATTERN, requiredOr, whenValid } from '../schema/blocks.js';
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const HEADER_PATTERN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
-const requiredOr = (message: string) => (issue: { input: unknown }) =>
-  issue.input === undefined ? 'required' : message;
 
 /** A duration string (`"200ms"`), longer than 0; stays a string in the parsed config. `example` is shown in messages. */
 function duration(example: string) {
@@ -208,24 +205,21 @@ const policySchema = z
         'How long the primary must stay healthy before it gets the next return step (times the number of failovers in a row).',
       ),
   })
-  .superRefine(
-    (policy, ctx) => {
-      const deadline = parseDuration(policy.deadline);
-      for (const key of ['failoverAt', 'hedgeAfter'] as const) {
-        const value = policy[key];
-        if (value !== undefined && parseDuration(value) >= deadline) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [key],
-            message: `must be below deadline ({{deadline}}), got ${GOT}`,
-            input: value,
-            params: { deadline: new Verbatim(policy.deadline) },
-          });
-        }
+  .superRefine((policy, ctx) => {
+    const deadline = parseDuration(policy.deadline);
+    for (const key of ['failoverAt', 'hedgeAfter'] as const) {
+      const value = policy[key];
+      if (value !== undefined && parseDuration(value) >= deadline) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `must be below deadline ({{deadline}}), got ${GOT}`,
+          input: value,
+          params: { deadline: new Verbatim(policy.deadline) },
+        });
       }
-    },
-    { when: (payload) => payload.issues.length === 0 },
-  )
+    }
+  }, whenValid)
   .describe('When to fail over, hedge and fall back; every key has a default.');
 
 /** A static fallback answer, or a module exporting a function of the request. */
@@ -292,61 +286,55 @@ export const routerSchema = z
     },
     { error: requiredOr(`expected a mapping with name, listen and primary, got ${GOT}`) },
   )
-  .superRefine(
-    (router, ctx) => {
-      const seen = new Set<string>([router.primary]);
-      router.secondaries.forEach((secondary, index) => {
-        if (seen.has(secondary)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['secondaries', index],
-            message:
-              secondary === router.primary
-                ? `${GOT} is the primary; a secondary must be another target`
-                : `${GOT} is listed twice`,
-            input: secondary,
-          });
-        }
-        seen.add(secondary);
-      });
-    },
-    { when: (payload) => payload.issues.length === 0 },
-  )
+  .superRefine((router, ctx) => {
+    const seen = new Set<string>([router.primary]);
+    router.secondaries.forEach((secondary, index) => {
+      if (seen.has(secondary)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['secondaries', index],
+          message:
+            secondary === router.primary
+              ? `${GOT} is the primary; a secondary must be another target`
+              : `${GOT} is listed twice`,
+          input: secondary,
+        });
+      }
+      seen.add(secondary);
+    });
+  }, whenValid)
   .describe('A failover reverse proxy in front of one model service.');
 
 /** The `routers:` list; names and listening addresses are unique. */
 export const routersSchema = z
   .array(routerSchema, { error: requiredOr(`expected a list of routers, got ${GOT}`) })
-  .superRefine(
-    (routers, ctx) => {
-      const names = new Map<string, number>();
-      const addresses = new Map<string, number>();
-      routers.forEach((router, index) => {
-        const first = names.get(router.name);
-        if (first !== undefined) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [index, 'name'],
-            message: `duplicate router name ${GOT}: routers[${first}] has it too`,
-            input: router.name,
-          });
-        } else names.set(router.name, index);
-        const listen = parseListen(router.listen);
-        if (listen === undefined || listen.port === 0) return;
-        const key = `${listen.host}:${listen.port}`;
-        const other = addresses.get(key);
-        if (other !== undefined) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [index, 'listen'],
-            message: `routers[${other}] listens on ${GOT} too`,
-            input: router.listen,
-          });
-        } else addresses.set(key, index);
-      });
-    },
-    { when: (payload) => payload.issues.length === 0 },
-  )
+  .superRefine((routers, ctx) => {
+    const names = new Map<string, number>();
+    const addresses = new Map<string, number>();
+    routers.forEach((router, index) => {
+      const first = names.get(router.name);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [index, 'name'],
+          message: `duplicate router name ${GOT}: routers[${first}] has it too`,
+          input: router.name,
+        });
+      } else names.set(router.name, index);
+      const listen = parseListen(router.listen);
+      if (listen === undefined || listen.port === 0) return;
+      const key = `${listen.host}:${listen.port}`;
+      const other = addresses.get(key);
+      if (other !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [index, 'listen'],
+          message: `routers[${other}] listens on ${GOT} too`,
+          input: router.listen,
+        });
+      } else addresses.set(key, index);
+    });
+  }, whenValid)
   .describe('Failover reverse proxies (`vigil route`), one per model service.');
 
 /** `routers:` as written. */

@@ -10,7 +10,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { type Document, isMap, isScalar, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { type Env, interpolateEnv } from '../config/interpolate.js';
 import { type LoadedConfig, parseConfig } from '../config/load.js';
@@ -111,8 +111,9 @@ export async function loadRouterConfig(
   } catch {
     return parseConfig(text, { file, baseDir, env }) as FailedRouterConfig;
   }
-  document.delete('routers');
-  const rest = parseConfig(String(document), { file, baseDir, env });
+  // The rest is loaded from the file's own text with the routers section blanked out (spaces, line
+  // breaks kept), so the loader's file:line:column positions stay those of the file.
+  const rest = parseConfig(blankOut(text, document, 'routers'), { file, baseDir, env });
   const diagnostics = rest.ok ? [] : [...rest.diagnostics];
   if (routersTree === undefined) {
     diagnostics.push(
@@ -135,4 +136,16 @@ export async function loadRouterConfig(
     return { ok: false, code: 'VIGIL_ERR_CONFIG_INVALID', diagnostics };
   }
   return { ok: true, config: rest, routers: resolveRouters(routers.routers, rest.config.targets, baseDir) };
+}
+
+/** `text` with a top-level key and its value replaced by spaces (line breaks kept). */
+function blankOut(text: string, document: Document, key: string): string {
+  const contents = document.contents;
+  if (!isMap(contents)) return text;
+  const pair = contents.items.find((item) => isScalar(item.key) && item.key.value === key);
+  if (pair === undefined) return text;
+  const start = (pair.key as Node).range?.[0];
+  const end = ((pair.value as Node | null) ?? (pair.key as Node)).range?.[2];
+  if (start === undefined || end === undefined) return text;
+  return text.slice(0, start) + text.slice(start, end).replace(/[^\r\n]/g, ' ') + text.slice(end);
 }
