@@ -37,6 +37,7 @@ const digest = (value: string) => createHash('sha256').update(value).digest();
  * Builds the admin API (Fastify; not in the data path). Call `listen` on it.
  *
  * @example
+ * const metrics = createRouterMetrics();
  * const admin = await createRouterAdmin({ routers: () => [router], metrics, token: process.env.VIGIL_ROUTER_TOKEN });
  * await admin.listen({ host: '127.0.0.1', port: DEFAULT_ADMIN_PORT });
  */
