@@ -82,6 +82,28 @@ targets:
     const text = `key env-k3y, ${basicHeader}, literal-pa55, literal-t0ken, Literal header-s3cr3t, vigil`;
     expect(result.redact(text)).toBe('key [REDACTED], [REDACTED], [REDACTED], [REDACTED], [REDACTED], vigil');
   });
+
+  it('are hidden by default for every configured header but the public ones, and credential query values', () => {
+    const result = parseConfig(
+      `
+targets:
+  - name: a
+    url: http://127.0.0.1:8081
+    protocol: http
+    headers: { X-Auth-Token: literal-auth-t0ken, X-Tenant: tenant-77, Content-Type: application/json, X-Debug: 1 }
+    checks:
+      liveness:
+        request: { path: "/health?access_token=query-t0ken&page=2", headers: { X-Other: other-literal } }
+`,
+      { baseDir: tempDir(), env: {} },
+    );
+    if (!result.ok) expect.fail(result.diagnostics.join('\n'));
+    const text =
+      'literal-auth-t0ken tenant-77 other-literal query-t0ken application/json 1 see /x?api_key=unknown-to-config';
+    expect(result.redact(text)).toBe(
+      '[REDACTED] [REDACTED] [REDACTED] [REDACTED] application/json 1 see /x?api_key=[REDACTED]',
+    );
+  });
 });
 
 describe('parseConfig', () => {

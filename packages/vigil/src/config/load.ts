@@ -4,7 +4,12 @@ import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node,
 import { isSecretAlertingValue } from '../alerting/routing.js';
 import { fillMessage, issuesToProblems, renderValue } from '../diagnostics/messages.js';
 import { type ConfigPath, formatPath, type Problem } from '../diagnostics/paths.js';
-import { createRedactor } from '../diagnostics/redact.js';
+import {
+  createRedactor,
+  isConfiguredHeaderSecret,
+  isSecretParam,
+  redactSecretParams,
+} from '../diagnostics/redact.js';
 import { ConfigError } from '../errors.js';
 import type { CheckPlan } from '../types.js';
 import { checkFiles, resolveFiles } from './files.js';
@@ -26,8 +31,10 @@ export interface LoadedConfig {
   plan: CheckPlan[];
   /**
    * Replaces every secret of this config with `[REDACTED]`: values that came from `${VAR}`, auth tokens and
-   * passwords (also as a basic-auth header value), and the values of Authorization, Cookie and API-key
-   * headers. Pass any text that may echo config values through it before printing or storing it.
+   * passwords (also as a basic-auth header value), every configured header's value but those of public
+   * headers like Content-Type (`isConfiguredHeaderSecret`), and credential-named query parameters'
+   * values, both the configured ones and any in the text (`redactSecretParams`). Pass any text that may
+   * echo config values through it before printing or storing it.
    */
   redact: (text: string) => string;
 }
@@ -61,8 +68,6 @@ export interface LoadOptions {
   /** Variables for `${VAR}` interpolation. Default `process.env`. */
   env?: Env;
 }
-
-const SECRET_HEADER = /^(?:authorization|proxy-authorization|cookie|x-api-key|api-key)$/i;
 
 /**
  * Parses, interpolates, validates and resolves a config given as YAML text, and builds its plan.
@@ -114,7 +119,8 @@ export function parseConfig(text: string, options: ParseOptions): LoadResult {
   const tree = interpolation.value;
   const secrets = [...interpolation.secrets, ...literalSecrets(tree)];
   const isSecret = (value: string) => secrets.some((secret) => secret !== '' && value.includes(secret));
-  const redact = createRedactor(secrets);
+  const redactSecrets = createRedactor(secrets);
+  const redact = (text: string) => redactSecretParams(redactSecrets(text));
 
   const parsed = configSchema.safeParse(tree, { error: configErrorMap, reportInput: true });
   const files = checkFiles(tree, options.baseDir);
@@ -196,14 +202,26 @@ function isHiddenValue(path: ConfigPath): boolean {
   return path[0] === 'alerting' && isSecretAlertingValue(path.slice(1));
 }
 
-/** Auth tokens and passwords are secrets even when written literally, and so are credential headers. */
+/**
+ * Secrets written literally: auth tokens and passwords, every configured header's value but the
+ * public ones' (`isConfiguredHeaderSecret`: redaction by default, whatever the header's name), and the
+ * values of credential-named query parameters in a check's request path (`isSecretParam`).
+ */
 function literalSecrets(tree: unknown): string[] {
   const secrets: string[] = [];
   const targets = isRecord(tree) && Array.isArray(tree.targets) ? tree.targets : [];
   const collectHeaders = (headers: unknown) => {
     if (!isRecord(headers)) return;
     for (const [name, value] of Object.entries(headers)) {
-      if (SECRET_HEADER.test(name) && typeof value === 'string') secrets.push(value);
+      const text = typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
+      if (text !== undefined && isConfiguredHeaderSecret(name, text)) secrets.push(text);
+    }
+  };
+  const collectQuery = (path: unknown) => {
+    if (typeof path !== 'string' || !path.includes('?')) return;
+    const params = new URLSearchParams(path.slice(path.indexOf('?') + 1).split('#')[0]);
+    for (const [name, value] of params) {
+      if (isSecretParam(name) && value !== '') secrets.push(value);
     }
   };
   for (const target of targets) {
@@ -211,7 +229,10 @@ function literalSecrets(tree: unknown): string[] {
     collectHeaders(target.headers);
     if (isRecord(target.checks)) {
       for (const check of Object.values(target.checks)) {
-        if (isRecord(check) && isRecord(check.request)) collectHeaders(check.request.headers);
+        if (isRecord(check) && isRecord(check.request)) {
+          collectHeaders(check.request.headers);
+          collectQuery(check.request.path);
+        }
       }
     }
     if (!isRecord(target.auth)) continue;

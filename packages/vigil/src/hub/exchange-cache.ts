@@ -3,7 +3,13 @@
  * kept only when worth the memory, redacted when read. Memory only. Keys are the caller's (the hub
  * uses check ids: it captures only its own region's probes).
  */
-import { REDACTED } from '../diagnostics/redact.js';
+import {
+  isPublicHeader,
+  isSecretHeader,
+  isSecretParam,
+  REDACTED,
+  redactSecretParams,
+} from '../diagnostics/redact.js';
 import type { CapturedExchange, ProbeDeps } from '../probe/run-probe.js';
 import type { HttpClient, Outcome } from '../types.js';
 import type { ExchangeView } from './types.js';
@@ -18,24 +24,15 @@ export const WATCH_MS = 10 * 60_000;
 /** Bodies shown are cut here: enough for any smoke payload, bounded for a hostile one (bytes). */
 export const EXCHANGE_BODY_LIMIT = 64 * 1024;
 
-/**
- * Headers whose values are credentials, whatever the config says: RFC 9110's Authorization and
- * Proxy-Authorization, cookies, and the API-key and token headers serving stacks use.
- */
-const SECRET_HEADER =
-  /^(?:authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|x-auth-token)$/i;
-
-/** Query parameters that carry credentials (`?api_key=`, `?token=`, AWS-style signatures). */
-const SECRET_PARAM = /(?:key|token|secret|password|signature|auth)/i;
-
 /** Options of {@link createExchangeCache}. */
 export interface ExchangeCacheOptions {
   /** The client and region every probe runs with: the base of {@link ExchangeCache.probeDeps}. */
   client: HttpClient;
   region: string;
   /**
-   * Replaces the config's secrets in text shown to readers (`LoadedConfig.redact`). Secret-looking
-   * headers and query parameters are always redacted. Default: those only.
+   * Replaces the config's secrets in text shown to readers (`LoadedConfig.redact`). Whatever it does,
+   * credential headers, every request header but the public ones (Content-Type, Accept, …) and
+   * credential-named query parameters anywhere in the text are always redacted.
    */
   redact?: (text: string) => string;
   /** How long asking for a key keeps its passing exchanges, ms. Default {@link WATCH_MS}. */
@@ -146,7 +143,7 @@ export function safeUrl(raw: string, redact: (text: string) => string): string {
     url.username = '';
     url.password = '';
     for (const name of [...url.searchParams.keys()]) {
-      if (SECRET_PARAM.test(name)) url.searchParams.set(name, REDACTED);
+      if (isSecretParam(name)) url.searchParams.set(name, REDACTED);
     }
     return redact(url.toString());
   } catch {
@@ -154,10 +151,20 @@ export function safeUrl(raw: string, redact: (text: string) => string): string {
   }
 }
 
-function safeHeaders(headers: Record<string, string> | undefined, redact: (text: string) => string) {
+/**
+ * Headers as shown: a credential header's value is `[REDACTED]`; on the request side (what Vigil sent:
+ * the config's headers) so is every header but the public ones, so a configured header whose value
+ * is too short to replace in free text is hidden here all the same; other values go through `redact`.
+ */
+function safeHeaders(
+  headers: Record<string, string> | undefined,
+  redact: (text: string) => string,
+  side: 'request' | 'response',
+) {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers ?? {})) {
-    out[name] = SECRET_HEADER.test(name) ? REDACTED : redact(value);
+    const hidden = isSecretHeader(name) || (side === 'request' && !isPublicHeader(name));
+    out[name] = hidden ? REDACTED : redact(value);
   }
   return out;
 }
@@ -171,11 +178,13 @@ function bodyText(body: string | Uint8Array | undefined): { text: string; trunca
 }
 
 /**
- * A captured exchange as readers see it: credential headers and query parameters replaced by
- * `[REDACTED]`, every other text passed through `redact` (the config's `${VAR}` secrets), bodies as
+ * A captured exchange as readers see it: credential headers (and every request header but the public
+ * ones) and credential-named query parameters replaced by `[REDACTED]`, every other text passed
+ * through `redact` (the config's secrets, wherever a server echoes them), bodies as
  * UTF-8 text cut at {@link EXCHANGE_BODY_LIMIT} bytes.
  */
-export function exchangeView(captured: CapturedExchange, redact: (text: string) => string): ExchangeView {
+export function exchangeView(captured: CapturedExchange, secrets: (text: string) => string): ExchangeView {
+  const redact = (text: string) => redactSecretParams(secrets(text));
   const { request, exchange } = captured;
   const requestBody = bodyText(request.body);
   const view: ExchangeView = {
@@ -183,7 +192,7 @@ export function exchangeView(captured: CapturedExchange, redact: (text: string) 
     request: {
       method: request.method ?? 'GET',
       url: safeUrl(request.url, redact),
-      headers: safeHeaders(request.headers, redact),
+      headers: safeHeaders(request.headers, redact, 'request'),
     },
   };
   if (request.body !== undefined) view.request.body = redact(requestBody.text);
@@ -191,7 +200,7 @@ export function exchangeView(captured: CapturedExchange, redact: (text: string) 
     const body = bodyText(exchange.response.body);
     view.response = {
       status: exchange.response.status,
-      headers: safeHeaders(exchange.response.headers, redact),
+      headers: safeHeaders(exchange.response.headers, redact, 'response'),
       body: redact(body.text),
       truncated: body.truncated,
     };

@@ -8,6 +8,7 @@ import { alertsFromFlap, alertsFromState, alertsFromTransition } from '../alerti
 import { createDispatcher, type Dispatcher, type DispatcherOptions } from '../alerting/dispatcher.js';
 import type { AlertingConfig } from '../alerting/routing.js';
 import type { Alert, Notifier } from '../alerting/types.js';
+import { redactResult, redactSecretParams } from '../diagnostics/redact.js';
 import {
   defaultThresholds,
   type Evaluation,
@@ -61,8 +62,10 @@ export interface HubOptions {
   thresholds?: Partial<Thresholds>;
   client?: HttpClient;
   /**
-   * Replaces the config's secrets in text shown to readers (the latest exchange); `LoadedConfig.redact`.
-   * Secret-looking headers (Authorization, Cookie, API keys) are always redacted. Default: headers only.
+   * Replaces the config's secrets in text shown to readers or stored: the latest exchange, and the
+   * messages and values of every result before it is evaluated, stored or published (a server may echo
+   * a header or token into its body, and a failed assertion quotes the body); `LoadedConfig.redact`.
+   * Credential headers and credential-named query parameters are always redacted. Default: those only.
    */
   redact?: (text: string) => string;
   /**
@@ -149,6 +152,10 @@ export function createHub(options: HubOptions): Hub {
   });
   /** This hub's own probes' exchanges, by check id. */
   const exchanges = createExchangeCache({ client, region, redact: options.redact });
+  const given = options.redact;
+  /** What a result's texts go through: the config's secrets, then credential query parameters. */
+  const redactText =
+    given === undefined ? redactSecretParams : (text: string) => redactSecretParams(given(text));
   const events = createEventBus(log);
   let running = false;
   let stopping = false;
@@ -225,7 +232,9 @@ export function createHub(options: HubOptions): Hub {
    * is a failure being confirmed (the evaluator's state is `pending`): the scheduler re-probes it
    * at the check's `fastIntervalMs`.
    */
-  function onResult(plan: CheckPlan, result: ProbeResult): boolean {
+  function onResult(plan: CheckPlan, probed: ProbeResult): boolean {
+    // Before anything keeps it: a passing result has no text of the server's and is not copied.
+    const result = redactResult(probed, redactText);
     const k = key(plan.id, result.region);
     // Evaluate.
     const before = states.get(k) ?? initialState(plan.id, result.region, result.startedAt);
