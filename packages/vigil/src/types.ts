@@ -330,8 +330,12 @@ export interface ProtocolAdapter {
 // ---------------------------------------------------------------------------------------------
 // The hub: evaluator state, transitions and incidents (src/evaluate, src/store).
 
-/** Per check and region. `pending`: a failure is being confirmed (below failureThreshold). */
-export type CheckState = 'unknown' | 'healthy' | 'pending' | 'degraded' | 'unhealthy';
+/**
+ * Per check and region. `pending`: a failure is being confirmed (below failureThreshold). `stale`: the
+ * check's results stopped arriving (the hub's watchdog: none for two expected intervals), so Vigil no
+ * longer knows its health; the state it was last known to be in is kept (`EvalState.lastKnown`).
+ */
+export type CheckState = 'unknown' | 'healthy' | 'pending' | 'degraded' | 'unhealthy' | 'stale';
 
 /** Thresholds the evaluator applies; Kubernetes' names and defaults (failureThreshold 3, successThreshold 1). */
 export interface Thresholds {
@@ -369,6 +373,11 @@ export interface EvalState {
   /** The results of the current failing/degraded streak (bounded), cited by the next transition. */
   streak: ProbeResult[];
   lastResult: ProbeResult | null;
+  /**
+   * While `state` is `stale`: the state the check was in when its results stopped, and since when.
+   * The next result resumes the state machine from there; absent in every other state.
+   */
+  lastKnown?: { state: Exclude<CheckState, 'stale'>; since: number };
 }
 
 /** A state change: an event with a timestamp, the reason, and the ProbeResults that caused it. */
@@ -382,6 +391,13 @@ export interface Transition {
   /** e.g. `3 consecutive failures: TIMEOUT: timed out after 2000 ms` */
   reason: string;
   results: ProbeResult[];
+  /**
+   * Into or out of `stale`: the state the check was last known to be in (what `from` was when it went
+   * stale, or what it resumes from). Alerts and incidents look through `stale` to it: a check that was
+   * unhealthy keeps its page and its incident while Vigil cannot see it. Not stored with the
+   * transition (its `from` and `to` are).
+   */
+  lastKnown?: Exclude<CheckState, 'stale'>;
 }
 
 /** Flapping started or stopped: reported as its own condition. */

@@ -105,7 +105,10 @@ export function CheckPage({ live, checkId }: { live: Live; checkId: string }) {
         <a href="#/">Overview</a> / {status?.target ?? checkId.split('/')[0]}
       </p>
       <h1 tabIndex={-1}>
-        {checkId} {status && <StateBadge state={status.state} flapping={status.flapping} />}
+        {checkId}{' '}
+        {status && (
+          <StateBadge state={status.state} flapping={status.flapping} lastKnown={status.lastKnown?.state} />
+        )}
       </h1>
       {status && (
         <p>

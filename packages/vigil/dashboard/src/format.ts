@@ -7,11 +7,20 @@ export const STATE_META: Readonly<Record<CheckState, { icon: string; label: stri
   degraded: { icon: '▲', label: 'Degraded' },
   pending: { icon: '◔', label: 'Pending' },
   unhealthy: { icon: '✕', label: 'Unhealthy' },
+  // Dotted circle: no data. Results stopped arriving; the badge says the state last known.
+  stale: { icon: '◌', label: 'Stale' },
   unknown: { icon: '?', label: 'Unknown' },
 };
 
 /** Worst first: the order of the overview's summary and of a target's overall state. */
-export const STATE_ORDER: readonly CheckState[] = ['unhealthy', 'degraded', 'pending', 'unknown', 'healthy'];
+export const STATE_ORDER: readonly CheckState[] = [
+  'unhealthy',
+  'degraded',
+  'stale',
+  'pending',
+  'unknown',
+  'healthy',
+];
 
 export const OUTCOME_META: Readonly<Record<Outcome, { icon: string; label: string }>> = {
   pass: { icon: '✓', label: 'pass' },

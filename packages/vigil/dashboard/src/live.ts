@@ -126,7 +126,14 @@ export class Live {
 
   #onTransition(t: Transition): void {
     this.transitions++;
-    this.#update(t.checkId, t.region, () => ({ state: t.to, since: t.at }));
+    this.#update(t.checkId, t.region, (row) => {
+      const change: Partial<Row> = { state: t.to, since: t.at };
+      // Into stale: what it was; out of it: nothing (the row's lastKnown is dropped below).
+      if (t.to === 'stale' && t.lastKnown !== undefined)
+        change.lastKnown = { state: t.lastKnown, since: row.since };
+      else change.lastKnown = undefined;
+      return change;
+    });
   }
 
   #onFlap(f: FlapEvent): void {

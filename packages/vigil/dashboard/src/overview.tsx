@@ -61,7 +61,14 @@ export function Overview({ live }: { live: Live }) {
   const [label, setLabel] = useState('');
   const all = useMemo(() => [...live.rows.values()], [live, version]);
   const counts = useMemo(() => {
-    const c: Record<CheckState, number> = { unhealthy: 0, degraded: 0, pending: 0, unknown: 0, healthy: 0 };
+    const c: Record<CheckState, number> = {
+      unhealthy: 0,
+      degraded: 0,
+      stale: 0,
+      pending: 0,
+      unknown: 0,
+      healthy: 0,
+    };
     for (const row of all) c[row.state]++;
     return c;
   }, [all]);
@@ -302,7 +309,7 @@ const Tile = memo(function Tile({ group, position, setSize, measure, row }: Tile
                 {row.region !== 'local' && <span class="region"> {row.region}</span>}
               </th>
               <td>
-                <StateBadge state={row.state} flapping={row.flapping} />
+                <StateBadge state={row.state} flapping={row.flapping} lastKnown={row.lastKnown?.state} />
               </td>
               <td>
                 <Sparkline values={row.recentMs} />
@@ -316,12 +323,29 @@ const Tile = memo(function Tile({ group, position, setSize, measure, row }: Tile
   );
 }, sameGroup);
 
-/** A state as an icon plus its name, coloured; flapping is said in words too. */
-export function StateBadge({ state, flapping = false }: { state: CheckState; flapping?: boolean }) {
+/**
+ * A state as an icon plus its name, coloured; flapping is said in words too, and so is the state a
+ * stale check was last known to be in.
+ */
+export function StateBadge({
+  state,
+  flapping = false,
+  lastKnown,
+}: {
+  state: CheckState;
+  flapping?: boolean;
+  lastKnown?: CheckState | undefined;
+}) {
   const meta = STATE_META[state];
+  const known =
+    state === 'stale' && lastKnown !== undefined ? STATE_META[lastKnown].label.toLowerCase() : undefined;
   return (
-    <span class={`badge state-${state}`}>
+    <span
+      class={`badge state-${state}`}
+      title={state === 'stale' ? 'Results stopped arriving: Vigil cannot see this check' : undefined}
+    >
       <span aria-hidden="true">{meta.icon}</span> {meta.label}
+      {known !== undefined && <span class="last-known"> · was {known}</span>}
       {flapping && <span class="flapping"> · flapping</span>}
     </span>
   );

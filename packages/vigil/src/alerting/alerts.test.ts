@@ -76,6 +76,59 @@ describe('alertsFromTransition', () => {
   });
 });
 
+describe('alertsFromTransition: stale looks through to the state last known', () => {
+  const shown = (alerts: ReturnType<typeof alertsFromTransition>) =>
+    alerts.map((a) => `${a.status} ${a.labels.alertname} ${a.labels.severity}`);
+  const cases: Array<[CheckState, CheckState, CheckState, string[]]> = [
+    // [from, to, lastKnown]
+    ['healthy', 'stale', 'healthy', ['firing VigilCheckStale warning']],
+    ['unhealthy', 'stale', 'unhealthy', ['firing VigilCheckStale warning']],
+    ['stale', 'healthy', 'healthy', ['resolved VigilCheckStale warning']],
+    ['stale', 'unhealthy', 'unhealthy', ['resolved VigilCheckStale warning']],
+    [
+      'stale',
+      'healthy',
+      'unhealthy',
+      ['resolved VigilCheckStale warning', 'resolved VigilCheckUnhealthy critical'],
+    ],
+    [
+      'stale',
+      'unhealthy',
+      'pending',
+      ['resolved VigilCheckStale warning', 'firing VigilCheckUnhealthy critical'],
+    ],
+    [
+      'stale',
+      'unhealthy',
+      'degraded',
+      [
+        'resolved VigilCheckStale warning',
+        'resolved VigilCheckDegraded warning',
+        'firing VigilCheckUnhealthy critical',
+      ],
+    ],
+  ];
+  it.each(cases)('%s → %s (last known %s) gives %j', (from, to, lastKnown, expected) => {
+    const t = { ...transition(plan(), from, to, T), lastKnown: lastKnown as Exclude<CheckState, 'stale'> };
+    expect(shown(alertsFromTransition(t, plan()))).toEqual(expected);
+  });
+
+  it('says in the stale alert that results stopped, with the watchdog reason', () => {
+    const t = {
+      ...transition(plan(), 'healthy', 'stale', T),
+      lastKnown: 'healthy' as const,
+      reason: 'no result for 25.0 s',
+    };
+    expect(alertsFromTransition(t, plan())[0]).toMatchObject({
+      annotations: {
+        summary: 'credit-scorer/liveness is stale in local: its results stopped arriving',
+        description: 'no result for 25.0 s',
+      },
+      startsAt: T,
+    });
+  });
+});
+
 describe('fingerprintOf', () => {
   it('ignores label order', () => {
     expect(fingerprintOf({ a: '1', b: '2' })).toBe(fingerprintOf({ b: '2', a: '1' }));
@@ -127,5 +180,34 @@ describe('alertsFromState', () => {
     expect(rebuilt.map((a) => [a.fingerprint, a.status, a.startsAt])).toEqual([
       [fromTransition?.fingerprint, 'firing', T],
     ]);
+  });
+
+  it('rebuilds a stale check: VigilCheckStale and, still, the alert of the state last known', () => {
+    const p = plan();
+    const [unhealthy] = alertsFromTransition(transition(p, 'pending', 'unhealthy', T), p);
+    const rebuilt = alertsFromState(
+      {
+        checkId: p.id,
+        region: 'local',
+        state: 'stale',
+        since: T + 60_000,
+        lastKnown: { state: 'unhealthy', since: T },
+        consecutiveFailures: 3,
+        consecutiveSuccesses: 0,
+        consecutiveDegraded: 0,
+        firstSeenAt: T - 1000,
+        hasPassed: true,
+        recentTransitions: [],
+        flapping: false,
+        streak: [],
+        lastResult: null,
+      },
+      p,
+    );
+    expect(rebuilt.map((a) => [a.labels.alertname, a.status, a.startsAt])).toEqual([
+      ['VigilCheckStale', 'firing', T + 60_000],
+      ['VigilCheckUnhealthy', 'firing', T],
+    ]);
+    expect(rebuilt[1]?.fingerprint).toBe(unhealthy?.fingerprint);
   });
 });

@@ -7,7 +7,13 @@
  * | `unhealthy` | `VigilCheckUnhealthy` fires / resolves | `critical` (pages) |
  * | `degraded` | `VigilCheckDegraded` fires / resolves | `warning` |
  * | flapping starts / stops | `VigilCheckFlapping` fires / resolves | `warning` |
+ * | `stale` (results stopped arriving) | `VigilCheckStale` fires / resolves | `warning` |
  * | `pending` (one failed probe, being confirmed) | none | `info` |
+ *
+ * `stale` is transparent to the other alerts: going stale neither resolves nor fires them (an
+ * unhealthy check whose prober stalls is still unhealthy as far as anyone knows, and stays paged);
+ * when results arrive again, the state they lead to is compared with the state last known before the
+ * gap (`Transition.lastKnown`), as if the gap had not been there.
  *
  * `info` is deliberately not an alert: a single failed probe is shown on the dashboard and logged by the
  * hub, and no {@link Alert} is made for it, so no route (not even one matching `severity: info`) can
@@ -22,6 +28,7 @@ export const ALERT_NAMES = {
   unhealthy: 'VigilCheckUnhealthy',
   degraded: 'VigilCheckDegraded',
   flapping: 'VigilCheckFlapping',
+  stale: 'VigilCheckStale',
 } as const;
 
 /** Severity of each alert name; `info` has no alert (see the module comment). */
@@ -29,6 +36,7 @@ export const ALERT_SEVERITY: Readonly<Record<string, Severity>> = {
   [ALERT_NAMES.unhealthy]: 'critical',
   [ALERT_NAMES.degraded]: 'warning',
   [ALERT_NAMES.flapping]: 'warning',
+  [ALERT_NAMES.stale]: 'warning',
 };
 
 /** Options of {@link alertsFromTransition} and {@link alertsFromFlap}. */
@@ -107,7 +115,9 @@ function alertNameOf(state: CheckState): string | undefined {
 /**
  * The alerts a state transition fires and resolves: leaving `unhealthy` / `degraded` resolves that
  * state's alert, entering one fires it (both at once for `degraded → unhealthy`, resolve first).
- * `pending`, `healthy` and `unknown` raise nothing (see the module comment on `info`).
+ * `pending`, `healthy` and `unknown` raise nothing (see the module comment on `info`). Entering `stale`
+ * fires `VigilCheckStale` and leaves the last known state's alert as it is; leaving `stale` resolves
+ * `VigilCheckStale` and then compares the state entered with `t.lastKnown`, the state before the gap.
  *
  * Labels: the target's labels, then `alertname`, `severity`, `target`, `check`, `region` and `model` (when
  * the target has one). Annotations: `summary` (one line) and `description` (the transition's reason,
@@ -117,11 +127,43 @@ function alertNameOf(state: CheckState): string | undefined {
  * @example
  * const [alert] = alertsFromTransition(transition, plan, { externalUrl: 'https://vigil.example.com' });
  * // alert.labels.alertname === 'VigilCheckUnhealthy', alert.labels.severity === 'critical'
- * @returns zero, one or two alerts; never throws
+ * @returns zero, one or two alerts (three when leaving `stale`); never throws
  */
 export function alertsFromTransition(t: Transition, plan: CheckPlan, options: AlertOptions = {}): Alert[] {
   const alerts: Alert[] = [];
-  const left = alertNameOf(t.from);
+  if (t.to === 'stale') {
+    alerts.push(
+      makeAlert(
+        plan,
+        t.region,
+        ALERT_NAMES.stale,
+        'firing',
+        t.at,
+        {
+          summary: `${plan.id} is stale in ${t.region}: its results stopped arriving`,
+          description: t.reason,
+        },
+        options,
+      ),
+    );
+    return alerts;
+  }
+  let from: CheckState = t.from;
+  if (t.from === 'stale') {
+    alerts.push(
+      makeAlert(
+        plan,
+        t.region,
+        ALERT_NAMES.stale,
+        'resolved',
+        t.at,
+        { summary: `${plan.id} is no longer stale in ${t.region} (now ${t.to})`, description: t.reason },
+        options,
+      ),
+    );
+    from = t.lastKnown ?? 'unknown';
+  }
+  const left = alertNameOf(from);
   const entered = alertNameOf(t.to);
   if (left !== undefined && left !== entered) {
     alerts.push(
@@ -131,7 +173,7 @@ export function alertsFromTransition(t: Transition, plan: CheckPlan, options: Al
         left,
         'resolved',
         t.at,
-        { summary: `${plan.id} is no longer ${t.from} in ${t.region} (now ${t.to})`, description: t.reason },
+        { summary: `${plan.id} is no longer ${from} in ${t.region} (now ${t.to})`, description: t.reason },
         options,
       ),
     );
@@ -184,21 +226,39 @@ export function alertsFromFlap(f: FlapEvent, plan: CheckPlan, options: AlertOpti
  * A flapping alert's start is not stored; it takes the newest recorded transition time (a re-sent
  * flapping notification after a restart is possible, documented in the dispatcher).
  *
- * @returns zero to two firing alerts
+ * @returns zero to three firing alerts
  */
 export function alertsFromState(state: EvalState, plan: CheckPlan, options: AlertOptions = {}): Alert[] {
   const alerts: Alert[] = [];
   const reason = state.lastResult?.error?.message ?? state.lastResult?.failures[0]?.message ?? 'restored';
-  const name = alertNameOf(state.state);
-  if (name !== undefined) {
+  // A stale check fires VigilCheckStale and, still, the alert of the state it was last known in.
+  const known = state.state === 'stale' ? state.lastKnown : { state: state.state, since: state.since };
+  if (state.state === 'stale') {
+    alerts.push(
+      makeAlert(
+        plan,
+        state.region,
+        ALERT_NAMES.stale,
+        'firing',
+        state.since,
+        {
+          summary: `${plan.id} is stale in ${state.region}: its results stopped arriving`,
+          description: 'restored',
+        },
+        options,
+      ),
+    );
+  }
+  const name = known === undefined ? undefined : alertNameOf(known.state);
+  if (name !== undefined && known !== undefined) {
     alerts.push(
       makeAlert(
         plan,
         state.region,
         name,
         'firing',
-        state.since,
-        { summary: `${plan.id} is ${state.state} in ${state.region}`, description: reason },
+        known.since,
+        { summary: `${plan.id} is ${known.state} in ${state.region}`, description: reason },
         options,
       ),
     );

@@ -70,7 +70,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('vigil export prometheus-rules', () => {
-  it('prints a rule file to stdout: a hub group, then five rules per check with its own threshold', async () => {
+  it('prints a rule file to stdout: a hub group, then six rules per check with its own threshold', async () => {
     const run = await vigil(['export', 'prometheus-rules', '-c', join(dir, 'vigil.yaml')]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
@@ -84,6 +84,7 @@ describe('vigil export prometheus-rules', () => {
           'VigilCheckUnhealthy',
           'VigilCheckDegraded',
           'VigilCheckFlapping',
+          'VigilCheckStale',
           'VigilCheckNotProbing',
           'VigilCheckNotProbing',
         ]),
@@ -91,7 +92,7 @@ describe('vigil export prometheus-rules', () => {
     ]);
     const rules = file.groups[1]?.rules ?? [];
     const sel = 'job="vigil",target="credit-scorer",check="readiness"';
-    expect(rules[5]?.expr).toBe(
+    expect(rules[6]?.expr).toBe(
       [
         'max without (instance) (',
         '  (',
@@ -108,7 +109,7 @@ describe('vigil export prometheus-rules', () => {
     expect(rules[0]?.expr).toContain(
       'vigil_check_consecutive_failures{job="vigil",target="credit-scorer",check="liveness"} >= 3\n',
     );
-    expect(rules[10]?.expr).toContain(
+    expect(rules[12]?.expr).toContain(
       'unless ignoring (state) vigil_check_state{job="vigil",target="credit-scorer",check="integrity",state="pending"} == 1',
     );
     expect(rules[0]?.labels).toEqual({
@@ -120,9 +121,9 @@ describe('vigil export prometheus-rules', () => {
       runbook: 'https://wiki.example/{{ "{{" }} scorer }}',
     });
     // The not-probing window: max(5m, 3 × interval + initialDelay).
-    expect(rules[13]?.expr).toContain('[5m]');
+    expect(rules[16]?.expr).toContain('[5m]');
     // A check without any series, while a hub is up, for the same window.
-    expect(rules[14]).toMatchObject({
+    expect(rules[17]).toMatchObject({
       alert: 'VigilCheckNotProbing',
       expr: [
         'absent(vigil_probes_total{job="vigil",target="credit-scorer",check="integrity"})',
@@ -156,12 +157,12 @@ describe('vigil export prometheus-rules', () => {
     const run = await vigil(['export', 'prometheus-rules', '-c', config, '-o', out], FIXTURE_ENV);
     expect(run).toEqual({
       code: 0,
-      stdout: `${out}: 16 alerting rules for 3 checks of ${config}\n`,
+      stdout: `${out}: 19 alerting rules for 3 checks of ${config}\n`,
       stderr:
         'note: credit-scorer/canary: no rules: canary checks are not run yet (baseline comparison is not implemented)\n',
     });
     const file = parse(readFileSync(out, 'utf8')) as RuleFile;
-    expect(file.groups.flatMap((g) => g.rules)).toHaveLength(16);
+    expect(file.groups.flatMap((g) => g.rules)).toHaveLength(19);
   });
 
   it('prints every diagnostic on its own line to stderr and exits 2 for an invalid config', async () => {
@@ -406,6 +407,33 @@ const SCENARIOS: Scenario[] = [
         ],
       },
       none('30s', 'VigilCheckFlapping'),
+    ],
+  },
+  {
+    name: 'warns while the check is stale, whatever state it was last known in',
+    input_series: [
+      series('vigil_check_state', 'readiness', '1 stale _ 1', ',state="healthy"'),
+      series('vigil_check_state', 'readiness', '_ 1 1 stale', ',state="stale"'),
+    ],
+    alert_rule_test: [
+      none('0s', 'VigilCheckStale'),
+      {
+        eval_time: '10s',
+        alertname: 'VigilCheckStale',
+        exp_alerts: [
+          {
+            exp_labels: alertLabels('readiness', 'warning'),
+            exp_annotations: {
+              summary: 'credit-scorer/readiness is stale in eu-west: its results stopped arriving',
+              description:
+                "The hub's watchdog saw no result of credit-scorer/readiness for 2 intervals (10s) plus the probe " +
+                'timeouts of its target: its prober stopped delivering (a probe deferred by the probe budget or ' +
+                'held for readiness is not stale).',
+            },
+          },
+        ],
+      },
+      none('30s', 'VigilCheckStale'),
     ],
   },
   {

@@ -14,6 +14,7 @@ import type { Severity } from '../alerting/types.js';
 import { loadConfig } from '../config/index.js';
 import { UsageError } from '../errors.js';
 import { defaultThresholds, FLAP_WINDOW_CHECKS, MIN_FLAP_WINDOW_MS } from '../evaluate/index.js';
+import { STALE_INTERVALS } from '../hub/watchdog.js';
 import { isProbeable } from '../probe/run-probe.js';
 import type { CheckPlan } from '../types.js';
 import { VERSION } from '../version.js';
@@ -39,6 +40,7 @@ export const RULE_SEVERITY: Readonly<Record<RuleAlert, Severity>> = {
   unhealthy: 'critical',
   degraded: 'warning',
   flapping: 'warning',
+  stale: 'warning',
   notProbing: 'warning',
   hubDown: 'critical',
 };
@@ -99,7 +101,7 @@ export interface PrometheusRulesOptions {
 /**
  * Prometheus alerting rules equivalent to Vigil's own alerts (alerting/alerts.ts) for the checks of
  * `plans`: a group `vigil` with {@link RULE_ALERT_NAMES}`.hubDown`, then a group `vigil/<target>` per
- * target with five rules per check (four without flapping detection). Canary checks get none: the hub does not run them yet, so they
+ * target with six rules per check (five without flapping detection). Canary checks get none: the hub does not run them yet, so they
  * have no metrics (see `isProbeable`).
  *
  * Thresholds are `defaultThresholds(plan)` (evaluate/thresholds.ts), what the hub applies:
@@ -259,7 +261,7 @@ function rulesLabels(plan: CheckPlan, alert: RuleAlert): Record<string, string> 
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-/** The five rules of one check, four without flapping detection (see {@link buildPrometheusRules}). */
+/** The six rules of one check, five without flapping detection (see {@link buildPrometheusRules}). */
 function checkRules(plan: CheckPlan, job: string): AlertingRule[] {
   const t = defaultThresholds(plan);
   const sel = (metric: string, extra: Record<string, string> = {}) =>
@@ -325,6 +327,18 @@ function checkRules(plan: CheckPlan, job: string): AlertingRule[] {
       },
     });
   }
+  rules.push({
+    alert: RULE_ALERT_NAMES.stale,
+    expr: `max without (instance, state) (${inState('stale')})`,
+    labels: rulesLabels(plan, 'stale'),
+    annotations: {
+      summary: `${id} is stale ${where}: its results stopped arriving`,
+      description:
+        `The hub's watchdog saw no result of ${id} for ${STALE_INTERVALS} intervals ` +
+        `(${formatPromDuration(plan.intervalMs)}) plus the probe timeouts of its target: ` +
+        'its prober stopped delivering (a probe deferred by the probe budget or held for readiness is not stale).',
+    },
+  });
   const window = formatPromDuration(notProbingWindowMs(plan));
   const interval = formatPromDuration(plan.intervalMs);
   const probes = sel('vigil_probes_total');

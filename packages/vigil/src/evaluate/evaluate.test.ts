@@ -5,6 +5,7 @@ import {
   evaluate,
   initialState,
   isMaterialChange,
+  markStale,
   STREAK_LIMIT,
   severityOf,
 } from './evaluate.js';
@@ -443,6 +444,97 @@ describe('evaluate: purity', () => {
   });
 });
 
+describe('stale: markStale and resuming', () => {
+  /** Runs `before`, goes stale between probe `before.length - 1` and the next, then runs `after`. */
+  function withGap(before: readonly Step[], after: readonly Step[], thresholds: Thresholds = BASE) {
+    const first = run(before, thresholds);
+    const staleAt = atOf(before.length) - 1;
+    const marked = markStale(first.state, staleAt, 'no result for 25.0 s');
+    let state = marked.state;
+    const states: CheckState[] = [state.state];
+    const transitions: Transition[] = marked.transition ? [marked.transition] : [];
+    for (const [j, outcome] of after.entries()) {
+      const evaluation = evaluate(state, result(outcome, before.length + 1 + j), thresholds);
+      state = evaluation.state;
+      states.push(state.state);
+      if (evaluation.transition) transitions.push(evaluation.transition);
+    }
+    return { before: first.state, marked, state, states, transitions, staleAt };
+  }
+
+  it('goes stale from any state, keeping the state it was in and since when, with no results cited', () => {
+    for (const steps of [[], [p], [f], [f, f, f], [d, d, d]] as Step[][]) {
+      const { before, marked, staleAt } = withGap(steps, []);
+      expect(marked.state).toMatchObject({
+        state: 'stale',
+        since: staleAt,
+        lastKnown: { state: before.state, since: before.since },
+        consecutiveFailures: before.consecutiveFailures,
+        lastResult: before.lastResult,
+      });
+      expect(marked.transition).toEqual({
+        checkId: CHECK,
+        region: REGION,
+        from: before.state,
+        to: 'stale',
+        at: staleAt,
+        reason: 'no result for 25.0 s',
+        results: [],
+        lastKnown: before.state,
+      });
+    }
+  });
+
+  it('stays stale without another transition when marked again', () => {
+    const { marked } = withGap([p], []);
+    expect(markStale(marked.state, atOf(9), 'again')).toEqual({ state: marked.state });
+  });
+
+  // From the state last known, as if the gap had not been there: the counts carry over.
+  it.each<[string, Step[], Step[], CheckState[]]>([
+    ['healthy, then a pass: healthy again', [p], [p], ['stale', 'healthy']],
+    ['healthy, then a failure: pending', [p], [f], ['stale', 'pending']],
+    ['pending (2 failures), then a third: unhealthy', [f, f], [f], ['stale', 'unhealthy']],
+    ['unhealthy, then a failure: unhealthy', [f, f, f], [f], ['stale', 'unhealthy']],
+    ['unhealthy, then a pass: healthy', [f, f, f], [p], ['stale', 'healthy']],
+    ['unknown, then a pass: healthy', [], [p], ['stale', 'healthy']],
+    ['degraded, then degraded: degraded', [d, d, d], [d], ['stale', 'degraded']],
+  ])('resumes %s', (_name, before, after, states) => {
+    expect(withGap(before, after).states).toEqual(states);
+  });
+
+  it('leaves stale with one transition that says what it resumed from; an unchanged state keeps its since', () => {
+    const { before, transitions, state } = withGap([f, f, f], [f]);
+    expect(transitions.map((t) => [t.from, t.to, t.lastKnown])).toEqual([
+      ['unhealthy', 'stale', 'unhealthy'],
+      ['stale', 'unhealthy', 'unhealthy'],
+    ]);
+    expect(transitions[1]?.reason).toMatch(
+      /^results arrive again after \d+ s stale: 4 consecutive failures: TIMEOUT/,
+    );
+    expect(state.since).toBe(before.since);
+    expect(state.lastKnown).toBeUndefined();
+    const recovered = withGap([f, f, f], [p]);
+    expect(recovered.transitions[1]).toMatchObject({ from: 'stale', to: 'healthy', lastKnown: 'unhealthy' });
+    expect(recovered.state.since).toBe(atOf(4));
+    const same = withGap([p], [p]).transitions[1];
+    expect(same?.reason).toMatch(/: healthy as before, pass$/);
+  });
+
+  it('does not count going stale or coming back toward flapping', () => {
+    const thresholds = { ...BASE, flapTransitions: 2 };
+    let state = run([p], thresholds).state;
+    for (let i = 1; i < 6; i++) {
+      state = markStale(state, atOf(i) - 1, 'gap').state;
+      const evaluation = evaluate(state, result('pass', i), thresholds);
+      expect(evaluation.flap).toBeUndefined();
+      state = evaluation.state;
+    }
+    expect(state.flapping).toBe(false);
+    expect(state.recentTransitions).toEqual([atOf(0)]);
+  });
+});
+
 describe('severityOf', () => {
   it.each<[CheckState, string | null]>([
     ['unknown', null],
@@ -450,6 +542,7 @@ describe('severityOf', () => {
     ['pending', 'info'],
     ['degraded', 'warning'],
     ['unhealthy', 'critical'],
+    ['stale', 'warning'],
   ])('%s → %s', (state, severity) => {
     expect(severityOf(state)).toBe(severity);
   });

@@ -18,14 +18,15 @@ export interface Evaluation {
 export type Severity = 'info' | 'warning' | 'critical';
 
 /**
- * The severity a state carries: `pending` → `info` (one failed probe: dashboard only), `degraded` →
- * `warning`, `unhealthy` → `critical` (pages); `healthy` and `unknown` → `null`.
+ * The severity a state carries: `pending` → `info` (one failed probe: dashboard only), `degraded` and
+ * `stale` → `warning`, `unhealthy` → `critical` (pages); `healthy` and `unknown` → `null`.
  */
 export function severityOf(state: CheckState): Severity | null {
   switch (state) {
     case 'pending':
       return 'info';
     case 'degraded':
+    case 'stale':
       return 'warning';
     case 'unhealthy':
       return 'critical';
@@ -149,12 +150,14 @@ export function evaluate(state: EvalState, result: ProbeResult, thresholds: Thre
   const streak = continues ? appendBounded(state.streak, result, limit) : [result];
 
   const from = state.state;
+  // A stale check resumes from the state it was last known to be in: its counts are that state's.
+  const known = from === 'stale' ? (state.lastKnown?.state ?? 'unknown') : from;
   // A healthy check passing again decides nothing: skip building the counts (the step of almost
   // every probe).
   const decision =
-    from === 'healthy' && outcome === 'pass'
+    known === 'healthy' && outcome === 'pass'
       ? null
-      : decide(from, outcome, result, {
+      : decide(known, outcome, result, {
           failures,
           successes,
           degraded,
@@ -167,7 +170,25 @@ export function evaluate(state: EvalState, result: ProbeResult, thresholds: Thre
 
   let transition: Transition | undefined;
   let recent = state.recentTransitions;
-  if (decision !== null && decision.to !== from) {
+  let since = state.since;
+  if (from === 'stale') {
+    // Results arrive again: always a transition out of `stale`, to what this result makes of the
+    // state last known. Not counted toward flapping: staleness is Vigil's prober, not the endpoint.
+    const to = decision?.to ?? known;
+    const gap = Math.round((at - state.since) / 1000);
+    transition = {
+      checkId: state.checkId,
+      region: state.region,
+      from,
+      to,
+      at,
+      reason: `results arrive again after ${gap} s stale: ${decision?.reason ?? `${to} as before, ${describeResult(result)}`}`,
+      results: decision?.results ?? [result],
+      lastKnown: known,
+    };
+    // Still in the state it was in before: since then, not since the gap (an alert keeps its start).
+    since = to === known && state.lastKnown !== undefined ? state.lastKnown.since : at;
+  } else if (decision !== null && decision.to !== from) {
     transition = {
       checkId: state.checkId,
       region: state.region,
@@ -177,6 +198,7 @@ export function evaluate(state: EvalState, result: ProbeResult, thresholds: Thre
       reason: decision.reason,
       results: decision.results,
     };
+    since = at;
     recent = [...recent, at];
   }
   recent = pruneBefore(recent, at - thresholds.flapWindowMs);
@@ -193,7 +215,7 @@ export function evaluate(state: EvalState, result: ProbeResult, thresholds: Thre
     checkId: state.checkId,
     region: state.region,
     state: transition ? transition.to : from,
-    since: transition ? at : state.since,
+    since,
     consecutiveFailures: failures,
     consecutiveSuccesses: successes,
     consecutiveDegraded: degraded,
@@ -208,6 +230,45 @@ export function evaluate(state: EvalState, result: ProbeResult, thresholds: Thre
   if (transition) evaluation.transition = transition;
   if (flap) evaluation.flap = flap;
   return evaluation;
+}
+
+/**
+ * The watchdog's step: the check's results stopped arriving, so its state becomes `stale` (warning),
+ * keeping the state it was in as {@link EvalState.lastKnown} for the next result to resume from (see
+ * {@link evaluate}). A check already stale is returned as it is, without a transition.
+ *
+ * The transition carries `lastKnown` and no results (none arrived). It is not counted toward
+ * flapping: flapping is about the endpoint, and staleness about Vigil's own prober. Pure, like
+ * {@link evaluate}: `at` is the time the watchdog decided, ms since epoch.
+ *
+ * @param reason for people, e.g. `no result for 25 s (expected every 10 s)`
+ * @example
+ * ```ts
+ * const { state: next, transition } = markStale(state, Date.now(), 'no result for 25 s');
+ * ```
+ */
+export function markStale(state: EvalState, at: number, reason: string): Evaluation {
+  if (state.state === 'stale') return { state };
+  const known = state.state;
+  const next: EvalState = {
+    ...state,
+    state: 'stale',
+    since: at,
+    lastKnown: { state: known, since: state.since },
+  };
+  return {
+    state: next,
+    transition: {
+      checkId: state.checkId,
+      region: state.region,
+      from: known,
+      to: 'stale',
+      at,
+      reason,
+      results: [],
+      lastKnown: known,
+    },
+  };
 }
 
 /**

@@ -8,6 +8,7 @@ export {
   evaluate,
   initialState,
   isMaterialChange,
+  markStale,
   type Severity,
   STREAK_LIMIT,
   severityOf,

@@ -15,6 +15,7 @@ import {
   evaluate,
   initialState,
   isMaterialChange,
+  markStale,
 } from '../evaluate/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { isProbeable, runProbe } from '../probe/run-probe.js';
@@ -27,9 +28,11 @@ import { createExchangeCache } from './exchange-cache.js';
 import { createStateWriter, storeTransition } from './state-writer.js';
 import type { CheckStatus, HubView } from './types.js';
 import { alertStatuses, checkInfoOf, checkStatusOf, RecentDurations } from './views.js';
+import { createWatchdog, DEFAULT_WATCHDOG_TICK_MS } from './watchdog.js';
 
 export { WATCH_MS } from './exchange-cache.js';
 export { DEFAULT_CHECKPOINT_INTERVAL_MS } from './state-writer.js';
+export { DEFAULT_WATCHDOG_TICK_MS, STALE_INTERVALS, staleAfterMs } from './watchdog.js';
 
 /** Options of {@link createHub}. */
 export interface HubOptions {
@@ -56,6 +59,18 @@ export interface HubOptions {
    * one event-loop turn (the scheduler's `coalesceMs`). Default 20 (`DEFAULT_COALESCE_MS`); 0 = exact.
    */
   coalesceMs?: number;
+  /**
+   * Probes in flight at once across all targets (the scheduler's `maxConcurrency`). Default 1024. When
+   * it is full of probes waiting for their timeouts, other targets' probes wait too; the watchdog
+   * reports the checks that wait past their cadence as `stale`.
+   */
+  maxConcurrency?: number;
+  /**
+   * How often the watchdog looks for checks whose results stopped arriving, in ms (`watchdog.ts`): a
+   * check is `stale` after two of its intervals plus its target's probe timeouts without a result.
+   * Default 1000.
+   */
+  watchdogIntervalMs?: number;
   /** Called with human-readable log lines (transitions, reloads, store errors). Default: none. */
   log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
   /** Overrides of the evaluator's thresholds, for tests and drills. */
@@ -157,6 +172,9 @@ export function createHub(options: HubOptions): Hub {
   const redactText =
     given === undefined ? redactSecretParams : (text: string) => redactSecretParams(given(text));
   const events = createEventBus(log);
+  const watchdogTickMs = options.watchdogIntervalMs ?? DEFAULT_WATCHDOG_TICK_MS;
+  const watchdog = createWatchdog({ tickMs: watchdogTickMs });
+  let watchdogTimer: NodeJS.Timeout | undefined;
   let running = false;
   let stopping = false;
   let scheduler: Scheduler | undefined;
@@ -221,6 +239,7 @@ export function createHub(options: HubOptions): Hub {
       exchanges.probeDeps(p.id);
     }
     plans = next;
+    watchdog.setPlans(probeable, Date.now());
     return probeable;
   }
 
@@ -236,6 +255,7 @@ export function createHub(options: HubOptions): Hub {
     // Before anything keeps it: a passing result has no text of the server's and is not copied.
     const result = redactResult(probed, redactText);
     const k = key(plan.id, result.region);
+    watchdog.seen(plan.id, Date.now());
     // Evaluate.
     const before = states.get(k) ?? initialState(plan.id, result.region, result.startedAt);
     const th = thresholds.get(plan.id) ?? defaultThresholds(plan, options.thresholds);
@@ -293,6 +313,24 @@ export function createHub(options: HubOptions): Hub {
     }
   }
 
+  /**
+   * The watchdog's tick: each check whose results stopped arriving (and that is not stale already)
+   * becomes `stale`, recorded like any transition (stored, published, alerted on: warning).
+   */
+  function watch(): void {
+    const now = Date.now();
+    for (const { plan, reason } of watchdog.scan(now)) {
+      const k = key(plan.id, region);
+      const before = states.get(k);
+      if (before === undefined || before.state === 'stale') continue;
+      const evaluation = markStale(before, now, reason);
+      states.set(k, evaluation.state);
+      writer.changed(k, true);
+      metrics?.observeState(plan, evaluation.state);
+      void writer.inOrder(() => recordChange(plan, evaluation));
+    }
+  }
+
   setPlan(options.plan);
 
   const hub: Hub = {
@@ -325,12 +363,16 @@ export function createHub(options: HubOptions): Hub {
         onResult,
         onLag: (_plan, lagMs) => metrics?.observeLag(lagMs),
         ...(options.coalesceMs === undefined ? {} : { coalesceMs: options.coalesceMs }),
+        ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
         onError: (plan, err) => log('error', `${plan.id}: ${(err as Error).message}`),
       });
       // Rebuild the firing alerts from the resumed states.
       await startDispatcher();
       scheduler.start();
       writer.start();
+      watchdog.restart(Date.now());
+      watchdogTimer = setInterval(watch, watchdogTickMs);
+      watchdogTimer.unref();
       running = true;
     },
     update(plan) {
@@ -347,6 +389,7 @@ export function createHub(options: HubOptions): Hub {
     flush: () => writer.flush(),
     async stop() {
       stopping = true;
+      clearInterval(watchdogTimer);
       await scheduler?.stop();
       // Every result delivered is written, every transition recorded (and handed to the outbox).
       await writer.stop();

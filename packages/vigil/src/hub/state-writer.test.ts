@@ -354,4 +354,59 @@ describe('storeTransition', () => {
     expect(await store.incidents()).toEqual([]);
     expect(await store.transitions()).toHaveLength(1);
   });
+
+  it('keeps an incident open through stale, and opens or closes one by the state last known', async () => {
+    const { store } = await spiedStore();
+    const through = (
+      from: EvalState['state'],
+      to: EvalState['state'],
+      at: number,
+      lastKnown: 'unhealthy' | 'healthy',
+    ) => ({
+      ...transition(from, to, at),
+      lastKnown,
+    });
+    await storeTransition(
+      store,
+      transition('pending', 'unhealthy', 10),
+      state('a/liveness', 0, { state: 'unhealthy', since: 10 }),
+    );
+    await storeTransition(
+      store,
+      through('unhealthy', 'stale', 20, 'unhealthy'),
+      state('a/liveness', 0, { state: 'stale', since: 20 }),
+    );
+    expect((await store.incidents({ open: true })).map((i) => i.openedAt)).toEqual([10]);
+    // Back, still unhealthy: the same incident, no second one.
+    await storeTransition(
+      store,
+      through('stale', 'unhealthy', 30, 'unhealthy'),
+      state('a/liveness', 0, { state: 'unhealthy', since: 10 }),
+    );
+    expect((await store.incidents()).map((i) => [i.openedAt, i.closedAt])).toEqual([[10, null]]);
+    // Stale again, then back healthy: that closes it.
+    await storeTransition(
+      store,
+      through('unhealthy', 'stale', 40, 'unhealthy'),
+      state('a/liveness', 0, { state: 'stale', since: 40 }),
+    );
+    await storeTransition(
+      store,
+      through('stale', 'healthy', 50, 'unhealthy'),
+      state('a/liveness', 1, { since: 50 }),
+    );
+    expect((await store.incidents()).map((i) => [i.openedAt, i.closedAt])).toEqual([[10, 50]]);
+    // Healthy, stale, back unhealthy: a new incident.
+    await storeTransition(
+      store,
+      through('healthy', 'stale', 60, 'healthy'),
+      state('a/liveness', 1, { state: 'stale', since: 60 }),
+    );
+    await storeTransition(
+      store,
+      through('stale', 'unhealthy', 70, 'healthy'),
+      state('a/liveness', 1, { state: 'unhealthy', since: 70 }),
+    );
+    expect((await store.incidents({ open: true })).map((i) => i.openedAt)).toEqual([70]);
+  });
 });

@@ -240,9 +240,15 @@ export function createStateWriter(options: StateWriterOptions): StateWriter {
 export async function storeTransition(store: Store, t: Transition, state: EvalState): Promise<void> {
   await store.appendTransition(t);
   await store.saveStates([state]);
-  if (t.to === 'unhealthy') {
+  // Incidents look through `stale` to the state last known (`Transition.lastKnown`): an unhealthy
+  // check that goes stale keeps its incident open, and one that comes back unhealthy does not open
+  // a second one.
+  const from = t.from === 'stale' ? (t.lastKnown ?? 'unknown') : t.from;
+  const to = t.to === 'stale' ? (t.lastKnown ?? 'unknown') : t.to;
+  if (from === to) return;
+  if (to === 'unhealthy') {
     await store.openIncident({ checkId: t.checkId, region: t.region, openedAt: t.at, reason: t.reason });
-  } else if (t.from === 'unhealthy') {
+  } else if (from === 'unhealthy') {
     for (const incident of await store.incidents({ open: true, checkId: t.checkId })) {
       if (incident.region === t.region) await store.closeIncident(incident.id, t.at);
     }

@@ -15,6 +15,8 @@ export interface CheckStatus {
   state: CheckState;
   /** When `state` was entered, ms since epoch. */
   since: number;
+  /** While `stale`: the state the check was last known to be in, and since when (ms since epoch). */
+  lastKnown?: { state: CheckState; since: number };
   flapping: boolean;
   consecutiveFailures: number;
   model?: string;

@@ -48,6 +48,7 @@ export function checkStatusOf(plan: CheckPlan, s: EvalState): CheckStatus {
     lastResult: s.lastResult,
   };
   if (plan.target.model !== undefined) status.model = plan.target.model;
+  if (s.lastKnown !== undefined) status.lastKnown = s.lastKnown;
   const version = s.lastResult?.modelVersion;
   if (version !== undefined) status.modelVersion = version;
   return status;

@@ -30,7 +30,14 @@ export const PHASES: ReadonlyArray<readonly [phase: string, field: keyof PhaseTi
 ];
 
 /** The states a check can be in, in the order the API and dashboard list them. */
-export const CHECK_STATES: readonly CheckState[] = ['unknown', 'healthy', 'pending', 'degraded', 'unhealthy'];
+export const CHECK_STATES: readonly CheckState[] = [
+  'unknown',
+  'healthy',
+  'pending',
+  'degraded',
+  'unhealthy',
+  'stale',
+];
 
 /** Labels of every per-check series, in this order: the check's identity (a check runs in each region). */
 export const CHECK_LABELS = ['target', 'check', 'region'] as const;
