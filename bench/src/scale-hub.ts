@@ -104,6 +104,7 @@ const metrics: Metrics = {
     base.observeResult(plan, result);
   },
   observeState: (plan, state) => base.observeState(plan, state),
+  observeDeferral: (plan, region, deferred) => base.observeDeferral(plan, region, deferred),
   observeTransition: (transition, plan) => base.observeTransition(transition, plan),
   observeLag(lagMs) {
     lag.record(lagMs);

@@ -152,6 +152,19 @@ export interface TlsConfig {
 export type AuthConfig = { bearer: string } | { basic: { username: string; password: string } };
 
 /**
+ * How much of a model's capacity probes may use (`budget:` in a target, config/budget.ts; enforced by
+ * the scheduler). Rates are per second; `modelTimeShare` is a fraction of the model's time.
+ */
+export interface ProbeBudget {
+  /** Most probes a second to the target, all its checks together. */
+  probesPerSecond: number;
+  /** Most of the model's time probes may take (probe latency × rate, summed over checks), 0–1. */
+  modelTimeShare: number;
+  /** Requests a second the model serves, when the config says. */
+  capacity?: number;
+}
+
+/**
  * One model endpoint, as the adapters and the prober see it. Keys a protocol adds to its targets (its
  * plugin's `targetOptions`, validated by its schema) sit beside the common ones, as in the config file.
  */
@@ -172,6 +185,11 @@ export interface TargetConfig {
   maxBodyBytes: number;
   /** Redirects followed before TOO_MANY_REDIRECTS. Default 5. */
   maxRedirects: number;
+  /**
+   * The probe budget. The config loader always sets it (defaults: config/budget.ts); a plan built
+   * without one (a test, `vigil check --url`) runs unbudgeted.
+   */
+  budget?: ProbeBudget;
   /** A protocol's own target options, e.g. a second base URL. */
   readonly [option: string]: unknown;
 }

@@ -107,7 +107,12 @@ export function CheckPage({ live, checkId }: { live: Live; checkId: string }) {
       <h1 tabIndex={-1}>
         {checkId}{' '}
         {status && (
-          <StateBadge state={status.state} flapping={status.flapping} lastKnown={status.lastKnown?.state} />
+          <StateBadge
+            state={status.state}
+            flapping={status.flapping}
+            lastKnown={status.lastKnown?.state}
+            deferred={status.deferred?.message}
+          />
         )}
       </h1>
       {status && (
@@ -115,6 +120,13 @@ export function CheckPage({ live, checkId }: { live: Live; checkId: string }) {
           In this state for <strong>{formatAge(now - status.since)}</strong> (since{' '}
           <time dateTime={isoTime(status.since)}>{formatTime(status.since)}</time>)
           {status.consecutiveFailures > 0 && <>; {status.consecutiveFailures} consecutive failures</>}.
+        </p>
+      )}
+      {status?.deferred && (
+        <p class="deferred-note" role="status">
+          <span aria-hidden="true">‖</span> <strong>Deferred</strong> until{' '}
+          <time dateTime={isoTime(status.deferred.until)}>{formatTime(status.deferred.until)}</time>:{' '}
+          {status.deferred.message} (since {formatTime(status.deferred.since)}).
         </p>
       )}
       {info && <Facts info={info} status={status} />}

@@ -9,7 +9,7 @@
  * After a lost connection the stream reconnects by itself (the hub's `retry:`), and the model is
  * reloaded whole, so nothing missed while disconnected stays wrong.
  */
-import type { CheckStatus } from '../../src/hub/types.js';
+import type { CheckStatus, DeferralEvent } from '../../src/hub/types.js';
 import type { FlapEvent, ProbeResult, Transition } from '../../src/types.js';
 import { getJson } from './http.js';
 
@@ -63,6 +63,7 @@ export class Live {
     source.addEventListener('result', (e) => this.#onResult(JSON.parse((e as MessageEvent).data)));
     source.addEventListener('transition', (e) => this.#onTransition(JSON.parse((e as MessageEvent).data)));
     source.addEventListener('flap', (e) => this.#onFlap(JSON.parse((e as MessageEvent).data)));
+    source.addEventListener('deferral', (e) => this.#onDeferral(JSON.parse((e as MessageEvent).data)));
   }
 
   stop(): void {
@@ -138,6 +139,10 @@ export class Live {
 
   #onFlap(f: FlapEvent): void {
     this.#update(f.checkId, f.region, () => ({ flapping: f.flapping }));
+  }
+
+  #onDeferral(d: DeferralEvent): void {
+    this.#update(d.checkId, d.region, () => ({ deferred: d.deferred ?? undefined }));
   }
 
   #reloadTimer: ReturnType<typeof setTimeout> | undefined;

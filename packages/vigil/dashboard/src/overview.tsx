@@ -57,6 +57,7 @@ export function Overview({ live }: { live: Live }) {
   }, []);
   const [search, setSearch] = useState('');
   const [states, setStates] = useState<ReadonlySet<CheckState>>(new Set());
+  const [deferredOnly, setDeferredOnly] = useState(false);
   const [region, setRegion] = useState('');
   const [label, setLabel] = useState('');
   const all = useMemo(() => [...live.rows.values()], [live, version]);
@@ -72,6 +73,7 @@ export function Overview({ live }: { live: Live }) {
     for (const row of all) c[row.state]++;
     return c;
   }, [all]);
+  const deferredCount = useMemo(() => all.filter((row) => row.deferred !== undefined).length, [all]);
   // Regions and labels change only when the set of checks does (a reload), not with each result.
   // (`all` is read as of the last structure change: the lists it yields are the same until then.)
   const structure = live.structure;
@@ -89,13 +91,14 @@ export function Overview({ live }: { live: Live }) {
     // A target is shown when any of its checks passes every filter; then all its checks are shown.
     const keep = (row: Row) =>
       (states.size === 0 || states.has(row.state)) &&
+      (!deferredOnly || row.deferred !== undefined) &&
       (region === '' || row.region === region) &&
       (label === '' || row.labels[labelKey] === labelValue) &&
       (needle === '' || haystack(row).includes(needle));
     // Filtered-out tiles are unmounted. Keeping them mounted and `hidden` made clearing a filter cheap
     // (89 vs 271 ms at 2,000 checks) but narrowing dear (570-720 vs 40-70 ms): see BENCHMARKS.md.
     return groupByTarget(all).map((g) => ({ group: g, shown: g.rows.some(keep) }));
-  }, [all, search, states, region, label]);
+  }, [all, search, states, deferredOnly, region, label]);
   const shown = useMemo(() => groups.filter((g) => g.shown).map((g) => g.group), [groups]);
 
   const toggle = (s: CheckState) => {
@@ -122,6 +125,15 @@ export function Overview({ live }: { live: Live }) {
             <strong>{counts[s]}</strong>
           </button>
         ))}
+        <button
+          type="button"
+          class="count deferred"
+          aria-pressed={deferredOnly}
+          onClick={() => setDeferredOnly(!deferredOnly)}
+          title="Show only checks whose probes are deferred by their probe budget or held for readiness (toggle)"
+        >
+          <span aria-hidden="true">‖</span> Deferred <strong>{deferredCount}</strong>
+        </button>
       </section>
       <form class="filters" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
         <label>
@@ -309,7 +321,12 @@ const Tile = memo(function Tile({ group, position, setSize, measure, row }: Tile
                 {row.region !== 'local' && <span class="region"> {row.region}</span>}
               </th>
               <td>
-                <StateBadge state={row.state} flapping={row.flapping} lastKnown={row.lastKnown?.state} />
+                <StateBadge
+                  state={row.state}
+                  flapping={row.flapping}
+                  lastKnown={row.lastKnown?.state}
+                  deferred={row.deferred?.message}
+                />
               </td>
               <td>
                 <Sparkline values={row.recentMs} />
@@ -324,17 +341,20 @@ const Tile = memo(function Tile({ group, position, setSize, measure, row }: Tile
 }, sameGroup);
 
 /**
- * A state as an icon plus its name, coloured; flapping is said in words too, and so is the state a
- * stale check was last known to be in.
+ * A state as an icon plus its name, coloured; flapping is said in words too, and so are the state a
+ * stale check was last known to be in and a deferral (its reason in the title).
  */
 export function StateBadge({
   state,
   flapping = false,
   lastKnown,
+  deferred,
 }: {
   state: CheckState;
   flapping?: boolean;
   lastKnown?: CheckState | undefined;
+  /** The deferral's message while the check's probes are put off. */
+  deferred?: string | undefined;
 }) {
   const meta = STATE_META[state];
   const known =
@@ -347,6 +367,12 @@ export function StateBadge({
       <span aria-hidden="true">{meta.icon}</span> {meta.label}
       {known !== undefined && <span class="last-known"> · was {known}</span>}
       {flapping && <span class="flapping"> · flapping</span>}
+      {deferred !== undefined && (
+        <span class="deferred" title={deferred}>
+          {' '}
+          · <span aria-hidden="true">‖</span> deferred
+        </span>
+      )}
     </span>
   );
 }

@@ -104,7 +104,7 @@ describe('GET /api/v1/status', () => {
   it.each([
     [
       '?state=broken',
-      'invalid query parameter "state": expected one of unknown, healthy, pending, degraded, unhealthy, got "broken"',
+      'invalid query parameter "state": expected one of unknown, healthy, pending, degraded, unhealthy, stale, got "broken"',
     ],
     ['?label=team', 'invalid query parameter "label": expected key:value, got "team"'],
     ['?taget=fraud', 'unknown query parameter "taget"'],

@@ -64,7 +64,7 @@ const DASHBOARD_CSP =
  *
  * | route | answer |
  * | --- | --- |
- * | `GET /api/v1/status?target=&state=&region=&label=key:value&recent=&view=` | `{checks: CheckStatus[]}`; each filter may repeat (any value matches), filters combine with AND; `recent=true` adds `recentMs` (the latest probes' durations, oldest first); `view=summary` leaves out each `lastResult` (`CheckSummary`: the dashboard's overview) |
+ * | `GET /api/v1/status?target=&state=&region=&label=key:value&deferred=&recent=&view=` | `{checks: CheckStatus[]}`; each filter may repeat (any value matches), filters combine with AND; `state=stale`: results stopped arriving; `deferred=true`: checks whose probes are put off now (probe budget, readiness; each has `deferred: {reason, message, since, until}`); `recent=true` adds `recentMs` (the latest probes' durations, oldest first); `view=summary` leaves out each `lastResult` (`CheckSummary`: the dashboard's overview) |
  * | `GET /api/v1/checks/:id?region=` | `{check: CheckInfo, status: CheckStatus \| null, lastExchange: ExchangeView \| null}`: thresholds and the latest probe's request and response, redacted; 404 for an unknown check |
  * | `GET /api/v1/checks/:id/results?since=&until=&limit=&region=` | `{results: ProbeResult[]}`, oldest first: the newest `limit` (1–10 000, default 100) of the window; `:id` URL-encoded (`credit-scorer%2Fintegrity`); 404 for a check `status()` does not know |
  * | `GET /api/v1/targets/:target/checks/:check/results?…` | the same for check id `<target>/<check>` |

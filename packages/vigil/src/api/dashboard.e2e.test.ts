@@ -224,6 +224,41 @@ alerting:
     expect(pageErrors).toEqual([]);
   });
 
+  it('shows a probe-budget deferral live: a badge with its reason, a count, and a filter', {
+    timeout: 60_000,
+  }, async () => {
+    await page.goto(url);
+    const tile = page.locator('li.tile[data-target="credit-scorer"]');
+    await tile.and(page.locator('[data-state="healthy"]')).waitFor({ timeout: 15_000 });
+    // A 300 ms inference every 500 ms is 60 % of the model's time, against the default budget of 5 %.
+    server.faults.set('latency', parseFault('latency', { ms: 300 }));
+    try {
+      const row = tile.locator('tr[data-check-id="credit-scorer/integrity"]');
+      const badge = row.locator('.deferred');
+      await badge.waitFor({ timeout: 20_000 });
+      await expect(badge.getAttribute('title')).resolves.toMatch(
+        /^over the probe budget of 5 % of credit-scorer's model time/,
+      );
+      await expect(
+        tile.locator('tr[data-check-id="credit-scorer/liveness"] .deferred').count(),
+      ).resolves.toBe(0);
+      const filter = page.getByRole('button', { name: /Deferred/ });
+      await expect(filter.textContent()).resolves.toContain('1');
+      await filter.click();
+      await page.locator('p.shown', { hasText: '1 of 1 targets' }).waitFor();
+      expect(await axe()).toEqual([]);
+      await page.screenshot({ path: join(ARTIFACTS, 'dashboard-deferred.png'), fullPage: true });
+      await filter.click();
+    } finally {
+      server.faults.clear();
+    }
+    // Fast again: the debt is paid back, the probe runs, and the badge goes (live).
+    await tile
+      .locator('tr[data-check-id="credit-scorer/integrity"] .deferred')
+      .waitFor({ state: 'detached', timeout: 40_000 });
+    expect(pageErrors).toEqual([]);
+  });
+
   it('creates a silence with the API token and expires it; a wrong token is refused with a message', {
     timeout: 30_000,
   }, async () => {

@@ -49,12 +49,18 @@ export interface EventFanout {
 }
 
 /**
- * One event as an SSE frame. `data:` is the payload (a Transition, FlapEvent or ProbeResult) as one
+ * One event as an SSE frame. `data:` is the payload (a Transition, FlapEvent, DeferralEvent or ProbeResult) as one
  * line of JSON, which never holds a raw line break.
  */
 function frame(id: number, event: HubEvent): string {
   const data =
-    event.type === 'transition' ? event.transition : event.type === 'flap' ? event.flap : event.result;
+    event.type === 'transition'
+      ? event.transition
+      : event.type === 'flap'
+        ? event.flap
+        : event.type === 'deferral'
+          ? event.deferral
+          : event.result;
   return `id: ${id}\nevent: ${event.type}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 

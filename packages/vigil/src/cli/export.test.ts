@@ -458,6 +458,30 @@ const SCENARIOS: Scenario[] = [
     ],
   },
   {
+    name: 'does not warn of a check the probe budget defers, and warns again once the deferral ends',
+    input_series: [
+      series('vigil_probes_total', 'liveness', '0+1x30 30x90'),
+      series('vigil_check_deferred', 'liveness', '_x30 1x60 stale'),
+    ],
+    alert_rule_test: [
+      none('650s', 'VigilCheckNotProbing'),
+      {
+        eval_time: '1000s',
+        alertname: 'VigilCheckNotProbing',
+        exp_alerts: [
+          {
+            exp_labels: alertLabels('liveness', 'warning', { instance: 'hub:7979' }),
+            exp_annotations: {
+              summary: 'Vigil has not probed credit-scorer/liveness for 5m in eu-west (hub:7979)',
+              description:
+                'The hub is scraped but ran no probe of credit-scorer/liveness (interval 10s) in 5m: its state and alerts are stale.',
+            },
+          },
+        ],
+      },
+    ],
+  },
+  {
     name: 'warns when a check has no series at all for its window while a hub is up',
     input_series: [
       { series: 'up{job="vigil",instance="hub:7979"}', values: '1x60' },

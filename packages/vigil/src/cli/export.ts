@@ -134,8 +134,11 @@ export interface PrometheusRulesOptions {
  *   and cannot see the window's edge between scrapes.
  * - `VigilCheckNotProbing` (warning), two rules:
  *   - `vigil_probes_total` did not grow in {@link notProbingWindowMs}, so the hub is scraped but its
- *     gauges are stale for this check (a stuck scheduler). It keeps the `instance` label: it is about
- *     one hub process.
+ *     gauges are stale for this check (a stuck scheduler), `unless` the check is deferred by its
+ *     target's probe budget or held for readiness (`vigil_check_deferred`: an expected gap, shown as
+ *     such). It keeps the `instance` label: it is about one hub process.
+ * - `VigilCheckStale` (warning) from `vigil_check_state{state="stale"}`: the hub's own watchdog saw
+ *   the check's results stop (sooner than the not-probing window, and with the hub's reason).
  *   - the check has no series at all (`absent()`), `unless` no hub is up (then `VigilHubDown` says
  *     so, and 20,000 checks do not each warn too), for {@link notProbingWindowMs}: a hub that never
  *     finished the check's first probe (a probe stuck before its first result exports nothing), or
@@ -344,7 +347,8 @@ function checkRules(plan: CheckPlan, job: string): AlertingRule[] {
   const probes = sel('vigil_probes_total');
   rules.push({
     alert: RULE_ALERT_NAMES.notProbing,
-    expr: `increase(${probes}[${window}]) == 0`,
+    // A check the probe budget defers (or holds for readiness) is not probed on purpose, and says so.
+    expr: [`increase(${probes}[${window}]) == 0`, `unless ${sel('vigil_check_deferred')} == 1`].join('\n'),
     labels: rulesLabels(plan, 'notProbing'),
     annotations: {
       summary: `Vigil has not probed ${id} for ${window} ${where} ({{ $labels.instance }})`,

@@ -79,7 +79,44 @@ targets:
       headers: {},
       maxBodyBytes: 1_048_576,
       maxRedirects: 5,
+      budget: { probesPerSecond: 5, modelTimeShare: 0.05 },
     });
+  });
+
+  it('rejects a bad budget, each problem with its path', () => {
+    const result = parseConfig(
+      `
+targets:
+  - name: a
+    url: http://127.0.0.1:8081
+    protocol: http
+    budget: { modelTimeShare: 2, probesPerSecond: -1, burst: 3 }
+  - { name: b, url: "http://127.0.0.1:8082", protocol: http, budget: { capacity: fast } }
+`,
+      { baseDir: process.cwd(), env: {} },
+    );
+    expect(result.ok ? [] : result.diagnostics).toEqual([
+      'line 6, column 15: targets[0].budget.modelTimeShare: expected a fraction above 0 and at most 1, got 2',
+      'line 6, column 34: targets[0].budget.probesPerSecond: expected a positive number, got -1',
+      'line 6, column 55: targets[0].budget.burst: unknown key; expected one of: probesPerSecond, modelTimeShare, capacity',
+      'line 7, column 72: targets[1].budget.capacity: expected a positive number, got "fast"',
+    ]);
+  });
+
+  it('resolves the probe budget: defaults, given values, and capacity turning the rate into a share', () => {
+    const plans = plan(`
+targets:
+  - { name: a, url: "http://127.0.0.1:8081", protocol: http }
+  - { name: b, url: "http://127.0.0.1:8082", protocol: http, budget: { probesPerSecond: 0.5, modelTimeShare: 0.2 } }
+  - { name: c, url: "http://127.0.0.1:8083", protocol: http, budget: { capacity: 40 } }
+  - { name: d, url: "http://127.0.0.1:8084", protocol: http, budget: { capacity: 40, modelTimeShare: 0.1, probesPerSecond: 1 } }
+`);
+    expect(plans.map((p) => p.target.budget)).toEqual([
+      { probesPerSecond: 5, modelTimeShare: 0.05 },
+      { probesPerSecond: 0.5, modelTimeShare: 0.2 },
+      { probesPerSecond: 2, modelTimeShare: 0.05, capacity: 40 },
+      { probesPerSecond: 1, modelTimeShare: 0.1, capacity: 40 },
+    ]);
   });
 
   it('converts latency to degradedMs / failedMs, keeping only what is given', () => {

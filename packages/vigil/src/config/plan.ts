@@ -8,6 +8,7 @@ import {
   type ExpectConfig,
   type TargetConfig,
 } from '../types.js';
+import { resolveBudget } from './budget.js';
 import type { CheckSpec, ExpectSpec, TargetSpec, VigilConfig } from './schema.js';
 
 /**
@@ -17,8 +18,9 @@ import type { CheckSpec, ExpectSpec, TargetSpec, VigilConfig } from './schema.js
  * Every value is resolved: timing keys from the check, else its target, else `defaults` (durations in
  * milliseconds; `fastInterval: false` → `fastIntervalMs: null`; liveness always has successThreshold 1,
  * as in Kubernetes); `id` is `<target>/<kind>`; the target's `labels` and `headers` default to `{}`;
- * `expect.latency` becomes `{degradedMs, failedMs}`; a check's `request` is copied, then its protocol's
- * plan hook (`planCheck` of its plugin) adds what that protocol defaults, such as a request or a method.
+ * `expect.latency` becomes `{degradedMs, failedMs}`; the target's `budget` is resolved with its defaults
+ * (`resolveBudget`); a check's `request` is copied, then its protocol's plan hook (`planCheck` of its
+ * plugin) adds what that protocol defaults, such as a request or a method.
  *
  * @example buildPlan(config).map((plan) => plan.id) // ['credit-scorer/liveness', 'credit-scorer/readiness']
  * @param config from {@link loadConfig} or {@link parseConfig}, whose files are already resolved
@@ -58,6 +60,7 @@ function toTargetConfig(spec: TargetSpec, protocol: ProtocolPlugin): TargetConfi
     ...(spec.tls !== undefined && { tls: spec.tls }),
     maxBodyBytes: spec.maxBodyBytes,
     maxRedirects: spec.maxRedirects,
+    budget: resolveBudget(spec.budget),
   };
 }
 

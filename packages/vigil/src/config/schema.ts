@@ -22,6 +22,7 @@ import {
 import { everyTime, headerMap, jsonObject, requiredOr, scalarString, whenValid } from '../schema/blocks.js';
 import { baseUrl, type UrlForm } from '../schema/url.js';
 import { type AuthConfig, CHECK_KINDS, type CheckKind } from '../types.js';
+import { budgetSchema } from './budget.js';
 
 // ---------------------------------------------------------------------------------------------
 // Scalars
@@ -460,6 +461,7 @@ function baseTargetShape(url: UrlForm) {
     tls: tlsSchema.optional(),
     maxBodyBytes: wholeNumber(1, 'Response body cap in bytes.').default(1_048_576),
     maxRedirects: wholeNumber(0, 'Redirects followed before TOO_MANY_REDIRECTS.').default(5),
+    budget: budgetSchema.optional(),
     ...timingShape,
   };
 }

@@ -19,6 +19,7 @@ import {
 } from '../evaluate/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { isProbeable, runProbe } from '../probe/run-probe.js';
+import type { DeferralReason } from '../scheduler/budget.js';
 import { createScheduler, type Scheduler } from '../scheduler/index.js';
 import type { Store } from '../store/types.js';
 import type { CheckPlan, EvalState, HttpClient, ProbeResult, Thresholds } from '../types.js';
@@ -26,8 +27,8 @@ import { createHttpClient } from '../wire/http.js';
 import { createEventBus } from './event-bus.js';
 import { createExchangeCache } from './exchange-cache.js';
 import { createStateWriter, storeTransition } from './state-writer.js';
-import type { CheckStatus, HubView } from './types.js';
-import { alertStatuses, checkInfoOf, checkStatusOf, RecentDurations } from './views.js';
+import type { CheckDeferral, CheckStatus, HubView } from './types.js';
+import { alertStatuses, checkInfoOf, checkStatusOf, deferralMessage, RecentDurations } from './views.js';
 import { createWatchdog, DEFAULT_WATCHDOG_TICK_MS } from './watchdog.js';
 
 export { WATCH_MS } from './exchange-cache.js';
@@ -175,6 +176,8 @@ export function createHub(options: HubOptions): Hub {
   const watchdogTickMs = options.watchdogIntervalMs ?? DEFAULT_WATCHDOG_TICK_MS;
   const watchdog = createWatchdog({ tickMs: watchdogTickMs });
   let watchdogTimer: NodeJS.Timeout | undefined;
+  /** The checks the scheduler puts off now, by check id (this hub's region). */
+  const deferrals = new Map<string, CheckDeferral>();
   let running = false;
   let stopping = false;
   let scheduler: Scheduler | undefined;
@@ -227,6 +230,7 @@ export function createHub(options: HubOptions): Hub {
         metrics?.removeCheck(old);
         states.delete(key(id, region));
         exchanges.delete(id);
+        deferrals.delete(id);
         recent.delete(key(id, region));
         thresholds.delete(id);
       }
@@ -256,6 +260,9 @@ export function createHub(options: HubOptions): Hub {
     const result = redactResult(probed, redactText);
     const k = key(plan.id, result.region);
     watchdog.seen(plan.id, Date.now());
+    if (deferrals.size > 0) endDeferral(plan);
+    // The hub tells the scheduler whether the model is ready: while not, inference probes are held.
+    if (plan.kind === 'readiness') scheduler?.setReady(plan.target.name, result.outcome !== 'fail');
     // Evaluate.
     const before = states.get(k) ?? initialState(plan.id, result.region, result.startedAt);
     const th = thresholds.get(plan.id) ?? defaultThresholds(plan, options.thresholds);
@@ -275,6 +282,38 @@ export function createHub(options: HubOptions): Hub {
     // Alerting: transitions are stored in order, each before its event goes out and its alerts.
     if (evaluation.transition || evaluation.flap) void writer.inOrder(() => recordChange(plan, evaluation));
     return state.state === 'pending';
+  }
+
+  /**
+   * The scheduler put `plan`'s due probe off until `until`: shown in the status (renewed in place at
+   * each deferred slot), exported, published and logged when it begins or changes its reason, and
+   * told to the watchdog (an expected gap).
+   */
+  function onDeferred(plan: CheckPlan, reason: DeferralReason, until: number): void {
+    watchdog.deferred(plan.id, until);
+    const current = deferrals.get(plan.id);
+    if (current !== undefined && current.reason === reason) {
+      current.until = until;
+      return;
+    }
+    const last = states.get(key(plan.id, region))?.lastResult?.durationMs;
+    const deferred: CheckDeferral = {
+      reason,
+      message: deferralMessage(plan, reason, last),
+      since: Date.now(),
+      until,
+    };
+    deferrals.set(plan.id, deferred);
+    metrics?.observeDeferral(plan, region, true);
+    log('info', `${plan.id} deferred: ${deferred.message}`, { checkId: plan.id, region, reason });
+    events.publish({ type: 'deferral', deferral: { checkId: plan.id, region, deferred } });
+  }
+
+  /** `plan`'s probe ran: its deferral, if any, is over. */
+  function endDeferral(plan: CheckPlan): void {
+    if (!deferrals.delete(plan.id)) return;
+    metrics?.observeDeferral(plan, region, false);
+    events.publish({ type: 'deferral', deferral: { checkId: plan.id, region, deferred: null } });
   }
 
   function durationsOf(k: string): RecentDurations {
@@ -339,7 +378,7 @@ export function createHub(options: HubOptions): Hub {
       const out: CheckStatus[] = [];
       for (const plan of plans.values()) {
         const s = states.get(key(plan.id, region));
-        if (s) out.push(checkStatusOf(plan, s));
+        if (s) out.push(checkStatusOf(plan, s, deferrals.get(plan.id)));
       }
       return out;
     },
@@ -362,6 +401,7 @@ export function createHub(options: HubOptions): Hub {
         probe,
         onResult,
         onLag: (_plan, lagMs) => metrics?.observeLag(lagMs),
+        onDeferred,
         ...(options.coalesceMs === undefined ? {} : { coalesceMs: options.coalesceMs }),
         ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
         onError: (plan, err) => log('error', `${plan.id}: ${(err as Error).message}`),
@@ -371,6 +411,7 @@ export function createHub(options: HubOptions): Hub {
       scheduler.start();
       writer.start();
       watchdog.restart(Date.now());
+      deferrals.clear();
       watchdogTimer = setInterval(watch, watchdogTickMs);
       watchdogTimer.unref();
       running = true;

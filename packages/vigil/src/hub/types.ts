@@ -3,6 +3,7 @@
  * the store, and a stream of events.
  */
 import type { Alert } from '../alerting/types.js';
+import type { DeferralReason } from '../scheduler/budget.js';
 import type { Store } from '../store/types.js';
 import type { CheckKind, CheckState, FlapEvent, ProbeResult, Transition } from '../types.js';
 
@@ -24,6 +25,31 @@ export interface CheckStatus {
   modelVersion?: string;
   labels: Record<string, string>;
   lastResult: ProbeResult | null;
+  /**
+   * Present while the scheduler puts the check's probes off: its target is over its probe budget, or
+   * not ready (expensive checks are held). An expected gap, never `stale`; `state` stays what the
+   * last result made it.
+   */
+  deferred?: CheckDeferral;
+}
+
+/** Why and until when a check's probes are put off (see `CheckStatus.deferred`). */
+export interface CheckDeferral {
+  /** `probe-rate` / `model-time`: over the target's probe budget; `not-ready`: held for readiness. */
+  reason: DeferralReason;
+  /** For people, e.g. `over the probe budget of 5 % of scorer's model time (probe latency × rate); its last probe took 212 ms`. */
+  message: string;
+  /** When this deferral began, ms since epoch. */
+  since: number;
+  /** When the check's next probe is due, ms since epoch (renewed at each deferred slot). */
+  until: number;
+}
+
+/** A check's deferral began, changed its reason, or ended (`deferred: null`: its probe ran). */
+export interface DeferralEvent {
+  checkId: string;
+  region: string;
+  deferred: CheckDeferral | null;
 }
 
 /**
@@ -72,7 +98,8 @@ export interface AlertStatus extends Alert {
 export type HubEvent =
   | { type: 'result'; result: ProbeResult }
   | { type: 'transition'; transition: Transition }
-  | { type: 'flap'; flap: FlapEvent };
+  | { type: 'flap'; flap: FlapEvent }
+  | { type: 'deferral'; deferral: DeferralEvent };
 
 /** The hub as its readers see it. */
 export interface HubView {

@@ -7,7 +7,13 @@ import type { Dispatcher } from '../alerting/dispatcher.js';
 import type { Alert } from '../alerting/types.js';
 import type { CheckPlan, EvalState } from '../types.js';
 import { safeUrl } from './exchange-cache.js';
-import { type AlertStatus, type CheckInfo, type CheckStatus, RECENT_DURATIONS } from './types.js';
+import {
+  type AlertStatus,
+  type CheckDeferral,
+  type CheckInfo,
+  type CheckStatus,
+  RECENT_DURATIONS,
+} from './types.js';
 
 /** The last {@link RECENT_DURATIONS} durations of one (check, region), in a fixed ring. */
 export class RecentDurations {
@@ -33,8 +39,11 @@ export class RecentDurations {
   }
 }
 
-/** A check's live state as readers see it (`HubView.status`): its plan's names and its evaluator state. */
-export function checkStatusOf(plan: CheckPlan, s: EvalState): CheckStatus {
+/**
+ * A check's live state as readers see it (`HubView.status`): its plan's names, its evaluator state,
+ * and its deferral while the scheduler puts it off.
+ */
+export function checkStatusOf(plan: CheckPlan, s: EvalState, deferred?: CheckDeferral): CheckStatus {
   const status: CheckStatus = {
     checkId: plan.id,
     target: plan.target.name,
@@ -49,9 +58,33 @@ export function checkStatusOf(plan: CheckPlan, s: EvalState): CheckStatus {
   };
   if (plan.target.model !== undefined) status.model = plan.target.model;
   if (s.lastKnown !== undefined) status.lastKnown = s.lastKnown;
+  if (deferred !== undefined) status.deferred = deferred;
   const version = s.lastResult?.modelVersion;
   if (version !== undefined) status.modelVersion = version;
   return status;
+}
+
+/**
+ * What a deferral says to people: which budget, or that the check is held for readiness (a cheap
+ * check, deferred only by the probe rate, says that the cheap checks alone exceed it).
+ *
+ * @param lastMs the check's last probe's duration, for the model-time budget
+ */
+export function deferralMessage(plan: CheckPlan, reason: CheckDeferral['reason'], lastMs?: number): string {
+  const target = plan.target.name;
+  const budget = plan.target.budget;
+  const cheap = plan.kind === 'liveness' || plan.kind === 'readiness';
+  // A cheap check is only ever deferred by the probe rate, and only when the cheap checks exceed it.
+  const alone = cheap ? ' (its liveness and readiness checks alone exceed it)' : '';
+  if (reason === 'not-ready') {
+    return `held until ${target} is ready: its readiness check fails (a model loading), and an inference probe would only slow it down`;
+  }
+  if (reason === 'probe-rate') {
+    return `over the probe budget of ${budget?.probesPerSecond ?? '?'} probes a second to ${target}, all its checks together${alone}`;
+  }
+  const share = budget === undefined ? '?' : `${Math.round(budget.modelTimeShare * 1000) / 10} %`;
+  const last = lastMs === undefined ? '' : `; its last probe took ${Math.round(lastMs)} ms`;
+  return `over the probe budget of ${share} of ${target}'s model time (probe latency × rate)${last}`;
 }
 
 /** A check's plan as readers may see it (no headers, auth or payloads). */

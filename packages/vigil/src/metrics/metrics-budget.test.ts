@@ -94,12 +94,13 @@ function benchPlan(n: number): CheckPlan {
   };
 }
 
-/** Every per-check family populated: a result with an error code, a flapping state, a transition. */
+/** Every per-check family populated: a result with an error code, a flapping and deferred state, a transition. */
 async function everything(level: MetricsLevel): Promise<string> {
   const metrics = createMetrics({ defaultMetrics: false, level });
   const plan = benchPlan(1);
   metrics.observeResult(plan, failedResult({ region: 'local' }));
   metrics.observeState(plan, evalState({ region: 'local', flapping: true }));
+  metrics.observeDeferral(plan, 'local', true);
   metrics.observeTransition(
     { checkId: plan.id, region: 'local', from: 'pending', to: 'unhealthy', at: 0, reason: 'x', results: [] },
     plan,
@@ -158,14 +159,17 @@ describe('METRICS.md, the metrics budget', () => {
       budgetOf("bytes per check, at the scale benchmark's names"),
     );
 
-    // The worst case: every check failing and flapping.
+    // The worst case: every check failing, flapping, and deferred by its probe budget.
     for (let i = 0; i < checks; i++) {
       const plan = benchPlan(19_000 + i);
       metrics.observeResult(plan, failedResult({ checkId: plan.id, region: 'local' }));
       metrics.observeState(plan, evalState({ checkId: plan.id, region: 'local', flapping: true }));
+      metrics.observeDeferral(plan, 'local', true);
     }
     text = await metrics.render();
     written = families(text);
-    expect(perCheck(written.keys())).toBe(budgetOf('series per (check, region), at most (while it flaps)'));
+    expect(perCheck(written.keys())).toBe(
+      budgetOf('series per (check, region), at most (while it flaps and is deferred)'),
+    );
   });
 });

@@ -127,8 +127,9 @@ export interface MetricsOptions {
  * The per-check families, their labels and levels are the table in METRICS.md (kept in agreement with
  * the exposition by `metrics-budget.test.ts`), also as {@link METRIC_FAMILIES}. In short: every check
  * exports, per region, `probe_success`, `probe_duration_seconds`, `vigil_check_state{state}` (only the
- * current state's series, value 1), `vigil_check_consecutive_failures`, `vigil_probes_total`, and
- * `vigil_check_flapping` (1) while it flaps; the target's constant label `model` is on one
+ * current state's series, value 1), `vigil_check_consecutive_failures`, `vigil_probes_total`,
+ * `vigil_check_flapping` (1) while it flaps, and `vigil_check_deferred` (1) while its probes are put
+ * off by the probe budget or held for readiness; the target's constant label `model` is on one
  * `vigil_target_info` per target instead of on every series (Prometheus' "info metric" pattern);
  * the `detail` level adds the per-phase HTTP timings, the HTTP status, counters by outcome and error
  * code, and transition counts. Without per-check labels: `vigil_scheduler_lag_seconds` (histogram).
@@ -165,6 +166,11 @@ export interface Metrics {
    * `state.lastResult`, without counting it as a probe.
    */
   observeState(plan: CheckPlan, state: EvalState): void;
+  /**
+   * Records whether the scheduler puts the check's probes off now (`vigil_check_deferred`: present,
+   * valued 1, while deferred by the probe budget or held for readiness).
+   */
+  observeDeferral(plan: CheckPlan, region: string, deferred: boolean): void;
   /** Counts a transition in `vigil_transitions_total{to}` (detail). The state gauges follow {@link observeState}. */
   observeTransition(transition: Transition, plan: CheckPlan): void;
   /** Records how late a probe started, in milliseconds (negative counts as 0), in `vigil_scheduler_lag_seconds`. */
@@ -248,6 +254,8 @@ class CheckSeries {
   /** The current state (`vigil_check_state`'s one series). */
   state: CheckState = 'unknown';
   flapping = false;
+  /** Put off by the probe budget or held for readiness (`vigil_check_deferred`). */
+  deferred = false;
   /** Counts by error code, from the first error on. */
   errors: Map<string, number> | undefined;
   /** Transitions to states outside {@link INITIAL_TRANSITION_STATES}, from the first on. */
@@ -416,6 +424,14 @@ const FAMILIES: readonly Family[] = [
     level: 'default',
     labels: withCheckLabels(),
     write: (s, out) => s.hasState && s.flapping && out.sample('', 1),
+  },
+  {
+    name: 'vigil_check_deferred',
+    help: "Present, valued 1, while the check's probes are put off by its target's probe budget or held for readiness; absent otherwise.",
+    type: 'gauge',
+    level: 'default',
+    labels: withCheckLabels(),
+    write: (s, out) => s.deferred && out.sample('', 1),
   },
   counterFamily('default', 'vigil_probes_total', 'Probes run, whatever their outcome.', PROBES),
   resultFamily(
@@ -591,6 +607,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       const series = seriesOf(plan, state.region);
       if (!series.hasResult && state.lastResult !== null) series.setLastResult(state.lastResult);
       series.setState(state);
+    },
+    observeDeferral(plan, region, deferred) {
+      seriesOf(plan, region).deferred = deferred;
     },
     observeTransition(transition, plan) {
       seriesOf(plan, transition.region).countTransition(transition.to);

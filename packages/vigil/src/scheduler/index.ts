@@ -2,6 +2,7 @@
  * The scheduler: runs every check on its due-time grid with spread, per-target and global
  * concurrency limits, fast confirmation and lag measurement. See {@link createScheduler}.
  */
+export { BUDGET_BURST_MS, type DeferralReason, EXPENSIVE_KINDS, TargetBudget } from './budget.js';
 export type { LagStats } from './histogram.js';
 export {
   createScheduler,

@@ -1,5 +1,6 @@
 import { VigilError } from '../errors.js';
 import type { CheckPlan, ProbeResult } from '../types.js';
+import { type DeferralReason, EXPENSIVE_KINDS, sameBudget, TargetBudget } from './budget.js';
 import { deepEqual } from './deep-equal.js';
 import { DueHeap, type HeapItem } from './heap.js';
 import { LagHistogram, type LagStats } from './histogram.js';
@@ -57,6 +58,20 @@ export interface SchedulerOptions {
    */
   onLag?: (plan: CheckPlan, lagMs: number, dueAt: number) => void;
   /**
+   * Called when a due probe is put off instead of started, with why and until when (ms on the
+   * scheduler's clock: the due time it was moved to, a slot of the check's grid):
+   * - `probe-rate` / `model-time`: its target is over its probe budget (`plan.target.budget`, see
+   *   `budget.ts`): expensive checks (integrity, canary) are deferred first, cheap ones (liveness,
+   *   readiness) only when they alone exceed its probes a second (never for model time). The probe moves to the first slot of its grid at or
+   *   after the time the budget allows it: the further over budget, the longer it waits.
+   * - `not-ready`: an expensive check of a target that is not ready (see {@link Scheduler.setReady}),
+   *   held to its next slot, and started at once when the target becomes ready.
+   *
+   * Plans without `target.budget` are never deferred for budget. A deferred probe is not a result:
+   * the check's next result comes when it runs.
+   */
+  onDeferred?: (plan: CheckPlan, reason: DeferralReason, untilMs: number) => void;
+  /**
    * Called when `probe` rejects or throws, or when a callback throws; scheduling goes on. Default:
    * `process.emitWarning` of a VigilError `VIGIL_ERR_SCHEDULER_CALLBACK` whose `cause` is the error.
    */
@@ -103,6 +118,8 @@ export interface SchedulerStats {
   completed: number;
   /** Regular slots skipped because the check's previous probe (or its wait for a slot) overran them. */
   skippedSlots: number;
+  /** Due probes put off by the probe budget or held for readiness (see `onDeferred`). */
+  deferred: number;
   /** Results not delivered: their check was removed or changed meanwhile, or `stop()` had given up waiting. */
   droppedResults: number;
   /** Probe rejections and callback exceptions passed to `onError`. */
@@ -131,6 +148,14 @@ export interface Scheduler {
    * @throws VigilError `VIGIL_ERR_SCHEDULER_INVALID_PLAN` (duplicate id, bad interval); the old plans stay.
    */
   update(plans: readonly CheckPlan[]): void;
+  /**
+   * Tells whether `target`'s model is ready (the hub passes on its readiness check's results). While
+   * not ready, its expensive checks (integrity, canary) are held (`onDeferred` with `not-ready`): a
+   * loading model is slow already, and an inference probe would only add to it and fail. When it
+   * becomes ready, the held probes start at once (within the budget). Targets are ready until told
+   * otherwise.
+   */
+  setReady(target: string, ready: boolean): void;
   /** Counters and lag percentiles since the last `start()`. */
   stats(): SchedulerStats;
 }
@@ -140,6 +165,10 @@ type EntryState = 'idle' | 'scheduled' | 'waiting' | 'running';
 interface TargetSlot {
   name: string;
   inFlight: number;
+  /** The target's budget accounting; null: unbudgeted. */
+  budget: TargetBudget | null;
+  /** What the hub last said of its readiness (see `setReady`). */
+  ready: boolean;
   /** Due entries waiting for this target's slot. */
   waiting: Fifo<Entry>;
   /** Entries referring to this slot (planned, or retired but still running). */
@@ -158,6 +187,10 @@ interface Entry extends HeapItem {
   state: EntryState;
   /** Removed by `update()` (or replaced by a changed plan). */
   retired: boolean;
+  /** Integrity or canary: deferred first, held while its target is not ready. */
+  expensive: boolean;
+  /** Scheduled at a later slot because its target was not ready: released by `setReady(…, true)`. */
+  held: boolean;
   /** Bound once per check, so that starting a probe allocates no closures. */
   onSettled: (result: ProbeResult) => void;
   onFailed: (error: unknown) => void;
@@ -224,7 +257,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   if (!(coalesceMs >= 0) || !Number.isFinite(coalesceMs)) {
     throw new VigilError('VIGIL_ERR_SCHEDULER_OPTIONS', `coalesceMs must be ≥ 0, got ${coalesceMs}`);
   }
-  const { probe, onResult, onLag } = options;
+  const { probe, onResult, onLag, onDeferred } = options;
   const onError = options.onError ?? warn;
   const now = options.now ?? defaultNow;
 
@@ -250,6 +283,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   let started = 0;
   let completed = 0;
   let skippedSlots = 0;
+  let deferredCount = 0;
   let droppedResults = 0;
   let errors = 0;
 
@@ -262,12 +296,18 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     }
   }
 
-  function slotFor(name: string): TargetSlot {
+  function slotFor(plan: CheckPlan): TargetSlot {
+    const name = plan.target.name;
     let slot = targets.get(name);
     if (!slot) {
-      slot = { name, inFlight: 0, waiting: new Fifo<Entry>(), refs: 0 };
+      slot = { name, inFlight: 0, budget: null, ready: true, waiting: new Fifo<Entry>(), refs: 0 };
       targets.set(name, slot);
     }
+    // The plans of one target share one budget; a reload that changes it starts its accounting afresh.
+    const budget = plan.target.budget;
+    if (budget === undefined) slot.budget = null;
+    else if (slot.budget === null || !sameBudget(slot.budget.budget, budget))
+      slot.budget = new TargetBudget(budget, now());
     slot.refs++;
     return slot;
   }
@@ -279,7 +319,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   function createEntry(plan: CheckPlan): Entry {
     const entry: Entry = {
       plan,
-      target: slotFor(plan.target.name),
+      target: slotFor(plan),
       dueAt: 0,
       seq: 0,
       heapIndex: -1,
@@ -288,6 +328,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       startedAt: 0,
       state: 'idle',
       retired: false,
+      expensive: EXPENSIVE_KINDS.has(plan.kind),
+      held: false,
       onSettled: (result) => finish(entry, result, undefined, false),
       onFailed: (error) => finish(entry, undefined, error, true),
     };
@@ -306,6 +348,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   function scheduleFirst(entry: Entry, from: number): void {
     const due = from + entry.plan.initialDelayMs + spreadOffsetMs(entry.plan.id, entry.plan.intervalMs);
     entry.gridDueAt = due;
+    entry.held = false;
     schedule(entry, due, false);
   }
 
@@ -333,7 +376,45 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     arm();
   }
 
+  /**
+   * Whether `entry` may start now as far as its target's readiness and budget go; if not, it is moved
+   * to a later slot of its grid and `onDeferred` is told. Allocation-free: a few numbers per probe.
+   */
+  function admit(entry: Entry): boolean {
+    const slot = entry.target;
+    if (entry.expensive && !slot.ready) {
+      defer(entry, 'not-ready', now());
+      return false;
+    }
+    const budget = slot.budget;
+    if (budget === null) return true;
+    const t = now();
+    const wait = budget.wait(entry.expensive, t);
+    if (wait === 0) return true;
+    defer(entry, budget.reason, t + wait);
+    return false;
+  }
+
+  /** Moves `entry` to the first slot of its grid strictly after `notBefore` (and after now). */
+  function defer(entry: Entry, reason: DeferralReason, notBefore: number): void {
+    const { intervalMs } = entry.plan;
+    deferredCount++;
+    const from = Math.max(notBefore, now());
+    const k = Math.max(1, Math.floor((from - entry.gridDueAt) / intervalMs) + 1);
+    entry.gridDueAt += k * intervalMs;
+    entry.held = reason === 'not-ready';
+    schedule(entry, entry.gridDueAt, false);
+    if (onDeferred) {
+      try {
+        onDeferred(entry.plan, reason, entry.dueAt);
+      } catch (error) {
+        report(entry.plan, error);
+      }
+    }
+  }
+
   function dispatch(entry: Entry): void {
+    if (!admit(entry)) return;
     const slot = entry.target;
     if (slot.inFlight >= perTarget) {
       enqueue(slot.waiting, entry);
@@ -358,6 +439,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     started++;
     const startedAt = now();
     entry.startedAt = startedAt;
+    entry.held = false;
+    entry.target.budget?.started(entry.expensive, startedAt);
     const lagMs = Math.max(0, startedAt - entry.dueAt);
     lag.record(lagMs);
     if (onLag) {
@@ -379,6 +462,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   function finish(entry: Entry, result: ProbeResult | undefined, error: unknown, failed: boolean): void {
     const plan = entry.plan;
     const slot = entry.target;
+    if (slot.budget !== null) {
+      const t = now();
+      // The model's time the probe took: its own measure, else how long it was in flight.
+      slot.budget.settled(result?.durationMs ?? t - entry.startedAt, t);
+    }
     slot.inFlight--;
     inFlight--;
     completed++;
@@ -441,6 +529,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       const next = globalWaiting.shift() as Entry;
       waiting--;
       if (next.retired || next.state !== 'waiting') continue;
+      // It waited: the budget or the target's readiness may have changed meanwhile.
+      if (!admit(next)) continue;
       if (next.target.inFlight < perTarget) {
         begin(next);
       } else {
@@ -457,6 +547,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       const next = slot.waiting.shift() as Entry;
       waiting--;
       if (next.retired || next.state !== 'waiting') continue;
+      if (!admit(next)) continue;
       if (inFlight < maxInFlight) {
         begin(next);
       } else {
@@ -532,7 +623,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       running = true;
       draining = false;
       lag.reset();
-      started = completed = skippedSlots = droppedResults = errors = 0;
+      started = completed = skippedSlots = deferredCount = droppedResults = errors = 0;
       const from = now();
       batching = true;
       for (const entry of entries.values()) {
@@ -574,6 +665,26 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
     update,
 
+    setReady(target, ready) {
+      const slot = targets.get(target);
+      if (slot === undefined || slot.ready === ready) return;
+      slot.ready = ready;
+      if (!ready || !running) return;
+      // Ready again: the probes held for it start now, from the grid slot before the one they were
+      // moved to (so that the next one after them is that slot, not one interval later).
+      const t = now();
+      batching = true;
+      for (const entry of entries.values()) {
+        if (!entry.held || entry.target !== slot || entry.state !== 'scheduled') continue;
+        heap.remove(entry);
+        entry.held = false;
+        entry.gridDueAt -= entry.plan.intervalMs;
+        schedule(entry, t, true);
+      }
+      batching = false;
+      arm();
+    },
+
     stats(): SchedulerStats {
       return {
         checks: entries.size,
@@ -583,6 +694,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         started,
         completed,
         skippedSlots,
+        deferred: deferredCount,
         droppedResults,
         errors,
         lag: lag.snapshot(),

@@ -25,6 +25,8 @@ interface StatusQuery {
   recent?: boolean;
   /** `summary` leaves out each check's `lastResult` (about half the bytes). Default `full`. */
   view?: StatusView;
+  /** `true`: only checks whose probes are deferred now (probe budget, readiness); `false`: only the others. */
+  deferred?: boolean;
 }
 
 interface ResultsQuery {
@@ -44,6 +46,7 @@ const statusQuerySchema = {
     label: repeatable({ pattern: '^[^:]+:' }),
     recent: { type: 'boolean' },
     view: { type: 'string', enum: ['full', 'summary'] },
+    deferred: { type: 'boolean' },
   },
 } as const;
 
@@ -69,6 +72,7 @@ function matcher(query: StatusQuery): (status: CheckStatus) => boolean {
     (query.target === undefined || query.target.includes(s.target)) &&
     (query.state === undefined || query.state.includes(s.state)) &&
     (query.region === undefined || query.region.includes(s.region)) &&
+    (query.deferred === undefined || query.deferred === (s.deferred !== undefined)) &&
     labels.every(([key, value]) => s.labels[key] === value);
 }
 
