@@ -18,9 +18,15 @@
  * Durability: a notification is written to the outbox (`enqueueNotification`) before any send, with the
  * dedup key `<groupKey>:<hash of the notified alerts' fingerprint, status and startsAt>` — the same
  * content is never enqueued twice, including by a restarted or second hub (`startsAt` is in the hash so
- * that a new firing episode of the same alert is new content; a repeat adds `:repeat-<n>`). Sends are
- * at-least-once: a row is marked delivered only after the notifier said ok, so a crash mid-send re-sends
- * that one row after its lease lapses; receivers dedupe on `idempotencyKey`.
+ * that a new firing episode of the same alert is new content; a repeat adds `:repeat-<n>`).
+ *
+ * The delivery guarantee, exactly: at least once on the wire, one idempotency key per notification,
+ * hence exactly once for a receiver that deduplicates by that key (PagerDuty by `dedup_key`,
+ * Alertmanager by label set, a webhook receiver by `Idempotency-Key`). A row is marked delivered only
+ * after the notifier said ok, so a process killed mid-send (the request sent, its answer not yet
+ * recorded) leaves that row to be sent again, with the same `idempotencyKey`, once its lease lapses;
+ * per receiver the sends are in order, so at most the one send in flight repeats
+ * (`dispatcher.test.ts`, "dispatcher crash", kills the sender both mid-send and right after an answer).
  *
  * Order: per receiver, notifications are sent in enqueue order (`createdAt`, kept strictly increasing by
  * this dispatcher). A row is only sent when every earlier pending row of the same receiver is settled; a

@@ -211,17 +211,19 @@ alerting:
       WAIT,
     );
     await vi.waitFor(() => expect(received >= 2, 'the resolved notification delivered').toBe(true), WAIT);
-    // The outbox marks the row delivered right after the receiver's answer.
-    await new Promise((r) => setTimeout(r, 200));
-
     const [incident] = (await get<{ incidents: Incident[] }>('/api/v1/incidents?checkId=a%2Fintegrity')).body
       .incidents;
     if (!incident) throw new Error('no incident for a/integrity');
-    const detail = await get<{
-      incident: Incident;
-      transitions: Transition[];
-      notifications: IncidentDelivery[];
-    }>(`/api/v1/incidents/${incident.id}`);
+    // The outbox marks a row delivered right after the receiver's answer: wait for that state.
+    const detail = await vi.waitFor(async () => {
+      const answer = await get<{
+        incident: Incident;
+        transitions: Transition[];
+        notifications: IncidentDelivery[];
+      }>(`/api/v1/incidents/${incident.id}`);
+      expect(answer.body.notifications.filter((n) => n.status === 'delivered')).toHaveLength(2);
+      return answer;
+    }, WAIT);
     expect(detail.status).toBe(200);
     expect(detail.body.incident.closedAt).not.toBeNull();
     expect(detail.body.transitions.map((t) => `${t.from}→${t.to}`)).toEqual([

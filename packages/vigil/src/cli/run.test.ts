@@ -305,10 +305,18 @@ describe('vigil run', () => {
       first.child.kill('SIGKILL');
       await first.exited;
 
+      const restartedAt = Date.now();
       const second = await startHub(file, store);
       expect((await statusOf(second.url, 'credit/integrity'))?.state).toBe('unhealthy');
-      // Let the restarted hub run a few probes of the ongoing outage: nothing new may be sent.
-      await new Promise((r) => setTimeout(r, 1500));
+      // Let the restarted hub run a few probes of the ongoing outage (their results are the event to
+      // wait for): nothing new may be sent.
+      await waitFor('3 probes of the ongoing outage after the restart', async () => {
+        const { results } = await getJson<{ results: ProbeResult[] }>(
+          `${second.url}/api/v1/checks/credit%2Fintegrity/results?since=${restartedAt}&limit=10`,
+        );
+        return results.filter((r) => r.outcome === 'fail').length >= 3;
+      });
+      expect(received.filter((r) => r.status === 'firing')).toHaveLength(1);
       server.faults.clear();
       await waitFor('resolved notification', async () => received.some((r) => r.status === 'resolved'));
       second.child.kill('SIGTERM');

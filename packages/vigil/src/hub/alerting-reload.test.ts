@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createModelServer, type ModelServer, parseFault } from '@vigil/example-model-server';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createNotifiers } from '../alerting/notifiers/index.js';
+import type { NotificationGroup } from '../alerting/types.js';
 import { parseConfig } from '../config/index.js';
 import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
@@ -110,7 +111,14 @@ ${
     await hub.updateAlerting(undefined);
     model.faults.clear();
     await vi.waitFor(() => expect(hub.status()[0]?.state === 'healthy', 'healthy again').toBe(true), WAIT);
-    await new Promise((r) => setTimeout(r, 1000));
+    // Nothing will be sent later either: the recovery's ordered task (where a dispatcher would take
+    // the resolve) is done once flush() returns, no dispatcher is left, and the outbox holds only the
+    // page, delivered.
+    await hub.flush();
+    const outbox = await store.notifications();
+    expect(outbox.map((n) => [(n.payload as NotificationGroup).status, n.notifier, n.status])).toEqual([
+      ['firing', 'hook', 'delivered'],
+    ]);
     expect(b.got).toEqual(['firing']); // no resolve: alerting was removed
     expect(a.got).toEqual([]);
   });

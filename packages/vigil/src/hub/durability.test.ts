@@ -192,7 +192,7 @@ describe('hub state durability', () => {
   it('never writes a state older than one already written, even while transitions are slow to record', async () => {
     // Transitions take 60 ms to record while probes come every 25 ms and checkpoints every 40 ms:
     // flushes and checkpoints of later states must wait for the transition's state.
-    const { saved, results } = await startHub({
+    const { hub, saved, results } = await startHub({
       checkpointIntervalMs: 40,
       transitionDelayMs: 60,
       plan: [plan({ failureThreshold: 2 })],
@@ -203,7 +203,8 @@ describe('hub state durability', () => {
       status = next;
     }
     await until('4 more probes', () => results.pass + results.fail >= 20);
-    await sleep(200);
+    // Every transition task recorded and every state written (flush waits behind the ordered tasks).
+    await hub.flush();
     const times = saved.map((s) => s.lastResult?.startedAt ?? 0);
     expect(times.length).toBeGreaterThan(8);
     expect(times).toEqual([...times].sort((a, b) => a - b));

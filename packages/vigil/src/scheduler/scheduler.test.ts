@@ -425,7 +425,8 @@ describe('createScheduler: update', () => {
     scheduler.start();
     await waitFor(() => rec.count('a/liveness') === 1);
     scheduler.update([]);
-    await sleep(150);
+    // The probe in flight settles (60 ms) and its result is dropped.
+    await waitFor(() => scheduler?.stats().droppedResults === 1);
     expect(rec.count('a/liveness')).toBe(1);
     expect(rec.results).toEqual([]);
     expect(scheduler.stats()).toMatchObject({ checks: 0, droppedResults: 1, inFlight: 0 });
@@ -497,7 +498,16 @@ describe('createScheduler: stop and errors', () => {
     await scheduler.stop();
     expect(rec.results).toHaveLength(1);
     expect(scheduler.stats().inFlight).toBe(0);
-    await sleep(80);
+    // A running scheduler of the same interval shows the stopped one's slots going by: four of its
+    // probes are the event to wait for.
+    const control = recorder(() => 0);
+    const running = createScheduler({ plans: [plan('b/liveness', { intervalMs: 20 })], ...control.options });
+    running.start();
+    try {
+      await waitFor(() => control.count('b/liveness') >= 4);
+    } finally {
+      await running.stop();
+    }
     expect(rec.count('a/liveness')).toBe(1);
   });
 

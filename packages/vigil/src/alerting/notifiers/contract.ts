@@ -35,6 +35,8 @@ export interface NotifierContractHarness {
   deliveries(): string[];
   /** The status a delivery carries, read the way its receiver would read it. */
   statusOf(delivery: string): 'firing' | 'resolved';
+  /** A delivery's text as its receiver reads it (a mail's transfer encoding undone). Default: as is. */
+  textOf?(delivery: string): string;
   /** Texts that no error may contain: keys, passwords, every part of a secret URL path. */
   secrets: string[];
   /** Whether the protocol has `Retry-After` (HTTP does, SMTP does not). */
@@ -90,10 +92,23 @@ export function notifierContract(type: string, harness: NotifierContractHarness)
       for (const delivery of delivered) expect(harness.statusOf(delivery)).toBe('resolved');
     });
 
-    it('delivers a group of several alerts', async () => {
-      const alerts = [alert(), alert({ fingerprint: 'aa00', labels: { check: 'liveness' } })];
+    it('delivers a group of several alerts, every one of them', async () => {
+      // Each alert carries a text only it has: the receiver must have got both.
+      const summaries = ['first of two alerts: integrity failing', 'second of two alerts: liveness failing'];
+      const alerts = [
+        alert({ annotations: { summary: summaries[0] as string } }),
+        alert({
+          fingerprint: 'aa00',
+          labels: { check: 'liveness' },
+          annotations: { summary: summaries[1] as string },
+        }),
+      ];
+      const before = harness.deliveries().length;
       const result = await harness.create().send(group(alerts), context());
       expect(result).toMatchObject({ ok: true });
+      const read = harness.textOf ?? ((delivery: string) => delivery);
+      const delivered = harness.deliveries().slice(before).map(read).join('\n');
+      for (const summary of summaries) expect(delivered).toContain(summary);
     });
 
     it('reports a refused connection as a retryable failure', async () => {

@@ -44,6 +44,7 @@ notifierContract('email', {
   },
   deliveries: () => running().mails.map((mail) => mail.raw),
   statusOf: (raw) => (mailHeader(raw, 'Subject')?.startsWith('[RESOLVED]') ? 'resolved' : 'firing'),
+  textOf: decodeQuotedPrintable,
   secrets: [PASSWORD],
   hasRetryAfter: false,
 });
