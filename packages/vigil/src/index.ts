@@ -23,12 +23,13 @@ export {
 export type { Notifier, NotifierPlugin } from './alerting/types.js';
 export { type ApiOptions, createApi, requireToken } from './api/index.js';
 export { evaluateExpect } from './assertions/index.js';
+export { DEFAULT_PROBE_BUDGET, resolveBudget } from './config/budget.js';
 export { buildPlan, type LoadResult, loadConfig, parseConfig } from './config/index.js';
 export { DEFAULT_PORT, runHub } from './daemon/hub.js';
 export { runRouters } from './daemon/route.js';
 export { ConfigError, UsageError, VigilError } from './errors.js';
 export { createHub, type Hub, type HubOptions } from './hub/hub.js';
-export type { CheckStatus, HubEvent, HubView } from './hub/types.js';
+export type { CheckDeferral, CheckStatus, DeferralEvent, HubEvent, HubView } from './hub/types.js';
 export { createMetrics, type Metrics, type MetricsLevel } from './metrics/index.js';
 export { isProbeable, type ProbeDeps, runProbe } from './probe/run-probe.js';
 export {
@@ -52,7 +53,7 @@ export {
   resolveRouters,
   type TrafficObservation,
 } from './router/index.js';
-export { DEFAULT_COALESCE_MS } from './scheduler/index.js';
+export { DEFAULT_COALESCE_MS, type DeferralReason } from './scheduler/index.js';
 export { openStore } from './store/index.js';
 export type { Store } from './store/types.js';
 export type * from './types.js';

@@ -22,7 +22,7 @@ import { BUDGET_BURST_MS } from '../scheduler/index.js';
 import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import { createHub, type Hub } from './hub.js';
-import type { CheckStatus, HubEvent } from './types.js';
+import type { CheckInfo, CheckStatus, HubEvent } from './types.js';
 
 const ADMIN = 'admin-token';
 const SHARE = 0.1;
@@ -111,11 +111,10 @@ targets:
       /^over the probe budget of 10 % of scorer's model time \(probe latency × rate\)/,
     );
     expect(deferred?.until).toBeGreaterThan(Date.now() - 1_000);
-    const { status: shown } = (
+    const { check, status: shown } = (
       await app.inject({ method: 'GET', url: '/api/v1/checks/scorer%2Fintegrity' })
-    ).json() as {
-      status: CheckStatus;
-    };
+    ).json() as { check: CheckInfo; status: CheckStatus };
+    expect(check.budget).toEqual({ probesPerSecond: 50, modelTimeShare: SHARE });
     expect(shown.deferred).toMatchObject({ reason: 'model-time', message: deferred?.message });
     const listed = (await app.inject({ method: 'GET', url: '/api/v1/status?deferred=true' })).json() as {
       checks: CheckStatus[];

@@ -5,7 +5,7 @@
 import type { Alert } from '../alerting/types.js';
 import type { DeferralReason } from '../scheduler/budget.js';
 import type { Store } from '../store/types.js';
-import type { CheckKind, CheckState, FlapEvent, ProbeResult, Transition } from '../types.js';
+import type { CheckKind, CheckState, FlapEvent, ProbeBudget, ProbeResult, Transition } from '../types.js';
 
 /** One check's live state in one region. */
 export interface CheckStatus {
@@ -74,6 +74,8 @@ export interface CheckInfo {
   /** Latency at or over which a probe is degraded / failed, in ms (`expect.latency`); absent: not set. */
   degradedMs?: number;
   failedMs?: number;
+  /** The target's probe budget (config/budget.ts); absent: unbudgeted. */
+  budget?: ProbeBudget;
 }
 
 /** One side of an HTTP exchange as shown to people: text bodies cut at 64 KiB, secrets redacted. */

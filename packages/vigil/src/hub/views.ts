@@ -106,6 +106,7 @@ export function checkInfoOf(plan: CheckPlan): CheckInfo {
   const latency = plan.expect.latency;
   if (latency?.degradedMs !== undefined) info.degradedMs = latency.degradedMs;
   if (latency?.failedMs !== undefined) info.failedMs = latency.failedMs;
+  if (plan.target.budget !== undefined) info.budget = plan.target.budget;
   return info;
 }
 
