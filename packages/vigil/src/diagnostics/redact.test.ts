@@ -139,6 +139,7 @@ describe('redactResult', () => {
         },
       ],
       error: { code: 'UNEXPECTED_STATUS', message: 'status 401 for token hunter2' },
+      notes: ['server says hunter2 is fine'],
     };
     const shown = redactResult(failed, redact);
     expect(shown.failures[0]).toEqual({
@@ -148,6 +149,7 @@ describe('redactResult', () => {
       message: 'body said [REDACTED]',
     });
     expect(shown.error).toEqual({ code: 'UNEXPECTED_STATUS', message: 'status 401 for token [REDACTED]' });
+    expect(shown.notes).toEqual(['server says [REDACTED] is fine']);
     expect(JSON.stringify(failed)).toContain('hunter2');
   });
 });

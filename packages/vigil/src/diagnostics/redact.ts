@@ -192,15 +192,16 @@ export function redactSecretParams(text: string): string {
 
 /**
  * `result` with `redact` applied to every text in it a server may have put there: its error's
- * message, and each failure's message, expected and actual values (strings inside arrays and objects
- * too, to the depth a failure's sample has). A result without failures or error is returned as is
+ * message, its notes, and each failure's message, expected and actual values (strings inside arrays
+ * and objects too, to the depth a failure's sample has). A result without failures, error or notes is
+ * returned as is
  * (no copy: the common, passing case); otherwise a copy, `result` is not modified.
  *
  * @example
  * const shown = redactResult(result, loaded.redact);
  */
 export function redactResult(result: ProbeResult, redact: (text: string) => string): ProbeResult {
-  if (result.failures.length === 0 && result.error === undefined) return result;
+  if (result.failures.length === 0 && result.error === undefined && result.notes === undefined) return result;
   const copy: ProbeResult = {
     ...result,
     failures: result.failures.map((f) => ({
@@ -212,6 +213,7 @@ export function redactResult(result: ProbeResult, redact: (text: string) => stri
   };
   if (result.error !== undefined)
     copy.error = { code: result.error.code, message: redact(result.error.message) };
+  if (result.notes !== undefined) copy.notes = result.notes.map(redact);
   return copy;
 }
 

@@ -88,7 +88,9 @@ export function followHub(options: HubFeedOptions): HubFeed {
     if (!res.ok) throw new Error(`GET /api/v1/status answered ${res.status}`);
     const { checks: statuses } = (await res.json()) as { checks: CheckStatus[] };
     checks.clear();
-    for (const s of statuses) set(s.checkId, s.region, s.state);
+    // A stale check (Vigil no longer sees its results) counts as the state it was last known in.
+    for (const s of statuses)
+      set(s.checkId, s.region, s.state === 'stale' ? (s.lastKnown?.state ?? 'unknown') : s.state);
     for (const target of new Set([...statuses.map((s) => s.target), ...reported.keys()])) report(target);
   };
 
@@ -148,7 +150,7 @@ export function followHub(options: HubFeedOptions): HubFeed {
     }
     if (event !== 'transition' || data.length === 0) return;
     const t = JSON.parse(data.join('\n')) as Transition;
-    set(t.checkId, t.region, t.to);
+    set(t.checkId, t.region, t.to === 'stale' ? (t.lastKnown ?? 'unknown') : t.to);
     report(targetOf(t.checkId));
   };
 
