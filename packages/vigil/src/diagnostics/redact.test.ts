@@ -87,8 +87,12 @@ describe('isSecretParam', () => {
     'X-Goog-Credential',
     'key',
     'my_service_token',
+    'authToken',
+    'accessToken',
+    'apiKey',
+    'clientSecret',
   ])('%s carries a credential', (name) => expect(isSecretParam(name)).toBe(true));
-  it.each(['page', 'model', 'monkey', 'author', 'limit'])('%s does not', (name) =>
+  it.each(['page', 'model', 'monkey', 'author', 'limit', 'broken', 'keyword'])('%s does not', (name) =>
     expect(isSecretParam(name)).toBe(false),
   );
 });

@@ -148,13 +148,16 @@ const SECRET_PARAMS: ReadonlySet<string> = new Set([
   'x_goog_credential',
 ]);
 
-/** Suffixes that make any parameter name a credential's: `client_secret`, `refresh-token`, `x-api-key`. */
-const SECRET_PARAM_SUFFIX = /[_.](?:key|token|secret|password|signature)$/;
+/**
+ * Endings that make any parameter name a credential's, lower case: `client_secret`, `refresh-token`,
+ * `authToken`, `accessToken`, `apiKey`, `x-api-key`, `user_password`.
+ */
+const SECRET_PARAM_SUFFIX = /(?:token|secret|password|passwd|signature|apikey|[_.]key)$/;
 
 /**
  * True for a query parameter name whose value is a credential (`token`, `api_key`, `apikey`,
- * `password`, `access_token`, `sig`, `X-Amz-Signature`, anything ending in `_token`, `_key`,
- * `_secret`, …; any case, `-` and `_` alike; see the list's sources above).
+ * `password`, `access_token`, `sig`, `X-Amz-Signature`, anything ending in `token`, `secret`,
+ * `password`, `_key`, … such as `authToken`; any case, `-` and `_` alike; see the list's sources above).
  *
  * @example
  * isSecretParam('api_key'); // true
