@@ -18,6 +18,7 @@ import { type RouteOptions, runRouters } from '../daemon/route.js';
 import { UsageError } from '../errors.js';
 import { DEFAULT_ADMIN_PORT } from '../router/admin.js';
 import { urlProblem } from '../schema/url.js';
+import { runUntilSignalled } from './signals.js';
 
 /** Adds `route` to the program. */
 export function registerRoute(program: Command): void {
@@ -50,24 +51,6 @@ export function registerRoute(program: Command): void {
     )
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .action(async (opts: RouteOptions) => {
-      let stop: (() => Promise<void>) | undefined;
-      let requested: string | undefined;
-      const shutdown = (signal: string) => {
-        if (!stop) {
-          requested = signal;
-          return;
-        }
-        void stop().then(
-          () => process.exit(0),
-          (err: Error) => {
-            console.error(`error while stopping after ${signal}: ${err.message}`);
-            process.exit(1);
-          },
-        );
-      };
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-      process.once('SIGINT', () => shutdown('SIGINT'));
-      ({ stop } = await runRouters(opts));
-      if (requested) shutdown(requested);
+      await runUntilSignalled(() => runRouters(opts));
     });
 }

@@ -15,6 +15,7 @@
 import { type Command, Option } from 'commander';
 import { DEFAULT_PORT, LOG_FORMATS, LOG_LEVELS, type RunOptions, runHub } from '../daemon/hub.js';
 import { UsageError } from '../errors.js';
+import { runUntilSignalled } from './signals.js';
 
 /** Adds `run` to the program. */
 export function registerRun(program: Command): void {
@@ -70,25 +71,6 @@ export function registerRun(program: Command): void {
           'warning: --token is visible to every user of this machine in `ps` and may be kept in shell history: set VIGIL_API_TOKEN instead',
         );
       }
-      // Handlers go in before the hub starts: a SIGTERM during start-up stops it once it is up.
-      let stop: (() => Promise<void>) | undefined;
-      let requested: string | undefined;
-      const shutdown = (signal: string) => {
-        if (!stop) {
-          requested = signal;
-          return;
-        }
-        void stop().then(
-          () => process.exit(0),
-          (err: Error) => {
-            console.error(`error while stopping after ${signal}: ${err.message}`);
-            process.exit(1);
-          },
-        );
-      };
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-      process.once('SIGINT', () => shutdown('SIGINT'));
-      ({ stop } = await runHub(opts));
-      if (requested) shutdown(requested);
+      await runUntilSignalled(() => runHub(opts));
     });
 }
