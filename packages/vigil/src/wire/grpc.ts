@@ -313,6 +313,14 @@ interface ChannelEntry {
   /** Latest connection attempt: TCP connected / TLS verified, as performance.now(); -1 if not (yet). */
   tcpAt: number;
   secureAt: number;
+  /**
+   * When the peer last closed a connection before sending a byte (before the HTTP/2 server preface), as
+   * performance.now(), and how many times it has; -1 / 0 if never. grpc-js retries such a connection
+   * with back-off until the call's deadline, so without this a listener that resets every connection
+   * would read as a plain `TIMEOUT`.
+   */
+  droppedAt: number;
+  drops: number;
 }
 
 /**
@@ -356,7 +364,13 @@ class ProbeCredentials extends grpc.ChannelCredentials {
     const secure = this.#tls;
     const track = (socket: net.Socket): void => {
       entry.sockets.add(socket);
-      socket.once('close', () => entry.sockets.delete(socket));
+      socket.once('close', () => {
+        // Still in the set: not destroyed by Vigil (closeEntry empties it first).
+        if (entry.sockets.delete(socket) && socket.bytesRead === 0 && !entry.evicted) {
+          entry.droppedAt = performance.now();
+          entry.drops++;
+        }
+      });
     };
     return {
       connect(socket: net.Socket) {
@@ -441,6 +455,12 @@ export interface CallContext {
   elapsedMs: number;
   /** The received-message cap, in bytes, for `BODY_TOO_LARGE`'s message. */
   maxBodyBytes: number;
+  /**
+   * Connections the peer closed before sending a byte while this call waited for one (grpc-js retries
+   * them until the deadline); 0 or absent if none. A deadline that runs out with such drops and no
+   * connection made is `CONNECTION_RESET`, not `TIMEOUT`.
+   */
+  droppedBeforeHandshake?: number;
 }
 
 /** What went wrong with a call, or nothing for OK. */
@@ -489,6 +509,7 @@ export function describeCallStage(stage: CallStage, authority: string): string {
  * | status (and what gRPC says) | code |
  * | --- | --- |
  * | `DEADLINE_EXCEEDED` | `TIMEOUT` (`timed out after 2000 ms waiting for the response from …`) |
+ * | `DEADLINE_EXCEEDED`, not connected, the peer closed every attempt before sending a byte | `CONNECTION_RESET` |
  * | `UNAVAILABLE`, not connected: `ECONNREFUSED` | `CONNECTION_REFUSED` |
  * | `UNAVAILABLE`, not connected: name resolution failed | `DNS` |
  * | `UNAVAILABLE`, not connected: certificate, handshake, TLS alert | `TLS` |
@@ -517,6 +538,13 @@ export function classifyGrpcStatus(status: GrpcStatus, ctx: CallContext): GrpcCl
   if (status.code === grpc.status.DEADLINE_EXCEEDED) {
     // The local deadline, or a server that gave up on its own deadline before ours (rare): both TIMEOUT.
     const ours = ctx.elapsedMs >= ctx.timeoutMs - 1 || /^Deadline exceeded after/.test(details);
+    const drops = ctx.droppedBeforeHandshake ?? 0;
+    if (ours && drops > 0 && ctx.stage !== 'response' && ctx.stage !== 'message') {
+      return trouble(
+        'CONNECTION_RESET',
+        `${ctx.authority} closed the connection before the HTTP/2 handshake (${drops} ${drops === 1 ? 'attempt' : 'attempts'} in ${Math.round(ctx.timeoutMs)} ms)`,
+      );
+    }
     return ours
       ? trouble(
           'TIMEOUT',
@@ -752,6 +780,8 @@ export function createGrpcClient(options: GrpcClientOptions = {}): GrpcClient {
       sockets: new Set(),
       tcpAt: -1,
       secureAt: -1,
+      droppedAt: -1,
+      drops: 0,
     };
     const credentials = new ProbeCredentials(
       entry,
@@ -843,6 +873,7 @@ export function createGrpcClient(options: GrpcClientOptions = {}): GrpcClient {
       entry.secureAt = -1;
     }
     entry.inflight++;
+    const dropsBefore = entry.drops;
 
     return new Promise<GrpcExchange<Res>>((resolve) => {
       let tReady = reused ? started : -1;
@@ -930,6 +961,7 @@ export function createGrpcClient(options: GrpcClientOptions = {}): GrpcClient {
             timeoutMs: req.timeoutMs,
             elapsedMs: tEnd - started,
             maxBodyBytes,
+            droppedBeforeHandshake: entry.drops - dropsBefore,
           });
           if (classified) {
             error = { code: classified.code, message: classified.message };
