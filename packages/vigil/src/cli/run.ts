@@ -13,6 +13,7 @@
  * Pass the API token in `VIGIL_API_TOKEN`: `--token` is visible to every user in `ps` (a warning says so).
  */
 import { type Command, Option } from 'commander';
+import { DEFAULT_MAX_CONFIG_BYTES } from '../config/load.js';
 import { DEFAULT_PORT, LOG_FORMATS, LOG_LEVELS, type RunOptions, runHub } from '../daemon/hub.js';
 import { UsageError } from '../errors.js';
 import { runUntilSignalled } from './signals.js';
@@ -63,6 +64,20 @@ export function registerRun(program: Command): void {
         return n;
       },
       7,
+    )
+    .option(
+      '--max-config-bytes <bytes>',
+      'refuse a config file larger than this, at start and on reload (the running config stays)',
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1)
+          throw new UsageError(
+            'VIGIL_ERR_USAGE',
+            `--max-config-bytes must be a positive integer, got "${v}"`,
+          );
+        return n;
+      },
+      DEFAULT_MAX_CONFIG_BYTES,
     )
     .action(async (opts: RunOptions, command: Command) => {
       if (command.getOptionValueSource('token') === 'cli') {

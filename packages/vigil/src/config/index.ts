@@ -22,6 +22,7 @@ export type { CheckPlan } from '../types.js';
 export type { Env } from './interpolate.js';
 export { generateJsonSchema } from './json-schema.js';
 export {
+  DEFAULT_MAX_CONFIG_BYTES,
   deepFreeze,
   type FailedConfig,
   type LoadedConfig,
@@ -31,7 +32,9 @@ export {
   loadConfigOrThrow,
   type ParseOptions,
   parseConfig,
+  readConfigText,
 } from './load.js';
+export { loadConfigOffThread, type OffThreadOptions } from './off-thread.js';
 export { buildPlan } from './plan.js';
 export {
   assertionSchema,

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { isSecretAlertingValue } from '../alerting/routing.js';
@@ -67,6 +67,29 @@ export interface ParseOptions {
 export interface LoadOptions {
   /** Variables for `${VAR}` interpolation. Default `process.env`. */
   env?: Env;
+  /**
+   * Largest config file accepted, in bytes; a larger one is refused with `VIGIL_ERR_CONFIG_READ`
+   * before it is read. Default {@link DEFAULT_MAX_CONFIG_BYTES}.
+   */
+  maxBytes?: number;
+}
+
+/**
+ * Default size cap of a config file: 10 MiB (10,485,760 bytes). The largest config measured
+ * (BENCHMARKS.md, "Config reload off the event loop") is 10 MB for 44,000 targets, four times the
+ * 10,000 checks the hub is sized for; a file beyond that is more likely a mistake (a log or a dump
+ * written over the config) than a fleet, and parsing it costs memory in proportion. `vigil run
+ * --max-config-bytes` changes it.
+ */
+export const DEFAULT_MAX_CONFIG_BYTES = 10 * 1024 * 1024;
+
+/** A config that parsed and validated, before freezing: what {@link parseConfigParts} returns. */
+export interface ParsedConfigParts {
+  ok: true;
+  config: VigilConfig;
+  plan: CheckPlan[];
+  /** The values {@link LoadedConfig.redact} hides (see {@link redactorOf}). */
+  secrets: string[];
 }
 
 /**
@@ -86,6 +109,31 @@ export interface LoadOptions {
  * @returns a {@link LoadResult}; never throws for bad input
  */
 export function parseConfig(text: string, options: ParseOptions): LoadResult {
+  const parts = parseConfigParts(text, options);
+  if (!parts.ok) return parts;
+  return {
+    ok: true,
+    config: deepFreeze(parts.config),
+    plan: deepFreeze(parts.plan),
+    redact: redactorOf(parts.secrets),
+  };
+}
+
+/**
+ * The redaction function of a config whose secrets are `secrets`: each value replaced by
+ * `[REDACTED]`, then credential-named query parameters' values (`redactSecretParams`).
+ */
+export function redactorOf(secrets: readonly string[]): (text: string) => string {
+  const redactSecrets = createRedactor(secrets);
+  return (text: string) => redactSecretParams(redactSecrets(text));
+}
+
+/**
+ * {@link parseConfig} without the last step: the config and plan are plain, unfrozen data (they can
+ * be posted from a worker thread: `config/off-thread.ts`), and the secrets a list rather than a
+ * function. Same diagnostics, same failures.
+ */
+export function parseConfigParts(text: string, options: ParseOptions): ParsedConfigParts | FailedConfig {
   const env = options.env ?? process.env;
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter });
@@ -119,8 +167,6 @@ export function parseConfig(text: string, options: ParseOptions): LoadResult {
   const tree = interpolation.value;
   const secrets = [...interpolation.secrets, ...literalSecrets(tree)];
   const isSecret = (value: string) => secrets.some((secret) => secret !== '' && value.includes(secret));
-  const redactSecrets = createRedactor(secrets);
-  const redact = (text: string) => redactSecretParams(redactSecrets(text));
 
   const parsed = configSchema.safeParse(tree, { error: configErrorMap, reportInput: true });
   const files = checkFiles(tree, options.baseDir);
@@ -144,9 +190,7 @@ export function parseConfig(text: string, options: ParseOptions): LoadResult {
 
   const config = parsed.data;
   resolveFiles(config, options.baseDir, files.schemas);
-  deepFreeze(config);
-  const plan = deepFreeze(buildPlan(config));
-  return { ok: true, config, plan, redact };
+  return { ok: true, config, plan: buildPlan(config), secrets: secrets.filter((secret) => secret !== '') };
 }
 
 /**
@@ -159,17 +203,59 @@ export function parseConfig(text: string, options: ParseOptions): LoadResult {
  *   for bad input
  */
 export async function loadConfig(file: string, options: LoadOptions = {}): Promise<LoadResult> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    return { ok: false, code: 'VIGIL_ERR_CONFIG_READ', diagnostics: [`${file}: ${readProblem(error)}`] };
-  }
+  const text = await readConfigText(file, options.maxBytes);
+  if (typeof text !== 'string') return text;
   return parseConfig(text, {
     file,
     baseDir: dirname(resolve(file)),
     ...(options.env !== undefined && { env: options.env }),
   });
+}
+
+/**
+ * Reads a config file's text, refusing one over `maxBytes` (default {@link DEFAULT_MAX_CONFIG_BYTES})
+ * before reading it: from the size the file has when opened, and again from what was read, since a
+ * file can grow while it is read.
+ *
+ * @returns the text, or a {@link FailedConfig} with `VIGIL_ERR_CONFIG_READ`
+ */
+export async function readConfigText(
+  file: string,
+  maxBytes: number = DEFAULT_MAX_CONFIG_BYTES,
+): Promise<string | FailedConfig> {
+  const tooLarge = (size: number): FailedConfig => ({
+    ok: false,
+    code: 'VIGIL_ERR_CONFIG_READ',
+    diagnostics: [
+      `${file}: the config file is ${size} bytes, over the limit of ${maxBytes} bytes (--max-config-bytes); nothing of it was loaded`,
+    ],
+  });
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(file, 'r');
+    const { size } = await handle.stat();
+    if (size > maxBytes) return tooLarge(size);
+    // One byte more than the size (and at most than the cap): a file that grew past the cap while
+    // being read is caught too.
+    let buffer = Buffer.alloc(Math.min(maxBytes, size) + 1);
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) {
+        if (length > maxBytes) return tooLarge(length);
+        const bigger = Buffer.alloc(Math.min(maxBytes + 1, buffer.length * 2));
+        buffer.copy(bigger);
+        buffer = bigger;
+      }
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    return buffer.toString('utf8', 0, length);
+  } catch (error) {
+    return { ok: false, code: 'VIGIL_ERR_CONFIG_READ', diagnostics: [`${file}: ${readProblem(error)}`] };
+  } finally {
+    await handle?.close().catch(() => {});
+  }
 }
 
 /**

@@ -7,6 +7,7 @@ import { type Logger, pino } from 'pino';
 import { createNotifiers } from '../alerting/notifiers/index.js';
 import { createApi } from '../api/index.js';
 import { type FailedConfig, loadConfig } from '../config/index.js';
+import { loadConfigOffThread } from '../config/off-thread.js';
 import { type ConfigWatcher, watchConfigFile } from '../config/watch.js';
 import { ConfigError, UsageError, VigilError } from '../errors.js';
 import { createHub } from '../hub/hub.js';
@@ -42,6 +43,8 @@ export interface RunOptions {
   retentionDays?: number;
   /** `/metrics` at the detail level (packages/vigil/METRICS.md). Default false: the default level. */
   metricsDetail?: boolean;
+  /** Largest config file accepted, at start and on reload, in bytes. Default `DEFAULT_MAX_CONFIG_BYTES` (10 MiB). */
+  maxConfigBytes?: number;
 }
 
 /** How often the hub prunes the store: raw results past retention become per-minute rollups. */
@@ -81,7 +84,7 @@ export async function runHub(opts: RunOptions): Promise<{ url: string; stop: () 
     });
   } catch (err) {
     // The config's folder is missing or unreadable: loading says why, as it would for the file.
-    const loaded = await loadConfig(opts.config);
+    const loaded = await loadConfig(opts.config, maxBytesOf(opts));
     if (!loaded.ok) throw configFailure(opts.config, loaded);
     throw new ConfigError(
       'VIGIL_ERR_CONFIG_READ',
@@ -107,7 +110,8 @@ async function startHub(
   watcher: ConfigWatcher,
   onReloadReady: (reload: (why: string) => void) => void,
 ): Promise<{ url: string; stop: () => Promise<void> }> {
-  const loaded = await loadConfig(opts.config);
+  // At start nothing else runs yet: the config loads on this thread (reloads use a worker, below).
+  const loaded = await loadConfig(opts.config, maxBytesOf(opts));
   if (!loaded.ok) throw configFailure(opts.config, loaded);
   let redact = loaded.redact;
   const region = opts.region ?? loaded.config.region ?? 'local';
@@ -170,7 +174,11 @@ async function startHub(
   let reloading: Promise<void> = Promise.resolve();
   const reload = (why: string) => {
     reloading = reloading.then(async () => {
-      const next = await loadConfig(opts.config);
+      // Parsed and validated in a worker thread, received in chunks: the probes, the API and /livez
+      // keep being served while a large config loads (config/off-thread.ts).
+      const loadStarted = performance.now();
+      const next = await loadConfigOffThread(opts.config, maxBytesOf(opts));
+      const loadMs = Math.round(performance.now() - loadStarted);
       if (!next.ok) {
         logger.error(
           { diagnostics: next.diagnostics },
@@ -179,7 +187,10 @@ async function startHub(
         return;
       }
       redact = next.redact;
+      const updateStarted = performance.now();
       hub.update(next.plan);
+      // On the event loop, unlike the load: logged so that a slow one shows (BENCHMARKS.md).
+      const updateMs = Math.round(performance.now() - updateStarted);
       if (JSON.stringify(next.config.alerting) !== JSON.stringify(alerting)) {
         alerting = next.config.alerting;
         await hub.updateAlerting(
@@ -187,7 +198,7 @@ async function startHub(
         );
         logger.info(alerting ? 'alerting reloaded' : 'alerting removed: no notifications from now on');
       }
-      logger.info({ checks: hub.status().length }, `config reloaded (${why})`);
+      logger.info({ checks: hub.status().length, loadMs, updateMs }, `config reloaded (${why})`);
     });
   };
   onReloadReady(reload);
@@ -210,6 +221,10 @@ async function startHub(
     return stopped;
   };
   return { url, stop };
+}
+
+function maxBytesOf(opts: RunOptions): { maxBytes?: number } {
+  return opts.maxConfigBytes === undefined ? {} : { maxBytes: opts.maxConfigBytes };
 }
 
 /**
