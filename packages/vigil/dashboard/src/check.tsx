@@ -99,6 +99,9 @@ export function CheckPage({ live, checkId }: { live: Live; checkId: string }) {
     );
   }
   const info = detail?.check;
+  // The adapter's notes (e.g. the server as a whole not ready while this model is): from the newest
+  // result stored, else the hub's last result.
+  const latestNotes = results[results.length - 1]?.notes ?? detail?.status?.lastResult?.notes ?? [];
   return (
     <>
       <p class="crumbs">
@@ -128,6 +131,17 @@ export function CheckPage({ live, checkId }: { live: Live; checkId: string }) {
           <time dateTime={isoTime(status.deferred.until)}>{formatTime(status.deferred.until)}</time>:{' '}
           {status.deferred.message} (since {formatTime(status.deferred.since)}).
         </p>
+      )}
+      {latestNotes.length > 0 && (
+        <div class="result-notes" role="note" aria-labelledby="notes-h">
+          <h2 id="notes-h">Notes of the latest result</h2>
+          <p>Seen by the probe but not this check's failure:</p>
+          <ul>
+            {latestNotes.map((note, i) => (
+              <li key={i}>{note}</li>
+            ))}
+          </ul>
+        </div>
       )}
       {info && <Facts info={info} status={status} />}
       <section aria-labelledby="latency-h">
@@ -381,12 +395,17 @@ function ResultsTable({ results }: { results: ProbeResult[] }) {
               <td>{formatMs(r.durationMs)}</td>
               <td>{r.httpStatus ?? '—'}</td>
               <td>
-                {r.failures.length === 0 ? (
+                {r.failures.length === 0 && (r.notes === undefined || r.notes.length === 0) ? (
                   '—'
                 ) : (
                   <ul class="reasons">
                     {r.failures.map((f, i) => (
                       <li key={i}>{f.message}</li>
+                    ))}
+                    {r.notes?.map((note, i) => (
+                      <li key={`note-${i}`} class="note">
+                        note: {note}
+                      </li>
                     ))}
                   </ul>
                 )}

@@ -79,6 +79,8 @@ interface ResultDetail {
   phases: ProbeResult['phases'];
   failures: ProbeResult['failures'];
   error?: ProbeResult['error'];
+  /** Conditions an adapter saw that do not decide the verdict (e.g. the server-wide state). */
+  notes?: ProbeResult['notes'];
 }
 
 /** Column values of one result, in the order of `RESULTS_INSERT`'s columns (`queries.ts`). */
@@ -103,6 +105,7 @@ export function ms(time: number): number {
 export function resultRow(r: ProbeResult): ResultRowValues {
   const detail: ResultDetail = { target: r.target, check: r.check, phases: r.phases, failures: r.failures };
   if (r.error !== undefined) detail.error = r.error;
+  if (r.notes !== undefined && r.notes.length > 0) detail.notes = r.notes;
   return [
     r.checkId,
     r.region,
@@ -144,6 +147,7 @@ export function resultFromRow(row: ResultRow): ProbeResult {
   };
   if (row.http_status !== null) r.httpStatus = row.http_status;
   if (d.error !== undefined) r.error = d.error;
+  if (d.notes !== undefined) r.notes = d.notes;
   if (row.model_version !== null) r.modelVersion = row.model_version;
   return r;
 }

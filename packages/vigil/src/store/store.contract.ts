@@ -100,6 +100,15 @@ export function defineStoreContract(backend: string, makeHarness: () => StoreCon
         expect(bareBack && Object.keys(bareBack).sort()).toEqual(Object.keys(bare).sort());
       });
 
+      it("round-trips an adapter's notes, on a passing result and on a failed one (issue #15)", async () => {
+        const note =
+          'the server as a whole is not ready (/v2/health/ready: 400): another of its models is not ready';
+        const passing = probeResult({ startedAt: T0 + 1000, notes: [note] });
+        const failing = failedResult({ startedAt: T0 + 2000, notes: [note, 'second note'] });
+        await store.appendResults([passing, failing]);
+        expect(await store.results(passing.checkId)).toStrictEqual([passing, failing]);
+      });
+
       it('round-trips assertion values JSON cannot hold: NaN, ±Infinity, bigint', async () => {
         const odd = failedResult({
           failures: [
