@@ -6,8 +6,9 @@
  *   standard `grpc.health.v1.Health/Check` for service `""` → `SERVING` (what Kubernetes' native gRPC
  *   probes call).
  * - readiness: `ModelReady {name, version}` → `{ready: true}`: the model's own readiness. `ServerReady`
- *   is asked only to word a failure (Triton's default strict readiness makes it false when *any* model
- *   is not ready, so it says nothing about this one).
+ *   never decides it (Triton's default strict readiness makes it false when *any* model is not ready,
+ *   so it says nothing about this one): it words a failure, and when the model is ready but the server
+ *   is not, the result carries that as a note, as `oip-v2`'s does over REST (issue #15).
  * - integrity: `ModelMetadata` (cached per target for 60 s) for the declared outputs, then `ModelInfer`
  *   with `plan.request` in the REST shape (`{inputs: [{name, shape, datatype, data}]}`, encoded into
  *   typed `contents`); the answer's typed `contents` or `raw_output_contents` are decoded into the same
@@ -116,9 +117,18 @@ const oipGrpcAdapter = defineAdapter('oip-grpc', {
     const exchange = await caller.call(oip.ModelReady, { name: model, ...versionOf(ctx.target) });
     const failed = failedCall(exchange, 'ModelReady');
     if (failed) return failed;
-    if (exchange.message?.ready === true) return answer(exchange, { ok: true }, exchange.message);
-    // Only to word the failure: is it this model, or the whole server (still loading)?
     const server = await caller.call(oip.ServerReady, {});
+    if (exchange.message?.ready === true) {
+      const passed = answer(exchange, { ok: true }, exchange.message);
+      // The server-wide state, its own reason: another model on this server is not ready.
+      if (server.error === undefined && server.message?.ready === false) {
+        passed.notes = [
+          `server-wide readiness: ServerReady answered ready: false; model "${model}" is ready, so another model on this server is not (Triton with strict readiness and MLServer report the server not ready while any model is not)`,
+        ];
+      }
+      return passed;
+    }
+    // To word the failure: is it this model, or the whole server (still loading)?
     const serverSays =
       server.error !== undefined
         ? `; ServerReady failed too (${server.error.message})`
