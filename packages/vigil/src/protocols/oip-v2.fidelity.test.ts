@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpClient } from '../types.js';
 import { createOipFake, type OipFake } from './fakes/oip.js';
+import { startFakeServer } from './fakes/server.js';
 import { makeClient, makePlan, makeTarget, runAdapter } from './fakes/testing.js';
 import { oipV2Adapter } from './oip-v2.js';
 
@@ -112,7 +113,7 @@ describe("oip-v2 reads Triton's and KServe's answers as they mean them", () => {
     );
   });
 
-  it('Triton: a JSON inference of an FP16/BF16 output says why it cannot be read and points to the binary-data extension (PROTOCOLS.md)', async () => {
+  it('Triton: a JSON inference of an FP16/BF16 output says why it cannot be read and points to the binary-data extension (src/http_server.cc WriteDataToJson, FP16/BF16 cases)', async () => {
     triton.state.models.half = { ready: true, datatype: 'FP16' };
     try {
       const t = makeTarget('oip-v2', triton.url, { model: 'half' });
@@ -149,6 +150,40 @@ describe("oip-v2 reads Triton's and KServe's answers as they mean them", () => {
       });
     } finally {
       delete triton.state.models.half;
+    }
+  });
+
+  it('Triton: its 400 "sending FP16 data via JSON is not supported" is explained even when the model\'s metadata did not declare FP16 (src/http_server.cc WriteDataToJson)', async () => {
+    // Metadata says FP32 (say, a model redeployed since), the inference answers as Triton does.
+    const stale = await startFakeServer((req) =>
+      req.path.endsWith('/infer')
+        ? {
+            status: 400,
+            json: {
+              error:
+                'sending FP16 data via JSON is not supported. Please use the binary data format for output',
+            },
+          }
+        : { status: 200, json: { name: 'm', outputs: [{ name: 'y', datatype: 'FP32', shape: [1] }] } },
+    );
+    try {
+      const t = makeTarget('oip-v2', stale.url, { model: 'm' });
+      const request = { inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [1] }] };
+      const answer = await runAdapter(
+        client,
+        oipV2Adapter,
+        'integrity',
+        makePlan('integrity', t, { request }),
+      );
+      expect(answer.verdict).toMatchObject({
+        ok: false,
+        code: 'UNEXPECTED_STATUS',
+        reason: expect.stringContaining(
+          'is FP16/BF16, which Triton carries only through the binary-data extension',
+        ),
+      });
+    } finally {
+      await stale.close();
     }
   });
 });

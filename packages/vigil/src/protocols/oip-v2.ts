@@ -72,11 +72,24 @@ function halfPrecisionOutputsOf(body: unknown): string[] {
 }
 
 /**
- * Why FP16/BF16 outputs cannot be read here: Triton refuses to write them as JSON (PROTOCOLS.md;
- * triton-inference-server/server `src/http_server.cc`, the JSON output writer), and the binary-data
- * extension puts them after the JSON header, outside what a JSON check reads.
+ * Triton's refusal to write an FP16/BF16 output as JSON: triton-inference-server/server
+ * `src/http_server.cc`, `WriteDataToJson`, the `TRITONSERVER_TYPE_FP16` and `TRITONSERVER_TYPE_BF16`
+ * cases: `TRITONSERVER_ERROR_INVALID_ARG` (HTTP 400) "sending FP16 data via JSON is not supported.
+ * Please use the binary data format for output" (BF16 likewise). Its `ReadDataFromJson` refuses FP16
+ * inputs the same way ("receiving FP16 data via JSON is not supported").
+ */
+const TRITON_HALF_REFUSAL = /(sending|receiving) (FP16|BF16) data via JSON is not supported/i;
+
+/**
+ * Why FP16/BF16 outputs cannot be read here: Triton refuses to write them as JSON
+ * ({@link TRITON_HALF_REFUSAL}), and the binary-data extension puts them after the JSON header, outside
+ * what a JSON check reads. With no output names (the model's metadata did not say), the outputs are
+ * not named.
  */
 function halfPrecisionHint(names: readonly string[]): string {
+  if (names.length === 0) {
+    return 'an output (or input) is FP16/BF16, which Triton carries only through the binary-data extension (JSON cannot carry them): narrow the request\'s "outputs" to others, or probe this model over gRPC';
+  }
   const list = names.map((n) => `"${n}"`).join(', ');
   return `output${names.length === 1 ? '' : 's'} ${list} ${names.length === 1 ? 'is' : 'are'} FP16/BF16, which Triton returns only through the binary-data extension (JSON cannot carry them): narrow the request's "outputs" to others, or probe this model over gRPC`;
 }
@@ -276,7 +289,9 @@ export function createOipV2Adapter(options: OipV2Options = {}): ProtocolAdapter 
         const wanted = requestedOutputs(request);
         const half = (declared.halfPrecision ?? []).filter((n) => wanted === undefined || wanted.has(n));
         const failed = unexpectedStatus(reply);
-        if (half.length > 0 && !failed.verdict.ok) failed.verdict.reason += `; ${halfPrecisionHint(half)}`;
+        if (failed.verdict.ok) return failed;
+        if (half.length > 0) failed.verdict.reason += `; ${halfPrecisionHint(half)}`;
+        else if (TRITON_HALF_REFUSAL.test(reply.text)) failed.verdict.reason += `; ${halfPrecisionHint([])}`;
         return failed;
       }
       const json = jsonOf(reply);

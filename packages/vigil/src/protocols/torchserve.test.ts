@@ -197,7 +197,7 @@ describe('torchserve', () => {
   });
 });
 
-describe('torchserve as it ships: token authorisation with a management key of its own (docs/token_authorization_api.md)', () => {
+describe('torchserve as it ships: token authorisation with a management key of its own (pytorch/serve frontend/server/src/main/java/org/pytorch/serve/util/TokenAuthorization.java, http/TokenAuthorizationHandler.java; docs/token_authorization_api.md)', () => {
   const keys = { inference: 'inf-key-1', management: 'mgmt-key-1' };
   const inferenceAuth = { auth: { bearer: keys.inference } };
 
@@ -210,7 +210,7 @@ describe('torchserve as it ships: token authorisation with a management key of i
     expect(fake.requests.at(-1)?.headers.authorization).toBe('Bearer inf-key-1');
   });
 
-  it('without managementAuth, the refusal (400 InvalidKeyException) says the management API takes its own key', async () => {
+  it('without managementAuth, the refusal (400 InvalidKeyException: TokenAuthorizationHandler.checkTokenAuthorization, a ModelException → 400 in HttpRequestHandler.channelRead0) says the management API takes its own key', async () => {
     fake.state.tokens = { ...keys };
     const answer = await run('readiness', inferenceAuth);
     expect(answer.verdict).toMatchObject({
@@ -219,6 +219,26 @@ describe('torchserve as it ships: token authorisation with a management key of i
         'answered 400: Token Authorization failed. Token either incorrect, expired, or not provided correctly: token authorisation is on (the default since TorchServe 0.11) and the management API takes its own key',
       ),
     });
+  });
+
+  it('the older wording "Token Authentication failed" (the plugin\'s TokenAuthorizationHandler, the /token route) is the same refusal', async () => {
+    const older = await startFakeServer(() => ({
+      status: 400,
+      json: {
+        code: 400,
+        type: 'ModelException',
+        message: 'Token Authentication failed. Token either incorrect, expired, or not provided correctly',
+      },
+    }));
+    try {
+      const answer = await run('readiness', { ...inferenceAuth, managementUrl: older.url });
+      expect(answer.verdict).toMatchObject({
+        ok: false,
+        reason: expect.stringContaining('token authorisation is on (the default since TorchServe 0.11)'),
+      });
+    } finally {
+      await older.close();
+    }
   });
 
   it("managementAuth.keyFile reads key_file.json's management key, and re-reads it when the keys are regenerated", async () => {

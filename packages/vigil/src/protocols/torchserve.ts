@@ -68,9 +68,13 @@ interface KeyFileEntry {
 const keyFiles = new Map<string, KeyFileEntry>();
 
 /**
- * The keys in TorchServe's `key_file.json` (`{"management": {"key"}, "inference": {"key"}, "API": {"key"}}`;
- * pytorch/serve `frontend/server/src/main/java/org/pytorch/serve/http/TokenAuthorizationHandler.java`
- * and `docs/token_authorization_api.md`).
+ * The keys in TorchServe's `key_file.json`: `{"management": {"key", "expiration time"}, "inference":
+ * {"key", "expiration time"}, "API": {"key"}}`, written at start-up to `key_file.json` in the server's
+ * working directory (mode 0600) and rewritten whole when a key is regenerated through the `/token`
+ * API (pytorch/serve `frontend/server/src/main/java/org/pytorch/serve/util/TokenAuthorization.java`,
+ * `init` and `generateKeyFile`; `docs/token_authorization_api.md`). The management and inference keys
+ * expire (`expiration time`, an ISO-8601 instant, `ConfigManager.getTimeToExpiration()` minutes on); the API
+ * key does not.
  */
 async function readKeyFile(path: string): Promise<KeyFileEntry['keys']> {
   const info = await stat(path);
@@ -122,9 +126,14 @@ async function managementHeaders(
 }
 
 /**
- * True for TorchServe's refusal of a missing, wrong or expired key: `InvalidKeyException`, answered as
- * 400 "Token Authorization failed. Token either incorrect, expired, or not provided correctly" (as users
- * report it; the status is not 401), or a 401/403 from a proxy in front.
+ * True for TorchServe's refusal of a missing, wrong or expired key, or a 401/403 from a proxy in front.
+ * pytorch/serve `frontend/server/src/main/java/org/pytorch/serve/http/TokenAuthorizationHandler.java`,
+ * `checkTokenAuthorization`: no `Authorization` header, or a token that is not the current key of that
+ * API (or has expired), throws `InvalidKeyException` "Token Authorization failed. Token either
+ * incorrect, expired, or not provided correctly" ("Token Authentication failed. …" in the older
+ * plugin's handler and on the `/token` route); `InvalidKeyException` is a `ModelException`, which
+ * `HttpRequestHandler.channelRead0` answers with **400** BAD_REQUEST (not 401), the body
+ * `{"code": 400, "type": "InvalidKeyException", "message": …}` (`NettyUtils.sendError`).
  */
 function isTokenRefusal(reply: Reply): boolean {
   if (reply.status === 401 || reply.status === 403) return true;
@@ -132,7 +141,7 @@ function isTokenRefusal(reply: Reply): boolean {
   const body = reply.json.ok ? reply.json.value : undefined;
   return (
     (isRecord(body) && body.type === 'InvalidKeyException') ||
-    /token authori[sz]ation failed/i.test(reply.text)
+    /token (authori[sz]ation|authentication) failed/i.test(reply.text)
   );
 }
 

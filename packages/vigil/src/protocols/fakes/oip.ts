@@ -6,8 +6,9 @@
  *   `/v2/health/ready` answers 400 with an empty body while any model is not READY (`--strict-readiness`
  *   defaults to true); a model-ready route answers 400 `{"error":"Model version not ready"}` for a model
  *   that is not READY *and* for one that does not exist. FP16/BF16 outputs cannot be written as JSON:
- *   the inference answers 400 unless the output asks for `binary_data` (the wording of that error is
- *   this fake's, not quoted from Triton).
+ *   the inference answers 400 unless the output asks for `binary_data`, with Triton's wording
+ *   (`src/http_server.cc`, `WriteDataToJson`, the FP16 and BF16 cases: TRITONSERVER_ERROR_INVALID_ARG,
+ *   "sending FP16 data via JSON is not supported. Please use the binary data format for output").
  * - `kserve` (kserve/kserve `python/kserve/kserve/protocol/rest/v2_endpoints.py`): not ready is 503
  *   `{"error": …}`, an unknown model 404, and every `/versions/{v}` route answers 501
  *   "Model versioning not supported yet". The Python server cannot run here; this stands in for it.
@@ -61,7 +62,12 @@ function infer(state: OipFakeState, name: string, body: string): FakeReply {
   const datatype = model.datatype ?? 'FP32';
   const binary = /"binary_data"\s*:\s*true/.test(body);
   if (datatype !== 'FP32' && !binary && state.flavour === 'triton') {
-    return { status: 400, json: { error: `${datatype} output "y" can only be returned as binary data` } };
+    return {
+      status: 400,
+      json: {
+        error: `sending ${datatype} data via JSON is not supported. Please use the binary data format for output`,
+      },
+    };
   }
   // Binary data: the real server appends the raw bytes after a JSON header whose length it gives in
   // `Inference-Header-Content-Length`; this fake sends the header part only.

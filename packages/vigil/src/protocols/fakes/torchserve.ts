@@ -49,7 +49,12 @@ export interface TorchServeFakeState {
   tokens?: { inference: string; management: string };
 }
 
-/** TorchServe's refusal of a missing or wrong key (InvalidKeyException, answered as 400). */
+/**
+ * TorchServe's refusal of a missing or wrong key: `InvalidKeyException` from
+ * `TokenAuthorizationHandler.checkTokenAuthorization`, a `ModelException` that
+ * `HttpRequestHandler.channelRead0` answers as 400 (pytorch/serve `frontend/server/src/main/java/org/
+ * pytorch/serve/http/`), the body `NettyUtils.sendError`'s `{code, type, message}`.
+ */
 const invalidKey: FakeReply = {
   status: 400,
   json: {
