@@ -341,25 +341,42 @@ function checkDefaults(
   }
 }
 
-/** Every number in the output (nested arrays and objects included) must be finite. */
+/**
+ * Every number in the output (nested arrays and objects included) must be finite. Walked with an
+ * explicit stack, each object once: an output may be as deep as the JSON reader allows, and one that
+ * `extract` picked with `$` holds the document that holds it (a cycle).
+ */
 function checkFinite(selector: string, values: readonly unknown[], out: AssertionFailure[]): void {
   const collector = new FailureCollector(out, 'outputs', selector);
-  const visit = (value: unknown, path: string): void => {
-    if (typeof value === 'number') {
-      if (!Number.isFinite(value)) {
-        collector.add(() => ({
-          assertion: 'outputs',
-          selector: path,
-          operator: 'finite',
-          expected: 'a finite number',
-          actual: value,
-          message: `${path} is ${value}`,
-        }));
+  const seen = new WeakSet<object>();
+  const visit = (root: unknown, rootPath: string): void => {
+    const stack: [unknown, string][] = [[root, rootPath]];
+    for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+      const [value, path] = next;
+      if (typeof value === 'number') {
+        if (!Number.isFinite(value)) {
+          collector.add(() => ({
+            assertion: 'outputs',
+            selector: path,
+            operator: 'finite',
+            expected: 'a finite number',
+            actual: value,
+            message: `${path} is ${value}`,
+          }));
+        }
+      } else if (value !== null && typeof value === 'object' && !seen.has(value)) {
+        seen.add(value);
+        // Pushed in reverse, so that failures are found in document order.
+        if (Array.isArray(value)) {
+          for (let i = value.length - 1; i >= 0; i--) stack.push([value[i], `${path}[${i}]`]);
+        } else {
+          const entries = Object.entries(value);
+          for (let i = entries.length - 1; i >= 0; i--) {
+            const [key, item] = entries[i] as [string, unknown];
+            stack.push([item, `${path}.${key}`]);
+          }
+        }
       }
-    } else if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) visit(value[i], `${path}[${i}]`);
-    } else if (value !== null && typeof value === 'object') {
-      for (const [key, item] of Object.entries(value)) visit(item, `${path}.${key}`);
     }
   };
   for (let i = 0; i < values.length; i++) visit(values[i], `${selector}[${i}]`);

@@ -2,7 +2,18 @@
  * JSONPath (RFC 9535) via json-p3: compiled once per path string, and every match returned with its
  * normalised path, so a failure can say where a value was found (`$.outputs[0].data[3]`).
  */
-import { type JSONPathQuery, type JSONValue, jsonpath } from 'json-p3';
+import { JSONPathEnvironment, type JSONPathQuery, type JSONValue } from 'json-p3';
+import { MAX_JSON_DEPTH } from '../wire/json.js';
+
+/**
+ * json-p3 with a recursion limit above the JSON reader's depth limit: its default (50) is below
+ * {@link MAX_JSON_DEPTH} (64), so a descendant segment (`$..x`) on a body the reader accepted threw
+ * `JSONPathRecursionLimitError` at 49 levels (issue #14, found again by `jsonpath.fuzz.test.ts`). The
+ * reader refuses anything deeper than 64, and the probe document adds a level or two around the body
+ * (`$.body`, `outputs`), so 16 levels of margin make the limit unreachable for a probe document while
+ * still bounding the recursion (80 frames) for any value a library caller passes.
+ */
+const environment = new JSONPathEnvironment({ maxRecursionDepth: MAX_JSON_DEPTH + 16 });
 
 /** One selected node: its normalised path (shorthand form, `$.body.model_name`) and its value. */
 export interface SelectedNode {
@@ -45,13 +56,13 @@ export function compileJsonPath(path: string): CompiledPath {
   if (cached) return cached;
   let result: CompiledPath;
   try {
-    result = { ok: true, query: jsonpath.compile(path) };
+    result = { ok: true, query: environment.compile(path) };
   } catch (err) {
     const message = (err as Error).message;
     const rewritten = message.startsWith("invalid number literal '0") ? rewriteZeroLiterals(path) : path;
     try {
       if (rewritten === path) throw err;
-      result = { ok: true, query: jsonpath.compile(rewritten) };
+      result = { ok: true, query: environment.compile(rewritten) };
     } catch {
       result = {
         ok: false,

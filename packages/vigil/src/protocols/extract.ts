@@ -49,8 +49,11 @@ function compileExtract(extract: Readonly<Record<string, string>>): CompiledExtr
  */
 export function applyExtract(document: ProbeDocument, extract: Readonly<Record<string, string>>): void {
   const extracted: Record<string, unknown[]> = {};
+  // A copy of the top level: a path selecting the document itself (`$`, `$.outputs`) gets the
+  // document as it was, not the object these outputs are then added to (a cycle).
+  const before: ProbeDocument = { ...document, outputs: { ...document.outputs } };
   for (const [name, query] of compileExtract(extract)) {
-    extracted[name] = selectValues(query, document).flatMap(flatten);
+    extracted[name] = selectValues(query, before).flatMap(flatten);
   }
   Object.assign(document.outputs, extracted);
 }
