@@ -103,7 +103,7 @@ describe('JSONPath (fuzz)', () => {
   it('regression: an extract of "$" is the document as it was, and the finite check ends', () => {
     const doc: ProbeDocument = { body: { score: Number.NaN }, outputs: {} };
     applyExtract(doc, { picked: '$' });
-    expect((doc.outputs.picked?.[0] as ProbeDocument).outputs).toEqual({});
+    expect((doc.outputs.picked as ProbeDocument[])[0]?.outputs).toEqual({});
     const verdict = evaluateExpect({ assertions: [{ path: '$', notEmpty: true, finite: true }] } as never, {
       status: 200,
       durationMs: 1,

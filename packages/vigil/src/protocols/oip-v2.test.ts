@@ -268,7 +268,7 @@ describe('oip-v2 against the example model server', () => {
 });
 
 describe('oip-v2 against Triton / MLServer health semantics', () => {
-  it('Triton/MLServer: 400 with an empty body is not ready (PROTOCOLS.md: "false" is 400 there, 503 on KServe)', async () => {
+  it('Triton/MLServer: 400 with an empty body is not ready (triton src/http_server.cc HandleServerHealth; MLServer mlserver/rest/endpoints.py Endpoints.ready, to_status_code: false → 400; 503 on KServe)', async () => {
     const triton = await startFakeServer((req) =>
       req.path === '/v2/health/ready' ? { status: 400, text: '' } : { status: 200, text: '' },
     );
