@@ -23,6 +23,7 @@ import { everyTime, headerMap, jsonObject, requiredOr, scalarString, whenValid }
 import { baseUrl, type UrlForm } from '../schema/url.js';
 import { type AuthConfig, CHECK_KINDS, type CheckKind } from '../types.js';
 import { budgetSchema } from './budget.js';
+import { checkRouterTargets, routersSchema } from './routers.js';
 
 // ---------------------------------------------------------------------------------------------
 // Scalars
@@ -583,7 +584,8 @@ export const configErrorMap = createHumanErrorMap(PROTOCOL_KEY_HINTS);
  * File paths are left as written; the loader resolves them and reads `expect.schema` files.
  *
  * Cross-field rules, checked with every other problem: target names are unique; each check's effective
- * timeout is below its effective interval (check > target > defaults).
+ * timeout is below its effective interval (check > target > defaults); every router's primary and
+ * secondaries name targets (`config/routers.ts`).
  */
 export const configSchema = z
   .strictObject({
@@ -594,6 +596,7 @@ export const configSchema = z
       .min(1, { error: 'needs at least one target' })
       .describe('Model endpoints to check.'),
     alerting: alertingSchema.optional(),
+    routers: routersSchema.optional(),
   })
   .superRefine(crossCheck, everyTime)
   .meta({ title: 'Vigil configuration (vigil.yaml)', description: 'Health checks for ML model endpoints.' });
@@ -622,6 +625,7 @@ interface Resolved {
  * it reads the value defensively and skips what it cannot judge.
  */
 function crossCheck(config: unknown, ctx: z.RefinementCtx): void {
+  checkRouterTargets(config, ctx);
   if (!isRecord(config) || !Array.isArray(config.targets)) return;
   const defaults = isRecord(config.defaults) ? config.defaults : {};
   const targets: unknown[] = config.targets;

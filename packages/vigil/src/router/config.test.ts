@@ -222,7 +222,7 @@ targets:
     expect(loaded.routers[0]?.policy.deadlineMs).toBe(150);
   });
 
-  it("reports the rest of the config's problems and the routers' together", async () => {
+  it("reports the rest of the config's problems and the routers' together, with file:line:column", async () => {
     const file = join(dir, 'bad.yaml');
     writeFileSync(
       file,
@@ -233,13 +233,16 @@ targets:
       code: 'VIGIL_ERR_CONFIG_INVALID',
       diagnostics: [
         `${file}:8:5: targets[1].url: expected an http(s) URL like "http://127.0.0.1:8081", got "nope"`,
+        `${file}:12:32: routers[0].primary: no target is named "credit-x"; did you mean "credit-a"?`,
       ],
     });
     writeFileSync(file, `${targets}routers:\n  - { name: credit, listen: 0, primary: credit-x }\n`);
     expect(await loadRouterConfig(file)).toEqual({
       ok: false,
       code: 'VIGIL_ERR_CONFIG_INVALID',
-      diagnostics: ['routers[0].primary: no target is named "credit-x"; did you mean "credit-a"?'],
+      diagnostics: [
+        `${file}:12:32: routers[0].primary: no target is named "credit-x"; did you mean "credit-a"?`,
+      ],
     });
   });
 
@@ -250,7 +253,7 @@ targets:
       ok: false,
       code: 'VIGIL_ERR_CONFIG_INVALID',
       diagnostics: [
-        'routers: required: vigil route needs at least one router (routers: [{name, listen, primary}])',
+        `${file}: routers: required: vigil route needs at least one router (routers: [{name, listen, primary}])`,
       ],
     });
     expect(await loadRouterConfig(join(dir, 'missing.yaml'))).toEqual({

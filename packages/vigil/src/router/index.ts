@@ -39,7 +39,7 @@ export {
   loadFallback,
 } from './fallback.js';
 export { followHub, type HubFeed, type HubFeedOptions, targetHealth } from './hub-feed.js';
-export { type LoadedRouterConfig, loadRouterConfig, validateRouters } from './load.js';
+export { type LoadedRouterConfig, loadRouterConfig, routerPlans, validateRouters } from './load.js';
 export { createRouterMetrics, type RouterMetrics, type ServedBy } from './metrics.js';
 export type { PolicyDecision, PolicyStatus, UpstreamHealth } from './policy.js';
 export {

@@ -1,19 +1,11 @@
 /**
- * Loading `vigil.yaml` for `vigil route`: the `routers:` section with the rest of the config (the
- * targets they name).
- *
- * Until `routers` is a key of `config/schema.ts` (phase 2; see `router/config.ts`), the section is
- * taken out of the YAML document here, the rest is loaded by the config loader as `vigil run` loads
- * it, and `routers` is validated by {@link routersSchema} and {@link checkRouterTargets}, with
- * diagnostics in the config loader's form (`routers[0].policy.deadline: expected a duration like
- * "200ms", got "fast"`). Once wired, this is `loadConfig` plus {@link resolveRouters}.
+ * Loading `vigil.yaml` for the routers: the config loader reads the whole file (`routers:` is a key
+ * of its schema, `config/routers.ts`), and the routers are resolved against its targets.
  */
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { type Document, isMap, isScalar, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { type Env, interpolateEnv } from '../config/interpolate.js';
-import { type LoadedConfig, parseConfig } from '../config/load.js';
+import type { Env } from '../config/interpolate.js';
+import { type LoadedConfig, loadConfig } from '../config/load.js';
 import { fillMessage, humanErrorMap, issuesToProblems, renderValue } from '../diagnostics/messages.js';
 import { formatPath, type Problem } from '../diagnostics/paths.js';
 import {
@@ -72,80 +64,33 @@ export function validateRouters(
 }
 
 /**
- * Reads `file` and loads its targets and routers.
+ * The routers of a loaded config, resolved (durations in ms, target names as URLs, a fallback module's
+ * path against `baseDir`, the config file's folder); `[]` when it has none.
+ */
+export function routerPlans(loaded: LoadedConfig, baseDir: string): RouterPlan[] {
+  return resolveRouters(loaded.config.routers ?? [], loaded.config.targets, baseDir);
+}
+
+/**
+ * Reads `file` with the config loader and resolves its routers; `vigil route` needs at least one.
  *
- * @returns a {@link LoadedRouterConfig}, or every problem (`VIGIL_ERR_CONFIG_READ` when the file cannot
- *   be read); never throws for bad input
+ * @returns a {@link LoadedRouterConfig}, or every problem as the config loader words them
+ *   (`VIGIL_ERR_CONFIG_READ` when the file cannot be read); never throws for bad input
  */
 export async function loadRouterConfig(
   file: string,
   options: { env?: Env } = {},
 ): Promise<LoadedRouterConfig | FailedRouterConfig> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'it does not exist'
-        : code === 'EACCES' || code === 'EPERM'
-          ? 'permission denied'
-          : (error as Error).message;
+  const loaded = await loadConfig(file, options);
+  if (!loaded.ok) return loaded;
+  if (loaded.config.routers === undefined || loaded.config.routers.length === 0) {
     return {
       ok: false,
-      code: 'VIGIL_ERR_CONFIG_READ',
-      diagnostics: [`${file}: cannot read the config file: ${why}`],
+      code: 'VIGIL_ERR_CONFIG_INVALID',
+      diagnostics: [
+        `${file}: routers: required: vigil route needs at least one router (routers: [{name, listen, primary}])`,
+      ],
     };
   }
-  const baseDir = dirname(resolve(file));
-  const env = options.env ?? process.env;
-  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  // A YAML syntax error is reported by the config loader, in its words.
-  if (document.errors.length > 0) return parseConfig(text, { file, baseDir, env }) as FailedRouterConfig;
-
-  let routersTree: unknown;
-  try {
-    const tree = document.toJS() as Record<string, unknown> | null;
-    routersTree = tree?.routers;
-  } catch {
-    return parseConfig(text, { file, baseDir, env }) as FailedRouterConfig;
-  }
-  // The rest is loaded from the file's own text with the routers section blanked out (spaces, line
-  // breaks kept), so the loader's file:line:column positions stay those of the file.
-  const rest = parseConfig(blankOut(text, document, 'routers'), { file, baseDir, env });
-  const diagnostics = rest.ok ? [] : [...rest.diagnostics];
-  if (routersTree === undefined) {
-    diagnostics.push(
-      'routers: required: vigil route needs at least one router (routers: [{name, listen, primary}])',
-    );
-    return { ok: false, code: 'VIGIL_ERR_CONFIG_INVALID', diagnostics };
-  }
-  const interpolation = interpolateEnv(routersTree, env);
-  for (const problem of interpolation.problems) {
-    diagnostics.push(
-      `${formatPath(['routers', ...problem.path])}: ${fillMessage(problem, (v) => renderValue(v, () => true))}`,
-    );
-  }
-  const targets = rest.ok ? rest.config.targets.map((t) => t.name) : [];
-  const routers = validateRouters(interpolation.value, targets);
-  // Without valid targets, "no target is named" would only repeat the targets' own problems.
-  if (!routers.ok)
-    diagnostics.push(...routers.diagnostics.filter((d) => rest.ok || !d.includes('no target is named')));
-  if (!rest.ok || !routers.ok || diagnostics.length > 0) {
-    return { ok: false, code: 'VIGIL_ERR_CONFIG_INVALID', diagnostics };
-  }
-  return { ok: true, config: rest, routers: resolveRouters(routers.routers, rest.config.targets, baseDir) };
-}
-
-/** `text` with a top-level key and its value replaced by spaces (line breaks kept). */
-function blankOut(text: string, document: Document, key: string): string {
-  const contents = document.contents;
-  if (!isMap(contents)) return text;
-  const pair = contents.items.find((item) => isScalar(item.key) && item.key.value === key);
-  if (pair === undefined) return text;
-  const start = (pair.key as Node).range?.[0];
-  const end = ((pair.value as Node | null) ?? (pair.key as Node)).range?.[2];
-  if (start === undefined || end === undefined) return text;
-  return text.slice(0, start) + text.slice(start, end).replace(/[^\r\n]/g, ' ') + text.slice(end);
+  return { ok: true, config: loaded, routers: routerPlans(loaded, dirname(resolve(file))) };
 }
