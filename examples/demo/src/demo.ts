@@ -1,6 +1,8 @@
 /**
  * The demo (`npm start`): both example models, each in its own server process with fault injection
- * enabled, and the Vigil hub watching them with an embedded config — the whole loop on one machine.
+ * enabled (the credit-scorer twice: a primary and a secondary), and the Vigil hub watching them with
+ * an embedded config, with a failover router in front of the credit-scorer (a secondary and a
+ * heuristic fallback, `heuristic.ts`) fed by a small steady load — the whole loop on one machine.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -15,8 +17,15 @@ const TOKEN = process.env.MODEL_SERVER_ADMIN_TOKEN ?? 'demo-token';
 const HUB_PORT = Number(process.env.DEMO_HUB_PORT ?? 7979);
 const STATE_DIR = process.env.DEMO_STATE_DIR ?? '.vigil';
 const RECEIVER_PORT = Number(process.env.DEMO_RECEIVER_PORT ?? 7980);
+const ROUTER_PORT = Number(process.env.DEMO_ROUTER_PORT ?? 8090);
+const ROUTER_ADMIN_PORT = Number(process.env.DEMO_ROUTER_ADMIN_PORT ?? 7981);
+/** Requests a second the demo sends through the router, so it has traffic to judge. */
+const LOAD_PER_SECOND = Number(process.env.DEMO_ROUTER_LOAD ?? 20);
+const HEURISTIC = fileURLToPath(new URL('./heuristic.js', import.meta.url));
 
 interface DemoServer {
+  /** The target's name. */
+  name: string;
   model: string;
   port: number;
   loadingMs: number;
@@ -25,6 +34,7 @@ interface DemoServer {
 
 const servers: DemoServer[] = [
   {
+    name: 'credit-scorer',
     model: 'credit-scorer',
     port: Number(process.env.DEMO_CREDIT_PORT ?? 8081),
     loadingMs: 3000,
@@ -35,6 +45,7 @@ const servers: DemoServer[] = [
     }),
   },
   {
+    name: 'product-categorizer',
     model: 'product-categorizer',
     port: Number(process.env.DEMO_CATEGORIZER_PORT ?? 8082),
     loadingMs: 1000,
@@ -45,6 +56,13 @@ const servers: DemoServer[] = [
 ];
 const base = (s: DemoServer) => `http://${HOST}:${s.port}`;
 const [credit, products] = servers as [DemoServer, DemoServer];
+/** The credit-scorer's secondary instance, behind the router. */
+const creditB: DemoServer = {
+  ...credit,
+  name: 'credit-scorer-b',
+  port: Number(process.env.DEMO_CREDIT_B_PORT ?? 8083),
+};
+servers.push(creditB);
 
 /** The hub's embedded default config: every check kind the hub runs today, on both models. */
 const CONFIG = `# Vigil demo config (written by the demo; edit it while the demo runs: the hub reloads it).
@@ -67,6 +85,12 @@ targets:
           outputs:
             probability: { range: [0, 1], finite: true, notEmpty: true }
             label: { notIn: [Unknown] }
+  - name: credit-scorer-b
+    url: ${base(creditB)}
+    protocol: oip-v2
+    model: credit-scorer
+    labels: { team: risk }
+    checks: { liveness: {}, readiness: {} }
   - name: product-categorizer
     url: ${base(products)}
     protocol: oip-v2
@@ -84,6 +108,15 @@ targets:
           outputs:
             category: { notIn: [Unknown] }
             score: { range: [0, 1] }
+routers:
+  # The credit-scoring front end gives the model 200 ms: past 180 ms of p95 the router moves new
+  # traffic to the secondary; a request unanswered at 120 ms is hedged; at 200 ms the heuristic answers.
+  - name: credit
+    listen: ${HOST}:${ROUTER_PORT}
+    primary: credit-scorer
+    secondaries: [credit-scorer-b]
+    fallback: { module: ${HEURISTIC} }
+    policy: { deadline: 200ms, failoverAt: 180ms, hedgeAfter: 120ms, idempotent: true, window: 5s, healthyFor: 5s }
 alerting:
   routes:
     - match: { severity: [critical, warning] }
@@ -170,12 +203,12 @@ for (const s of servers) {
   });
   children.push(child);
   child.on('exit', (code, signal) => {
-    if (!stopping) console.log(`[demo] ${s.model} server exited (code ${code}, signal ${signal})`);
+    if (!stopping) console.log(`[demo] ${s.name} server exited (code ${code}, signal ${signal})`);
   });
   try {
     await waitForLine(child, /serving .* at \S+/, 30_000);
   } catch (err) {
-    console.error(`[demo] ${s.model}: ${(err as Error).message}`);
+    console.error(`[demo] ${s.name}: ${(err as Error).message}`);
     stop(1);
   }
   child.stdout?.pipe(process.stdout);
@@ -191,8 +224,49 @@ const hub = await runHub({
   host: HOST,
   store: join(STATE_DIR, 'demo.db'),
   logLevel: process.env.DEMO_LOG_LEVEL ?? 'info',
+  routers: true,
+  routerAdminPort: ROUTER_ADMIN_PORT,
 });
 stopHub = hub.stop;
+const routerUrl = hub.routers?.credit ?? `http://${HOST}:${ROUTER_PORT}`;
+
+/**
+ * A steady load through the router (open loop, LOAD_PER_SECOND), and every 5 s one line of who
+ * answered: the switch to the secondary or the fallback shows there.
+ */
+function startLoad(): void {
+  const served: Record<string, number> = {};
+  const latencies: number[] = [];
+  let failed = 0;
+  const send = async () => {
+    const started = performance.now();
+    try {
+      const res = await fetch(`${routerUrl}/v2/models/credit-scorer/infer`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: credit.example,
+      });
+      await res.arrayBuffer();
+      const by = res.headers.get('x-vigil-served-by') ?? 'none';
+      if (res.ok) served[by] = (served[by] ?? 0) + 1;
+      else failed++;
+    } catch {
+      failed++;
+    }
+    latencies.push(performance.now() - started);
+  };
+  setInterval(() => void send(), 1000 / LOAD_PER_SECOND).unref();
+  setInterval(() => {
+    latencies.sort((a, b) => a - b);
+    const p99 = latencies[Math.max(0, Math.ceil(0.99 * latencies.length) - 1)] ?? 0;
+    const by = ['primary', 'secondary', 'fallback'].map((k) => `${k} ${served[k] ?? 0}`).join(', ');
+    console.log(`[load] last 5 s through the router: ${by}, failed ${failed}; p99 ${Math.round(p99)} ms`);
+    for (const k of Object.keys(served)) delete served[k];
+    latencies.length = 0;
+    failed = 0;
+  }, 5000).unref();
+}
+startLoad();
 
 console.log('\nVigil demo: two example model servers, and the hub watching them.\n');
 console.log(`hub        ${hub.url}`);
@@ -203,7 +277,7 @@ console.log(`  curl -N ${hub.url}/api/v1/events     live transitions (server-sen
 console.log(`  curl ${hub.url}/metrics              Prometheus metrics`);
 console.log(`  config: ${configFile} (edit it: the hub reloads it)\n`);
 for (const s of servers) {
-  console.log(`${s.model}  ${base(s)}`);
+  console.log(`${s.name}  ${base(s)}`);
   console.log(
     `  curl -H 'content-type: application/json' -d '${s.example}' ${base(s)}/v2/models/${s.model}/infer\n`,
   );
@@ -215,4 +289,29 @@ console.log(
   `  curl -X PUT -H 'authorization: Bearer ${TOKEN}' -H 'content-type: application/json' -d '{}' ${base(credit)}/admin/faults/nan`,
 );
 console.log(`  curl -X DELETE -H 'authorization: Bearer ${TOKEN}' ${base(credit)}/admin/faults`);
+console.log(
+  `\nrouter credit  ${routerUrl} (primary credit-scorer, secondary credit-scorer-b, heuristic fallback;`,
+);
+console.log(
+  `  ${LOAD_PER_SECOND} requests/s of demo load; admin and /metrics on http://${HOST}:${ROUTER_ADMIN_PORT})`,
+);
+console.log(
+  `  curl -si -H 'content-type: application/json' -d '${credit.example}' ${routerUrl}/v2/models/credit-scorer/infer`,
+);
+console.log(
+  'Slow the primary past the 200 ms deadline: the [load] lines show traffic moving to the secondary',
+);
+console.log(
+  '(hedged at once, then all of it once p95 ≥ 180 ms), and the hub shows credit-scorer/traffic:credit',
+);
+console.log('degraded; slow the secondary too and the heuristic answers (x-vigil-served-by: fallback):');
+console.log(
+  `  curl -X PUT -H 'authorization: Bearer ${TOKEN}' -H 'content-type: application/json' -d '{"ms":250}' ${base(credit)}/admin/faults/latency`,
+);
+console.log(
+  `  curl -X PUT -H 'authorization: Bearer ${TOKEN}' -H 'content-type: application/json' -d '{"ms":250}' ${base(creditB)}/admin/faults/latency`,
+);
+console.log(
+  `  curl -X DELETE -H 'authorization: Bearer ${TOKEN}' ${base(credit)}/admin/faults    (and the same for ${base(creditB)})`,
+);
 console.log('Other fault modes: examples/model-server/README.md. Ctrl-C stops the demo.\n');

@@ -25,7 +25,7 @@ export { type ApiOptions, createApi, requireToken } from './api/index.js';
 export { evaluateExpect } from './assertions/index.js';
 export { DEFAULT_PROBE_BUDGET, resolveBudget } from './config/budget.js';
 export { buildPlan, type LoadResult, loadConfig, parseConfig } from './config/index.js';
-export { DEFAULT_PORT, runHub } from './daemon/hub.js';
+export { DEFAULT_PORT, type RunningHub, runHub } from './daemon/hub.js';
 export { runRouters } from './daemon/route.js';
 export { ConfigError, UsageError, VigilError } from './errors.js';
 export { createHub, type Hub, type HubOptions } from './hub/hub.js';
@@ -47,11 +47,16 @@ export {
 export {
   createRouter,
   createRouterMetrics,
+  createTrafficReporter,
   DEFAULT_ADMIN_PORT,
+  type FallbackFunction,
+  type FallbackRequest,
+  type FallbackResponse,
   loadRouterConfig,
   type RouterPlan,
   resolveRouters,
   type TrafficObservation,
+  type TrafficReporter,
 } from './router/index.js';
 export { DEFAULT_COALESCE_MS, type DeferralReason } from './scheduler/index.js';
 export { openStore } from './store/index.js';

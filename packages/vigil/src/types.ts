@@ -3,9 +3,14 @@
  * config → plan → prober (protocol adapter + HTTP client) → assertions → ProbeResult.
  */
 
-/** The four probe kinds. */
-export type CheckKind = 'liveness' | 'readiness' | 'integrity' | 'canary';
-export const CHECK_KINDS: readonly CheckKind[] = ['liveness', 'readiness', 'integrity', 'canary'];
+/** The four probe kinds a target's `checks:` declares, run by the scheduler. */
+export type ProbeKind = 'liveness' | 'readiness' | 'integrity' | 'canary';
+export const CHECK_KINDS: readonly ProbeKind[] = ['liveness', 'readiness', 'integrity', 'canary'];
+/**
+ * A check's kind: a probe kind, or `traffic`: a router's view of one upstream's real traffic
+ * (`<target>/traffic:<router>`), never probed, fed to the hub as results of source `traffic`.
+ */
+export type CheckKind = ProbeKind | 'traffic';
 
 /** `pass`, `degraded` (passed but slow or drifting: warning), or `fail`. */
 export type Outcome = 'pass' | 'degraded' | 'fail';
@@ -83,6 +88,11 @@ export interface ProbeResult {
   error?: { code: ProbeErrorCode | ProtocolErrorCode; message: string };
   /** The model version the server reported, when it reports one. */
   modelVersion?: string;
+  /**
+   * Where the result comes from: `probe` (absent means probe) or `traffic`, a router's summary of real
+   * requests to one upstream over a short window (`router/traffic.ts`).
+   */
+  source?: 'probe' | 'traffic';
   /**
    * Conditions the adapter saw that do not decide this check, each one sentence, e.g. that the server as
    * a whole reports not ready because another model is not (Triton's strict readiness, MLServer).

@@ -2,7 +2,10 @@
  * `vigil run`: the hub — scheduler, prober, evaluator, store, metrics and the HTTP API.
  *
  *   vigil run -c vigil.yaml [--port 7979] [--host 127.0.0.1] [--store .vigil/vigil.db | postgres://…]
- *     [--metrics-detail]
+ *     [--metrics-detail] [--routers [--router-admin-port 7980]]
+ *
+ * `--routers` runs the config's `routers:` in this process too (as `vigil route` would), following
+ * the hub's states in process and feeding it their traffic as `<target>/traffic:<router>` checks.
  *
  * The config reloads when the file changes and on SIGHUP: an invalid edit is reported and the
  * running config stays; unchanged checks keep their state; a changed `alerting:` section swaps the
@@ -78,6 +81,18 @@ export function registerRun(program: Command): void {
         return n;
       },
       DEFAULT_MAX_CONFIG_BYTES,
+    )
+    .option('--routers', "also run the config's routers in this process (see vigil route)")
+    .option('--router-admin-port <port>', "the routers' admin API port (/metrics, drain, restore)", (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 65535)
+        throw new UsageError('VIGIL_ERR_USAGE', `--router-admin-port must be 0..65535, got "${v}"`);
+      return n;
+    })
+    .addOption(
+      new Option('--router-token <token>', 'routers admin bearer token (drain, restore)')
+        .env('VIGIL_ROUTER_TOKEN')
+        .hideHelp(),
     )
     .action(async (opts: RunOptions, command: Command) => {
       if (command.getOptionValueSource('token') === 'cli') {

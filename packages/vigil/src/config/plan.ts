@@ -9,6 +9,7 @@ import {
   type TargetConfig,
 } from '../types.js';
 import { resolveBudget } from './budget.js';
+import { trafficCheckId } from './routers.js';
 import type { CheckSpec, ExpectSpec, TargetSpec, VigilConfig } from './schema.js';
 
 /**
@@ -37,6 +38,46 @@ export function buildPlan(config: VigilConfig): CheckPlan[] {
       const check: CheckSpec | undefined = spec.checks[kind];
       if (check === undefined) continue;
       plans.push(toCheckPlan(config, spec, target, protocol, kind, check));
+    }
+  }
+  return plans;
+}
+
+/**
+ * The traffic checks of a validated config: one per router and upstream (its primary and each
+ * secondary), id `<target>/traffic:<router>` ({@link trafficCheckId}), kind `traffic`. Never probed:
+ * the router feeds them (`Hub.ingest`) with results of source `traffic`, one per `traffic.interval`
+ * while the upstream has traffic or is ejected. Thresholds from the router's `traffic` block;
+ * `expect.latency` shows the policy's `failoverAt` (degraded) and `deadline` (failed); no fast
+ * interval, initial delay or startup grace (nothing to schedule).
+ *
+ * @example buildTrafficPlan(config).map((p) => p.id) // ['credit-a/traffic:credit', 'credit-b/traffic:credit']
+ */
+export function buildTrafficPlan(config: VigilConfig): CheckPlan[] {
+  const targets = new Map(config.targets.map((spec) => [spec.name, spec]));
+  const plans: CheckPlan[] = [];
+  for (const router of config.routers ?? []) {
+    const deadlineMs = parseDuration(router.policy.deadline);
+    const failoverAtMs =
+      router.policy.failoverAt === undefined
+        ? Math.floor(deadlineMs * 0.9)
+        : parseDuration(router.policy.failoverAt);
+    for (const name of [router.primary, ...router.secondaries]) {
+      const spec = targets.get(name);
+      if (spec === undefined) continue;
+      plans.push({
+        id: trafficCheckId(name, router.name),
+        target: toTargetConfig(spec, getProtocol(spec.protocol)),
+        kind: 'traffic',
+        intervalMs: parseDuration(router.traffic.interval),
+        timeoutMs: deadlineMs,
+        failureThreshold: router.traffic.failureThreshold,
+        successThreshold: router.traffic.successThreshold,
+        fastIntervalMs: null,
+        initialDelayMs: 0,
+        startupGraceMs: 0,
+        expect: { latency: { degradedMs: failoverAtMs, failedMs: deadlineMs } },
+      });
     }
   }
   return plans;

@@ -222,6 +222,43 @@ const policySchema = z
   }, whenValid)
   .describe('When to fail over, hedge and fall back; every key has a default.');
 
+/**
+ * Defaults of `traffic`: the router reports each upstream's traffic every 250 ms; two failing reports
+ * in a row (500 ms) make the hub's traffic check unhealthy, as the issue's target of "a hard failure
+ * under traffic detected within a second" asks; two passing ones heal it.
+ */
+export const TRAFFIC_DEFAULTS = {
+  interval: '250ms',
+  failureThreshold: 2,
+  successThreshold: 2,
+  errorShare: 0.5,
+} as const;
+
+const threshold = (description: string) =>
+  z
+    .int({ error: requiredOr(`expected a whole number, got ${GOT}`) })
+    .min(1, { error: `must be at least 1, got ${GOT}` })
+    .describe(description);
+
+const trafficSchema = z
+  .strictObject({
+    interval: duration('250ms')
+      .default(TRAFFIC_DEFAULTS.interval)
+      .describe("How often the router sums up each upstream's traffic as one result for the hub."),
+    failureThreshold: threshold('Failing reports in a row before the traffic check is unhealthy.').default(
+      TRAFFIC_DEFAULTS.failureThreshold,
+    ),
+    successThreshold: threshold('Passing reports in a row before it is healthy again.').default(
+      TRAFFIC_DEFAULTS.successThreshold,
+    ),
+    errorShare: share(
+      'A report fails when at least this share of its attempts were upstream failures (5xx, timeouts, resets; never 4xx), or when the upstream is ejected.',
+    ).default(TRAFFIC_DEFAULTS.errorShare),
+  })
+  .describe(
+    "The router's real traffic as a check of the hub's own per upstream (`<target>/traffic:<router>`, results of source `traffic`): fail on upstream failures or an ejection, degraded at p95 ≥ failoverAt.",
+  );
+
 /** A static fallback answer, or a module exporting a function of the request. */
 const fallbackSchema = z
   .strictObject(
@@ -283,6 +320,7 @@ export const routerSchema = z
         .describe('Targets that take the traffic when the primary is drained, ejected or slow, best first.'),
       fallback: fallbackSchema.optional(),
       policy: policySchema.prefault({}),
+      traffic: trafficSchema.prefault({}),
     },
     { error: requiredOr(`expected a mapping with name, listen and primary, got ${GOT}`) },
   )
@@ -343,6 +381,8 @@ export type RoutersInput = z.input<typeof routersSchema>;
 export type RouterSpec = z.output<typeof routerSchema>;
 /** A validated `policy` block. */
 export type PolicySpec = RouterSpec['policy'];
+/** A validated `traffic` block. */
+export type TrafficSpec = RouterSpec['traffic'];
 /** A validated `fallback` block. */
 export type FallbackSpec = NonNullable<RouterSpec['fallback']>;
 
@@ -374,6 +414,11 @@ export function checkRouterTargets(config: unknown, ctx: z.RefinementCtx): void 
       });
     }
   });
+}
+
+/** The id of router `router`'s traffic check of target `target`: `<target>/traffic:<router>`. */
+export function trafficCheckId(target: string, router: string): string {
+  return `${target}/traffic:${router}`;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

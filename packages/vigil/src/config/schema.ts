@@ -21,7 +21,7 @@ import {
 } from '../protocols/index.js';
 import { everyTime, headerMap, jsonObject, requiredOr, scalarString, whenValid } from '../schema/blocks.js';
 import { baseUrl, type UrlForm } from '../schema/url.js';
-import { type AuthConfig, CHECK_KINDS, type CheckKind } from '../types.js';
+import { type AuthConfig, CHECK_KINDS, type ProbeKind } from '../types.js';
 import { budgetSchema } from './budget.js';
 import { checkRouterTargets, routersSchema } from './routers.js';
 
@@ -309,9 +309,9 @@ type CheckSpecInput = z.input<z.ZodObject<typeof checkShape>> &
 type CheckSchema = z.ZodType<CheckSpec, CheckSpecInput>;
 
 /** A kind's schema for every protocol that adds nothing to it: one schema, so one `$defs` entry. */
-const sharedChecks = new Map<CheckKind, CheckSchema>();
+const sharedChecks = new Map<ProbeKind, CheckSchema>();
 
-function sharedCheck(kind: CheckKind): CheckSchema {
+function sharedCheck(kind: ProbeKind): CheckSchema {
   let schema = sharedChecks.get(kind);
   if (schema === undefined) {
     schema = z
@@ -327,7 +327,7 @@ function sharedCheck(kind: CheckKind): CheckSchema {
  * (if this kind carries one), then the protocol's rules across them. Named `<Protocol><Kind>Check` in the
  * JSON Schema (`OipV2IntegrityCheck`).
  */
-function checkSchema(plugin: ProtocolPlugin, kind: CheckKind): CheckSchema {
+function checkSchema(plugin: ProtocolPlugin, kind: ProbeKind): CheckSchema {
   const options = plugin.checkOptions[kind];
   const request = plugin.request?.kinds.includes(kind) ? plugin.request.schema : undefined;
   if (options === undefined && request === undefined) return sharedCheck(kind);

@@ -7,18 +7,23 @@ import { type Logger, pino } from 'pino';
 import { createNotifiers } from '../alerting/notifiers/index.js';
 import { createApi } from '../api/index.js';
 import { type FailedConfig, loadConfig } from '../config/index.js';
+import type { LoadedConfig } from '../config/load.js';
 import { loadConfigOffThread } from '../config/off-thread.js';
+import { buildTrafficPlan } from '../config/plan.js';
 import { type ConfigWatcher, watchConfigFile } from '../config/watch.js';
 import { ConfigError, UsageError, VigilError } from '../errors.js';
 import { createHub } from '../hub/hub.js';
 import { createMetrics } from '../metrics/index.js';
+import { DEFAULT_ADMIN_PORT } from '../router/admin.js';
 import { openStore } from '../store/index.js';
+import { type RunningRouters, runRouters } from './route.js';
 
 /** Default port of the hub's API, dashboard and /metrics. */
 export const DEFAULT_PORT = 7979;
 
-/** Log levels of `--log-level`: pino's, most severe first (`silent` logs nothing). */
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+import { LOG_LEVELS } from './log-levels.js';
+
+export { LOG_LEVELS };
 
 /**
  * Log line formats of `--log-format`: JSON lines (pino's), one object per line on stdout. A
@@ -45,6 +50,33 @@ export interface RunOptions {
   metricsDetail?: boolean;
   /** Largest config file accepted, at start and on reload, in bytes. Default `DEFAULT_MAX_CONFIG_BYTES` (10 MiB). */
   maxConfigBytes?: number;
+  /**
+   * Runs the config's `routers:` in this process too (`vigil run --routers`): they follow the hub's
+   * states in process and feed it their traffic (`<target>/traffic:<router>` checks). Default false:
+   * `vigil route` runs them beside the model instead.
+   */
+  routers?: boolean;
+  /** The routers' admin API (`/metrics`, drain, restore). Default 127.0.0.1:7980. */
+  routerAdminHost?: string;
+  routerAdminPort?: number;
+  /** Bearer token of the routers' drain and restore (`VIGIL_ROUTER_TOKEN`). */
+  routerToken?: string;
+}
+
+/** The hub's checks: the targets' probes, and the routers' traffic checks. */
+function hubPlan(loaded: LoadedConfig) {
+  return [...loaded.plan, ...buildTrafficPlan(loaded.config)];
+}
+
+/** A running `vigil run`. */
+export interface RunningHub {
+  /** The API's address. */
+  url: string;
+  /** With `routers`: router name → its address. */
+  routers?: Record<string, string>;
+  /** With `routers`: the routers' admin API. */
+  routerAdminUrl?: string;
+  stop: () => Promise<void>;
 }
 
 /** How often the hub prunes the store: raw results past retention become per-minute rollups. */
@@ -59,7 +91,7 @@ export const PRUNE_INTERVAL_MS = 60 * 60_000;
  *   `openStore`; VigilError `VIGIL_ERR_API_LISTEN` when the port cannot be bound (in use, not
  *   permitted, not this host's address). Nothing is left running when it throws.
  */
-export async function runHub(opts: RunOptions): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function runHub(opts: RunOptions): Promise<RunningHub> {
   if (!(LOG_LEVELS as readonly string[]).includes(opts.logLevel))
     throw new UsageError(
       'VIGIL_ERR_USAGE',
@@ -109,7 +141,7 @@ async function startHub(
   logger: Logger,
   watcher: ConfigWatcher,
   onReloadReady: (reload: (why: string) => void) => void,
-): Promise<{ url: string; stop: () => Promise<void> }> {
+): Promise<RunningHub> {
   // At start nothing else runs yet: the config loads on this thread (reloads use a worker, below).
   const loaded = await loadConfig(opts.config, maxBytesOf(opts));
   if (!loaded.ok) throw configFailure(opts.config, loaded);
@@ -117,13 +149,14 @@ async function startHub(
   const region = opts.region ?? loaded.config.region ?? 'local';
   const store = await openStore(opts.store);
   const metrics = createMetrics({ level: opts.metricsDetail ? 'detail' : 'default' });
+  let routers: RunningRouters | undefined;
   let alerting = loaded.config.alerting;
   // The loader validated the notifier blocks with everything else; they are built here only: once at
   // start, and once per reload that changes the alerting section.
   const notifiers = createNotifiers(alerting?.notifiers);
   const hub = createHub({
     ...(alerting ? { alerting: { config: alerting, notifiers } } : {}),
-    plan: loaded.plan,
+    plan: hubPlan(loaded),
     store,
     metrics,
     region,
@@ -141,6 +174,16 @@ async function startHub(
       throw listenError(opts.host, opts.port, err);
     }
     await hub.start();
+    if (opts.routers === true && (loaded.config.routers?.length ?? 0) > 0) {
+      routers = await runRouters({
+        config: opts.config,
+        adminHost: opts.routerAdminHost ?? '127.0.0.1',
+        adminPort: opts.routerAdminPort ?? DEFAULT_ADMIN_PORT,
+        logLevel: opts.logLevel,
+        ...(opts.routerToken !== undefined && { token: opts.routerToken }),
+        local: { hub, region },
+      });
+    }
   } catch (err) {
     await hub.stop().catch(() => {});
     await api.close().catch(() => {});
@@ -188,7 +231,7 @@ async function startHub(
       }
       redact = next.redact;
       const updateStarted = performance.now();
-      hub.update(next.plan);
+      hub.update(hubPlan(next));
       // On the event loop, unlike the load: logged so that a slow one shows (BENCHMARKS.md).
       const updateMs = Math.round(performance.now() - updateStarted);
       if (JSON.stringify(next.config.alerting) !== JSON.stringify(alerting)) {
@@ -213,6 +256,8 @@ async function startHub(
       process.off('SIGHUP', onHup);
       await reloading;
       await pruning;
+      // The routers first: their last reports still reach a running hub.
+      await routers?.stop();
       await hub.stop();
       await api.close();
       await store.close();
@@ -220,7 +265,7 @@ async function startHub(
     })();
     return stopped;
   };
-  return { url, stop };
+  return { url, ...(routers && { routers: routers.urls, routerAdminUrl: routers.adminUrl }), stop };
 }
 
 function maxBytesOf(opts: RunOptions): { maxBytes?: number } {

@@ -1,17 +1,21 @@
 /**
- * The router daemon (`vigil route`'s process): config → routers (one listener each) → admin API, the
- * hub's states over its event stream when `--hub` is given, and reload on file change and SIGHUP.
+ * The router daemon (`vigil route`'s process, or inside `vigil run --routers`): config → routers (one
+ * listener each) → admin API; the hub's states over its event stream when `--hub` is given, or in
+ * process from the hub `vigil run` runs, which also takes the routers' traffic as results
+ * (`router/traffic.ts`); reload on file change and SIGHUP.
  */
 import { pino } from 'pino';
 import { type ConfigWatcher, watchConfigFile } from '../config/watch.js';
 import { ConfigError, UsageError, VigilError } from '../errors.js';
+import type { Hub } from '../hub/hub.js';
 import { createRouterAdmin } from '../router/admin.js';
 import type { RouterPlan } from '../router/config.js';
-import { followHub, type HubFeed } from '../router/hub-feed.js';
+import { followHub, followLocalHub, type HubFeed } from '../router/hub-feed.js';
 import { loadRouterConfig } from '../router/load.js';
 import { createRouterMetrics } from '../router/metrics.js';
 import { createRouter, type Router, type TrafficObservation } from '../router/proxy.js';
-import { LOG_LEVELS } from './hub.js';
+import { createTrafficReporter, type TrafficReporter } from '../router/traffic.js';
+import { LOG_LEVELS } from './log-levels.js';
 
 /** Options of {@link runRouters}: `vigil route`'s flags. */
 export interface RouteOptions {
@@ -25,8 +29,14 @@ export interface RouteOptions {
   token?: string;
   /** One of {@link LOG_LEVELS}. */
   logLevel: string;
-  /** Every attempt's outcome (phase 2 feeds these to an in-process hub). */
+  /** Every attempt's outcome, as it happens (tests, benches). */
   onObservation?: (observation: TrafficObservation) => void;
+  /**
+   * The hub of this process (`vigil run --routers`): its states drive the routers (as `--hub` does
+   * over HTTP), and each router's traffic reaches it as results of source `traffic`
+   * (`Hub.ingest`) from `region`.
+   */
+  local?: { hub: Pick<Hub, 'status' | 'subscribe' | 'ingest'>; region: string };
 }
 
 /** A running `vigil route`. */
@@ -58,11 +68,21 @@ export async function runRouters(opts: RouteOptions): Promise<RunningRouters> {
 
   const metrics = createRouterMetrics();
   const routers = new Map<string, Router>();
+  const reporters = new Map<string, TrafficReporter>();
+  const { local } = opts;
+  const given = opts.onObservation;
+  const onObservation =
+    local === undefined
+      ? given
+      : (o: TrafficObservation) => {
+          reporters.get(o.router)?.observe(o);
+          given?.(o);
+        };
   const deps = {
     metrics,
     log: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) =>
       logger[level](fields ?? {}, message),
-    ...(opts.onObservation && { onObservation: opts.onObservation }),
+    ...(onObservation && { onObservation }),
   };
   const start = async (plan: RouterPlan) => {
     const router = await createRouter(plan, deps);
@@ -79,7 +99,19 @@ export async function runRouters(opts: RouteOptions): Promise<RunningRouters> {
       );
     }
     routers.set(plan.name, router);
+    if (local !== undefined) {
+      reporters.set(
+        plan.name,
+        createTrafficReporter(router, { region: local.region, emit: (result) => local.hub.ingest(result) }),
+      );
+    }
     return router;
+  };
+  const stopRouter = async (name: string) => {
+    reporters.get(name)?.close();
+    reporters.delete(name);
+    await routers.get(name)?.close();
+    routers.delete(name);
   };
   const admin = await createRouterAdmin({
     routers: () => [...routers.values()],
@@ -87,11 +119,13 @@ export async function runRouters(opts: RouteOptions): Promise<RunningRouters> {
     ...(opts.token && { token: opts.token }),
   });
   let feed: HubFeed | undefined;
+  let unfollow: (() => void) | undefined;
   let watcher: ConfigWatcher | undefined;
   const closeAll = async () => {
     watcher?.close();
     feed?.close();
-    await Promise.all([...routers.values()].map((r) => r.close()));
+    unfollow?.();
+    await Promise.all([...routers.keys()].map(stopRouter));
     await admin.close();
   };
   try {
@@ -111,7 +145,11 @@ export async function runRouters(opts: RouteOptions): Promise<RunningRouters> {
       ? `http://${address.address}:${address.port}`
       : `http://${opts.adminHost}`;
 
-  if (opts.hub !== undefined) {
+  const setState = (target: string, state: Parameters<Router['setUpstreamState']>[1]) => {
+    for (const r of routers.values()) r.setUpstreamState(target, state);
+  };
+  if (local !== undefined) unfollow = followLocalHub(local.hub, setState);
+  else if (opts.hub !== undefined) {
     feed = followHub({
       url: opts.hub,
       log: (level, message) => logger[level](message),
@@ -136,10 +174,9 @@ export async function runRouters(opts: RouteOptions): Promise<RunningRouters> {
       }
       try {
         const names = new Set(next.routers.map((p) => p.name));
-        for (const [name, router] of routers) {
+        for (const name of [...routers.keys()]) {
           if (names.has(name)) continue;
-          routers.delete(name);
-          await router.close();
+          await stopRouter(name);
           logger.info({ router: name }, `router ${name} removed`);
         }
         for (const plan of next.routers) {
@@ -160,7 +197,10 @@ export async function runRouters(opts: RouteOptions): Promise<RunningRouters> {
   process.on('SIGHUP', onHup);
 
   const urls = Object.fromEntries([...routers].map(([name, r]) => [name, r.url]));
-  logger.info({ routers: urls, admin: adminUrl, hub: opts.hub ?? null }, 'vigil route running');
+  logger.info(
+    { routers: urls, admin: adminUrl, hub: local ? 'in process' : (opts.hub ?? null) },
+    'vigil route running',
+  );
 
   let stopped: Promise<void> | undefined;
   return {

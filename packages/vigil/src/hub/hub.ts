@@ -118,6 +118,13 @@ export interface Hub extends HubView {
    * the outbox are delivered by the new dispatcher (after their lease, when one was in flight).
    */
   updateAlerting(alerting: HubAlerting | undefined): Promise<void>;
+  /**
+   * Takes in a result the hub did not probe: a router's summary of real traffic to one upstream
+   * (`source: 'traffic'`, check `<target>/traffic:<router>`, see `router/traffic.ts`). It is evaluated
+   * with its check's own thresholds, stored, exported and alerted on like a probe's result. Returns
+   * false (and drops it) when the hub has no such traffic check, or is not running.
+   */
+  ingest(result: ProbeResult): boolean;
   /** Stops probing, writes what is pending, and leaves the store open (the caller owns it). */
   stop(): Promise<void>;
   /** Writes buffered results and every changed state now (the checkpoint's too). */
@@ -220,11 +227,15 @@ export function createHub(options: HubOptions): Hub {
 
   function setPlan(plan: readonly CheckPlan[]): CheckPlan[] {
     const probeable = plan.filter(isProbeable);
+    // Traffic checks are judged like the others but never probed: no scheduler, no watchdog (a
+    // quiet route sends no results, which says nothing about the upstream).
+    const traffic = plan.filter((p) => p.kind === 'traffic');
+    const judged = [...probeable, ...traffic];
     for (const p of plan) {
-      if (!isProbeable(p))
+      if (!isProbeable(p) && p.kind !== 'traffic')
         log('warn', `${p.id}: canary checks are not run yet (baseline comparison is not implemented)`);
     }
-    const next = new Map(probeable.map((p) => [p.id, p]));
+    const next = new Map(judged.map((p) => [p.id, p]));
     for (const [id, old] of plans) {
       if (!next.has(id)) {
         metrics?.removeCheck(old);
@@ -235,7 +246,7 @@ export function createHub(options: HubOptions): Hub {
         thresholds.delete(id);
       }
     }
-    for (const p of probeable) {
+    for (const p of judged) {
       thresholds.set(p.id, defaultThresholds(p, options.thresholds));
       if (!states.has(key(p.id, region)))
         states.set(key(p.id, region), initialState(p.id, region, Date.now()));
@@ -390,6 +401,12 @@ export function createHub(options: HubOptions): Hub {
     },
     recentDurations: (checkId, r) => recent.get(key(checkId, r))?.values() ?? [],
     lastExchange: (checkId, r) => (r === region ? exchanges.read(checkId) : undefined),
+    ingest(result) {
+      const plan = plans.get(result.checkId);
+      if (plan === undefined || plan.kind !== 'traffic' || !running || stopping) return false;
+      onResult(plan, result);
+      return true;
+    },
     alerts: () => alertStatuses(firingAlerts(), dispatcher),
     async start() {
       for (const s of await store.loadStates()) {

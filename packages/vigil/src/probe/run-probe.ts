@@ -48,8 +48,9 @@ export interface CapturedExchange {
 /** The check kinds runProbe can execute; canary comparison arrives with the canary work. */
 export type ProbeableKind = 'liveness' | 'readiness' | 'integrity';
 
+/** Whether runProbe can run `plan`: not a canary (not built yet), not a router's traffic check (never probed). */
 export function isProbeable(plan: CheckPlan): plan is CheckPlan & { kind: ProbeableKind } {
-  return plan.kind !== 'canary';
+  return plan.kind !== 'canary' && plan.kind !== 'traffic';
 }
 
 /**

@@ -17,6 +17,9 @@ export {
   type RoutersInput,
   routerSchema,
   routersSchema,
+  TRAFFIC_DEFAULTS,
+  type TrafficSpec,
+  trafficCheckId,
 } from '../config/routers.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -62,6 +65,14 @@ export interface RouterPlan {
   upstreams: readonly UpstreamPlan[];
   fallback: FallbackPlan | undefined;
   policy: PolicyPlan;
+  /** Its traffic as the hub's checks (`traffic:` in config/routers.ts). */
+  traffic: TrafficPlan;
+}
+
+/** How a router reports its traffic to the hub, in milliseconds and shares. */
+export interface TrafficPlan {
+  intervalMs: number;
+  errorShare: number;
 }
 
 /**
@@ -109,6 +120,7 @@ export function resolveRouters(
         returnSteps: [...p.returnSteps],
         healthyForMs: parseDuration(p.healthyFor),
       },
+      traffic: { intervalMs: parseDuration(router.traffic.interval), errorShare: router.traffic.errorShare },
     };
   });
 }

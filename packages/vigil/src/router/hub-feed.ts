@@ -3,11 +3,15 @@
  * (`GET /api/v1/events`, server-sent events of transitions) and, at every (re)connection, its
  * `GET /api/v1/status`, folded into one state per target.
  *
- * In `vigil run` (phase 2) the router takes the states in process instead, through the same
- * `setUpstreamState(target, state)`.
+ * In `vigil run --routers` the routers take the states in process instead ({@link followLocalHub}),
+ * through the same `setUpstreamState(target, state)`.
+ *
+ * Both leave out the routers' own traffic checks (`<target>/traffic:<router>`): those say what the
+ * routers already act on (ejection, latency), and a drain on their word would starve the upstream of
+ * the very traffic that can show it recovered.
  */
 import { request } from 'undici';
-import type { CheckStatus } from '../hub/types.js';
+import type { CheckStatus, HubEvent } from '../hub/types.js';
 import type { CheckState, Transition } from '../types.js';
 import type { UpstreamHealth } from './policy.js';
 
@@ -47,24 +51,11 @@ export function targetHealth(states: Iterable<CheckState>): UpstreamHealth {
   return health;
 }
 
-/**
- * Follows the hub's states: connects to its event stream, reads the current states, and reports a
- * target's state whenever it changes; reconnects for as long as it runs. While the hub is
- * unreachable the last states known stay (a restarting hub does not undrain a broken upstream);
- * they are read afresh on reconnection.
- */
-export function followHub(options: HubFeedOptions): HubFeed {
-  const base = options.url.replace(/\/+$/, '');
-  const retryMs = options.retryMs ?? HUB_RETRY_MS;
+/** The per-target fold of check states both feeds share. */
+function createStateFold(onState: (target: string, state: UpstreamHealth) => void) {
   /** checkId → region → state */
   const checks = new Map<string, Map<string, CheckState>>();
   const reported = new Map<string, UpstreamHealth>();
-  let abort: AbortController | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let closed = false;
-  let connected = false;
-
-  const targetOf = (checkId: string) => checkId.slice(0, checkId.lastIndexOf('/'));
   const report = (target: string) => {
     const states: CheckState[] = [];
     for (const [checkId, regions] of checks)
@@ -72,7 +63,7 @@ export function followHub(options: HubFeedOptions): HubFeed {
     const health = targetHealth(states);
     if (reported.get(target) === health) return;
     reported.set(target, health);
-    options.onState(target, health);
+    onState(target, health);
   };
   const set = (checkId: string, region: string, state: CheckState) => {
     let regions = checks.get(checkId);
@@ -82,16 +73,67 @@ export function followHub(options: HubFeedOptions): HubFeed {
     }
     regions.set(region, state);
   };
+  return {
+    /** Every check's state afresh (a stale check counts as the state it was last known in). */
+    reset(statuses: readonly CheckStatus[]) {
+      checks.clear();
+      for (const s of statuses) {
+        if (isTrafficCheck(s.checkId)) continue;
+        set(s.checkId, s.region, s.state === 'stale' ? (s.lastKnown?.state ?? 'unknown') : s.state);
+      }
+      for (const target of new Set([...statuses.map((s) => s.target), ...reported.keys()])) report(target);
+    },
+    transition(t: Transition) {
+      if (isTrafficCheck(t.checkId)) return;
+      set(t.checkId, t.region, t.to === 'stale' ? (t.lastKnown ?? 'unknown') : t.to);
+      report(targetOf(t.checkId));
+    },
+  };
+}
+
+const targetOf = (checkId: string) => checkId.slice(0, checkId.lastIndexOf('/'));
+
+/** A router's traffic check (`<target>/traffic:<router>`), which the feeds leave out. */
+export function isTrafficCheck(checkId: string): boolean {
+  return checkId.startsWith('traffic:', checkId.lastIndexOf('/') + 1);
+}
+
+/**
+ * Follows an in-process hub's states (`vigil run --routers`): its current states now, then every
+ * transition it publishes. Returns the unsubscribe function.
+ */
+export function followLocalHub(
+  hub: { status(): CheckStatus[]; subscribe(listener: (event: HubEvent) => void): () => void },
+  onState: (target: string, state: UpstreamHealth) => void,
+): () => void {
+  const fold = createStateFold(onState);
+  const unsubscribe = hub.subscribe((event) => {
+    if (event.type === 'transition') fold.transition(event.transition);
+  });
+  fold.reset(hub.status());
+  return unsubscribe;
+}
+
+/**
+ * Follows the hub's states: connects to its event stream, reads the current states, and reports a
+ * target's state whenever it changes; reconnects for as long as it runs. While the hub is
+ * unreachable the last states known stay (a restarting hub does not undrain a broken upstream);
+ * they are read afresh on reconnection.
+ */
+export function followHub(options: HubFeedOptions): HubFeed {
+  const base = options.url.replace(/\/+$/, '');
+  const retryMs = options.retryMs ?? HUB_RETRY_MS;
+  const fold = createStateFold(options.onState);
+  let abort: AbortController | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  let connected = false;
 
   const refresh = async () => {
     const res = await fetch(`${base}/api/v1/status`);
     if (!res.ok) throw new Error(`GET /api/v1/status answered ${res.status}`);
     const { checks: statuses } = (await res.json()) as { checks: CheckStatus[] };
-    checks.clear();
-    // A stale check (Vigil no longer sees its results) counts as the state it was last known in.
-    for (const s of statuses)
-      set(s.checkId, s.region, s.state === 'stale' ? (s.lastKnown?.state ?? 'unknown') : s.state);
-    for (const target of new Set([...statuses.map((s) => s.target), ...reported.keys()])) report(target);
+    fold.reset(statuses);
   };
 
   /**
@@ -149,9 +191,7 @@ export function followHub(options: HubFeedOptions): HubFeed {
       else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
     }
     if (event !== 'transition' || data.length === 0) return;
-    const t = JSON.parse(data.join('\n')) as Transition;
-    set(t.checkId, t.region, t.to === 'stale' ? (t.lastKnown ?? 'unknown') : t.to);
-    report(targetOf(t.checkId));
+    fold.transition(JSON.parse(data.join('\n')) as Transition);
   };
 
   void connect();

@@ -7,9 +7,10 @@
  * if (loaded.ok) {
  *   const metrics = createRouterMetrics();
  *   for (const plan of loaded.routers) {
- *     const router = await createRouter(plan, { metrics, log: console.log, onObservation: feedTheHub });
+ *     const router = await createRouter(plan, { metrics, log: console.log, onObservation: (o) => reporter.observe(o) });
+ *     const reporter = createTrafficReporter(router, { region: 'local', emit: (r) => hub.ingest(r) });
  *     await router.listen();
- *     hub.subscribe((e) => e.type === 'transition' && router.setUpstreamState(...));
+ *     followLocalHub(hub, (target, state) => router.setUpstreamState(target, state));
  *   }
  * }
  * ```
@@ -30,6 +31,9 @@ export {
   resolveRouters,
   routerSchema,
   routersSchema,
+  TRAFFIC_DEFAULTS,
+  type TrafficPlan,
+  trafficCheckId,
   type UpstreamPlan,
 } from './config.js';
 export {
@@ -38,7 +42,14 @@ export {
   type FallbackResponse,
   loadFallback,
 } from './fallback.js';
-export { followHub, type HubFeed, type HubFeedOptions, targetHealth } from './hub-feed.js';
+export {
+  followHub,
+  followLocalHub,
+  type HubFeed,
+  type HubFeedOptions,
+  isTrafficCheck,
+  targetHealth,
+} from './hub-feed.js';
 export { type LoadedRouterConfig, loadRouterConfig, routerPlans, validateRouters } from './load.js';
 export { createRouterMetrics, type RouterMetrics, type ServedBy } from './metrics.js';
 export type { PolicyDecision, PolicyStatus, UpstreamHealth } from './policy.js';
@@ -51,3 +62,4 @@ export {
   SERVED_BY_HEADER,
   type TrafficObservation,
 } from './proxy.js';
+export { createTrafficReporter, type TrafficReporter, type TrafficReporterOptions } from './traffic.js';

@@ -71,8 +71,8 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /**
- * What the router saw of one attempt at an upstream, shaped like a ProbeResult so that the hub can
- * take it as a result of source `traffic` (phase 2). `fail` is an upstream failure only: a 5xx, a
+ * What the router saw of one attempt at an upstream, summed up per upstream and interval into a
+ * ProbeResult of source `traffic` for the hub (`traffic.ts`). `fail` is an upstream failure only: a 5xx, a
  * timeout (cut at the deadline after running past `failoverAt`), a reset or a refused connection;
  * a client's 4xx is a `pass` (the upstream did its job), and cancelled attempts are not observed.
  */
@@ -118,6 +118,8 @@ export interface RouterStatus extends PolicyStatus {
 /** One running router (one `routers:` entry). */
 export interface Router {
   readonly name: string;
+  /** The plan it runs now (the latest {@link update}'s). */
+  readonly plan: RouterPlan;
   /** Its address once listening, e.g. `http://127.0.0.1:8090`. */
   readonly url: string;
   /** Starts listening; resolves to {@link url}. */
@@ -583,6 +585,9 @@ export async function createRouter(initial: RouterPlan, deps: RouterDeps): Promi
     name,
     get url() {
       return url;
+    },
+    get plan() {
+      return route.plan;
     },
     async listen() {
       server = await bind(route.plan);

@@ -50,6 +50,7 @@ export function testPlan(
     })),
     fallback,
     policy: { ...TEST_POLICY, ...policy },
+    traffic: { intervalMs: 250, errorShare: 0.5 },
   };
 }
 

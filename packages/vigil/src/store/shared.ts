@@ -81,6 +81,8 @@ interface ResultDetail {
   error?: ProbeResult['error'];
   /** Conditions an adapter saw that do not decide the verdict (e.g. the server-wide state). */
   notes?: ProbeResult['notes'];
+  /** Only when not a probe's (`traffic`): no column, no migration. */
+  source?: 'traffic';
 }
 
 /** Column values of one result, in the order of `RESULTS_INSERT`'s columns (`queries.ts`). */
@@ -106,6 +108,7 @@ export function resultRow(r: ProbeResult): ResultRowValues {
   const detail: ResultDetail = { target: r.target, check: r.check, phases: r.phases, failures: r.failures };
   if (r.error !== undefined) detail.error = r.error;
   if (r.notes !== undefined && r.notes.length > 0) detail.notes = r.notes;
+  if (r.source === 'traffic') detail.source = 'traffic';
   return [
     r.checkId,
     r.region,
@@ -148,6 +151,7 @@ export function resultFromRow(row: ResultRow): ProbeResult {
   if (row.http_status !== null) r.httpStatus = row.http_status;
   if (d.error !== undefined) r.error = d.error;
   if (d.notes !== undefined) r.notes = d.notes;
+  if (d.source === 'traffic') r.source = 'traffic';
   if (row.model_version !== null) r.modelVersion = row.model_version;
   return r;
 }
