@@ -13,7 +13,12 @@
  *     restart (traffic back on the primary, no failed request);
  *  4. the primary's latency ramped from 20 ms to 250 ms (the secondary stays at 20 ms), a client
  *     deadline of 200 ms: the share of requests a model answered within it, fallback answers apart;
- *     then the primary back at 20 ms.
+ *     then the primary back at 20 ms;
+ *  5. detection (`detect`): `vigil run --routers` (hub and router in one process) with traffic at
+ *     `--detect-rate` through the router; the primary killed (SIGKILL) `--trials` times: the time from
+ *     the kill to the hub's `unhealthy` for the router's traffic check (`a/traffic:bench`) and for the
+ *     liveness probe alone (`interval: 2s`, `failureThreshold: 3`, `fastInterval: 1s`, as HAProxy's
+ *     `inter 2s fall 3`), read by polling the hub's `/api/v1/status` every 10 ms.
  *
  * HAProxy is configured as the nearest equivalent of a router with one secondary: the primary and a
  * `backup` server, `check inter 2s fall 3 rise 2`, `observe layer7` (`error-limit 10 on-error
@@ -275,7 +280,9 @@ async function main() {
       rate: { type: 'string', default: '1000' },
       duration: { type: 'string', default: '30' },
       connections: { type: 'string', default: '50' },
-      scenarios: { type: 'string', default: 'throughput,latency,kill,ramp' },
+      scenarios: { type: 'string', default: 'throughput,latency,kill,ramp,detect' },
+      trials: { type: 'string', default: '5' },
+      'detect-rate': { type: 'string', default: '200' },
       'deadline-ms': { type: 'string', default: '200' },
       'haproxy-threads': { type: 'string', default: '1' },
     },
@@ -415,10 +422,111 @@ async function main() {
       }
       console.log();
     }
+    if (scenarios.has('detect')) {
+      const trials = Number(values.trials);
+      const detectRate = Number(values['detect-rate']);
+      console.log(
+        `## Hard fault to the hub's unhealthy state: router traffic vs probes alone (${trials} kills, ${detectRate} requests/s through the router)\n`,
+      );
+      const traffic: number[] = [];
+      const probes: number[] = [];
+      let failed = 0;
+      let sent = 0;
+      for (let trial = 0; trial < trials; trial++) {
+        const a = await upstream('a');
+        const b = await upstream('b');
+        const hub = await vigilRunWithRouter(dir, a.url, b.url);
+        let killedAt = 0;
+        let trafficAt = 0;
+        let probeAt = 0;
+        const answers = await fixedRate(hub.routerUrl, detectRate, 30, [
+          [
+            3,
+            async () => {
+              killedAt = performance.now();
+              a.proc.child.kill('SIGKILL');
+              for (;;) {
+                const body = (await (await fetch(`${hub.url}/api/v1/status`)).json()) as {
+                  checks: Array<{ checkId: string; state: string }>;
+                };
+                const state = (id: string) => body.checks.find((c) => c.checkId === id)?.state;
+                const at = performance.now() - killedAt;
+                if (trafficAt === 0 && state('a/traffic:bench') === 'unhealthy') trafficAt = at;
+                if (probeAt === 0 && state('a/liveness') === 'unhealthy') probeAt = at;
+                if ((trafficAt > 0 && probeAt > 0) || at > 25_000) break;
+                await new Promise((r) => setTimeout(r, 10));
+              }
+            },
+          ],
+        ]);
+        traffic.push(trafficAt || Number.NaN);
+        probes.push(probeAt || Number.NaN);
+        sent += answers.length;
+        failed += answers.filter((x) => x.status < 200 || x.status > 299).length;
+        stopAll();
+      }
+      const ms = (xs: number[]) => xs.map((x) => Math.round(x)).join(', ');
+      console.log('| signal | median ms | each kill, ms |\n| --- | --- | --- |');
+      console.log(
+        `| router traffic (\`a/traffic:bench\`) | ${Math.round(quantile(traffic, 0.5))} | ${ms(traffic)} |`,
+      );
+      console.log(
+        `| liveness probe alone (\`a/liveness\`) | ${Math.round(quantile(probes, 0.5))} | ${ms(probes)} |`,
+      );
+      console.log(`\nrequests through the router: ${sent}, failed: ${failed}\n`);
+    }
   } finally {
     stopAll();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** `vigil run --routers`: the hub with a liveness probe per upstream and the router in process. */
+async function vigilRunWithRouter(dir: string, primary: string, secondary: string) {
+  const port = await freePort();
+  const hubPort = await freePort();
+  const file = join(dir, `run-${port}.yaml`);
+  const target = (name: string, url: string) =>
+    `  - { name: ${name}, url: ${url}, protocol: http, checks: { liveness: { request: { path: /score } } } }\n`;
+  writeFileSync(
+    file,
+    'defaults: { interval: 2s, timeout: 1s, failureThreshold: 3, fastInterval: 1s }\n' +
+      `targets:\n${target('a', primary)}${target('b', secondary)}` +
+      `routers:\n  - name: bench\n    listen: 127.0.0.1:${port}\n    primary: a\n    secondaries: [b]\n` +
+      '    policy: { deadline: 2s, idempotent: true }\n',
+  );
+  const child = spawn(
+    process.execPath,
+    [
+      VIGIL_BIN,
+      'run',
+      '-c',
+      file,
+      '--port',
+      String(hubPort),
+      '--store',
+      ':memory:',
+      '--routers',
+      '--router-admin-port',
+      '0',
+      '--log-level',
+      'error',
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  running.push(child);
+  await waitListening(port, child);
+  const url = `http://127.0.0.1:${hubPort}`;
+  // Both liveness checks healthy first, so the kill is what the hub sees.
+  for (;;) {
+    const body = (await (await fetch(`${url}/api/v1/status`)).json()) as {
+      checks: Array<{ checkId: string; state: string }>;
+    };
+    if (body.checks.filter((c) => c.checkId.endsWith('/liveness') && c.state === 'healthy').length === 2)
+      break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { child, url, routerUrl: `http://127.0.0.1:${port}` };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -182,7 +182,8 @@ describe('vigil route', () => {
   });
 
   it("drains a primary whose answers the hub flags (NaN): a real hub's states over its event stream", async () => {
-    // Until routers is a key of the hub's schema (phase 2), the hub and the router read two files.
+    // The hub and the router in two processes (`vigil run --routers` runs both in one: see
+    // daemon/run-routers.test.ts); the hub's file has no routers, so it runs none.
     const hubFile = join(dir, 'hub.yaml');
     writeFileSync(
       hubFile,
@@ -261,7 +262,7 @@ ${[
     const proc = start(['-c', file, '--admin-port', '0']);
     expect(await proc.exited).toBe(2);
     expect(proc.out()).toBe(
-      `routers[0].primary: no target is named "credit-z"; did you mean "credit-a"?\nerror: ${file}: the routers did not start\n`,
+      `${file}:8:14: routers[0].primary: no target is named "credit-z"; did you mean "credit-a"?\nerror: ${file}: the routers did not start\n`,
     );
   });
 });

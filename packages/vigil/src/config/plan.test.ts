@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.js';
 import type { CheckPlan } from '../types.js';
 import { parseConfig } from './load.js';
-import { buildPlan } from './plan.js';
+import { buildPlan, buildTrafficPlan } from './plan.js';
 import { configSchema } from './schema.js';
 
 function plan(yaml: string): CheckPlan[] {
@@ -179,5 +179,36 @@ targets:
     expect(() => buildPlan(config)).toThrow(
       'a/liveness: expect.schema is still the file name "schemas/x.json"',
     );
+  });
+});
+
+describe('buildTrafficPlan', () => {
+  it("builds one traffic check per router and upstream, with the router's thresholds; buildPlan has none", () => {
+    const result = parseConfig(
+      `
+targets:
+  - { name: a, url: http://127.0.0.1:8081, protocol: http }
+  - { name: b, url: http://127.0.0.1:8082, protocol: http }
+routers:
+  - { name: r, listen: 8090, primary: a, secondaries: [b], policy: { deadline: 200ms }, traffic: { interval: 100ms, failureThreshold: 3 } }
+  - { name: s, listen: 8091, primary: b }
+`,
+      { baseDir: '/nonexistent', env: {} },
+    );
+    if (!result.ok) throw new Error(result.diagnostics.join('\n'));
+    expect(result.plan.map((p) => p.id)).toEqual(['a/liveness', 'b/liveness']);
+    const traffic = buildTrafficPlan(result.config);
+    expect(traffic.map((p) => p.id)).toEqual(['a/traffic:r', 'b/traffic:r', 'b/traffic:s']);
+    expect(traffic[0]).toMatchObject({
+      kind: 'traffic',
+      target: { name: 'a', url: 'http://127.0.0.1:8081' },
+      intervalMs: 100,
+      timeoutMs: 200,
+      failureThreshold: 3,
+      successThreshold: 2,
+      fastIntervalMs: null,
+      expect: { latency: { degradedMs: 180, failedMs: 200 } },
+    });
+    expect(traffic[2]).toMatchObject({ intervalMs: 250, timeoutMs: 30_000, failureThreshold: 2 });
   });
 });

@@ -414,7 +414,8 @@ export function createHub(options: HubOptions): Hub {
         if (s.region === region && plans.has(s.checkId)) states.set(key(s.checkId, s.region), s);
       }
       scheduler = createScheduler({
-        plans: [...plans.values()],
+        // Traffic checks are judged here but never probed.
+        plans: [...plans.values()].filter(isProbeable),
         probe,
         onResult,
         onLag: (_plan, lagMs) => metrics?.observeLag(lagMs),

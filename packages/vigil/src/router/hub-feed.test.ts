@@ -8,7 +8,7 @@ import type { CheckStatus } from '../hub/types.js';
 import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import type { CheckState } from '../types.js';
-import { followHub, type HubFeed, targetHealth } from './hub-feed.js';
+import { followHub, followLocalHub, type HubFeed, isTrafficCheck, targetHealth } from './hub-feed.js';
 import type { UpstreamHealth } from './policy.js';
 
 function status(checkId: string, state: CheckState, region = 'local'): CheckStatus {
@@ -124,5 +124,44 @@ describe('followHub', () => {
     await startHub([status('credit-a/liveness', 'unhealthy')], port);
     expect((await next(2))[1]).toEqual(['credit-a', 'unhealthy']);
     expect(feed.connected).toBe(true);
+  });
+});
+
+describe('followLocalHub', () => {
+  it("follows an in-process hub, leaving the routers' own traffic checks out", async () => {
+    const store = await openStore(':memory:');
+    try {
+      const hub = createTestHub(store, [
+        status('credit-a/liveness', 'healthy'),
+        status('credit-a/traffic:credit', 'unhealthy'),
+      ]);
+      const states: Array<[string, UpstreamHealth]> = [];
+      const unfollow = followLocalHub(hub, (target, state) => states.push([target, state]));
+      // The traffic check's unhealthy is not the router's reason to drain: healthy.
+      expect(states).toEqual([['credit-a', 'healthy']]);
+      const transition = (checkId: string, to: CheckState) =>
+        hub.publish({
+          type: 'transition',
+          transition: { checkId, region: 'local', from: 'healthy', to, at: 0, reason: 'test', results: [] },
+        });
+      transition('credit-a/traffic:credit', 'degraded');
+      transition('credit-a/liveness', 'unhealthy');
+      expect(states).toEqual([
+        ['credit-a', 'healthy'],
+        ['credit-a', 'unhealthy'],
+      ]);
+      unfollow();
+      expect(hub.listenerCount).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it.each([
+    ['credit-a/traffic:credit', true],
+    ['credit-a/liveness', false],
+    ['traffic:x/liveness', false],
+  ])('isTrafficCheck(%s) is %s', (checkId, expected) => {
+    expect(isTrafficCheck(checkId)).toBe(expected);
   });
 });
