@@ -439,7 +439,7 @@ async function main() {
         let killedAt = 0;
         let trafficAt = 0;
         let probeAt = 0;
-        const answers = await fixedRate(hub.routerUrl, detectRate, 30, [
+        const answers = await fixedRate(hub.routerUrl, detectRate, 12, [
           [
             3,
             async () => {
@@ -453,7 +453,7 @@ async function main() {
                 const at = performance.now() - killedAt;
                 if (trafficAt === 0 && state('a/traffic:bench') === 'unhealthy') trafficAt = at;
                 if (probeAt === 0 && state('a/liveness') === 'unhealthy') probeAt = at;
-                if ((trafficAt > 0 && probeAt > 0) || at > 25_000) break;
+                if ((trafficAt > 0 && probeAt > 0) || at > 8_500) break;
                 await new Promise((r) => setTimeout(r, 10));
               }
             },

@@ -15,6 +15,7 @@ import { historyRoutes } from './routes/history.js';
 import { opsRoutes } from './routes/ops.js';
 import { silenceRoutes } from './routes/silences.js';
 import { statusRoutes } from './routes/status.js';
+import { trafficRoutes } from './routes/traffic.js';
 
 /** Options of {@link createApi}. */
 export interface ApiOptions {
@@ -75,6 +76,7 @@ const DASHBOARD_CSP =
  * | `GET /api/v1/silences?activeAt=` | `{silences: Silence[]}` |
  * | `POST /api/v1/silences` (bearer token) | body `{matchers: [{label, value, isRegex?}], startsAt?, endsAt, createdBy, comment}` → 201 the Silence |
  * | `DELETE /api/v1/silences/:id` (bearer token) | `{deleted: id}`; 404 unknown id |
+ * | `POST /api/v1/traffic` (bearer token) | body `{results: ProbeResult[]}` (source `traffic`, ≤ 1,000) from a router in another process → `{accepted, rejected: [checkId…]}` (`routes/traffic.ts`) |
  * | `GET /api/v1/events?results=1` | server-sent events: `transition`, `flap`, and `result` only with `results=1` |
  * | `GET /livez` | 200 `{status: "ok"}` while the process serves |
  * | `GET /readyz` | 200 `{status: "ready"}` when `hub.isReady()`, else 503 `{error: "not ready"}` |
@@ -140,6 +142,7 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   opsRoutes(app, context);
   silenceRoutes(app, context, options.token);
   alertRoutes(app, context);
+  trafficRoutes(app, context, options.token);
   await dashboardRoutes(
     app,
     options.dashboardDir === undefined ? defaultDashboardDir() : options.dashboardDir,

@@ -182,11 +182,11 @@ describe('vigil route', () => {
   });
 
   it("drains a primary whose answers the hub flags (NaN): a real hub's states over its event stream", async () => {
-    // The hub and the router in two processes (`vigil run --routers` runs both in one: see
-    // daemon/run-routers.test.ts); the hub's file has no routers, so it runs none.
-    const hubFile = join(dir, 'hub.yaml');
+    // The hub and the router in two processes reading one file (`vigil run --routers` runs both in
+    // one: see daemon/run-routers.test.ts); the router sends its traffic with the hub's token.
+    const file = join(dir, 'hub.yaml');
     writeFileSync(
-      hubFile,
+      file,
       `defaults: { interval: 300ms, timeout: 250ms, failureThreshold: 2, fastInterval: 100ms }
 targets:
 ${[
@@ -204,7 +204,9 @@ ${[
         expect: { outputs: { probability: { finite: true } } }
 `,
   )
-  .join('')}`,
+  .join('')}routers:
+  - { name: credit, listen: 0, primary: credit-a, secondaries: [credit-b], policy: { deadline: 2s, idempotent: true } }
+`,
     );
     const hubProc = spawn(
       process.execPath,
@@ -215,13 +217,13 @@ ${[
         ENTRY,
         'run',
         '-c',
-        hubFile,
+        file,
         '--port',
         '0',
         '--store',
         join(dir, 'hub.db'),
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VIGIL_API_TOKEN: 'hub-secret' } },
     );
     children.push(hubProc);
     let hubOut = '';
@@ -232,9 +234,9 @@ ${[
       hubOut.match(/"url":"(http:[^"]+)"[^\n]*vigil hub running/),
     );
 
-    const file = join(dir, 'route-hub.yaml');
-    writeFileSync(file, config());
-    const proc = start(['-c', file, '--admin-port', '0', '--hub', realHub]);
+    const proc = start(['-c', file, '--admin-port', '0', '--hub', realHub], {
+      VIGIL_HUB_TOKEN: 'hub-secret',
+    });
     const [, routerUrl = ''] = await until('vigil route running', () =>
       proc.out().match(/"routers":\{"credit":"(http:[^"]+)"\}[^\n]*vigil route running/),
     );
@@ -245,6 +247,14 @@ ${[
         proc.out().match(/credit-a: the hub's state: unknown → healthy/),
     );
     expect(await infer(routerUrl)).toMatchObject({ status: 200, servedBy: 'primary' });
+    // Its traffic reaches the hub's traffic check over the API.
+    await until('the traffic check healthy', async () => {
+      await infer(routerUrl);
+      const { checks } = (await (await fetch(`${realHub}/api/v1/status`)).json()) as {
+        checks: Array<{ checkId: string; state: string }>;
+      };
+      return checks.find((c) => c.checkId === 'credit-a/traffic:credit')?.state === 'healthy';
+    });
 
     // The primary answers 200 with NaN: only the hub's integrity check can tell.
     await setFault(a.url, 'nan');

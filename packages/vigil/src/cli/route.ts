@@ -5,7 +5,8 @@
  *   vigil route -c vigil.yaml [--admin-port 7980] [--admin-host 127.0.0.1] [--hub http://127.0.0.1:7979]
  *
  * `--hub` follows the hub's states over its event stream (unhealthy drains, degraded demotes); without
- * it the routers act on their own traffic only. The admin API serves `/metrics` and drain / restore of
+ * it the routers act on their own traffic only. With `VIGIL_HUB_TOKEN` (the hub's API token) too, the
+ * routers' traffic reaches the hub as results of its `<target>/traffic:<router>` checks. The admin API serves `/metrics` and drain / restore of
  * an upstream with the bearer token in `VIGIL_ROUTER_TOKEN`. The config reloads when the file changes
  * and on SIGHUP, without dropping a connection; SIGTERM and SIGINT stop cleanly.
  *
@@ -47,6 +48,11 @@ export function registerRoute(program: Command): void {
     .addOption(
       new Option('--token <token>', 'admin bearer token (drain, restore)')
         .env('VIGIL_ROUTER_TOKEN')
+        .hideHelp(),
+    )
+    .addOption(
+      new Option('--hub-token <token>', "the hub's API token, to send it the routers' traffic results")
+        .env('VIGIL_HUB_TOKEN')
         .hideHelp(),
     )
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))

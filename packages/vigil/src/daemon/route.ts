@@ -15,6 +15,7 @@ import { loadRouterConfig } from '../router/load.js';
 import { createRouterMetrics } from '../router/metrics.js';
 import { createRouter, type Router, type TrafficObservation } from '../router/proxy.js';
 import { createTrafficReporter, type TrafficReporter } from '../router/traffic.js';
+import type { ProbeResult } from '../types.js';
 import { LOG_LEVELS } from './log-levels.js';
 
 /** Options of {@link runRouters}: `vigil route`'s flags. */
@@ -27,6 +28,11 @@ export interface RouteOptions {
   hub?: string;
   /** Bearer token of drain and restore (`VIGIL_ROUTER_TOKEN`). */
   token?: string;
+  /**
+   * With `hub`: the hub's API token (`VIGIL_HUB_TOKEN`), to send it the routers' traffic results
+   * (`POST /api/v1/traffic`); without it the hub gets states only.
+   */
+  hubToken?: string;
   /** One of {@link LOG_LEVELS}. */
   logLevel: string;
   /** Every attempt's outcome, as it happens (tests, benches). */
@@ -70,9 +76,15 @@ export async function runRouters(opts: RouteOptions): Promise<RunningRouters> {
   const routers = new Map<string, Router>();
   const reporters = new Map<string, TrafficReporter>();
   const { local } = opts;
+  const remote =
+    local === undefined && opts.hub !== undefined && opts.hubToken
+      ? createTrafficSender(opts.hub, opts.hubToken, (message) => logger.warn(message))
+      : undefined;
+  const emit = local !== undefined ? (r: ProbeResult) => local.hub.ingest(r) : remote?.push;
+  const region = local?.region ?? loaded.config.config.region;
   const given = opts.onObservation;
   const onObservation =
-    local === undefined
+    emit === undefined
       ? given
       : (o: TrafficObservation) => {
           reporters.get(o.router)?.observe(o);
@@ -99,12 +111,7 @@ export async function runRouters(opts: RouteOptions): Promise<RunningRouters> {
       );
     }
     routers.set(plan.name, router);
-    if (local !== undefined) {
-      reporters.set(
-        plan.name,
-        createTrafficReporter(router, { region: local.region, emit: (result) => local.hub.ingest(result) }),
-      );
-    }
+    if (emit !== undefined) reporters.set(plan.name, createTrafficReporter(router, { region, emit }));
     return router;
   };
   const stopRouter = async (name: string) => {
@@ -126,6 +133,7 @@ export async function runRouters(opts: RouteOptions): Promise<RunningRouters> {
     feed?.close();
     unfollow?.();
     await Promise.all([...routers.keys()].map(stopRouter));
+    await remote?.close();
     await admin.close();
   };
   try {
@@ -237,4 +245,58 @@ function listenError(what: string, host: string, port: number, err: unknown, tod
       cause: err,
     },
   );
+}
+
+/** Most traffic results kept for the hub while it cannot be reached; older ones are dropped first. */
+const MAX_PENDING_RESULTS = 10_000;
+
+/**
+ * Sends traffic results to a hub in another process (`POST /api/v1/traffic`), in batches every
+ * 250 ms; while the hub cannot be reached they wait (at most {@link MAX_PENDING_RESULTS}), and one
+ * warning says so per outage.
+ */
+function createTrafficSender(hub: string, token: string, warn: (message: string) => void) {
+  const url = `${hub.replace(/\/+$/, '')}/api/v1/traffic`;
+  let pending: ProbeResult[] = [];
+  let failing = false;
+  let sending: Promise<void> = Promise.resolve();
+  const send = async () => {
+    if (pending.length === 0) return;
+    const batch = pending.slice(0, 1000);
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ results: batch }),
+        signal: AbortSignal.timeout(5000),
+      });
+      if (!res.ok) throw new Error(`HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
+      const { rejected } = (await res.json()) as { rejected: string[] };
+      pending = pending.slice(batch.length);
+      if (rejected.length > 0 && !failing)
+        warn(
+          `the hub has no traffic check for ${[...new Set(rejected)].join(', ')}: does it read the same config?`,
+        );
+      failing = rejected.length > 0;
+    } catch (error) {
+      if (!failing)
+        warn(`sending traffic results to the hub at ${url} failed (${(error as Error).message}); retrying`);
+      failing = true;
+    }
+  };
+  const timer = setInterval(() => {
+    sending = sending.then(send);
+  }, 250);
+  timer.unref();
+  return {
+    push(result: ProbeResult) {
+      pending.push(result);
+      if (pending.length > MAX_PENDING_RESULTS) pending.splice(0, pending.length - MAX_PENDING_RESULTS);
+    },
+    async close() {
+      clearInterval(timer);
+      await sending;
+      await send();
+    },
+  };
 }

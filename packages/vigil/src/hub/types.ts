@@ -126,6 +126,11 @@ export interface HubView {
   lastExchange(checkId: string, region: string): ExchangeView | undefined;
   /** Alerts firing now (from the checks' states), with their mute state. */
   alerts(): Promise<AlertStatus[]>;
+  /**
+   * Takes in a router's traffic result for a traffic check (`Hub.ingest`); absent on views that take
+   * none. Returns false when the hub has no such traffic check.
+   */
+  ingest?(result: ProbeResult): boolean;
 }
 
 /** How many recent durations the hub keeps per check and region (one sparkline: 5 min at 10 s). */
