@@ -165,7 +165,9 @@ async function haproxy(dir: string, primary: string, secondary: string | undefin
 }
 
 async function waitListening(port: number, child: ChildProcess, out = () => ''): Promise<void> {
-  for (let i = 0; i < 400; i++) {
+  // Up to a minute: on a shared, loaded machine a Node process can take tens of seconds to start.
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
     if (child.exitCode !== null)
       throw new Error(`${child.spawnargs.join(' ')} exited ${child.exitCode}: ${out()}`);
     try {
