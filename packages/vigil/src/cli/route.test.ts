@@ -273,7 +273,7 @@ ${[
     const proc = start(['-c', file, '--admin-port', '0']);
     expect(await proc.exited).toBe(2);
     expect(proc.out()).toBe(
-      `${file}:8:14: routers[0].primary: no target is named "credit-z"; did you mean "credit-a"?\nerror: ${file}: the routers did not start\n`,
+      `${file}:8:5: routers[0].primary: no target is named "credit-z"; did you mean "credit-a"?\nerror: ${file}: the routers did not start\n`,
     );
   });
 });
