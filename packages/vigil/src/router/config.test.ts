@@ -28,6 +28,7 @@ describe('routers schema', () => {
         returnSteps: [0.1, 0.25, 0.5, 1],
         healthyFor: '10s',
       },
+      traffic: { interval: '250ms', failureThreshold: 2, successThreshold: 2, errorShare: 0.5 },
     });
     const [plan] = resolveRouters(
       result.routers,

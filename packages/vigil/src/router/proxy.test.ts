@@ -141,8 +141,10 @@ describe('router data path', () => {
       4,
       done.then(() => r.logged(/eject a/)).then(() => new Promise((s) => setTimeout(s, 200))),
     );
-    // Some answers from the primary first, then it dies with requests in flight.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Some answers from the primary first (waited for, not slept on: a loaded machine may take
+    // longer than any fixed pause), then it dies with requests in flight.
+    for (let i = 0; i < 2000 && !r.observations.some((o) => o.target === 'a' && o.outcome === 'pass'); i++)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     await setFault(primary.url, 'crash');
     crashed();
     const answers = await running;
