@@ -49,7 +49,7 @@ async function startHub(file: string, store: string) {
     out += c.toString();
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  for (let i = 0; i < 400; i++) {
+  for (let i = 0; i < 2400; i++) {
     const m = out.match(/"url":"(http:[^"]+)"[^\n]*vigil hub running/);
     if (m) return { child, url: m[1] as string, log: () => out, exited };
     if (child.exitCode !== null) break;

@@ -34,7 +34,12 @@ export {
   parseConfig,
   readConfigText,
 } from './load.js';
-export { loadConfigOffThread, type OffThreadOptions } from './off-thread.js';
+export {
+  createOffThreadLoader,
+  loadConfigOffThread,
+  type OffThreadLoader,
+  type OffThreadOptions,
+} from './off-thread.js';
 export { buildPlan } from './plan.js';
 export {
   assertionSchema,

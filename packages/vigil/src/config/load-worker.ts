@@ -12,39 +12,43 @@ import type { Env } from './interpolate.js';
 import { parseConfigParts, readConfigText } from './load.js';
 import type { FromLoader, LoaderInput } from './off-thread.js';
 
-const input = workerData as LoaderInput;
 const port = parentPort;
 if (port === null) throw new Error('config/load-worker.ts runs only as a worker thread');
 
 const post = (message: FromLoader) => port.postMessage(message);
 
-const text = await readConfigText(input.file, input.maxBytes);
-if (typeof text !== 'string') {
-  post({ type: 'failed', result: text });
-} else {
+/** Loads the config `input` names, posts the head (or the failure), and answers `next` with chunks. */
+async function load(input: LoaderInput): Promise<void> {
+  const text = await readConfigText(input.file, input.maxBytes);
+  if (typeof text !== 'string') return post({ type: 'failed', result: text });
   const parts = parseConfigParts(text, {
     file: input.file,
     baseDir: dirname(resolve(input.file)),
     env: input.env ?? (process.env as Env),
   });
-  if (!parts.ok) {
-    post({ type: 'failed', result: parts });
-  } else {
-    const { targets, ...rest } = parts.config;
-    post({ type: 'head', config: rest, secrets: parts.secrets, targets: targets.length });
-    // The plan holds each target's checks together, in target order (buildPlan).
-    let target = 0;
-    let check = 0;
-    port.on('message', () => {
-      const end = Math.min(targets.length, target + input.chunkTargets);
-      const chunk = targets.slice(target, end);
-      let checks = 0;
-      for (const spec of chunk)
-        checks += CHECK_KINDS.filter((kind) => spec.checks[kind] !== undefined).length;
-      post({ type: 'chunk', targets: chunk, plan: parts.plan.slice(check, check + checks) });
-      target = end;
-      check += checks;
-      if (target >= targets.length) port.close();
-    });
-  }
+  if (!parts.ok) return post({ type: 'failed', result: parts });
+  const { targets, ...rest } = parts.config;
+  // The plan holds each target's checks together, in target order (buildPlan).
+  let target = 0;
+  let check = 0;
+  next = () => {
+    const end = Math.min(targets.length, target + input.chunkTargets);
+    const chunk = targets.slice(target, end);
+    let checks = 0;
+    for (const spec of chunk) checks += CHECK_KINDS.filter((kind) => spec.checks[kind] !== undefined).length;
+    post({ type: 'chunk', targets: chunk, plan: parts.plan.slice(check, check + checks) });
+    target = end;
+    check += checks;
+  };
+  post({ type: 'head', config: rest, secrets: parts.secrets, targets: targets.length });
 }
+
+let next: (() => void) | undefined;
+// A worker may be started ahead of its load (a warm spare, `createOffThreadLoader`): it waits for its
+// input, given either as `workerData` or as the first message; every later message asks for a chunk.
+const given = workerData as LoaderInput | undefined;
+if (given !== undefined && given !== null) void load(given);
+port.on('message', (message: LoaderInput | 'next') => {
+  if (message === 'next') next?.();
+  else void load(message);
+});

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './load.js';
-import { loadConfigOffThread } from './off-thread.js';
+import { createOffThreadLoader, loadConfigOffThread } from './off-thread.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-off-thread-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -121,4 +121,20 @@ describe('loadConfigOffThread', () => {
     expect(result.code).toBe('VIGIL_ERR_CONFIG_INVALID');
     expect(result.diagnostics[0]).toMatch(/heap\.yaml: the config could not be loaded: /);
   }, 60_000);
+
+  it('createOffThreadLoader: each load runs on a warm spare, one after another, with the same result', async () => {
+    const file = join(dir, 'spare.yaml');
+    writeFileSync(file, bigConfig(3));
+    const loader = createOffThreadLoader();
+    try {
+      const first = await loader.load(file);
+      writeFileSync(file, bigConfig(5));
+      const second = await loader.load(file);
+      expect(first.ok && first.plan.length).toBe(9);
+      expect(second.ok && second.plan.length).toBe(15);
+      expect(JSON.stringify(second)).toBe(JSON.stringify(await loadConfig(file)));
+    } finally {
+      loader.close();
+    }
+  }, 120_000);
 });

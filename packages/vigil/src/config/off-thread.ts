@@ -55,8 +55,8 @@ export interface OffThreadOptions extends LoadOptions {
 }
 
 /** Where the worker's code is: its built `.js`, or its `.ts` source under tsx (tests, `--conditions=source`). */
-function workerOf(input: LoaderInput, maxHeapMb: number): Worker {
-  const options = { workerData: input, resourceLimits: { maxOldGenerationSizeMb: maxHeapMb } };
+function workerOf(maxHeapMb: number): Worker {
+  const options = { resourceLimits: { maxOldGenerationSizeMb: maxHeapMb } };
   if (!import.meta.url.endsWith('.ts'))
     return new Worker(new URL('./load-worker.js', import.meta.url), options);
   // tsx's ESM API, found through its package.json (require.resolve would give its CommonJS build).
@@ -88,8 +88,14 @@ export function loadConfigOffThread(file: string, options: OffThreadOptions = {}
     chunkTargets: Math.max(1, options.chunkTargets ?? 500),
     ...(options.env !== undefined && { env: options.env }),
   };
+  return runLoad(workerOf(options.maxHeapMb ?? 2048), input, options.maxHeapMb ?? 2048);
+}
+
+/** Gives `worker` its input and receives the result (see {@link loadConfigOffThread}); terminates it after. */
+function runLoad(worker: Worker, input: LoaderInput, maxHeapMb: number): Promise<LoadResult> {
+  const { file } = input;
+  worker.postMessage(input);
   return new Promise<LoadResult>((resolvePromise) => {
-    const worker = workerOf(input, options.maxHeapMb ?? 2048);
     let settled = false;
     const finish = (result: LoadResult) => {
       if (settled) return;
@@ -134,11 +140,66 @@ export function loadConfigOffThread(file: string, options: OffThreadOptions = {}
       finish(
         failed(
           error.code === 'ERR_WORKER_OUT_OF_MEMORY'
-            ? `parsing it needed more than ${options.maxHeapMb ?? 2048} MB of heap`
+            ? `parsing it needed more than ${maxHeapMb} MB of heap`
             : error.message,
         ),
       ),
     );
     worker.on('exit', (code) => finish(failed(`the loader thread exited (code ${code}) before it answered`)));
   });
+}
+
+/** A loader that keeps a worker started ahead of the next load: see {@link createOffThreadLoader}. */
+export interface OffThreadLoader {
+  /** {@link loadConfigOffThread} on the warm worker (a new one is started for the load after). */
+  load(file: string, options?: Omit<OffThreadOptions, 'maxHeapMb'>): Promise<LoadResult>;
+  /** Ends the spare worker. */
+  close(): void;
+}
+
+/**
+ * {@link loadConfigOffThread} with a warm spare: a worker is started (and its modules loaded) ahead of
+ * each load, so a reload does not wait for a thread to boot, and each load still runs in a fresh
+ * worker whose memory goes with it. The spare does not keep the process alive.
+ *
+ * @example
+ * const loader = createOffThreadLoader();
+ * const result = await loader.load('vigil.yaml');
+ * loader.close();
+ */
+export function createOffThreadLoader(options: Pick<OffThreadOptions, 'maxHeapMb'> = {}): OffThreadLoader {
+  const maxHeapMb = options.maxHeapMb ?? 2048;
+  let closed = false;
+  const spawn = () => {
+    const worker = workerOf(maxHeapMb);
+    worker.unref();
+    // A spare that fails before it is used is replaced when it is taken (its load reports the error).
+    worker.on('error', () => {});
+    worker.once('exit', () => {
+      if (spare === worker) spare = undefined;
+    });
+    return worker;
+  };
+  let spare: Worker | undefined = spawn();
+  return {
+    load(file, loadOptions = {}) {
+      const worker = spare ?? spawn();
+      spare = undefined;
+      const input: LoaderInput = {
+        file,
+        maxBytes: loadOptions.maxBytes ?? DEFAULT_MAX_CONFIG_BYTES,
+        chunkTargets: Math.max(1, loadOptions.chunkTargets ?? 500),
+        ...(loadOptions.env !== undefined && { env: loadOptions.env }),
+      };
+      worker.ref();
+      return runLoad(worker, input, maxHeapMb).finally(() => {
+        if (!closed) spare = spawn();
+      });
+    },
+    close() {
+      closed = true;
+      void spare?.terminate();
+      spare = undefined;
+    },
+  };
 }

@@ -8,7 +8,7 @@ import { createNotifiers } from '../alerting/notifiers/index.js';
 import { createApi } from '../api/index.js';
 import { type FailedConfig, loadConfig } from '../config/index.js';
 import type { LoadedConfig } from '../config/load.js';
-import { loadConfigOffThread } from '../config/off-thread.js';
+import { createOffThreadLoader } from '../config/off-thread.js';
 import { buildTrafficPlan } from '../config/plan.js';
 import { type ConfigWatcher, watchConfigFile } from '../config/watch.js';
 import { ConfigError, UsageError, VigilError } from '../errors.js';
@@ -214,13 +214,15 @@ async function startHub(
   }, PRUNE_INTERVAL_MS);
   pruneTimer.unref();
 
+  // A worker started ahead of each reload (config/off-thread.ts): a reload does not wait for one to boot.
+  const loader = createOffThreadLoader();
   let reloading: Promise<void> = Promise.resolve();
   const reload = (why: string) => {
     reloading = reloading.then(async () => {
       // Parsed and validated in a worker thread, received in chunks: the probes, the API and /livez
       // keep being served while a large config loads (config/off-thread.ts).
       const loadStarted = performance.now();
-      const next = await loadConfigOffThread(opts.config, maxBytesOf(opts));
+      const next = await loader.load(opts.config, maxBytesOf(opts));
       const loadMs = Math.round(performance.now() - loadStarted);
       if (!next.ok) {
         logger.error(
@@ -255,6 +257,7 @@ async function startHub(
       clearInterval(pruneTimer);
       process.off('SIGHUP', onHup);
       await reloading;
+      loader.close();
       await pruning;
       // The routers first: their last reports still reach a running hub.
       await routers?.stop();
