@@ -131,6 +131,38 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX result_rollups_minute ON result_rollups (minute);
     `,
   },
+  {
+    version: 4,
+    name: 'recovery action runs',
+    sql: `
+      CREATE TABLE action_runs (
+        id text PRIMARY KEY,
+        idempotency_key text NOT NULL UNIQUE,
+        scope text COLLATE "C" NOT NULL,
+        action text COLLATE "C" NOT NULL,
+        kind text NOT NULL,
+        event text NOT NULL,
+        step integer NOT NULL,
+        check_id text COLLATE "C" NOT NULL,
+        region text COLLATE "C" NOT NULL,
+        incident_id text,
+        transition_at bigint NOT NULL,
+        reason text NOT NULL,
+        status text NOT NULL,
+        skip_reason text,
+        claimed_at bigint NOT NULL,
+        finished_at bigint,
+        lease_until bigint,
+        owner text NOT NULL,
+        what text NOT NULL,
+        output text
+      );
+      CREATE INDEX action_runs_scope ON action_runs (scope, action, claimed_at);
+      CREATE INDEX action_runs_incident ON action_runs (incident_id);
+      CREATE INDEX action_runs_claimed ON action_runs (claimed_at);
+      CREATE INDEX action_runs_running ON action_runs (lease_until) WHERE status = 'running';
+    `,
+  },
 ];
 
 /** First key of Vigil's advisory locks ("VIG1"); the second is a hash of the schema name. */

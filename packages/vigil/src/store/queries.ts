@@ -14,6 +14,9 @@ import sql, { empty, join, raw, type Sql } from 'sql-template-tag';
 import type { Transition } from '../types.js';
 import { checkLimit, encodeJson, MINUTE_MS, ms, type PruneCutoffs } from './shared.js';
 import type {
+  ActionRunFinish,
+  ActionRunInput,
+  ActionRunQuery,
   ClaimOptions,
   FailureUpdate,
   IncidentQuery,
@@ -327,6 +330,54 @@ export function selectNotifications(query: NotificationQuery): Sql {
   if (query.since !== undefined) conditions.push(sql`created_at >= ${ms(query.since)}`);
   if (query.until !== undefined) conditions.push(sql`created_at < ${ms(query.until)}`);
   return sql`SELECT * FROM outbox ${where(conditions)} ORDER BY created_at, id ${limitClause(query.limit)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Action runs.
+
+/** Inserts an action run, unless its idempotency key is there: then no row comes back. */
+export function insertActionRun(id: string, r: ActionRunInput): Sql {
+  return sql`INSERT INTO action_runs (id, idempotency_key, scope, action, kind, event, step, check_id, region,
+      incident_id, transition_at, reason, status, skip_reason, claimed_at, finished_at, lease_until, owner, what, output)
+    VALUES (${id}, ${r.idempotencyKey}, ${r.scope}, ${r.action}, ${r.kind}, ${r.event}, ${r.step}, ${r.checkId},
+      ${r.region}, ${r.incidentId}, ${ms(r.transitionAt)}, ${r.reason}, ${r.status}, ${r.skipReason ?? null},
+      ${ms(r.claimedAt)}, ${r.status === 'running' ? null : ms(r.claimedAt)},
+      ${r.status !== 'running' || r.leaseUntil === undefined || r.leaseUntil === null ? null : ms(r.leaseUntil)}, ${r.owner}, ${r.what}, NULL)
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING *`;
+}
+
+export function selectActionRunByKey(key: string): Sql {
+  return sql`SELECT * FROM action_runs WHERE idempotency_key = ${key}`;
+}
+
+export function renewActionLease(id: string, leaseUntil: number): Sql {
+  return sql`UPDATE action_runs SET lease_until = ${ms(leaseUntil)} WHERE id = ${id} AND status = 'running'`;
+}
+
+export function finishActionRun(id: string, f: ActionRunFinish): Sql {
+  return sql`UPDATE action_runs SET status = ${f.status}, finished_at = ${ms(f.finishedAt)}, output = ${f.output},
+      lease_until = NULL
+    WHERE id = ${id} AND status = 'running'`;
+}
+
+/** Running rows whose lease lapsed become `unknown`, in one statement (each row once across replicas). */
+export function expireActionRuns(now: number): Sql {
+  return sql`UPDATE action_runs SET status = 'unknown', finished_at = ${ms(now)}, lease_until = NULL,
+      output = coalesce(output, 'outcome unknown: the hub running it stopped before recording a result')
+    WHERE status = 'running' AND lease_until < ${ms(now)}
+    RETURNING *`;
+}
+
+/** Action runs, newest first. */
+export function selectActionRuns(query: ActionRunQuery): Sql {
+  const conditions: Sql[] = [];
+  if (query.incidentId !== undefined) conditions.push(sql`incident_id = ${query.incidentId}`);
+  if (query.checkId !== undefined) conditions.push(sql`check_id = ${query.checkId}`);
+  if (query.scope !== undefined) conditions.push(sql`scope = ${query.scope}`);
+  if (query.action !== undefined) conditions.push(sql`action = ${query.action}`);
+  if (query.since !== undefined) conditions.push(sql`claimed_at >= ${ms(query.since)}`);
+  return sql`SELECT * FROM action_runs ${where(conditions)} ORDER BY claimed_at DESC, id DESC ${limitClause(query.limit)}`;
 }
 
 // ---------------------------------------------------------------------------------------------

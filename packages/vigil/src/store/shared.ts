@@ -7,6 +7,8 @@ import { regexProblem } from '../assertions/regex.js';
 import type { CheckState, EvalState, Incident, ProbeResult, Transition } from '../types.js';
 import { StoreError } from './errors.js';
 import type {
+  ActionRun,
+  ActionRunStatus,
   Notification,
   NotificationStatus,
   PruneOptions,
@@ -431,4 +433,53 @@ export function checkMigrationTarget(to: number | undefined, latest: number): nu
     );
   }
   return to;
+}
+
+/** An `action_runs` row as read back. */
+export interface ActionRunRow {
+  id: string;
+  idempotency_key: string;
+  scope: string;
+  action: string;
+  kind: string;
+  event: ActionRun['event'];
+  step: number;
+  check_id: string;
+  region: string;
+  incident_id: string | null;
+  transition_at: number;
+  reason: string;
+  status: ActionRunStatus;
+  skip_reason: string | null;
+  claimed_at: number;
+  finished_at: number | null;
+  lease_until: number | null;
+  owner: string;
+  what: string;
+  output: string | null;
+}
+
+export function actionRunFromRow(row: ActionRunRow): ActionRun {
+  return {
+    id: row.id,
+    idempotencyKey: row.idempotency_key,
+    scope: row.scope,
+    action: row.action,
+    kind: row.kind,
+    event: row.event,
+    step: Number(row.step),
+    checkId: row.check_id,
+    region: row.region,
+    incidentId: row.incident_id,
+    transitionAt: Number(row.transition_at),
+    reason: row.reason,
+    status: row.status,
+    skipReason: row.skip_reason,
+    claimedAt: Number(row.claimed_at),
+    finishedAt: row.finished_at === null ? null : Number(row.finished_at),
+    leaseUntil: row.lease_until === null ? null : Number(row.lease_until),
+    owner: row.owner,
+    what: row.what,
+    output: row.output,
+  };
 }

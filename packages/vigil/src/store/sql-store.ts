@@ -9,6 +9,8 @@ import { StoreError, wrapStoreError } from './errors.js';
 import type { BatchStatement, Dialect, QueryResult, Sql } from './queries.js';
 import * as q from './queries.js';
 import {
+  type ActionRunRow,
+  actionRunFromRow,
   byDueThenCreated,
   checkMigrationTarget,
   decodeJson,
@@ -32,6 +34,11 @@ import {
   transitionFromRow,
 } from './shared.js';
 import type {
+  ActionClaim,
+  ActionRun,
+  ActionRunFinish,
+  ActionRunInput,
+  ActionRunQuery,
   AppliedMigration,
   ClaimOptions,
   EnqueueOutcome,
@@ -305,6 +312,37 @@ class SqlStore implements Store {
   async notifications(query: NotificationQuery = {}): Promise<Notification[]> {
     return this.#run('notifications', async () =>
       (await this.#rows<NotificationRow>(q.selectNotifications(query))).map(notificationFromRow),
+    );
+  }
+
+  async claimActionRun(input: ActionRunInput): Promise<ActionClaim> {
+    return this.#run('claimActionRun', async () => {
+      const { row, inserted } = await this.#insertOrFetch<ActionRunRow>(
+        'claimActionRun',
+        () => q.insertActionRun(newId(), input),
+        q.selectActionRunByKey(input.idempotencyKey),
+      );
+      return { run: actionRunFromRow(row), claimed: inserted };
+    });
+  }
+
+  async renewActionLease(id: string, leaseUntil: number): Promise<boolean> {
+    return this.#run('renewActionLease', () => this.#changed(q.renewActionLease(id, leaseUntil)));
+  }
+
+  async finishActionRun(id: string, finish: ActionRunFinish): Promise<boolean> {
+    return this.#run('finishActionRun', () => this.#changed(q.finishActionRun(id, finish)));
+  }
+
+  async expireActionRuns(now: number): Promise<ActionRun[]> {
+    return this.#run('expireActionRuns', async () =>
+      (await this.#rows<ActionRunRow>(q.expireActionRuns(now))).map(actionRunFromRow),
+    );
+  }
+
+  async actionRuns(query: ActionRunQuery = {}): Promise<ActionRun[]> {
+    return this.#run('actionRuns', async () =>
+      (await this.#rows<ActionRunRow>(q.selectActionRuns(query))).map(actionRunFromRow),
     );
   }
 

@@ -137,6 +137,38 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX result_rollups_minute ON result_rollups (minute);
     `,
   },
+  {
+    version: 4,
+    name: 'recovery action runs',
+    sql: `
+      CREATE TABLE action_runs (
+        id TEXT PRIMARY KEY,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        scope TEXT NOT NULL,
+        action TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        event TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        check_id TEXT NOT NULL,
+        region TEXT NOT NULL,
+        incident_id TEXT,
+        transition_at INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        status TEXT NOT NULL,
+        skip_reason TEXT,
+        claimed_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        lease_until INTEGER,
+        owner TEXT NOT NULL,
+        what TEXT NOT NULL,
+        output TEXT
+      );
+      CREATE INDEX action_runs_scope ON action_runs (scope, action, claimed_at);
+      CREATE INDEX action_runs_incident ON action_runs (incident_id);
+      CREATE INDEX action_runs_claimed ON action_runs (claimed_at);
+      CREATE INDEX action_runs_running ON action_runs (lease_until) WHERE status = 'running';
+    `,
+  },
 ];
 
 type Db = Database.Database;

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ProbeResult, Transition } from '../types.js';
 import { STORE_ERROR_CODES, StoreError } from './errors.js';
 import { evalState, failedResult, probeResult, T0 } from './fixtures/data.js';
-import type { Notification, Store } from './types.js';
+import type { ActionRunInput, Notification, Store } from './types.js';
 import { DEFAULT_RAW_RETENTION_MS } from './types.js';
 
 /** How the suite reaches one backend. */
@@ -442,6 +442,109 @@ export function defineStoreContract(backend: string, makeHarness: () => StoreCon
           'b',
         ]);
         expect(await store.notifications()).toHaveLength(5);
+      });
+    });
+
+    describe('action runs', () => {
+      const claim = (overrides: Partial<ActionRunInput> = {}): ActionRunInput => ({
+        idempotencyKey: 'k1',
+        scope: 'credit-scorer',
+        action: 'restart',
+        kind: 'command',
+        event: 'unhealthy',
+        step: 0,
+        checkId: 'credit-scorer/liveness',
+        region: 'eu-west',
+        incidentId: 'inc-1',
+        transitionAt: T0,
+        reason: '3 consecutive failures',
+        status: 'running',
+        claimedAt: T0 + 10,
+        leaseUntil: T0 + 1_000,
+        owner: 'hub-a',
+        what: 'systemctl restart scorer',
+        ...overrides,
+      });
+
+      it('claim once per idempotency key, also from another process', async () => {
+        const first = await store.claimActionRun(claim());
+        expect(first.claimed).toBe(true);
+        expect(first.run).toMatchObject({
+          status: 'running',
+          step: 0,
+          leaseUntil: T0 + 1_000,
+          finishedAt: null,
+        });
+        const other = await reopen();
+        const second = await other.claimActionRun(claim({ owner: 'hub-b' }));
+        expect(second).toEqual({ claimed: false, run: first.run });
+        expect(await store.actionRuns()).toHaveLength(1);
+      });
+
+      it('finish a running run once; renew only while running', async () => {
+        const { run } = await store.claimActionRun(claim());
+        expect(await store.renewActionLease(run.id, T0 + 5_000)).toBe(true);
+        expect(
+          await store.finishActionRun(run.id, { status: 'succeeded', finishedAt: T0 + 20, output: 'ok' }),
+        ).toBe(true);
+        expect(
+          await store.finishActionRun(run.id, { status: 'failed', finishedAt: T0 + 30, output: 'x' }),
+        ).toBe(false);
+        expect(await store.renewActionLease(run.id, T0 + 9_000)).toBe(false);
+        const [stored] = await store.actionRuns({ incidentId: 'inc-1' });
+        expect(stored).toMatchObject({
+          status: 'succeeded',
+          finishedAt: T0 + 20,
+          output: 'ok',
+          leaseUntil: null,
+        });
+      });
+
+      it('a run whose lease lapsed becomes unknown, once across replicas, and is never running again', async () => {
+        const { run } = await store.claimActionRun(claim());
+        const live = await store.claimActionRun(claim({ idempotencyKey: 'k2', leaseUntil: T0 + 10_000 }));
+        const other = await reopen();
+        const [a, b] = await Promise.all([
+          store.expireActionRuns(T0 + 2_000),
+          other.expireActionRuns(T0 + 2_000),
+        ]);
+        expect([...(a ?? []), ...(b ?? [])].map((r) => r.id)).toEqual([run.id]);
+        const [expired] = await store
+          .actionRuns({ action: 'restart', since: T0, limit: 10 })
+          .then((rows) => rows.filter((r) => r.id === run.id));
+        expect(expired).toMatchObject({ status: 'unknown', finishedAt: T0 + 2_000 });
+        expect(expired?.output).toContain('outcome unknown');
+        expect(
+          await store.finishActionRun(run.id, { status: 'succeeded', finishedAt: T0 + 3_000, output: null }),
+        ).toBe(false);
+        expect(
+          (await store.actionRuns({ checkId: 'credit-scorer/liveness' })).find((r) => r.id === live.run.id)
+            ?.status,
+        ).toBe('running');
+      });
+
+      it('a skipped run is recorded finished, with its reason; newest first, filtered', async () => {
+        await store.claimActionRun(claim());
+        await store.claimActionRun(
+          claim({
+            idempotencyKey: 'k2',
+            status: 'skipped',
+            skipReason: 'cooldown',
+            claimedAt: T0 + 50,
+            scope: 'other',
+          }),
+        );
+        const all = await store.actionRuns();
+        expect(all.map((r) => r.idempotencyKey)).toEqual(['k2', 'k1']);
+        expect(all[0]).toMatchObject({
+          status: 'skipped',
+          skipReason: 'cooldown',
+          finishedAt: T0 + 50,
+          leaseUntil: null,
+        });
+        expect((await store.actionRuns({ scope: 'other' })).map((r) => r.idempotencyKey)).toEqual(['k2']);
+        expect((await store.actionRuns({ since: T0 + 20 })).map((r) => r.idempotencyKey)).toEqual(['k2']);
+        expect((await store.actionRuns({ limit: 1 })).map((r) => r.idempotencyKey)).toEqual(['k2']);
       });
     });
 

@@ -168,6 +168,89 @@ export interface SilenceQuery {
   activeAt?: number;
 }
 
+/**
+ * What became of one recovery action run (`src/actions/`): `running` while claimed by a hub (its lease
+ * renewed while the action runs); `succeeded`, `failed` or `refused` (the system said no, e.g. an
+ * Eviction refused by a PodDisruptionBudget: HTTP 429) once recorded; `skipped` when a safety rule kept it
+ * from starting (`skipReason` says which); `dry-run` when `--dry-run-actions` recorded what would have
+ * run; `unknown` when the hub that ran it died mid-run (its lease lapsed without a verdict): the action
+ * may or may not have taken effect, so it is never re-run blindly.
+ */
+export type ActionRunStatus =
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'refused'
+  | 'skipped'
+  | 'dry-run'
+  | 'unknown';
+
+/** What {@link Store.claimActionRun} records. */
+export interface ActionRunInput {
+  /** One per (transition, step): `claimActionRun` writes nothing when it is already there. */
+  idempotencyKey: string;
+  /** Whose policy: the target name (target-level `actions`) or the check id (check-level). */
+  scope: string;
+  /** The step's name, e.g. `restart-scorer`. */
+  action: string;
+  /** The plugin, e.g. `command`. */
+  kind: string;
+  /** The transition that asked for it. */
+  event: 'unhealthy' | 'degraded' | 'recovered';
+  /** Index in its list (`onUnhealthy[step]`), counting on when the last step repeats. */
+  step: number;
+  checkId: string;
+  region: string;
+  incidentId: string | null;
+  transitionAt: number;
+  /** The transition's reason. */
+  reason: string;
+  /** `running` claims it; any other status records a run that does not start (skipped, dry-run). */
+  status: ActionRunStatus;
+  skipReason?: string | null;
+  claimedAt: number;
+  /** With `running`: the lease, renewed while the action runs. */
+  leaseUntil?: number | null;
+  /** The hub instance that claimed it. */
+  owner: string;
+  /** What it does, for people: the argv, the Kubernetes call, the HAProxy command. */
+  what: string;
+}
+
+/** One recorded action run. */
+export interface ActionRun extends Required<ActionRunInput> {
+  id: string;
+  finishedAt: number | null;
+  /** The output excerpt (capped by the runner), or the error. */
+  output: string | null;
+}
+
+/** What {@link Store.claimActionRun} did. */
+export interface ActionClaim {
+  run: ActionRun;
+  /** `false`: the idempotency key was recorded before (by this or another hub); nothing was written. */
+  claimed: boolean;
+}
+
+/** Filter for {@link Store.actionRuns}. */
+export interface ActionRunQuery {
+  incidentId?: string;
+  checkId?: string;
+  scope?: string;
+  action?: string;
+  /** Inclusive lower bound on `claimedAt`. */
+  since?: number;
+  /** The newest `limit` runs. */
+  limit?: number;
+}
+
+/** The verdict {@link Store.finishActionRun} records. */
+export interface ActionRunFinish {
+  status: Exclude<ActionRunStatus, 'running' | 'skipped' | 'dry-run'>;
+  finishedAt: number;
+  output: string | null;
+}
+
 /** The results of one (check, region) in one minute, as `prune` folds them. */
 export interface Rollup {
   checkId: string;
@@ -338,6 +421,23 @@ export interface Store {
   pendingNotifications(): Promise<Notification[]>;
   /** Notifications of any status created in a window, oldest first (an incident's deliveries). */
   notifications(query?: NotificationQuery): Promise<Notification[]>;
+
+  /**
+   * Records an action run under its idempotency key unless that key is there already: the claim that
+   * makes an action run at most once per (transition, step), across restarts and hub replicas.
+   */
+  claimActionRun(input: ActionRunInput): Promise<ActionClaim>;
+  /** Extends a running run's lease. @returns `false` if it is not running (finished, or declared unknown). */
+  renewActionLease(id: string, leaseUntil: number): Promise<boolean>;
+  /** Records a running run's verdict. @returns `false` if it is not running. */
+  finishActionRun(id: string, finish: ActionRunFinish): Promise<boolean>;
+  /**
+   * Every `running` run whose lease lapsed before `now` becomes `unknown` (its hub died mid-run),
+   * finished at `now`. @returns those runs, as updated. Safe from several replicas: each row once.
+   */
+  expireActionRuns(now: number): Promise<ActionRun[]>;
+  /** Action runs, newest (by `claimedAt`) first. */
+  actionRuns(query?: ActionRunQuery): Promise<ActionRun[]>;
 
   /**
    * Creates (no `id`: a new UUID) or replaces a silence.
