@@ -15,6 +15,7 @@ const LAYERS = [
   ['protocols', 'protocols/'],
   ['store', 'store/'],
   ['alerting', 'alerting/'],
+  ['actions', 'actions/'],
   ['config', 'config/'],
   ['probe', 'probe/'],
   ['evaluate', 'evaluate/'],

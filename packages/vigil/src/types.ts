@@ -204,6 +204,46 @@ export interface TargetConfig {
   readonly [option: string]: unknown;
 }
 
+/** Which transition a list of recovery actions answers (`onUnhealthy`, `onDegraded`, `onRecovered`). */
+export type ActionEvent = 'unhealthy' | 'degraded' | 'recovered';
+
+/**
+ * One configured recovery action (a step of `onUnhealthy` etc.), as validated by its plugin's schema
+ * (`src/actions/`): `kind` names the plugin, `name` the step (default `<kind>-<index>`).
+ */
+export interface ActionStepConfig {
+  readonly kind: string;
+  readonly name: string;
+  /** How long to wait for the check to recover after this step before the next (escalation), ms. */
+  readonly escalateAfterMs: number;
+  /** The plugin's own keys, as validated. */
+  readonly [option: string]: unknown;
+}
+
+/**
+ * A target's or check's recovery actions with every default resolved (`src/actions/schema.ts` documents
+ * each default and its source). Times in ms.
+ */
+export interface ActionPolicy {
+  /** Whose policy: the target's name (target-level `actions`) or the check id (check-level). */
+  scope: string;
+  /** Where it was configured, for messages: `targets[0].actions`. */
+  path: string;
+  onUnhealthy: ActionStepConfig[];
+  onDegraded: ActionStepConfig[];
+  onRecovered: ActionStepConfig[];
+  /** Runs per action per window (default 3 per hour: monit's "N restarts within M cycles"). */
+  maxRuns: number;
+  windowMs: number;
+  /** Back-off between runs of one action: initial, doubling, capped (kubelet's CrashLoopBackOff: 10 s → 5 min). */
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  /** After a recovery, a new unhealthy/degraded transition within this long runs no action (skipped `cooldown`, paged). */
+  cooldownMs: number;
+  /** Never act when fewer than this share of the group is healthy (medik8s NodeHealthCheck's 51 %). */
+  minHealthy?: { group: Record<string, string>; min: { percent: number } | { count: number } };
+}
+
 /**
  * One check of one target with every default resolved: what the scheduler runs and the prober
  * executes. Intervals and timeouts in milliseconds.
@@ -235,6 +275,8 @@ export interface CheckPlan {
   /** Extra named outputs picked by JSONPath from the probe document, e.g. `{probability: "$.body.score"}`. */
   extract?: Record<string, string>;
   expect: ExpectConfig;
+  /** Recovery actions (`actions:` of the check, else of its target); absent when none is configured. */
+  actions?: ActionPolicy;
   /** Canary only: baseline file and tolerance. */
   canary?: { baseline: string; tolerance: { abs?: number; rel?: number } };
 }

@@ -1,3 +1,4 @@
+import { resolveActionPolicy } from '../actions/index.js';
 import { parseDuration } from '../diagnostics/duration.js';
 import { ConfigError } from '../errors.js';
 import { getProtocol, type ProtocolPlugin } from '../protocols/index.js';
@@ -31,13 +32,29 @@ import type { CheckSpec, ExpectSpec, TargetSpec, VigilConfig } from './schema.js
  */
 export function buildPlan(config: VigilConfig): CheckPlan[] {
   const plans: CheckPlan[] = [];
-  for (const spec of config.targets) {
+  for (const [index, spec] of config.targets.entries()) {
     const protocol = getProtocol(spec.protocol);
     const target = toTargetConfig(spec, protocol);
     for (const kind of CHECK_KINDS) {
       const check: CheckSpec | undefined = spec.checks[kind];
       if (check === undefined) continue;
-      plans.push(toCheckPlan(config, spec, target, protocol, kind, check));
+      const plan = toCheckPlan(config, spec, target, protocol, kind, check);
+      // Recovery actions: the check's own block, else its target's (scope: whose block it is).
+      if (check.actions !== undefined)
+        plan.actions = resolveActionPolicy(
+          check.actions,
+          plan.id,
+          `targets[${index}].checks.${kind}.actions`,
+          target.labels,
+        );
+      else if (spec.actions !== undefined)
+        plan.actions = resolveActionPolicy(
+          spec.actions,
+          spec.name,
+          `targets[${index}].actions`,
+          target.labels,
+        );
+      plans.push(plan);
     }
   }
   return plans;

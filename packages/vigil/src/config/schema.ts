@@ -5,6 +5,7 @@
  * together with every other problem.
  */
 import { z } from 'zod';
+import { actionsSchema } from '../actions/index.js';
 import { alertingSchema } from '../alerting/routing.js';
 import { assertionSchema, extractSchema, operatorsSchema, regexSchema } from '../assertions/vocabulary.js';
 import { DURATION_PATTERN, durationProblem, parseDuration } from '../diagnostics/duration.js';
@@ -238,6 +239,7 @@ const checkShape = {
   ...timingShape,
   expect: expectSchema.optional(),
   extract: extractSchema.optional(),
+  actions: actionsSchema.optional().describe("Recovery actions of this check (instead of its target's)."),
 };
 
 const livenessShape = {
@@ -463,6 +465,9 @@ function baseTargetShape(url: UrlForm) {
     maxBodyBytes: wholeNumber(1, 'Response body cap in bytes.').default(1_048_576),
     maxRedirects: wholeNumber(0, 'Redirects followed before TOO_MANY_REDIRECTS.').default(5),
     budget: budgetSchema.optional(),
+    actions: actionsSchema
+      .optional()
+      .describe('Recovery actions for every check of this target (a check may have its own instead).'),
     ...timingShape,
   };
 }
