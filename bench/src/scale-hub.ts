@@ -106,6 +106,7 @@ const metrics: Metrics = {
   observeState: (plan, state) => base.observeState(plan, state),
   observeDeferral: (plan, region, deferred) => base.observeDeferral(plan, region, deferred),
   observeTransition: (transition, plan) => base.observeTransition(transition, plan),
+  observeActionRun: (action, result) => base.observeActionRun(action, result),
   observeLag(lagMs) {
     lag.record(lagMs);
     base.observeLag(lagMs);

@@ -5,6 +5,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { IncidentDelivery } from '../../src/api/routes/history.js';
 import type { AlertStatus } from '../../src/hub/types.js';
+import type { ActionRun } from '../../src/store/types.js';
 import type { Incident, Transition } from '../../src/types.js';
 import { checkHref, incidentHref, useLive, useNow } from './app.js';
 import { formatAge, formatTime, isoTime, STATE_META } from './format.js';
@@ -165,7 +166,18 @@ interface IncidentAnswer {
   incident: Incident;
   transitions: Transition[];
   notifications: IncidentDelivery[];
+  actions: ActionRun[];
 }
+
+const ACTION_RESULT: Record<ActionRun['status'], { icon: string; label: string; badge: string }> = {
+  running: { icon: '◔', label: 'running', badge: 'pending' },
+  succeeded: { icon: '✓', label: 'succeeded', badge: 'delivered' },
+  failed: { icon: '✕', label: 'failed', badge: 'failed' },
+  refused: { icon: '✕', label: 'refused', badge: 'failed' },
+  skipped: { icon: '–', label: 'skipped', badge: 'pending' },
+  'dry-run': { icon: '◌', label: 'dry run (not run)', badge: 'pending' },
+  unknown: { icon: '?', label: 'outcome unknown', badge: 'failed' },
+};
 
 const DELIVERY: Record<IncidentDelivery['status'], { icon: string; label: string }> = {
   delivered: { icon: '✓', label: 'delivered' },
@@ -238,6 +250,53 @@ export function IncidentPage({ live, id }: { live: Live; id: string }) {
                 </li>
               ))}
             </ol>
+          </section>
+          <section aria-labelledby="ac-h">
+            <h2 id="ac-h">Recovery actions</h2>
+            {(answer.actions ?? []).length === 0 ? (
+              <p>No recovery action ran for this incident.</p>
+            ) : (
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">When</th>
+                    <th scope="col">Action</th>
+                    <th scope="col">What</th>
+                    <th scope="col">Why</th>
+                    <th scope="col">Result</th>
+                    <th scope="col">Output</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {answer.actions.map((a) => (
+                    <tr key={a.id} data-action-status={a.status}>
+                      <td>
+                        <time dateTime={isoTime(a.claimedAt)}>{formatTime(a.claimedAt, now)}</time>
+                      </td>
+                      <td>
+                        {a.action} ({a.kind}), step {a.step + 1}
+                      </td>
+                      <td>
+                        <code>{a.what}</code>
+                      </td>
+                      <td>
+                        {a.event}: {a.reason}
+                      </td>
+                      <td>
+                        <span class={`badge delivery-${ACTION_RESULT[a.status].badge}`}>
+                          <span aria-hidden="true">{ACTION_RESULT[a.status].icon}</span>{' '}
+                          {ACTION_RESULT[a.status].label}
+                          {a.skipReason ? ` (${a.skipReason})` : ''}
+                        </span>
+                      </td>
+                      <td>
+                        <pre class="action-output">{a.output ?? '—'}</pre>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
           </section>
           <section aria-labelledby="nt-h">
             <h2 id="nt-h">Notifications</h2>

@@ -49,7 +49,7 @@ export interface EventFanout {
 }
 
 /**
- * One event as an SSE frame. `data:` is the payload (a Transition, FlapEvent, DeferralEvent or ProbeResult) as one
+ * One event as an SSE frame. `data:` is the payload (a Transition, FlapEvent, DeferralEvent, ActionRun or ProbeResult) as one
  * line of JSON, which never holds a raw line break.
  */
 function frame(id: number, event: HubEvent): string {
@@ -60,7 +60,9 @@ function frame(id: number, event: HubEvent): string {
         ? event.flap
         : event.type === 'deferral'
           ? event.deferral
-          : event.result;
+          : event.type === 'action'
+            ? event.run
+            : event.result;
   return `id: ${id}\nevent: ${event.type}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 

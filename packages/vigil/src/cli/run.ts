@@ -2,7 +2,7 @@
  * `vigil run`: the hub — scheduler, prober, evaluator, store, metrics and the HTTP API.
  *
  *   vigil run -c vigil.yaml [--port 7979] [--host 127.0.0.1] [--store .vigil/vigil.db | postgres://…]
- *     [--metrics-detail] [--routers [--router-admin-port 7980]]
+ *     [--metrics-detail] [--dry-run-actions] [--routers [--router-admin-port 7980]]
  *
  * `--routers` runs the config's `routers:` in this process too (as `vigil route` would), following
  * the hub's states in process and feeding it their traffic as `<target>/traffic:<router>` checks.
@@ -56,6 +56,10 @@ export function registerRun(program: Command): void {
     .option(
       '--metrics-detail',
       '/metrics also exports per-check HTTP phases, status and counters by outcome (about 3.5x the size; see METRICS.md)',
+    )
+    .option(
+      '--dry-run-actions',
+      'recovery actions are recorded (status dry-run, in /api/v1/actions) with what they would have run, and not run',
     )
     .option(
       '--retention-days <days>',

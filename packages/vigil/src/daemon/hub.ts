@@ -61,6 +61,8 @@ export interface RunOptions {
   routerAdminPort?: number;
   /** Bearer token of the routers' drain and restore (`VIGIL_ROUTER_TOKEN`). */
   routerToken?: string;
+  /** `--dry-run-actions`: record what recovery actions would run, run none. Default false. */
+  dryRunActions?: boolean;
 }
 
 /** The hub's checks: the targets' probes, and the routers' traffic checks. */
@@ -160,6 +162,7 @@ async function startHub(
     store,
     metrics,
     region,
+    actions: { dryRun: opts.dryRunActions === true },
     log: (level, message, fields) => logger[level](fields ?? {}, redact(message)),
     // Through the variable: a reload swaps in the new config's secrets.
     redact: (text) => redact(text),
@@ -195,6 +198,7 @@ async function startHub(
     address && typeof address === 'object'
       ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
       : `http://${opts.host}:${opts.port}`;
+  if (opts.dryRunActions) logger.warn('--dry-run-actions: recovery actions are recorded, not run');
   logger.info(
     { url, checks: hub.status().length, store: opts.store.replace(/\/\/[^@/]*@/, '//') },
     'vigil hub running',

@@ -4,6 +4,7 @@
  * (`state-writer.ts`), the dashboard's exchanges the exchange cache's (`exchange-cache.ts`), events
  * the event bus's (`event-bus.ts`).
  */
+import { type ActionRunner, type ActionRunnerOptions, createActionRunner } from '../actions/runner.js';
 import { alertsFromFlap, alertsFromState, alertsFromTransition } from '../alerting/alerts.js';
 import { createDispatcher, type Dispatcher, type DispatcherOptions } from '../alerting/dispatcher.js';
 import type { AlertingConfig } from '../alerting/routing.js';
@@ -89,7 +90,15 @@ export interface HubOptions {
    * store's durable outbox. Omitted: no notifications (states, incidents and events only).
    */
   alerting?: HubAlerting;
+  /**
+   * Recovery actions (`actions:` of targets and checks, run by `actions/runner.ts`). Checks with an
+   * `actions` block in the plan have them run unless this is `false`. Default: run them.
+   */
+  actions?: HubActions | false;
 }
+
+/** How the hub runs recovery actions. */
+export type HubActions = Pick<ActionRunnerOptions, 'dryRun' | 'leaseMs' | 'createAction' | 'owner'>;
 
 /** The hub's alerting: a parsed `alerting:` section, its notifiers, and outbox tuning. */
 export interface HubAlerting {
@@ -190,6 +199,31 @@ export function createHub(options: HubOptions): Hub {
   let scheduler: Scheduler | undefined;
   let alertOptions: { externalUrl?: string } = {};
   let dispatcher: Dispatcher | undefined;
+  const actionRunner: ActionRunner | undefined =
+    options.actions === false
+      ? undefined
+      : createActionRunner({
+          ...options.actions,
+          store,
+          view: {
+            plans: () => plans.values(),
+            stateOf: (checkId) => states.get(key(checkId, region)),
+          },
+          muted: async (plan, t) => {
+            const alerts = alertsFromTransition(t, plan, alertOptions).filter((a) => a.status === 'firing');
+            if (dispatcher === undefined || alerts.length === 0) return undefined;
+            const reasons = await dispatcher.muteReasons(alerts);
+            return alerts.map((a) => reasons.get(a.fingerprint)).find((r) => r !== undefined);
+          },
+          page: async (alerts) => {
+            await dispatcher?.onAlerts(alerts);
+          },
+          onRun: (run) => {
+            if (run.status !== 'running') metrics?.observeActionRun(run.action, run.status);
+            events.publish({ type: 'action', run });
+          },
+          log,
+        });
 
   /** Builds the dispatcher of `alerting` (not started). */
   function setAlerting(alerting: HubAlerting | undefined): void {
@@ -343,12 +377,23 @@ export function createHub(options: HubOptions): Hub {
   async function recordChange(plan: CheckPlan, { state, transition: t, flap }: Evaluation): Promise<void> {
     try {
       if (t) {
-        await storeTransition(store, t, state);
+        const incident = await storeTransition(store, t, state);
         metrics?.observeTransition(t, plan);
         const level = t.to === 'unhealthy' ? 'error' : t.to === 'healthy' ? 'info' : 'warn';
         log(level, `${t.checkId} ${t.from} → ${t.to}: ${t.reason}`, { checkId: t.checkId, region: t.region });
         events.publish({ type: 'transition', transition: t });
-        await dispatcher?.onAlerts(alertsFromTransition(t, plan, alertOptions));
+        let alerts = alertsFromTransition(t, plan, alertOptions);
+        // A recovery's notification says what the actions did during the incident, and with what result.
+        const done =
+          incident !== undefined && incident.closedAt !== null && actionRunner !== undefined
+            ? await actionRunner.summary(incident.id)
+            : undefined;
+        if (done !== undefined)
+          alerts = alerts.map((a) =>
+            a.status === 'resolved' ? { ...a, annotations: { ...a.annotations, actions: done } } : a,
+          );
+        await dispatcher?.onAlerts(alerts);
+        await actionRunner?.onTransition(plan, t, incident?.id ?? null);
       }
       if (flap) {
         await dispatcher?.onAlerts(alertsFromFlap(flap, plan, alertOptions));
@@ -426,6 +471,8 @@ export function createHub(options: HubOptions): Hub {
       });
       // Rebuild the firing alerts from the resumed states.
       await startDispatcher();
+      // Runs whose hub died mid-run become `outcome unknown` and page (never re-run).
+      await actionRunner?.start();
       scheduler.start();
       writer.start();
       watchdog.restart(Date.now());
@@ -452,6 +499,7 @@ export function createHub(options: HubOptions): Hub {
       await scheduler?.stop();
       // Every result delivered is written, every transition recorded (and handed to the outbox).
       await writer.stop();
+      await actionRunner?.stop();
       await dispatcher?.stop();
       running = false;
       if (ownsClient) await client.close();

@@ -5,7 +5,7 @@
  * incident, in order with all of it. The hub owns the states; the writer owns their durability.
  */
 import type { Store } from '../store/types.js';
-import type { EvalState, ProbeResult, Transition } from '../types.js';
+import type { EvalState, Incident, ProbeResult, Transition } from '../types.js';
 
 /** Default {@link StateWriterOptions.flushIntervalMs}. */
 export const DEFAULT_FLUSH_INTERVAL_MS = 100;
@@ -235,9 +235,14 @@ export function createStateWriter(options: StateWriterOptions): StateWriter {
  * unhealthy`, every open incident of that check in that region). Run it inside
  * {@link StateWriter.inOrder}, before the transition is published or alerted on.
  *
+ * @returns the incident it opened (or found open), or the one it closed; `undefined` when none.
  * @throws whatever the store throws (`StoreError`); what was written before stays written.
  */
-export async function storeTransition(store: Store, t: Transition, state: EvalState): Promise<void> {
+export async function storeTransition(
+  store: Store,
+  t: Transition,
+  state: EvalState,
+): Promise<Incident | undefined> {
   await store.appendTransition(t);
   await store.saveStates([state]);
   // Incidents look through `stale` to the state last known (`Transition.lastKnown`): an unhealthy
@@ -245,12 +250,15 @@ export async function storeTransition(store: Store, t: Transition, state: EvalSt
   // a second one.
   const from = t.from === 'stale' ? (t.lastKnown ?? 'unknown') : t.from;
   const to = t.to === 'stale' ? (t.lastKnown ?? 'unknown') : t.to;
-  if (from === to) return;
+  if (from === to) return undefined;
   if (to === 'unhealthy') {
-    await store.openIncident({ checkId: t.checkId, region: t.region, openedAt: t.at, reason: t.reason });
-  } else if (from === 'unhealthy') {
+    return store.openIncident({ checkId: t.checkId, region: t.region, openedAt: t.at, reason: t.reason });
+  }
+  let closed: Incident | undefined;
+  if (from === 'unhealthy') {
     for (const incident of await store.incidents({ open: true, checkId: t.checkId })) {
-      if (incident.region === t.region) await store.closeIncident(incident.id, t.at);
+      if (incident.region === t.region && (await store.closeIncident(incident.id, t.at))) closed = incident;
     }
   }
+  return closed;
 }

@@ -4,7 +4,7 @@
  */
 import type { Alert } from '../alerting/types.js';
 import type { DeferralReason } from '../scheduler/budget.js';
-import type { Store } from '../store/types.js';
+import type { ActionRun, Store } from '../store/types.js';
 import type { CheckKind, CheckState, FlapEvent, ProbeBudget, ProbeResult, Transition } from '../types.js';
 
 /** One check's live state in one region. */
@@ -101,7 +101,9 @@ export type HubEvent =
   | { type: 'result'; result: ProbeResult }
   | { type: 'transition'; transition: Transition }
   | { type: 'flap'; flap: FlapEvent }
-  | { type: 'deferral'; deferral: DeferralEvent };
+  | { type: 'deferral'; deferral: DeferralEvent }
+  /** A recovery action run was claimed, recorded or skipped (`src/actions/runner.ts`). */
+  | { type: 'action'; run: ActionRun };
 
 /** The hub as its readers see it. */
 export interface HubView {

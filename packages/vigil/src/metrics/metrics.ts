@@ -4,7 +4,7 @@
  * a check exports, and the budget they must fit, is `packages/vigil/METRICS.md` ("the metrics budget").
  */
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type {
   CheckPlan,
   CheckState,
@@ -175,6 +175,11 @@ export interface Metrics {
   observeTransition(transition: Transition, plan: CheckPlan): void;
   /** Records how late a probe started, in milliseconds (negative counts as 0), in `vigil_scheduler_lag_seconds`. */
   observeLag(lagMs: number): void;
+  /**
+   * Counts a recovery action run's verdict in `vigil_action_runs_total{action,result}` (hub-wide, a
+   * prom-client counter): `result` is `succeeded`, `failed`, `refused`, `skipped`, `dry-run` or `unknown`.
+   */
+  observeActionRun(action: string, result: string): void;
   /** Drops every series of the check (all regions), e.g. when a config reload removes it. */
   removeCheck(plan: CheckPlan): void;
   /**
@@ -531,6 +536,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers: [registry],
   });
 
+  const actionRuns = new Counter({
+    name: 'vigil_action_runs_total',
+    help: 'Recovery action runs by action name and result (succeeded, failed, refused, skipped, dry-run, unknown).',
+    labelNames: ['action', 'result'],
+    registers: [registry],
+  });
+
   /** The series of (plan, region), created on first use; a reloaded plan with other labels starts afresh. */
   const seriesOf = (plan: CheckPlan, region: string): CheckSeries => {
     let entry = checks.get(plan.id);
@@ -613,6 +625,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     observeTransition(transition, plan) {
       seriesOf(plan, transition.region).countTransition(transition.to);
+    },
+    observeActionRun(action, result) {
+      actionRuns.inc({ action, result });
     },
     observeLag(lagMs) {
       lag.observe(lagMs > 0 ? lagMs / 1000 : 0);

@@ -95,7 +95,19 @@ async function incidentDeliveries(store: Store, incident: Incident): Promise<Inc
   return out;
 }
 
-/** Registers `GET /api/v1/incidents`, `GET /api/v1/incidents/:id` and `GET /api/v1/transitions` (see `createApi`). */
+interface ActionsQuery {
+  checkId?: string;
+  incidentId?: string;
+  action?: string;
+  since?: string;
+  limit?: number;
+}
+
+/**
+ * Registers `GET /api/v1/incidents`, `GET /api/v1/incidents/:id` (with the incident's recovery action
+ * runs), `GET /api/v1/transitions` and `GET /api/v1/actions` (every action run, newest first: when,
+ * why, what, result, output excerpt) (see `createApi`).
+ */
 export function historyRoutes(app: FastifyInstance, { hub }: ApiContext): void {
   app.get<{ Querystring: IncidentsQuery }>(
     '/api/v1/incidents',
@@ -119,11 +131,13 @@ export function historyRoutes(app: FastifyInstance, { hub }: ApiContext): void {
     if (incident === undefined) {
       return reply.code(404).send({ error: `unknown incident ${JSON.stringify(request.params.id)}` });
     }
-    const [transitions, notifications] = await Promise.all([
+    const [transitions, notifications, actions] = await Promise.all([
       incidentTransitions(hub.store, incident),
       incidentDeliveries(hub.store, incident),
+      hub.store.actionRuns({ incidentId: incident.id }),
     ]);
-    return { incident, transitions, notifications };
+    // Actions oldest first, as the timeline reads.
+    return { incident, transitions, notifications, actions: actions.reverse() };
   });
 
   app.get<{ Querystring: TransitionsQuery }>(
@@ -150,6 +164,37 @@ export function historyRoutes(app: FastifyInstance, { hub }: ApiContext): void {
           region,
           since: parseTime('since', request.query.since),
           limit,
+        }),
+      };
+    },
+  );
+
+  app.get<{ Querystring: ActionsQuery }>(
+    '/api/v1/actions',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            checkId: { type: 'string' },
+            incidentId: { type: 'string' },
+            action: { type: 'string' },
+            since: timeSchema,
+            limit: limitSchema,
+          },
+        },
+      },
+    },
+    async (request) => {
+      const { checkId, incidentId, action, limit } = request.query;
+      return {
+        actions: await hub.store.actionRuns({
+          checkId,
+          incidentId,
+          action,
+          since: parseTime('since', request.query.since),
+          limit: limit ?? 100,
         }),
       };
     },
