@@ -334,8 +334,13 @@ export function createActionRunner(options: ActionRunnerOptions): ActionRunner {
       region: t.region,
       since: t.at - policy.cooldownMs,
     });
+    // A recovery: back to healthy from unhealthy or degraded (a first `healthy` after start-up is none).
     const recovery = recent.find(
-      (r) => r.to === 'healthy' && r.at <= t.at && r.at > t.at - policy.cooldownMs,
+      (r) =>
+        r.to === 'healthy' &&
+        (r.from === 'unhealthy' || r.from === 'degraded') &&
+        r.at <= t.at &&
+        r.at > t.at - policy.cooldownMs,
     );
     if (recovery === undefined) return undefined;
     return `it recovered ${Math.round((t.at - recovery.at) / 1000)} s before failing again, within the cool-down of ${Math.round(

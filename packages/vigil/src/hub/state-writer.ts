@@ -257,7 +257,8 @@ export async function storeTransition(
   let closed: Incident | undefined;
   if (from === 'unhealthy') {
     for (const incident of await store.incidents({ open: true, checkId: t.checkId })) {
-      if (incident.region === t.region && (await store.closeIncident(incident.id, t.at))) closed = incident;
+      if (incident.region === t.region && (await store.closeIncident(incident.id, t.at)))
+        closed = { ...incident, closedAt: t.at };
     }
   }
   return closed;
