@@ -129,8 +129,10 @@ ${alerting()}`;
     expect(runs[0]?.event).toBe('unhealthy');
     // The recovery's notification says what was done and with what result.
     await vi.waitFor(() => {
-      const resolved = hook.got.find((g) => g.status === 'resolved');
-      expect(resolved?.alerts[0]?.annotations.actions).toMatch(/restart-scorer \(command, run .*\): succeeded — exit 0/);
+      const resolved = hook.got
+        .flatMap((g) => g.alerts)
+        .find((a) => a.status === 'resolved' && a.labels.alertname === 'VigilCheckUnhealthy');
+      expect(resolved?.annotations.actions).toMatch(/restart-scorer \(command, run .*\): succeeded — exit 0/);
     }, WAIT);
     expect(hook.got.some((g) => g.alerts.some((a) => a.labels.alertname === 'VigilActionsExhausted'))).toBe(false);
   }
