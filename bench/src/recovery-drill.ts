@@ -6,7 +6,7 @@
  * (the server crashes on every start) showing the limits hold: at most `maxRuns` restarts, then the page
  * saying actions are exhausted.
  *
- * One hub per fault (liveness + integrity; interval 1 s, timeout 500 ms, failureThreshold 2,
+ * One hub per fault (liveness + integrity; interval 1 s, timeout 900 ms, failureThreshold 2,
  * fastInterval 250 ms), a SQLite store in a temp dir, a webhook receiver on 127.0.0.1 for pages. The
  * restart script SIGKILLs the server's process (a hung one too) and starts a fresh one on the same
  * port. For the MTTR runs the limits are opened (maxRuns 100, cooldown 0s, back-off 100 ms → 1 s) so
@@ -90,7 +90,7 @@ async function server(extra: string[] = []): Promise<Setup> {
 
 function yaml(s: Setup, hook: string, limits: string): string {
   return `
-defaults: { interval: 1s, timeout: 500ms, failureThreshold: 2, fastInterval: 250ms }
+defaults: { interval: 1s, timeout: 900ms, failureThreshold: 2, fastInterval: 250ms }
 targets:
   - name: scorer
     url: ${s.url}
@@ -145,7 +145,7 @@ async function drill(fault: 'crash' | 'hang' | 'garbage') {
     plan: loaded.plan,
     store,
     alerting: {
-      config: loaded.config.alerting!,
+      config: loaded.config.alerting as NonNullable<typeof loaded.config.alerting>,
       notifiers: createNotifiers(loaded.config.alerting?.notifiers),
     },
   });
@@ -159,7 +159,9 @@ async function drill(fault: 'crash' | 'hang' | 'garbage') {
   const allHealthy = () => hub.status().every((c) => c.state === 'healthy');
   const results: Array<{ detectMs: number; mttrMs: number }> = [];
   for (let i = 0; i < RUNS; i++) {
-    await waitFor('healthy', allHealthy, 60_000);
+    await waitFor('healthy', allHealthy, 60_000).catch((error: Error) => {
+      throw new Error(`${error.message}: ${JSON.stringify(hub.status().map((c) => [c.checkId, c.state]))}`);
+    });
     unhealthyAt = 0;
     healthyAt = 0;
     const at = Date.now();
@@ -171,7 +173,8 @@ async function drill(fault: 'crash' | 'hang' | 'garbage') {
       body: JSON.stringify(params),
     });
     await waitFor('unhealthy', () => unhealthyAt > 0, 60_000);
-    await waitFor('healthy again', () => allHealthy() && (healthyAt = Date.now()) > 0, 120_000);
+    await waitFor('healthy again', allHealthy, 120_000);
+    healthyAt = Date.now();
     results.push({ detectMs: unhealthyAt - at, mttrMs: healthyAt - at });
     console.error(`${fault} run ${i + 1}: detected ${unhealthyAt - at} ms, healthy ${healthyAt - at} ms`);
   }
@@ -213,7 +216,7 @@ async function crashLoop() {
     plan: loaded.plan,
     store,
     alerting: {
-      config: loaded.config.alerting!,
+      config: loaded.config.alerting as NonNullable<typeof loaded.config.alerting>,
       notifiers: createNotifiers(loaded.config.alerting?.notifiers),
     },
   });

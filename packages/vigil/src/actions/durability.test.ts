@@ -11,9 +11,8 @@ import type { Alert } from '../alerting/types.js';
 import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import type { CheckPlan, EvalState, Transition } from '../types.js';
-import { resolveActionPolicy } from './index.js';
+import { actionsSchema, resolveActionPolicy } from './index.js';
 import { actionEventOf, backoffMs, createActionRunner } from './runner.js';
-import { actionsSchema } from './index.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -39,7 +38,13 @@ describe('action runs are durable', () => {
   function plan(log: string): CheckPlan {
     const policy = resolveActionPolicy(
       actionsSchema.parse({
-        onUnhealthy: [{ kind: 'command', name: 'restart', command: ['/bin/sh', '-c', `echo "$VIGIL_IDEMPOTENCY_KEY" >> ${log}`] }],
+        onUnhealthy: [
+          {
+            kind: 'command',
+            name: 'restart',
+            command: ['/bin/sh', '-c', `echo "$VIGIL_IDEMPOTENCY_KEY" >> ${log}`],
+          },
+        ],
       }),
       'scorer',
       'targets[0].actions',
@@ -47,7 +52,15 @@ describe('action runs are durable', () => {
     );
     return {
       id: 'scorer/liveness',
-      target: { name: 'scorer', url: 'http://127.0.0.1:1', protocol: 'http', labels: {}, headers: {}, maxBodyBytes: 1, maxRedirects: 0 },
+      target: {
+        name: 'scorer',
+        url: 'http://127.0.0.1:1',
+        protocol: 'http',
+        labels: {},
+        headers: {},
+        maxBodyBytes: 1,
+        maxRedirects: 0,
+      },
       kind: 'liveness',
       intervalMs: 1000,
       timeoutMs: 500,
@@ -90,11 +103,17 @@ describe('action runs are durable', () => {
     const p = plan(log);
     const runners = await Promise.all(
       ['hub-a', 'hub-b'].map(async (owner) =>
-        createActionRunner({ store: await open(), owner, view: { plans: () => [p], stateOf: () => unhealthy } }),
+        createActionRunner({
+          store: await open(),
+          owner,
+          view: { plans: () => [p], stateOf: () => unhealthy },
+        }),
       ),
     );
     await Promise.all(runners.map((r) => r.onTransition(p, transition, 'inc-1')));
-    await vi.waitFor(async () => expect((await stores[0]?.actionRuns())?.[0]?.status).toBe('succeeded'), { timeout: 10_000 });
+    await vi.waitFor(async () => expect((await stores[0]?.actionRuns())?.[0]?.status).toBe('succeeded'), {
+      timeout: 10_000,
+    });
     const lines = readFileSync(log, 'utf8').trim().split('\n');
     const [run] = (await stores[0]?.actionRuns()) ?? [];
     expect(lines).toEqual([run?.idempotencyKey]);
@@ -137,7 +156,11 @@ describe('action runs are durable', () => {
     const [run] = await store.actionRuns();
     expect(run).toMatchObject({ idempotencyKey: 'dead-hub-key', status: 'unknown' });
     expect(pages).toHaveLength(1);
-    expect(pages[0]?.labels).toMatchObject({ alertname: 'VigilActionsExhausted', severity: 'critical', target: 'scorer' });
+    expect(pages[0]?.labels).toMatchObject({
+      alertname: 'VigilActionsExhausted',
+      severity: 'critical',
+      target: 'scorer',
+    });
     expect(pages[0]?.annotations.description).toMatch(/^Outcome unknown: .* It was not run again/);
     // Nothing was started again: no new run, the command never ran.
     expect((await store.actionRuns()).map((r) => r.status)).toEqual(['unknown']);
@@ -152,7 +175,9 @@ describe('action runs are durable', () => {
     ]);
     expect(actionEventOf(transition)).toBe('unhealthy');
     expect(actionEventOf({ ...transition, from: 'unhealthy', to: 'healthy' })).toBe('recovered');
-    expect(actionEventOf({ ...transition, from: 'stale', lastKnown: 'unhealthy', to: 'unhealthy' })).toBeNull();
+    expect(
+      actionEventOf({ ...transition, from: 'stale', lastKnown: 'unhealthy', to: 'unhealthy' }),
+    ).toBeNull();
     expect(actionEventOf({ ...transition, from: 'unknown', to: 'healthy' })).toBeNull();
   });
 });

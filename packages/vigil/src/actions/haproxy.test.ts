@@ -31,7 +31,12 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-const target = { name: 'scorer', url: 'http://127.0.0.1:1', labels: {}, headers: {} } as unknown as TargetConfig;
+const target = {
+  name: 'scorer',
+  url: 'http://127.0.0.1:1',
+  labels: {},
+  headers: {},
+} as unknown as TargetConfig;
 const context = (): ActionContext => ({
   signal: new AbortController().signal,
   idempotencyKey: 'k',
@@ -126,7 +131,9 @@ backend models
     expect((await action({ socket, operation: 'maint' }).run(context())).result).toBe('succeeded');
     expect((await stat('scorer-1')).status).toMatch(/MAINT/);
     expect((await action({ socket, operation: 'ready' }).run(context())).result).toBe('succeeded');
-    expect((await action({ socket, operation: 'weight', weight: 3 }).run(context())).result).toBe('succeeded');
+    expect((await action({ socket, operation: 'weight', weight: 3 }).run(context())).result).toBe(
+      'succeeded',
+    );
     expect((await stat('scorer-1')).weight).toBe('3');
   });
 

@@ -11,11 +11,16 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
-import { Pod } from 'kubernetes-models/v1/Pod';
 import { Eviction } from 'kubernetes-models/policy/v1/Eviction';
+import { Pod } from 'kubernetes-models/v1/Pod';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TargetConfig } from '../types.js';
-import { createKubernetesAction, kubernetesConfigSchema, RESTARTED_AT_ANNOTATION, rolloutRestartPatch } from './kubernetes.js';
+import {
+  createKubernetesAction,
+  kubernetesConfigSchema,
+  RESTARTED_AT_ANNOTATION,
+  rolloutRestartPatch,
+} from './kubernetes.js';
 import type { ActionContext } from './types.js';
 
 interface Seen {
@@ -95,7 +100,9 @@ beforeAll(async () => {
       if (req.method === 'GET' && url.pathname === '/api/v1/namespaces/ml/pods') {
         // The API server's field selector on status.podIP, as it filters.
         const ip = url.searchParams.get('fieldSelector')?.replace(/^status\.podIP=/, '');
-        const items = pods.filter((p) => ip === undefined || (p as { status: { podIP: string } }).status.podIP === ip);
+        const items = pods.filter(
+          (p) => ip === undefined || (p as { status: { podIP: string } }).status.podIP === ip,
+        );
         return send(200, { apiVersion: 'v1', kind: 'PodList', metadata: {}, items });
       }
       if (req.method === 'POST' && url.pathname === '/api/v1/namespaces/ml/pods/scorer-2/eviction') {
@@ -105,7 +112,7 @@ beforeAll(async () => {
             apiVersion: 'v1',
             kind: 'Status',
             status: 'Failure',
-            message: 'Cannot evict pod as it would violate the pod\'s disruption budget.',
+            message: "Cannot evict pod as it would violate the pod's disruption budget.",
             reason: 'TooManyRequests',
             code: 429,
           });
@@ -113,9 +120,19 @@ beforeAll(async () => {
       }
       if (req.method === 'DELETE' && url.pathname === '/api/v1/namespaces/ml/pods/scorer-2')
         return send(200, pods[1]);
-      send(404, { kind: 'Status', status: 'Failure', code: 404, message: `no route ${req.method} ${url.pathname}` });
+      send(404, {
+        kind: 'Status',
+        status: 'Failure',
+        code: 404,
+        message: `no route ${req.method} ${url.pathname}`,
+      });
     } catch (error) {
-      send(422, { kind: 'Status', status: 'Failure', code: 422, message: `schema: ${(error as Error).message}` });
+      send(422, {
+        kind: 'Status',
+        status: 'Failure',
+        code: 422,
+        message: `schema: ${(error as Error).message}`,
+      });
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -200,7 +217,9 @@ describe('kubernetes action (real client, local API stand-in)', () => {
       authorization: 'Bearer t0ken',
     });
     expect(seen[0]?.body).toEqual({
-      spec: { template: { metadata: { annotations: { [RESTARTED_AT_ANNOTATION]: '2026-01-02T03:04:05Z' } } } },
+      spec: {
+        template: { metadata: { annotations: { [RESTARTED_AT_ANNOTATION]: '2026-01-02T03:04:05Z' } } },
+      },
     });
     expect(seen[0]?.body).toEqual(rolloutRestartPatch(context().now()));
   });
@@ -246,6 +265,8 @@ describe('kubernetes action (real client, local API stand-in)', () => {
   });
 
   it('the stand-in rejects a body the schema rejects (the check can fail)', () => {
-    expect(() => new Eviction({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 7 } } as never).validate()).toThrow();
+    expect(() =>
+      new Eviction({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 7 } } as never).validate(),
+    ).toThrow();
   });
 });

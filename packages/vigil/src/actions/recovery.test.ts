@@ -120,11 +120,15 @@ ${alerting()}`;
     await server.fault(fault, fault === 'hang' ? { scope: 'all' } : {});
     await vi.waitFor(async () => expect((await store.incidents({ open: false })).length).toBe(1), WAIT);
     const healthyAt = Date.now();
-    console.log(`recovery from ${fault}: fault → healthy in ${healthyAt - faultAt} ms (restart by the command action)`);
+    console.log(
+      `recovery from ${fault}: fault → healthy in ${healthyAt - faultAt} ms (restart by the command action)`,
+    );
     expect(server.pid()).not.toBe(before);
     const [incident] = await store.incidents();
     const runs = await store.actionRuns({ incidentId: incident?.id });
-    expect(runs.map((r) => [r.action, r.kind, r.status])).toEqual([['restart-scorer', 'command', 'succeeded']]);
+    expect(runs.map((r) => [r.action, r.kind, r.status])).toEqual([
+      ['restart-scorer', 'command', 'succeeded'],
+    ]);
     expect(runs[0]?.output).toContain('started model server pid');
     expect(runs[0]?.event).toBe('unhealthy');
     // The recovery's notification says what was done and with what result.
@@ -134,23 +138,28 @@ ${alerting()}`;
         .find((a) => a.status === 'resolved' && a.labels.alertname === 'VigilCheckUnhealthy');
       expect(resolved?.annotations.actions).toMatch(/restart-scorer \(command, run .*\): succeeded — exit 0/);
     }, WAIT);
-    expect(hook.got.some((g) => g.alerts.some((a) => a.labels.alertname === 'VigilActionsExhausted'))).toBe(false);
+    expect(hook.got.some((g) => g.alerts.some((a) => a.labels.alertname === 'VigilActionsExhausted'))).toBe(
+      false,
+    );
   }
 
-  it('restarts a crashed model server, and the check is healthy again', { timeout: 90_000 }, () => recoversFrom('crash'));
+  it('restarts a crashed model server, and the check is healthy again', { timeout: 90_000 }, () =>
+    recoversFrom('crash'),
+  );
 
-  it('restarts a hung model server (SIGKILL, then a fresh one)', { timeout: 90_000 }, () => recoversFrom('hang'));
+  it('restarts a hung model server (SIGKILL, then a fresh one)', { timeout: 90_000 }, () =>
+    recoversFrom('hang'),
+  );
 
-  it(
-    'a server that crashes on every start gets at most maxRuns restarts, then the page says actions are exhausted',
-    { timeout: 90_000 },
-    async () => {
-      const server = await startServerProcess(['--fault', 'crash:afterMs=0']);
-      servers.push(server);
-      const h = start(
-        config(
-          server,
-          `      onUnhealthy:
+  it('a server that crashes on every start gets at most maxRuns restarts, then the page says actions are exhausted', {
+    timeout: 90_000,
+  }, async () => {
+    const server = await startServerProcess(['--fault', 'crash:afterMs=0']);
+    servers.push(server);
+    const h = start(
+      config(
+        server,
+        `      onUnhealthy:
         - kind: command
           name: restart-scorer
           command: ${yamlList(server.restartArgv)}
@@ -158,25 +167,30 @@ ${alerting()}`;
       maxRuns: 3
       window: 1h
       backoff: { initial: 200ms, max: 1s }`,
-        ),
+      ),
+    );
+    await h.start();
+    await vi.waitFor(() => {
+      const page = hook.got
+        .flatMap((g) => g.alerts)
+        .find((a) => a.labels.alertname === 'VigilActionsExhausted');
+      expect(page?.annotations.description).toMatch(
+        /^Actions exhausted: restart-scorer ran 3 times within 60 min \(limit 3\)/,
       );
-      await h.start();
-      await vi.waitFor(() => {
-        const page = hook.got.flatMap((g) => g.alerts).find((a) => a.labels.alertname === 'VigilActionsExhausted');
-        expect(page?.annotations.description).toMatch(/^Actions exhausted: restart-scorer ran 3 times within 60 min \(limit 3\)/);
-        expect(page?.annotations.description).toContain('Actions run:');
-      }, WAIT);
-      const runs = (await store.actionRuns()).reverse();
-      expect(runs.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'skipped']);
-      expect(runs[3]?.skipReason).toBe('rate-limit');
-      // Back-off between runs: at least 200 ms, then 400 ms (plus escalateAfter).
-      expect((runs[1]?.claimedAt ?? 0) - (runs[0]?.claimedAt ?? 0)).toBeGreaterThanOrEqual(1_000);
-      expect((runs[2]?.claimedAt ?? 0) - (runs[1]?.claimedAt ?? 0)).toBeGreaterThanOrEqual(1_000);
-      expect(new Set(runs.map((r) => r.idempotencyKey)).size).toBe(4);
-    },
-  );
+      expect(page?.annotations.description).toContain('Actions run:');
+    }, WAIT);
+    const runs = (await store.actionRuns()).reverse();
+    expect(runs.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'skipped']);
+    expect(runs[3]?.skipReason).toBe('rate-limit');
+    // Back-off between runs: at least 200 ms, then 400 ms (plus escalateAfter).
+    expect((runs[1]?.claimedAt ?? 0) - (runs[0]?.claimedAt ?? 0)).toBeGreaterThanOrEqual(1_000);
+    expect((runs[2]?.claimedAt ?? 0) - (runs[1]?.claimedAt ?? 0)).toBeGreaterThanOrEqual(1_000);
+    expect(new Set(runs.map((r) => r.idempotencyKey)).size).toBe(4);
+  });
 
-  it('minHealthy stops a restart storm when every target of the group fails together', { timeout: 90_000 }, async () => {
+  it('minHealthy stops a restart storm when every target of the group fails together', {
+    timeout: 90_000,
+  }, async () => {
     const marker = join(dir, 'restarted');
     const targets: string[] = [];
     for (let i = 0; i < 3; i++) {
@@ -202,7 +216,10 @@ targets:
 ${targets.join('\n')}
 ${alerting()}`);
     await h.start();
-    await vi.waitFor(() => expect(h.status().map((s) => s.state)).toEqual(['healthy', 'healthy', 'healthy']), WAIT);
+    await vi.waitFor(
+      () => expect(h.status().map((s) => s.state)).toEqual(['healthy', 'healthy', 'healthy']),
+      WAIT,
+    );
     await Promise.all(inProcess.map((m) => m.close()));
     await vi.waitFor(async () => {
       const runs = await store.actionRuns();
@@ -210,8 +227,12 @@ ${alerting()}`);
     }, WAIT);
     expect(existsSync(marker)).toBe(false);
     await vi.waitFor(() => {
-      const pages = hook.got.flatMap((g) => g.alerts).filter((a) => a.labels.alertname === 'VigilActionsExhausted');
-      expect(pages[0]?.annotations.description).toMatch(/of 3 targets of the group \{team=risk\} are healthy, 2 needed/);
+      const pages = hook.got
+        .flatMap((g) => g.alerts)
+        .filter((a) => a.labels.alertname === 'VigilActionsExhausted');
+      expect(pages[0]?.annotations.description).toMatch(
+        /of 3 targets of the group \{team=risk\} are healthy, 2 needed/,
+      );
     }, WAIT);
   });
 
@@ -239,7 +260,10 @@ targets:
     await h.start();
     await vi.waitFor(() => expect(h.status()[0]?.state).toBe('healthy'), WAIT);
     await model.close();
-    await vi.waitFor(async () => expect((await store.actionRuns()).map((r) => r.status)).toEqual(['dry-run']), WAIT);
+    await vi.waitFor(
+      async () => expect((await store.actionRuns()).map((r) => r.status)).toEqual(['dry-run']),
+      WAIT,
+    );
     const [run] = await store.actionRuns();
     expect(run?.what).toBe(`run ["/usr/bin/touch","${marker}"]`);
     expect(existsSync(marker)).toBe(false);

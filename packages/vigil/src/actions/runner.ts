@@ -24,7 +24,9 @@
  * - `cooldown`: the check recovered less than `cooldown` before this transition (pages);
  * - `min-healthy`: fewer of the group's targets are healthy than `minHealthy.min` (pages);
  * - `rate-limit`: the action ran `maxRuns` times within `window` (pages: actions exhausted);
- * - `in-progress`: another check of the same scope already runs this chain (no page).
+ * - `in-progress`: another check of the same scope already runs this chain, or its action ran for
+ *   another check of the scope within the first step's `escalateAfter` (no page: one restart for a
+ *   target whose liveness and integrity fail together).
  * Between runs of one action: exponential back-off, `initial × 2^(runs in window − 1)`, capped at `max`.
  */
 import { createHash, randomUUID } from 'node:crypto';
@@ -608,6 +610,36 @@ export function createActionRunner(options: ActionRunnerOptions): ActionRunner {
         `in-progress: ${running.plan.id}'s actions are running`,
       );
       return;
+    }
+    if (event !== 'recovered') {
+      // Another check of the same scope (a target-level block) started this chain moments ago and its
+      // first action is still being given its escalateAfter: this failure is most likely the same one.
+      const first = steps[0] as ActionStepConfig;
+      const recent = await store.actionRuns({ scope: policy.scope, since: clock() - first.escalateAfterMs });
+      const fresh = recent.find(
+        (r) =>
+          r.event === event && r.checkId !== plan.id && (r.status === 'running' || r.status === 'succeeded'),
+      );
+      if (fresh !== undefined) {
+        const probe: Chain = {
+          key,
+          plan,
+          policy,
+          t,
+          event,
+          steps,
+          incidentId,
+          index: 0,
+          timer: undefined,
+          wake: undefined,
+          done: false,
+        };
+        await skip(
+          inputOf(probe, first, 0, actionOf(first)),
+          `in-progress: ${fresh.action} ran for ${fresh.checkId} within escalateAfter`,
+        );
+        return;
+      }
     }
     void startChain(plan, policy, t, event, incidentId, steps);
   }
