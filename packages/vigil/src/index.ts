@@ -14,6 +14,26 @@
  */
 
 export {
+  ACTION_KIND_NAMES,
+  ACTION_KINDS,
+  actionsSchema,
+  createAction,
+  resolveActionPolicy,
+} from './actions/index.js';
+export {
+  ACTIONS_EXHAUSTED_ALERT,
+  type ActionRunner,
+  type ActionRunnerOptions,
+  createActionRunner,
+} from './actions/runner.js';
+export type {
+  Action,
+  ActionContext,
+  ActionOutcome,
+  ActionPlugin,
+  ActionTransition,
+} from './actions/types.js';
+export {
   createNotifier,
   createNotifiers,
   NOTIFIER_TYPES,
