@@ -277,8 +277,33 @@ export interface CheckPlan {
   expect: ExpectConfig;
   /** Recovery actions (`actions:` of the check, else of its target); absent when none is configured. */
   actions?: ActionPolicy;
-  /** Canary only: baseline file and tolerance. */
-  canary?: { baseline: string; tolerance: { abs?: number; rel?: number } };
+  /** Canary only: the golden set, its rotation, the baseline and how answers are compared. */
+  canary?: CanaryPlan;
+}
+
+/**
+ * A canary check's plan (`checks.canary` in the config). Comparison and statistics are
+ * `canary/compare.ts`'s; this is what the config chose.
+ */
+export interface CanaryPlan {
+  /** The golden set, in file order: inline `cases`, a JSONL file's lines, or `request` as the one case `request`. */
+  cases: ReadonlyArray<{ readonly id: string; readonly request: unknown }>;
+  /** Cases sent per run; the set rotates so that every case is sent within `ceil(n / maxCasesPerRun)` runs. Default 16. */
+  maxCasesPerRun: number;
+  /** A baseline file (absolute), imported into the store as a reviewed baseline when the config loads. */
+  baseline?: string;
+  /** Hand-written tolerance for every number; absent: derived from the recorded spread (with a floor). */
+  tolerance?: { abs?: number; rel?: number };
+  /**
+   * Records a provisional baseline for a model version that has none, from its first healthy runs:
+   * `runs` = how many (default `repeats × ceil(n / maxCasesPerRun)`, every case answered `repeats`
+   * times), `repeats` = answers per case (default 3).
+   */
+  autoBaseline?: { runs?: number; repeats?: number };
+  /** More than this share of compared labels flipped is a corrupt answer. Default 0.5. */
+  maxLabelFlipShare?: number;
+  /** What drift (default `degraded`) and corrupt answers (default `fail`) make a run. */
+  outcomes?: { drift?: 'degraded' | 'fail'; corrupt?: 'degraded' | 'fail' };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,7 +6,9 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { type GoldenCase, parseGoldenSetJsonl } from '../canary/golden-set.js';
 import { type Problem, Verbatim } from '../diagnostics/paths.js';
+import { getProtocol, isProtocolName } from '../protocols/index.js';
 import { CHECK_KINDS } from '../types.js';
 import type { VigilConfig } from './schema.js';
 
@@ -15,6 +17,8 @@ export interface FileCheck {
   problems: Problem[];
   /** The parsed `expect.schema` file of each check that names one, keyed `<target index>/<kind>`. */
   schemas: Map<string, unknown>;
+  /** The golden set of each canary whose `cases` names a JSONL file, keyed by target index. */
+  cases: Map<number, GoldenCase[]>;
 }
 
 const TLS_FILES = ['caFile', 'certFile', 'keyFile'] as const;
@@ -28,6 +32,7 @@ let ajv: Ajv2020 | undefined;
 export function checkFiles(tree: unknown, baseDir: string): FileCheck {
   const problems: Problem[] = [];
   const schemas = new Map<string, unknown>();
+  const cases = new Map<number, GoldenCase[]>();
   const targets = isRecord(tree) && Array.isArray(tree.targets) ? tree.targets : [];
   targets.forEach((target: unknown, index: number) => {
     if (!isRecord(target)) return;
@@ -40,6 +45,13 @@ export function checkFiles(tree: unknown, baseDir: string): FileCheck {
       }
     }
     if (!isRecord(target.checks)) return;
+    const canary = target.checks.canary;
+    if (isRecord(canary) && typeof canary.cases === 'string' && canary.cases !== '') {
+      const path = ['targets', index, 'checks', 'canary', 'cases'];
+      const loaded = readGoldenSet(canary.cases, baseDir, target.protocol);
+      if ('problem' in loaded) problems.push({ ...loaded.problem, path });
+      else cases.set(index, loaded.cases);
+    }
     for (const kind of CHECK_KINDS) {
       const check = target.checks[kind];
       if (!isRecord(check) || !isRecord(check.expect)) continue;
@@ -57,7 +69,7 @@ export function checkFiles(tree: unknown, baseDir: string): FileCheck {
       }
     }
   });
-  return { problems, schemas };
+  return { problems, schemas, cases };
 }
 
 /**
@@ -65,8 +77,15 @@ export function checkFiles(tree: unknown, baseDir: string): FileCheck {
  * frozen): TLS files and canary baselines become absolute, `expect.schema` file names become the parsed
  * schemas that {@link checkFiles} read.
  */
-export function resolveFiles(config: VigilConfig, baseDir: string, schemas: Map<string, unknown>): void {
+export function resolveFiles(
+  config: VigilConfig,
+  baseDir: string,
+  schemas: Map<string, unknown>,
+  cases: Map<number, GoldenCase[]> = new Map(),
+): void {
   config.targets.forEach((target, index) => {
+    const canary = target.checks.canary;
+    if (canary !== undefined && typeof canary.cases === 'string') canary.cases = cases.get(index) ?? [];
     if (target.tls !== undefined) {
       for (const key of TLS_FILES) {
         const file = target.tls[key];
@@ -94,6 +113,61 @@ function fileProblem(file: string, baseDir: string): FileProblem | undefined {
   } catch (error) {
     return about(file, full, reason(error));
   }
+}
+
+/** Most request problems listed per case file; the rest are counted. */
+const MAX_REQUEST_PROBLEMS = 10;
+
+/**
+ * Reads a canary's JSONL golden set (`canary/golden-set.ts`) and checks each case's request against
+ * its protocol's request schema (when the protocol is known and has one): every problem as
+ * `FILE:LINE: …`.
+ */
+function readGoldenSet(
+  file: string,
+  baseDir: string,
+  protocol: unknown,
+): { cases: GoldenCase[] } | { problem: FileProblem } {
+  const full = resolve(baseDir, file);
+  let text: string;
+  try {
+    text = readFileSync(full, 'utf8');
+  } catch (error) {
+    return { problem: about(file, full, reason(error)) };
+  }
+  const parsed = parseGoldenSetJsonl(text, file);
+  if (!parsed.ok)
+    return { problem: about(file, full, `is not a golden set:\n  ${parsed.problems.join('\n  ')}`) };
+  const schema =
+    typeof protocol === 'string' && isProtocolName(protocol)
+      ? getProtocol(protocol).request?.schema
+      : undefined;
+  if (schema === undefined) return { cases: parsed.cases };
+  const lines = lineNumbers(text);
+  const bad: string[] = [];
+  parsed.cases.forEach((c, i) => {
+    const checked = schema.safeParse(c.request);
+    if (checked.success) return;
+    const issue = checked.error.issues[0];
+    const at = issue && issue.path.length > 0 ? `.${issue.path.join('.')}` : '';
+    bad.push(
+      `${file}:${lines[i]}: case ${JSON.stringify(c.id)}: request${at}: ${issue?.message ?? 'invalid'}`,
+    );
+  });
+  if (bad.length === 0) return { cases: parsed.cases };
+  const shown = bad.slice(0, MAX_REQUEST_PROBLEMS);
+  if (bad.length > shown.length) shown.push(`… and ${bad.length - shown.length} more`);
+  return { problem: about(file, full, `has requests its protocol does not take:\n  ${shown.join('\n  ')}`) };
+}
+
+/** The 1-based line of each non-blank line of a JSONL text, in order (the cases' lines). */
+function lineNumbers(text: string): number[] {
+  const lines: number[] = [];
+  text.split('\n').forEach((line, i) => {
+    const bare = line.replace(/\r$/, '');
+    if (bare.trim() !== '' && !(i === 0 && bare === '\ufeff')) lines.push(i + 1);
+  });
+  return lines;
 }
 
 function readJsonSchema(file: string, baseDir: string): { value: unknown } | { problem: FileProblem } {

@@ -189,7 +189,7 @@ export function parseConfigParts(text: string, options: ParseOptions): ParsedCon
   }
 
   const config = parsed.data;
-  resolveFiles(config, options.baseDir, files.schemas);
+  resolveFiles(config, options.baseDir, files.schemas, files.cases);
   return { ok: true, config, plan: buildPlan(config), secrets: secrets.filter((secret) => secret !== '') };
 }
 

@@ -1,8 +1,10 @@
 import { resolveActionPolicy } from '../actions/index.js';
+import { DEFAULT_MAX_CASES_PER_RUN } from '../canary/rotation.js';
 import { parseDuration } from '../diagnostics/duration.js';
 import { ConfigError } from '../errors.js';
 import { getProtocol, type ProtocolPlugin } from '../protocols/index.js';
 import {
+  type CanaryPlan,
   CHECK_KINDS,
   type CheckKind,
   type CheckPlan,
@@ -153,9 +155,7 @@ function toCheckPlan(
   if ('request' in check) plan.request = check.request;
   if (protocol.planCheck !== undefined) Object.assign(plan, protocol.planCheck(check, kind));
   if (check.extract !== undefined) plan.extract = check.extract;
-  // Canary checks: the schema requires a baseline and fills in tolerance ({} when not given).
-  if (check.baseline !== undefined)
-    plan.canary = { baseline: check.baseline, tolerance: check.tolerance ?? {} };
+  if (kind === 'canary') plan.canary = toCanaryPlan(check, id);
   return plan;
 }
 
@@ -181,4 +181,30 @@ function toExpectConfig(spec: ExpectSpec | undefined, id: string): ExpectConfig 
   if (spec.schema !== undefined) expect.schema = spec.schema;
   if (spec.body !== undefined) expect.body = spec.body;
   return expect;
+}
+
+/**
+ * A canary's plan: its golden set (the loader has read a `cases` file into the list; `request` alone is
+ * the one case `request`), rotation size, baseline file and comparison options as given.
+ */
+function toCanaryPlan(check: CheckSpec, id: string): CanaryPlan {
+  if (typeof check.cases === 'string') {
+    throw new ConfigError(
+      'VIGIL_ERR_CONFIG_INVALID',
+      `${id}: cases is still the file name ${JSON.stringify(check.cases)}; load the config with loadConfig() or parseConfig(), which read case files`,
+    );
+  }
+  const cases =
+    check.cases ?? (check.request === undefined ? [] : [{ id: 'request', request: check.request }]);
+  const canary: CanaryPlan = {
+    cases: cases.map((c) => ({ id: c.id, request: c.request })),
+    maxCasesPerRun: check.maxCasesPerRun ?? DEFAULT_MAX_CASES_PER_RUN,
+  };
+  if (check.baseline !== undefined) canary.baseline = check.baseline;
+  if (check.tolerance !== undefined) canary.tolerance = { ...check.tolerance };
+  if (check.autoBaseline === true) canary.autoBaseline = {};
+  else if (typeof check.autoBaseline === 'object') canary.autoBaseline = { ...check.autoBaseline };
+  if (check.maxLabelFlipShare !== undefined) canary.maxLabelFlipShare = check.maxLabelFlipShare;
+  if (check.outcomes !== undefined) canary.outcomes = { ...check.outcomes };
+  return canary;
 }

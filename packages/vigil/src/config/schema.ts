@@ -252,24 +252,90 @@ const livenessShape = {
     ),
 };
 
+const outcomeLevel = z.enum(['degraded', 'fail']);
+
 const canaryShape = {
   baseline: z
-    .string({
-      error: (issue) =>
-        issue.input === undefined
-          ? 'required: the baseline file recorded from a known-good model version'
-          : `expected a file path, got ${GOT}`,
-    })
+    .string({ error: `expected a file path, got ${GOT}` })
     .min(1)
-    .describe("Baseline file (a known-good version's outputs), relative to the config file."),
+    .optional()
+    .describe(
+      "A reviewed baseline file (written by `vigil baseline record`), relative to the config file: imported into the store when the config loads. Omitted: the store's baseline for the model version.",
+    ),
+  maxCasesPerRun: z
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      'Cases sent per run (default 16); a larger set rotates, every case sent within ceil(n / maxCasesPerRun) runs.',
+    ),
   tolerance: z
     .strictObject({
       abs: z.number().min(0).optional().describe('Absolute difference allowed per value.'),
       rel: z.number().min(0).optional().describe('Relative difference allowed per value (0.01 = 1%).'),
     })
-    .prefault({})
-    .describe('Allowed difference from the baseline; none given means values must match exactly.'),
+    .optional()
+    .describe(
+      "Allowed difference of every number from the baseline. Default: derived from the baseline's recorded spread, with a float32 floor.",
+    ),
+  autoBaseline: z
+    .union([
+      z.boolean(),
+      z.strictObject({
+        runs: z
+          .int()
+          .min(1)
+          .optional()
+          .describe('Healthy runs recorded. Default repeats × ceil(n / maxCasesPerRun).'),
+        repeats: z.int().min(1).optional().describe('Answers per case. Default 3.'),
+      }),
+    ])
+    .optional()
+    .describe(
+      'A model version without a baseline gets a provisional one from its first healthy runs (promote it with `vigil baseline promote`). Default false: it is reported as having no baseline.',
+    ),
+  maxLabelFlipShare: z
+    .number()
+    .min(0)
+    .max(1)
+    .optional()
+    .describe('More than this share of compared labels flipped is a corrupt answer. Default 0.5.'),
+  outcomes: z
+    .strictObject({
+      drift: outcomeLevel.optional().describe('Default degraded (a warning).'),
+      corrupt: outcomeLevel.optional().describe('Default fail (critical).'),
+    })
+    .optional()
+    .describe(
+      'What drift beyond tolerance and corrupt answers (non-finite, labels swapped, all identical) make a run.',
+    ),
 };
+
+/** A canary's `cases`: a JSONL file's path, or inline cases with requests of the protocol's shape. */
+function casesSchema(request: z.ZodType | undefined) {
+  return z
+    .union(
+      [
+        z.string().min(1),
+        z.array(z.strictObject({ id: z.string().min(1).max(200), request: request ?? z.unknown() })).min(1),
+      ],
+      { error: requiredOr(`expected a JSONL file path or a list of {id, request}, got ${GOT}`) },
+    )
+    .optional()
+    .describe(
+      'The golden set: a JSONL file of {"id", "request"} lines (relative to the config file), or a list of {id, request}. Omitted: `request` is the one case.',
+    );
+}
+
+/** A canary needs cases or a request. */
+function canaryNeedsCases(check: { cases?: unknown; request?: unknown }, ctx: z.RefinementCtx): void {
+  if (check.cases === undefined && check.request === undefined)
+    ctx.addIssue({
+      code: 'custom',
+      message: 'needs cases (the golden set) or request (one case)',
+      path: ['cases'],
+    });
+}
 
 const KIND_DESCRIPTIONS = {
   liveness: 'Is the server process alive? Omit to not run; {} runs it with defaults.',
@@ -300,6 +366,8 @@ const KIND_IDS = {
 export type CheckSpec = z.output<z.ZodObject<typeof checkShape>> &
   Partial<z.output<z.ZodObject<typeof canaryShape>>> & {
     readonly request?: unknown;
+    /** Canary: a JSONL file (a path until the loader reads it) or inline cases. */
+    cases?: string | Array<{ id: string; request: unknown }>;
     readonly [option: string]: unknown;
   };
 /** A check block as written. */
@@ -332,6 +400,30 @@ function sharedCheck(kind: ProbeKind): CheckSchema {
 function checkSchema(plugin: ProtocolPlugin, kind: ProbeKind): CheckSchema {
   const options = plugin.checkOptions[kind];
   const request = plugin.request?.kinds.includes(kind) ? plugin.request.schema : undefined;
+  if (kind === 'canary') {
+    // A canary sends its golden set; `request` alone is a set of one.
+    const shared = options === undefined && request === undefined;
+    const cached = shared ? sharedChecks.get(kind) : undefined;
+    if (cached !== undefined) return cached;
+    const object = z.strictObject({
+      ...KIND_SHAPES[kind],
+      ...options?.shape,
+      cases: casesSchema(request),
+      ...(request !== undefined && { request: request.optional() }),
+    });
+    const refine = options?.refine;
+    const schema = object
+      .superRefine((check, ctx) => {
+        canaryNeedsCases(check, ctx);
+        refine?.(check, ctx);
+      })
+      .meta({
+        id: `${shared ? '' : schemaIdOf(plugin.name)}${KIND_IDS[kind]}Check`,
+        description: KIND_DESCRIPTIONS[kind],
+      }) as unknown as CheckSchema;
+    if (shared) sharedChecks.set(kind, schema);
+    return schema;
+  }
   if (options === undefined && request === undefined) return sharedCheck(kind);
   const object = z.strictObject({
     ...KIND_SHAPES[kind],
