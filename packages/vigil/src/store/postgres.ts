@@ -163,6 +163,25 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX action_runs_running ON action_runs (lease_until) WHERE status = 'running';
     `,
   },
+  {
+    version: 5,
+    name: 'canary baselines',
+    sql: `
+      CREATE TABLE baselines (
+        id text COLLATE "C" PRIMARY KEY,
+        check_id text COLLATE "C" NOT NULL,
+        model_version text COLLATE "C" NOT NULL,
+        status text COLLATE "C" NOT NULL,
+        source text NOT NULL,
+        recorded_at bigint NOT NULL,
+        stored_at bigint NOT NULL,
+        digest text COLLATE "C" NOT NULL,
+        body text NOT NULL,
+        UNIQUE (check_id, model_version, status, digest)
+      );
+      CREATE INDEX baselines_check_stored ON baselines (check_id, stored_at);
+    `,
+  },
 ];
 
 /** First key of Vigil's advisory locks ("VIG1"); the second is a hash of the schema name. */

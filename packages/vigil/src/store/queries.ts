@@ -17,6 +17,7 @@ import type {
   ActionRunFinish,
   ActionRunInput,
   ActionRunQuery,
+  BaselineQuery,
   ClaimOptions,
   FailureUpdate,
   IncidentQuery,
@@ -402,6 +403,56 @@ export function selectSilences(query: SilenceQuery): Sql {
 
 export function deleteSilence(id: string): Sql {
   return sql`DELETE FROM silences WHERE id = ${id}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Canary baselines.
+
+/** The columns of a `baselines` row, in insert order. */
+export interface BaselineRowInput {
+  id: string;
+  checkId: string;
+  modelVersion: string;
+  status: string;
+  source: string;
+  recordedAt: number;
+  storedAt: number;
+  digest: string;
+  body: string;
+}
+
+/** Inserts a baseline unless (check, version, status, digest) is there; RETURNING the row when inserted. */
+export function insertBaseline(b: BaselineRowInput): Sql {
+  return sql`INSERT INTO baselines (id, check_id, model_version, status, source, recorded_at, stored_at, digest, body)
+    VALUES (${b.id}, ${b.checkId}, ${b.modelVersion}, ${b.status}, ${b.source}, ${b.recordedAt}, ${b.storedAt}, ${b.digest}, ${b.body})
+    ON CONFLICT (check_id, model_version, status, digest) DO NOTHING
+    RETURNING *`;
+}
+
+/** The baseline stored with the same content at (check, version, status). */
+export function selectBaselineByDigest(
+  checkId: string,
+  modelVersion: string,
+  status: string,
+  digest: string,
+): Sql {
+  return sql`SELECT * FROM baselines WHERE check_id = ${checkId} AND model_version = ${modelVersion}
+    AND status = ${status} AND digest = ${digest}`;
+}
+
+/** Baselines, newest stored first. */
+export function selectBaselines(query: BaselineQuery): Sql {
+  const conditions: Sql[] = [];
+  if (query.checkId !== undefined) conditions.push(sql`check_id = ${query.checkId}`);
+  if (query.modelVersion !== undefined) conditions.push(sql`model_version = ${query.modelVersion}`);
+  if (query.status !== undefined) conditions.push(sql`status = ${query.status}`);
+  const limit = query.limit === undefined ? empty : sql`LIMIT ${checkLimit(query.limit)}`;
+  return sql`SELECT * FROM baselines ${where(conditions)} ORDER BY stored_at DESC, recorded_at DESC, id ${limit}`;
+}
+
+/** Deletes the provisional baselines of (check, version) (after one was promoted). */
+export function deleteProvisionalBaselines(checkId: string, modelVersion: string): Sql {
+  return sql`DELETE FROM baselines WHERE check_id = ${checkId} AND model_version = ${modelVersion} AND status = 'provisional'`;
 }
 
 // ---------------------------------------------------------------------------------------------

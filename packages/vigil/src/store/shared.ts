@@ -2,13 +2,17 @@
  * What both backends share: the JSON codec of the nested columns, row ↔ object mapping, argument checks.
  * Rows use the schema's snake_case column names, identical on every backend.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { regexProblem } from '../assertions/regex.js';
+import { parseBaseline, serialiseBaseline } from '../canary/baseline.js';
 import type { CheckState, EvalState, Incident, ProbeResult, Transition } from '../types.js';
 import { StoreError } from './errors.js';
+import type { BaselineRowInput } from './queries.js';
 import type {
   ActionRun,
   ActionRunStatus,
+  BaselineInput,
+  BaselineStatus,
   Notification,
   NotificationStatus,
   PruneOptions,
@@ -16,6 +20,7 @@ import type {
   Silence,
   SilenceInput,
   SilenceMatcher,
+  StoredBaseline,
 } from './types.js';
 import {
   DEFAULT_NOTIFICATION_RETENTION_MS,
@@ -481,5 +486,59 @@ export function actionRunFromRow(row: ActionRunRow): ActionRun {
     owner: row.owner,
     what: row.what,
     output: row.output,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Canary baselines.
+
+/** A `baselines` row as read back. */
+export interface BaselineRow {
+  id: string;
+  check_id: string;
+  model_version: string;
+  status: BaselineStatus;
+  source: string;
+  recorded_at: number;
+  stored_at: number;
+  digest: string;
+  body: string;
+}
+
+/** The row of a baseline to store: its serialised form (stable key order) is both body and digest. */
+export function baselineRow(id: string, input: BaselineInput): BaselineRowInput {
+  const body = serialiseBaseline(input.baseline);
+  const recordedAt = Date.parse(input.baseline.recordedAt);
+  if (!['reviewed', 'provisional'].includes(input.status) || !Number.isFinite(recordedAt)) {
+    throw new StoreError(
+      'VIGIL_ERR_STORE_INVALID_ARGUMENT',
+      `store: invalid baseline for ${input.checkId}: status ${JSON.stringify(input.status)}, recordedAt ${JSON.stringify(input.baseline.recordedAt)}`,
+    );
+  }
+  return {
+    id,
+    checkId: input.checkId,
+    modelVersion: input.modelVersion,
+    status: input.status,
+    source: input.source,
+    recordedAt,
+    storedAt: ms(input.storedAt),
+    digest: createHash('sha256').update(body).digest('hex'),
+    body,
+  };
+}
+
+/** Rebuilds a stored baseline from its row (the body parsed and checked as a baseline file is). */
+export function baselineFromRow(row: BaselineRow): StoredBaseline {
+  return {
+    id: row.id,
+    checkId: row.check_id,
+    modelVersion: row.model_version,
+    status: row.status,
+    source: row.source,
+    recordedAt: Number(row.recorded_at),
+    storedAt: Number(row.stored_at),
+    digest: row.digest,
+    baseline: parseBaseline(row.body, `baseline ${row.id}`),
   };
 }

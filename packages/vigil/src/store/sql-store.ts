@@ -11,6 +11,9 @@ import * as q from './queries.js';
 import {
   type ActionRunRow,
   actionRunFromRow,
+  type BaselineRow,
+  baselineFromRow,
+  baselineRow,
   byDueThenCreated,
   checkMigrationTarget,
   decodeJson,
@@ -40,6 +43,8 @@ import type {
   ActionRunInput,
   ActionRunQuery,
   AppliedMigration,
+  BaselineInput,
+  BaselineQuery,
   ClaimOptions,
   EnqueueOutcome,
   FailureUpdate,
@@ -59,6 +64,7 @@ import type {
   SilenceInput,
   SilenceQuery,
   Store,
+  StoredBaseline,
   TransitionQuery,
 } from './types.js';
 
@@ -368,6 +374,55 @@ class SqlStore implements Store {
     return this.#run('prune', async () => {
       const plan = q.pruneStatements(this.#dialect, pruneCutoffs(options));
       return plan.report(await this.#driver.transaction(plan.statements));
+    });
+  }
+
+  async putBaseline(input: BaselineInput): Promise<{ baseline: StoredBaseline; inserted: boolean }> {
+    return this.#run('putBaseline', async () => {
+      const row = baselineRow(newId(), input);
+      const { row: stored, inserted } = await this.#insertOrFetch<BaselineRow>(
+        'putBaseline',
+        () => q.insertBaseline(row),
+        q.selectBaselineByDigest(row.checkId, row.modelVersion, row.status, row.digest),
+      );
+      return { baseline: baselineFromRow(stored), inserted };
+    });
+  }
+
+  async baselines(query: BaselineQuery = {}): Promise<StoredBaseline[]> {
+    return this.#run('baselines', async () =>
+      (await this.#rows<BaselineRow>(q.selectBaselines(query))).map(baselineFromRow),
+    );
+  }
+
+  async promoteBaseline(
+    checkId: string,
+    modelVersion: string,
+    at: number,
+  ): Promise<StoredBaseline | undefined> {
+    return this.#run('promoteBaseline', async () => {
+      const [newest] = await this.#rows<BaselineRow>(
+        q.selectBaselines({ checkId, modelVersion, status: 'provisional', limit: 1 }),
+      );
+      if (newest === undefined) return undefined;
+      const provisional = baselineFromRow(newest);
+      const row = baselineRow(newId(), {
+        checkId,
+        modelVersion,
+        status: 'reviewed',
+        source: 'promoted',
+        storedAt: at,
+        baseline: provisional.baseline,
+      });
+      // The reviewed copy (unless the same one is reviewed already) and the provisional ones' removal, atomically.
+      await this.#driver.transaction([
+        q.insertBaseline(row),
+        q.deleteProvisionalBaselines(checkId, modelVersion),
+      ]);
+      const [reviewed] = await this.#rows<BaselineRow>(
+        q.selectBaselineByDigest(checkId, modelVersion, 'reviewed', row.digest),
+      );
+      return reviewed === undefined ? undefined : baselineFromRow(reviewed);
     });
   }
 

@@ -169,6 +169,25 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX action_runs_running ON action_runs (lease_until) WHERE status = 'running';
     `,
   },
+  {
+    version: 5,
+    name: 'canary baselines',
+    sql: `
+      CREATE TABLE baselines (
+        id TEXT PRIMARY KEY,
+        check_id TEXT NOT NULL,
+        model_version TEXT NOT NULL,
+        status TEXT NOT NULL,
+        source TEXT NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        stored_at INTEGER NOT NULL,
+        digest TEXT NOT NULL,
+        body TEXT NOT NULL,
+        UNIQUE (check_id, model_version, status, digest)
+      );
+      CREATE INDEX baselines_check_stored ON baselines (check_id, stored_at);
+    `,
+  },
 ];
 
 type Db = Database.Database;

@@ -4,6 +4,7 @@
  * is not a backend.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Baseline, buildBaseline } from '../canary/baseline.js';
 import type { ProbeResult, Transition } from '../types.js';
 import { STORE_ERROR_CODES, StoreError } from './errors.js';
 import { evalState, failedResult, probeResult, T0 } from './fixtures/data.js';
@@ -53,6 +54,23 @@ async function expectStoreError(
 }
 
 const ids = (rows: readonly { id: string }[]): string[] => rows.map((r) => r.id);
+
+/** A small canary baseline of model `credit-scorer` at `version`, answering `probability` = `p`. */
+function baselineOf(version: string, p: number, recordedAt = T0): Baseline {
+  return buildBaseline({
+    cases: ['a', 'b'].map((id, i) => ({
+      id,
+      request: { inputs: [i] },
+      answers: [0, 1, 2].map((r) => ({
+        outputs: { probability: [p + i / 10 + r / 1000], label: [p > 0.5 ? 'default' : 'repay'] },
+        durationMs: 10 + r,
+      })),
+    })),
+    model: { name: 'credit-scorer', version },
+    recordedAt: new Date(recordedAt),
+    check: 'canary',
+  });
+}
 
 /**
  * Defines the contract cases for one backend. Call it at the top level of the backend's test file.
@@ -595,6 +613,78 @@ export function defineStoreContract(backend: string, makeHarness: () => StoreCon
       ])('rejects a silence with %s', async (_, bad) => {
         await expectStoreError(store.putSilence({ ...silence, ...bad }), 'VIGIL_ERR_STORE_INVALID_ARGUMENT');
         expect(await store.silences()).toEqual([]);
+      });
+    });
+
+    describe('canary baselines', () => {
+      const CHECK = 'credit-scorer/canary';
+      const put = (version: string, p: number, status: 'reviewed' | 'provisional', storedAt: number) =>
+        store.putBaseline({
+          checkId: CHECK,
+          modelVersion: version,
+          status,
+          source: status === 'reviewed' ? 'file:/baselines/credit.json' : 'auto',
+          storedAt,
+          baseline: baselineOf(version, p),
+        });
+
+      it('round-trip exactly, with the recorded time, a digest, and the newest first', async () => {
+        const first = await put('1', 0.2, 'reviewed', T0);
+        expect(first.inserted).toBe(true);
+        expect(first.baseline).toMatchObject({
+          checkId: CHECK,
+          modelVersion: '1',
+          status: 'reviewed',
+          recordedAt: T0,
+        });
+        expect(first.baseline.digest).toMatch(/^[0-9a-f]{64}$/);
+        expect(first.baseline.baseline).toEqual(baselineOf('1', 0.2));
+        const second = await put('1', 0.3, 'reviewed', T0 + MIN);
+        expect(ids(await store.baselines({ checkId: CHECK }))).toEqual([
+          second.baseline.id,
+          first.baseline.id,
+        ]);
+        expect(ids(await store.baselines({ checkId: CHECK, limit: 1 }))).toEqual([second.baseline.id]);
+        expect(await store.baselines({ checkId: 'other/canary' })).toEqual([]);
+      });
+
+      it('store the same baseline once per (check, version, status): an import at every load adds nothing', async () => {
+        const first = await put('1', 0.2, 'reviewed', T0);
+        const again = await put('1', 0.2, 'reviewed', T0 + MIN);
+        expect(again).toEqual({ baseline: first.baseline, inserted: false });
+        expect(await store.baselines()).toHaveLength(1);
+        // The same answers as a provisional baseline are another row.
+        expect((await put('1', 0.2, 'provisional', T0 + MIN)).inserted).toBe(true);
+      });
+
+      it('filter by model version and status', async () => {
+        await put('1', 0.2, 'reviewed', T0);
+        const v2 = await put('2', 0.2, 'provisional', T0 + MIN);
+        expect(ids(await store.baselines({ checkId: CHECK, modelVersion: '2' }))).toEqual([v2.baseline.id]);
+        expect(ids(await store.baselines({ status: 'provisional' }))).toEqual([v2.baseline.id]);
+        expect(await store.baselines({ modelVersion: '2', status: 'reviewed' })).toEqual([]);
+      });
+
+      it('promote the newest provisional baseline to reviewed, and drop the provisional ones', async () => {
+        await put('2', 0.2, 'provisional', T0);
+        const newest = await put('2', 0.4, 'provisional', T0 + MIN);
+        const reviewed = await store.promoteBaseline(CHECK, '2', T0 + 2 * MIN);
+        expect(reviewed).toMatchObject({ status: 'reviewed', source: 'promoted', storedAt: T0 + 2 * MIN });
+        expect(reviewed?.digest).toBe(newest.baseline.digest);
+        expect(await store.baselines({ status: 'provisional' })).toEqual([]);
+        expect(await store.baselines({ modelVersion: '2' })).toEqual([reviewed]);
+        // Nothing provisional left: nothing to promote.
+        expect(await store.promoteBaseline(CHECK, '2', T0 + 3 * MIN)).toBeUndefined();
+      });
+
+      it('are seen by another store on the same database (another hub of the cluster)', async () => {
+        const { baseline } = await put('1', 0.2, 'reviewed', T0);
+        const other = await reopen();
+        expect(await other.baselines({ checkId: CHECK })).toEqual([baseline]);
+      });
+
+      it('refuse a bad limit', async () => {
+        await expectStoreError(store.baselines({ limit: -1 }), 'VIGIL_ERR_STORE_INVALID_ARGUMENT');
       });
     });
 

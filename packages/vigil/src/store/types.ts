@@ -11,6 +11,7 @@
  * - `limit` is a non-negative integer; absent means no limit;
  * - failures are {@link StoreError}s with a `VIGIL_ERR_STORE_*` code (see `errors.ts`).
  */
+import type { Baseline } from '../canary/baseline.js';
 import type { EvalState, Incident, ProbeResult, Transition } from '../types.js';
 
 /** Filter for {@link Store.results}. */
@@ -451,6 +452,20 @@ export interface Store {
   deleteSilence(id: string): Promise<boolean>;
 
   /**
+   * Stores a canary baseline for (checkId, model version, status) unless the same one (by digest) is
+   * already stored there: importing a file at every load adds one row, not one per load. Each stored
+   * one stays, as history; the newest is the current one.
+   */
+  putBaseline(input: BaselineInput): Promise<{ baseline: StoredBaseline; inserted: boolean }>;
+  /** Stored baselines, newest (by `storedAt`, then `recordedAt`) first; see {@link BaselineQuery}. */
+  baselines(query?: BaselineQuery): Promise<StoredBaseline[]>;
+  /**
+   * Makes the newest provisional baseline of (checkId, modelVersion) the reviewed one, in one
+   * transaction: a reviewed copy is stored (source `promoted`) and the provisional ones are deleted.
+   * @returns the reviewed baseline, or undefined when there is no provisional one.
+   */
+  promoteBaseline(checkId: string, modelVersion: string, at: number): Promise<StoredBaseline | undefined>;
+  /**
    * Retention, in one transaction: raw results older than the cutoff (`now - rawRetentionMs`, rounded down
    * to a whole minute) are folded into per-minute rollups and deleted — results arriving later for a
    * folded minute are added to its rollup on the next prune — and old rollups, settled notifications and
@@ -507,4 +522,43 @@ export interface StoreBackend {
   handles(location: string): boolean;
   /** Opens (and by default migrates) a store. @throws StoreError `VIGIL_ERR_STORE_OPEN`. */
   open(location: string, options: OpenStoreOptions): Promise<Store>;
+}
+
+/**
+ * `reviewed`: recorded from a known-good deployment and reviewed (a file imported, or promoted);
+ * `provisional`: recorded automatically (`autoBaseline`) from a new version's first healthy runs, kept
+ * apart until `vigil baseline promote`.
+ */
+export type BaselineStatus = 'reviewed' | 'provisional';
+
+/** A canary baseline to store. */
+export interface BaselineInput {
+  /** `<target>/canary`. */
+  checkId: string;
+  /** The model version it was recorded from; `''` when the server reports none. */
+  modelVersion: string;
+  status: BaselineStatus;
+  /** Where it came from, e.g. `file:/etc/vigil/baselines/credit-v1.json`, `auto`, `promoted`. */
+  source: string;
+  /** When it was stored, ms since epoch. */
+  storedAt: number;
+  baseline: Baseline;
+}
+
+/** A stored canary baseline. */
+export interface StoredBaseline extends BaselineInput {
+  id: string;
+  /** `baseline.recordedAt`, ms since epoch. */
+  recordedAt: number;
+  /** SHA-256 (hex) of the baseline's serialised form: equal baselines, equal digests. */
+  digest: string;
+}
+
+/** Which baselines {@link Store.baselines} returns. */
+export interface BaselineQuery {
+  checkId?: string;
+  modelVersion?: string;
+  status?: BaselineStatus;
+  /** At most this many (newest first). */
+  limit?: number;
 }
