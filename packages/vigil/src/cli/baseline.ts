@@ -11,7 +11,7 @@
  *
  * Exit codes (diff(1)'s convention): 0 — shown, or no difference beyond tolerance; 1 — the baselines
  * differ beyond tolerance; 2 — a file cannot be read or is not a baseline (one line on stderr).
- * (`vigil baseline record` comes with the prober's canary support.)
+ * `record`, `promote` and `list`: `baseline-record.ts`.
  */
 import type { Command } from 'commander';
 import {
@@ -26,6 +26,7 @@ import {
   serialiseBaseline,
 } from '../canary/index.js';
 import { EXIT_CODES, UsageError } from '../errors.js';
+import { registerBaselineRecording } from './baseline-record.js';
 
 /** A number with up to 6 significant digits, as people read them. */
 const num = (n: number) => (Number.isFinite(n) ? String(Number(n.toPrecision(6))) : String(n));
@@ -212,7 +213,10 @@ function nonNegative(flag: string) {
  * @example registerBaseline(new Command('vigil')) // then `vigil baseline diff v1.json v2.json`
  */
 export function registerBaseline(program: Command): void {
-  const baseline = program.command('baseline').description('read and compare canary baselines');
+  const baseline = program
+    .command('baseline')
+    .description('record, promote, list, read and compare canary baselines');
+  registerBaselineRecording(baseline);
   baseline
     .command('show')
     .description('print what a baseline file holds; exit 0, or 2 when it is not a readable baseline')

@@ -11,6 +11,8 @@ import { type Command, Option } from 'commander';
 import { loadConfig, parseDuration, TIMING_DEFAULTS, urlProblem } from '../config/index.js';
 import { GOT } from '../diagnostics/messages.js';
 import { UsageError } from '../errors.js';
+import { type CanaryRunner, createCanaryRunner } from '../probe/canary.js';
+import { fileBaselines, readPlanBaselines } from '../probe/canary-baselines.js';
 import { isProbeable, runProbe } from '../probe/run-probe.js';
 import {
   createAdapterContext,
@@ -29,6 +31,8 @@ export interface RunChecksOptions {
   region?: string;
   /** Targets probed at once. Checks of one target run one at a time (health checks must not load the model). Default 8. */
   concurrency?: number;
+  /** Runs canary plans; without it a canary plan is not probeable (`runProbe` throws). */
+  canary?: CanaryRunner;
 }
 
 /**
@@ -52,7 +56,11 @@ export async function runChecks(
   const worker = async () => {
     for (let g = next++; g < groups.length; g = next++) {
       for (const i of groups[g] as number[]) {
-        results[i] = await runProbe(plans[i] as CheckPlan, deps);
+        const plan = plans[i] as CheckPlan;
+        results[i] =
+          plan.kind === 'canary' && options.canary !== undefined
+            ? await options.canary.run(plan, deps)
+            : await runProbe(plan, deps);
       }
     }
   };
@@ -77,13 +85,7 @@ export function formatTable(results: readonly ProbeResult[], notRun: readonly Ch
   const rows = [
     ['TARGET', 'CHECK', 'OUTCOME', 'LATENCY', 'REASON'],
     ...results.map((r) => [r.target, r.check, r.outcome, `${r.durationMs.toFixed(1)} ms`, firstReason(r)]),
-    ...notRun.map((p) => [
-      p.target.name,
-      p.kind,
-      'not run',
-      '',
-      'canary baseline comparison is not implemented yet',
-    ]),
+    ...notRun.map((p) => [p.target.name, p.kind, 'not run', '', 'not probeable']),
   ];
   const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((row) => (row[c] as string).length)));
   const lines = rows.map((row) =>
@@ -232,12 +234,19 @@ async function checkCommand(opts: CheckOptions): Promise<number> {
       const wanted = new Set(opts.target);
       plans = plans.filter((p) => wanted.has(p.target.name));
     }
-    const runnable = plans.filter(isProbeable);
-    const notRun = plans.filter((p) => !isProbeable(p));
+    // A one-shot check sends a canary's whole golden set (there is no next run to rotate into),
+    // compared with its `canary.baseline` file; without one it reports that there is no baseline.
+    plans = plans.map((p) =>
+      p.canary === undefined ? p : { ...p, canary: { ...p.canary, maxCasesPerRun: p.canary.cases.length } },
+    );
+    const canary = createCanaryRunner({ baselines: fileBaselines(await readPlanBaselines(plans)) });
+    const runnable = plans.filter((p) => isProbeable(p) || p.kind === 'canary');
+    const notRun = plans.filter((p) => !runnable.includes(p));
     const region = opts.region ?? loaded.config.region;
     const results = await runChecks(runnable, {
       client,
       concurrency: opts.concurrency,
+      canary,
       ...(region ? { region } : {}),
     });
     const text = opts.json ? JSON.stringify(results, null, 2) : formatTable(results, notRun);

@@ -19,6 +19,8 @@ import {
   markStale,
 } from '../evaluate/index.js';
 import type { Metrics } from '../metrics/index.js';
+import { createCanaryRunner } from '../probe/canary.js';
+import { importPlanBaselines, storeBaselines } from '../probe/canary-baselines.js';
 import { isProbeable, runProbe } from '../probe/run-probe.js';
 import type { DeferralReason } from '../scheduler/budget.js';
 import { createScheduler, type Scheduler } from '../scheduler/index.js';
@@ -189,6 +191,7 @@ export function createHub(options: HubOptions): Hub {
   const redactText =
     given === undefined ? redactSecretParams : (text: string) => redactSecretParams(given(text));
   const events = createEventBus(log);
+  const canary = createCanaryRunner({ baselines: storeBaselines(store), log });
   const watchdogTickMs = options.watchdogIntervalMs ?? DEFAULT_WATCHDOG_TICK_MS;
   const watchdog = createWatchdog({ tickMs: watchdogTickMs });
   let watchdogTimer: NodeJS.Timeout | undefined;
@@ -260,15 +263,11 @@ export function createHub(options: HubOptions): Hub {
   }
 
   function setPlan(plan: readonly CheckPlan[]): CheckPlan[] {
-    const probeable = plan.filter(isProbeable);
+    const probeable = plan.filter((p) => isProbeable(p) || p.canary !== undefined);
     // Traffic checks are judged like the others but never probed: no scheduler, no watchdog (a
     // quiet route sends no results, which says nothing about the upstream).
     const traffic = plan.filter((p) => p.kind === 'traffic');
     const judged = [...probeable, ...traffic];
-    for (const p of plan) {
-      if (!isProbeable(p) && p.kind !== 'traffic')
-        log('warn', `${p.id}: canary checks are not run yet (baseline comparison is not implemented)`);
-    }
     const next = new Map(judged.map((p) => [p.id, p]));
     for (const [id, old] of plans) {
       if (!next.has(id)) {
@@ -278,6 +277,7 @@ export function createHub(options: HubOptions): Hub {
         deferrals.delete(id);
         recent.delete(key(id, region));
         thresholds.delete(id);
+        canary.forget(id);
       }
     }
     for (const p of judged) {
@@ -293,7 +293,26 @@ export function createHub(options: HubOptions): Hub {
   }
 
   /** Bound once: a probe allocates no closure of the hub's (the exchange cache holds its deps). */
-  const probe = (plan: CheckPlan): Promise<ProbeResult> => runProbe(plan, exchanges.probeDeps(plan.id));
+  const probe = (plan: CheckPlan): Promise<ProbeResult> =>
+    plan.kind === 'canary'
+      ? canary.run(plan, exchanges.probeDeps(plan.id))
+      : runProbe(plan, exchanges.probeDeps(plan.id));
+
+  /**
+   * Imports the plan's `canary.baseline` files into the store (reviewed; a file already imported adds
+   * nothing). A file that cannot be read is logged; its canary then finds what the store holds.
+   */
+  async function importBaselines(plan: readonly CheckPlan[]): Promise<void> {
+    for (const p of plan) {
+      if (p.canary?.baseline === undefined) continue;
+      try {
+        if ((await importPlanBaselines(store, [p])) > 0)
+          log('info', `${p.id}: imported baseline ${p.canary.baseline}`, { checkId: p.id });
+      } catch (err) {
+        log('error', `${p.id}: ${(err as Error).message}`, { checkId: p.id });
+      }
+    }
+  }
 
   /**
    * Takes in one result: evaluate → store → metrics → events → alerting. Returns whether the result
@@ -453,7 +472,13 @@ export function createHub(options: HubOptions): Hub {
       return true;
     },
     alerts: () => alertStatuses(firingAlerts(), dispatcher),
+    canary(checkId) {
+      if (plans.get(checkId)?.kind !== 'canary') return undefined;
+      const lastRun = canary.lastRun(checkId);
+      return { ...(lastRun !== undefined && { lastRun }), history: canary.history(checkId) };
+    },
     async start() {
+      await importBaselines([...plans.values()]);
       for (const s of await store.loadStates()) {
         // Resume only checks that still exist; a check removed from the config starts over if it returns.
         if (s.region === region && plans.has(s.checkId)) states.set(key(s.checkId, s.region), s);
@@ -483,6 +508,9 @@ export function createHub(options: HubOptions): Hub {
     },
     update(plan) {
       const probeable = setPlan(plan);
+      // The new plan runs now; its baseline files are imported beside it (a canary run before the
+      // import ends may report no baseline once).
+      void importBaselines(probeable);
       scheduler?.update(probeable);
     },
     async updateAlerting(alerting) {

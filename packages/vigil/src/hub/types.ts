@@ -3,6 +3,7 @@
  * the store, and a stream of events.
  */
 import type { Alert } from '../alerting/types.js';
+import type { CanaryRunReport, DriftPoint } from '../probe/canary.js';
 import type { DeferralReason } from '../scheduler/budget.js';
 import type { ActionRun, Store } from '../store/types.js';
 import type { CheckKind, CheckState, FlapEvent, ProbeBudget, ProbeResult, Transition } from '../types.js';
@@ -133,6 +134,17 @@ export interface HubView {
    * none. Returns false when the hub has no such traffic check.
    */
   ingest?(result: ProbeResult): boolean;
+  /**
+   * A canary check's last run (its per-case comparison against its version's baseline) and its drift
+   * statistics over recent runs, oldest first; undefined for a check that is not a canary this hub runs.
+   */
+  canary?(checkId: string): CanaryView | undefined;
+}
+
+/** What the API shows of a canary check (`GET /api/v1/checks/{id}/canary`). */
+export interface CanaryView {
+  lastRun?: CanaryRunReport;
+  history: DriftPoint[];
 }
 
 /** How many recent durations the hub keeps per check and region (one sparkline: 5 min at 10 s). */
