@@ -10,6 +10,7 @@ import type { ApiContext } from './context.js';
 import { createEventFanout } from './events.js';
 import { describeValidationError } from './query.js';
 import { alertRoutes } from './routes/alerts.js';
+import { baselineRoutes } from './routes/baselines.js';
 import { eventRoutes } from './routes/events.js';
 import { historyRoutes } from './routes/history.js';
 import { opsRoutes } from './routes/ops.js';
@@ -143,6 +144,7 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   silenceRoutes(app, context, options.token);
   alertRoutes(app, context);
   trafficRoutes(app, context, options.token);
+  baselineRoutes(app, context);
   await dashboardRoutes(
     app,
     options.dashboardDir === undefined ? defaultDashboardDir() : options.dashboardDir,
