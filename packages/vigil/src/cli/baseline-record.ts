@@ -2,7 +2,7 @@
  * `vigil baseline record | promote | list`: make baselines and roll them forward.
  *
  *   vigil baseline record -c vigil.yaml --target T [--check canary] [--repeats 5] [--warmup 1] [--out FILE]
- *   vigil baseline promote --store LOCATION --check T/canary --version V [--out FILE]
+ *   vigil baseline promote --store LOCATION --check T/canary --model-version V [--out FILE]
  *   vigil baseline list --store LOCATION [--check T/canary] [--json]
  *
  * `record` sends a canary's whole golden set `warmup + repeats` times to a known-good deployment (the
@@ -245,10 +245,10 @@ export function registerBaselineRecording(baseline: Command): void {
     )
     .requiredOption('--store <location>', 'SQLite file or postgres:// URL (the hub’s --store)')
     .requiredOption('--check <id>', 'the canary check, e.g. credit-scorer/canary')
-    .requiredOption('--version <v>', 'the model version')
+    .requiredOption('--model-version <v>', 'the model version (as the server reports it)')
     .option('--out <file>', 'also write the promoted baseline as a file, to review and commit')
-    .action(async (opts: { store: string; check: string; version: string; out?: string }) => {
-      process.exitCode = await promoteCommand(opts);
+    .action(async (opts: { store: string; check: string; modelVersion: string; out?: string }) => {
+      process.exitCode = await promoteCommand({ ...opts, version: opts.modelVersion });
     });
   baseline
     .command('list')
