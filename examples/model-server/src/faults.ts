@@ -127,6 +127,16 @@ export const FAULT_SCHEMAS = {
   /** A swapped label map: every label the model answers becomes the next one of its label list. */
   'swapped-labels': z.strictObject({ model }),
   /**
+   * The server's own nondeterminism (as on a GPU, where summation order varies): every FP32 output is
+   * multiplied by `1 + rel × z`, z standard normal from a seeded generator that advances per answer.
+   * Not a fault to detect: the noise a canary's baseline learns and must not alarm on.
+   */
+  'output-noise': z.strictObject({
+    rel: z.number().gt(0).max(0.1).default(0.001).describe('standard deviation of the relative noise'),
+    seed: z.number().int().min(0).default(1),
+    model,
+  }),
+  /**
    * A new model version: the reported version is `version` and inference takes `ms + uniform(0,
    * jitterMs)` longer; the answers stay the same.
    */

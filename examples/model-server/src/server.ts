@@ -120,6 +120,28 @@ function applyOutputFaults(outputs: Tensor[], faults: FaultState, name: ModelNam
   return out;
 }
 
+/** Standard normal numbers from a seeded mulberry32 generator (Box–Muller). */
+function gaussian(seed: number): () => number {
+  let a = seed >>> 0;
+  const uniform = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
+}
+
+/** Multiplies every FP32 output value by `1 + rel × z` (the `output-noise` fault). */
+function addOutputNoise(outputs: Tensor[], normal: () => number, rel: number): Tensor[] {
+  return outputs.map((t) =>
+    t.datatype === 'FP32'
+      ? { ...t, data: (t.data as number[]).map((x) => Math.fround(x * (1 + rel * normal()))) }
+      : t,
+  );
+}
+
 /** Zeroes numeric features and blanks text, as an upstream schema break would. */
 function zeroFeatures(inputs: Tensor[]): Tensor[] {
   return inputs.map((t) => ({
@@ -243,6 +265,17 @@ export async function createModelServer(options: ModelServerOptions = {}): Promi
     return copy;
   }
 
+  /** One seeded generator per `output-noise` seed, advancing per answer (the noise differs each time). */
+  const noiseSources = new Map<number, () => number>();
+  function noiseSource(seed: number): () => number {
+    let next = noiseSources.get(seed);
+    if (next === undefined) {
+      next = gaussian(seed);
+      noiseSources.set(seed, next);
+    }
+    return next;
+  }
+
   async function predict(name: ModelName, inputs: Tensor[]): Promise<Tensor[]> {
     const model = await modelFor(name);
     const bump = faults.get('version-bump', name);
@@ -252,6 +285,8 @@ export async function createModelServer(options: ModelServerOptions = {}): Promi
     if (scaled) fed = scaleFeatures(fed, scaled.factor);
     let outputs = await model.infer(fed);
     if (faults.get('swapped-labels', name)) outputs = swapLabels(outputs, model.labels);
+    const noise = faults.get('output-noise', name);
+    if (noise) outputs = addOutputNoise(outputs, noiseSource(noise.seed), noise.rel);
     return applyOutputFaults(outputs, faults, name);
   }
 

@@ -43,6 +43,17 @@ export {
 export type { Notifier, NotifierPlugin } from './alerting/types.js';
 export { type ApiOptions, createApi, requireToken } from './api/index.js';
 export { evaluateExpect } from './assertions/index.js';
+export {
+  type Baseline,
+  buildBaseline,
+  type CanaryVerdict,
+  compareCanary,
+  parseBaseline,
+  type RecordedAnswer,
+  readBaselineFile,
+  rotationWindow,
+  serialiseBaseline,
+} from './canary/index.js';
 export { DEFAULT_PROBE_BUDGET, resolveBudget } from './config/budget.js';
 export { buildPlan, type LoadResult, loadConfig, parseConfig } from './config/index.js';
 export { DEFAULT_PORT, type RunningHub, runHub } from './daemon/hub.js';
@@ -51,6 +62,14 @@ export { ConfigError, UsageError, VigilError } from './errors.js';
 export { createHub, type Hub, type HubOptions } from './hub/hub.js';
 export type { CheckDeferral, CheckStatus, DeferralEvent, HubEvent, HubView } from './hub/types.js';
 export { createMetrics, type Metrics, type MetricsLevel } from './metrics/index.js';
+export {
+  type CanaryBaselines,
+  type CanaryRunner,
+  type CanaryRunReport,
+  createCanaryRunner,
+  sendCases,
+} from './probe/canary.js';
+export { fileBaselines, importPlanBaselines, storeBaselines } from './probe/canary-baselines.js';
 export { isProbeable, type ProbeDeps, runProbe } from './probe/run-probe.js';
 export {
   ADAPTERS,
@@ -80,7 +99,7 @@ export {
 } from './router/index.js';
 export { DEFAULT_COALESCE_MS, type DeferralReason } from './scheduler/index.js';
 export { openStore } from './store/index.js';
-export type { Store } from './store/types.js';
+export type { BaselineStatus, Store, StoredBaseline } from './store/types.js';
 export type * from './types.js';
 export { CHECK_KINDS } from './types.js';
 export { VERSION } from './version.js';
