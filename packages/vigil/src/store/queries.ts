@@ -12,7 +12,7 @@
  */
 import sql, { empty, join, raw, type Sql } from 'sql-template-tag';
 import type { Transition } from '../types.js';
-import { checkLimit, encodeJson, MINUTE_MS, ms, type PruneCutoffs } from './shared.js';
+import { type BaselineRowInput, checkLimit, encodeJson, MINUTE_MS, ms, type PruneCutoffs } from './shared.js';
 import type {
   ActionRunFinish,
   ActionRunInput,
@@ -407,19 +407,6 @@ export function deleteSilence(id: string): Sql {
 
 // ---------------------------------------------------------------------------------------------
 // Canary baselines.
-
-/** The columns of a `baselines` row, in insert order. */
-export interface BaselineRowInput {
-  id: string;
-  checkId: string;
-  modelVersion: string;
-  status: string;
-  source: string;
-  recordedAt: number;
-  storedAt: number;
-  digest: string;
-  body: string;
-}
 
 /** Inserts a baseline unless (check, version, status, digest) is there; RETURNING the row when inserted. */
 export function insertBaseline(b: BaselineRowInput): Sql {

@@ -7,7 +7,6 @@ import { regexProblem } from '../assertions/regex.js';
 import { parseBaseline, serialiseBaseline } from '../canary/baseline.js';
 import type { CheckState, EvalState, Incident, ProbeResult, Transition } from '../types.js';
 import { StoreError } from './errors.js';
-import type { BaselineRowInput } from './queries.js';
 import type {
   ActionRun,
   ActionRunStatus,
@@ -491,6 +490,19 @@ export function actionRunFromRow(row: ActionRunRow): ActionRun {
 
 // ---------------------------------------------------------------------------------------------
 // Canary baselines.
+
+/** The columns of a `baselines` row, in insert order. */
+export interface BaselineRowInput {
+  id: string;
+  checkId: string;
+  modelVersion: string;
+  status: string;
+  source: string;
+  recordedAt: number;
+  storedAt: number;
+  digest: string;
+  body: string;
+}
 
 /** A `baselines` row as read back. */
 export interface BaselineRow {
