@@ -412,6 +412,23 @@ describe('fault modes, seen through real HTTP requests', () => {
     expect((await call('/v2/models/product-categorizer')).body.versions).toEqual(['1']);
   });
 
+  it('output-noise: numbers move by about rel, differently per answer; labels stay', async () => {
+    type Out = { name: string; data: Array<number | string> };
+    const outputs = async () =>
+      (await call('/v2/models/credit-scorer/infer', { json: CREDIT })).body.outputs as Out[];
+    const value = (os: Out[], name: string) => os.find((o) => o.name === name)?.data[0];
+    const clean = await outputs();
+    await setFault('output-noise', { rel: 0.01, seed: 7, model: 'credit-scorer' });
+    const [a, b] = [await outputs(), await outputs()];
+    const p0 = value(clean, 'probability') as number;
+    for (const noisy of [a, b]) {
+      const p = value(noisy, 'probability') as number;
+      expect(Math.abs(p / p0 - 1)).toBeLessThan(0.1); // 10 σ
+      expect(value(noisy, 'label')).toBe(value(clean, 'label'));
+    }
+    expect(value(a, 'probability')).not.toBe(value(b, 'probability'));
+  });
+
   it('not-ready: readiness and inference answer 503 while liveness stays 200', async () => {
     await setFault('not-ready', { model: 'product-categorizer' });
     expect((await call('/v2/health/live')).status).toBe(200);

@@ -6,7 +6,7 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
-import type { CheckInfo, CheckStatus, ExchangeView } from '../../src/hub/types.js';
+import type { CanaryView, CheckInfo, CheckStatus, ExchangeView } from '../../src/hub/types.js';
 import type { Incident, ProbeResult } from '../../src/types.js';
 import { incidentHref, useLive, useNow } from './app.js';
 import { formatAge, formatMs, formatTime, isoTime, OUTCOME_META } from './format.js';
@@ -144,6 +144,7 @@ export function CheckPage({ live, checkId }: { live: Live; checkId: string }) {
         </div>
       )}
       {info && <Facts info={info} status={status} />}
+      {info?.check === 'canary' && <CanaryPanel checkId={checkId} version={results.length} />}
       <section aria-labelledby="latency-h">
         <h2 id="latency-h">Latency by phase</h2>
         <LatencyChart results={results} info={info} />
@@ -451,5 +452,128 @@ function Exchange({ exchange }: { exchange: ExchangeView }) {
         </p>
       )}
     </div>
+  );
+}
+
+/** Drift statistics shown per statistic and output: the most recent runs' values. */
+const DRIFT_RUNS = 10;
+/** Comparisons listed at most (those beyond tolerance first). */
+const COMPARISONS = 200;
+
+const show = (v: unknown): string => {
+  if (typeof v === 'number') return Number.isFinite(v) ? String(Number(v.toPrecision(6))) : String(v);
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+};
+
+/**
+ * A canary's last run compared with its version's baseline (case, output, baseline, now, difference,
+ * bound, within), and its drift statistics over recent runs against their bounds. Reloaded when a new
+ * result arrives (`version` changes).
+ */
+function CanaryPanel({ checkId, version }: { checkId: string; version: number }) {
+  const [view, setView] = useState<CanaryView | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  useEffect(() => {
+    let alive = true;
+    getJson<CanaryView>(`api/v1/checks/${encodeURIComponent(checkId)}/canary`).then(
+      (v) => alive && setView(v),
+      (e: Error) => alive && setError(e.message),
+    );
+    return () => {
+      alive = false;
+    };
+  }, [checkId, version]);
+  const run = view?.lastRun;
+  const verdict = run?.verdict;
+  const comparisons = verdict
+    ? [...verdict.comparisons].sort((a, b) => Number(a.within) - Number(b.within)).slice(0, COMPARISONS)
+    : [];
+  const series = new Map<string, { bound: number; points: Array<{ value: number; exceeded: boolean }> }>();
+  for (const p of view?.history ?? []) {
+    const key = `${p.statistic.toUpperCase()} ${p.output}`;
+    const entry = series.get(key) ?? { bound: p.bound, points: [] };
+    entry.bound = p.bound;
+    entry.points.push({ value: p.value, exceeded: p.exceeded });
+    series.set(key, entry);
+  }
+  return (
+    <section aria-labelledby="canary-h">
+      <h2 id="canary-h">Canary: comparison with the baseline</h2>
+      {error && <p class="error">{error}</p>}
+      {!run && !error && <p>No run yet.</p>}
+      {run && (
+        <p>
+          Run {run.runIndex + 1} at {formatTime(run.at)}: {run.cases.sent.length} of {run.cases.total} cases,
+          model version {run.modelVersion === '' ? '(none reported)' : run.modelVersion};{' '}
+          {run.baseline
+            ? `compared with the ${run.baseline.status} baseline of version ${run.baseline.modelVersion || '(none)'} recorded ${run.baseline.recordedAt}`
+            : run.recording
+              ? `no baseline: recording a provisional one (${run.recording.runs} of ${run.recording.of} runs)`
+              : 'no baseline for this version'}
+          {verdict && `: ${verdict.outcome}`}.
+        </p>
+      )}
+      {comparisons.length > 0 && (
+        <table class="results">
+          <thead>
+            <tr>
+              <th scope="col">case</th>
+              <th scope="col">output</th>
+              <th scope="col">baseline</th>
+              <th scope="col">now</th>
+              <th scope="col">difference</th>
+              <th scope="col">bound</th>
+              <th scope="col">within</th>
+            </tr>
+          </thead>
+          <tbody>
+            {comparisons.map((c) => (
+              <tr key={`${c.caseId} ${c.output} ${c.index}`}>
+                <td>{c.caseId}</td>
+                <td>
+                  {c.output}[{c.index}]
+                </td>
+                <td>{show(c.baseline)}</td>
+                <td>{show(c.now)}</td>
+                <td>{c.difference === undefined ? '' : show(c.difference)}</td>
+                <td>{c.bound === undefined ? '' : show(c.bound)}</td>
+                <td>{c.within ? 'yes' : <strong>no</strong>}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {series.size > 0 && (
+        <>
+          <h3>Drift statistics, last {DRIFT_RUNS} runs (oldest first)</h3>
+          <table class="results">
+            <thead>
+              <tr>
+                <th scope="col">statistic</th>
+                <th scope="col">bound</th>
+                <th scope="col">values</th>
+              </tr>
+            </thead>
+            <tbody>
+              {[...series].map(([key, s]) => (
+                <tr key={key}>
+                  <td>{key}</td>
+                  <td>{show(s.bound)}</td>
+                  <td>
+                    {s.points.slice(-DRIFT_RUNS).map((p, i) => (
+                      <span key={i}>
+                        {i > 0 && ' · '}
+                        {p.exceeded ? <strong>{show(p.value)}</strong> : show(p.value)}
+                      </span>
+                    ))}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </section>
   );
 }
