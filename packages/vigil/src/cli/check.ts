@@ -2,6 +2,9 @@
  * `vigil check`: run every check once and report — a CI/CD gate right after a deploy.
  *
  *   vigil check -c vigil.yaml [--target NAME] [--json] [--strict]
+ *
+ * A canary check sends its whole golden set once and compares the answers with its `canary.baseline`
+ * file (no file, or another model version: degraded, `no baseline for version …`).
  *   vigil check --url URL --protocol oip-v2 --model NAME [--json]
  *
  * Exit 0 when every check passes (degraded passes unless --strict), 1 when any fails, 2 on a

@@ -159,7 +159,7 @@ describe('vigil export prometheus-rules', () => {
       code: 0,
       stdout: `${out}: 19 alerting rules for 3 checks of ${config}\n`,
       stderr:
-        'note: credit-scorer/canary: no rules: canary checks are not run yet (baseline comparison is not implemented)\n',
+        'note: credit-scorer/canary: no rules: Prometheus rules for canary checks are not exported yet\n',
     });
     const file = parse(readFileSync(out, 'utf8')) as RuleFile;
     expect(file.groups.flatMap((g) => g.rules)).toHaveLength(19);

@@ -404,7 +404,7 @@ async function exportPrometheusRules(opts: ExportOptions): Promise<number> {
   for (const plan of loaded.plan) {
     if (!isProbeable(plan))
       process.stderr.write(
-        `note: ${plan.id}: no rules: canary checks are not run yet (baseline comparison is not implemented)\n`,
+        `note: ${plan.id}: no rules: Prometheus rules for canary checks are not exported yet\n`,
       );
   }
   const file = buildPrometheusRules(loaded.plan, { job: opts.job });

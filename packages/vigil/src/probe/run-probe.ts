@@ -45,7 +45,7 @@ export interface CapturedExchange {
   exchange: HttpExchange;
 }
 
-/** The check kinds runProbe can execute; canary comparison arrives with the canary work. */
+/** The check kinds runProbe can execute; canaries run through `createCanaryRunner` (probe/canary.ts). */
 export type ProbeableKind = 'liveness' | 'readiness' | 'integrity';
 
 /** Whether runProbe can run `plan`: not a canary (not built yet), not a router's traffic check (never probed). */
@@ -65,14 +65,14 @@ export function isProbeable(plan: CheckPlan): plan is CheckPlan & { kind: Probea
  * failed result with code `INTERNAL` and the exception's message (a protocol that is not registered
  * included: `getAdapter`'s `VIGIL_ERR_PROTOCOL_UNKNOWN` message).
  *
- * @throws VigilError `VIGIL_ERR_PROBE_NOT_PROBEABLE` for a canary plan (not probeable yet: filter plans
+ * @throws VigilError `VIGIL_ERR_PROBE_NOT_PROBEABLE` for a canary plan (canaries run through `createCanaryRunner` in `probe/canary.ts`: filter plans
  *   with {@link isProbeable}).
  */
 export async function runProbe(plan: CheckPlan, deps: ProbeDeps): Promise<ProbeResult> {
   if (!isProbeable(plan)) {
     throw new VigilError(
       'VIGIL_ERR_PROBE_NOT_PROBEABLE',
-      `runProbe: ${plan.id}: canary checks are not probeable yet`,
+      `runProbe: ${plan.id}: canary checks run through a canary runner (createCanaryRunner), not runProbe`,
     );
   }
   const startedAt = Date.now();
