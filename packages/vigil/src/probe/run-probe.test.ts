@@ -58,7 +58,8 @@ describe('runProbe on plans it cannot run', () => {
     const plan = makePlan('canary', makeTarget('http', fake.url));
     await expect(runProbe(plan, { client })).rejects.toMatchObject({
       code: 'VIGIL_ERR_PROBE_NOT_PROBEABLE',
-      message: 'runProbe: http-target/canary: canary checks run through a canary runner (createCanaryRunner), not runProbe',
+      message:
+        'runProbe: http-target/canary: canary checks run through a canary runner (createCanaryRunner), not runProbe',
     });
     expect(fake.requests.length).toBe(requests);
   });
