@@ -137,6 +137,18 @@ export const FAULT_SCHEMAS = {
     model,
   }),
   /**
+   * A streamed generation (the OpenAI-compatible endpoint) stops after `afterTokens` tokens for `ms`,
+   * then goes on; `ms` 0 never goes on (the connection stays open: an engine that hung mid-stream).
+   */
+  stall: z.strictObject({
+    afterTokens: z.number().int().min(0).max(100_000).default(1),
+    ms: z.number().int().min(0).max(600_000).default(0),
+  }),
+  /** A streamed generation ends after its tokens with no finish_reason and no `[DONE]`: cut off. */
+  'no-finish': z.strictObject({}),
+  /** `/metrics` reports `waiting` requests in the queue (`vllm:num_requests_waiting`): saturation. */
+  'queue-depth': z.strictObject({ waiting: z.number().int().min(0).max(1_000_000).default(10) }),
+  /**
    * A new model version: the reported version is `version` and inference takes `ms + uniform(0,
    * jitterMs)` longer; the answers stay the same.
    */

@@ -19,6 +19,7 @@ import {
   swapLabels,
 } from './faults.js';
 import { type GrpcListener, type GrpcListenOptions, listenGrpc, type ServingCore } from './grpc.js';
+import { type LlmOptions, registerLlmRoutes } from './llm.js';
 import {
   loadModel,
   MODEL_NAMES,
@@ -61,6 +62,8 @@ export interface ModelServerOptions {
   exit?: (code: number) => void;
   /** Fastify/pino log level, or false for no logs. Default false. */
   logLevel?: string | false;
+  /** The OpenAI-compatible LLM routes (`llm.ts`): token pacing and the default `max_tokens`. */
+  llm?: LlmOptions;
   /** Install SIGTERM/SIGINT handlers for graceful shutdown (readiness fails first, then drain). Default false. */
   handleSignals?: boolean;
   /** With handleSignals: how long readiness fails before the listener closes, in ms. Default 0. */
@@ -73,6 +76,8 @@ export interface ModelServer {
   readonly faults: FaultState;
   readonly health: Health;
   readonly models: ReadonlyMap<ModelName, Model>;
+  /** The LLM behind the OpenAI-compatible routes, and the registry `/metrics` renders. */
+  readonly llm: ReturnType<typeof registerLlmRoutes>;
   /** Starts listening; resolves to the base URL, e.g. `http://127.0.0.1:8081`. */
   listen(options?: { host?: string; port?: number }): Promise<string>;
   /**
@@ -337,7 +342,8 @@ export async function createModelServer(options: ModelServerOptions = {}): Promi
   // health and metadata routes too, `scope: "infer"` only inference.
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     if (faults.size === 0 || req.url.startsWith('/admin/')) return;
-    const isInfer = req.method === 'POST' && req.routeOptions.url?.endsWith('/infer') === true;
+    const route = req.routeOptions.url ?? '';
+    const isInfer = req.method === 'POST' && (route.endsWith('/infer') || route.endsWith('/completions'));
     const modelName = (req.params as { model?: string } | undefined)?.model;
     if (faults.get('hang', modelName, isInfer)) {
       await new Promise<never>(() => {});
@@ -351,6 +357,7 @@ export async function createModelServer(options: ModelServerOptions = {}): Promi
   });
 
   await app.register(createFastifyPlugin(health));
+  const llm = registerLlmRoutes(app, faults, options.llm);
 
   const live = { live: true };
   app.get('/v2/health/live', async () => live);
@@ -464,6 +471,7 @@ export async function createModelServer(options: ModelServerOptions = {}): Promi
     faults,
     health,
     models,
+    llm,
     async listen({ host = '127.0.0.1', port = 0 } = {}) {
       await app.listen({ host, port });
       const address = app.server.address();

@@ -69,6 +69,29 @@ export interface AssertionFailure {
   message: string;
 }
 
+/**
+ * What a streamed answer (server-sent events, NDJSON) looked like over time. A "token" is one chunk
+ * that carried generated text or reasoning (vLLM's `reasoning_content`, Ollama's `thinking`): servers
+ * send one token per chunk; a chunk that carries several counts once for the gaps.
+ */
+export interface StreamTimings {
+  /** From the request's start (connection included) to the first token, ms; null when none came. */
+  ttftMs: number | null;
+  /** The largest gap between two consecutive tokens, ms; 0 with fewer than two. */
+  maxTokenGapMs: number;
+  /** Tokens generated: the server's own count (`usage.completion_tokens`, `eval_count`) when it reports one, else the token chunks counted. */
+  tokens: number;
+  /** Where `tokens` came from: `usage` (the server's count) or `chunks` (counted by Vigil). */
+  tokenSource: 'usage' | 'chunks';
+  /**
+   * Decode speed: (tokens − 1) / (last token − first token), per second (vLLM's benchmark's 1/TPOT);
+   * null with fewer than two tokens or no time between the first and the last.
+   */
+  tokensPerSecond: number | null;
+  /** From the request's start to the end of the stream (or where reading stopped), ms. */
+  totalMs: number;
+}
+
 /** The result of one probe: one execution of one check. */
 export interface ProbeResult {
   /** `<target>/<check>`, e.g. `credit-scorer/integrity`. */
@@ -98,6 +121,8 @@ export interface ProbeResult {
    * a whole reports not ready because another model is not (Triton's strict readiness, MLServer).
    */
   notes?: string[];
+  /** A streamed answer's timings (LLM integrity probes with `stream: true`, the default LLM probe). */
+  stream?: StreamTimings;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -139,6 +164,18 @@ export interface ExpectConfig {
   status?: Array<number | string>;
   /** Two-level latency: at or over `degradedMs` → degraded, at or over `failedMs` → fail (Checkly's degradedResponseTime). */
   latency?: { degradedMs?: number; failedMs?: number };
+  /**
+   * Streamed answers (LLMs): time to first token, two levels like `latency`. A stream with no token by
+   * `failedMs` is ended there (`STREAM_STALLED`). See {@link StreamTimings.ttftMs}.
+   */
+  ttft?: { degradedMs?: number; failedMs?: number };
+  /**
+   * Streamed answers: the largest gap between two tokens, two levels like `latency`. A gap reaching
+   * `failedMs` ends the stream there (`STREAM_STALLED`).
+   */
+  maxTokenGap?: { degradedMs?: number; failedMs?: number };
+  /** Streamed answers: tokens per second below `degraded` → degraded, below `failed` → fail. */
+  minTokensPerSecond?: { degraded?: number; failed?: number };
   /** Shorthand for assertions over normalised outputs: `outputs.<name>` selects that output's values. */
   outputs?: Record<string, Operators>;
   assertions?: PathAssertion[];
@@ -333,6 +370,12 @@ export interface HttpRequest {
     insecureSkipVerify?: boolean;
   };
   signal?: AbortSignal;
+  /**
+   * Called with each chunk of the final response's body as it arrives (after the cap check, so at most
+   * `maxBodyBytes` in all), for readers of a stream (server-sent events, NDJSON) that time its tokens
+   * and may end it early through `signal`. The chunks are still collected into `response.body`.
+   */
+  onBody?: (chunk: Buffer) => void;
 }
 
 /** A response that arrived (any status). Header names lower-case; repeated headers joined by ", ". */
@@ -386,6 +429,10 @@ export interface AdapterContext {
     body?: unknown;
     headers?: Record<string, string>;
     baseUrl?: string;
+    /** Ends the exchange early (a stream reader that saw a stall); see {@link HttpRequest.signal}. */
+    signal?: AbortSignal;
+    /** Sees the body's chunks as they arrive; see {@link HttpRequest.onBody}. */
+    onBody?: (chunk: Buffer) => void;
   }): Promise<HttpExchange>;
 }
 
@@ -405,6 +452,8 @@ export interface AdapterAnswer {
   modelVersion?: string;
   /** Conditions seen that do not decide the verdict (copied to {@link ProbeResult.notes}). */
   notes?: string[];
+  /** A streamed answer's timings, also when the stream failed part way (copied to {@link ProbeResult.stream}). */
+  stream?: StreamTimings;
 }
 
 /**

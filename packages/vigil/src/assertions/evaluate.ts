@@ -2,7 +2,7 @@
  * evaluateExpect: a check's expectations applied to one probe's answer. Pure and synchronous.
  */
 import type { JSONPathQuery } from 'json-p3';
-import type { AssertionFailure, CheckKind, ExpectConfig, ProbeDocument } from '../types.js';
+import type { AssertionFailure, CheckKind, ExpectConfig, ProbeDocument, StreamTimings } from '../types.js';
 import { FailureCollector, sample } from './format.js';
 import { compileJsonPath, type SelectedNode, selectNodes } from './jsonpath.js';
 import { applyCompiledOperators, type CompiledOperators, compileOperators } from './operators.js';
@@ -23,6 +23,8 @@ export interface ExpectInput {
   declaredOutputs?: string[];
   /** false turns off the silent-failure defaults (see {@link evaluateExpect}). Default true. */
   defaults?: boolean;
+  /** A streamed answer's timings, judged against `ttft`, `maxTokenGap` and `minTokensPerSecond`. */
+  stream?: StreamTimings;
 }
 
 /** The verdict: `failures` make the probe `fail`; `degraded` (latency only) make it `degraded`. */
@@ -45,6 +47,10 @@ const OTHER_STATUSES = compileStatuses(defaultStatuses('integrity'));
  *    Skipped when `status` is absent.
  * 2. **latency** (`latency`): `durationMs ≥ failedMs` fails (`latency 212 ms ≥ failed threshold 180 ms`);
  *    else `≥ degradedMs` goes to `degraded` (Checkly's degradedResponseTime).
+ * 2b. **stream** (`ttft`, `maxTokenGap`, `minTokensPerSecond`), on a streamed answer's
+ *    {@link StreamTimings}: the two durations like latency (`ttft 812 ms ≥ failed threshold 500 ms`);
+ *    tokens per second below `failed` fails, below `degraded` degrades. Configured but not measured — the
+ *    answer was not streamed, no token came, fewer than two tokens for a rate — fails and says why.
  * 3. **outputs** (`outputs`): `expect.outputs.<name>` applies its operators to each value of
  *    `document.outputs[name]` (selectors `outputs.<name>[i]`); a missing output fails:
  *    `outputs.probability missing (outputs: label, score)`.
@@ -84,6 +90,7 @@ export function evaluateExpect(expect: ExpectConfig, input: ExpectInput): Expect
       failures,
     );
   checkLatency(expect.latency, input.durationMs, failures, degraded);
+  checkStream(expect, input.stream, failures, degraded);
 
   for (const output of compiled.outputs) checkOutput(output, document, failures);
   for (const assertion of compiled.assertions) checkAssertion(assertion, document, failures);
@@ -230,6 +237,87 @@ function checkLatency(
       expected: { degradedMs },
       actual: durationMs,
       message: `latency ${shown} ms ≥ degraded threshold ${degradedMs} ms`,
+    });
+  }
+}
+
+function checkStream(
+  expect: ExpectConfig,
+  stream: StreamTimings | undefined,
+  failures: AssertionFailure[],
+  degraded: AssertionFailure[],
+): void {
+  const { ttft, maxTokenGap, minTokensPerSecond } = expect;
+  if (ttft === undefined && maxTokenGap === undefined && minTokensPerSecond === undefined) return;
+  const missing = (assertion: string, expected: unknown, why: string): void => {
+    failures.push({ assertion, expected, actual: null, message: `${assertion} not measured: ${why}` });
+  };
+  if (stream === undefined) {
+    const why = 'the answer was not streamed';
+    if (ttft) missing('ttft', ttft, why);
+    if (maxTokenGap) missing('maxTokenGap', maxTokenGap, why);
+    if (minTokensPerSecond) missing('minTokensPerSecond', minTokensPerSecond, why);
+    return;
+  }
+  const twoLevels = (
+    assertion: string,
+    bounds: { degradedMs?: number; failedMs?: number } | undefined,
+    valueMs: number,
+  ): void => {
+    if (!bounds) return;
+    const shown = Math.round(valueMs);
+    if (bounds.failedMs !== undefined && valueMs >= bounds.failedMs) {
+      failures.push({
+        assertion,
+        selector: `stream.${assertion}`,
+        operator: 'lt',
+        expected: { failedMs: bounds.failedMs },
+        actual: valueMs,
+        message: `${assertion} ${shown} ms ≥ failed threshold ${bounds.failedMs} ms`,
+      });
+    } else if (bounds.degradedMs !== undefined && valueMs >= bounds.degradedMs) {
+      degraded.push({
+        assertion,
+        selector: `stream.${assertion}`,
+        operator: 'lt',
+        expected: { degradedMs: bounds.degradedMs },
+        actual: valueMs,
+        message: `${assertion} ${shown} ms ≥ degraded threshold ${bounds.degradedMs} ms`,
+      });
+    }
+  };
+  if (ttft && stream.ttftMs === null) missing('ttft', ttft, 'no token arrived');
+  else if (stream.ttftMs !== null) twoLevels('ttft', ttft, stream.ttftMs);
+  twoLevels('maxTokenGap', maxTokenGap, stream.maxTokenGapMs);
+  if (!minTokensPerSecond) return;
+  const rate = stream.tokensPerSecond;
+  if (rate === null) {
+    missing(
+      'minTokensPerSecond',
+      minTokensPerSecond,
+      `${stream.tokens} token(s): a rate needs two or more (raise max_tokens / num_predict)`,
+    );
+    return;
+  }
+  const shown = rate.toFixed(1);
+  const { failed, degraded: warn } = minTokensPerSecond;
+  if (failed !== undefined && rate < failed) {
+    failures.push({
+      assertion: 'minTokensPerSecond',
+      selector: 'stream.tokensPerSecond',
+      operator: 'ge',
+      expected: { failed },
+      actual: rate,
+      message: `${shown} tokens/s < failed threshold ${failed} tokens/s`,
+    });
+  } else if (warn !== undefined && rate < warn) {
+    degraded.push({
+      assertion: 'minTokensPerSecond',
+      selector: 'stream.tokensPerSecond',
+      operator: 'ge',
+      expected: { degraded: warn },
+      actual: rate,
+      message: `${shown} tokens/s < degraded threshold ${warn} tokens/s`,
     });
   }
 }

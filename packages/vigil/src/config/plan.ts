@@ -170,6 +170,15 @@ function toExpectConfig(spec: ExpectSpec | undefined, id: string): ExpectConfig 
       ...(failed !== undefined && { failedMs: parseDuration(failed) }),
     };
   }
+  for (const key of ['ttft', 'maxTokenGap'] as const) {
+    const bounds = spec[key];
+    if (bounds === undefined) continue;
+    expect[key] = {
+      ...(bounds.degraded !== undefined && { degradedMs: parseDuration(bounds.degraded) }),
+      ...(bounds.failed !== undefined && { failedMs: parseDuration(bounds.failed) }),
+    };
+  }
+  if (spec.minTokensPerSecond !== undefined) expect.minTokensPerSecond = spec.minTokensPerSecond;
   if (spec.outputs !== undefined) expect.outputs = spec.outputs;
   if (spec.assertions !== undefined) expect.assertions = spec.assertions;
   if (typeof spec.schema === 'string') {

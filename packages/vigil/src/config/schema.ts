@@ -173,6 +173,54 @@ const statusEntry = z.union(
   { error: requiredOr(statusMessage) },
 );
 
+/** Two-level duration thresholds: `latency`, and a stream's `ttft` and `maxTokenGap`. */
+const twoLevelSchema = (name: string, example: [string, string]) =>
+  z
+    .strictObject({
+      degraded: duration(example[0], 'At or over this the probe is degraded (a warning).').optional(),
+      failed: duration(example[1], 'At or over this the probe fails.').optional(),
+    })
+    .superRefine((latency, ctx) => {
+      if (latency.degraded === undefined && latency.failed === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'needs degraded, failed or both' });
+      } else if (
+        latency.degraded !== undefined &&
+        latency.failed !== undefined &&
+        parseDuration(latency.degraded) >= parseDuration(latency.failed)
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['degraded'],
+          message: `must be below ${name}.failed ({{failed}}), got ${GOT}`,
+          input: latency.degraded,
+          params: { failed: new Verbatim(latency.failed) },
+        });
+      }
+    }, whenValid);
+
+const tokensPerSecondSchema = z
+  .strictObject({
+    degraded: z
+      .number()
+      .positive()
+      .optional()
+      .describe('Below this many tokens per second the probe is degraded.'),
+    failed: z.number().positive().optional().describe('Below this many tokens per second the probe fails.'),
+  })
+  .superRefine((rate, ctx) => {
+    if (rate.degraded === undefined && rate.failed === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'needs degraded, failed or both' });
+    } else if (rate.degraded !== undefined && rate.failed !== undefined && rate.degraded <= rate.failed) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['degraded'],
+        message: `must be above minTokensPerSecond.failed (${rate.failed}), got ${GOT}`,
+        input: rate.degraded,
+      });
+    }
+  }, whenValid)
+  .describe('Streamed LLM answers: the lowest decode speed, (tokens − 1) / (last token − first token).');
+
 const latencySchema = z
   .strictObject({
     degraded: duration('150ms', 'At or over this the probe is degraded (a warning).').optional(),
@@ -208,6 +256,17 @@ export const expectSchema = z
         'Accepted statuses: codes or classes like "2xx". Default 2xx; 200–399 for liveness (Kubernetes).',
       ),
     latency: latencySchema.optional(),
+    ttft: twoLevelSchema('ttft', ['500ms', '2s'])
+      .optional()
+      .describe(
+        'Streamed LLM answers: time to first token (reasoning tokens count), two levels; no token by failed ends the stream (STREAM_STALLED).',
+      ),
+    maxTokenGap: twoLevelSchema('maxTokenGap', ['500ms', '2s'])
+      .optional()
+      .describe(
+        'Streamed LLM answers: the largest gap between two tokens, two levels; a gap reaching failed ends the stream (STREAM_STALLED).',
+      ),
+    minTokensPerSecond: tokensPerSecondSchema.optional(),
     outputs: z
       .record(z.string().min(1), operatorsSchema)
       .optional()

@@ -34,9 +34,11 @@ export type AuthFits = Assert<Fits<z.output<typeof authSchema>, AuthConfig>>;
 export type TlsFits = Assert<Fits<z.output<typeof tlsSchema>, TlsConfig>>;
 /** An http check's `request` is an {@link HttpCheckRequest}. */
 export type HttpRequestFits = Assert<Fits<z.output<typeof httpRequestSchema>, HttpCheckRequest>>;
-/** `expect` is an {@link ExpectConfig} but for latency (durations → ms) and schema (a file name until loaded). */
+/** Keys of `expect` whose durations the plan turns into ms, and `schema` (a file name until loaded). */
+type Converted = 'latency' | 'ttft' | 'maxTokenGap' | 'schema';
+/** `expect` is an {@link ExpectConfig} but for the {@link Converted} keys. */
 export type ExpectFits = Assert<
-  Fits<Omit<z.output<typeof expectSchema>, 'latency' | 'schema'>, Omit<ExpectConfig, 'latency' | 'schema'>>
+  Fits<Omit<z.output<typeof expectSchema>, Converted>, Omit<ExpectConfig, Converted>>
 >;
 /** The keys a target passes to {@link TargetConfig} unchanged. */
 export type TargetFits = Assert<

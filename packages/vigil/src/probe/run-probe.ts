@@ -146,6 +146,7 @@ async function probeAndJudge(
     if (document !== undefined) input.document = document;
     if (status !== undefined) input.status = status;
     if (answer.declaredOutputs !== undefined) input.declaredOutputs = answer.declaredOutputs;
+    if (answer.stream !== undefined) input.stream = answer.stream;
     const judged = evaluateExpect(plan.expect, input);
     // The adapter already judged the status by its protocol's rules; repeat only an explicit expectation.
     const own =
@@ -174,5 +175,6 @@ async function probeAndJudge(
   const modelVersion = answer.modelVersion ?? document?.modelVersion;
   if (modelVersion !== undefined) result.modelVersion = modelVersion;
   if (answer.notes !== undefined && answer.notes.length > 0) result.notes = answer.notes;
+  if (answer.stream !== undefined) result.stream = answer.stream;
   return result;
 }

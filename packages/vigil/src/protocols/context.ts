@@ -108,7 +108,7 @@ export function createAdapterContext(
 
   return {
     target,
-    async fetch({ path, method = 'GET', body, headers, baseUrl }) {
+    async fetch({ path, method = 'GET', body, headers, baseUrl, signal, onBody }) {
       const url = joinUrl(baseUrl ?? target.url, path);
       const merged: Record<string, string> = { ...baseHeaders };
       let encoded: string | Uint8Array | undefined;
@@ -148,6 +148,8 @@ export function createAdapterContext(
       };
       if (encoded !== undefined) request.body = encoded;
       if (tls) request.tls = tls;
+      if (signal) request.signal = signal;
+      if (onBody) request.onBody = onBody;
       return client.request(request);
     },
   };

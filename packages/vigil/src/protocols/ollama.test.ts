@@ -96,7 +96,8 @@ describe('ollama', () => {
     const answer = await run('integrity', { prompt: 'Say OK', stream: true });
     expect(answer.verdict).toEqual({ ok: true });
     expect(answer.document?.outputs.text).toEqual(['OK then']);
-    expect(Array.isArray(answer.document?.body)).toBe(true);
+    expect(answer.document?.body).toMatchObject({ text: 'OK then', last: { done: true } });
+    expect(answer.stream).toMatchObject({ tokens: expect.any(Number), ttftMs: expect.any(Number) });
   });
 
   it('integrity: a mid-stream {"error"} line fails although the status is 200 (PROTOCOLS.md)', async () => {
@@ -106,7 +107,7 @@ describe('ollama', () => {
     expect(answer.verdict).toEqual({
       ok: false,
       reason:
-        'Ollama POST /api/generate streamed an error after 1 chunk(s) although the status was 200: llama runner process has terminated',
+        'Ollama POST /api/generate: streamed an error after 1 chunk(s) although the status was 200: llama runner process has terminated',
     });
   });
 

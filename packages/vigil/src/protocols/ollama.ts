@@ -24,7 +24,7 @@
 import { z } from 'zod';
 import { GOT } from '../diagnostics/messages.js';
 import { requiredOr } from '../schema/blocks.js';
-import type { AdapterAnswer, CheckPlan, ProtocolAdapter } from '../types.js';
+import type { AdapterAnswer, AdapterContext, CheckPlan, ProtocolAdapter } from '../types.js';
 import {
   defineAdapter,
   describeAnswer,
@@ -42,6 +42,15 @@ import {
 } from './common.js';
 import { isRecord } from './normalise.js';
 import { defineProtocol, missingRequest } from './plugin.js';
+import {
+  assertsStream,
+  createLineSplitter,
+  STREAM_ERROR_CODES,
+  STREAM_INCOMPLETE,
+  STREAM_STALLED,
+  StreamMeter,
+  stallBoundsOf,
+} from './stream.js';
 
 /** Prompt sent by integrity checks that set no request. */
 export const DEFAULT_PROMPT = 'Reply with the single word OK.';
@@ -83,24 +92,38 @@ function versionOf(entry: ModelEntry | undefined): string | undefined {
   return digest.replace(/^sha256:/, '').slice(0, 12);
 }
 
+/** `options.num_predict` of the default probe (no request): one token (see openai.ts). */
+export const DEFAULT_PROBE_NUM_PREDICT = 1;
+
 function generateRequest(
   plan: CheckPlan,
   model: string,
   sendThink: boolean,
-): { path: string; body: Record<string, unknown>; isStream: boolean; thinkAdded: boolean } {
+): {
+  path: string;
+  body: Record<string, unknown>;
+  isStream: boolean;
+  thinkAdded: boolean;
+  isDefault: boolean;
+} {
+  const isDefault = plan.request === undefined;
   const request = plan.request ?? DEFAULT_PROMPT;
   const fields: Record<string, unknown> =
     typeof request === 'string' ? { prompt: request } : isRecord(request) ? request : {};
-  const options = { num_predict: DEFAULT_NUM_PREDICT, ...(isRecord(fields.options) ? fields.options : {}) };
+  const numPredict = isDefault ? DEFAULT_PROBE_NUM_PREDICT : DEFAULT_NUM_PREDICT;
+  const options = { num_predict: numPredict, ...(isRecord(fields.options) ? fields.options : {}) };
   // `think` defaults to true for thinking models (ollama/ollama api/types.go, `Think`), and a smoke
   // probe's 16-token budget can then be all thinking with an empty `response`: off unless asked.
   const thinkAdded = sendThink && !('think' in fields);
-  const body = { model, stream: false, ...(thinkAdded && { think: false }), ...fields, options };
+  // The default probe streams, and so does a check that asserts on stream timings.
+  const stream = isDefault || assertsStream(plan) ? true : fields.stream === true;
+  const body = { model, ...(thinkAdded && { think: false }), ...fields, stream, options };
   return {
     path: 'messages' in fields ? '/api/chat' : '/api/generate',
     body,
-    isStream: body.stream === true,
+    isStream: stream,
     thinkAdded,
+    isDefault,
   };
 }
 
@@ -147,38 +170,116 @@ function refusesThink(reply: Reply): boolean {
   return reply.status === 400 && /does not support thinking/i.test(reply.text);
 }
 
-/** Reads an NDJSON stream: every line is JSON; an `error` line fails; the last line says `done: true`. */
-function readStream(reply: Reply): AdapterAnswer {
-  const lines = reply.text.split('\n').filter((l) => l.trim() !== '');
-  const parsed: unknown[] = [];
-  reply.document.body = parsed;
+/**
+ * Sends a streamed generate/chat request and reads its NDJSON lines as they arrive: each line is JSON;
+ * a line with text (`response`, `message.content`) or thinking (`thinking`, `message.thinking`) is
+ * timed as a token; an `error` line fails at once although the status stays 200; the last line must
+ * say `done: true` (else `STREAM_INCOMPLETE`); its `eval_count` is the token count when present, else
+ * the token lines are counted.
+ */
+async function readStream(
+  ctx: AdapterContext,
+  plan: CheckPlan,
+  path: string,
+  body: Record<string, unknown>,
+  isDefault: boolean,
+): Promise<AdapterAnswer> {
+  const meter = new StreamMeter(stallBoundsOf(plan));
+  const lines = createLineSplitter();
+  let count = 0;
   let text = '';
   let thinking = '';
-  for (const [i, line] of lines.entries()) {
+  let last: Record<string, unknown> | undefined;
+  let broken: { reason: string; code?: Uppercase<string> } | undefined;
+  const readLine = (line: string): void => {
+    if (broken !== undefined || line.trim() === '') return;
+    count++;
     const json = readJson(line);
-    if (!json.ok)
-      return fail(
-        reply,
-        `${reply.label}: stream line ${i + 1} is not valid JSON: ${json.message}`,
-        json.code,
-      );
-    parsed.push(json.value);
-    if (!isRecord(json.value)) return wrongShape(reply, `stream line ${i + 1} is not an object`);
-    if (json.value.error !== undefined) {
-      const message =
-        typeof json.value.error === 'string' ? json.value.error : snippet(JSON.stringify(json.value.error));
-      return fail(
-        reply,
-        `Ollama ${reply.label} streamed an error after ${i} chunk(s) although the status was ${reply.status}: ${message}`,
-      );
+    if (!json.ok) {
+      broken = { reason: `stream line ${count} is not valid JSON: ${json.message}`, code: json.code };
+    } else if (!isRecord(json.value)) {
+      broken = { reason: `stream line ${count} is not an object: ${snippet(line)}`, code: 'PROTOCOL' };
+    } else if (json.value.error !== undefined) {
+      const error = json.value.error;
+      const message = typeof error === 'string' ? error : snippet(JSON.stringify(error));
+      broken = {
+        reason: `streamed an error after ${count - 1} chunk(s) although the status was 200: ${message}`,
+      };
+    } else {
+      const piece = textOf(json.value) ?? '';
+      const thought = thinkingOf(json.value) ?? '';
+      text += piece;
+      thinking += thought;
+      last = json.value;
+      if (piece !== '' || thought !== '') meter.token();
+      return;
     }
-    text += textOf(json.value) ?? '';
-    thinking += thinkingOf(json.value) ?? '';
+    // Not aborted: the server ends its stream after an error, and the probe's timeout and body cap
+    // bound one that does not; the answer keeps its status and what was read.
+  };
+  const sent = await send(ctx, {
+    path,
+    method: 'POST',
+    body,
+    signal: meter.signal,
+    onBody: (chunk) => {
+      for (const line of lines.push(chunk)) readLine(line);
+    },
+  });
+  if (sent.ok && isSuccess(sent.reply.status)) for (const line of lines.end()) readLine(line);
+  const done = last?.done === true;
+  const evalCount = done && typeof last?.eval_count === 'number' ? last.eval_count : undefined;
+  const stream = meter.finish(evalCount);
+  const withStream = (answer: AdapterAnswer): AdapterAnswer => ({ ...answer, stream });
+  if (meter.stalled !== undefined || broken !== undefined) {
+    const answer = sent.ok ? pass(sent.reply) : sent.answer;
+    const verdict: AdapterAnswer['verdict'] =
+      meter.stalled !== undefined
+        ? {
+            ok: false,
+            code: STREAM_STALLED,
+            reason: `Ollama POST ${path}: the stream stalled: ${meter.stalled}; ${stream.tokens} token(s) in ${Math.round(stream.totalMs)} ms`,
+          }
+        : { ok: false, reason: `Ollama POST ${path}: ${broken?.reason}` };
+    if (broken?.code !== undefined && verdict.ok === false) verdict.code = broken.code;
+    return withStream({ ...answer, verdict });
   }
-  const last = parsed.at(-1);
-  if (!isRecord(last) || last.done !== true)
-    return wrongShape(reply, 'the stream ended without a "done": true line');
-  return setGenerated(reply, text, thinking, last);
+  if (!sent.ok) return withStream(sent.answer);
+  const { reply } = sent;
+  if (!isSuccess(reply.status)) return withStream(unexpectedStatus(reply, 'Ollama'));
+  reply.document.body = { text, ...(thinking !== '' && { thinking }), lines: count, last: last ?? null };
+  if (!done || last === undefined) {
+    reply.document.outputs = { text: [text] };
+    return withStream(
+      fail(
+        reply,
+        `Ollama ${reply.label}: the stream ended after ${count} line(s) without a "done": true line: the generation was cut off`,
+        STREAM_INCOMPLETE,
+      ),
+    );
+  }
+  if (meter.chunks === 0) {
+    reply.document.outputs = { text: [text] };
+    return withStream(
+      fail(
+        reply,
+        `Ollama ${reply.label}: the stream carried no token (${count} line(s)): the model generated nothing`,
+        'PROTOCOL',
+      ),
+    );
+  }
+  if (isDefault && text === '' && thinking !== '') {
+    // The one-token probe's token went on thinking: the model generates; the answer is not judged.
+    const answer = setGenerated(reply, text, '', last);
+    reply.document.outputs.thinking = [thinking];
+    return withStream({
+      ...answer,
+      notes: [
+        "the one-token probe's token was a thinking token: the model generates (the answer itself is not judged)",
+      ],
+    });
+  }
+  return withStream(setGenerated(reply, text, thinking, last));
 }
 
 // Targets whose server refused `think: false` (a model without the thinking capability, on releases that
@@ -234,7 +335,23 @@ export const ollamaAdapter: ProtocolAdapter = defineAdapter('ollama', {
 
   async integrity(ctx, plan) {
     const model = modelOf(ctx, 'integrity');
-    let { path, body, isStream, thinkAdded } = generateRequest(plan, model, !noThink.has(ctx.target));
+    let { path, body, isStream, thinkAdded, isDefault } = generateRequest(
+      plan,
+      model,
+      !noThink.has(ctx.target),
+    );
+    if (isStream) {
+      const answer = await readStream(ctx, plan, path, body, isDefault);
+      const response = answer.exchange.response;
+      const refused =
+        thinkAdded &&
+        response?.status === 400 &&
+        /does not support thinking/i.test(response.body.toString('utf8'));
+      if (!refused) return answer;
+      noThink.add(ctx.target);
+      ({ path, body, isDefault } = generateRequest(plan, model, false));
+      return readStream(ctx, plan, path, body, isDefault);
+    }
     let sent = await send(ctx, { path, method: 'POST', body });
     if (sent.ok && thinkAdded && refusesThink(sent.reply)) {
       noThink.add(ctx.target);
@@ -244,7 +361,6 @@ export const ollamaAdapter: ProtocolAdapter = defineAdapter('ollama', {
     if (!sent.ok) return sent.answer;
     const { reply } = sent;
     if (!isSuccess(reply.status)) return unexpectedStatus(reply, 'Ollama');
-    if (isStream) return readStream(reply);
     const json = jsonOf(reply);
     if (!json.ok) return json.answer;
     const value = json.value;
@@ -310,4 +426,5 @@ export const ollamaProtocol = defineProtocol({
   model: 'required',
   modelNoun: 'model id',
   request: { schema: ollamaRequestSchema },
+  errorCodes: STREAM_ERROR_CODES,
 });

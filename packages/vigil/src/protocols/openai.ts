@@ -20,6 +20,7 @@
  *
  * vLLM reports no model version; TGI's is `/info`'s `model_sha` (readiness and metadata).
  */
+import { createParser } from 'eventsource-parser';
 import { z } from 'zod';
 import { exactlyOne } from '../schema/blocks.js';
 import type { AdapterAnswer, AdapterContext, CheckPlan, ProtocolAdapter } from '../types.js';
@@ -32,14 +33,24 @@ import {
   modelOf,
   pass,
   type Reply,
+  readJson,
   type Send,
   type SendResult,
   send,
+  snippet,
   unexpectedStatus,
   wrongShape,
 } from './common.js';
 import { isRecord } from './normalise.js';
 import { defineProtocol, missingRequest } from './plugin.js';
+import {
+  assertsStream,
+  STREAM_ERROR_CODES,
+  STREAM_INCOMPLETE,
+  STREAM_STALLED,
+  StreamMeter,
+  stallBoundsOf,
+} from './stream.js';
 
 /**
  * A choice's reasoning text: vLLM's reasoning parsers put it in `message.reasoning_content` (newer
@@ -77,12 +88,230 @@ async function health(ctx: AdapterContext): Promise<AdapterAnswer> {
     : fail(reply, `server unhealthy: ${reply.label} ${describeAnswer(reply)}`);
 }
 
-function completionRequest(plan: CheckPlan, model: string): { path: string; body: Record<string, unknown> } {
+/** `max_tokens` of the default probe (no request): one token, vLLM's "health_generate" (vllm #24207). */
+export const DEFAULT_PROBE_MAX_TOKENS = 1;
+
+/** The request an integrity check sends, and whether it streams. */
+interface CompletionRequest {
+  path: string;
+  body: Record<string, unknown>;
+  stream: boolean;
+  /** The check set no request: the one-token default probe. */
+  isDefault: boolean;
+  /** `stream_options: {include_usage: true}` was added by Vigil (not the check's request). */
+  usageAdded: boolean;
+}
+
+/**
+ * The request of an integrity check. No request: the default probe, a streamed one-token completion of
+ * {@link DEFAULT_PROMPT}. A request streams when it says `stream: true` or when the check asserts on
+ * stream timings (`ttft`, `maxTokenGap`, `minTokensPerSecond`); a streamed request asks for the
+ * server's token count (`stream_options.include_usage`) unless it sets `stream_options` or the server
+ * refused it before.
+ */
+function completionRequest(plan: CheckPlan, model: string, askUsage: boolean): CompletionRequest {
+  const isDefault = plan.request === undefined;
   const request = plan.request ?? DEFAULT_PROMPT;
   const fields: Record<string, unknown> =
     typeof request === 'string' ? { prompt: request } : isRecord(request) ? request : {};
-  const body = { model, max_tokens: DEFAULT_MAX_TOKENS, ...fields, stream: false };
-  return { path: 'messages' in fields ? '/v1/chat/completions' : '/v1/completions', body };
+  const stream = isDefault || fields.stream === true || assertsStream(plan);
+  const maxTokens = isDefault ? DEFAULT_PROBE_MAX_TOKENS : DEFAULT_MAX_TOKENS;
+  const body: Record<string, unknown> = { model, max_tokens: maxTokens, ...fields, stream };
+  const usageAdded = stream && askUsage && !('stream_options' in fields);
+  if (usageAdded) body.stream_options = { include_usage: true };
+  return {
+    path: 'messages' in fields ? '/v1/chat/completions' : '/v1/completions',
+    body,
+    stream,
+    isDefault,
+    usageAdded,
+  };
+}
+
+// Targets whose server refused `stream_options` (older OpenAI-compatible servers): not sent again.
+const noStreamOptions = new WeakSet<object>();
+
+/** A 400 that names `stream_options`: the server does not know the field. */
+function refusesStreamOptions(answer: AdapterAnswer): boolean {
+  const response = answer.exchange.response;
+  return response?.status === 400 && /stream_options/i.test(response.body.toString('utf8'));
+}
+
+/** One choice of a stream, assembled from its chunks. */
+interface StreamedChoice {
+  text: string;
+  reasoning: string;
+  finishReason: unknown;
+}
+
+/**
+ * Sends a streamed completion and reads its server-sent events as they arrive (`eventsource-parser`):
+ * each chunk's `choices[].delta.content` (chat) or `choices[].text` (completions), and
+ * `delta.reasoning_content` / `delta.reasoning`, is appended to its choice (by `index`) and timed as a
+ * token; `finish_reason` ends a choice; `usage.completion_tokens` (the last chunk, with
+ * `include_usage`) is the token count, else the token chunks are counted; `data: [DONE]` ends the
+ * stream. An event that is not JSON, or carries `error`, fails the probe at once.
+ */
+async function streamCompletion(
+  ctx: AdapterContext,
+  plan: CheckPlan,
+  request: CompletionRequest,
+): Promise<AdapterAnswer> {
+  const meter = new StreamMeter(stallBoundsOf(plan));
+  const choices = new Map<number, StreamedChoice>();
+  let usageTokens: number | undefined;
+  let usage: unknown;
+  let events = 0;
+  let done = false;
+  let broken: { reason: string; code?: Uppercase<string> } | undefined;
+  const choiceAt = (index: number): StreamedChoice => {
+    let choice = choices.get(index);
+    if (choice === undefined) {
+      choice = { text: '', reasoning: '', finishReason: null };
+      choices.set(index, choice);
+    }
+    return choice;
+  };
+  const parser = createParser({
+    onEvent(event) {
+      if (broken !== undefined || done) return;
+      if (event.data.trim() === '[DONE]') {
+        done = true;
+        return;
+      }
+      events++;
+      const json = readJson(event.data);
+      if (!json.ok) {
+        broken = { reason: `event ${events} is not valid JSON: ${json.message}`, code: json.code };
+        return;
+      }
+      const value = json.value;
+      if (!isRecord(value)) {
+        broken = { reason: `event ${events} is not an object: ${snippet(event.data)}`, code: 'PROTOCOL' };
+        return;
+      }
+      if (value.error !== undefined || value.object === 'error') {
+        const error = value.error ?? value.message;
+        const message = isRecord(error) && typeof error.message === 'string' ? error.message : String(error);
+        broken = { reason: `the stream carried an error after ${events - 1} event(s): ${snippet(message)}` };
+        return;
+      }
+      if (isRecord(value.usage)) {
+        usage = value.usage;
+        if (typeof value.usage.completion_tokens === 'number') usageTokens = value.usage.completion_tokens;
+      }
+      if (!Array.isArray(value.choices)) return;
+      let carried = false;
+      for (const raw of value.choices) {
+        if (!isRecord(raw)) continue;
+        const choice = choiceAt(typeof raw.index === 'number' ? raw.index : 0);
+        const delta = isRecord(raw.delta) ? raw.delta : undefined;
+        const text = delta === undefined ? raw.text : delta.content;
+        const reasoning = delta?.reasoning_content ?? delta?.reasoning;
+        if (typeof text === 'string' && text !== '') {
+          choice.text += text;
+          carried = true;
+        }
+        if (typeof reasoning === 'string' && reasoning !== '') {
+          choice.reasoning += reasoning;
+          carried = true;
+        }
+        if (raw.finish_reason !== undefined && raw.finish_reason !== null)
+          choice.finishReason = raw.finish_reason;
+      }
+      if (carried) meter.token();
+    },
+  });
+  const decoder = new TextDecoder();
+  const sent = await sendLlm(ctx, {
+    path: request.path,
+    method: 'POST',
+    body: request.body,
+    signal: meter.signal,
+    onBody: (chunk) => parser.feed(decoder.decode(chunk, { stream: true })),
+  });
+  const stream = meter.finish(usageTokens);
+  const withStream = (answer: AdapterAnswer): AdapterAnswer => ({ ...answer, stream });
+  if (meter.stalled !== undefined) {
+    const answer = sent.ok ? pass(sent.reply) : sent.answer;
+    return withStream({
+      ...answer,
+      verdict: {
+        ok: false,
+        code: STREAM_STALLED,
+        reason: `POST ${request.path}: the stream stalled: ${meter.stalled}; ${stream.tokens} token(s) in ${Math.round(stream.totalMs)} ms`,
+      },
+    });
+  }
+  if (broken !== undefined) {
+    const answer = sent.ok ? pass(sent.reply) : sent.answer;
+    const verdict: AdapterAnswer['verdict'] = { ok: false, reason: `POST ${request.path}: ${broken.reason}` };
+    if (broken.code !== undefined) verdict.code = broken.code;
+    return withStream({ ...answer, verdict });
+  }
+  if (!sent.ok) return withStream(sent.answer);
+  const { reply } = sent;
+  if (!isSuccess(reply.status)) return withStream(unexpectedStatus(reply));
+  if (events === 0 && reply.json.ok)
+    return withStream(
+      wrongShape(reply, 'asked for a stream (stream: true), the server answered one JSON document'),
+    );
+  const ordered = [...choices.entries()].sort(([a], [b]) => a - b).map(([, c]) => c);
+  const text = ordered.map((c) => c.text);
+  const reasoning = ordered.map((c) => (c.reasoning === '' ? null : c.reasoning));
+  const finishReason = ordered.map((c) => c.finishReason);
+  const outputs: Record<string, unknown[]> = { text, finish_reason: finishReason };
+  if (reasoning.some((r) => r !== null)) outputs.reasoning = reasoning;
+  if (usageTokens !== undefined) outputs.completion_tokens = [usageTokens];
+  reply.document.body = {
+    choices: ordered.map((c, i) => ({
+      index: i,
+      text: c.text,
+      reasoning: reasoning[i],
+      finish_reason: c.finishReason,
+    })),
+    ...(usage !== undefined && { usage }),
+    events,
+    done,
+  };
+  reply.document.outputs = outputs;
+  if (ordered.length === 0 || meter.chunks === 0) {
+    return withStream(
+      fail(
+        reply,
+        `${reply.label}: the stream carried no token (${events} event(s)${done ? ', then [DONE]' : ''}): the engine generated nothing`,
+        'PROTOCOL',
+      ),
+    );
+  }
+  const unfinished = finishReason.findIndex((f) => f === null);
+  if (unfinished !== -1) {
+    return withStream(
+      fail(
+        reply,
+        `${reply.label}: the stream ended without a finish_reason for choice ${unfinished} after ${events} event(s)${done ? ' and [DONE]' : ' (no [DONE] either)'}: the generation was cut off`,
+        STREAM_INCOMPLETE,
+      ),
+    );
+  }
+  const spent = text.findIndex(
+    (t, i) => t === '' && typeof reasoning[i] === 'string' && finishReason[i] === 'length',
+  );
+  if (spent !== -1 && !request.isDefault) {
+    return withStream(
+      fail(
+        reply,
+        `${reply.label}: choice ${spent}'s answer is empty because max_tokens was spent on reasoning (${String(reasoning[spent]).length} characters of reasoning); raise max_tokens, or turn thinking off for this request if the model allows it`,
+      ),
+    );
+  }
+  const notes =
+    spent !== -1
+      ? [
+          "the one-token probe's token was a reasoning token: the engine generates (the answer itself is not judged)",
+        ]
+      : [];
+  return withStream(pass(reply, notes.length > 0 ? { notes } : {}));
 }
 
 // Targets whose server has no TGI `/info` (vLLM and others): asked once, then skipped.
@@ -148,7 +377,16 @@ export const openaiAdapter: ProtocolAdapter = defineAdapter('openai', {
   },
 
   async integrity(ctx, plan) {
-    const { path, body } = completionRequest(plan, modelOf(ctx, 'integrity'));
+    const model = modelOf(ctx, 'integrity');
+    let request = completionRequest(plan, model, !noStreamOptions.has(ctx.target));
+    if (request.stream) {
+      const answer = await streamCompletion(ctx, plan, request);
+      if (!request.usageAdded || !refusesStreamOptions(answer)) return answer;
+      noStreamOptions.add(ctx.target);
+      request = completionRequest(plan, model, false);
+      return streamCompletion(ctx, plan, request);
+    }
+    const { path, body } = request;
     const sent = await sendLlm(ctx, { path, method: 'POST', body });
     if (!sent.ok) return sent.answer;
     const { reply } = sent;
@@ -226,4 +464,5 @@ export const openaiProtocol = defineProtocol({
   model: 'required',
   modelNoun: 'model id',
   request: { schema: openaiRequestSchema },
+  errorCodes: STREAM_ERROR_CODES,
 });

@@ -89,6 +89,7 @@ interface ResultDetail {
   notes?: ProbeResult['notes'];
   /** Only when not a probe's (`traffic`): no column, no migration. */
   source?: 'traffic';
+  stream?: ProbeResult['stream'];
 }
 
 /** Column values of one result, in the order of `RESULTS_INSERT`'s columns (`queries.ts`). */
@@ -115,6 +116,7 @@ export function resultRow(r: ProbeResult): ResultRowValues {
   if (r.error !== undefined) detail.error = r.error;
   if (r.notes !== undefined && r.notes.length > 0) detail.notes = r.notes;
   if (r.source === 'traffic') detail.source = 'traffic';
+  if (r.stream !== undefined) detail.stream = r.stream;
   return [
     r.checkId,
     r.region,
@@ -158,6 +160,7 @@ export function resultFromRow(row: ResultRow): ProbeResult {
   if (d.error !== undefined) r.error = d.error;
   if (d.notes !== undefined) r.notes = d.notes;
   if (d.source === 'traffic') r.source = 'traffic';
+  if (d.stream !== undefined) r.stream = d.stream;
   if (row.model_version !== null) r.modelVersion = row.model_version;
   return r;
 }

@@ -198,6 +198,8 @@ interface HopSpec {
   tls: HttpRequest['tls'];
   /** A pooled agent, or undefined for a fresh connection. */
   agent: http.Agent | undefined;
+  /** The request's body observer; given the chunks of a final (non-redirect) response only. */
+  onBody: ((chunk: Buffer) => void) | undefined;
 }
 
 // ClientRequest hands its own options to these; they carry host, port and the TLS fields set below.
@@ -339,6 +341,8 @@ function runHop(ctl: Control, spec: HopSpec, phases: PhaseTimings): Promise<HopO
       }
       const chunks: Buffer[] = [];
       let size = 0;
+      // A redirect's body is not the stream the caller reads.
+      const observe = REDIRECTS.has(status) && res.headers.location !== undefined ? undefined : spec.onBody;
       res.on('data', (chunk: Buffer) => {
         size += chunk.length;
         if (size > cap) {
@@ -347,6 +351,16 @@ function runHop(ctl: Control, spec: HopSpec, phases: PhaseTimings): Promise<HopO
           return;
         }
         chunks.push(chunk);
+        if (observe !== undefined) {
+          try {
+            observe(chunk);
+          } catch (err) {
+            // The caller's bug must not escape from a socket event: it ends this exchange instead.
+            const message = `the body reader failed: ${err instanceof Error ? err.message : String(err)}`;
+            done({ error: { code: 'INTERNAL', message }, retryable: false });
+            req.destroy();
+          }
+        }
       });
       res.once('end', () => {
         const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
@@ -503,7 +517,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         ctl.stage = 'queued';
         const outcome = await runHop(
           ctl,
-          { method, headers, body, maxBodyBytes, tls: req.tls, agent },
+          { method, headers, body, maxBodyBytes, tls: req.tls, agent, onBody: req.onBody },
           phases,
         );
         if (outcome.error) {
