@@ -1,3 +1,4 @@
+export { CHAR_LM_NAME, type CharLm, loadCharLm, trainCharLm } from './char-lm.js';
 export {
   FAULT_MODES,
   FaultError,
@@ -11,6 +12,7 @@ export {
   parseFaultArg,
 } from './faults.js';
 export { type GrpcListenOptions, OIP_SERVICE } from './grpc.js';
+export type { LlmOptions } from './llm.js';
 export {
   type Datatype,
   loadModel,
