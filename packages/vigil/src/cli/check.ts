@@ -72,12 +72,25 @@ export async function runChecks(
   return results;
 }
 
-/** The first thing that went wrong; for a result with nothing wrong, its notes (`note: …`), if any. */
+/** A streamed answer's timings: `TTFT 41 ms, 97.3 tokens/s, max gap 12 ms (16 tokens, server count)`. */
+export function formatStream(stream: NonNullable<ProbeResult['stream']>): string {
+  const ttft = stream.ttftMs === null ? 'no token' : `TTFT ${Math.round(stream.ttftMs)} ms`;
+  const rate = stream.tokensPerSecond === null ? 'tokens/s n/a' : `${stream.tokensPerSecond.toFixed(1)} tokens/s`;
+  const source = stream.tokenSource === 'usage' ? 'server count' : 'chunks counted';
+  return `${ttft}, ${rate}, max gap ${Math.round(stream.maxTokenGapMs)} ms (${stream.tokens} tokens, ${source})`;
+}
+
+/**
+ * The first thing that went wrong; for a result with nothing wrong, its notes (`note: …`), if any. A
+ * streamed answer's timings ({@link formatStream}) come first.
+ */
 function firstReason(r: ProbeResult): string {
-  if (r.error) return `${r.error.code}: ${r.error.message}`;
+  const stream = r.stream === undefined ? '' : formatStream(r.stream);
+  const join = (reason: string): string => [stream, reason].filter((x) => x !== '').join('; ');
+  if (r.error) return join(`${r.error.code}: ${r.error.message}`);
   const failure = r.failures[0]?.message;
-  if (failure !== undefined) return failure;
-  return r.notes === undefined ? '' : `note: ${r.notes.join('; ')}`;
+  if (failure !== undefined) return join(failure);
+  return join(r.notes === undefined ? '' : `note: ${r.notes.join('; ')}`);
 }
 
 /**
@@ -158,7 +171,11 @@ function quickTarget(url: string, protocol: ProtocolName, model: string | undefi
 }
 
 /** A plan for `--url`: the config's timing defaults (one source for both), with the given timeout. */
-function quickPlan(target: TargetConfig, kind: 'liveness' | 'readiness', timeoutMs: number): CheckPlan {
+function quickPlan(
+  target: TargetConfig,
+  kind: 'liveness' | 'readiness' | 'integrity',
+  timeoutMs: number,
+): CheckPlan {
   return {
     id: `${target.name}/${kind}`,
     target,
@@ -202,6 +219,9 @@ async function checkCommand(opts: CheckOptions): Promise<number> {
         quickPlan(target, 'liveness', opts.timeout),
         quickPlan(target, 'readiness', opts.timeout),
       ];
+      const { quickLookRequest } = getProtocol(opts.protocol);
+      if (quickLookRequest !== undefined)
+        plans.push({ ...quickPlan(target, 'integrity', opts.timeout), request: quickLookRequest });
       const results = await runChecks(plans, { client, concurrency: 1 });
       const ctx = createAdapterContext(client, target, {
         timeoutMs: opts.timeout,

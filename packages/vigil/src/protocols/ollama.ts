@@ -425,6 +425,10 @@ export const ollamaProtocol = defineProtocol({
   adapter: ollamaAdapter,
   model: 'required',
   modelNoun: 'model id',
-  request: { schema: ollamaRequestSchema },
+  // Optional: no request is the streamed one-token default probe.
+  request: { schema: ollamaRequestSchema.optional() },
   errorCodes: STREAM_ERROR_CODES,
+  // The one-token generation catches "Ollama is running" while /api/generate hangs (ollama #1378).
+  defaultChecks: ['liveness', 'readiness', 'integrity'],
+  quickLookRequest: { prompt: DEFAULT_PROMPT, stream: true },
 });

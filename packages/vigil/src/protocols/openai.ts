@@ -463,6 +463,10 @@ export const openaiProtocol = defineProtocol({
   adapter: openaiAdapter,
   model: 'required',
   modelNoun: 'model id',
-  request: { schema: openaiRequestSchema },
+  // Optional: no request is the streamed one-token default probe.
+  request: { schema: openaiRequestSchema.optional() },
   errorCodes: STREAM_ERROR_CODES,
+  // The one-token generation catches an engine dead behind a green /health (vllm #39863), by default.
+  defaultChecks: ['liveness', 'readiness', 'integrity'],
+  quickLookRequest: { prompt: DEFAULT_PROMPT, max_tokens: DEFAULT_MAX_TOKENS, stream: true },
 });

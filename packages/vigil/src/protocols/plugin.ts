@@ -66,6 +66,12 @@ export interface ProtocolPlugin<Name extends string = string> {
    * has one, is already copied). Gets the check block as parsed.
    */
   readonly planCheck?: (check: Readonly<Record<string, unknown>>, kind: CheckKind) => PlanAdditions;
+  /**
+   * A request `vigil check --url` also sends, as an integrity check, besides liveness, readiness and
+   * metadata (LLM protocols: a streamed generation of a few tokens, so its quick look shows time to
+   * first token and tokens per second). None: the quick look sends no inference.
+   */
+  readonly quickLookRequest?: unknown;
 }
 
 /** What {@link defineProtocol} takes: a {@link ProtocolPlugin} whose optional parts may be left out. */
