@@ -367,8 +367,17 @@ function Timeline({ results }: { results: ProbeResult[] }) {
   );
 }
 
+/** A streamed answer's timings for the results table: `TTFT 41 ms · 97.3 tok/s · gap 12 ms · 16 tok`. */
+function streamCell(stream: ProbeResult['stream']): string {
+  if (stream === undefined) return '—';
+  const ttft = stream.ttftMs === null ? 'no token' : `TTFT ${formatMs(stream.ttftMs)}`;
+  const rate = stream.tokensPerSecond === null ? '' : ` · ${stream.tokensPerSecond.toFixed(1)} tok/s`;
+  return `${ttft}${rate} · gap ${formatMs(stream.maxTokenGapMs)} · ${stream.tokens} tok`;
+}
+
 function ResultsTable({ results }: { results: ProbeResult[] }) {
   if (results.length === 0) return <p>No results yet.</p>;
+  const streams = results.some((r) => r.stream !== undefined);
   return (
     <div class="scroll">
       <table class="results">
@@ -378,6 +387,7 @@ function ResultsTable({ results }: { results: ProbeResult[] }) {
             <th scope="col">Outcome</th>
             <th scope="col">Duration</th>
             <th scope="col">HTTP</th>
+            {streams && <th scope="col">Stream</th>}
             <th scope="col">Reasons</th>
           </tr>
         </thead>
@@ -395,6 +405,7 @@ function ResultsTable({ results }: { results: ProbeResult[] }) {
               </td>
               <td>{formatMs(r.durationMs)}</td>
               <td>{r.httpStatus ?? '—'}</td>
+              {streams && <td>{streamCell(r.stream)}</td>}
               <td>
                 {r.failures.length === 0 && (r.notes === undefined || r.notes.length === 0) ? (
                   '—'

@@ -12,6 +12,7 @@ import type {
   Outcome,
   PhaseTimings,
   ProbeResult,
+  StreamTimings,
   Transition,
 } from '../types.js';
 import { escapeLabelValue, familyHeader, formatLabels, formatValue } from './exposition.js';
@@ -243,6 +244,9 @@ const TRANSITION_INDEX: Readonly<Record<string, number>> = Object.fromEntries(
 const NO_EXTRA: readonly string[] = [''];
 const PHASE_EXTRAS = PHASES.map(([phase]) => extraLabel('phase', phase));
 const INITIAL_TRANSITION_EXTRAS = INITIAL_TRANSITION_STATES.map(toExtra);
+const STREAM_TTFT = extraLabel('phase', 'ttft');
+const STREAM_GAP = extraLabel('phase', 'max_token_gap');
+const STREAM_TOTAL = extraLabel('phase', 'total');
 
 /**
  * The series of one (check, region): its label string and every value, as doubles in one array
@@ -265,6 +269,8 @@ class CheckSeries {
   errors: Map<string, number> | undefined;
   /** Transitions to states outside {@link INITIAL_TRANSITION_STATES}, from the first on. */
   otherTransitions: Map<string, number> | undefined;
+  /** The last result's stream timings (streamed LLM probes only). */
+  stream: StreamTimings | undefined;
 
   constructor(plan: CheckPlan, region: string) {
     this.region = region;
@@ -280,6 +286,7 @@ class CheckSeries {
       v[PHASE + i] = msToSeconds(result.phases[(PHASES[i] as (typeof PHASES)[number])[1]]);
     }
     v[HTTP_STATUS] = result.httpStatus ?? 0;
+    this.stream = result.stream;
   }
 
   setState(state: EvalState): void {
@@ -439,6 +446,41 @@ const FAMILIES: readonly Family[] = [
     write: (s, out) => s.deferred && out.sample('', 1),
   },
   counterFamily('default', 'vigil_probes_total', 'Probes run, whatever their outcome.', PROBES),
+  {
+    name: 'vigil_stream_duration_seconds',
+    help: "The last streamed answer's time to first token (ttft), largest gap between tokens (max_token_gap) and whole stream (total), in seconds; only for checks whose answers stream.",
+    type: 'gauge',
+    level: 'default',
+    labels: withCheckLabels('phase'),
+    write: (s, out) => {
+      const stream = s.stream;
+      if (!s.hasResult || stream === undefined) return;
+      if (stream.ttftMs !== null) out.sample(STREAM_TTFT, msToSeconds(stream.ttftMs));
+      out.sample(STREAM_GAP, msToSeconds(stream.maxTokenGapMs));
+      out.sample(STREAM_TOTAL, msToSeconds(stream.totalMs));
+    },
+  },
+  {
+    name: 'vigil_stream_tokens_per_second',
+    help: "The last streamed answer's decode speed, (tokens − 1) / (last token − first token); absent with fewer than two tokens.",
+    type: 'gauge',
+    level: 'default',
+    labels: withCheckLabels(),
+    write: (s, out) => {
+      const rate = s.stream?.tokensPerSecond;
+      if (s.hasResult && rate !== undefined && rate !== null) out.sample('', Math.round(rate * 1000) / 1000);
+    },
+  },
+  {
+    name: 'vigil_stream_tokens',
+    help: "Tokens in the last streamed answer: the server's count (usage, eval_count) when reported, else the token chunks.",
+    type: 'gauge',
+    level: 'default',
+    labels: withCheckLabels(),
+    write: (s, out) => {
+      if (s.hasResult && s.stream !== undefined) out.sample('', s.stream.tokens);
+    },
+  },
   resultFamily(
     'detail',
     'probe_http_duration_seconds',
