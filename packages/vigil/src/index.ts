@@ -70,6 +70,16 @@ export {
   sendCases,
 } from './probe/canary.js';
 export { fileBaselines, importPlanBaselines, storeBaselines } from './probe/canary-baselines.js';
+export {
+  METRIC_MISSING,
+  METRICS_PRESETS,
+  type MetricRule,
+  MetricsJudge,
+  type MetricsPreset,
+  type MetricsPresetName,
+  type MetricsProbeSpec,
+  probeMetrics,
+} from './probe/metrics-check.js';
 export { isProbeable, type ProbeDeps, runProbe } from './probe/run-probe.js';
 export {
   ADAPTERS,

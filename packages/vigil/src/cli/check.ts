@@ -75,7 +75,8 @@ export async function runChecks(
 /** A streamed answer's timings: `TTFT 41 ms, 97.3 tokens/s, max gap 12 ms (16 tokens, server count)`. */
 export function formatStream(stream: NonNullable<ProbeResult['stream']>): string {
   const ttft = stream.ttftMs === null ? 'no token' : `TTFT ${Math.round(stream.ttftMs)} ms`;
-  const rate = stream.tokensPerSecond === null ? 'tokens/s n/a' : `${stream.tokensPerSecond.toFixed(1)} tokens/s`;
+  const rate =
+    stream.tokensPerSecond === null ? 'tokens/s n/a' : `${stream.tokensPerSecond.toFixed(1)} tokens/s`;
   const source = stream.tokenSource === 'usage' ? 'server count' : 'chunks counted';
   return `${ttft}, ${rate}, max gap ${Math.round(stream.maxTokenGapMs)} ms (${stream.tokens} tokens, ${source})`;
 }

@@ -103,7 +103,14 @@ async function everything(level: MetricsLevel): Promise<string> {
   metrics.observeDeferral(plan, 'local', true);
   // A streamed LLM answer: the stream families exist only for checks like it.
   const llm = benchPlan(2);
-  const stream = { ttftMs: 40, maxTokenGapMs: 5, tokens: 16, tokenSource: 'usage' as const, tokensPerSecond: 90, totalMs: 200 };
+  const stream = {
+    ttftMs: 40,
+    maxTokenGapMs: 5,
+    tokens: 16,
+    tokenSource: 'usage' as const,
+    tokensPerSecond: 90,
+    totalMs: 200,
+  };
   metrics.observeResult(llm, probeResult({ checkId: llm.id, region: 'local', stream }));
   metrics.observeTransition(
     { checkId: plan.id, region: 'local', from: 'pending', to: 'unhealthy', at: 0, reason: 'x', results: [] },

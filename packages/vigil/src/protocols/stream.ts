@@ -90,12 +90,6 @@ export class StreamMeter {
     this.#arm();
   }
 
-  /** Ends the stream early for another reason (an error event): stops the timer and aborts the fetch. */
-  abort(reason: string): void {
-    clearTimeout(this.#timer);
-    if (!this.#controller.signal.aborted) this.#controller.abort(new Error(reason));
-  }
-
   /**
    * Stops the timer and returns the timings. `reportedTokens` is the server's own count when it gave
    * one (it then wins over the chunks counted). A stream that stalled counts the stall as a gap.
