@@ -221,7 +221,7 @@ function select(families: Map<string, PromFamily>, rule: MetricRule): number[] |
  *
  * @example
  * const judge = new MetricsJudge(METRICS_PRESETS.vllm.rules);
- * const verdict = judge.judge(text, Date.now());
+ * const verdict = judge.judge('vllm:num_requests_waiting{model_name="m"} 3\n', Date.now());
  */
 export class MetricsJudge {
   readonly #rules: readonly MetricRule[];

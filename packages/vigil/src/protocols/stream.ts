@@ -50,8 +50,8 @@ export function assertsStream(plan: CheckPlan): boolean {
  *
  * @example
  * const meter = new StreamMeter({ tokenGapMs: 2000 });
- * // … meter.token() per token chunk, fetch with signal: meter.signal …
- * const timings = meter.finish(usageTokens);
+ * meter.token(); // once per chunk that carried a token; fetch with `signal: meter.signal`
+ * const timings = meter.finish(16); // the server's own count, when it reported one
  */
 export class StreamMeter {
   /** Aborted when the stream stalls; pass it to the fetch. */
