@@ -8,8 +8,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { runHub } from 'vigil';
+import { createLogger, runHub } from 'vigil';
 
 const BIN = fileURLToPath(import.meta.resolve('@vigil/example-model-server/bin'));
 const HOST = process.env.DEMO_HOST ?? '127.0.0.1';
@@ -22,6 +23,12 @@ const ROUTER_ADMIN_PORT = Number(process.env.DEMO_ROUTER_ADMIN_PORT ?? 7981);
 /** Requests a second the demo sends through the router, so it has traffic to judge. */
 const LOAD_PER_SECOND = Number(process.env.DEMO_ROUTER_LOAD ?? 20);
 const HEURISTIC = fileURLToPath(new URL('./heuristic.js', import.meta.url));
+/** `json` or `pretty`; default: pretty on a terminal, JSON lines otherwise (as `vigil run`). */
+const LOG_FORMAT = process.env.DEMO_LOG_FORMAT;
+const LOG_LEVEL = process.env.DEMO_LOG_LEVEL ?? 'info';
+
+/** The demo's own lines (the receiver, the model servers) in the hub's log format: one look for all. */
+const log = createLogger({ level: LOG_LEVEL, format: LOG_FORMAT });
 
 interface DemoServer {
   /** The target's name. */
@@ -145,10 +152,12 @@ function startReceiver(): Promise<void> {
         };
         for (const a of n.alerts) {
           const what = `${a.labels.alertname} ${a.labels.target}/${a.labels.check} (${a.labels.severity})`;
-          console.log(`[receiver] ${a.status.toUpperCase()} ${what}: ${a.annotations.description ?? ''}`);
+          const line = `receiver: ${a.status.toUpperCase()} ${what}: ${a.annotations.description ?? ''}`;
+          if (a.status === 'firing') log.warn(line);
+          else log.info(line);
         }
       } catch {
-        console.log(`[receiver] unreadable notification: ${body.slice(0, 200)}`);
+        log.error(`receiver: unreadable notification: ${body.slice(0, 200)}`);
       }
       res.writeHead(200).end();
     });
@@ -157,6 +166,31 @@ function startReceiver(): Promise<void> {
     receiver.once('error', reject);
     receiver.listen(RECEIVER_PORT, HOST, () => resolve());
     receiver.unref();
+  });
+}
+
+/**
+ * A model server's stdout through the demo's logger: its Fastify (pino) JSON records and its plain
+ * lines become lines of the same format, tagged with the model.
+ */
+function relayServerLog(model: string, child: ChildProcess): void {
+  if (!child.stdout) return;
+  const levels: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {
+    10: 'trace',
+    20: 'debug',
+    30: 'info',
+    40: 'warn',
+    50: 'error',
+    60: 'fatal',
+  };
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    if (line.trim() === '') return;
+    try {
+      const { level, msg, time: _time, pid: _pid, hostname: _host, ...fields } = JSON.parse(line);
+      log[levels[level as number] ?? 'info']({ model, ...fields }, String(msg ?? ''));
+    } catch {
+      log.info({ model }, line);
+    }
   });
 }
 
@@ -203,15 +237,15 @@ for (const s of servers) {
   });
   children.push(child);
   child.on('exit', (code, signal) => {
-    if (!stopping) console.log(`[demo] ${s.name} server exited (code ${code}, signal ${signal})`);
+    if (!stopping) log.error(`demo: ${s.name} server exited (code ${code}, signal ${signal})`);
   });
   try {
     await waitForLine(child, /serving .* at \S+/, 30_000);
   } catch (err) {
-    console.error(`[demo] ${s.name}: ${(err as Error).message}`);
+    log.fatal(`demo: ${s.name}: ${(err as Error).message}`);
     stop(1);
   }
-  child.stdout?.pipe(process.stdout);
+  relayServerLog(s.model, child);
 }
 
 await startReceiver();
@@ -223,7 +257,8 @@ const hub = await runHub({
   port: HUB_PORT,
   host: HOST,
   store: join(STATE_DIR, 'demo.db'),
-  logLevel: process.env.DEMO_LOG_LEVEL ?? 'info',
+  logLevel: LOG_LEVEL,
+  logFormat: LOG_FORMAT,
   routers: true,
   routerAdminPort: ROUTER_ADMIN_PORT,
 });

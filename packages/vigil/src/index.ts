@@ -57,6 +57,7 @@ export {
 export { DEFAULT_PROBE_BUDGET, resolveBudget } from './config/budget.js';
 export { buildPlan, type LoadResult, loadConfig, parseConfig } from './config/index.js';
 export { DEFAULT_PORT, type RunningHub, runHub } from './daemon/hub.js';
+export { createLogger, LOG_FORMATS, LOG_LEVELS, type LoggerOptions } from './daemon/logger.js';
 export { runRouters } from './daemon/route.js';
 export { ConfigError, UsageError, VigilError } from './errors.js';
 export { createHub, type Hub, type HubOptions } from './hub/hub.js';

@@ -14,7 +14,7 @@
  * cannot be bound.
  */
 import { type Command, Option } from 'commander';
-import { LOG_LEVELS } from '../daemon/hub.js';
+import { LOG_FORMATS, LOG_LEVELS } from '../daemon/logger.js';
 import { type RouteOptions, runRouters } from '../daemon/route.js';
 import { UsageError } from '../errors.js';
 import { DEFAULT_ADMIN_PORT } from '../router/admin.js';
@@ -56,6 +56,12 @@ export function registerRoute(program: Command): void {
         .hideHelp(),
     )
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'log lines: json (pino JSON lines) or pretty (time, level, message); default pretty on a terminal, json otherwise',
+      ).choices(LOG_FORMATS),
+    )
     .action(async (opts: RouteOptions) => {
       await runUntilSignalled(() => runRouters(opts));
     });

@@ -17,7 +17,8 @@
  */
 import { type Command, Option } from 'commander';
 import { DEFAULT_MAX_CONFIG_BYTES } from '../config/load.js';
-import { DEFAULT_PORT, LOG_FORMATS, LOG_LEVELS, type RunOptions, runHub } from '../daemon/hub.js';
+import { DEFAULT_PORT, type RunOptions, runHub } from '../daemon/hub.js';
+import { LOG_FORMATS, LOG_LEVELS } from '../daemon/logger.js';
 import { UsageError } from '../errors.js';
 import { runUntilSignalled } from './signals.js';
 
@@ -49,9 +50,10 @@ export function registerRun(program: Command): void {
     )
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .addOption(
-      new Option('--log-format <format>', 'log line format (JSON lines on stdout)')
-        .choices(LOG_FORMATS)
-        .default('json'),
+      new Option(
+        '--log-format <format>',
+        'log lines: json (pino JSON lines) or pretty (time, level, message); default pretty on a terminal, json otherwise',
+      ).choices(LOG_FORMATS),
     )
     .option(
       '--metrics-detail',

@@ -262,8 +262,8 @@ describe('bad flags and URLs are usage errors (exit 2) with one line', () => {
       "error: option '--log-level <level>' argument 'verbose' is invalid. Allowed choices are fatal, error, warn, info, debug, trace, silent.",
     ],
     [
-      ['run', '--log-format', 'pretty'],
-      "error: option '--log-format <format>' argument 'pretty' is invalid. Allowed choices are json.",
+      ['run', '--log-format', 'logfmt'],
+      "error: option '--log-format <format>' argument 'logfmt' is invalid. Allowed choices are json, pretty.",
     ],
     [['run', '--port', '70000'], 'error: --port must be 0..65535, got "70000"'],
     [['run', '--bogus'], "error: unknown option '--bogus'"],

@@ -4,9 +4,8 @@
  * process from the hub `vigil run` runs, which also takes the routers' traffic as results
  * (`router/traffic.ts`); reload on file change and SIGHUP.
  */
-import { pino } from 'pino';
 import { type ConfigWatcher, watchConfigFile } from '../config/watch.js';
-import { ConfigError, UsageError, VigilError } from '../errors.js';
+import { ConfigError, VigilError } from '../errors.js';
 import type { Hub } from '../hub/hub.js';
 import { createRouterAdmin } from '../router/admin.js';
 import type { RouterPlan } from '../router/config.js';
@@ -17,6 +16,7 @@ import { createRouter, type Router, type TrafficObservation } from '../router/pr
 import { createTrafficReporter, type TrafficReporter } from '../router/traffic.js';
 import type { ProbeResult } from '../types.js';
 import { LOG_LEVELS } from './log-levels.js';
+import { createLogger } from './logger.js';
 
 /** Options of {@link runRouters}: `vigil route`'s flags. */
 export interface RouteOptions {
@@ -33,8 +33,10 @@ export interface RouteOptions {
    * (`POST /api/v1/traffic`); without it the hub gets states only.
    */
   hubToken?: string;
-  /** One of {@link LOG_LEVELS}. */
+  /** One of {@link LOG_LEVELS} (daemon/logger.ts). */
   logLevel: string;
+  /** One of {@link LOG_FORMATS} (daemon/logger.ts). Default: `pretty` when stdout is a terminal, else `json`. */
+  logFormat?: string;
   /** Every attempt's outcome, as it happens (tests, benches). */
   onObservation?: (observation: TrafficObservation) => void;
   /**
@@ -62,12 +64,7 @@ export interface RunningRouters {
  *   Nothing is left running when it throws.
  */
 export async function runRouters(opts: RouteOptions): Promise<RunningRouters> {
-  if (!(LOG_LEVELS as readonly string[]).includes(opts.logLevel))
-    throw new UsageError(
-      'VIGIL_ERR_USAGE',
-      `log level must be one of ${LOG_LEVELS.join(', ')}, got "${opts.logLevel}"`,
-    );
-  const logger = pino({ level: opts.logLevel, base: undefined });
+  const logger = createLogger({ level: opts.logLevel, format: opts.logFormat });
   const loaded = await loadRouterConfig(opts.config);
   if (!loaded.ok)
     throw new ConfigError(loaded.code, `${opts.config}: the routers did not start`, loaded.diagnostics);
