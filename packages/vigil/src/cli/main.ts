@@ -3,6 +3,7 @@ import { ConfigError, EXIT_CODES, exitCodeOf, VigilError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerBaseline } from './baseline.js';
 import { registerCheck } from './check.js';
+import { applyEnvironment } from './env.js';
 import { registerExport } from './export.js';
 import { registerRoute } from './route.js';
 import { registerRun } from './run.js';
@@ -12,6 +13,8 @@ import { registerValidate } from './validate.js';
  * Builds the `vigil` command line: `check` (one-shot probes, a CI gate), `run` (the hub), `validate`
  * (config diagnostics), `export prometheus-rules` (Vigil's alerting as Prometheus rules) and
  * `baseline show|diff` (canary baselines).
+ *
+ * Every flag is also read from a `VIGIL_*` environment variable (`cli/env.ts`; a flag given wins).
  *
  * @returns a commander program whose usage errors throw CommanderError (see {@link main}).
  */
@@ -27,6 +30,8 @@ export function createProgram(): Command {
   registerRoute(program);
   registerRun(program);
   registerValidate(program);
+  // Last: it gives every option registered above its VIGIL_* variable.
+  applyEnvironment(program);
   return program;
 }
 

@@ -19,6 +19,15 @@ describe('vigil.schema.json', () => {
     expect(committed).toEqual(generateJsonSchema());
   });
 
+  it("is what the README's editor modeline points at, and ships in the package", () => {
+    const root = (path: string) =>
+      readFileSync(fileURLToPath(new URL(`../../../../${path}`, import.meta.url)), 'utf8');
+    expect(root('README.md')).toContain(
+      `# yaml-language-server: $schema=./node_modules/vigil/${JSON_SCHEMA_FILE}`,
+    );
+    expect(JSON.parse(root('packages/vigil/package.json')).files).toContain(JSON_SCHEMA_FILE);
+  });
+
   it('is draft 2020-12 with help text for editors', () => {
     expect(committed.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
     expect(committed.$defs.Interval.description).toMatch(/between two probes/);

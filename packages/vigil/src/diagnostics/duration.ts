@@ -1,13 +1,16 @@
 import { ConfigError } from '../errors.js';
 
 /** Milliseconds per duration unit. */
-const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
 
 /**
- * The text form of a duration: one or more `<number><unit>` parts, units `ms`, `s`, `m`, `h`, e.g. `"10s"`,
- * `"150ms"`, `"1m30s"`, `"1.5s"`. Used as the `pattern` of durations in the JSON Schema.
+ * The text form of a duration: one or more `<number><unit>` parts, units `ms`, `s`, `m`, `h`, `d` (24h)
+ * and `w` (7d) as Prometheus spells them (`model.ParseDuration`; its `y` is left out: a year is beyond
+ * {@link MAX_DURATION_MS}), e.g. `"10s"`, `"150ms"`, `"1m30s"`, `"1.5s"`, `"1d12h"`, `"1w"`. Used as the
+ * `pattern` of durations in the JSON Schema. Unlike Prometheus, parts may come in any order and may
+ * have fractions (`"1.5s"`): every duration Prometheus accepts up to the maximum is accepted here.
  */
-export const DURATION_PATTERN = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
+export const DURATION_PATTERN = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+$/;
 
 /**
  * The longest duration accepted: 2^31 − 1 ms (about 24.8 days). Node's timers fire at once for longer
@@ -15,10 +18,10 @@ export const DURATION_PATTERN = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
  */
 export const MAX_DURATION_MS = 2_147_483_647;
 
-const PART = /(\d+)(?:\.(\d+))?(ms|s|m|h)/g;
+const PART = /(\d+)(?:\.(\d+))?(ms|s|m|h|d|w)/g;
 
 /**
- * Parses a duration such as `"10s"`, `"150ms"`, `"5m"`, `"1h"` or a compound like `"1m30s"` into whole
+ * Parses a duration such as `"10s"`, `"150ms"`, `"5m"`, `"1h"`, `"1d"`, `"1w"` or a compound like `"1m30s"` into whole
  * milliseconds. Fractions are allowed while the result stays a whole number of milliseconds (`"1.5s"` is
  * 1500; `"0.5ms"` is an error). A unit is required: a bare number is ambiguous.
  *
@@ -43,11 +46,11 @@ export function parseDuration(text: string): number {
  */
 export function durationProblem(text: string, example = '10s'): string | undefined {
   const like = `expected a duration like ${JSON.stringify(example)}`;
-  if (/^\s*[+-]?\d+(?:\.\d+)?\s*$/.test(text)) return `${like} (add a unit: ms, s, m or h)`;
+  if (/^\s*[+-]?\d+(?:\.\d+)?\s*$/.test(text)) return `${like} (add a unit: ms, s, m, h, d or w)`;
   if (!DURATION_PATTERN.test(text)) return like;
   const ms = toMs(text);
   if (!Number.isInteger(ms)) return `${like}: durations are whole milliseconds`;
-  if (ms > MAX_DURATION_MS) return `${like}: the longest supported duration is 596h (24.8 days)`;
+  if (ms > MAX_DURATION_MS) return `${like}: the longest supported duration is 596h (24.8 days; 3w3d20h)`;
   return undefined;
 }
 

@@ -102,7 +102,7 @@ describe('routers schema', () => {
     ],
     [
       { ...base, policy: { deadline: '200' } },
-      'routers[0].policy.deadline: expected a duration like "200ms" (add a unit: ms, s, m or h), got "200"',
+      'routers[0].policy.deadline: expected a duration like "200ms" (add a unit: ms, s, m, h, d or w), got "200"',
     ],
     [
       { ...base, policy: { deadline: '200ms', failoverAt: '250ms' } },
