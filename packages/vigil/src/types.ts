@@ -228,6 +228,8 @@ export interface TargetConfig {
   headers: Record<string, string>;
   auth?: AuthConfig;
   tls?: TlsConfig;
+  /** Forward proxy of this target's probes (`http://host:port`); default: the environment's. */
+  proxyUrl?: string;
   /** Response body cap in bytes. Default 1 MiB. */
   maxBodyBytes: number;
   /** Redirects followed before TOO_MANY_REDIRECTS. Default 5. */
@@ -369,6 +371,11 @@ export interface HttpRequest {
     serverName?: string;
     insecureSkipVerify?: boolean;
   };
+  /**
+   * Forward proxy, `http://[user:password@]host:port`: http requests in absolute form, https through a
+   * CONNECT tunnel. Default: `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` when the client reads them.
+   */
+  proxyUrl?: string;
   signal?: AbortSignal;
   /**
    * Called with each chunk of the final response's body as it arrives (after the cap check, so at most

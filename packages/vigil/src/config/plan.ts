@@ -118,6 +118,7 @@ function toTargetConfig(spec: TargetSpec, protocol: ProtocolPlugin): TargetConfi
     headers: spec.headers ?? {},
     ...(spec.auth !== undefined && { auth: spec.auth }),
     ...(spec.tls !== undefined && { tls: spec.tls }),
+    ...(spec.proxyUrl !== undefined && { proxyUrl: spec.proxyUrl }),
     maxBodyBytes: spec.maxBodyBytes,
     maxRedirects: spec.maxRedirects,
     budget: resolveBudget(spec.budget),

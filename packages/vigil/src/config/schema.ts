@@ -597,6 +597,36 @@ const versionSchema = z
   .transform(String)
   .describe('Model version; numbers are turned into strings (quote "1.10" so it stays 1.10).');
 
+/**
+ * A target's forward proxy: `http://host:port`, credentials allowed (`http://user:${PASSWORD}@…`, sent
+ * as `Proxy-Authorization: Basic`). https targets go through a CONNECT tunnel (TLS end to end).
+ */
+const proxyUrlSchema = z
+  .string({ error: requiredOr(`expected a proxy URL like "http://proxy.internal:3128", got ${GOT}`) })
+  .superRefine((text, ctx) => {
+    let url: URL | undefined;
+    try {
+      url = new URL(text);
+    } catch {
+      url = undefined;
+    }
+    const problem =
+      url === undefined || url.hostname === ''
+        ? 'expected a proxy URL like "http://proxy.internal:3128"'
+        : url.protocol !== 'http:'
+          ? `a proxy URL is http:// (https targets are tunnelled through it with CONNECT), got a ${url.protocol}// URL`
+          : url.pathname !== '/' || url.search !== '' || url.hash !== ''
+            ? 'a proxy URL is http://host:port, without a path, query or fragment'
+            : undefined;
+    // The text is not echoed: it may carry the proxy's password.
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .meta({
+    description:
+      "Forward proxy of this target's probes, http://[user:password@]host:port (https targets: CONNECT). Default: HTTP_PROXY / HTTPS_PROXY / NO_PROXY.",
+    pattern: '^http://',
+  });
+
 /** The keys every target has; `url` takes the URLs its protocol accepts. */
 function baseTargetShape(url: UrlForm) {
   return {
@@ -613,6 +643,7 @@ function baseTargetShape(url: UrlForm) {
     headers: headerMap().optional().describe('Headers sent with every request of this target.'),
     auth: authSchema.optional(),
     tls: tlsSchema.optional(),
+    proxyUrl: proxyUrlSchema.optional(),
     maxBodyBytes: wholeNumber(1, 'Response body cap in bytes.').default(1_048_576),
     maxRedirects: wholeNumber(0, 'Redirects followed before TOO_MANY_REDIRECTS.').default(5),
     budget: budgetSchema.optional(),

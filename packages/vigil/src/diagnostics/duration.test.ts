@@ -34,7 +34,10 @@ describe('parseDuration', () => {
     ['10S', 'expected a duration like "10s", got "10S"'],
     ['1y', 'expected a duration like "10s", got "1y"'],
     ['1D', 'expected a duration like "10s", got "1D"'],
-    ['4w', 'expected a duration like "10s": the longest supported duration is 596h (24.8 days; 3w3d20h), got "4w"'],
+    [
+      '4w',
+      'expected a duration like "10s": the longest supported duration is 596h (24.8 days; 3w3d20h), got "4w"',
+    ],
     ['0.5ms', 'expected a duration like "10s": durations are whole milliseconds, got "0.5ms"'],
     [
       '597h',

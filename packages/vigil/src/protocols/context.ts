@@ -84,7 +84,7 @@ export function joinUrl(base: string, path: string): string {
  *   `authorization: Basic base64(user:password)`), then the request's own headers (header names are
  *   merged case-insensitively, later ones win, and sent lower-case);
  * - sends a string or byte body as is and anything else as JSON with `content-type: application/json`;
- * - applies the target's `maxBodyBytes`, `maxRedirects` and TLS options (the PEM files named by
+ * - applies the target's `maxBodyBytes`, `maxRedirects`, `proxyUrl` and TLS options (the PEM files named by
  *   `target.tls` are read once per TLS config object and cached; a file that cannot be read gives a
  *   `TLS` exchange error, not an exception);
  * - gets what is left of the probe's timeout as its `timeoutMs`: the probe's timeout is shared by all of
@@ -150,6 +150,7 @@ export function createAdapterContext(
       if (tls) request.tls = tls;
       if (signal) request.signal = signal;
       if (onBody) request.onBody = onBody;
+      if (target.proxyUrl !== undefined) request.proxyUrl = target.proxyUrl;
       return client.request(request);
     },
   };

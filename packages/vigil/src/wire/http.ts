@@ -8,6 +8,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
+import { getProxyForUrl } from 'proxy-from-env';
 import { VigilError } from '../errors.js';
 import type {
   HttpClient,
@@ -34,7 +35,16 @@ export interface HttpClientOptions {
   maxSocketsPerOrigin?: number;
   /** Sent as `user-agent` unless the request sets one. Default `vigil`. */
   userAgent?: string;
+  /**
+   * Send requests through the proxy that `HTTP_PROXY` / `HTTPS_PROXY` (or lower case) name, except to
+   * hosts `NO_PROXY` lists — curl's rules, by the proxy-from-env package. Default true. A request's
+   * own `proxyUrl` (a target's `proxyUrl`) wins over the environment.
+   */
+  proxyFromEnvironment?: boolean;
 }
+
+/** The environment variables {@link HttpClientOptions.proxyFromEnvironment} reads. */
+const PROXY_VARIABLES = ['http_proxy', 'https_proxy', 'all_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY'];
 
 /** setTimeout's ceiling (2^31 − 1 ms, about 24.8 days); a longer delay would fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -103,20 +113,63 @@ interface Target {
   /** `host:port` (`[::1]:443` for IPv6), for messages. */
   authority: string;
   isIpLiteral: boolean;
+  /** The forward proxy this hop goes through, if any. */
+  proxy?: Proxy | undefined;
 }
 
-function targetOf(url: URL): Target {
+/** A forward proxy (an `http://` URL): absolute-form requests for http, a CONNECT tunnel for https. */
+interface Proxy {
+  host: string;
+  port: number;
+  /** `proxy host:port`, for messages (never the credentials). */
+  authority: string;
+  /** `Proxy-Authorization` from the URL's user:password, if any. */
+  authorization?: string | undefined;
+}
+
+function targetOf(url: URL, proxyUrl?: string): Target {
   const isHttps = url.protocol === 'https:';
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const port = url.port === '' ? (isHttps ? 443 : 80) : Number(url.port);
   const isIpLiteral = net.isIP(host) !== 0;
   const authority = `${host.includes(':') ? `[${host}]` : host}:${port}`;
-  return { url, isHttps, host, port, authority, isIpLiteral };
+  return { url, isHttps, host, port, authority, isIpLiteral, proxy: proxyOf(proxyUrl) };
+}
+
+function proxyOf(proxyUrl: string | undefined): Proxy | undefined {
+  if (proxyUrl === undefined || proxyUrl === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(proxyUrl.includes('://') ? proxyUrl : `http://${proxyUrl}`);
+  } catch {
+    throw invalidRequest(`not a proxy URL: ${JSON.stringify(proxyUrl.replace(/\/\/[^@/]*@/, '//…@'))}`);
+  }
+  if (url.protocol !== 'http:')
+    throw invalidRequest(`a proxy URL must be http://host:port, got a ${url.protocol} URL`);
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const port = url.port === '' ? 80 : Number(url.port);
+  const user = decodeURIComponent(url.username);
+  const authorization =
+    user === ''
+      ? undefined
+      : `Basic ${Buffer.from(`${user}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+  return { host, port, authority: `proxy ${host.includes(':') ? `[${host}]` : host}:${port}`, authorization };
+}
+
+/**
+ * What a failure is about: the proxy while reaching it (its DNS, its TCP connect), else the target.
+ * A refused CONNECT says so itself (`ERR_VIGIL_PROXY`).
+ */
+function blamed(target: Target, stage: Stage): Target {
+  const { proxy } = target;
+  if (proxy === undefined || (stage !== 'dns' && stage !== 'connect')) return target;
+  return { ...target, host: proxy.host, port: proxy.port, authority: proxy.authority };
 }
 
 /** Classifies a socket or parser error by the first thing that went wrong (curl's and blackbox's habit). */
 function classify(err: NodeJS.ErrnoException, stage: Stage, target: Target): ExchangeError {
   const code = typeof err.code === 'string' ? err.code : '';
+  if (code === 'ERR_VIGIL_PROXY') return { code: 'NETWORK', message: err.message };
   // OpenSSL's messages carry a library trace (`8…:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert
   // certificate required:…`): keep the reason. Node's own repeat the code (`connect ECONNREFUSED …`).
   const reason = /:SSL routines:[^:]*:([^:]+):/.exec(err.message)?.[1] ?? err.message.replace(` ${code}`, '');
@@ -200,6 +253,10 @@ interface HopSpec {
   agent: http.Agent | undefined;
   /** The request's body observer; given the chunks of a final (non-redirect) response only. */
   onBody: ((chunk: Buffer) => void) | undefined;
+  /** An https hop through a proxy: opens the CONNECT tunnel and the TLS session inside it. */
+  tunnel?:
+    | ((options: http.ClientRequestArgs, done: (err: Error | null, socket?: net.Socket) => void) => undefined)
+    | undefined;
 }
 
 // ClientRequest hands its own options to these; they carry host, port and the TLS fields set below.
@@ -217,7 +274,20 @@ function requestOptions(target: Target, spec: HopSpec): https.RequestOptions {
     method: spec.method,
     headers: spec.headers,
   };
-  if (spec.agent) options.agent = spec.agent;
+  const { proxy } = target;
+  if (proxy !== undefined && !target.isHttps) {
+    // Absolute-form request to the proxy (RFC 9112 §3.2.2); the agent pools connections to it.
+    options.host = proxy.host;
+    options.port = proxy.port;
+    options.path = url.href;
+    options.headers = { ...spec.headers, host: url.host };
+    if (proxy.authorization !== undefined) options.headers['proxy-authorization'] = proxy.authorization;
+  }
+  if (spec.tunnel !== undefined) {
+    // A tunnel is one exchange's (no pool through a proxy): Node asks for it with a callback.
+    options.createConnection = spec.tunnel as unknown as https.RequestOptions['createConnection'];
+    options.defaultPort = 443;
+  } else if (spec.agent) options.agent = spec.agent;
   else {
     // No agent: Node calls createConnection directly (a fresh socket, `connection: close`).
     options.createConnection = target.isHttps ? connectTls : connectTcp;
@@ -293,11 +363,64 @@ function runHop(ctl: Control, spec: HopSpec, phases: PhaseTimings): Promise<HopO
       resolve(outcome);
     };
 
+    let connectRequest: http.ClientRequest | undefined;
+    const tunneled = target.isHttps && target.proxy !== undefined;
+    if (tunneled) {
+      const proxy = target.proxy as Proxy;
+      spec.tunnel = (options, created) => {
+        // CONNECT host:port (RFC 9110 §9.3.6) through Node's own parser. Phases: dns and connect are
+        // the proxy's, and connect lasts until the tunnel is open (the CONNECT round trip included);
+        // tls is the handshake with the target inside it.
+        ctl.stage = net.isIP(proxy.host) !== 0 ? 'connect' : 'dns';
+        const headers: Record<string, string> = { host: target.authority };
+        if (proxy.authorization !== undefined) headers['proxy-authorization'] = proxy.authorization;
+        const connect = http.request({
+          host: proxy.host,
+          port: proxy.port,
+          method: 'CONNECT',
+          path: target.authority,
+          headers,
+          agent: false,
+        });
+        connectRequest = connect;
+        connect.once('socket', (s: net.Socket) => s.once('lookup', onLookup));
+        connect.once('connect', (res: http.IncomingMessage, raw: net.Socket, head: Buffer) => {
+          if (res.statusCode !== 200 || head.length > 0) {
+            raw.destroy();
+            const why =
+              res.statusCode !== 200
+                ? `${res.statusCode} ${res.statusMessage ?? ''}`.trim()
+                : 'data before the TLS handshake';
+            created(
+              Object.assign(new Error(`${proxy.authority} refused CONNECT to ${target.authority}: ${why}`), {
+                code: 'ERR_VIGIL_PROXY',
+              }),
+            );
+            return;
+          }
+          onConnect();
+          created(null, tls.connect({ ...(options as tls.ConnectionOptions), socket: raw }));
+        });
+        connect.once('response', (res: http.IncomingMessage) => {
+          res.resume();
+          created(
+            Object.assign(
+              new Error(`${proxy.authority} answered CONNECT to ${target.authority} with ${res.statusCode}`),
+              { code: 'ERR_VIGIL_PROXY' },
+            ),
+          );
+        });
+        connect.once('error', (err) => created(err));
+        connect.end();
+        return undefined;
+      };
+    }
     const req = (target.isHttps ? https : http).request(requestOptions(target, spec));
+    if (tunneled) req.once('close', () => connectRequest?.destroy());
 
     const fail = (err: NodeJS.ErrnoException): void => {
       if (settled) return;
-      const error = classify(err, ctl.stage, target);
+      const error = classify(err, ctl.stage, blamed(target, ctl.stage));
       // A pooled connection the server closed while idle: the request never reached it (undici and
       // Node's docs retry exactly this case once).
       const retryable = reused && tFirstByte < 0 && error.code === 'CONNECTION_RESET';
@@ -314,7 +437,13 @@ function runHop(ctl: Control, spec: HopSpec, phases: PhaseTimings): Promise<HopO
         ctl.stage = 'request';
         return;
       }
-      ctl.stage = target.isIpLiteral ? 'connect' : 'dns';
+      if (tunneled) {
+        // The tunnel is open (its phases measured above): the TLS handshake is next.
+        s.once('secureConnect', onSecure);
+        return;
+      }
+      const endpoint = blamed(target, 'connect');
+      ctl.stage = net.isIP(endpoint.host) !== 0 ? 'connect' : 'dns';
       s.once('lookup', onLookup);
       s.once('connect', onConnect);
       if (target.isHttps) s.once('secureConnect', onSecure);
@@ -437,6 +566,11 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   };
   const httpAgent = keepAlive ? new http.Agent(agentOptions) : undefined;
   const httpsAgent = keepAlive ? new https.Agent(agentOptions) : undefined;
+  // Read once: when no variable names a proxy, no probe pays for looking.
+  const fromEnvironment =
+    (options.proxyFromEnvironment ?? true) && PROXY_VARIABLES.some((name) => process.env[name]);
+  const proxyFor = (url: URL, own: string | undefined): string | undefined =>
+    own ?? (fromEnvironment ? getProxyForUrl(url.href) || undefined : undefined);
   let closed = false;
 
   async function request(req: HttpRequest): Promise<HttpExchange> {
@@ -459,7 +593,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     const maxRedirects = req.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
     const ctl: Control = {
       stage: 'queued',
-      target: targetOf(url),
+      target: targetOf(url, proxyFor(url, req.proxyUrl)),
       interrupted: undefined,
       request: undefined,
       settle: undefined,
@@ -562,7 +696,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
           headers = withoutHeaders(headers, BODY_HEADERS);
         }
         if (next.origin !== target.url.origin) headers = withoutHeaders(headers, CREDENTIAL_HEADERS);
-        ctl.target = targetOf(next);
+        ctl.target = targetOf(next, proxyFor(next, req.proxyUrl));
       }
     } finally {
       clearTimeout(timer);
