@@ -14,6 +14,11 @@ const VALID: Record<string, Record<string, unknown>> = {
   pagerduty: { type: 'pagerduty', routingKey: 'R0UT1NGK3Y0123456789abcdef012345' },
   alertmanager: { type: 'alertmanager', url: ['http://am-0:9093', 'http://am-1:9093'] },
   email: { type: 'email', host: 'smtp.example.com', from: 'vigil@example.com', to: ['oncall@example.com'] },
+  teams: {
+    type: 'teams',
+    webhookUrl: 'https://prod-01.westeurope.logic.azure.com/workflows/x/triggers/manual/paths/invoke?sig=s',
+  },
+  discord: { type: 'discord', webhookUrl: 'https://discord.com/api/webhooks/1/x' },
 };
 
 function configError(run: () => unknown): ConfigError {
@@ -27,8 +32,16 @@ function configError(run: () => unknown): ConfigError {
 }
 
 describe('notifier registry', () => {
-  it('registers the five notifier types', () => {
-    expect(NOTIFIER_TYPE_NAMES).toEqual(['webhook', 'slack', 'pagerduty', 'alertmanager', 'email']);
+  it('registers the seven notifier types', () => {
+    expect(NOTIFIER_TYPE_NAMES).toEqual([
+      'webhook',
+      'slack',
+      'pagerduty',
+      'alertmanager',
+      'email',
+      'teams',
+      'discord',
+    ]);
     expect(Object.keys(VALID).sort()).toEqual([...NOTIFIER_TYPE_NAMES].sort());
   });
 
@@ -40,10 +53,10 @@ describe('notifier registry', () => {
   });
 
   it('names the known types for an unknown one', () => {
-    const error = configError(() => createNotifier('chat', { type: 'teams', url: 'https://x' }));
+    const error = configError(() => createNotifier('chat', { type: 'matrix', url: 'https://x' }));
     expect(error.code).toBe('VIGIL_ERR_CONFIG_INVALID');
     expect(error.diagnostics).toEqual([
-      'alerting.notifiers.chat.type: expected one of "webhook", "slack", "pagerduty", "alertmanager", "email", got "teams"',
+      'alerting.notifiers.chat.type: expected one of "webhook", "slack", "pagerduty", "alertmanager", "email", "teams", "discord", got "matrix"',
     ]);
   });
 
@@ -68,7 +81,7 @@ describe('notifier registry', () => {
   it('suggests the closest type for a misspelt one', () => {
     const error = configError(() => createNotifier('chat', { type: 'slak', webhookUrl: 'https://x' }));
     expect(error.diagnostics).toEqual([
-      'alerting.notifiers.chat.type: expected one of "webhook", "slack", "pagerduty", "alertmanager", "email", got "slak"; did you mean "slack"?',
+      'alerting.notifiers.chat.type: expected one of "webhook", "slack", "pagerduty", "alertmanager", "email", "teams", "discord", got "slak"; did you mean "slack"?',
     ]);
   });
 

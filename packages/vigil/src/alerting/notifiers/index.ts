@@ -17,9 +17,11 @@ import { type ConfigPath, formatPath } from '../../diagnostics/paths.js';
 import { ConfigError } from '../../errors.js';
 import type { Notifier, NotifierPlugin } from '../types.js';
 import { alertmanagerPlugin } from './alertmanager.js';
+import { discordPlugin } from './discord.js';
 import { emailPlugin } from './email.js';
 import { pagerdutyPlugin } from './pagerduty.js';
 import { slackPlugin } from './slack.js';
+import { teamsPlugin } from './teams.js';
 import { webhookPlugin } from './webhook.js';
 
 /** Every notifier plugin by its `type` name (the key; each plugin's schema has it as its `type` literal). */
@@ -29,6 +31,8 @@ export const NOTIFIER_TYPES = Object.freeze({
   pagerduty: pagerdutyPlugin,
   alertmanager: alertmanagerPlugin,
   email: emailPlugin,
+  teams: teamsPlugin,
+  discord: discordPlugin,
 });
 
 /** A notifier `type` name. */
