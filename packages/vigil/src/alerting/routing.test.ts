@@ -96,7 +96,7 @@ describe('alertingSchema', () => {
         'routes[0].group_wait: expected a duration like "30s", got "soon"',
         'notifiers.chat.webhookUrl: expected an http(s) URL, got [REDACTED]',
         'notifiers.chat.channel: unknown key; expected one of: type, webhookUrl',
-        'notifiers.pd.type: expected one of "webhook", "slack", "pagerduty", "alertmanager", "email", got "pagerdutty"; did you mean "pagerduty"?',
+        'notifiers.pd.type: expected one of "webhook", "slack", "pagerduty", "alertmanager", "email", "teams", "discord", got "pagerdutty"; did you mean "pagerduty"?',
       ],
     ],
     [

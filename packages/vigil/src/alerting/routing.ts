@@ -20,6 +20,7 @@ import { type ConfigPath, formatPath } from '../diagnostics/paths.js';
 import { closest } from '../diagnostics/suggest.js';
 import { isShownNotifierValue, notifierConfigSchema } from './notifiers/index.js';
 import { matcherMatches, parseTimeOfDay, WEEKDAYS } from './silences.js';
+import { timeIntervalSchema } from './time-intervals.js';
 import type { Alert, Severity } from './types.js';
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -183,23 +184,55 @@ const silenceSchema = z
 const maintenanceSchema = z
   .strictObject({
     matchers: matchersSchema,
+    time_intervals: z
+      .array(timeIntervalSchema)
+      .min(1, { error: 'needs at least one time interval' })
+      .optional()
+      .describe("Alertmanager's time_intervals (weekdays, times, days_of_month, months, years, location)."),
     weekdays: z
       .array(z.enum(WEEKDAYS), {
         error: requiredOr(`expected a list of days like ["sat", "sun"], got ${GOT}`),
       })
-      .min(1, { error: 'needs at least one day' }),
+      .min(1, { error: 'needs at least one day' })
+      .optional(),
     start: z
       .string({ error: requiredOr(`expected a time of day like "02:00", got ${GOT}`) })
       .refine((text) => parseTimeOfDay(text) !== undefined, {
         error: `expected a time of day "HH:MM" (24 h) like "02:00", got ${GOT}`,
-      }),
-    duration: duration('2h', 'Length of each occurrence; may cross midnight.', false),
+      })
+      .optional(),
+    duration: duration('2h', 'Length of each occurrence; may cross midnight.', false).optional(),
     timezone: z
       .literal('UTC', { error: `only "UTC" is supported for now, got ${GOT}` })
-      .default('UTC')
-      .describe('Time zone of start and weekdays; only UTC for now.'),
+      .optional()
+      .describe(
+        'Time zone of start and weekdays (weekly form): UTC; for another zone use time_intervals with a location.',
+      ),
   })
-  .describe('A weekly maintenance window: matching alerts are not notified while it is open.');
+  .superRefine((w, ctx) => {
+    const weekly = ['weekdays', 'start', 'duration'] as const;
+    const has = weekly.filter((key) => w[key] !== undefined);
+    if (w.time_intervals !== undefined) {
+      for (const key of [...has, ...(w.timezone !== undefined ? (['timezone'] as const) : [])])
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: 'not with time_intervals: use one form or the other',
+        });
+    } else if (has.length < weekly.length) {
+      for (const key of weekly.filter((k) => w[k] === undefined))
+        ctx.addIssue({ code: 'custom', path: [key], message: 'required (or give time_intervals instead)' });
+    }
+  })
+  .transform(({ time_intervals, ...rest }) => ({
+    ...rest,
+    ...(time_intervals !== undefined
+      ? { timeIntervals: time_intervals }
+      : { timezone: rest.timezone ?? ('UTC' as const) }),
+  }))
+  .describe(
+    'A recurring maintenance window (time_intervals, or weekly in UTC): matching alerts are not notified while it is open.',
+  );
 
 /**
  * The `alerting:` section: `{routes, notifiers, inhibit = true, resolved = true, silences = [],
@@ -231,7 +264,10 @@ export const alertingSchema = z
       ),
     resolved: z.boolean().default(true).describe('Send notifications when alerts resolve.'),
     silences: z.array(silenceSchema).default([]).describe('One-off silences.'),
-    maintenance: z.array(maintenanceSchema).default([]).describe('Weekly recurring maintenance windows.'),
+    maintenance: z
+      .array(maintenanceSchema)
+      .default([])
+      .describe("Recurring maintenance windows: Alertmanager's time_intervals, or weekly in UTC."),
   })
   .superRefine(
     (config, ctx) => {

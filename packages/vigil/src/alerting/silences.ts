@@ -8,6 +8,7 @@
 import { compileRegex } from '../assertions/regex.js';
 import { parseDuration } from '../diagnostics/duration.js';
 import type { Silence, SilenceMatcher } from '../store/types.js';
+import { type TimeInterval, timeIntervalActive } from './time-intervals.js';
 import type { Alert } from './types.js';
 
 /** Days of the week, as maintenance windows name them. */
@@ -15,18 +16,24 @@ export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as con
 /** One day of the week. */
 export type Weekday = (typeof WEEKDAYS)[number];
 
-/** A weekly recurring window during which matching alerts are not notified (the `maintenance:` config). */
+/**
+ * A recurring window during which matching alerts are not notified (the `maintenance:` config): either
+ * Alertmanager's `time_intervals` (any IANA zone; alerting/time-intervals.ts), or the weekly form
+ * (`weekdays`, `start`, `duration`, UTC).
+ */
 export interface MaintenanceWindow {
   /** At least one; all must match. */
   matchers: readonly SilenceMatcher[];
-  /** Days on which the window starts. */
-  weekdays: readonly Weekday[];
-  /** Start time of day, `HH:MM` (24 h), in `timezone`. */
-  start: string;
-  /** Length, a duration string like `"2h"`; may run past midnight into the next day. */
-  duration: string;
-  /** Only `UTC` for now. */
-  timezone: 'UTC';
+  /** Alertmanager's time intervals: open when any is. */
+  timeIntervals?: readonly TimeInterval[] | undefined;
+  /** Weekly form: days on which the window starts. */
+  weekdays?: readonly Weekday[] | undefined;
+  /** Weekly form: start time of day, `HH:MM` (24 h), in `timezone`. */
+  start?: string | undefined;
+  /** Weekly form: length, a duration string like `"2h"`; may run past midnight into the next day. */
+  duration?: string | undefined;
+  /** Weekly form: only `UTC` (time zones: use `time_intervals` with a `location`). */
+  timezone?: 'UTC' | undefined;
 }
 
 const DAY_MS = 86_400_000;
@@ -90,6 +97,9 @@ export function parseTimeOfDay(text: string): number | undefined {
  * until 04:00.
  */
 export function windowActive(window: MaintenanceWindow, now: number): boolean {
+  if (window.timeIntervals !== undefined) return window.timeIntervals.some((i) => timeIntervalActive(i, now));
+  if (window.start === undefined || window.duration === undefined || window.weekdays === undefined)
+    return false;
   const startMs = parseTimeOfDay(window.start);
   if (startMs === undefined) return false;
   const durationMs = parseDuration(window.duration);
