@@ -56,6 +56,7 @@ export {
 } from './canary/index.js';
 export { DEFAULT_PROBE_BUDGET, resolveBudget } from './config/budget.js';
 export { buildPlan, type LoadResult, loadConfig, parseConfig } from './config/index.js';
+export { defineConfig } from './config/typescript.js';
 export { DEFAULT_PORT, type RunningHub, runHub } from './daemon/hub.js';
 export { createLogger, LOG_FORMATS, LOG_LEVELS, type LoggerOptions } from './daemon/logger.js';
 export { runRouters } from './daemon/route.js';

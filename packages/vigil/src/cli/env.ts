@@ -22,7 +22,6 @@ const FALSE = new Set(['', '0', 'false', 'no', 'off']);
  * The variable of a long flag: `--log-level` → `VIGIL_LOG_LEVEL`.
  *
  * @example
- * import { envVarOf } from './env.js';
  * envVarOf('--retention-days'); // 'VIGIL_RETENTION_DAYS'
  */
 export function envVarOf(long: string): string {

@@ -16,6 +16,7 @@ import { checkFiles, resolveFiles } from './files.js';
 import { type Env, interpolateEnv } from './interpolate.js';
 import { buildPlan } from './plan.js';
 import { configErrorMap, configSchema, type VigilConfig } from './schema.js';
+import { isTsConfigFile, readTsConfig } from './typescript.js';
 
 /** A config that loaded: validated, files resolved, deeply frozen, with its plan. */
 export interface LoadedConfig {
@@ -203,6 +204,29 @@ export function parseConfigParts(text: string, options: ParseOptions): ParsedCon
  *   for bad input
  */
 export async function loadConfig(file: string, options: LoadOptions = {}): Promise<LoadResult> {
+  if (isTsConfigFile(file)) {
+    // config/typescript.ts: the default export, as YAML, takes the same path; positions in that
+    // generated text mean nothing to the author, so diagnostics name the file and the path.
+    let text: string;
+    try {
+      text = await readTsConfig(resolve(file));
+    } catch (error) {
+      return {
+        ok: false,
+        code: 'VIGIL_ERR_CONFIG_INVALID',
+        diagnostics: [`${file}: ${(error as Error).message.split('\n')[0]}`],
+      };
+    }
+    const result = parseConfig(text, {
+      baseDir: dirname(resolve(file)),
+      ...(options.env !== undefined && { env: options.env }),
+    });
+    if (result.ok) return result;
+    return {
+      ...result,
+      diagnostics: result.diagnostics.map((d) => d.replace(/^line \d+, column \d+: /, `${file}: `)),
+    };
+  }
   const text = await readConfigText(file, options.maxBytes);
   if (typeof text !== 'string') return text;
   return parseConfig(text, {
