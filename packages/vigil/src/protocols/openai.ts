@@ -20,7 +20,8 @@
  *
  * vLLM reports no model version; TGI's is `/info`'s `model_sha` (readiness and metadata).
  */
-import { createParser } from 'eventsource-parser';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { exactlyOne } from '../schema/blocks.js';
 import type { AdapterAnswer, AdapterContext, CheckPlan, ProtocolAdapter } from '../types.js';
@@ -51,6 +52,19 @@ import {
   StreamMeter,
   stallBoundsOf,
 } from './stream.js';
+
+/**
+ * eventsource-parser's published build, loaded by file path. Its `exports` put a `source` condition
+ * (its TypeScript sources, with `./x.ts` imports) before `import`/`require`, and this workspace runs
+ * with `--conditions=source` for its own packages (tests, `tsx`), under which the package's sources
+ * do not load ("does not provide an export named 'createParser'"). The CommonJS build through its
+ * exported `package.json` is the same code under every condition.
+ */
+const { createParser } = (() => {
+  const require = createRequire(import.meta.url);
+  const root = dirname(require.resolve('eventsource-parser/package.json'));
+  return require(join(root, 'dist', 'index.cjs')) as typeof import('eventsource-parser');
+})();
 
 /**
  * A choice's reasoning text: vLLM's reasoning parsers put it in `message.reasoning_content` (newer
