@@ -298,7 +298,7 @@ async function streamCompletion(
       ),
     );
   }
-  const unfinished = finishReason.findIndex((f) => f === null);
+  const unfinished = finishReason.indexOf(null);
   if (unfinished !== -1) {
     return withStream(
       fail(
