@@ -484,8 +484,8 @@ export function createHub(options: HubOptions): Hub {
         if (s.region === region && plans.has(s.checkId)) states.set(key(s.checkId, s.region), s);
       }
       scheduler = createScheduler({
-        // Traffic checks are judged here but never probed.
-        plans: [...plans.values()].filter(isProbeable),
+        // Traffic checks are judged here but never probed; canaries are probed (probe/canary.ts).
+        plans: [...plans.values()].filter((p) => p.kind !== 'traffic'),
         probe,
         onResult,
         onLag: (_plan, lagMs) => metrics?.observeLag(lagMs),
