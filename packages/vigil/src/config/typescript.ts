@@ -24,7 +24,8 @@ export function isTsConfigFile(file: string): boolean {
  *
  * @example
  * import { defineConfig } from 'vigil';
- * export default defineConfig({
+ * // vigil.config.ts ends with `export default config` (or `export default defineConfig({ … })`).
+ * const config = defineConfig({
  *   targets: [{ name: 'credit-scorer', url: 'http://127.0.0.1:8081', protocol: 'oip-v2', model: 'credit-scorer', checks: { liveness: {} } }],
  * });
  */
