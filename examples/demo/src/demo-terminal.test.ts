@@ -63,7 +63,10 @@ suite('the demo in a terminal (tmux)', () => {
 
   it('shows time, level and message on every log line, including an alert and its receiver', async () => {
     expect(hasTmux, 'tmux is missing; CI installs it (.ci/run)').toBe(true);
-    const [hub, receiver, credit, categorizer] = await Promise.all([
+    const [hub, receiver, credit, categorizer, creditB, router, routerAdmin] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
       freePort(),
       freePort(),
       freePort(),
@@ -75,6 +78,9 @@ suite('the demo in a terminal (tmux)', () => {
       DEMO_RECEIVER_PORT: receiver,
       DEMO_CREDIT_PORT: credit,
       DEMO_CATEGORIZER_PORT: categorizer,
+      DEMO_CREDIT_B_PORT: creditB,
+      DEMO_ROUTER_PORT: router,
+      DEMO_ROUTER_ADMIN_PORT: routerAdmin,
       DEMO_STATE_DIR: stateDir,
       MODEL_SERVER_ADMIN_TOKEN: 'demo-token',
     };

@@ -295,7 +295,7 @@ function startLoad(): void {
     latencies.sort((a, b) => a - b);
     const p99 = latencies[Math.max(0, Math.ceil(0.99 * latencies.length) - 1)] ?? 0;
     const by = ['primary', 'secondary', 'fallback'].map((k) => `${k} ${served[k] ?? 0}`).join(', ');
-    console.log(`[load] last 5 s through the router: ${by}, failed ${failed}; p99 ${Math.round(p99)} ms`);
+    log.info(`load: last 5 s through the router: ${by}, failed ${failed}; p99 ${Math.round(p99)} ms`);
     for (const k of Object.keys(served)) delete served[k];
     latencies.length = 0;
     failed = 0;
@@ -334,7 +334,7 @@ console.log(
   `  curl -si -H 'content-type: application/json' -d '${credit.example}' ${routerUrl}/v2/models/credit-scorer/infer`,
 );
 console.log(
-  'Slow the primary past the 200 ms deadline: the [load] lines show traffic moving to the secondary',
+  'Slow the primary past the 200 ms deadline: the "load:" log lines show traffic moving to the secondary',
 );
 console.log(
   '(hedged at once, then all of it once p95 ≥ 180 ms), and the hub shows credit-scorer/traffic:credit',
