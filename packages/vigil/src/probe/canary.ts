@@ -27,15 +27,7 @@ import type {
   PhaseTimings,
   ProbeResult,
 } from '../types.js';
-import type { ProbeDeps } from './run-probe.js';
-
-const ZERO_PHASES: PhaseTimings = Object.freeze({
-  dnsMs: 0,
-  connectMs: 0,
-  tlsMs: 0,
-  processingMs: 0,
-  transferMs: 0,
-});
+import { type ProbeDeps, ZERO_PHASES } from './run-probe.js';
 
 /** Failures listed per result at most; the rest are counted in one more line. */
 export const MAX_CANARY_FAILURES = 20;

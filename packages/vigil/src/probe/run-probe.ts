@@ -17,7 +17,8 @@ import type {
   ProbeResult,
 } from '../types.js';
 
-const ZERO_PHASES: PhaseTimings = Object.freeze({
+/** Phases of a probe that made no HTTP exchange: every one 0 ms (frozen, shared). */
+export const ZERO_PHASES: PhaseTimings = Object.freeze({
   dnsMs: 0,
   connectMs: 0,
   tlsMs: 0,
@@ -48,7 +49,7 @@ export interface CapturedExchange {
 /** The check kinds runProbe can execute; canaries run through `createCanaryRunner` (probe/canary.ts). */
 export type ProbeableKind = 'liveness' | 'readiness' | 'integrity';
 
-/** Whether runProbe can run `plan`: not a canary (not built yet), not a router's traffic check (never probed). */
+/** Whether runProbe can run `plan`: not a canary (those run through `createCanaryRunner`), not a router's traffic check (never probed). */
 export function isProbeable(plan: CheckPlan): plan is CheckPlan & { kind: ProbeableKind } {
   return plan.kind !== 'canary' && plan.kind !== 'traffic';
 }
