@@ -105,7 +105,9 @@ suite('the demo in a terminal (tmux)', () => {
     });
     expect(fault.status).toBeLessThan(300);
     const screen = await waitForScreen(
-      (s) => /WARN: receiver: FIRING .*credit-scorer/.test(s),
+      (s) =>
+        /WARN: receiver: FIRING .*credit-scorer\/integrity/.test(s) &&
+        / (WARN|ERROR): credit-scorer\/integrity (healthy|degraded|unknown) → /.test(s),
       'the receiver printing the alert',
     );
     mkdirSync(ARTIFACTS, { recursive: true });

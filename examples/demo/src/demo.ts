@@ -301,6 +301,27 @@ function startLoad(): void {
     failed = 0;
   }, 5000).unref();
 }
+/**
+ * Waits (at most 60 s) until every model answers its OIP readiness endpoint with 200: load sent
+ * while the weights are still loading only fails with 503 and pages for the warm-up.
+ */
+async function waitForModelsReady(): Promise<void> {
+  for (const s of servers) {
+    const url = `${base(s)}/v2/models/${s.model}/ready`;
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const res = await fetch(url).catch(() => undefined);
+      await res?.arrayBuffer();
+      if (res?.status === 200) break;
+      if (Date.now() > deadline) {
+        log.warn(`demo: ${s.name} not ready after 60 s (${url}); starting the load anyway`);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+await waitForModelsReady();
 startLoad();
 
 console.log('\nVigil demo: two example model servers, and the hub watching them.\n');
