@@ -76,6 +76,17 @@ export interface Watchdog {
    * plan object other than the one watched); unchanged ones keep their clock, removed ones are dropped.
    */
   setPlans(plans: Iterable<CheckPlan>, now: number): void;
+  /**
+   * Applies part of a plan change, as `setPlans` does for a whole plan: `remove` ids are dropped,
+   * `upsert` plans added or updated (a changed plan object restarts its clock from `now`).
+   * `targetTimeoutsMs` is {@link targetTimeouts} of the whole new plan (a check's allowance counts
+   * its target's other checks). Clocks keep their order; new ones go last.
+   */
+  patch(
+    change: { upsert?: readonly CheckPlan[]; remove?: Iterable<string> },
+    targetTimeoutsMs: ReadonlyMap<string, number>,
+    now: number,
+  ): void;
   /** Starts every clock afresh at `now + initialDelayMs` (the hub starts probing). */
   restart(now: number): void;
   /** A result of `checkId` arrived at `now`. */
@@ -91,6 +102,15 @@ export interface Watchdog {
    * counts every check's gap from `now`, so a hub stall never turns every check stale at once.
    */
   scan(now: number): Overdue[];
+}
+
+/** The timeouts of each target's checks summed, in ms, by target name (a watchdog's allowance). */
+export function targetTimeouts(plans: Iterable<CheckPlan>): Map<string, number> {
+  const timeouts = new Map<string, number>();
+  for (const plan of plans) {
+    timeouts.set(plan.target.name, (timeouts.get(plan.target.name) ?? 0) + plan.timeoutMs);
+  }
+  return timeouts;
 }
 
 /**
@@ -114,36 +134,40 @@ export function createWatchdog(options: WatchdogOptions = {}): Watchdog {
   /** Gaps are counted from here at the earliest: the end of the hub's own last stall. */
   let resumedAt = Number.NEGATIVE_INFINITY;
 
+  /** The clock of `plan`: its old one, kept or restarted when the plan changed, or a new one. */
+  function upsert(plan: CheckPlan, timeouts: ReadonlyMap<string, number>, now: number): Clock {
+    const targetTimeoutsMs = timeouts.get(plan.target.name) ?? plan.timeoutMs;
+    let clock = clocks.get(plan.id);
+    if (clock === undefined) {
+      clock = {
+        plan,
+        staleAfterMs: 0,
+        targetTimeoutsMs,
+        lastSeenAt: now + plan.initialDelayMs,
+        expectedBy: 0,
+      };
+    } else if (clock.plan !== plan) {
+      // A changed plan is scheduled afresh (initial delay and spread, from now).
+      clock.plan = plan;
+      clock.lastSeenAt = Math.max(clock.lastSeenAt, now + plan.initialDelayMs);
+    }
+    clock.targetTimeoutsMs = targetTimeoutsMs;
+    clock.staleAfterMs = staleAfterMs(plan, targetTimeoutsMs);
+    return clock;
+  }
+
   return {
     setPlans(plans, now) {
       const list = [...plans];
-      const timeouts = new Map<string, number>();
-      for (const plan of list) {
-        timeouts.set(plan.target.name, (timeouts.get(plan.target.name) ?? 0) + plan.timeoutMs);
-      }
+      const timeouts = targetTimeouts(list);
       const next = new Map<string, Clock>();
-      for (const plan of list) {
-        const targetTimeoutsMs = timeouts.get(plan.target.name) ?? plan.timeoutMs;
-        let clock = clocks.get(plan.id);
-        if (clock === undefined) {
-          clock = {
-            plan,
-            staleAfterMs: 0,
-            targetTimeoutsMs,
-            lastSeenAt: now + plan.initialDelayMs,
-            expectedBy: 0,
-          };
-        } else if (clock.plan !== plan) {
-          // A changed plan is scheduled afresh (initial delay and spread, from now).
-          clock.plan = plan;
-          clock.lastSeenAt = Math.max(clock.lastSeenAt, now + plan.initialDelayMs);
-        }
-        clock.targetTimeoutsMs = targetTimeoutsMs;
-        clock.staleAfterMs = staleAfterMs(plan, targetTimeoutsMs);
-        next.set(plan.id, clock);
-      }
+      for (const plan of list) next.set(plan.id, upsert(plan, timeouts, now));
       clocks.clear();
       for (const [id, clock] of next) clocks.set(id, clock);
+    },
+    patch(change, timeouts, now) {
+      for (const id of change.remove ?? []) clocks.delete(id);
+      for (const plan of change.upsert ?? []) clocks.set(plan.id, upsert(plan, timeouts, now));
     },
     restart(now) {
       lastScanAt = Number.NEGATIVE_INFINITY;

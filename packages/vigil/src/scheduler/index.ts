@@ -10,8 +10,10 @@ export {
   DEFAULT_MAX_CONCURRENCY,
   DEFAULT_PER_TARGET_CONCURRENCY,
   DEFAULT_STOP_TIMEOUT_MS,
+  type PlanPatch,
   type Scheduler,
   type SchedulerOptions,
   type SchedulerStats,
+  validatePlans,
 } from './scheduler.js';
 export { hashCheckId, spreadOffsetMs } from './spread.js';

@@ -149,6 +149,15 @@ export interface Scheduler {
    */
   update(plans: readonly CheckPlan[]): void;
   /**
+   * Applies part of a plan change, as `update()` does for a whole plan: the `remove` ids stop (a probe
+   * in flight finishes and its result is dropped); each `upsert` plan is added, or, when it differs
+   * from the running one (deep equality), replaces it and is scheduled afresh; an unchanged one keeps
+   * its schedule. For a caller that spreads a large plan change over event-loop turns (the hub's
+   * reload); validate the whole plan with {@link validatePlans} first, since a piece cannot see the
+   * others' ids. Unknown ids in `remove` are ignored.
+   */
+  patch(change: PlanPatch): void;
+  /**
    * Tells whether `target`'s model is ready (the hub passes on its readiness check's results). While
    * not ready, its expensive checks (integrity, canary) are held (`onDeferred` with `not-ready`): a
    * loading model is slow already, and an inference probe would only add to it and fail. When it
@@ -158,6 +167,12 @@ export interface Scheduler {
   setReady(target: string, ready: boolean): void;
   /** Counters and lag percentiles since the last `start()`. */
   stats(): SchedulerStats;
+}
+
+/** A piece of a plan change (see {@link Scheduler.patch}). */
+export interface PlanPatch {
+  upsert?: readonly CheckPlan[];
+  remove?: Iterable<string>;
 }
 
 type EntryState = 'idle' | 'scheduled' | 'waiting' | 'running';
@@ -194,6 +209,33 @@ interface Entry extends HeapItem {
   /** Bound once per check, so that starting a probe allocates no closures. */
   onSettled: (result: ProbeResult) => void;
   onFailed: (error: unknown) => void;
+}
+
+/**
+ * Checks a whole plan as `update()` does: unique ids, positive intervals, non-negative initial
+ * delays, positive or null fast intervals. Call it before applying a plan in pieces with `patch()`.
+ *
+ * @throws VigilError `VIGIL_ERR_SCHEDULER_INVALID_PLAN`, naming every problem.
+ */
+export function validatePlans(plans: readonly CheckPlan[]): void {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const plan of plans) {
+    if (seen.has(plan.id)) problems.push(`duplicate check id "${plan.id}"`);
+    seen.add(plan.id);
+    if (!(plan.intervalMs > 0) || !Number.isFinite(plan.intervalMs)) {
+      problems.push(`${plan.id}: intervalMs must be a positive number, got ${plan.intervalMs}`);
+    }
+    if (!(plan.initialDelayMs >= 0) || !Number.isFinite(plan.initialDelayMs)) {
+      problems.push(`${plan.id}: initialDelayMs must be ≥ 0, got ${plan.initialDelayMs}`);
+    }
+    if (plan.fastIntervalMs !== null && !(plan.fastIntervalMs > 0)) {
+      problems.push(`${plan.id}: fastIntervalMs must be positive or null, got ${plan.fastIntervalMs}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new VigilError('VIGIL_ERR_SCHEDULER_INVALID_PLAN', `invalid check plans: ${problems.join('; ')}`);
+  }
 }
 
 const defaultNow = (): number => performance.timeOrigin + performance.now();
@@ -568,53 +610,40 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     if (entry.state !== 'running') release(entry.target);
   }
 
-  function validate(plans: readonly CheckPlan[]): void {
-    const problems: string[] = [];
-    const seen = new Set<string>();
-    for (const plan of plans) {
-      if (seen.has(plan.id)) problems.push(`duplicate check id "${plan.id}"`);
-      seen.add(plan.id);
-      if (!(plan.intervalMs > 0) || !Number.isFinite(plan.intervalMs)) {
-        problems.push(`${plan.id}: intervalMs must be a positive number, got ${plan.intervalMs}`);
-      }
-      if (!(plan.initialDelayMs >= 0) || !Number.isFinite(plan.initialDelayMs)) {
-        problems.push(`${plan.id}: initialDelayMs must be ≥ 0, got ${plan.initialDelayMs}`);
-      }
-      if (plan.fastIntervalMs !== null && !(plan.fastIntervalMs > 0)) {
-        problems.push(`${plan.id}: fastIntervalMs must be positive or null, got ${plan.fastIntervalMs}`);
-      }
-    }
-    if (problems.length > 0) {
-      throw new VigilError('VIGIL_ERR_SCHEDULER_INVALID_PLAN', `invalid check plans: ${problems.join('; ')}`);
-    }
-  }
-
-  function update(plans: readonly CheckPlan[]): void {
-    validate(plans);
-    const next = new Map<string, CheckPlan>();
-    for (const plan of plans) next.set(plan.id, plan);
+  function patch(change: PlanPatch): void {
     const from = now();
-    for (const [id, entry] of entries) {
-      const plan = next.get(id);
-      if (plan !== undefined && (plan === entry.plan || deepEqual(plan, entry.plan))) {
-        entry.plan = plan;
-        next.delete(id);
-      } else {
-        retire(entry);
-        entries.delete(id);
-      }
+    for (const id of change.remove ?? []) {
+      const entry = entries.get(id);
+      if (entry === undefined) continue;
+      retire(entry);
+      entries.delete(id);
     }
     batching = true;
-    for (const plan of next.values()) {
-      const entry = createEntry(plan);
-      entries.set(plan.id, entry);
-      if (running) scheduleFirst(entry, from);
+    for (const plan of change.upsert ?? []) {
+      const entry = entries.get(plan.id);
+      if (entry !== undefined && (plan === entry.plan || deepEqual(plan, entry.plan))) {
+        entry.plan = plan;
+        continue;
+      }
+      if (entry !== undefined) retire(entry);
+      const fresh = createEntry(plan);
+      entries.set(plan.id, fresh);
+      if (running) scheduleFirst(fresh, from);
     }
     batching = false;
     arm();
   }
 
-  validate(options.plans);
+  function update(plans: readonly CheckPlan[]): void {
+    validatePlans(plans);
+    const ids = new Set<string>();
+    for (const plan of plans) ids.add(plan.id);
+    const remove: string[] = [];
+    for (const id of entries.keys()) if (!ids.has(id)) remove.push(id);
+    patch({ upsert: plans, remove });
+  }
+
+  validatePlans(options.plans);
   for (const plan of options.plans) entries.set(plan.id, createEntry(plan));
 
   return {
@@ -664,6 +693,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     },
 
     update,
+    patch,
 
     setReady(target, ready) {
       const slot = targets.get(target);
