@@ -111,6 +111,7 @@ const metrics: Metrics = {
     lag.record(lagMs);
     base.observeLag(lagMs);
   },
+  observeLatencyThresholds: (plan, thresholds) => base.observeLatencyThresholds(plan, thresholds),
   removeCheck: (plan) => base.removeCheck(plan),
   render: () => base.render(),
   renderChunks: () => base.renderChunks(),

@@ -163,7 +163,23 @@ export interface ExpectConfig {
   /** Accepted statuses: a list of codes or classes like "2xx". Default 2xx; 200–399 for liveness (Kubernetes). */
   status?: Array<number | string>;
   /** Two-level latency: at or over `degradedMs` → degraded, at or over `failedMs` → fail (Checkly's degradedResponseTime). */
-  latency?: { degradedMs?: number; failedMs?: number };
+  latency?: {
+    degradedMs?: number;
+    failedMs?: number;
+    /**
+     * Adaptive thresholds (`auto` levels): the levels not given above come from the model version now
+     * served — its baseline's latency profile, or its own recent passing probes — as `factor × quantile`
+     * (`canary/latency.ts`, `AdaptiveLatencyOptions`; defaults `DEFAULT_ADAPTIVE_LATENCY`: p99, × 1.5
+     * degraded, × 2 failed, floor 20 ms, 20 samples after 5 of warm-up). The hub applies them.
+     */
+    adaptive?: {
+      quantile?: number;
+      factor?: { degraded?: number; failed?: number };
+      floorMs?: number;
+      minSamples?: number;
+      warmup?: number;
+    };
+  };
   /**
    * Streamed answers (LLMs): time to first token, two levels like `latency`. A stream with no token by
    * `failedMs` is ended there (`STREAM_STALLED`). See {@link StreamTimings.ttftMs}.

@@ -165,11 +165,24 @@ function toExpectConfig(spec: ExpectSpec | undefined, id: string): ExpectConfig 
   const expect: ExpectConfig = {};
   if (spec.status !== undefined) expect.status = spec.status;
   if (spec.latency !== undefined) {
-    const { degraded, failed } = spec.latency;
+    const { degraded, failed, adaptive } = spec.latency;
     expect.latency = {
-      ...(degraded !== undefined && { degradedMs: parseDuration(degraded) }),
-      ...(failed !== undefined && { failedMs: parseDuration(failed) }),
+      ...(degraded !== undefined && degraded !== 'auto' && { degradedMs: parseDuration(degraded) }),
+      ...(failed !== undefined && failed !== 'auto' && { failedMs: parseDuration(failed) }),
     };
+    // `auto` levels or an `adaptive` block: the levels not written as durations follow the version.
+    if (degraded === 'auto' || failed === 'auto' || adaptive !== undefined) {
+      const f = adaptive?.factor;
+      expect.latency.adaptive = {
+        ...(adaptive?.quantile !== undefined && { quantile: adaptive.quantile }),
+        ...(f !== undefined && {
+          factor: typeof f === 'number' ? { degraded: (1 + f) / 2, failed: f } : { ...f },
+        }),
+        ...(adaptive?.floor !== undefined && { floorMs: parseDuration(adaptive.floor) }),
+        ...(adaptive?.minSamples !== undefined && { minSamples: adaptive.minSamples }),
+        ...(adaptive?.warmup !== undefined && { warmup: adaptive.warmup }),
+      };
+    }
   }
   for (const key of ['ttft', 'maxTokenGap'] as const) {
     const bounds = spec[key];

@@ -46,9 +46,9 @@ const nameSchema = z.string({ error: requiredOr(`expected a name, got ${GOT}`) }
 function duration(
   example: string,
   description: string,
-  options: { allowZero?: boolean; orFalse?: boolean; id?: string } = {},
+  options: { allowZero?: boolean; orFalse?: boolean; orAuto?: boolean; id?: string } = {},
 ) {
-  const suffix = options.orFalse === true ? ' (or false)' : '';
+  const suffix = options.orFalse === true ? ' (or false)' : options.orAuto === true ? ' (or auto)' : '';
   return z
     .string({
       error: (issue) =>
@@ -57,6 +57,7 @@ function duration(
           : `${durationProblem(String(issue.input), example)}${suffix}, got ${GOT}`,
     })
     .superRefine((text, ctx) => {
+      if (options.orAuto === true && text === 'auto') return;
       const problem = durationProblem(text, example);
       if (problem !== undefined) {
         ctx.addIssue({ code: 'custom', message: `${problem}${suffix}, got ${GOT}`, input: text });
@@ -221,17 +222,78 @@ const tokensPerSecondSchema = z
   }, whenValid)
   .describe('Streamed LLM answers: the lowest decode speed, (tokens − 1) / (last token − first token).');
 
+const adaptiveLatencySchema = z
+  .strictObject({
+    quantile: z
+      .number()
+      .gt(0)
+      .max(1)
+      .optional()
+      .describe(
+        "The quantile of the version's latency the thresholds scale; default 0.99. With a baseline: 0.5, 0.95 or 0.99.",
+      ),
+    factor: z
+      .union([
+        z.number().gt(1),
+        z.strictObject({ degraded: z.number().gt(1).optional(), failed: z.number().gt(1).optional() }),
+      ])
+      .optional()
+      .describe(
+        'Multipliers of that quantile: degraded 1.5 and failed 2 by default; one number sets failed, degraded halfway.',
+      ),
+    floor: duration(
+      '20ms',
+      'Lower bound of the quantile (default 20ms): jitter must not page a 2 ms model.',
+      {
+        allowZero: true,
+      },
+    ).optional(),
+    minSamples: z
+      .int()
+      .min(1)
+      .optional()
+      .describe('Passing probes of a version needed after warm-up; default 20.'),
+    warmup: z
+      .int()
+      .min(0)
+      .optional()
+      .describe('Leading probes of a version left out as its warm-up; default 5.'),
+  })
+  .superRefine((adaptive, ctx) => {
+    const f = adaptive.factor;
+    const degraded = typeof f === 'number' ? (1 + f) / 2 : (f?.degraded ?? 1.5);
+    const failed = typeof f === 'number' ? f : (f?.failed ?? 2);
+    if (degraded > failed) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['factor'],
+        message: `degraded (${degraded}) must not be above failed (${failed})`,
+        input: f,
+      });
+    }
+  }, whenValid)
+  .describe(
+    'Adaptive thresholds: factor × quantile of the latency of the model version now served (its baseline, else its own recent passing probes).',
+  );
+
 const latencySchema = z
   .strictObject({
-    degraded: duration('150ms', 'At or over this the probe is degraded (a warning).').optional(),
-    failed: duration('180ms', 'At or over this the probe fails.').optional(),
+    degraded: duration('150ms', 'At or over this the probe is degraded (a warning); auto: adaptive.', {
+      orAuto: true,
+    }).optional(),
+    failed: duration('180ms', 'At or over this the probe fails; auto: adaptive.', {
+      orAuto: true,
+    }).optional(),
+    adaptive: adaptiveLatencySchema.optional(),
   })
   .superRefine((latency, ctx) => {
-    if (latency.degraded === undefined && latency.failed === undefined) {
+    if (latency.degraded === undefined && latency.failed === undefined && latency.adaptive === undefined) {
       ctx.addIssue({ code: 'custom', message: 'needs degraded, failed or both' });
     } else if (
       latency.degraded !== undefined &&
       latency.failed !== undefined &&
+      latency.degraded !== 'auto' &&
+      latency.failed !== 'auto' &&
       parseDuration(latency.degraded) >= parseDuration(latency.failed)
     ) {
       ctx.addIssue({
@@ -243,7 +305,9 @@ const latencySchema = z
       });
     }
   }, whenValid)
-  .describe("Two-level latency thresholds (Checkly's degradedResponseTime / maxResponseTime).");
+  .describe(
+    "Two-level latency thresholds (Checkly's degradedResponseTime / maxResponseTime); `auto` levels (or `adaptive`) follow the model version's own latency.",
+  );
 
 /** What a check expects of an answer. */
 export const expectSchema = z

@@ -28,6 +28,7 @@ import { createScheduler, type Scheduler, validatePlans } from '../scheduler/ind
 import type { Store } from '../store/types.js';
 import type { CheckPlan, EvalState, HttpClient, ProbeResult, Thresholds } from '../types.js';
 import { createHttpClient } from '../wire/http.js';
+import { createAdaptiveLatency } from './adaptive-latency.js';
 import { createEventBus } from './event-bus.js';
 import { createExchangeCache } from './exchange-cache.js';
 import { createStateWriter, storeTransition } from './state-writer.js';
@@ -218,6 +219,7 @@ export function createHub(options: HubOptions): Hub {
     given === undefined ? redactSecretParams : (text: string) => redactSecretParams(given(text));
   const events = createEventBus(log);
   const canary = createCanaryRunner({ baselines: storeBaselines(store), log });
+  const adaptive = createAdaptiveLatency(store, (message) => log('warn', message));
   const watchdogTickMs = options.watchdogIntervalMs ?? DEFAULT_WATCHDOG_TICK_MS;
   const watchdog = createWatchdog({ tickMs: watchdogTickMs });
   let watchdogTimer: NodeJS.Timeout | undefined;
@@ -389,6 +391,7 @@ export function createHub(options: HubOptions): Hub {
       recent.delete(key(id, region));
       thresholds.delete(id);
       canary.forget(id);
+      adaptive.forget(id);
       plans.delete(id);
     }
   }
@@ -444,8 +447,8 @@ export function createHub(options: HubOptions): Hub {
   /** Bound once: a probe allocates no closure of the hub's (the exchange cache holds its deps). */
   const probe = (plan: CheckPlan): Promise<ProbeResult> =>
     plan.kind === 'canary'
-      ? canary.run(plan, exchanges.probeDeps(plan.id))
-      : runProbe(plan, exchanges.probeDeps(plan.id));
+      ? canary.run(adaptive.planFor(plan), exchanges.probeDeps(plan.id))
+      : runProbe(adaptive.planFor(plan), exchanges.probeDeps(plan.id));
 
   /**
    * Imports the plan's `canary.baseline` files into the store (reviewed; a file already imported adds
@@ -482,6 +485,7 @@ export function createHub(options: HubOptions): Hub {
     const evaluation = evaluate(before, result, th);
     const state = evaluation.state;
     states.set(k, state);
+    const adaptiveLatency = adaptive.observe(plan, result);
     // Store: write-behind, and the dashboard's in-memory views.
     writer.changed(k, isMaterialChange(before, state, th));
     writer.append(result);
@@ -490,6 +494,7 @@ export function createHub(options: HubOptions): Hub {
     // Metrics.
     metrics?.observeResult(plan, result);
     metrics?.observeState(plan, state);
+    if (adaptiveLatency) metrics?.observeLatencyThresholds(plan, adaptive.thresholds(plan.id));
     // Events: the per-probe event object only when someone listens.
     if (events.hasListeners()) events.publish({ type: 'result', result });
     // Alerting: transitions are stored in order, each before its event goes out and its alerts.
@@ -610,7 +615,15 @@ export function createHub(options: HubOptions): Hub {
     isReady: () => running && !stopping,
     checkInfo(checkId) {
       const plan = plans.get(checkId);
-      return plan === undefined ? undefined : checkInfoOf(plan);
+      if (plan === undefined) return undefined;
+      const info = checkInfoOf(adaptive.planFor(plan));
+      const effective = adaptive.thresholds(checkId);
+      if (effective !== undefined) {
+        info.adaptiveLatency = { source: effective.source };
+        if (effective.basisMs !== undefined) info.adaptiveLatency.basisMs = effective.basisMs;
+        if (effective.samples !== undefined) info.adaptiveLatency.samples = effective.samples;
+      }
+      return info;
     },
     recentDurations: (checkId, r) => recent.get(key(checkId, r))?.values() ?? [],
     lastExchange: (checkId, r) => (r === region ? exchanges.read(checkId) : undefined),

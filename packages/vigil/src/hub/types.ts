@@ -3,6 +3,7 @@
  * the store, and a stream of events.
  */
 import type { Alert } from '../alerting/types.js';
+import type { ThresholdSource } from '../canary/latency.js';
 import type { CanaryRunReport, DriftPoint } from '../probe/canary.js';
 import type { DeferralReason } from '../scheduler/budget.js';
 import type { ActionRun, Store } from '../store/types.js';
@@ -75,6 +76,17 @@ export interface CheckInfo {
   /** Latency at or over which a probe is degraded / failed, in ms (`expect.latency`); absent: not set. */
   degradedMs?: number;
   failedMs?: number;
+  /**
+   * Present for adaptive latency thresholds (`expect.latency` with `auto` levels): where each level
+   * above came from (`config`: written by hand; `baseline`: the version's reviewed baseline profile;
+   * `history`: its own recent passing probes; `none`: no basis yet, so no threshold), the quantile they
+   * scale in ms (after the floor) and how many durations are behind it.
+   */
+  adaptiveLatency?: {
+    source: { degradedMs: ThresholdSource; failedMs: ThresholdSource };
+    basisMs?: number;
+    samples?: number;
+  };
   /** The target's probe budget (config/budget.ts); absent: unbudgeted. */
   budget?: ProbeBudget;
 }

@@ -101,6 +101,8 @@ async function everything(level: MetricsLevel): Promise<string> {
   metrics.observeResult(plan, failedResult({ region: 'local' }));
   metrics.observeState(plan, evalState({ region: 'local', flapping: true }));
   metrics.observeDeferral(plan, 'local', true);
+  // Adaptive latency thresholds: only checks with `auto` levels have them.
+  metrics.observeLatencyThresholds(plan, { degradedMs: 150, failedMs: 200 });
   // A streamed LLM answer: the stream families exist only for checks like it.
   const llm = benchPlan(2);
   const stream = {

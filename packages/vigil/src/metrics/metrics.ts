@@ -181,6 +181,14 @@ export interface Metrics {
    * prom-client counter): `result` is `succeeded`, `failed`, `refused`, `skipped`, `dry-run` or `unknown`.
    */
   observeActionRun(action: string, result: string): void;
+  /**
+   * Records the latency thresholds in effect for a check with adaptive thresholds
+   * (`vigil_check_latency_threshold_seconds{level}`, every region's series); undefined removes them.
+   */
+  observeLatencyThresholds(
+    plan: CheckPlan,
+    thresholds: { degradedMs?: number; failedMs?: number } | undefined,
+  ): void;
   /** Drops every series of the check (all regions), e.g. when a config reload removes it. */
   removeCheck(plan: CheckPlan): void;
   /**
@@ -245,6 +253,8 @@ const NO_EXTRA: readonly string[] = [''];
 const PHASE_EXTRAS = PHASES.map(([phase]) => extraLabel('phase', phase));
 const INITIAL_TRANSITION_EXTRAS = INITIAL_TRANSITION_STATES.map(toExtra);
 const STREAM_TTFT = extraLabel('phase', 'ttft');
+const LEVEL_DEGRADED = extraLabel('level', 'degraded');
+const LEVEL_FAILED = extraLabel('level', 'failed');
 const STREAM_GAP = extraLabel('phase', 'max_token_gap');
 const STREAM_TOTAL = extraLabel('phase', 'total');
 
@@ -271,6 +281,8 @@ class CheckSeries {
   otherTransitions: Map<string, number> | undefined;
   /** The last result's stream timings (streamed LLM probes only). */
   stream: StreamTimings | undefined;
+  /** Adaptive latency thresholds in effect, in ms (adaptive checks only; absent level: none yet). */
+  latencyThresholds: { degradedMs?: number; failedMs?: number } | undefined;
 
   constructor(plan: CheckPlan, region: string) {
     this.region = region;
@@ -444,6 +456,19 @@ const FAMILIES: readonly Family[] = [
     level: 'default',
     labels: withCheckLabels(),
     write: (s, out) => s.deferred && out.sample('', 1),
+  },
+  {
+    name: 'vigil_check_latency_threshold_seconds',
+    help: 'The latency thresholds in effect for checks with adaptive (auto) latency thresholds, by level (degraded, failed), in seconds; absent for other checks and for a level with no basis yet.',
+    type: 'gauge',
+    level: 'default',
+    labels: withCheckLabels('level'),
+    write: (s, out) => {
+      const t = s.latencyThresholds;
+      if (t === undefined) return;
+      if (t.degradedMs !== undefined) out.sample(LEVEL_DEGRADED, msToSeconds(t.degradedMs));
+      if (t.failedMs !== undefined) out.sample(LEVEL_FAILED, msToSeconds(t.failedMs));
+    },
   },
   counterFamily('default', 'vigil_probes_total', 'Probes run, whatever their outcome.', PROBES),
   {
@@ -673,6 +698,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     observeLag(lagMs) {
       lag.observe(lagMs > 0 ? lagMs / 1000 : 0);
+    },
+    observeLatencyThresholds(plan, thresholds) {
+      const entry = checks.get(plan.id);
+      const kept =
+        thresholds === undefined
+          ? undefined
+          : { degradedMs: thresholds.degradedMs, failedMs: thresholds.failedMs };
+      for (const series of entry?.regions ?? []) series.latencyThresholds = kept;
     },
     removeCheck(plan) {
       checks.delete(plan.id);
