@@ -22,6 +22,8 @@ import { spawn } from 'node:child_process';
 import { z } from 'zod';
 import { parseDuration } from '../diagnostics/duration.js';
 import { GOT } from '../diagnostics/messages.js';
+import type { ConfigPath } from '../diagnostics/paths.js';
+import { isSecretHeader, isSecretParam } from '../diagnostics/redact.js';
 import type { ActionStepConfig } from '../types.js';
 import { capOutput, duration, OUTPUT_CAP_BYTES, stepShape } from './step.js';
 import type { Action, ActionContext, ActionOutcome, ActionPlugin } from './types.js';
@@ -160,8 +162,50 @@ export function createCommandAction(config: CommandActionConfig): Action {
   };
 }
 
+/** Whether an `env` variable's value is a credential by its name (`API_TOKEN`, `DB_PASSWORD`, `AWS_SECRET_ACCESS_KEY`). */
+const isSecretEnvName = (name: string) =>
+  isSecretParam(name) || /(?:^|_)(?:secret|token|password)(?:_|$)/i.test(name);
+
+/** Values of a command block a diagnostic never shows: `env` values with a credential's name. */
+export function isHiddenCommandValue(path: ConfigPath): boolean {
+  const [key, name] = path;
+  return key === 'env' && (name === undefined || isSecretEnvName(String(name)));
+}
+
+/** `Authorization: Bearer x` / `X-Api-Key: x` in an argument or shell string (curl's `-H`). */
+const HEADER_ARG = /([A-Za-z0-9-]+):\s*(?:(?:Bearer|Basic|Token)\s+)?([^\s'"]+)/gi;
+/** `--token=x`, `--password=x`, `api_key=x` in an argument or shell string. */
+const OPTION_ARG = /(?:^|[\s'"])-{0,2}([A-Za-z0-9_.-]+)=([^\s'"&]+)/g;
+
+/**
+ * The literal credentials of a command block: `env` values with a credential's name
+ * ({@link isHiddenCommandValue}), and values given in its argv or shell string as a credential
+ * header (`-H "Authorization: Bearer x"`) or a credential-named option (`--token=x`, `password=x`).
+ */
+export function commandSecrets(block: Readonly<Record<string, unknown>>): string[] {
+  const secrets: string[] = [];
+  const env = block.env;
+  if (env !== null && typeof env === 'object' && !Array.isArray(env)) {
+    for (const [name, value] of Object.entries(env)) {
+      if ((typeof value === 'string' || typeof value === 'number') && isSecretEnvName(name))
+        secrets.push(String(value));
+    }
+  }
+  const args = Array.isArray(block.command) ? block.command : [block.command];
+  for (const arg of args) {
+    if (typeof arg !== 'string') continue;
+    for (const [, name = '', value = ''] of arg.matchAll(HEADER_ARG))
+      if (isSecretHeader(name)) secrets.push(value);
+    for (const [, name = '', value = ''] of arg.matchAll(OPTION_ARG))
+      if (isSecretParam(name)) secrets.push(value);
+  }
+  return secrets.filter((s) => s !== '');
+}
+
 /** The `command` action plugin (registered in `index.ts`). */
 export const commandPlugin = {
   configSchema: commandConfigSchema,
   create: createCommandAction,
+  isHiddenValue: isHiddenCommandValue,
+  secretsOf: commandSecrets,
 } satisfies ActionPlugin<typeof commandConfigSchema>;

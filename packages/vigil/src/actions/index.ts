@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../diagnostics/duration.js';
 import { expectedOneOf, GOT } from '../diagnostics/messages.js';
+import type { ConfigPath } from '../diagnostics/paths.js';
 import type { ActionPolicy, ActionStepConfig } from '../types.js';
 import { commandPlugin } from './command.js';
 import { haproxyPlugin } from './haproxy.js';
@@ -190,6 +191,49 @@ export function resolveActionPolicy(
     };
   }
   return policy;
+}
+
+const STEP_LISTS = ['onUnhealthy', 'onDegraded', 'onRecovered'] as const;
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/** The plugin of a step block as written, if its `kind` is a registered one. */
+function pluginOfBlock(block: unknown): ActionPlugin | undefined {
+  if (!isRecord(block) || typeof block.kind !== 'string' || !Object.hasOwn(ACTION_KINDS, block.kind))
+    return undefined;
+  return ACTION_KINDS[block.kind as ActionKindName] as unknown as ActionPlugin;
+}
+
+/**
+ * Whether a diagnostic must hide the value at `path` inside an `actions:` block as written (`block`,
+ * before validation): what the step's plugin says (`ActionPlugin.isHiddenValue`), e.g. a webhook's
+ * `secret` or headers. `path` starts at the block: `['onUnhealthy', 0, 'secret']`.
+ */
+export function isHiddenActionValue(block: unknown, path: ConfigPath): boolean {
+  const [list, index, ...inside] = path;
+  if (!isRecord(block) || !STEP_LISTS.includes(list as (typeof STEP_LISTS)[number])) return false;
+  const steps = block[list as string];
+  if (!Array.isArray(steps) || typeof index !== 'number' || inside.length === 0) return false;
+  return pluginOfBlock(steps[index])?.isHiddenValue?.(inside) ?? false;
+}
+
+/**
+ * The literal credentials written in an `actions:` block (before validation), by each step's plugin
+ * (`ActionPlugin.secretsOf`): the config loader adds them to what its redactor hides everywhere.
+ */
+export function actionSecrets(block: unknown): string[] {
+  if (!isRecord(block)) return [];
+  const secrets: string[] = [];
+  for (const list of STEP_LISTS) {
+    const steps = block[list];
+    if (!Array.isArray(steps)) continue;
+    for (const step of steps) {
+      const plugin = pluginOfBlock(step);
+      if (plugin?.secretsOf !== undefined && isRecord(step)) secrets.push(...plugin.secretsOf(step));
+    }
+  }
+  return secrets;
 }
 
 /** Makes the action of a resolved step. */

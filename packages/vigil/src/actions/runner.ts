@@ -33,6 +33,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { fingerprintOf } from '../alerting/alerts.js';
 import type { Alert } from '../alerting/types.js';
+import { redactSecretParams } from '../diagnostics/redact.js';
 import type { ActionRun, ActionRunInput, Store } from '../store/types.js';
 import type {
   ActionEvent,
@@ -90,6 +91,13 @@ export interface ActionRunnerOptions {
   /** Each run recorded (metrics, events, logs). */
   onRun?: (run: ActionRun) => void;
   log?: ActionLog;
+  /**
+   * Hides the config's secrets (`LoadedConfig.redact`) in what a run stores, and so in logs, pages, the
+   * API and the dashboard: its description, reason and output (a command may print its environment, a
+   * webhook receiver may echo a header). Credential-named query parameters are always hidden.
+   * Default: those only.
+   */
+  redact?: (text: string) => string;
   /** This hub's name in `owner`. Default `<hostname>:<pid>:<random>`. */
   owner?: string;
   now?: () => number;
@@ -159,6 +167,8 @@ export function createActionRunner(options: ActionRunnerOptions): ActionRunner {
   const owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const leaseMs = options.leaseMs ?? DEFAULT_ACTION_LEASE_MS;
   const make = options.createAction ?? createAction;
+  const given = options.redact;
+  const redact = given === undefined ? redactSecretParams : (text: string) => redactSecretParams(given(text));
   const actions = new Map<string, Action>();
   const chains = new Map<string, Chain>();
   const inFlight = new Set<AbortController>();
@@ -366,14 +376,16 @@ export function createActionRunner(options: ActionRunnerOptions): ActionRunner {
       region: t.region,
       incidentId: chain.incidentId,
       transitionAt: t.at,
-      reason: t.reason,
+      reason: redact(t.reason),
       status: 'running',
       claimedAt: clock(),
       owner,
-      what: action.describe({
-        transition: transitionOf(plan, t, event, chain.incidentId),
-        target: plan.target,
-      }),
+      what: redact(
+        action.describe({
+          transition: transitionOf(plan, t, event, chain.incidentId),
+          target: plan.target,
+        }),
+      ),
     };
   }
 
@@ -521,7 +533,7 @@ export function createActionRunner(options: ActionRunnerOptions): ActionRunner {
       target: plan.target,
       now: clock,
     });
-    const output = capOutput(outcome.output);
+    const output = capOutput(redact(outcome.output));
     const finishedAt = clock();
     if (await store.finishActionRun(run.id, { status: outcome.result, finishedAt, output })) {
       record({ ...run, status: outcome.result, finishedAt, output, leaseUntil: null });

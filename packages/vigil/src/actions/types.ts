@@ -5,6 +5,7 @@
  * rules, claims the run in the store and records its outcome.
  */
 import type { z } from 'zod';
+import type { ConfigPath } from '../diagnostics/paths.js';
 import type { ActionEvent, ActionStepConfig, CheckState, TargetConfig } from '../types.js';
 
 /** The transition an action answers, as passed to it (and, for `command`, to its environment). */
@@ -69,4 +70,15 @@ export interface ActionPlugin<Schema extends z.ZodObject = z.ZodObject> {
   readonly configSchema: Schema;
   /** Makes an action from a validated block (with `name` and `escalateAfterMs` resolved). No I/O. */
   create(config: z.output<Schema> & ActionStepConfig): Action;
+  /**
+   * Whether a `vigil validate` diagnostic must show the value at `path` (inside one block of this
+   * kind, e.g. `['headers', 'Authorization']`) as `[REDACTED]`, whatever its type. Default: none.
+   */
+  isHiddenValue?(path: ConfigPath): boolean;
+  /**
+   * The credentials written in one block of this kind, as written (before validation: anything may be
+   * of the wrong type). The loaded config's redactor hides each wherever it appears: diagnostics,
+   * logs, stored runs, the API and the dashboard. Values from `${VAR}` are secrets already.
+   */
+  secretsOf?(block: Readonly<Record<string, unknown>>): string[];
 }

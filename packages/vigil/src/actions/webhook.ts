@@ -16,6 +16,8 @@ import { httpPost, mergeHeaders, secretRedactor } from '../alerting/notifiers/ht
 import { headersSchema, httpUrl, secretString } from '../alerting/notifiers/schema.js';
 import { SIGNATURE_HEADER, signatureHeader } from '../alerting/notifiers/webhook.js';
 import { parseDuration } from '../diagnostics/duration.js';
+import type { ConfigPath } from '../diagnostics/paths.js';
+import { isConfiguredHeaderSecret, isSecretParam } from '../diagnostics/redact.js';
 import type { ActionStepConfig } from '../types.js';
 import { duration, stepShape } from './step.js';
 import type { Action, ActionContext, ActionPlugin } from './types.js';
@@ -93,8 +95,46 @@ export function createWebhookAction(config: WebhookActionConfig): Action {
   };
 }
 
+/**
+ * Values of a webhook block a diagnostic never shows: `secret`, every header value, and `url` (as the
+ * webhook notifier's: platform hooks carry their token in the path).
+ */
+export function isHiddenWebhookValue(path: ConfigPath): boolean {
+  const [key] = path;
+  return key === 'secret' || key === 'headers' || key === 'url';
+}
+
+/**
+ * The literal credentials of a webhook block: `secret`, header values but the public ones'
+ * (`isConfiguredHeaderSecret`; a `Bearer`/`Basic`/`Token` value's credential also alone), and credential-named query parameters of `url` (`isSecretParam`).
+ */
+export function webhookSecrets(block: Readonly<Record<string, unknown>>): string[] {
+  const secrets: string[] = [];
+  const text = (value: unknown) =>
+    typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
+  const secret = text(block.secret);
+  if (secret !== undefined) secrets.push(secret);
+  const headers = block.headers;
+  if (headers !== null && typeof headers === 'object' && !Array.isArray(headers)) {
+    for (const [name, value] of Object.entries(headers)) {
+      const v = text(value);
+      if (v === undefined || !isConfiguredHeaderSecret(name, v)) continue;
+      secrets.push(v);
+      // The credential alone too: a receiver may echo the token without its scheme.
+      const scheme = /^(?:Bearer|Basic|Token)\s+(\S.*)$/i.exec(v);
+      if (scheme?.[1] !== undefined) secrets.push(scheme[1]);
+    }
+  }
+  if (typeof block.url === 'string' && URL.canParse(block.url)) {
+    for (const [name, value] of new URL(block.url).searchParams) if (isSecretParam(name)) secrets.push(value);
+  }
+  return secrets.filter((s) => s !== '');
+}
+
 /** The `webhook` action plugin (registered in `index.ts`). */
 export const webhookActionPlugin = {
   configSchema: webhookActionConfigSchema,
   create: createWebhookAction,
+  isHiddenValue: isHiddenWebhookValue,
+  secretsOf: webhookSecrets,
 } satisfies ActionPlugin<typeof webhookActionConfigSchema>;

@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { actionSecrets, isHiddenActionValue } from '../actions/index.js';
 import { isSecretAlertingValue } from '../alerting/routing.js';
 import { fillMessage, issuesToProblems, renderValue } from '../diagnostics/messages.js';
 import { type ConfigPath, formatPath, type Problem } from '../diagnostics/paths.js';
@@ -182,7 +183,7 @@ export function parseConfigParts(text: string, options: ParseOptions): ParsedCon
 
   if (problems.length > 0 || !parsed.success) {
     const lines = locate(problems, document, lineCounter).map(({ problem, line, column }) => {
-      const hidden = isHiddenValue(problem.path);
+      const hidden = isHiddenValue(problem.path, tree);
       const show = (value: unknown) => renderValue(value, (text) => hidden || isSecret(text));
       return `${position(line, column, options.file)}: ${formatPath(problem.path)}: ${fillMessage(problem, show)}`;
     });
@@ -307,15 +308,30 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** Values a diagnostic never shows, whatever they are: a notifier's settings (mostly credentials). */
-function isHiddenValue(path: ConfigPath): boolean {
-  return path[0] === 'alerting' && isSecretAlertingValue(path.slice(1));
+/**
+ * Values a diagnostic never shows, whatever they are: a notifier's settings (mostly credentials), and
+ * an action's credentials (`isHiddenActionValue`: a webhook's secret, headers and URL, a command's
+ * secret-named `env`), in a target's or a check's `actions:`.
+ */
+function isHiddenValue(path: ConfigPath, tree: unknown): boolean {
+  if (path[0] === 'alerting') return isSecretAlertingValue(path.slice(1));
+  if (path[0] !== 'targets' || !isRecord(tree) || !Array.isArray(tree.targets)) return false;
+  const target: unknown = tree.targets[path[1] as number];
+  if (!isRecord(target)) return false;
+  if (path[2] === 'actions') return isHiddenActionValue(target.actions, path.slice(3));
+  if (path[2] === 'checks' && path[4] === 'actions' && isRecord(target.checks)) {
+    const check = target.checks[path[3] as string];
+    return isRecord(check) && isHiddenActionValue(check.actions, path.slice(5));
+  }
+  return false;
 }
 
 /**
  * Secrets written literally: auth tokens and passwords, every configured header's value but the
- * public ones' (`isConfiguredHeaderSecret`: redaction by default, whatever the header's name), and the
- * values of credential-named query parameters in a check's request path (`isSecretParam`).
+ * public ones' (`isConfiguredHeaderSecret`: redaction by default, whatever the header's name), the
+ * values of credential-named query parameters in a check's request path (`isSecretParam`), and the
+ * credentials of recovery actions (`actionSecrets`: a webhook's secret and headers, a command's
+ * secret-named env values and `Authorization:` / `--token=` arguments).
  */
 function literalSecrets(tree: unknown): string[] {
   const secrets: string[] = [];
@@ -337,8 +353,10 @@ function literalSecrets(tree: unknown): string[] {
   for (const target of targets) {
     if (!isRecord(target)) continue;
     collectHeaders(target.headers);
+    secrets.push(...actionSecrets(target.actions));
     if (isRecord(target.checks)) {
       for (const check of Object.values(target.checks)) {
+        if (isRecord(check)) secrets.push(...actionSecrets(check.actions));
         if (isRecord(check) && isRecord(check.request)) {
           collectHeaders(check.request.headers);
           collectQuery(check.request.path);

@@ -234,7 +234,8 @@ function fittingBranch(branches: readonly (readonly z.core.$ZodIssue[])[]): z.co
  * "an empty value", short lists of scalars as JSON, other lists and mappings by kind. Long strings are
  * cut at 60 characters. A {@link Verbatim} is shown as is.
  *
- * @param isSecret when it returns true for a string (or a list's JSON text), `[REDACTED]` is shown instead
+ * @param isSecret when it returns true for a string, a number's or boolean's text (a secret written
+ *   unquoted, `secret: 12345678`) or a list's JSON text, `[REDACTED]` is shown instead
  */
 export function renderValue(value: unknown, isSecret: (text: string) => boolean): string {
   if (value instanceof Verbatim) return isSecret(value.text) ? REDACTED : value.text;
@@ -245,7 +246,8 @@ export function renderValue(value: unknown, isSecret: (text: string) => boolean)
     if (value === '') return 'an empty string';
     return value.length > 60 ? `${JSON.stringify(value.slice(0, 57))}…` : JSON.stringify(value);
   }
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean')
+    return isSecret(String(value)) ? REDACTED : String(value);
   if (Array.isArray(value)) {
     if (value.every((item) => item === null || ['string', 'number', 'boolean'].includes(typeof item))) {
       const text = `[${value.map((item) => JSON.stringify(item)).join(', ')}]`;

@@ -254,6 +254,7 @@ export function createHub(options: HubOptions): Hub {
             events.publish({ type: 'action', run });
           },
           log,
+          redact: redactText,
         });
 
   /** Builds the dispatcher of `alerting` (not started). */
