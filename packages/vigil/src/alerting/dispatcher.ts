@@ -115,9 +115,11 @@ export interface Dispatcher {
   tick(): Promise<void>;
   /**
    * Why each of `alerts` would be muted now (silence, maintenance window, inhibition by a firing
-   * alert), by fingerprint; unmuted alerts are absent. The same rules a flush applies.
+   * alert), by fingerprint; unmuted alerts are absent. The same rules a flush applies; with
+   * `inhibition: false` silences and maintenance windows only (recovery actions: an alert inhibited by
+   * its target's liveness alert is the same failure, and nobody has said they are on it).
    */
-  muteReasons(alerts: readonly Alert[]): Promise<Map<string, string>>;
+  muteReasons(alerts: readonly Alert[], options?: { inhibition?: boolean }): Promise<Map<string, string>>;
 }
 
 interface SentLog {
@@ -239,11 +241,16 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     return flushing;
   }
 
-  function muteReason(alert: Alert, silences: readonly Silence[], now: number): string | undefined {
+  function muteReason(
+    alert: Alert,
+    silences: readonly Silence[],
+    now: number,
+    inhibition = true,
+  ): string | undefined {
     const silence = silencedBy(alert, silences, now);
     if (silence !== undefined) return `silenced by ${silence.id} (${silence.comment})`;
     if (inMaintenance(alert, config.maintenance, now)) return 'in a maintenance window';
-    if (config.inhibit) {
+    if (inhibition && config.inhibit) {
       const source = inhibitedBy(alert, firing.values());
       if (source !== undefined) {
         return `inhibited by ${source.labels.alertname} of ${source.labels.target}/${source.labels.check} in ${source.labels.region}`;
@@ -480,12 +487,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   // ---------------------------------------------------------------------------------------------
 
   return {
-    async muteReasons(alerts) {
+    async muteReasons(alerts, options = {}) {
       const now = clock();
       const silences = [...configSilences, ...(await store.silences({ activeAt: now }))];
       const reasons = new Map<string, string>();
       for (const alert of alerts) {
-        const reason = muteReason(alert, silences, now);
+        const reason = muteReason(alert, silences, now, options.inhibition ?? true);
         if (reason !== undefined) reasons.set(alert.fingerprint, reason);
       }
       return reasons;

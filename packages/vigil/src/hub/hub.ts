@@ -243,7 +243,9 @@ export function createHub(options: HubOptions): Hub {
           muted: async (plan, t) => {
             const alerts = alertsFromTransition(t, plan, alertOptions).filter((a) => a.status === 'firing');
             if (dispatcher === undefined || alerts.length === 0) return undefined;
-            const reasons = await dispatcher.muteReasons(alerts);
+            // Silences and maintenance windows only: an alert inhibited by its target's liveness alert is
+            // the very failure the target-level chain is acting on (a crash loop would stop, unpaged).
+            const reasons = await dispatcher.muteReasons(alerts, { inhibition: false });
             return alerts.map((a) => reasons.get(a.fingerprint)).find((r) => r !== undefined);
           },
           page: async (alerts) => {
