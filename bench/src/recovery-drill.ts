@@ -1,10 +1,11 @@
 /**
- * Recovery drill: mean time to recovery (fault → healthy again) with the `command` action restarting a
- * real example model server process, next to the detection time (fault → `unhealthy`), for three
- * faults: `crash` (the process exits), `hang` (every route hangs: the process lives, answers nothing)
- * and `garbage` (inference answers NaN: liveness passes, the integrity check fails). Then a crash loop
- * (the server crashes on every start) showing the limits hold: at most `maxRuns` restarts, then the page
- * saying actions are exhausted.
+ * Recovery drill: for each fault, MTTD (fault → first `unhealthy`) and MTTR (detection → every check
+ * healthy again; fault → healthy beside it) with the `command` action restarting a real example model
+ * server process, the actions run and the pages sent, for three faults switched on through the model
+ * server's admin fault API: `crash` (the process exits), `hang` (every route hangs: the process lives,
+ * answers nothing) and `garbage` (inference answers NaN: liveness passes, the integrity check fails).
+ * Then a crash loop (the server crashes on every start) showing the limits hold: at most `maxRuns`
+ * restarts, then the page saying actions are exhausted — never a restart forever.
  *
  * One hub per fault (liveness + integrity; interval 1 s, timeout 900 ms, failureThreshold 2,
  * fastInterval 250 ms), a SQLite store in a temp dir, a webhook receiver on 127.0.0.1 for pages. The
@@ -13,7 +14,8 @@
  * that consecutive runs measure recovery, not the limits; the crash loop uses the defaults' shape
  * (maxRuns 3) with short back-off (1 s → 4 s) and escalateAfter 2 s to finish in seconds.
  *
- *   npm run build && node bench/dist/recovery-drill.js [--runs 3] [--faults crash,hang,garbage] [--no-loop]
+ *   node --conditions=source --import tsx bench/src/recovery-drill.ts [--runs 3] [--faults crash,hang,garbage] [--no-loop] [--wait-s 180]
+ *   (or `npm run build && node bench/dist/recovery-drill.js …`)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,11 +34,14 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     faults: { type: 'string', default: 'crash,hang,garbage' },
     'no-loop': { type: 'boolean', default: false },
+    'wait-s': { type: 'string', default: '180' },
   },
 });
 const RUNS = Number(values.runs);
 const FAULTS = (values.faults ?? '').split(',').filter(Boolean) as Array<'crash' | 'hang' | 'garbage'>;
 const TOKEN = 'drill';
+/** Longest wait for any one step (healthy, unhealthy, healthy again, the page), in ms. */
+const WAIT_MS = Number(values['wait-s']) * 1000;
 const require = createRequire(import.meta.url);
 const BIN = require.resolve('@vigil/example-model-server/bin');
 
@@ -63,7 +68,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitFor(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
+async function waitFor(what: string, ok: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!ok()) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
@@ -114,70 +119,122 @@ alerting:
 `;
 }
 
-const pages: string[] = [];
+/** Firing alerts received, one entry per alert instance (fingerprint and start), with their name. */
+const pages = new Map<string, string>();
 const receiver = createServer((req, res) => {
   let body = '';
   req.on('data', (c) => {
     body += c;
   });
   req.on('end', () => {
-    const group = JSON.parse(body) as { alerts: Array<{ status: string; labels: Record<string, string> }> };
-    for (const a of group.alerts) if (a.status === 'firing') pages.push(a.labels.alertname ?? '');
+    const group = JSON.parse(body) as {
+      alerts: Array<{
+        status: string;
+        fingerprint: string;
+        startsAt: string;
+        labels: Record<string, string>;
+      }>;
+    };
+    for (const a of group.alerts)
+      if (a.status === 'firing') pages.set(`${a.fingerprint}@${a.startsAt}`, a.labels.alertname ?? '');
     res.end('ok');
   });
 });
 await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
 const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`;
 
-async function drill(fault: 'crash' | 'hang' | 'garbage') {
-  const s = await server();
-  const loaded = parseConfig(
-    yaml(
-      s,
-      hookUrl,
-      '      maxRuns: 100\n      cooldown: 0s\n      backoff: { initial: 100ms, max: 1s }\n      onRecovered: []',
-    ),
-    { baseDir: s.dir },
-  );
+const pageNames = () => [...pages.values()];
+const countBy = (items: readonly string[]) => {
+  const counts = new Map<string, number>();
+  for (const item of items) counts.set(item, (counts.get(item) ?? 0) + 1);
+  return [...counts].map(([k, n]) => `${n} ${k}`).join(', ') || 'none';
+};
+
+interface Row {
+  scenario: string;
+  n: number;
+  mttd: number[];
+  mttr: number[];
+  faultToHealthy: number[];
+  actions: string;
+  pages: string;
+  note?: string;
+}
+
+function startHub(s: Setup, limits: string, extra = (y: string) => y) {
+  const loaded = parseConfig(extra(yaml(s, hookUrl, limits)), { baseDir: s.dir });
   if (!loaded.ok) throw new Error(loaded.diagnostics.join('\n'));
+  return loaded;
+}
+
+async function drill(fault: 'crash' | 'hang' | 'garbage'): Promise<Row> {
+  const s = await server();
+  pages.clear();
+  const loaded = startHub(
+    s,
+    '      maxRuns: 100\n      cooldown: 0s\n      backoff: { initial: 100ms, max: 1s }\n      onRecovered: []',
+  );
   const store = await openStore(join(s.dir, 'vigil.db'));
   const hub = createHub({
     plan: loaded.plan,
     store,
+    redact: loaded.redact,
     alerting: {
       config: loaded.config.alerting as NonNullable<typeof loaded.config.alerting>,
       notifiers: createNotifiers(loaded.config.alerting?.notifiers),
     },
   });
   let unhealthyAt = 0;
-  let healthyAt = 0;
   hub.subscribe((e: HubEvent) => {
     if (e.type !== 'transition') return;
     if (e.transition.to === 'unhealthy' && unhealthyAt === 0) unhealthyAt = Date.now();
   });
   await hub.start();
   const allHealthy = () => hub.status().every((c) => c.state === 'healthy');
-  const results: Array<{ detectMs: number; mttrMs: number }> = [];
-  for (let i = 0; i < RUNS; i++) {
-    await waitFor('healthy', allHealthy, 60_000).catch((error: Error) => {
-      throw new Error(`${error.message}: ${JSON.stringify(hub.status().map((c) => [c.checkId, c.state]))}`);
-    });
-    unhealthyAt = 0;
-    healthyAt = 0;
-    const at = Date.now();
-    const [mode, params] =
-      fault === 'crash' ? ['crash', {}] : fault === 'hang' ? ['hang', { scope: 'all' }] : ['nan', {}];
-    await fetch(`${s.url}/admin/faults/${mode}`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify(params),
-    });
-    await waitFor('unhealthy', () => unhealthyAt > 0, 60_000);
-    await waitFor('healthy again', allHealthy, 120_000);
-    healthyAt = Date.now();
-    results.push({ detectMs: unhealthyAt - at, mttrMs: healthyAt - at });
-    console.error(`${fault} run ${i + 1}: detected ${unhealthyAt - at} ms, healthy ${healthyAt - at} ms`);
+  const mttd: number[] = [];
+  const mttr: number[] = [];
+  const faultToHealthy: number[] = [];
+  let note: string | undefined;
+  try {
+    for (let i = 0; i < RUNS; i++) {
+      await waitFor('healthy', allHealthy);
+      unhealthyAt = 0;
+      const at = Date.now();
+      const [mode, params] =
+        fault === 'crash' ? ['crash', {}] : fault === 'hang' ? ['hang', { scope: 'all' }] : ['nan', {}];
+      const answer = await fetch(`${s.url}/admin/faults/${mode}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(params),
+      }).catch((error: Error) => ({ ok: mode === 'crash', status: error.message }));
+      if (!answer.ok) throw new Error(`fault ${mode}: ${answer.status}`);
+      await waitFor('unhealthy', () => unhealthyAt > 0);
+      await waitFor('healthy again', allHealthy);
+      const healthyAt = Date.now();
+      mttd.push(unhealthyAt - at);
+      mttr.push(healthyAt - unhealthyAt);
+      faultToHealthy.push(healthyAt - at);
+      console.error(
+        `${fault} run ${i + 1}: detected after ${unhealthyAt - at} ms, healthy ${healthyAt - unhealthyAt} ms after detection`,
+      );
+    }
+  } catch (error) {
+    note = `stopped after ${mttd.length} of ${RUNS} runs: ${(error as Error).message}; states ${JSON.stringify(
+      hub.status().map((c) => [
+        c.checkId,
+        c.state,
+        c.consecutiveFailures,
+        c.lastResult && {
+          ago: Date.now() - c.lastResult.startedAt,
+          outcome: c.lastResult.outcome,
+          error: c.lastResult.error?.message,
+        },
+        c.deferred?.message,
+      ]),
+    )}`;
+    console.error(`${fault}: ${note}`);
   }
+  await hub.flush().catch(() => {});
   const runs = await store.actionRuns();
   await hub.stop();
   await store.close();
@@ -185,52 +242,69 @@ async function drill(fault: 'crash' | 'hang' | 'garbage') {
     process.kill(Number(readFileSync(s.pidfile, 'utf8')), 'SIGKILL');
   } catch {}
   rmSync(s.dir, { recursive: true, force: true });
-  const d = results.map((r) => r.detectMs);
-  const m = results.map((r) => r.mttrMs);
   return {
-    fault,
-    n: results.length,
-    detectMedian: median(d),
-    detectMax: Math.max(...d),
-    mttrMedian: median(m),
-    mttrMax: Math.max(...m),
-    restarts: runs.filter((r) => r.status === 'succeeded').length,
+    scenario: fault,
+    n: mttd.length,
+    mttd,
+    mttr,
+    faultToHealthy,
+    actions: countBy(runs.map((r) => (r.status === 'skipped' ? `skipped (${r.skipReason})` : r.status))),
+    pages: countBy(pageNames()),
+    ...(note !== undefined && { note }),
   };
 }
 
-async function crashLoop() {
+async function crashLoop(): Promise<Row> {
   const s = await server(['--fault', 'crash:afterMs=0']);
-  pages.length = 0;
-  const loaded = parseConfig(
-    yaml(s, hookUrl, '      maxRuns: 3\n      backoff: { initial: 1s, max: 4s }').replace(
-      'timeout: 30s',
-      'timeout: 30s\n          escalateAfter: 2s',
-    ),
-    {
-      baseDir: s.dir,
-    },
+  pages.clear();
+  const loaded = startHub(s, '      maxRuns: 3\n      backoff: { initial: 1s, max: 4s }', (y) =>
+    y.replace('timeout: 30s', 'timeout: 30s\n          escalateAfter: 2s'),
   );
-  if (!loaded.ok) throw new Error(loaded.diagnostics.join('\n'));
   const store = await openStore(join(s.dir, 'vigil.db'));
   const hub = createHub({
     plan: loaded.plan,
     store,
+    redact: loaded.redact,
     alerting: {
       config: loaded.config.alerting as NonNullable<typeof loaded.config.alerting>,
       notifiers: createNotifiers(loaded.config.alerting?.notifiers),
     },
   });
+  let unhealthyAt = 0;
+  hub.subscribe((e: HubEvent) => {
+    if (e.type === 'transition' && e.transition.to === 'unhealthy' && unhealthyAt === 0)
+      unhealthyAt = Date.now();
+  });
   const start = Date.now();
   await hub.start();
-  await waitFor('the exhausted page', () => pages.includes('VigilActionsExhausted'), 120_000);
+  let note: string | undefined;
+  try {
+    await waitFor('the exhausted page', () => pageNames().includes('VigilActionsExhausted'));
+  } catch (error) {
+    note = (error as Error).message;
+  }
   const pagedAfter = Date.now() - start;
+  // Stays down: no further restart may follow the page (checked for one more back-off cap).
+  await new Promise((r) => setTimeout(r, 5_000));
   const runs = (await store.actionRuns()).reverse();
   await hub.stop();
   await store.close();
   rmSync(s.dir, { recursive: true, force: true });
+  const restarts = runs.filter((r) => r.status !== 'skipped').length;
+  console.error(
+    `crash loop: runs ${runs.map((r) => (r.status === 'skipped' ? `skipped (${r.skipReason})` : r.status)).join(', ')}; exhausted page ${pagedAfter} ms after start`,
+  );
   return {
-    pagedAfter,
-    runs: runs.map((r) => (r.status === 'skipped' ? `skipped (${r.skipReason})` : r.status)),
+    scenario: 'crash loop (maxRuns 3)',
+    n: 1,
+    mttd: unhealthyAt > 0 ? [unhealthyAt - start] : [],
+    mttr: [],
+    faultToHealthy: [],
+    actions: countBy(runs.map((r) => (r.status === 'skipped' ? `skipped (${r.skipReason})` : r.status))),
+    pages: countBy(pageNames()),
+    note:
+      note ??
+      `${restarts} restarts, then "actions exhausted" paged ${(pagedAfter / 1000).toFixed(1)} s after start; no restart after it`,
   };
 }
 
@@ -239,18 +313,24 @@ console.error(
     .map((l) => l.toFixed(2))
     .join(' ')}`,
 );
-const rows = [];
+const rows: Row[] = [];
 for (const fault of FAULTS) rows.push(await drill(fault));
-console.log('| fault | runs | detection median / max (s) | MTTR median / max (s) | restarts |');
-console.log('| --- | --- | --- | --- | --- |');
+if (!values['no-loop']) rows.push(await crashLoop());
+const sec = (xs: number[]) =>
+  xs.length === 0 ? '—' : `${(median(xs) / 1000).toFixed(1)} / ${(Math.max(...xs) / 1000).toFixed(1)}`;
+console.log(
+  '| scenario | runs | MTTD median / max (s) | MTTR, detection → healthy, median / max (s) | fault → healthy median / max (s) | action runs | pages sent |',
+);
+console.log('| --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows)
   console.log(
-    `| ${r.fault} | ${r.n} | ${(r.detectMedian / 1000).toFixed(1)} / ${(r.detectMax / 1000).toFixed(1)} | ${(r.mttrMedian / 1000).toFixed(1)} / ${(r.mttrMax / 1000).toFixed(1)} | ${r.restarts} |`,
+    `| ${r.scenario} | ${r.n} | ${sec(r.mttd)} | ${sec(r.mttr)} | ${sec(r.faultToHealthy)} | ${r.actions} | ${r.pages} |`,
   );
-if (!values['no-loop']) {
-  const loop = await crashLoop();
-  console.log(
-    `\ncrash loop (crash on every start, maxRuns 3): runs ${loop.runs.join(', ')}; "actions exhausted" paged after ${(loop.pagedAfter / 1000).toFixed(1)} s`,
-  );
-}
+for (const r of rows) if (r.note) console.log(`\n${r.scenario}: ${r.note}`);
+console.error(
+  `load at the end: ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 receiver.close();
+process.exit(0);
