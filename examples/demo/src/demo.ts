@@ -3,6 +3,9 @@
  * enabled (the credit-scorer twice: a primary and a secondary), and the Vigil hub watching them with
  * an embedded config, with a failover router in front of the credit-scorer (a secondary and a
  * heuristic fallback, `heuristic.ts`) fed by a small steady load — the whole loop on one machine.
+ * When the credit-scorer turns unhealthy (crashed, hung, answering NaN), the hub's `command` action
+ * `restart-credit-scorer` asks the demo to restart its process (`POST /restart/credit-scorer` on the
+ * receiver's port, the admin token as bearer): the run shows on the incident's page.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -23,6 +26,15 @@ const ROUTER_ADMIN_PORT = Number(process.env.DEMO_ROUTER_ADMIN_PORT ?? 7981);
 /** Requests a second the demo sends through the router, so it has traffic to judge. */
 const LOAD_PER_SECOND = Number(process.env.DEMO_ROUTER_LOAD ?? 20);
 const HEURISTIC = fileURLToPath(new URL('./heuristic.js', import.meta.url));
+/** The recovery action's program: asks the demo to restart a model server, prints the answer. */
+const RESTART_SCRIPT = `// Written by the demo: the credit-scorer's recovery action (a command action) runs it.
+const res = await fetch(process.argv[2], {
+  method: 'POST',
+  headers: { authorization: 'Bearer ' + process.env.DEMO_ADMIN_TOKEN },
+}).catch((error) => ({ ok: false, text: async () => 'the demo did not answer: ' + error.message }));
+console.log(await res.text());
+process.exit(res.ok ? 0 : 1);
+`;
 /** `json` or `pretty`; default: pretty on a terminal, JSON lines otherwise (as `vigil run`). */
 const LOG_FORMAT = process.env.DEMO_LOG_FORMAT;
 const LOG_LEVEL = process.env.DEMO_LOG_LEVEL ?? 'info';
@@ -80,6 +92,16 @@ targets:
     protocol: oip-v2
     model: credit-scorer
     labels: { team: risk }
+    # Recovery: when a check turns unhealthy (a crash, a hang, NaN answers), restart the process.
+    # At most 3 restarts an hour, 10 s back-off doubling, and a failure within 10 min of a recovery
+    # pages instead of restarting again (the defaults); each run is on the incident's page.
+    actions:
+      onUnhealthy:
+        - kind: command
+          name: restart-credit-scorer
+          command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(join(STATE_DIR, 'restart.mjs'))}, "http://${HOST}:${RECEIVER_PORT}/restart/credit-scorer"]
+          env: { DEMO_ADMIN_TOKEN: "${TOKEN}" }
+          timeout: 60s
     checks:
       liveness: {}
       readiness: {}
@@ -137,6 +159,14 @@ alerting:
 /** A local webhook receiver standing in for PagerDuty or Slack: it prints what it is sent. */
 function startReceiver(): Promise<void> {
   const receiver = createServer((req, res) => {
+    const restart = /^\/restart\/([\w-]+)$/.exec(req.url ?? '');
+    if (req.method === 'POST' && restart !== null) {
+      req.resume();
+      void restartServer(restart[1] ?? '', req.headers.authorization).then(([status, text]) => {
+        res.writeHead(status, { 'content-type': 'text/plain' }).end(text);
+      });
+      return;
+    }
     let body = '';
     req.on('data', (c: Buffer) => {
       body += c.toString();
@@ -228,7 +258,13 @@ function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): P
   });
 }
 
-for (const s of servers) {
+/** The running process of each model server, by target name. */
+const processes = new Map<string, ChildProcess>();
+/** Servers being restarted on purpose: their exit is no news. */
+const restarting = new Set<string>();
+
+/** Starts `s`'s model server process and waits until it listens. */
+async function startServer(s: DemoServer): Promise<ChildProcess> {
   const args = ['serve', '--host', HOST, '--port', String(s.port), '--models', s.model];
   args.push('--loading-ms', String(s.loadingMs), '--enable-faults', '--log-level', 'warn');
   const child = spawn(process.execPath, [BIN, ...args], {
@@ -236,22 +272,58 @@ for (const s of servers) {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.push(child);
+  processes.set(s.name, child);
   child.on('exit', (code, signal) => {
-    if (!stopping) log.error(`demo: ${s.name} server exited (code ${code}, signal ${signal})`);
+    if (!stopping && !restarting.has(s.name))
+      log.error(`demo: ${s.name} server exited (code ${code}, signal ${signal})`);
   });
+  await waitForLine(child, /serving .* at \S+/, 30_000);
+  relayServerLog(s.model, child);
+  return child;
+}
+
+/**
+ * The recovery action's endpoint: kills `name`'s process if it still runs (a hung one does), starts
+ * a fresh one (no faults) and answers once it listens.
+ * @returns the HTTP status and text for the action's output
+ */
+async function restartServer(name: string, authorization: string | undefined): Promise<[number, string]> {
+  if (authorization !== `Bearer ${TOKEN}`) return [401, 'restart: wrong or missing admin token'];
+  const s = servers.find((x) => x.name === name);
+  if (s === undefined) return [404, `restart: no model server named ${name}`];
+  if (restarting.has(name)) return [409, `restart: ${name} is being restarted already`];
+  restarting.add(name);
   try {
-    await waitForLine(child, /serving .* at \S+/, 30_000);
+    const old = processes.get(name);
+    if (old !== undefined && old.exitCode === null && old.signalCode === null) {
+      const exited = new Promise((resolve) => old.once('exit', resolve));
+      old.kill('SIGKILL');
+      await exited;
+    }
+    log.warn(`demo: restarting ${name} (asked by Vigil's recovery action)`);
+    const child = await startServer(s);
+    return [200, `restarted ${name}: pid ${child.pid} listening at ${base(s)}`];
+  } catch (err) {
+    return [500, `restart of ${name} failed: ${(err as Error).message}`];
+  } finally {
+    restarting.delete(name);
+  }
+}
+
+for (const s of servers) {
+  try {
+    await startServer(s);
   } catch (err) {
     log.fatal(`demo: ${s.name}: ${(err as Error).message}`);
     stop(1);
   }
-  relayServerLog(s.model, child);
 }
 
 await startReceiver();
 mkdirSync(STATE_DIR, { recursive: true });
 const configFile = join(STATE_DIR, 'demo.yaml');
 writeFileSync(configFile, CONFIG);
+writeFileSync(join(STATE_DIR, 'restart.mjs'), RESTART_SCRIPT);
 const hub = await runHub({
   config: configFile,
   port: HUB_PORT,
@@ -345,6 +417,11 @@ console.log(
   `  curl -X PUT -H 'authorization: Bearer ${TOKEN}' -H 'content-type: application/json' -d '{}' ${base(credit)}/admin/faults/nan`,
 );
 console.log(`  curl -X DELETE -H 'authorization: Bearer ${TOKEN}' ${base(credit)}/admin/faults`);
+console.log('Or crash it: the hub marks it unhealthy and its recovery action restarts the process');
+console.log("(restart-credit-scorer, a command action); the run is on the incident's page in the dashboard:");
+console.log(
+  `  curl -X PUT -H 'authorization: Bearer ${TOKEN}' -H 'content-type: application/json' -d '{}' ${base(credit)}/admin/faults/crash`,
+);
 console.log(
   `\nrouter credit  ${routerUrl} (primary credit-scorer, secondary credit-scorer-b, heuristic fallback;`,
 );
