@@ -58,6 +58,7 @@ describe('bad config fixtures', () => {
         'several-problems.yaml',
         'notifiers.yaml',
         'every-problem-at-once.yaml',
+        'actions.yaml',
       ]),
     );
   });
