@@ -5,28 +5,25 @@
  * admin API with a token from its `env`; the check recovers. The incident page lists the run — action,
  * kind, step, what ran, why, result, output — and never the token; it passes axe-core's WCAG A/AA rules.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createModelServer, type ModelServer, parseFault } from '@vigil/example-model-server';
 import type { FastifyInstance } from 'fastify';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/index.js';
+import { axeViolations, CHROMIUM, hasChromium, launchChromium, ROOT } from '../fixtures/browser.js';
 import { createHub, type Hub } from '../hub/hub.js';
 import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import { createApi, defaultDashboardDir } from './app.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
 const requireAll = process.env.VIGIL_REQUIRE_ALL === '1';
 if (!hasChromium && !requireAll) {
   console.warn(`skipping the actions dashboard test: ${CHROMIUM} is missing (Debian package "chromium")`);
 }
 
-const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 const ADMIN = 'actions-e2e-admin-token-5c8d';
 
@@ -83,10 +80,7 @@ targets:
     await hub.start();
     app = await createApi({ hub, dashboardDir });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('pageerror', (err) => pageErrors.push(err.message));
   }, 60_000);
@@ -99,18 +93,6 @@ targets:
     await server?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
-
-  /** axe-core's WCAG 2 A and AA violations on the page, one line each. */
-  async function axe(): Promise<string[]> {
-    await page.evaluate(readFileSync(join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8'));
-    return page.evaluate(async () => {
-      const axeGlobal = (globalThis as unknown as { axe: { run: (o: unknown) => Promise<unknown> } }).axe;
-      const result = (await axeGlobal.run({
-        runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] },
-      })) as { violations: Array<{ id: string; nodes: Array<{ target: string[] }> }> };
-      return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-    });
-  }
 
   it('lists the action run that healed the model on its incident', { timeout: 90_000 }, async () => {
     await page.goto(url);
@@ -140,7 +122,7 @@ targets:
     const text = (await page.locator('main').textContent()) ?? '';
     expect(text).not.toContain(ADMIN);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-incident-actions.png'), fullPage: true });
-    expect(await axe()).toEqual([]);
+    expect(await axeViolations(page)).toEqual([]);
     expect(pageErrors).toEqual([]);
   });
 });
