@@ -236,6 +236,10 @@ async function drill(fault: 'crash' | 'hang' | 'garbage'): Promise<Row> {
   }
   await hub.flush().catch(() => {});
   const runs = await store.actionRuns();
+  if (note !== undefined)
+    note += `; runs: ${JSON.stringify(
+      runs.map((r) => [new Date(r.claimedAt).toISOString(), r.checkId, r.status, r.skipReason, r.output]),
+    )}`;
   await hub.stop();
   await store.close();
   try {
