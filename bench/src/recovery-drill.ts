@@ -245,7 +245,9 @@ async function drill(fault: 'crash' | 'hang' | 'garbage'): Promise<Row> {
   try {
     process.kill(Number(readFileSync(s.pidfile, 'utf8')), 'SIGKILL');
   } catch {}
-  rmSync(s.dir, { recursive: true, force: true });
+  // A stalled scenario keeps its folder (the server's log, the store) for a look.
+  if (note === undefined) rmSync(s.dir, { recursive: true, force: true });
+  else note += `; kept ${s.dir}`;
   return {
     scenario: fault,
     n: mttd.length,
