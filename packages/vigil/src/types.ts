@@ -3,9 +3,12 @@
  * config → plan → prober (protocol adapter + HTTP client) → assertions → ProbeResult.
  */
 
-/** The four probe kinds a target's `checks:` declares, run by the scheduler. */
-export type ProbeKind = 'liveness' | 'readiness' | 'integrity' | 'canary';
-export const CHECK_KINDS: readonly ProbeKind[] = ['liveness', 'readiness', 'integrity', 'canary'];
+/**
+ * The five probe kinds a target's `checks:` declares, run by the scheduler. `metrics` reads the model
+ * server's own Prometheus exposition (any protocol; `probe/metrics-check.ts`).
+ */
+export type ProbeKind = 'liveness' | 'readiness' | 'integrity' | 'canary' | 'metrics';
+export const CHECK_KINDS: readonly ProbeKind[] = ['liveness', 'readiness', 'integrity', 'canary', 'metrics'];
 /**
  * A check's kind: a probe kind, or `traffic`: a router's view of one upstream's real traffic
  * (`<target>/traffic:<router>`), never probed, fed to the hub as results of source `traffic`.
@@ -334,6 +337,38 @@ export interface CheckPlan {
   actions?: ActionPolicy;
   /** Canary only: the golden set, its rotation, the baseline and how answers are compared. */
   canary?: CanaryPlan;
+  /** Metrics only: where the exposition is read and the rules judged on it. */
+  metrics?: MetricsPlan;
+}
+
+/** One assertion over a Prometheus exposition. Bounds are upper bounds: at or over → degraded / failed. */
+export interface MetricRule {
+  /** Metric name as exposed, e.g. `vllm:num_requests_waiting`; `<histogram>_count` / `_sum` select a histogram's or summary's count or sum. */
+  metric: string;
+  /** Exact label values the series must carry; other labels are free. */
+  labels?: Record<string, string>;
+  /** `gauge`: the value now; `rate`: per-second increase since the previous probe (counters). */
+  kind: 'gauge' | 'rate';
+  /** How matching series combine: `sum` (default for rates) or `max` (default for gauges). */
+  aggregate?: 'sum' | 'max';
+  degraded?: number;
+  failed?: number;
+  /** Why the rule exists, for people (shown in failures). */
+  description?: string;
+}
+
+/**
+ * A metrics check's plan (`checks.metrics` in the config): its preset's rules with the config's own
+ * rules merged in (a rule of the same metric and labels replaces the preset's), and where to read.
+ */
+export interface MetricsPlan {
+  /** The server family's preset the rules started from, if any (`assertions/metrics.ts`). */
+  preset?: string;
+  /** Path of the exposition, relative to `baseUrl ?? target.url`. Default `/metrics`. */
+  path: string;
+  /** Another base URL (a separate metrics port: Triton 8002, TorchServe 8082). */
+  baseUrl?: string;
+  rules: MetricRule[];
 }
 
 /**

@@ -1,4 +1,10 @@
 import { resolveActionPolicy } from '../actions/index.js';
+import {
+  METRICS_PRESETS,
+  type MetricsPreset,
+  type MetricsPresetName,
+  ruleKey,
+} from '../assertions/metrics.js';
 import { DEFAULT_MAX_CASES_PER_RUN } from '../canary/rotation.js';
 import { parseDuration } from '../diagnostics/duration.js';
 import { ConfigError } from '../errors.js';
@@ -9,6 +15,8 @@ import {
   type CheckKind,
   type CheckPlan,
   type ExpectConfig,
+  type MetricRule,
+  type MetricsPlan,
   type TargetConfig,
 } from '../types.js';
 import { resolveBudget } from './budget.js';
@@ -17,7 +25,7 @@ import type { CheckSpec, ExpectSpec, TargetSpec, VigilConfig } from './schema.js
 
 /**
  * Resolves a validated config into the checks to run: one {@link CheckPlan} per configured check, targets
- * in file order and each target's checks in the order liveness, readiness, integrity, canary.
+ * in file order and each target's checks in the order liveness, readiness, integrity, canary, metrics.
  *
  * Every value is resolved: timing keys from the check, else its target, else `defaults` (durations in
  * milliseconds; `fastInterval: false` → `fastIntervalMs: null`; liveness always has successThreshold 1,
@@ -153,11 +161,52 @@ function toCheckPlan(
     startupGraceMs: parseDuration(check.startupGrace ?? spec.startupGrace ?? defaults.startupGrace),
     expect: toExpectConfig(check.expect, id),
   };
+  // A metrics check reads the server's exposition whatever its protocol: no request, no plan hook.
+  if (kind === 'metrics') {
+    plan.metrics = toMetricsPlan(check);
+    return plan;
+  }
   if ('request' in check) plan.request = check.request;
   if (protocol.planCheck !== undefined) Object.assign(plan, protocol.planCheck(check, kind));
   if (check.extract !== undefined) plan.extract = check.extract;
   if (kind === 'canary') plan.canary = toCanaryPlan(check, id);
   return plan;
+}
+
+/**
+ * A metrics check's plan: its preset's rules (METRICS_PRESETS, in the preset's order), each replaced by
+ * the check's rule of the same metric and labels, then the check's other rules in file order; `path` the
+ * check's, else the preset's, else `/metrics`; `baseUrl` the check's `url`.
+ */
+function toMetricsPlan(check: CheckSpec): MetricsPlan {
+  const preset: MetricsPreset | undefined =
+    check.preset === undefined ? undefined : METRICS_PRESETS[check.preset as MetricsPresetName];
+  const own: MetricRule[] = (check.rules ?? []).map((rule) => ({
+    metric: rule.metric,
+    ...(rule.labels !== undefined && { labels: { ...rule.labels } }),
+    kind: rule.kind,
+    ...(rule.aggregate !== undefined && { aggregate: rule.aggregate }),
+    ...(rule.degraded !== undefined && { degraded: rule.degraded }),
+    ...(rule.failed !== undefined && { failed: rule.failed }),
+    ...(rule.description !== undefined && { description: rule.description }),
+  }));
+  const byKey = new Map(own.map((rule) => [ruleKey(rule), rule]));
+  const rules: MetricRule[] = [];
+  for (const rule of preset?.rules ?? []) {
+    const replaced = byKey.get(ruleKey(rule));
+    if (replaced === undefined) rules.push({ ...rule });
+    else {
+      rules.push(replaced);
+      byKey.delete(ruleKey(rule));
+    }
+  }
+  rules.push(...own.filter((rule) => byKey.has(ruleKey(rule))));
+  return {
+    ...(check.preset !== undefined && { preset: check.preset }),
+    path: check.path ?? preset?.path ?? '/metrics',
+    ...(check.url !== undefined && { baseUrl: check.url }),
+    rules,
+  };
 }
 
 function toExpectConfig(spec: ExpectSpec | undefined, id: string): ExpectConfig {

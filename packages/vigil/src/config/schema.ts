@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { actionsSchema } from '../actions/index.js';
 import { alertingSchema } from '../alerting/routing.js';
+import { METRICS_PRESET_NAMES, metricRuleSchema, ruleKey } from '../assertions/metrics.js';
 import { assertionSchema, extractSchema, operatorsSchema, regexSchema } from '../assertions/vocabulary.js';
 import { DURATION_PATTERN, durationProblem, parseDuration } from '../diagnostics/duration.js';
 import { createHumanErrorMap, GOT } from '../diagnostics/messages.js';
@@ -434,6 +435,76 @@ const canaryShape = {
     ),
 };
 
+/**
+ * A metrics check's own keys (`checks.metrics`): a preset of a server family and/or rules, where the
+ * exposition is (`path`, `url` for another port). Protocol-independent: every protocol's metrics check
+ * is this one schema. No `expect`: the rules are its assertions.
+ */
+const metricsShape = {
+  ...timingShape,
+  actions: checkShape.actions,
+  preset: z
+    .enum(METRICS_PRESET_NAMES, {
+      error: (issue) => {
+        const hint = typeof issue.input === 'string' ? closest(issue.input, METRICS_PRESET_NAMES) : undefined;
+        return `expected one of ${METRICS_PRESET_NAMES.join(', ')}, got ${GOT}${hint === undefined ? '' : `; did you mean "${hint}"?`}`;
+      },
+    })
+    .optional()
+    .describe(
+      "A server family's metrics and default bounds (the presets of METRICS-PRESETS.md). Rules of the same metric and labels replace the preset's.",
+    ),
+  path: z
+    .string({ error: `expected a path like "/metrics", got ${GOT}` })
+    .regex(/^\/[^\s?#]*$/, { error: `expected a path that starts with "/" (no query), got ${GOT}` })
+    .optional()
+    .describe('Path of the exposition. Default "/metrics".'),
+  url: baseUrl(
+    'Base URL of the exposition when the server serves it on another port, e.g. "http://127.0.0.1:8002". Default: the target\'s url.',
+  ).optional(),
+  rules: z
+    .array(metricRuleSchema, { error: requiredOr(`expected a list of rules, got ${GOT}`) })
+    .min(1, { error: 'needs at least one rule (or omit rules and name a preset)' })
+    .optional()
+    .describe("Assertions over the exposition, added to the preset's (same metric and labels: replaced)."),
+};
+
+/** A metrics check needs a preset or rules; a rule appears once. */
+function metricsNeedsRules(check: { preset?: unknown; rules?: unknown }, ctx: z.RefinementCtx): void {
+  if (check.preset === undefined && check.rules === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `needs preset (${METRICS_PRESET_NAMES.join(', ')}) or rules, or both`,
+    });
+    return;
+  }
+  if (!Array.isArray(check.rules)) return;
+  const seen = new Map<string, number>();
+  check.rules.forEach((rule: unknown, index: number) => {
+    if (
+      rule === null ||
+      typeof rule !== 'object' ||
+      typeof (rule as { metric?: unknown }).metric !== 'string'
+    )
+      return;
+    const key = ruleKey(rule as { metric: string; labels?: Record<string, string> });
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, index);
+    else
+      ctx.addIssue({
+        code: 'custom',
+        path: ['rules', index, 'metric'],
+        message: `duplicate rule: rules[${first}] selects the same metric and labels`,
+      });
+  });
+}
+
+const metricsCheckSchema = z.strictObject(metricsShape).superRefine(metricsNeedsRules, everyTime).meta({
+  id: 'MetricsCheck',
+  description:
+    "The model server's own Prometheus metrics (queue depth, KV-cache use, error rates), judged by rules. Omit to not run.",
+});
+
 /** A canary's `cases`: a JSONL file's path, or inline cases with requests of the protocol's shape. */
 function casesSchema(request: z.ZodType | undefined) {
   return z
@@ -465,6 +536,7 @@ const KIND_DESCRIPTIONS = {
   readiness: 'Is the model loaded and ready for traffic? Omit to not run; {} runs it with defaults.',
   integrity: 'A smoke inference whose answer is validated. Omit to not run.',
   canary: 'Known edge-case inputs compared with a recorded baseline. Omit to not run.',
+  metrics: "The model server's own Prometheus metrics, judged by rules. Omit to not run.",
 } as const;
 
 /** Each kind's keys, before its protocol adds its own. */
@@ -473,6 +545,7 @@ const KIND_SHAPES = {
   readiness: checkShape,
   integrity: checkShape,
   canary: { ...checkShape, ...canaryShape },
+  metrics: metricsShape,
 } as const;
 
 const KIND_IDS = {
@@ -480,6 +553,7 @@ const KIND_IDS = {
   readiness: 'Readiness',
   integrity: 'Integrity',
   canary: 'Canary',
+  metrics: 'Metrics',
 } as const;
 
 /**
@@ -487,7 +561,8 @@ const KIND_IDS = {
  * and what its protocol adds (`request`, options such as TF Serving's `method`).
  */
 export type CheckSpec = z.output<z.ZodObject<typeof checkShape>> &
-  Partial<z.output<z.ZodObject<typeof canaryShape>>> & {
+  Partial<z.output<z.ZodObject<typeof canaryShape>>> &
+  Partial<z.output<z.ZodObject<typeof metricsShape>>> & {
     readonly request?: unknown;
     /** Canary: a JSONL file (a path until the loader reads it) or inline cases. */
     cases?: string | Array<{ id: string; request: unknown }>;
@@ -495,7 +570,8 @@ export type CheckSpec = z.output<z.ZodObject<typeof checkShape>> &
   };
 /** A check block as written. */
 type CheckSpecInput = z.input<z.ZodObject<typeof checkShape>> &
-  Partial<z.input<z.ZodObject<typeof canaryShape>>> & {
+  Partial<z.input<z.ZodObject<typeof canaryShape>>> &
+  Partial<z.input<z.ZodObject<typeof metricsShape>>> & {
     readonly request?: unknown;
     readonly [option: string]: unknown;
   };
@@ -521,6 +597,8 @@ function sharedCheck(kind: ProbeKind): CheckSchema {
  * JSON Schema (`OipV2IntegrityCheck`).
  */
 function checkSchema(plugin: ProtocolPlugin, kind: ProbeKind): CheckSchema {
+  // The server's own metrics: the same check for every protocol.
+  if (kind === 'metrics') return metricsCheckSchema as unknown as CheckSchema;
   const options = plugin.checkOptions[kind];
   const request = plugin.request?.kinds.includes(kind) ? plugin.request.schema : undefined;
   if (kind === 'canary') {
@@ -579,6 +657,7 @@ function checksSchema(plugin: ProtocolPlugin) {
       readiness: checkSchema(plugin, 'readiness').optional(),
       integrity: checkSchema(plugin, 'integrity').optional(),
       canary: checkSchema(plugin, 'canary').optional(),
+      metrics: checkSchema(plugin, 'metrics').optional(),
     })
     .superRefine((checks, ctx) => {
       if (Object.values(checks).every((check) => check === undefined)) {
@@ -809,7 +888,11 @@ const PROTOCOL_KEY_HINTS: Readonly<Record<string, string>> = (() => {
       (kind) => request?.kinds.includes(kind) && !DEFAULT_REQUEST_KINDS.includes(kind),
     );
     if (extra.length === 0) return [];
-    const which = request?.kinds.length === CHECK_KINDS.length ? 'any check' : `${andList(extra)} checks`;
+    // A metrics check carries no request whatever the protocol: "any check" is every other kind.
+    const carriers = CHECK_KINDS.filter((kind) => kind !== 'metrics');
+    const which = carriers.every((kind) => request?.kinds.includes(kind))
+      ? 'any check'
+      : `${andList(extra)} checks`;
     return [`and for ${which} of protocol "${name}"`];
   });
   hints.request = `request is only for ${andList(DEFAULT_REQUEST_KINDS)} checks${

@@ -22,6 +22,7 @@ import {
 import type { Metrics } from '../metrics/index.js';
 import { createCanaryRunner } from '../probe/canary.js';
 import { importPlanBaselines, storeBaselines } from '../probe/canary-baselines.js';
+import { createMetricsRunner, isMetricsPlan } from '../probe/metrics-check.js';
 import { isProbeable, runProbe } from '../probe/run-probe.js';
 import type { DeferralReason } from '../scheduler/budget.js';
 import { createScheduler, type Scheduler, validatePlans } from '../scheduler/index.js';
@@ -220,6 +221,8 @@ export function createHub(options: HubOptions): Hub {
   const events = createEventBus(log);
   const canary = createCanaryRunner({ baselines: storeBaselines(store), log });
   const adaptive = createAdaptiveLatency(store, (message) => log('warn', message));
+  // Metrics checks keep their counters' previous totals between probes (rates).
+  const metricsRunner = createMetricsRunner();
   const watchdogTickMs = options.watchdogIntervalMs ?? DEFAULT_WATCHDOG_TICK_MS;
   const watchdog = createWatchdog({ tickMs: watchdogTickMs });
   let watchdogTimer: NodeJS.Timeout | undefined;
@@ -395,6 +398,7 @@ export function createHub(options: HubOptions): Hub {
       thresholds.delete(id);
       canary.forget(id);
       adaptive.forget(id);
+      metricsRunner.forget(id);
       plans.delete(id);
     }
   }
@@ -451,7 +455,9 @@ export function createHub(options: HubOptions): Hub {
   const probe = (plan: CheckPlan): Promise<ProbeResult> =>
     plan.kind === 'canary'
       ? canary.run(adaptive.planFor(plan), exchanges.probeDeps(plan.id))
-      : runProbe(adaptive.planFor(plan), exchanges.probeDeps(plan.id));
+      : isMetricsPlan(plan)
+        ? metricsRunner.run(plan, exchanges.probeDeps(plan.id))
+        : runProbe(adaptive.planFor(plan), exchanges.probeDeps(plan.id));
 
   /**
    * Imports the plan's `canary.baseline` files into the store (reviewed; a file already imported adds

@@ -4,6 +4,7 @@
  * anything the endpoint does.
  */
 import { type ExpectInput, evaluateExpect } from '../assertions/index.js';
+import { MetricsJudge } from '../assertions/metrics.js';
 import { VigilError } from '../errors.js';
 import { createAdapterContext, getAdapter } from '../protocols/index.js';
 import type {
@@ -16,6 +17,7 @@ import type {
   PhaseTimings,
   ProbeResult,
 } from '../types.js';
+import { isMetricsPlan, metricsSpecOf, probeMetrics } from './metrics-check.js';
 
 /** Phases of a probe that made no HTTP exchange: every one 0 ms (frozen, shared). */
 export const ZERO_PHASES: PhaseTimings = Object.freeze({
@@ -46,8 +48,12 @@ export interface CapturedExchange {
   exchange: HttpExchange;
 }
 
-/** The check kinds runProbe can execute; canaries run through `createCanaryRunner` (probe/canary.ts). */
-export type ProbeableKind = 'liveness' | 'readiness' | 'integrity';
+/**
+ * The check kinds runProbe can execute; canaries run through `createCanaryRunner` (probe/canary.ts).
+ * A `metrics` plan run by runProbe reads the exposition once with a new judge (its rates need a second
+ * probe: a hub keeps judges with `createMetricsRunner`, probe/metrics-check.ts).
+ */
+export type ProbeableKind = 'liveness' | 'readiness' | 'integrity' | 'metrics';
 
 /** Whether runProbe can run `plan`: not a canary (those run through `createCanaryRunner`), not a router's traffic check (never probed). */
 export function isProbeable(plan: CheckPlan): plan is CheckPlan & { kind: ProbeableKind } {
@@ -79,7 +85,22 @@ export async function runProbe(plan: CheckPlan, deps: ProbeDeps): Promise<ProbeR
   const startedAt = Date.now();
   const t0 = performance.now();
   try {
-    return await probeAndJudge(plan, deps, startedAt, t0);
+    if (isMetricsPlan(plan))
+      return await probeMetrics(
+        deps.client,
+        metricsSpecOf(plan),
+        new MetricsJudge(plan.metrics.rules),
+        deps.region ?? 'local',
+        deps.onExchange,
+      );
+    if (plan.kind === 'metrics')
+      throw new Error(`${plan.id} is a metrics check without its rules (plan.metrics)`);
+    return await probeAndJudge(
+      plan as CheckPlan & { kind: Exclude<ProbeableKind, 'metrics'> },
+      deps,
+      startedAt,
+      t0,
+    );
   } catch (err) {
     // Nothing an answer does may escape as an exception: the scheduler would lose the check's result
     // (it stays `unknown` for ever, with no series to alert on). It fails its own probe instead.
@@ -100,7 +121,7 @@ export async function runProbe(plan: CheckPlan, deps: ProbeDeps): Promise<ProbeR
 }
 
 async function probeAndJudge(
-  plan: CheckPlan & { kind: ProbeableKind },
+  plan: CheckPlan & { kind: Exclude<ProbeableKind, 'metrics'> },
   deps: ProbeDeps,
   startedAt: number,
   t0: number,

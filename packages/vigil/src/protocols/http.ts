@@ -93,7 +93,7 @@ export const httpProtocol = defineProtocol({
   adapter: httpAdapter,
   model: 'optional',
   defaultChecks: ['liveness'],
-  request: { schema: httpRequestSchema.optional(), kinds: CHECK_KINDS },
+  request: { schema: httpRequestSchema.optional(), kinds: CHECK_KINDS.filter((kind) => kind !== 'metrics') },
   planCheck: (check) => ({
     request: { ...HTTP_REQUEST_DEFAULTS, ...(check.request as HttpCheckRequest | undefined) },
   }),

@@ -55,7 +55,7 @@ export function makePlan(
 }
 
 /** The adapter methods a test can run: the check kinds but canary, and metadata. */
-export type AdapterCall = Exclude<CheckKind, 'canary' | 'traffic'> | 'metadata';
+export type AdapterCall = Exclude<CheckKind, 'canary' | 'traffic' | 'metrics'> | 'metadata';
 
 /** Runs one adapter method for a plan, with a fresh probe deadline from `plan.timeoutMs`. */
 export function runAdapter(
