@@ -23,6 +23,8 @@ export interface OllamaFakeState {
   /** Streams only: after this many chunks an `{"error": message}` line ends the stream (status 200). */
   streamError?: { afterChunks: number; message: string };
   hang: boolean;
+  /** Only `/api/generate` and `/api/chat` hang; `/` still says "Ollama is running" (ollama #1378). */
+  hangGeneration?: boolean;
   /** Answers carry a bare NaN token (in `eval_duration`). */
   nan: boolean;
   /**
@@ -94,6 +96,7 @@ export async function createOllamaFake(initial: Partial<OllamaFakeState> = {}): 
     }
     const isChat = req.path === '/api/chat';
     if (req.method === 'POST' && (isChat || req.path === '/api/generate')) {
+      if (state.hangGeneration) return { hang: true };
       const body = jsonBody(req) as Record<string, unknown> | undefined;
       if (!body || typeof body !== 'object') return { status: 400, json: { error: 'invalid JSON body' } };
       const name = String(body.model);
