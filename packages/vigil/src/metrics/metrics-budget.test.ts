@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { evalState, failedResult, probeResult } from '../store/fixtures/data.js';
-import type { CheckPlan, EvalState } from '../types.js';
+import { CHECK_KINDS, type CheckKind, type CheckPlan, type EvalState, type StreamTimings } from '../types.js';
 import { createMetrics, METRIC_FAMILIES, type MetricsLevel } from './index.js';
 
 const DOC = readFileSync(fileURLToPath(new URL('../../METRICS.md', import.meta.url)), 'utf8');
@@ -185,4 +185,54 @@ describe('METRICS.md, the metrics budget', () => {
       budgetOf('series per (check, region), at most (while it flaps and is deferred)'),
     );
   });
+
+  // Every kind at the default level: an LLM integrity check streams (issue 20's timings), a metrics
+  // check reads an exposition; none may export more per check than the budget says.
+  const stream: StreamTimings = {
+    ttftMs: 40,
+    maxTokenGapMs: 5,
+    tokens: 16,
+    tokenSource: 'usage',
+    tokensPerSecond: 90,
+    totalMs: 200,
+  };
+  it.each([...CHECK_KINDS, 'traffic'] as CheckKind[])(
+    'a %s check exports the budget at the default level: steady state and at most',
+    async (kind) => {
+      const metrics = createMetrics({ defaultMetrics: false });
+      const plan: CheckPlan = { ...benchPlan(19_001), id: `model-19001/${kind}`, kind };
+      const base = { checkId: plan.id, check: kind, region: 'local' };
+      // Every kind's result as the richest of its kind can carry it (a stream for all: none may add series).
+      metrics.observeResult(plan, probeResult({ ...base, stream, notes: ['a note'] }));
+      metrics.observeState(
+        plan,
+        evalState({
+          checkId: plan.id,
+          region: 'local',
+          state: 'healthy',
+          consecutiveFailures: 0,
+          flapping: false,
+        }),
+      );
+      const perCheck = (text: string) => {
+        const written = families(text);
+        return [...written.keys()]
+          .filter((n) => n !== 'vigil_target_info' && !HUB_WIDE.has(n))
+          .reduce((sum, n) => sum + (written.get(n)?.samples ?? 0), 0);
+      };
+      expect(perCheck(await metrics.render())).toBe(budgetOf('series per (check, region), steady state'));
+      metrics.observeResult(plan, failedResult({ ...base, stream }));
+      metrics.observeState(plan, evalState({ checkId: plan.id, region: 'local', flapping: true }));
+      metrics.observeDeferral(plan, 'local', true);
+      expect(perCheck(await metrics.render())).toBe(
+        budgetOf('series per (check, region), at most (while it flaps and is deferred)'),
+      );
+      // The detail level has the stream's timings.
+      const detail = createMetrics({ defaultMetrics: false, level: 'detail' });
+      detail.observeResult(plan, probeResult({ ...base, stream }));
+      expect(await detail.render()).toContain(
+        `vigil_stream_tokens{target="model-19001",check="${kind}",region="local"} 16`,
+      );
+    },
+  );
 });

@@ -475,7 +475,7 @@ const FAMILIES: readonly Family[] = [
     name: 'vigil_stream_duration_seconds',
     help: "The last streamed answer's time to first token (ttft), largest gap between tokens (max_token_gap) and whole stream (total), in seconds; only for checks whose answers stream.",
     type: 'gauge',
-    level: 'default',
+    level: 'detail',
     labels: withCheckLabels('phase'),
     write: (s, out) => {
       const stream = s.stream;
@@ -489,7 +489,7 @@ const FAMILIES: readonly Family[] = [
     name: 'vigil_stream_tokens_per_second',
     help: "The last streamed answer's decode speed, (tokens − 1) / (last token − first token); absent with fewer than two tokens.",
     type: 'gauge',
-    level: 'default',
+    level: 'detail',
     labels: withCheckLabels(),
     write: (s, out) => {
       const rate = s.stream?.tokensPerSecond;
@@ -500,7 +500,7 @@ const FAMILIES: readonly Family[] = [
     name: 'vigil_stream_tokens',
     help: "Tokens in the last streamed answer: the server's count (usage, eval_count) when reported, else the token chunks.",
     type: 'gauge',
-    level: 'default',
+    level: 'detail',
     labels: withCheckLabels(),
     write: (s, out) => {
       if (s.hasResult && s.stream !== undefined) out.sample('', s.stream.tokens);
