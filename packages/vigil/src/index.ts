@@ -73,13 +73,17 @@ export {
 } from './probe/canary.js';
 export { fileBaselines, importPlanBaselines, storeBaselines } from './probe/canary-baselines.js';
 export {
+  createMetricsRunner,
+  isMetricsPlan,
   METRIC_MISSING,
   METRICS_PRESETS,
   type MetricRule,
+  type MetricsCheckPlan,
   MetricsJudge,
   type MetricsPreset,
   type MetricsPresetName,
   type MetricsProbeSpec,
+  type MetricsRunner,
   probeMetrics,
 } from './probe/metrics-check.js';
 export { isProbeable, type ProbeDeps, runProbe } from './probe/run-probe.js';

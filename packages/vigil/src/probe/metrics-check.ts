@@ -162,7 +162,7 @@ export function metricsSpecOf(plan: MetricsCheckPlan): MetricsProbeSpec {
  *
  * @example
  * const runner = createMetricsRunner();
- * const result = await runner.run(plan, { client });
+ * if (isMetricsPlan(plan)) console.log((await runner.run(plan, { client })).outcome);
  */
 export function createMetricsRunner(): MetricsRunner {
   const judges = new Map<string, { rules: MetricsPlan['rules']; key: string; judge: MetricsJudge }>();
