@@ -182,6 +182,24 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX baselines_check_stored ON baselines (check_id, stored_at);
     `,
   },
+  {
+    version: 7,
+    name: 'agents and ingested result ids',
+    sql: `
+      CREATE TABLE agents (
+        region text COLLATE "C" PRIMARY KEY,
+        last_report_at bigint NOT NULL,
+        info json NOT NULL
+      );
+      CREATE TABLE ingested_results (
+        id text COLLATE "C" PRIMARY KEY,
+        region text COLLATE "C" NOT NULL,
+        batch_id text COLLATE "C" NOT NULL,
+        received_at bigint NOT NULL
+      );
+      CREATE INDEX ingested_results_received ON ingested_results (received_at);
+    `,
+  },
 ];
 
 /** First key of Vigil's advisory locks ("VIG1"); the second is a hash of the schema name. */

@@ -513,3 +513,24 @@ export function isMigrationApplied(version: number): Sql {
 export function recordMigration(version: number, name: string, appliedAt: number): Sql {
   return sql`INSERT INTO schema_migrations (version, name, applied_at) VALUES (${version}, ${name}, ${appliedAt})`;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Agents (migration 7).
+
+/**
+ * Records one ingested result id unless it is there; RETURNING it when inserted. One row per statement:
+ * one text, prepared once (a statement per batch size would fill SQLite's statement cache).
+ */
+export function insertResultId(id: string, region: string, batchId: string, receivedAt: number): Sql {
+  return sql`INSERT INTO ingested_results (id, region, batch_id, received_at) VALUES (${id}, ${region}, ${batchId}, ${receivedAt})
+    ON CONFLICT (id) DO NOTHING RETURNING id`;
+}
+
+/** Replaces an agent's row. */
+export function upsertAgent(region: string, lastReportAt: number, info: unknown): Sql {
+  return sql`INSERT INTO agents (region, last_report_at, info) VALUES (${region}, ${lastReportAt}, ${encodeJson(info)})
+    ON CONFLICT (region) DO UPDATE SET last_report_at = EXCLUDED.last_report_at, info = EXCLUDED.info`;
+}
+
+/** Every agent row. */
+export const selectAgents = sql`SELECT region, last_report_at, info FROM agents ORDER BY region`;

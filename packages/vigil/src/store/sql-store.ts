@@ -21,6 +21,7 @@ import {
   incidentFromRow,
   latestStates,
   type NotificationRow,
+  ms,
   newId,
   normaliseSilence,
   notificationFromRow,
@@ -38,6 +39,7 @@ import {
 } from './shared.js';
 import type {
   ActionClaim,
+  AgentRecord,
   ActionRun,
   ActionRunFinish,
   ActionRunInput,
@@ -57,6 +59,7 @@ import type {
   OpenStoreOptions,
   PruneOptions,
   PruneReport,
+  ResultIdClaim,
   ResultQuery,
   Rollup,
   RollupQuery,
@@ -424,6 +427,38 @@ class SqlStore implements Store {
       );
       return reviewed === undefined ? undefined : baselineFromRow(reviewed);
     });
+  }
+
+  async claimResultIds(input: ResultIdClaim): Promise<string[]> {
+    return this.#run('claimResultIds', async () => {
+      const at = ms(input.receivedAt);
+      const statements = [...new Set(input.ids)].map((id) =>
+        q.insertResultId(id, input.region, input.batchId, at),
+      );
+      const claimed: string[] = [];
+      if (statements.length === 0) return claimed;
+      for (const result of await this.#driver.transaction(statements))
+        for (const row of result.rows as { id: string }[]) claimed.push(row.id);
+      return claimed;
+    });
+  }
+
+  async putAgent(report: AgentRecord): Promise<void> {
+    return this.#run('putAgent', async () => {
+      await this.#driver.query(q.upsertAgent(report.region, ms(report.lastReportAt), report.info));
+    });
+  }
+
+  async agents(): Promise<AgentRecord[]> {
+    return this.#run('agents', async () =>
+      (
+        await this.#rows<{ region: string; last_report_at: number | string; info: string }>(q.selectAgents)
+      ).map((r) => ({
+        region: r.region,
+        lastReportAt: Number(r.last_report_at),
+        info: decodeJson<Record<string, unknown>>(r.info),
+      })),
+    );
   }
 
   async rollups(checkId: string, query: RollupQuery = {}): Promise<Rollup[]> {

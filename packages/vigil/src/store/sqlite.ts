@@ -188,6 +188,24 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX baselines_check_stored ON baselines (check_id, stored_at);
     `,
   },
+  {
+    version: 7,
+    name: 'agents and ingested result ids',
+    sql: `
+      CREATE TABLE agents (
+        region TEXT PRIMARY KEY,
+        last_report_at INTEGER NOT NULL,
+        info TEXT NOT NULL
+      );
+      CREATE TABLE ingested_results (
+        id TEXT PRIMARY KEY,
+        region TEXT NOT NULL,
+        batch_id TEXT NOT NULL,
+        received_at INTEGER NOT NULL
+      );
+      CREATE INDEX ingested_results_received ON ingested_results (received_at);
+    `,
+  },
 ];
 
 type Db = Database.Database;

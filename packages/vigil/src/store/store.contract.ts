@@ -905,6 +905,38 @@ export function defineStoreContract(backend: string, makeHarness: () => StoreCon
       });
     });
 
+    describe('agents and ingested result ids', () => {
+      it('claims each result id once: a replayed batch finds its ids taken', async () => {
+        const first = await store.claimResultIds({
+          region: 'eu',
+          batchId: 'b1',
+          receivedAt: T0,
+          ids: ['r1', 'r2', 'r2'],
+        });
+        expect(first.sort()).toEqual(['r1', 'r2']);
+        const replay = await store.claimResultIds({
+          region: 'eu',
+          batchId: 'b1',
+          receivedAt: T0 + 1,
+          ids: ['r1', 'r2', 'r3'],
+        });
+        expect(replay).toEqual(['r3']);
+        expect(await store.claimResultIds({ region: 'eu', batchId: 'b2', receivedAt: T0, ids: [] })).toEqual(
+          [],
+        );
+      });
+
+      it("keeps each region's latest agent report", async () => {
+        await store.putAgent({ region: 'eu', lastReportAt: T0, info: { spoolDepth: 3 } });
+        await store.putAgent({ region: 'eu', lastReportAt: T0 + 5, info: { spoolDepth: 0 } });
+        await store.putAgent({ region: 'ap', lastReportAt: T0, info: {} });
+        expect(await store.agents()).toEqual([
+          { region: 'ap', lastReportAt: T0, info: {} },
+          { region: 'eu', lastReportAt: T0 + 5, info: { spoolDepth: 0 } },
+        ]);
+      });
+    });
+
     describe('close', () => {
       it('is idempotent, and every later call rejects with VIGIL_ERR_STORE_CLOSED', async () => {
         await store.close();

@@ -466,6 +466,18 @@ export interface Store {
    */
   promoteBaseline(checkId: string, modelVersion: string, at: number): Promise<StoredBaseline | undefined>;
   /**
+   * Records the ids of results an agent pushed (`POST /api/v1/agent/results`), for exactly-once
+   * ingest: in one statement, every id not yet recorded is inserted with its region, batch id and
+   * receive time. A replayed batch (an agent that did not see the answer and sent it again) finds its
+   * ids taken.
+   * @returns the ids newly recorded (to ingest), in no particular order; the others were seen before.
+   */
+  claimResultIds(input: ResultIdClaim): Promise<string[]>;
+  /** Stores an agent's latest report (its region's row, replaced): when, and what it said of itself. */
+  putAgent(report: AgentRecord): Promise<void>;
+  /** Every agent that has reported, by region. */
+  agents(): Promise<AgentRecord[]>;
+  /**
    * Retention, in one transaction: raw results older than the cutoff (`now - rawRetentionMs`, rounded down
    * to a whole minute) are folded into per-minute rollups and deleted — results arriving later for a
    * folded minute are added to its rollup on the next prune — and old rollups, settled notifications and
@@ -561,4 +573,22 @@ export interface BaselineQuery {
   status?: BaselineStatus;
   /** At most this many (newest first). */
   limit?: number;
+}
+
+/** What {@link Store.claimResultIds} records. */
+export interface ResultIdClaim {
+  region: string;
+  batchId: string;
+  /** ms since epoch. */
+  receivedAt: number;
+  ids: readonly string[];
+}
+
+/** An agent's last report as the hub keeps it (`agents` table, migration 7). */
+export interface AgentRecord {
+  region: string;
+  /** When the hub received the agent's last batch, ms since epoch. */
+  lastReportAt: number;
+  /** What the agent said of itself (spool depth, drops, clock offset…): JSON, shown as stored. */
+  info: Record<string, unknown>;
 }
