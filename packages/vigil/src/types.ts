@@ -339,6 +339,15 @@ export interface CheckPlan {
   canary?: CanaryPlan;
   /** Metrics only: where the exposition is read and the rules judged on it. */
   metrics?: MetricsPlan;
+  /**
+   * Regions that probe this check (`regions:` of the check, else its target); absent: only the hub's
+   * own region. Agents probe the others (`vigil agent`).
+   */
+  regions?: string[];
+  /** How many failing regions make a global failure; absent: majority of those reporting. */
+  quorum?: Quorum;
+  /** `parallel` (absent): every region each interval; `round-robin`: one region per interval, in turn. */
+  scheduling?: RegionScheduling;
 }
 
 /** One assertion over a Prometheus exposition. Bounds are upper bounds: at or over → degraded / failed. */
@@ -370,6 +379,16 @@ export interface MetricsPlan {
   baseUrl?: string;
   rules: MetricRule[];
 }
+
+/**
+ * How many failing regions make a check's failure global (critical) rather than regional (warning):
+ * `majority` of the regions reporting, `all` of them, or `count`: at least `n` (Datadog's "N of M
+ * locations"; `of` is the check's number of regions).
+ */
+export type Quorum = { kind: 'majority' } | { kind: 'all' } | { kind: 'count'; n: number; of: number };
+
+/** Checkly's scheduling strategies across regions. */
+export type RegionScheduling = 'parallel' | 'round-robin';
 
 /**
  * A canary check's plan (`checks.canary` in the config). Comparison and statistics are

@@ -20,6 +20,7 @@ import {
   type TargetConfig,
 } from '../types.js';
 import { resolveBudget } from './budget.js';
+import { parseQuorum } from './regions.js';
 import { trafficCheckId } from './routers.js';
 import type { CheckSpec, ExpectSpec, TargetSpec, VigilConfig } from './schema.js';
 
@@ -170,6 +171,13 @@ function toCheckPlan(
   if (protocol.planCheck !== undefined) Object.assign(plan, protocol.planCheck(check, kind));
   if (check.extract !== undefined) plan.extract = check.extract;
   if (kind === 'canary') plan.canary = toCanaryPlan(check, id);
+  // Regions only when configured: absent, the hub's own region runs the check.
+  const regions = check.regions ?? spec.regions;
+  if (regions !== undefined) plan.regions = [...new Set(regions)];
+  const quorum = check.quorum ?? spec.quorum;
+  if (quorum !== undefined) plan.quorum = parseQuorum(quorum) ?? { kind: 'majority' };
+  const scheduling = check.scheduling ?? spec.scheduling;
+  if (scheduling !== undefined) plan.scheduling = scheduling;
   return plan;
 }
 

@@ -25,6 +25,7 @@ import { everyTime, headerMap, jsonObject, requiredOr, scalarString, whenValid }
 import { baseUrl, type UrlForm } from '../schema/url.js';
 import { type AuthConfig, CHECK_KINDS, type ProbeKind } from '../types.js';
 import { budgetSchema } from './budget.js';
+import { agentsSchema, checkRegionNames, regionsShape } from './regions.js';
 import { checkRouterTargets, routersSchema } from './routers.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -361,6 +362,7 @@ export const expectSchema = z
 
 const checkShape = {
   ...timingShape,
+  ...regionsShape,
   expect: expectSchema.optional(),
   extract: extractSchema.optional(),
   actions: actionsSchema.optional().describe("Recovery actions of this check (instead of its target's)."),
@@ -794,6 +796,7 @@ function baseTargetShape(url: UrlForm) {
       .optional()
       .describe('Recovery actions for every check of this target (a check may have its own instead).'),
     ...timingShape,
+    ...regionsShape,
   };
 }
 
@@ -931,6 +934,7 @@ export const configSchema = z
       .describe('Model endpoints to check.'),
     alerting: alertingSchema.optional(),
     routers: routersSchema.optional(),
+    agents: agentsSchema.optional(),
   })
   .superRefine(crossCheck, everyTime)
   .meta({ title: 'Vigil configuration (vigil.yaml)', description: 'Health checks for ML model endpoints.' });
@@ -960,6 +964,7 @@ interface Resolved {
  */
 function crossCheck(config: unknown, ctx: z.RefinementCtx): void {
   checkRouterTargets(config, ctx);
+  checkRegionNames(config, ctx, CHECK_KINDS);
   if (!isRecord(config) || !Array.isArray(config.targets)) return;
   const defaults = isRecord(config.defaults) ? config.defaults : {};
   const targets: unknown[] = config.targets;

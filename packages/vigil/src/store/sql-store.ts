@@ -20,8 +20,8 @@ import {
   type IncidentRow,
   incidentFromRow,
   latestStates,
-  type NotificationRow,
   ms,
+  type NotificationRow,
   newId,
   normaliseSilence,
   notificationFromRow,
@@ -39,11 +39,11 @@ import {
 } from './shared.js';
 import type {
   ActionClaim,
-  AgentRecord,
   ActionRun,
   ActionRunFinish,
   ActionRunInput,
   ActionRunQuery,
+  AgentRecord,
   AppliedMigration,
   BaselineInput,
   BaselineQuery,
