@@ -60,7 +60,7 @@ const agentRegionSchema = z
       .min(16, { error: 'an agent token must be at least 16 characters' })
       .optional()
       .describe(
-        'The bearer token of this region\'s agents: interpolate it from an environment variable rather than writing it in the file.',
+        "The bearer token of this region's agents: interpolate it from an environment variable rather than writing it in the file.",
       ),
     tokenFile: z
       .string()
