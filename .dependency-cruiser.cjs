@@ -23,6 +23,7 @@ const LAYERS = [
   ['metrics', 'metrics/'],
   ['hub', 'hub/'],
   ['router', 'router/'],
+  ['agent', 'agent/'],
   ['api', 'api/'],
   ['daemon', 'daemon/'],
   ['cli', 'cli/'],

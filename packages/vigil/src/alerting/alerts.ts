@@ -31,12 +31,28 @@ export const ALERT_NAMES = {
   stale: 'VigilCheckStale',
 } as const;
 
+/**
+ * The alerts of checks probed from several regions (`regions:`) and of agents; derived by the hub,
+ * not from one (check, region) state, so not among the metrics-based rules `vigil export` writes.
+ */
+export const REGION_ALERT_NAMES = {
+  /** A multi-region check fails in fewer regions than its quorum: one alert per failing region. */
+  regional: 'VigilCheckRegional',
+  /** A multi-region check fails in at least its quorum of reporting regions. */
+  global: 'VigilCheckGlobal',
+  /** An agent stopped reporting: its region is out of every check's quorum. */
+  agentDown: 'VigilAgentDown',
+} as const;
+
 /** Severity of each alert name; `info` has no alert (see the module comment). */
 export const ALERT_SEVERITY: Readonly<Record<string, Severity>> = {
   [ALERT_NAMES.unhealthy]: 'critical',
   [ALERT_NAMES.degraded]: 'warning',
   [ALERT_NAMES.flapping]: 'warning',
   [ALERT_NAMES.stale]: 'warning',
+  [REGION_ALERT_NAMES.regional]: 'warning',
+  [REGION_ALERT_NAMES.global]: 'critical',
+  [REGION_ALERT_NAMES.agentDown]: 'warning',
 };
 
 /** Options of {@link alertsFromTransition} and {@link alertsFromFlap}. */
@@ -280,4 +296,87 @@ export function alertsFromState(state: EvalState, plan: CheckPlan, options: Aler
     );
   }
   return alerts;
+}
+
+/** A multi-region check's verdict across its regions (`hub/regions.ts` derives it). */
+export interface RegionVerdict {
+  /** `ok`: no reporting region fails; `regional`: some, below the quorum; `global`: at or above it. */
+  state: 'ok' | 'regional' | 'global';
+  /** Reporting regions whose state is unhealthy. */
+  failing: string[];
+  /** Regions that count: results arriving, agent up. */
+  reporting: string[];
+  /** Regions left out of the denominator: stale results or agent down. */
+  absent: string[];
+  /** When the verdict last changed, ms since epoch. */
+  since: number;
+}
+
+/**
+ * The firing alerts of a multi-region check's verdict: `VigilCheckGlobal` (critical, region `global`)
+ * at or above the quorum, and `VigilCheckRegional` (warning, the region's label) for each failing
+ * region; the global alert inhibits the regional ones (`inhibit.ts`), so a global failure pages once.
+ */
+export function alertsFromVerdict(
+  plan: CheckPlan,
+  verdict: RegionVerdict,
+  options: AlertOptions = {},
+): Alert[] {
+  if (verdict.state === 'ok') return [];
+  const of = `${verdict.failing.length} of ${verdict.reporting.length} reporting regions`;
+  const alerts = verdict.failing.map((region) =>
+    makeAlert(
+      plan,
+      region,
+      REGION_ALERT_NAMES.regional,
+      'firing',
+      verdict.since,
+      {
+        summary: `${plan.id} fails in ${region} (${of}): a regional failure, the path or the region`,
+        description: of,
+      },
+      options,
+    ),
+  );
+  if (verdict.state === 'global')
+    alerts.push(
+      makeAlert(
+        plan,
+        'global',
+        REGION_ALERT_NAMES.global,
+        'firing',
+        verdict.since,
+        {
+          summary: `${plan.id} fails in ${of} (${verdict.failing.join(', ')}): a global failure`,
+          description: of,
+        },
+        options,
+      ),
+    );
+  return alerts;
+}
+
+/** `VigilAgentDown` for `region` (warning): its agent sent nothing since `lastReportAt`. */
+export function agentDownAlert(
+  region: string,
+  status: Alert['status'],
+  at: number,
+  lastReportAt: number,
+): Alert {
+  const labels = {
+    alertname: REGION_ALERT_NAMES.agentDown,
+    severity: ALERT_SEVERITY[REGION_ALERT_NAMES.agentDown] ?? 'warning',
+    region,
+  };
+  return {
+    fingerprint: fingerprintOf(labels),
+    status,
+    labels,
+    annotations: {
+      summary: `the agent of region ${region} stopped reporting; its checks' alerts there are inhibited`,
+      description: `last report ${new Date(lastReportAt).toISOString()}`,
+    },
+    startsAt: at,
+    endsAt: status === 'resolved' ? at : null,
+  };
 }

@@ -16,7 +16,7 @@
  * group's next flush.
  */
 import type { SilenceMatcher } from '../store/types.js';
-import { ALERT_NAMES } from './alerts.js';
+import { ALERT_NAMES, REGION_ALERT_NAMES } from './alerts.js';
 import { matchersMatch } from './silences.js';
 import type { Alert } from './types.js';
 
@@ -40,6 +40,24 @@ export const INHIBIT_RULES: readonly InhibitRule[] = [
       { label: 'check', value: 'readiness|integrity|canary', isRegex: true },
     ],
     equal: ['target', 'region'],
+  },
+  // A global failure pages once: its regional alerts say nothing more.
+  {
+    source: [{ label: 'alertname', value: REGION_ALERT_NAMES.global }],
+    target: [{ label: 'alertname', value: REGION_ALERT_NAMES.regional }],
+    equal: ['target', 'check'],
+  },
+  // An agent that stopped reporting: the alerts of the checks it ran in its region are inhibited.
+  {
+    source: [{ label: 'alertname', value: REGION_ALERT_NAMES.agentDown }],
+    target: [
+      {
+        label: 'alertname',
+        value: 'VigilCheck(?:Unhealthy|Degraded|Flapping|Stale|Regional)',
+        isRegex: true,
+      },
+    ],
+    equal: ['region'],
   },
 ];
 

@@ -9,6 +9,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { ApiContext } from './context.js';
 import { createEventFanout } from './events.js';
 import { describeValidationError } from './query.js';
+import { type AgentRouteOptions, agentRoutes } from './routes/agents.js';
 import { alertRoutes } from './routes/alerts.js';
 import { baselineRoutes } from './routes/baselines.js';
 import { eventRoutes } from './routes/events.js';
@@ -38,6 +39,11 @@ export interface ApiOptions {
    * Default: `packages/vigil/dist/dashboard` ({@link defaultDashboardDir}); `false` serves none.
    */
   dashboardDir?: string | false;
+  /**
+   * Agents (`agents:` of the config): each region's token, the batch cap, and where refusals are
+   * logged. Without it every agent request is refused (403 unknown region).
+   */
+  agents?: AgentRouteOptions;
 }
 
 /**
@@ -78,6 +84,9 @@ const DASHBOARD_CSP =
  * | `POST /api/v1/silences` (bearer token) | body `{matchers: [{label, value, isRegex?}], startsAt?, endsAt, createdBy, comment}` → 201 the Silence |
  * | `DELETE /api/v1/silences/:id` (bearer token) | `{deleted: id}`; 404 unknown id |
  * | `POST /api/v1/traffic` (bearer token) | body `{results: ProbeResult[]}` (source `traffic`, ≤ 1,000) from a router in another process → `{accepted, rejected: [checkId…]}` (`routes/traffic.ts`) |
+ * | `GET /api/v1/agent/checks?region=&shard=i/n` (the region's agent token) | the checks the region runs, ETag / 304 (`routes/agents.ts`) |
+ * | `POST /api/v1/agent/results?region=` (the region's agent token) | a gzip JSON batch of results, each with an id, ingested once → `{accepted, replayed, receivedAt}`; 401 token, 403 unknown region, 413 oversize, 400 malformed, 422 forged |
+ * | `GET /api/v1/agents` | `{agents: AgentStatus[]}`: last report, lag, spool depth, drops, clock offset |
  * | `GET /api/v1/events?results=1` | server-sent events: `transition`, `flap`, and `result` only with `results=1` |
  * | `GET /livez` | 200 `{status: "ok"}` while the process serves |
  * | `GET /readyz` | 200 `{status: "ready"}` when `hub.isReady()`, else 503 `{error: "not ready"}` |
@@ -144,6 +153,7 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   silenceRoutes(app, context, options.token);
   alertRoutes(app, context);
   trafficRoutes(app, context, options.token);
+  agentRoutes(app, context, options.agents ?? { tokenOf: () => undefined });
   baselineRoutes(app, context);
   await dashboardRoutes(
     app,

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, EXIT_CODES, exitCodeOf, VigilError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { registerAgent } from './agent.js';
 import { registerBaseline } from './baseline.js';
 import { registerCheck } from './check.js';
 import { applyEnvironment } from './env.js';
@@ -28,6 +29,7 @@ export function createProgram(): Command {
   registerCheck(program);
   registerExport(program);
   registerRoute(program);
+  registerAgent(program);
   registerRun(program);
   registerValidate(program);
   // Last: it gives every option registered above its VIGIL_* variable.

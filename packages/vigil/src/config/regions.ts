@@ -10,7 +10,7 @@ import { durationProblem, parseDuration } from '../diagnostics/duration.js';
 import { GOT } from '../diagnostics/messages.js';
 import { closest } from '../diagnostics/suggest.js';
 import { requiredOr } from '../schema/blocks.js';
-import type { CheckPlan, Quorum, RegionScheduling } from '../types.js';
+import type { CheckPlan, Quorum } from '../types.js';
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const QUORUM_PATTERN = /^\s*(\d+)\s+of\s+(\d+)\s*$/;

@@ -3,6 +3,9 @@
  * and SIGHUP, and periodic pruning. It sits above both the hub and the API (the API reads the hub's
  * view), so that neither imports the other's wiring.
  */
+
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve as resolvePath } from 'node:path';
 import type { Logger } from 'pino';
 import { createNotifiers } from '../alerting/notifiers/index.js';
 import { createApi } from '../api/index.js';
@@ -10,9 +13,10 @@ import { type FailedConfig, loadConfig } from '../config/index.js';
 import type { LoadedConfig } from '../config/load.js';
 import { createOffThreadLoader } from '../config/off-thread.js';
 import { buildTrafficPlan } from '../config/plan.js';
+import { agentDownAfterMs } from '../config/regions.js';
 import { type ConfigWatcher, watchConfigFile } from '../config/watch.js';
 import { ConfigError, VigilError } from '../errors.js';
-import { createHub } from '../hub/hub.js';
+import { createHub, type HubAgents } from '../hub/hub.js';
 import { createMetrics } from '../metrics/index.js';
 import { DEFAULT_ADMIN_PORT } from '../router/admin.js';
 import { openStore } from '../store/index.js';
@@ -138,8 +142,10 @@ async function startHub(
   // The loader validated the notifier blocks with everything else; they are built here only: once at
   // start, and once per reload that changes the alerting section.
   const notifiers = createNotifiers(alerting?.notifiers);
+  let agents = await resolveAgents(loaded, opts.config);
   const hub = createHub({
     ...(alerting ? { alerting: { config: alerting, notifiers } } : {}),
+    ...(agents.hub !== undefined && { agents: agents.hub }),
     plan: hubPlan(loaded),
     store,
     metrics,
@@ -151,7 +157,17 @@ async function startHub(
   });
   // The port is taken before the hub starts, so a hub that cannot serve never probes, resumes
   // incidents or sends a notification; whatever was opened is closed again on the way out.
-  const api = await createApi({ hub, metrics, ...(opts.token ? { token: opts.token } : {}) });
+  const api = await createApi({
+    hub,
+    metrics,
+    ...(opts.token ? { token: opts.token } : {}),
+    agents: {
+      // Through the variable: a reload swaps in the new tokens.
+      tokenOf: (r) => agents.tokens.get(r),
+      maxBatchBytes: loaded.config.agents?.maxBatchBytes,
+      log: (level, message, fields) => logger[level](fields ?? {}, message),
+    },
+  });
   try {
     try {
       await api.listen({ host: opts.host, port: opts.port });
@@ -217,6 +233,13 @@ async function startHub(
         );
         return;
       }
+      try {
+        agents = await resolveAgents(next, opts.config);
+      } catch (err) {
+        logger.error(`config reload (${why}) rejected: ${(err as Error).message}; the running config stays`);
+        return;
+      }
+      hub.updateAgents(agents.hub);
       // While the update runs, both plans' checks probe: both configs' secrets are redacted.
       const previous = redact;
       redact = (text) => next.redact(previous(text));
@@ -300,4 +323,42 @@ function listenError(host: string, port: number, err: unknown): VigilError {
       cause: err,
     },
   );
+}
+
+/**
+ * The `agents:` block resolved: each region's token (from the config's interpolated `token`, or read
+ * from `tokenFile`, relative to the config file, trimmed), and what the hub expects of them.
+ *
+ * @throws ConfigError `VIGIL_ERR_CONFIG_READ` when a token file cannot be read or is empty
+ */
+async function resolveAgents(
+  loaded: LoadedConfig,
+  configFile: string,
+): Promise<{ tokens: Map<string, string>; hub: HubAgents | undefined }> {
+  const spec = loaded.config.agents;
+  const tokens = new Map<string, string>();
+  if (spec === undefined) return { tokens, hub: undefined };
+  for (const [region, agent] of Object.entries(spec.regions)) {
+    let token = agent.token;
+    if (agent.tokenFile !== undefined) {
+      const path = resolvePath(dirname(resolvePath(configFile)), agent.tokenFile);
+      try {
+        token = (await readFile(path, 'utf8')).trim();
+      } catch (err) {
+        throw new ConfigError(
+          'VIGIL_ERR_CONFIG_READ',
+          `agents.regions["${region}"].tokenFile: cannot read ${path}: ${(err as Error).message}`,
+          [],
+          { cause: err },
+        );
+      }
+      if (token.length < 16)
+        throw new ConfigError(
+          'VIGIL_ERR_CONFIG_READ',
+          `agents.regions["${region}"].tokenFile: ${path} holds fewer than 16 characters`,
+        );
+    }
+    if (token !== undefined) tokens.set(region, token);
+  }
+  return { tokens, hub: { regions: [...tokens.keys()], downAfterMs: agentDownAfterMs(spec) } };
 }

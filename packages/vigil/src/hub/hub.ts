@@ -5,10 +5,18 @@
  * the event bus's (`event-bus.ts`).
  */
 import { type ActionRunner, type ActionRunnerOptions, createActionRunner } from '../actions/runner.js';
-import { alertsFromFlap, alertsFromState, alertsFromTransition } from '../alerting/alerts.js';
+import {
+  agentDownAlert,
+  alertsFromFlap,
+  alertsFromState,
+  alertsFromTransition,
+  alertsFromVerdict,
+  type RegionVerdict,
+} from '../alerting/alerts.js';
 import { createDispatcher, type Dispatcher, type DispatcherOptions } from '../alerting/dispatcher.js';
 import type { AlertingConfig } from '../alerting/routing.js';
 import type { Alert, Notifier } from '../alerting/types.js';
+import { plansForRegion, regionsOf, type Shard } from '../config/regions.js';
 import { redactResult, redactSecretParams } from '../diagnostics/redact.js';
 import { VigilError } from '../errors.js';
 import {
@@ -32,10 +40,11 @@ import { createHttpClient } from '../wire/http.js';
 import { createAdaptiveLatency } from './adaptive-latency.js';
 import { createEventBus } from './event-bus.js';
 import { createExchangeCache } from './exchange-cache.js';
+import { type AgentReport, type AgentStatus, isMultiRegion, verdictOf } from './regions.js';
 import { createStateWriter, storeTransition } from './state-writer.js';
 import type { CheckDeferral, CheckStatus, HubView } from './types.js';
 import { alertStatuses, checkInfoOf, checkStatusOf, deferralMessage, RecentDurations } from './views.js';
-import { createWatchdog, DEFAULT_WATCHDOG_TICK_MS } from './watchdog.js';
+import { createWatchdog, DEFAULT_WATCHDOG_TICK_MS, STALE_INTERVALS } from './watchdog.js';
 
 /**
  * The longest a running hub's `update` holds the event loop at a time, in ms, before it lets probes,
@@ -118,6 +127,17 @@ export interface HubOptions {
    * `actions` block in the plan have them run unless this is `false`. Default: run them.
    */
   actions?: HubActions | false;
+  /**
+   * The regions agents probe from (`agents:` of the config) and how long an agent may be silent before
+   * it is down (`agents.downAfter`, ms). Omitted: no agents; checks run in the hub's region only.
+   */
+  agents?: HubAgents;
+}
+
+/** The agents a hub expects (see {@link HubOptions.agents}). */
+export interface HubAgents {
+  regions: readonly string[];
+  downAfterMs: number;
 }
 
 /** How the hub runs recovery actions. */
@@ -164,6 +184,27 @@ export interface Hub extends HubView {
    * false (and drops it) when the hub has no such traffic check, or is not running.
    */
   ingest(result: ProbeResult): boolean;
+  /**
+   * Takes in a result an agent of `region` probed (`POST /api/v1/agent/results`, after its id was
+   * claimed): evaluated in its (check, region) state; a multi-region check's verdict is derived again.
+   * Returns false (and drops it) when the check does not run in that region, or the hub is not running.
+   */
+  ingestRemote(region: string, result: ProbeResult, receivedAt: number): boolean;
+  /** Records that `region`'s agent delivered a batch (it is up again if it was down). */
+  agentReport(
+    region: string,
+    report: AgentReport,
+    receivedAt: number,
+    counts: { results: number; replayed: number; lagMs: number | null },
+  ): void;
+  /** Every expected agent: last report, lag, spool depth, clock offset (`GET /api/v1/agents`). */
+  agents(): AgentStatus[];
+  /** The checks `region` runs (its shard), as that region runs them (`plansForRegion`). */
+  plansFor(region: string, shard?: Shard): CheckPlan[];
+  /** Whether `region` is one this hub takes agents' results for. */
+  isAgentRegion(region: string): boolean;
+  /** Replaces the expected agents (a reload). */
+  updateAgents(agents: HubAgents | undefined): void;
   /** Stops probing, writes what is pending, and leaves the store open (the caller owns it). */
   stop(): Promise<void>;
   /** Writes buffered results and every changed state now (the checkpoint's too). */
@@ -201,6 +242,14 @@ export function createHub(options: HubOptions): Hub {
   const ownsClient = options.client === undefined;
 
   let plans = new Map<string, CheckPlan>();
+  /** Multi-region checks' verdicts and the alerts they fire now, by check id. */
+  const verdicts = new Map<string, RegionVerdict>();
+  const verdictAlerts = new Map<string, Alert[]>();
+  /** Agents by region, and when a remote (check, region) last got a result (hub's clock). */
+  const agents = new Map<string, AgentStatus>();
+  const remoteSeen = new Map<string, number>();
+  let agentConfig: HubAgents | undefined;
+  let startedAt = Date.now();
   const thresholds = new Map<string, Thresholds>();
   /** The state table: each check's evaluator state, by `key(checkId, region)`. */
   const states = new Map<string, EvalState>();
@@ -281,9 +330,16 @@ export function createHub(options: HubOptions): Hub {
   function firingAlerts(): Alert[] {
     const firing: Alert[] = [];
     for (const p of plans.values()) {
+      if (isMultiRegion(p, region)) continue;
       const s = states.get(key(p.id, region));
       if (s) firing.push(...alertsFromState(s, p, alertOptions));
     }
+    for (const alerts of verdictAlerts.values()) firing.push(...alerts);
+    for (const a of agents.values())
+      if (a.state === 'down')
+        firing.push(
+          agentDownAlert(a.region, 'firing', a.lastReportAt ?? startedAt, a.lastReportAt ?? startedAt),
+        );
     return firing;
   }
 
@@ -298,18 +354,25 @@ export function createHub(options: HubOptions): Hub {
 
   /** What a new plan changes: see `planChange`. */
   interface PlanChange {
-    /** Checks the scheduler runs (and the watchdog watches), in plan order. */
+    /** Checks probed in some region, in plan order. */
     probeable: CheckPlan[];
     /** Traffic checks: judged like the others but never probed (no scheduler, no watchdog: a quiet
      * route sends no results, which says nothing about the upstream). */
     traffic: CheckPlan[];
+    /** The checks this hub probes, as its region runs them (`plansForRegion`: round-robin turns). */
+    own: CheckPlan[];
     /** Every check the hub judges, by id, in plan order. */
     next: Map<string, CheckPlan>;
     /** Ids of running checks the plan no longer has. */
     removed: string[];
-    /** The watchdog's allowance per target (as `targetTimeouts` sums it). */
+    /** Ids this hub probed and no longer does (removed, or no longer of its region). */
+    unscheduled: string[];
+    /** The watchdog's allowance per target (as `targetTimeouts` sums it), over `own`. */
     timeouts: Map<string, number>;
   }
+
+  /** Ids of the checks this hub probes now (its scheduler's and watchdog's). */
+  const ownIds = new Set<string>();
 
   /**
    * Sorts a plan into what the hub runs, yielding after each {@link UPDATE_PIECE} checks.
@@ -319,10 +382,12 @@ export function createHub(options: HubOptions): Hub {
   function* planChange(plan: readonly CheckPlan[]): Generator<void, PlanChange> {
     const probeable: CheckPlan[] = [];
     const traffic: CheckPlan[] = [];
+    const own: CheckPlan[] = [];
     const next = new Map<string, CheckPlan>();
     for (let i = 0; i < plan.length; i += UPDATE_PIECE) {
       const part = plan.slice(i, i + UPDATE_PIECE);
       validatePlans(part);
+      const probed: CheckPlan[] = [];
       for (const p of part) {
         if (next.has(p.id)) {
           throw new VigilError(
@@ -331,10 +396,13 @@ export function createHub(options: HubOptions): Hub {
           );
         }
         if (p.kind === 'traffic') traffic.push(p);
-        else if (isProbeable(p) || p.canary !== undefined) probeable.push(p);
+        else if (isProbeable(p) || p.canary !== undefined) probed.push(p);
         else continue;
         next.set(p.id, p);
       }
+      probeable.push(...probed);
+      // This hub probes the checks of its own region (round-robin ones at their turn).
+      own.push(...plansForRegion(probed, region, region));
       yield;
     }
     const removed: string[] = [];
@@ -345,39 +413,55 @@ export function createHub(options: HubOptions): Hub {
     }
     // The plan's order: probed checks first, then traffic checks (what `status()` lists in).
     const ordered = new Map<string, CheckPlan>();
-    const timeouts = new Map<string, number>();
     for (const p of probeable) {
       ordered.set(p.id, p);
-      timeouts.set(p.target.name, (timeouts.get(p.target.name) ?? 0) + p.timeoutMs);
       if (++n % UPDATE_PIECE === 0) yield;
     }
     for (const p of traffic) ordered.set(p.id, p);
-    return { probeable, traffic, next: ordered, removed, timeouts };
+    const timeouts = new Map<string, number>();
+    const nextOwn = new Set<string>();
+    for (const p of own) {
+      nextOwn.add(p.id);
+      timeouts.set(p.target.name, (timeouts.get(p.target.name) ?? 0) + p.timeoutMs);
+      if (++n % UPDATE_PIECE === 0) yield;
+    }
+    const unscheduled: string[] = [];
+    for (const id of ownIds) if (!nextOwn.has(id)) unscheduled.push(id);
+    return { probeable, traffic, own, next: ordered, removed, unscheduled, timeouts };
   }
 
   /**
-   * Applies a plan, yielding after each piece: removed checks stop first; then each piece of new and
-   * kept checks goes to the hub's tables, the scheduler (`patch`) and the watchdog together, so that a
-   * check is never probed without its thresholds.
+   * Applies a plan, yielding after each piece: checks this hub no longer probes stop first, removed
+   * checks are forgotten, new and kept ones enter the hub's tables, and only then the scheduler
+   * (`patch`) and the watchdog take this region's checks, so that a check is never probed without
+   * its thresholds.
    */
   function* applySteps(plan: readonly CheckPlan[]): Generator<void, PlanChange> {
     const change = yield* planChange(plan);
-    for (let i = 0; i < change.removed.length; i += UPDATE_PIECE) {
-      const part = change.removed.slice(i, i + UPDATE_PIECE);
-      removeChecks(part);
+    for (let i = 0; i < change.unscheduled.length; i += UPDATE_PIECE) {
+      const part = change.unscheduled.slice(i, i + UPDATE_PIECE);
       scheduler?.patch({ remove: part });
       watchdog.patch({ remove: part }, change.timeouts, Date.now());
+      for (const id of part) ownIds.delete(id);
+      yield;
+    }
+    for (let i = 0; i < change.removed.length; i += UPDATE_PIECE) {
+      removeChecks(change.removed.slice(i, i + UPDATE_PIECE));
       yield;
     }
     for (let i = 0; i < change.probeable.length; i += UPDATE_PIECE) {
-      const part = change.probeable.slice(i, i + UPDATE_PIECE);
-      addChecks(part);
-      scheduler?.patch({ upsert: part });
-      watchdog.patch({ upsert: part }, change.timeouts, Date.now());
+      addChecks(change.probeable.slice(i, i + UPDATE_PIECE));
       yield;
     }
     for (let i = 0; i < change.traffic.length; i += UPDATE_PIECE) {
       addChecks(change.traffic.slice(i, i + UPDATE_PIECE));
+      yield;
+    }
+    for (let i = 0; i < change.own.length; i += UPDATE_PIECE) {
+      const part = change.own.slice(i, i + UPDATE_PIECE);
+      scheduler?.patch({ upsert: part });
+      watchdog.patch({ upsert: part }, change.timeouts, Date.now());
+      for (const p of part) ownIds.add(p.id);
       yield;
     }
     // The plan's order (what `status()` lists in).
@@ -385,13 +469,18 @@ export function createHub(options: HubOptions): Hub {
     return change;
   }
 
-  /** Forgets removed checks: their state, exchanges, deferrals, durations, thresholds and series. */
+  /** Forgets removed checks: their states (every region), verdicts, exchanges, deferrals, thresholds, series. */
   function removeChecks(ids: readonly string[]): void {
     for (const id of ids) {
       const old = plans.get(id);
       if (old === undefined) continue;
       metrics?.removeCheck(old);
-      states.delete(key(id, region));
+      for (const r of regionsOf(old, region)) {
+        states.delete(key(id, r));
+        remoteSeen.delete(key(id, r));
+      }
+      verdicts.delete(id);
+      verdictAlerts.delete(id);
       exchanges.delete(id);
       deferrals.delete(id);
       recent.delete(key(id, region));
@@ -403,12 +492,12 @@ export function createHub(options: HubOptions): Hub {
     }
   }
 
-  /** Takes in new and kept checks: thresholds, a state for a new one, its exchange slot. */
+  /** Takes in new and kept checks: thresholds, a state per region for a new one, its exchange slot. */
   function addChecks(slice: readonly CheckPlan[]): void {
     for (const p of slice) {
       thresholds.set(p.id, defaultThresholds(p, options.thresholds));
-      if (!states.has(key(p.id, region)))
-        states.set(key(p.id, region), initialState(p.id, region, Date.now()));
+      for (const r of p.kind === 'traffic' ? [region] : regionsOf(p, region))
+        if (!states.has(key(p.id, r))) states.set(key(p.id, r), initialState(p.id, r, Date.now()));
       // Its slot from the start: a reader may watch the check before its first probe.
       exchanges.probeDeps(p.id);
       plans.set(p.id, p);
@@ -437,7 +526,7 @@ export function createHub(options: HubOptions): Hub {
       const step = steps.next();
       if (step.done === true) {
         // Started during the update: the scheduler was built from a plan half applied.
-        if (scheduler !== scheduled) scheduler?.update(step.value.probeable);
+        if (scheduler !== scheduled) scheduler?.update(step.value.own);
         // Its baseline files are imported beside it (a canary run before the import ends may
         // report no baseline once).
         void importBaselines(step.value.probeable);
@@ -484,10 +573,13 @@ export function createHub(options: HubOptions): Hub {
     // Before anything keeps it: a passing result has no text of the server's and is not copied.
     const result = redactResult(probed, redactText);
     const k = key(plan.id, result.region);
-    watchdog.seen(plan.id, Date.now());
-    if (deferrals.size > 0) endDeferral(plan);
-    // The hub tells the scheduler whether the model is ready: while not, inference probes are held.
-    if (plan.kind === 'readiness') scheduler?.setReady(plan.target.name, result.outcome !== 'fail');
+    const own = result.region === region;
+    if (own) {
+      watchdog.seen(plan.id, Date.now());
+      if (deferrals.size > 0) endDeferral(plan);
+      // The hub tells the scheduler whether the model is ready: while not, inference probes are held.
+      if (plan.kind === 'readiness') scheduler?.setReady(plan.target.name, result.outcome !== 'fail');
+    } else remoteSeen.set(k, Date.now());
     // Evaluate.
     const before = states.get(k) ?? initialState(plan.id, result.region, result.startedAt);
     const th = thresholds.get(plan.id) ?? defaultThresholds(plan, options.thresholds);
@@ -499,7 +591,7 @@ export function createHub(options: HubOptions): Hub {
     writer.changed(k, isMaterialChange(before, state, th));
     writer.append(result);
     durationsOf(k).push(result.durationMs);
-    exchanges.settle(plan.id, result.outcome);
+    if (own) exchanges.settle(plan.id, result.outcome);
     // Metrics.
     metrics?.observeResult(plan, result);
     metrics?.observeState(plan, state);
@@ -508,6 +600,7 @@ export function createHub(options: HubOptions): Hub {
     if (events.hasListeners()) events.publish({ type: 'result', result });
     // Alerting: transitions are stored in order, each before its event goes out and its alerts.
     if (evaluation.transition || evaluation.flap) void writer.inOrder(() => recordChange(plan, evaluation));
+    if (evaluation.transition && isMultiRegion(plan, region)) judgeRegions(plan);
     return state.state === 'pending';
   }
 
@@ -564,7 +657,9 @@ export function createHub(options: HubOptions): Hub {
         const level = t.to === 'unhealthy' ? 'error' : t.to === 'healthy' ? 'info' : 'warn';
         log(level, `${t.checkId} ${t.from} → ${t.to}: ${t.reason}`, { checkId: t.checkId, region: t.region });
         events.publish({ type: 'transition', transition: t });
-        let alerts = alertsFromTransition(t, plan, alertOptions);
+        // A multi-region check alerts on its verdict across regions (judgeRegions), not per region.
+        const multi = isMultiRegion(plan, region);
+        let alerts = multi ? [] : alertsFromTransition(t, plan, alertOptions);
         // A recovery's notification says what the actions did during the incident, and with what result.
         const done =
           incident !== undefined && incident.closedAt !== null && actionRunner !== undefined
@@ -575,10 +670,11 @@ export function createHub(options: HubOptions): Hub {
             a.status === 'resolved' ? { ...a, annotations: { ...a.annotations, actions: done } } : a,
           );
         await dispatcher?.onAlerts(alerts);
-        await actionRunner?.onTransition(plan, t, incident?.id ?? null);
+        if (t.region === region) await actionRunner?.onTransition(plan, t, incident?.id ?? null);
       }
       if (flap) {
-        await dispatcher?.onAlerts(alertsFromFlap(flap, plan, alertOptions));
+        if (!isMultiRegion(plan, region))
+          await dispatcher?.onAlerts(alertsFromFlap(flap, plan, alertOptions));
         log(
           'warn',
           `${flap.checkId} ${flap.flapping ? 'is flapping' : 'stopped flapping'} (${flap.transitionsInWindow} transitions in the window)`,
@@ -596,17 +692,116 @@ export function createHub(options: HubOptions): Hub {
    */
   function watch(): void {
     const now = Date.now();
-    for (const { plan, reason } of watchdog.scan(now)) {
-      const k = key(plan.id, region);
-      const before = states.get(k);
-      if (before === undefined || before.state === 'stale') continue;
-      const evaluation = markStale(before, now, reason);
-      states.set(k, evaluation.state);
-      writer.changed(k, true);
-      metrics?.observeState(plan, evaluation.state);
-      void writer.inOrder(() => recordChange(plan, evaluation));
+    for (const { plan, reason } of watchdog.scan(now)) stale(plans.get(plan.id) ?? plan, region, now, reason);
+    if (agentConfig !== undefined) watchAgents(now);
+  }
+
+  /** `plan` in `r` gets no results: `stale` (recorded like any transition), out of its quorum. */
+  function stale(plan: CheckPlan, r: string, now: number, reason: string): void {
+    const k = key(plan.id, r);
+    const before = states.get(k);
+    if (before === undefined || before.state === 'stale') return;
+    const evaluation = markStale(before, now, reason);
+    states.set(k, evaluation.state);
+    writer.changed(k, true);
+    metrics?.observeState(plan, evaluation.state);
+    void writer.inOrder(() => recordChange(plan, evaluation));
+    if (isMultiRegion(plan, region)) judgeRegions(plan);
+  }
+
+  /**
+   * Agents: one silent for `downAfterMs` is down (VigilAgentDown, which inhibits its region's check
+   * alerts; its region leaves every quorum). A remote (check, region) without a result for
+   * STALE_INTERVALS of its region's cadence plus its timeout and `downAfterMs` is stale.
+   */
+  function watchAgents(now: number): void {
+    const config = agentConfig;
+    if (config === undefined) return;
+    let changed = false;
+    for (const a of agents.values()) {
+      if (a.state === 'down') continue;
+      const last = a.lastReportAt ?? startedAt;
+      if (now - last < config.downAfterMs) continue;
+      a.state = 'down';
+      changed = true;
+      log('warn', `agent down: region ${a.region} sent nothing since ${new Date(last).toISOString()}`, {
+        region: a.region,
+      });
+      const alert = agentDownAlert(a.region, 'firing', last, last);
+      void writer.inOrder(async () => dispatcher?.onAlerts([alert]));
+    }
+    for (const plan of plans.values()) {
+      if (!isMultiRegion(plan, region)) continue;
+      const regions = regionsOf(plan, region);
+      const cadence = plan.scheduling === 'round-robin' ? plan.intervalMs * regions.length : plan.intervalMs;
+      for (const r of regions) {
+        if (r === region) continue;
+        const seen = remoteSeen.get(key(plan.id, r)) ?? startedAt;
+        if (now - seen > STALE_INTERVALS * cadence + plan.timeoutMs + config.downAfterMs)
+          stale(plan, r, now, `no result from region ${r} since ${new Date(seen).toISOString()}`);
+      }
+      if (changed) judgeRegions(plan);
     }
   }
+
+  /** Derives `plan`'s verdict across its regions again; fires and resolves the alerts that changed. */
+  function judgeRegions(plan: CheckPlan): void {
+    const now = Date.now();
+    const previous = verdicts.get(plan.id);
+    const verdict = verdictOf(
+      plan,
+      regionsOf(plan, region),
+      (r) => states.get(key(plan.id, r)),
+      (r) => r === region || agents.get(r)?.state !== 'down',
+      now,
+      previous,
+    );
+    verdicts.set(plan.id, verdict);
+    if (previous !== undefined && previous.since === verdict.since) return;
+    const before = verdictAlerts.get(plan.id) ?? [];
+    const after = alertsFromVerdict(plan, verdict, alertOptions);
+    verdictAlerts.set(plan.id, after);
+    const firing = new Set(after.map((a) => a.fingerprint));
+    const was = new Set(before.map((a) => a.fingerprint));
+    const changes = [
+      ...before
+        .filter((a) => !firing.has(a.fingerprint))
+        .map((a): Alert => ({ ...a, status: 'resolved', endsAt: now })),
+      ...after.filter((a) => !was.has(a.fingerprint)),
+    ];
+    if (previous?.state !== verdict.state || changes.length > 0)
+      log(
+        verdict.state === 'global' ? 'error' : 'warn',
+        `${plan.id}: ${verdict.state} (failing: ${verdict.failing.join(', ') || 'none'}; reporting: ${verdict.reporting.join(', ') || 'none'}; absent: ${verdict.absent.join(', ') || 'none'})`,
+        {
+          checkId: plan.id,
+          verdict: verdict.state,
+        },
+      );
+    if (changes.length > 0) void writer.inOrder(async () => dispatcher?.onAlerts(changes));
+  }
+
+  /** Sets the expected agents: new regions start `unknown`, dropped ones are forgotten. */
+  function setAgents(config: HubAgents | undefined): void {
+    agentConfig = config;
+    const wanted = new Set(config?.regions ?? []);
+    for (const r of agents.keys()) if (!wanted.has(r)) agents.delete(r);
+    for (const r of wanted)
+      if (!agents.has(r))
+        agents.set(r, {
+          region: r,
+          state: 'unknown',
+          lastReportAt: null,
+          lagMs: null,
+          spoolDepth: null,
+          dropped: null,
+          clockOffsetMs: null,
+          batches: 0,
+          results: 0,
+          replayed: 0,
+        });
+  }
+  setAgents(options.agents);
 
   setPlan(options.plan);
 
@@ -615,8 +810,14 @@ export function createHub(options: HubOptions): Hub {
     status(): CheckStatus[] {
       const out: CheckStatus[] = [];
       for (const plan of plans.values()) {
-        const s = states.get(key(plan.id, region));
-        if (s) out.push(checkStatusOf(plan, s, deferrals.get(plan.id)));
+        const verdict = verdicts.get(plan.id);
+        for (const r of plan.kind === 'traffic' ? [region] : regionsOf(plan, region)) {
+          const s = states.get(key(plan.id, r));
+          if (s === undefined) continue;
+          const status = checkStatusOf(plan, s, r === region ? deferrals.get(plan.id) : undefined);
+          if (verdict !== undefined) status.verdict = verdict;
+          out.push(status);
+        }
       }
       return out;
     },
@@ -643,6 +844,41 @@ export function createHub(options: HubOptions): Hub {
       return true;
     },
     alerts: () => alertStatuses(firingAlerts(), dispatcher),
+    ingestRemote(r, result, receivedAt) {
+      const plan = plans.get(result.checkId);
+      if (plan === undefined || plan.kind === 'traffic' || !running || stopping) return false;
+      if (r === region || result.region !== r || !regionsOf(plan, region).includes(r)) return false;
+      remoteSeen.set(key(plan.id, r), receivedAt);
+      onResult(plan, result);
+      return true;
+    },
+    agentReport(r, report, receivedAt, counts) {
+      const a = agents.get(r);
+      if (a === undefined) return;
+      const wasDown = a.state === 'down';
+      a.state = 'up';
+      a.lastReportAt = receivedAt;
+      a.clockOffsetMs = receivedAt - report.sentAt;
+      if (report.spoolDepth !== undefined) a.spoolDepth = report.spoolDepth;
+      if (report.dropped !== undefined) a.dropped = report.dropped;
+      if (counts.lagMs !== null) a.lagMs = counts.lagMs;
+      a.batches++;
+      a.results += counts.results;
+      a.replayed += counts.replayed;
+      if (wasDown) {
+        log('info', `agent up: region ${r} reports again`, { region: r });
+        const alert = agentDownAlert(r, 'resolved', receivedAt, receivedAt);
+        void writer.inOrder(async () => dispatcher?.onAlerts([alert]));
+        for (const plan of plans.values()) if (isMultiRegion(plan, region)) judgeRegions(plan);
+      }
+      void store
+        .putAgent({ region: r, lastReportAt: receivedAt, info: { ...a } })
+        .catch((err: Error) => log('error', `could not store agent ${r}'s report: ${err.message}`));
+    },
+    agents: () => [...agents.values()].map((a) => ({ ...a })),
+    plansFor: (r, shard) => plansForRegion([...plans.values()], r, region, shard),
+    isAgentRegion: (r) => agents.has(r),
+    updateAgents: (config) => setAgents(config),
     canary(checkId) {
       if (plans.get(checkId)?.kind !== 'canary') return undefined;
       const lastRun = canary.lastRun(checkId);
@@ -652,11 +888,19 @@ export function createHub(options: HubOptions): Hub {
       await importBaselines([...plans.values()]);
       for (const s of await store.loadStates()) {
         // Resume only checks that still exist; a check removed from the config starts over if it returns.
-        if (s.region === region && plans.has(s.checkId)) states.set(key(s.checkId, s.region), s);
+        const p = plans.get(s.checkId);
+        if (p !== undefined && regionsOf(p, region).includes(s.region))
+          states.set(key(s.checkId, s.region), s);
       }
+      startedAt = Date.now();
+      for (const a of await store.agents()) {
+        const known = agents.get(a.region);
+        if (known !== undefined) known.lastReportAt = a.lastReportAt;
+      }
+      for (const p of plans.values()) if (isMultiRegion(p, region)) judgeRegions(p);
       scheduler = createScheduler({
         // Traffic checks are judged here but never probed; canaries are probed (probe/canary.ts).
-        plans: [...plans.values()].filter((p) => p.kind !== 'traffic'),
+        plans: plansForRegion([...plans.values()], region, region),
         probe,
         onResult,
         onLag: (_plan, lagMs) => metrics?.observeLag(lagMs),

@@ -2,12 +2,23 @@
  * What the hub exposes to its readers (API, dashboard, metrics): live state per check and region,
  * the store, and a stream of events.
  */
+import type { RegionVerdict } from '../alerting/alerts.js';
 import type { Alert } from '../alerting/types.js';
 import type { ThresholdSource } from '../canary/latency.js';
+import type { Shard } from '../config/regions.js';
 import type { CanaryRunReport, DriftPoint } from '../probe/canary.js';
 import type { DeferralReason } from '../scheduler/budget.js';
 import type { ActionRun, Store } from '../store/types.js';
-import type { CheckKind, CheckState, FlapEvent, ProbeBudget, ProbeResult, Transition } from '../types.js';
+import type {
+  CheckKind,
+  CheckPlan,
+  CheckState,
+  FlapEvent,
+  ProbeBudget,
+  ProbeResult,
+  Transition,
+} from '../types.js';
+import type { AgentReport, AgentStatus } from './regions.js';
 
 /** One check's live state in one region. */
 export interface CheckStatus {
@@ -33,6 +44,8 @@ export interface CheckStatus {
    * last result made it.
    */
   deferred?: CheckDeferral;
+  /** A multi-region check's verdict across its regions (`regional` / `global`), the same on each region's row. */
+  verdict?: RegionVerdict;
 }
 
 /** Why and until when a check's probes are put off (see `CheckStatus.deferred`). */
@@ -146,6 +159,17 @@ export interface HubView {
    * none. Returns false when the hub has no such traffic check.
    */
   ingest?(result: ProbeResult): boolean;
+  /** Agents' results, reports, plans and health (`hub.ts`); absent on views without agents. */
+  ingestRemote?(region: string, result: ProbeResult, receivedAt: number): boolean;
+  agentReport?(
+    region: string,
+    report: AgentReport,
+    receivedAt: number,
+    counts: { results: number; replayed: number; lagMs: number | null },
+  ): void;
+  agents?(): AgentStatus[];
+  plansFor?(region: string, shard?: Shard): CheckPlan[];
+  isAgentRegion?(region: string): boolean;
   /**
    * A canary check's last run (its per-case comparison against its version's baseline) and its drift
    * statistics over recent runs, oldest first; undefined for a check that is not a canary this hub runs.
