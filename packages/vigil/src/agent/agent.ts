@@ -44,6 +44,8 @@ export interface AgentOptions {
 /** What an agent reports of itself (and `vigil agent` logs). */
 export interface AgentStats {
   checks: number;
+  /** Results probed since the agent started (each spooled, then pushed). */
+  probed: number;
   spoolDepth: number;
   dropped: number;
   pushed: number;
@@ -97,7 +99,7 @@ export function createAgent(options: AgentOptions): Agent {
   let pollTimer: NodeJS.Timeout | undefined;
   let pushing: Promise<boolean> | undefined;
   let stopped = false;
-  const stats = { pushed: 0, replayed: 0, hubReachable: false };
+  const stats = { probed: 0, pushed: 0, replayed: 0, hubReachable: false };
 
   /** Fetches the plan; returns it when it changed, undefined when not (304) or on failure. */
   async function fetchPlan(): Promise<CheckPlan[] | undefined> {
@@ -130,6 +132,7 @@ export function createAgent(options: AgentOptions): Agent {
   /** The scheduler's result: spooled (durably) first; true while a failure is being confirmed. */
   function onResult(plan: CheckPlan, result: ProbeResult): boolean {
     spool.append([{ ...result, id: randomUUID() }]);
+    stats.probed++;
     const current = plans.get(plan.id) ?? plan;
     const before = states.get(plan.id) ?? initialState(plan.id, options.region, result.startedAt);
     const { state } = evaluate(before, result, defaultThresholds(current));
@@ -154,7 +157,8 @@ export function createAgent(options: AgentOptions): Agent {
     const batch = {
       batchId: randomUUID(),
       sentAt: Date.now(),
-      spoolDepth: spool.depth(),
+      // What stays in the spool once this batch is taken.
+      spoolDepth: spool.depth() - items.length,
       dropped: spool.dropped(),
       results: items.map((i) => i.result),
     };
