@@ -20,22 +20,10 @@ import type { Store } from '../store/types.js';
 import type { HttpClient, ProbeResult } from '../types.js';
 import { createHttpClient } from '../wire/http.js';
 import { type Agent, createAgent } from './agent.js';
+import { waitFor } from './testing.js';
 
 const EU_TOKEN = 'eu-token-0123456789abcdef';
 const US_TOKEN = 'us-token-0123456789abcdef';
-
-async function waitFor(
-  what: string,
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await condition()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** A client whose path can be cut (connection refused), counting the probes that went out. */
 function pathClient(): HttpClient & { cut: boolean; sent: number } {

@@ -22,6 +22,10 @@ import { describeWith } from '../fixtures/needs.js';
 import { createHub, type Hub } from '../hub/hub.js';
 import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
+import { waitFor as waitUntil } from './testing.js';
+
+const waitFor = (what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 30_000) =>
+  waitUntil(what, condition, timeoutMs, 100);
 
 const isRoot = process.getuid?.() === 0;
 const hasIp = spawnSync('ip', ['-V']).status === 0;
@@ -45,19 +49,6 @@ function veth(root: string, ns: string, rootIp: string, nsIp: string): void {
   ip('link', 'set', root, 'up');
   ip('-n', ns, 'addr', 'add', `${nsIp}/24`, 'dev', `${root}p`);
   ip('-n', ns, 'link', 'set', `${root}p`, 'up');
-}
-
-async function waitFor(
-  what: string,
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await condition()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 /** An HTTP proxy on `host:8080` to the model, adding `delayMs` (a region's latency). */
