@@ -10,6 +10,10 @@
  *     equal: [target, region]
  * ```
  *
+ * Two more rules for checks probed from several regions: `VigilCheckGlobal` inhibits the same check's
+ * `VigilCheckRegional` alerts (a global failure pages once), and `VigilAgentDown` inhibits every check
+ * alert of its region (an agent that stopped reporting is one alert, not one per model behind it).
+ *
  * Degraded and flapping alerts of the other checks are suppressed too: with the process down they say
  * nothing new. As in Alertmanager, only a firing source inhibits, and inhibition is evaluated each time
  * a group is flushed, so once liveness resolves the suppressed alerts still firing are notified at their
