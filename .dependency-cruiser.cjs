@@ -17,6 +17,7 @@ const LAYERS = [
   ['alerting', 'alerting/'],
   ['actions', 'actions/'],
   ['config', 'config/'],
+  ['discovery', 'discovery/'],
   ['probe', 'probe/'],
   ['evaluate', 'evaluate/'],
   ['scheduler', 'scheduler/'],

@@ -25,6 +25,7 @@ import { everyTime, headerMap, jsonObject, requiredOr, scalarString, whenValid }
 import { baseUrl, type UrlForm } from '../schema/url.js';
 import { type AuthConfig, CHECK_KINDS, type ProbeKind } from '../types.js';
 import { budgetSchema } from './budget.js';
+import { discoverySchema } from './discovery.js';
 import { agentsSchema, checkRegionNames, regionsShape } from './regions.js';
 import { checkRouterTargets, routersSchema } from './routers.js';
 
@@ -920,7 +921,8 @@ export const configErrorMap = createHumanErrorMap(PROTOCOL_KEY_HINTS);
  * `maxBodyBytes` 1 MiB and `maxRedirects` 5, `checks` liveness and readiness (liveness only for http).
  * File paths are left as written; the loader resolves them and reads `expect.schema` files.
  *
- * Cross-field rules, checked with every other problem: target names are unique; each check's effective
+ * Cross-field rules, checked with every other problem: at least one target unless `discovery` is
+ * set; target names are unique; each check's effective
  * timeout is below its effective interval (check > target > defaults); every router's primary and
  * secondaries name targets (`config/routers.ts`).
  */
@@ -930,11 +932,11 @@ export const configSchema = z
     defaults: defaultsSchema.prefault({}),
     targets: z
       .array(targetSchema, { error: requiredOr(`expected a list of targets, got ${GOT}`) })
-      .min(1, { error: 'needs at least one target' })
-      .describe('Model endpoints to check.'),
+      .describe('Model endpoints to check (may be empty when discovery finds them).'),
     alerting: alertingSchema.optional(),
     routers: routersSchema.optional(),
     agents: agentsSchema.optional(),
+    discovery: discoverySchema.optional(),
   })
   .superRefine(crossCheck, everyTime)
   .meta({ title: 'Vigil configuration (vigil.yaml)', description: 'Health checks for ML model endpoints.' });
@@ -966,6 +968,12 @@ function crossCheck(config: unknown, ctx: z.RefinementCtx): void {
   checkRouterTargets(config, ctx);
   checkRegionNames(config, ctx, CHECK_KINDS);
   if (!isRecord(config) || !Array.isArray(config.targets)) return;
+  if (config.targets.length === 0 && config.discovery === undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['targets'],
+      message: 'needs at least one target (or a discovery: section that finds them)',
+    });
   const defaults = isRecord(config.defaults) ? config.defaults : {};
   const targets: unknown[] = config.targets;
 

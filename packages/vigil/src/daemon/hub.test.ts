@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { webhookPlugin } from '../alerting/notifiers/webhook.js';
+import { startFakeApiServer } from '../discovery/fakes/api-server.js';
 import { runHub } from './hub.js';
 
 /** A config whose one check never comes due during the test, with a webhook notifier at `hookUrl`. */
@@ -66,5 +67,56 @@ describe('runHub', () => {
       ['hook', 'http://127.0.0.1:9/first'],
       ['hook', 'http://127.0.0.1:9/second'],
     ]);
+  });
+
+  it("runs discovered targets beside the file's, and follows the watch stream (same plan update as a reload)", async () => {
+    const api = await startFakeApiServer();
+    try {
+      const path = '/api/v1/namespaces/ml/services';
+      const svc = (name: string) => ({
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name, namespace: 'ml', annotations: { 'vigil.dev/protocol': 'http' } },
+        spec: { ports: [{ port: 9 }] },
+      });
+      api.setList(path, [svc('one')]);
+      dir = mkdtempSync(join(tmpdir(), 'vigil-daemon-'));
+      const file = join(dir, 'vigil.yaml');
+      writeFileSync(
+        file,
+        `defaults: { initialDelay: 1h, interval: 1h }
+targets:
+  - { name: a, url: "http://127.0.0.1:9", protocol: http }
+discovery:
+  kubernetes: { namespaces: [ml], kubeconfig: "${api.kubeconfig}", services: { selector: "vigil.dev/probe=true" } }
+`,
+      );
+      let url: string;
+      ({ url, stop } = await runHub({
+        config: file,
+        port: 0,
+        host: '127.0.0.1',
+        store: ':memory:',
+        logLevel: 'silent',
+      }));
+      const checks = async () =>
+        ((await (await fetch(`${url}/api/v1/status`)).json()) as { checks: { checkId: string }[] }).checks
+          .map((check) => check.checkId)
+          .sort();
+      await vi.waitFor(async () => expect(await checks()).toEqual(['a/liveness', 'ml.one/liveness']), {
+        timeout: 10_000,
+        interval: 20,
+      });
+      api.event(path, 'ADDED', svc('two'));
+      api.event(path, 'DELETED', svc('one'));
+      await vi.waitFor(async () => expect(await checks()).toEqual(['a/liveness', 'ml.two/liveness']), {
+        timeout: 10_000,
+        interval: 20,
+      });
+    } finally {
+      await stop?.();
+      stop = undefined;
+      await api.close();
+    }
   });
 });

@@ -9,12 +9,16 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import type { Logger } from 'pino';
 import { createNotifiers } from '../alerting/notifiers/index.js';
 import { createApi } from '../api/index.js';
+import { planDiscovered } from '../config/discovered.js';
+import type { KubernetesDiscoveryConfig } from '../config/discovery.js';
 import { type FailedConfig, loadConfig } from '../config/index.js';
 import type { LoadedConfig } from '../config/load.js';
 import { createOffThreadLoader } from '../config/off-thread.js';
 import { buildTrafficPlan } from '../config/plan.js';
 import { agentDownAfterMs } from '../config/regions.js';
 import { type ConfigWatcher, watchConfigFile } from '../config/watch.js';
+import type { Discovered, KubernetesDiscovery } from '../discovery/index.js';
+import { mergeDiscovered, startKubernetesDiscovery } from '../discovery/index.js';
 import { ConfigError, VigilError } from '../errors.js';
 import { createHub, type HubAgents } from '../hub/hub.js';
 import { createMetrics } from '../metrics/index.js';
@@ -61,9 +65,21 @@ export interface RunOptions {
   dryRunActions?: boolean;
 }
 
-/** The hub's checks: the targets' probes, and the routers' traffic checks. */
-function hubPlan(loaded: LoadedConfig) {
-  return [...loaded.plan, ...buildTrafficPlan(loaded.config)];
+/**
+ * The hub's checks: the file targets' probes, the discovered targets' (validated with the file's
+ * schema; `discovery/merge.ts`), and the routers' traffic checks.
+ */
+function hubPlan(loaded: LoadedConfig, discovered: readonly Discovered[] = []) {
+  const merged = mergeDiscovered(loaded.config, discovered);
+  return {
+    plan: [
+      ...loaded.plan,
+      ...planDiscovered(loaded.config, merged.targets),
+      ...buildTrafficPlan(loaded.config),
+    ],
+    discovered: merged.targets.length,
+    diagnostics: merged.diagnostics,
+  };
 }
 
 /** A running `vigil run`. */
@@ -139,6 +155,47 @@ async function startHub(
   const metrics = createMetrics({ level: opts.metricsDetail ? 'detail' : 'default' });
   let routers: RunningRouters | undefined;
   let alerting = loaded.config.alerting;
+  // Discovery (discovery/): its candidates, merged with the running config's targets on every change
+  // and every reload; the plan update goes through the same chain as a reload's.
+  let current = loaded;
+  let discovered: readonly Discovered[] = [];
+  let discovery: KubernetesDiscovery | undefined;
+  let reported = new Set<string>();
+  let reloading: Promise<void> = Promise.resolve();
+  /** Updates the hub's plan from the running config and the discovered candidates; logs new problems. */
+  const applyPlan = async (why: string) => {
+    const next = hubPlan(current, discovered);
+    const fresh = next.diagnostics.filter((line) => !reported.has(line));
+    for (const line of fresh) logger.warn(`discovered target left out: ${line}`);
+    reported = new Set(next.diagnostics);
+    await hub.update(next.plan);
+    return { why, discovered: next.discovered, problems: next.diagnostics.length };
+  };
+  const startDiscovery = async (config: KubernetesDiscoveryConfig) => {
+    try {
+      return await startKubernetesDiscovery(config, {
+        log: (level, message) => logger[level](message),
+        onChange: (candidates) => {
+          discovered = candidates;
+          reloading = reloading.then(async () => {
+            try {
+              const applied = await applyPlan('discovery');
+              logger.info({ checks: hub.status().length, ...applied }, 'discovered targets updated');
+            } catch (err) {
+              logger.error(`discovered targets not applied: ${(err as Error).message}`);
+            }
+          });
+        },
+      });
+    } catch (err) {
+      throw new ConfigError(
+        'VIGIL_ERR_CONFIG_INVALID',
+        `discovery.kubernetes: cannot reach the Kubernetes API: ${(err as Error).message}`,
+        [`discovery.kubernetes: ${(err as Error).message}`],
+        { cause: err },
+      );
+    }
+  };
   // The loader validated the notifier blocks with everything else; they are built here only: once at
   // start, and once per reload that changes the alerting section.
   const notifiers = createNotifiers(alerting?.notifiers);
@@ -146,7 +203,7 @@ async function startHub(
   const hub = createHub({
     ...(alerting ? { alerting: { config: alerting, notifiers } } : {}),
     ...(agents.hub !== undefined && { agents: agents.hub }),
-    plan: hubPlan(loaded),
+    plan: hubPlan(loaded).plan,
     store,
     metrics,
     region,
@@ -185,7 +242,10 @@ async function startHub(
         local: { hub, region },
       });
     }
+    if (loaded.config.discovery?.kubernetes !== undefined)
+      discovery = await startDiscovery(loaded.config.discovery.kubernetes);
   } catch (err) {
+    await routers?.stop().catch(() => {});
     await hub.stop().catch(() => {});
     await api.close().catch(() => {});
     await store.close().catch(() => {});
@@ -218,7 +278,6 @@ async function startHub(
 
   // A worker started ahead of each reload (config/off-thread.ts): a reload does not wait for one to boot.
   const loader = createOffThreadLoader();
-  let reloading: Promise<void> = Promise.resolve();
   const reload = (why: string) => {
     reloading = reloading.then(async () => {
       // Parsed and validated in a worker thread, received in chunks: the probes, the API and /livez
@@ -240,15 +299,29 @@ async function startHub(
         return;
       }
       hub.updateAgents(agents.hub);
+      const kubernetes = next.config.discovery?.kubernetes;
+      if (JSON.stringify(kubernetes) !== JSON.stringify(current.config.discovery?.kubernetes)) {
+        await discovery?.stop();
+        discovery = undefined;
+        discovered = [];
+        if (kubernetes !== undefined)
+          discovery = await startDiscovery(kubernetes).catch((err: Error) => {
+            logger.error(`${err.message}; discovery stays off until the next reload`);
+            return undefined;
+          });
+      }
+      const running = current;
+      current = next;
       // While the update runs, both plans' checks probe: both configs' secrets are redacted.
       const previous = redact;
       redact = (text) => next.redact(previous(text));
       const updateStarted = performance.now();
       try {
         // In slices over event-loop turns (hub.ts `applyPlan`): logged so that a slow one shows.
-        await hub.update(hubPlan(next));
+        await applyPlan(why);
       } catch (err) {
         redact = previous;
+        current = running;
         logger.error(`config reload (${why}) rejected: ${(err as Error).message}; the running config stays`);
         return;
       }
@@ -272,6 +345,7 @@ async function startHub(
   const stop = () => {
     stopped ??= (async () => {
       watcher.close();
+      await discovery?.stop();
       clearInterval(pruneTimer);
       process.off('SIGHUP', onHup);
       await reloading;
