@@ -118,11 +118,18 @@ async function everything(level: MetricsLevel): Promise<string> {
     { checkId: plan.id, region: 'local', from: 'pending', to: 'unhealthy', at: 0, reason: 'x', results: [] },
     plan,
   );
+  // A third check on another failureThreshold than the other two: vigil_check_failure_threshold.
+  const strict = { ...benchPlan(3), failureThreshold: 5 };
+  metrics.observeResult(strict, probeResult({ checkId: strict.id, region: 'local' }));
   return metrics.render();
 }
 
 /** Families the hub writes whatever its checks: not per-check, not in the table. */
-const HUB_WIDE = new Set(['vigil_scheduler_lag_seconds', 'vigil_action_runs_total']);
+const HUB_WIDE = new Set([
+  'vigil_scheduler_lag_seconds',
+  'vigil_action_runs_total',
+  'vigil_failure_threshold_default',
+]);
 
 describe('METRICS.md, the metrics budget', () => {
   it('documents every per-check family the code has, with its type, labels and level', () => {

@@ -561,13 +561,55 @@ const TARGET_INFO: MetricFamilyInfo = {
 };
 
 /**
+ * A check's failureThreshold, written only where it differs from the hub's usual one
+ * ({@link FAILURE_THRESHOLD_DEFAULT}): one rule per condition then covers every check, file and
+ * discovered alike (`deploy/kustomize/base/prometheus-rule.yaml`), at no series per check for a fleet
+ * on one threshold. Per check, not per region: thresholds do not vary by region.
+ */
+const FAILURE_THRESHOLD: MetricFamilyInfo = {
+  name: 'vigil_check_failure_threshold',
+  help: "The check's failureThreshold, where it differs from vigil_failure_threshold_default; absent otherwise.",
+  type: 'gauge',
+  level: 'default',
+  labels: ['target', 'check'],
+};
+
+/**
+ * Hub-wide: the failureThreshold most of the hub's checks have (the most common one; of equals, the
+ * lowest), so that `vigil_check_failure_threshold` is written only for the others.
+ */
+const FAILURE_THRESHOLD_DEFAULT = {
+  name: 'vigil_failure_threshold_default',
+  help: "The failureThreshold of every check that has no vigil_check_failure_threshold series (the hub's most common one).",
+  type: 'gauge',
+} as const;
+
+/**
  * Every family a check makes Vigil export, per-check ones in the order written and then
- * `vigil_target_info`: what METRICS.md documents.
+ * `vigil_target_info` and `vigil_check_failure_threshold`: what METRICS.md documents.
  */
 export const METRIC_FAMILIES: readonly MetricFamilyInfo[] = [
   ...FAMILIES.map(({ write: _, ...info }) => info),
   TARGET_INFO,
+  FAILURE_THRESHOLD,
 ];
+
+/** The most common failureThreshold of `entries` (of equals, the lowest); 3 (Kubernetes') when none. */
+function usualFailureThreshold(entries: Iterable<CheckEntry>): number {
+  const counts = new Map<number, number>();
+  for (const entry of entries) {
+    const t = entry.plan.failureThreshold;
+    counts.set(t, (counts.get(t) ?? 0) + 1);
+  }
+  let best = 3;
+  let bestCount = 0;
+  for (const [t, n] of counts)
+    if (n > bestCount || (n === bestCount && t < best)) {
+      best = t;
+      bestCount = n;
+    }
+  return best;
+}
 
 function sameLabels(a: CheckPlan, b: CheckPlan): boolean {
   return a.target.name === b.target.name && a.kind === b.kind;
@@ -668,6 +710,19 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       if (sliceUsed()) {
         await nextMacrotask();
         sliceStart = performance.now();
+      }
+    }
+    const usual = usualFailureThreshold(checks.values());
+    out.text += `\n${familyHeader(FAILURE_THRESHOLD_DEFAULT.name, FAILURE_THRESHOLD_DEFAULT.help, FAILURE_THRESHOLD_DEFAULT.type)}`;
+    out.text += `${FAILURE_THRESHOLD_DEFAULT.name} ${usual}\n`;
+    out.text += `\n${familyHeader(FAILURE_THRESHOLD.name, FAILURE_THRESHOLD.help, FAILURE_THRESHOLD.type)}`;
+    for (const entry of checks.values()) {
+      if (entry.plan.failureThreshold === usual) continue;
+      out.prefix = `${FAILURE_THRESHOLD.name}{${formatLabels({ target: entry.plan.target.name, check: entry.plan.kind })}`;
+      out.sample('', entry.plan.failureThreshold);
+      if (out.text.length >= CHUNK_CHARS) {
+        yield out.text;
+        out.text = '';
       }
     }
     if (out.text !== '') yield out.text;
