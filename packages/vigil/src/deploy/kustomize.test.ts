@@ -288,6 +288,13 @@ describe('PromQL of the PrometheusRule and the Grafana dashboard', () => {
       );
       const dash = await exec('promtool', ['check', 'rules', recordings]);
       expect(dash.stdout).toContain(`SUCCESS: ${dashboardExprs.length} rules found`);
+      // The generic unhealthy rule, evaluated by promtool on series as a hub exports them.
+      writeFileSync(
+        join(dir, 'unhealthy.test.yaml'),
+        readFileSync(fileURLToPath(new URL('fixtures/unhealthy-rule.test.yaml', import.meta.url))),
+      );
+      const unit = await exec('promtool', ['test', 'rules', join(dir, 'unhealthy.test.yaml')]);
+      expect(unit.stdout).toContain('SUCCESS');
       // And a broken expression fails it: the check is not a no-op.
       const broken = join(dir, 'broken.yaml');
       writeFileSync(
