@@ -1,19 +1,10 @@
-/**
- * The kubernetes action through the real @kubernetes/client-node, against a local HTTP server standing
- * in for the API server (none can run on this machine): it serves the exact API paths and checks the
- * exact request bodies — the strategic-merge patch of `kubectl rollout restart` (applied to a full
- * Deployment that must still validate) and the Eviction object — against the Kubernetes OpenAPI
- * schema, through `kubernetes-models`' validation. No real cluster is involved.
- */
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { Eviction } from 'kubernetes-models/policy/v1/Eviction';
 import { Pod } from 'kubernetes-models/v1/Pod';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { writeKubeconfig } from '../discovery/fakes/api-server.js';
 import type { TargetConfig } from '../types.js';
 import {
   createKubernetesAction,
@@ -137,24 +128,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-k8s-'));
-  kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(
-    kubeconfig,
-    `apiVersion: v1
-kind: Config
-clusters:
-- name: local
-  cluster: {server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true}
-users:
-- name: vigil
-  user: {token: "t0ken"}
-contexts:
-- name: local
-  context: {cluster: local, user: vigil}
-current-context: local
-`,
-  );
+  kubeconfig = writeKubeconfig(`http://127.0.0.1:${port}`);
 });
 
 afterAll(async () => {

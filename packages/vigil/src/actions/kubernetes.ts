@@ -40,6 +40,35 @@ const K8S_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const k8sName = (what: string) =>
   z.string().regex(K8S_NAME, { error: `expected a Kubernetes ${what} name (lower case, digits, "-", ".")` });
 
+/**
+ * How Vigil finds the Kubernetes API, shared by this action and discovery (`config/discovery.ts`):
+ * `kubeconfig` (default `$KUBECONFIG`, `~/.kube/config`, else in-cluster) and `context`.
+ */
+export const kubeClientShape = {
+  kubeconfig: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('A kubeconfig file; default $KUBECONFIG, ~/.kube/config or in-cluster.'),
+  context: z.string().min(1).optional().describe('The kubeconfig context; default its current one.'),
+};
+
+/**
+ * A KubeConfig from {@link kubeClientShape}'s fields: the file, else the default chain; then the context.
+ *
+ * @throws Error from client-node when the file cannot be read or has no such context
+ */
+export function loadKubeConfig(options: {
+  kubeconfig?: string | undefined;
+  context?: string | undefined;
+}): KubeConfig {
+  const kc = new KubeConfig();
+  if (options.kubeconfig !== undefined) kc.loadFromFile(options.kubeconfig);
+  else kc.loadFromDefault();
+  if (options.context !== undefined) kc.setCurrentContext(options.context);
+  return kc;
+}
+
 export const kubernetesConfigSchema = z
   .strictObject({
     ...stepShape('kubernetes'),
@@ -57,12 +86,7 @@ export const kubernetesConfigSchema = z
       .describe(
         "evict-pod/delete-pod: label selector of the pods; default the pod behind the target's address.",
       ),
-    kubeconfig: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('A kubeconfig file; default $KUBECONFIG, ~/.kube/config or in-cluster.'),
-    context: z.string().min(1).optional().describe('The kubeconfig context; default its current one.'),
+    ...kubeClientShape,
     timeout: duration('30s', 'Give up on the API call after this long. Default 30s.').default('30s'),
   })
   .superRefine((c, ctx) => {
@@ -135,10 +159,7 @@ export function createKubernetesAction(config: KubernetesActionConfig): Action {
   let clients: { core: CoreV1Api; apps: AppsV1Api } | undefined;
   const api = () => {
     if (clients === undefined) {
-      const kc = new KubeConfig();
-      if (config.kubeconfig !== undefined) kc.loadFromFile(config.kubeconfig);
-      else kc.loadFromDefault();
-      if (config.context !== undefined) kc.setCurrentContext(config.context);
+      const kc = loadKubeConfig(config);
       clients = { core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api) };
     }
     return clients;

@@ -15,6 +15,7 @@
  * ```
  */
 import { z } from 'zod';
+import { kubeClientShape } from '../actions/kubernetes.js';
 import { GOT } from '../diagnostics/messages.js';
 
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -45,12 +46,7 @@ export const kubernetesDiscoverySchema = z
       .min(1, { error: 'list at least one namespace, or leave namespaces out to watch every namespace' })
       .optional()
       .describe('Namespaces to watch. Default: every namespace (needs a ClusterRole).'),
-    kubeconfig: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('A kubeconfig file; default $KUBECONFIG, ~/.kube/config or in-cluster.'),
-    context: z.string().min(1).optional().describe('The kubeconfig context; default its current one.'),
+    ...kubeClientShape,
     inferenceServices: z
       .union([z.boolean(), z.strictObject({ selector: selectorSchema })])
       .default(false)

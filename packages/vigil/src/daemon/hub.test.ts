@@ -21,6 +21,12 @@ alerting:
 `;
 }
 
+/** The check ids the hub's API lists. */
+async function checkIds(url: string): Promise<string[]> {
+  const body = (await (await fetch(`${url}/api/v1/status`)).json()) as { checks: { checkId: string }[] };
+  return body.checks.map((check) => check.checkId);
+}
+
 describe('runHub', () => {
   let dir: string | undefined;
   let stop: (() => Promise<void>) | undefined;
@@ -53,10 +59,7 @@ describe('runHub', () => {
     process.emit('SIGHUP');
     await vi.waitFor(
       async () => {
-        const body = (await (await fetch(`${url}/api/v1/status`)).json()) as {
-          checks: { checkId: string }[];
-        };
-        expect(body.checks.map((check) => check.checkId)).toEqual(['b/liveness']);
+        expect(await checkIds(url)).toEqual(['b/liveness']);
       },
       { timeout: 10_000, interval: 20 },
     );
@@ -99,10 +102,7 @@ discovery:
         store: ':memory:',
         logLevel: 'silent',
       }));
-      const checks = async () =>
-        ((await (await fetch(`${url}/api/v1/status`)).json()) as { checks: { checkId: string }[] }).checks
-          .map((check) => check.checkId)
-          .sort();
+      const checks = async () => (await checkIds(url)).sort();
       await vi.waitFor(async () => expect(await checks()).toEqual(['a/liveness', 'ml.one/liveness']), {
         timeout: 10_000,
         interval: 20,

