@@ -136,12 +136,24 @@ describe.skipIf(!hasKubectl && !requireAll)('deploy/kustomize, rendered by kubec
       const region = args[args.indexOf('--region') + 1] as string;
       shards.set(region, [...(shards.get(region) ?? []), args[args.indexOf('--shard') + 1] as string]);
       expect(container?.env?.find((e) => e.name === 'VIGIL_AGENT_TOKEN')?.valueFrom?.secretKeyRef).toEqual({
-        name: 'vigil-agent',
+        name: `vigil-agent-${region}`,
         key: 'token',
       });
+      expect(args.slice(-2)).toEqual(['--spool', '/var/lib/vigil/agent-spool.db']);
       expect(container?.securityContext?.readOnlyRootFilesystem).toBe(true);
     }
-    expect(Object.fromEntries(shards)).toEqual({ 'eu-west': ['0/2', '1/2'], 'us-east': ['0/1'] });
+    // `vigil agent --shard i/n` is 1-based (h/agent's cli/agent.ts: 1 ≤ i ≤ n).
+    expect(Object.fromEntries(shards)).toEqual({ 'eu-west': ['1/2', '2/2'], 'us-east': ['1/1'] });
+    // The hub has each region's token for the config's agents.regions.<region>.token.
+    const hub = (rendered['overlays/production'] ?? []).find(
+      (o) => o.metadata.name === 'vigil-hub' && o.kind === 'Deployment',
+    ) as K8sObject;
+    const hubEnv = podSpec(hub).containers[0]?.env ?? [];
+    for (const region of shards.keys())
+      expect(
+        hubEnv.find((e) => e.name === `VIGIL_AGENT_TOKEN_${region.toUpperCase().replace('-', '_')}`)
+          ?.valueFrom?.secretKeyRef?.name,
+      ).toBe(`vigil-agent-${region}`);
   });
 
   it('RBAC grants what discovery and the kubernetes action use', () => {
