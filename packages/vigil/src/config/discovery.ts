@@ -28,7 +28,7 @@ const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const selectorSchema = z
   .string({ error: `expected a label selector like "app=vllm", got ${GOT}` })
   .min(1, { error: 'must not be empty (a selector that matches everything would probe every Service)' })
-  .regex(/^[^\n\r]+$/, { error: 'expected one line' })
+  .regex(/^[^\n\r]*$/, { error: 'expected one line' })
   .describe('A label selector, as kubectl -l takes it: "app=vllm,tier!=canary".');
 
 const selected = (what: string) =>

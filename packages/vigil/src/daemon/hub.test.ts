@@ -21,6 +21,10 @@ alerting:
 `;
 }
 
+/** Starts `vigil run` in process on `file`: a free port, an in-memory store, no logs. */
+const startHub = (file: string) =>
+  runHub({ config: file, port: 0, host: '127.0.0.1', store: ':memory:', logLevel: 'silent' });
+
 /** The check ids the hub's API lists. */
 async function checkIds(url: string): Promise<string[]> {
   const body = (await (await fetch(`${url}/api/v1/status`)).json()) as { checks: { checkId: string }[] };
@@ -44,13 +48,7 @@ describe('runHub', () => {
     const create = vi.spyOn(webhookPlugin, 'create');
 
     let url: string;
-    ({ url, stop } = await runHub({
-      config: file,
-      port: 0,
-      host: '127.0.0.1',
-      store: ':memory:',
-      logLevel: 'silent',
-    }));
+    ({ url, stop } = await startHub(file));
     expect(create).toHaveBeenCalledTimes(1);
 
     // A reload that changes only the targets keeps the notifiers. Reloads run one after another, so once
@@ -95,13 +93,7 @@ discovery:
 `,
       );
       let url: string;
-      ({ url, stop } = await runHub({
-        config: file,
-        port: 0,
-        host: '127.0.0.1',
-        store: ':memory:',
-        logLevel: 'silent',
-      }));
+      ({ url, stop } = await startHub(file));
       const checks = async () => (await checkIds(url)).sort();
       await vi.waitFor(async () => expect(await checks()).toEqual(['a/liveness', 'ml.one/liveness']), {
         timeout: 10_000,

@@ -112,6 +112,42 @@ describe('createMetrics', () => {
     expect(s.get(`vigil_check_consecutive_failures{${EU}}`)).toBe(3);
   });
 
+  it("exports a check's failureThreshold only where it differs from the hub's usual one", async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const a = plan({ id: 'a/liveness', kind: 'liveness', target: { ...plan().target, name: 'a' } });
+    const b = plan({ id: 'b/liveness', kind: 'liveness', target: { ...plan().target, name: 'b' } });
+    const strict = plan({
+      id: 'c/readiness',
+      kind: 'readiness',
+      failureThreshold: 5,
+      target: { ...plan().target, name: 'c' },
+    });
+    for (const p of [a, b, strict])
+      metrics.observeResult(p, probeResult({ checkId: p.id, region: 'eu-west' }));
+    let text = await metrics.render();
+    expect(text).toContain('\nvigil_failure_threshold_default 3\n');
+    expect(text.match(/^vigil_check_failure_threshold\{.*$/gm)).toEqual([
+      'vigil_check_failure_threshold{target="c",check="readiness"} 5',
+    ]);
+    // When most checks are on 5, 5 is the default and the others are the exceptions.
+    for (const name of ['d', 'e'])
+      metrics.observeResult(
+        plan({
+          id: `${name}/liveness`,
+          kind: 'liveness',
+          failureThreshold: 5,
+          target: { ...plan().target, name },
+        }),
+        probeResult({ checkId: `${name}/liveness`, region: 'eu-west' }),
+      );
+    text = await metrics.render();
+    expect(text).toContain('\nvigil_failure_threshold_default 5\n');
+    expect(text.match(/^vigil_check_failure_threshold\{.*$/gm)).toEqual([
+      'vigil_check_failure_threshold{target="a",check="liveness"} 3',
+      'vigil_check_failure_threshold{target="b",check="liveness"} 3',
+    ]);
+  });
+
   it('exports vigil_check_flapping only while the check flaps', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     metrics.observeState(plan(), evalState({ state: 'healthy', consecutiveFailures: 0, flapping: true }));
