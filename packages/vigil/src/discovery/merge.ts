@@ -7,6 +7,23 @@ import { validateDiscoveredTarget } from '../config/discovered.js';
 import type { TargetSpec, VigilConfig } from '../config/schema.js';
 import type { Discovered } from './objects.js';
 
+/**
+ * Each candidate's validation under one config: a watch event replaces only the candidate it is about,
+ * so a change validates that one object again, not every discovered target (thousands, at scale).
+ */
+const validated = new WeakMap<
+  Discovered,
+  { config: VigilConfig; result: ReturnType<typeof validateDiscoveredTarget> }
+>();
+
+function validate(found: Discovered & { target: Record<string, unknown> }, config: VigilConfig) {
+  const cached = validated.get(found);
+  if (cached?.config === config) return cached.result;
+  const result = validateDiscoveredTarget(found.target, config);
+  validated.set(found, { config, result });
+  return result;
+}
+
 /** What {@link mergeDiscovered} gives. */
 export interface MergedTargets {
   /** The discovered targets that validated, in key order, after the file's. */
@@ -34,7 +51,7 @@ export function mergeDiscovered(config: VigilConfig, discovered: Iterable<Discov
       continue;
     }
     if (found.target === undefined) continue;
-    const result = validateDiscoveredTarget(found.target, config);
+    const result = validate(found as Discovered & { target: Record<string, unknown> }, config);
     if (!result.ok) {
       for (const problem of result.problems) {
         const top = String(problem.path[0] ?? '');
