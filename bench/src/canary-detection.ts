@@ -37,7 +37,7 @@ import {
   type RecordedAnswer,
   sendCases,
   storeBaselines,
-} from 'vigil';
+} from 'vigil-ml';
 
 const { values } = parseArgs({
   options: {

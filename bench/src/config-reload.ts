@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { loadConfig, runHub } from 'vigil';
+import { loadConfig, runHub } from 'vigil-ml';
 
 const { values } = parseArgs({
   options: {

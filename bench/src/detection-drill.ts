@@ -38,7 +38,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createModelServer, type FaultMode, type ModelServer, parseFault } from '@vigil/example-model-server';
-import { type CheckPlan, createHub, createNotifiers, type HubEvent, openStore, parseConfig } from 'vigil';
+import { type CheckPlan, createHub, createNotifiers, type HubEvent, openStore, parseConfig } from 'vigil-ml';
 import { median } from './stats.js';
 
 const INTERVAL_MS = 10_000;

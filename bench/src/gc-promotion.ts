@@ -19,7 +19,7 @@ import http from 'node:http';
 import { cpus, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createHttpClient } from 'vigil';
+import { createHttpClient } from 'vigil-ml';
 import { startScaleEndpoints } from './scale-children.js';
 import { vigilNodeFlags } from './vigil-flags.js';
 

@@ -47,7 +47,7 @@ import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DEFAULT_COALESCE_MS } from 'vigil';
+import { DEFAULT_COALESCE_MS } from 'vigil-ml';
 import { firstJsonLine, startScaleEndpoints } from './scale-children.js';
 import { coreBusySeconds, cpuSeconds, spawnPinned, startScaleHub, vmMb } from './scale-hub-child.js';
 import type { LagSummary } from './scale-protocol.js';

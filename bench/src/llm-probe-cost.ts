@@ -13,8 +13,8 @@
  */
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import type { CheckPlan, TargetConfig } from 'vigil';
-import { createHttpClient, METRICS_PRESETS, MetricsJudge, probeMetrics, runProbe } from 'vigil';
+import type { CheckPlan, TargetConfig } from 'vigil-ml';
+import { createHttpClient, METRICS_PRESETS, MetricsJudge, probeMetrics, runProbe } from 'vigil-ml';
 
 const { values } = parseArgs({
   options: { probes: { type: 'string', default: '500' }, concurrency: { type: 'string', default: '4' } },

@@ -15,8 +15,8 @@
  */
 import { cpus, release, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
-import type { CheckPlan, EvalState, MetricsLevel, ProbeResult } from 'vigil';
-import { createMetrics } from 'vigil';
+import type { CheckPlan, EvalState, MetricsLevel, ProbeResult } from 'vigil-ml';
+import { createMetrics } from 'vigil-ml';
 import { scaleCheckPlan } from './scale-plan.js';
 import { median } from './stats.js';
 

@@ -23,8 +23,8 @@ import http from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { CheckPlan } from 'vigil';
-import { createHttpClient, runProbe } from 'vigil';
+import type { CheckPlan } from 'vigil-ml';
+import { createHttpClient, runProbe } from 'vigil-ml';
 
 const { values } = parseArgs({
   options: {

@@ -26,7 +26,7 @@ import { createServer as createNetServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createHub, createNotifiers, type HubEvent, openStore, parseConfig } from 'vigil';
+import { createHub, createNotifiers, type HubEvent, openStore, parseConfig } from 'vigil-ml';
 import { median } from './stats.js';
 
 const { values } = parseArgs({

@@ -17,8 +17,8 @@ import { statSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
 import { writeHeapSnapshot } from 'node:v8';
-import type { CheckKind, CheckPlan, Metrics, MetricsLevel, Store } from 'vigil';
-import { createHub, createMetrics, openStore } from 'vigil';
+import type { CheckKind, CheckPlan, Metrics, MetricsLevel, Store } from 'vigil-ml';
+import { createHub, createMetrics, openStore } from 'vigil-ml';
 import { scaleCheckPlan } from './scale-plan.js';
 import { type DriverMessage, type HubMessage, LagRecorder } from './scale-protocol.js';
 

@@ -4,7 +4,7 @@
  * thresholds (3 failures, 1 success), 1 s fast confirmation; integrity extracts the endpoints'
  * `probability` (they answer 0.42).
  */
-import type { CheckKind, CheckPlan, ExpectConfig } from 'vigil';
+import type { CheckKind, CheckPlan, ExpectConfig } from 'vigil-ml';
 
 export interface ScalePlanOptions {
   name: string;

@@ -13,7 +13,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { createLogger, runHub } from 'vigil';
+import { createLogger, runHub } from 'vigil-ml';
 
 const BIN = fileURLToPath(import.meta.resolve('@vigil/example-model-server/bin'));
 const HOST = process.env.DEMO_HOST ?? '127.0.0.1';

@@ -4,7 +4,7 @@
  * demo's config). Crude on purpose; the point is an answer in time, marked
  * `x-vigil-served-by: fallback` so the caller knows.
  */
-import type { FallbackRequest, FallbackResponse } from 'vigil';
+import type { FallbackRequest, FallbackResponse } from 'vigil-ml';
 
 /** Feature weights of the rule; features are in [0, 1], the fifth (utilisation) weighs most. */
 const WEIGHTS = [0.05, 0.1, 0.1, 0.05, 0.4, 0.15, 0.05, 0.1];

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import type { Health } from '@vigil/serve';
+import type { Health } from 'vigil-ml-serve';
 import { type FaultState, grpcStatusOf, reportedVersion } from './faults.js';
 import { type Datatype, type Model, ModelInputError, type ModelName, type Tensor } from './models.js';
 import { decodeInferenceRequest, InferenceRequestError } from './oip.js';

@@ -180,7 +180,7 @@ describe('Open Inference Protocol routes', () => {
     expect(res.status).toBe(413);
   });
 
-  it('exposes @vigil/serve health endpoints beside the OIP ones', async () => {
+  it('exposes vigil-ml-serve health endpoints beside the OIP ones', async () => {
     expect((await call('/livez')).status).toBe(200);
     expect((await call('/readyz')).status).toBe(200);
     expect((await call('/startupz')).status).toBe(200);

@@ -1,12 +1,12 @@
 /**
  * The example model server: real ONNX models behind the Open Inference Protocol v2 REST API, with
- * KServe's error statuses, a simulated weight-loading phase, @vigil/serve health endpoints, and
+ * KServe's error statuses, a simulated weight-loading phase, vigil-ml-serve health endpoints, and
  * run-time fault injection.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createFastifyPlugin, createHealth, type Health } from '@vigil/serve';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { createFastifyPlugin, createHealth, type Health } from 'vigil-ml-serve';
 import {
   FaultError,
   type FaultMode,
@@ -168,7 +168,7 @@ function bearerMatches(header: string | undefined, token: string): boolean {
  * Routes (OIP v2, KServe statuses: 400 bad input, 404 unknown model, 500 inference error, 503 not
  * ready; errors as `{"error": "..."}`):
  * GET /v2/health/live, /v2/health/ready, /v2/models/{m}[/versions/{v}]/ready, /v2,
- * /v2/models/{m}[/versions/{v}]; POST /v2/models/{m}[/versions/{v}]/infer. Also @vigil/serve's
+ * /v2/models/{m}[/versions/{v}]; POST /v2/models/{m}[/versions/{v}]/infer. Also vigil-ml-serve's
  * /livez, /readyz, /startupz and /healthz/model, and, with faults enabled, /admin/faults.
  *
  * @example

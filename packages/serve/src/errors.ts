@@ -1,5 +1,5 @@
 /**
- * Stable codes of every error `@vigil/serve` throws or rejects with. Match on `error.code`, never on the
+ * Stable codes of every error `vigil-ml-serve` throws or rejects with. Match on `error.code`, never on the
  * message: messages may be reworded, codes may not.
  *
  * @example
@@ -30,7 +30,7 @@ export const VIGIL_SERVE_ERROR_CODES = [
 export type VigilServeErrorCode = (typeof VIGIL_SERVE_ERROR_CODES)[number];
 
 /**
- * Base class of every error `@vigil/serve` throws. Failing health checks are not errors: they are answers
+ * Base class of every error `vigil-ml-serve` throws. Failing health checks are not errors: they are answers
  * (HTTP 503 with a body); this class is for misuse (bad options, unknown check names) and for timeouts
  * handed to user code as an `AbortSignal` reason.
  *
@@ -71,7 +71,7 @@ export class VigilServeConfigError extends VigilServeError {
 
   constructor(issues: readonly string[]) {
     const list = issues.map((issue) => `  - ${issue}`).join('\n');
-    super('VIGIL_ERR_SERVE_CONFIG', `invalid @vigil/serve options (${issues.length}):\n${list}`);
+    super('VIGIL_ERR_SERVE_CONFIG', `invalid vigil-ml-serve options (${issues.length}):\n${list}`);
     this.name = 'VigilServeConfigError';
     this.issues = Object.freeze([...issues]);
   }

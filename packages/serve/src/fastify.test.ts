@@ -23,7 +23,7 @@ describe('Fastify adapter', () => {
     expect((plugin as unknown as Record<symbol, unknown>)[Symbol.for('skip-override')]).toBe(true);
     const app = Fastify();
     await app.register(plugin);
-    expect(app.hasPlugin('@vigil/serve')).toBe(true);
+    expect(app.hasPlugin('vigil-ml-serve')).toBe(true);
     await app.ready();
     expect(app.printRoutes({ commonPrefix: false })).toContain('/readyz (GET, HEAD)');
     await app.close();

@@ -93,7 +93,7 @@ export function createFastifyPlugin(health: Health): FastifyHealthPlugin {
   }
   return Object.assign(vigilServeHealth, {
     [Symbol.for('skip-override')]: true,
-    [Symbol.for('fastify.display-name')]: '@vigil/serve',
-    [Symbol.for('plugin-meta')]: { name: '@vigil/serve', fastify: '5.x' },
+    [Symbol.for('fastify.display-name')]: 'vigil-ml-serve',
+    [Symbol.for('plugin-meta')]: { name: 'vigil-ml-serve', fastify: '5.x' },
   });
 }

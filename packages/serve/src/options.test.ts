@@ -68,7 +68,7 @@ describe('options', () => {
       expect.objectContaining({
         code: 'VIGIL_ERR_SERVE_CONFIG',
         message: [
-          'invalid @vigil/serve options (2):',
+          'invalid vigil-ml-serve options (2):',
           '  - dependencyTimeoutMs: expected a number of milliseconds > 0, got 0',
           '  - selfTest.run: expected a function, got undefined',
         ].join('\n'),

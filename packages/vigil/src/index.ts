@@ -4,7 +4,7 @@
  * The probe engine as a library: load a config into CheckPlans, run probes, judge them.
  *
  * @example
- * import { createHttpClient, loadConfig, runProbe } from 'vigil';
+ * import { createHttpClient, loadConfig, runProbe } from 'vigil-ml';
  * const loaded = await loadConfig('vigil.yaml');
  * if (loaded.ok) {
  *   const client = createHttpClient();

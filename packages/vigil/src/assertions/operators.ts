@@ -308,7 +308,7 @@ function buildOperators(ops: Operators): CompiledOperators {
  *   linear in its length (regex.ts).
  *
  * @example
- * import type { AssertionFailure } from 'vigil';
+ * import type { AssertionFailure } from 'vigil-ml';
  * const out: AssertionFailure[] = [];
  * applyOperators({ range: [0, 1] }, { assertion: 'outputs', selector: 'outputs.p', nodes: [{ path: 'outputs.p[0]', value: 1.7 }] }, out);
  * // out[0].message === 'outputs.p[0] (1.7) not in [0, 1]'

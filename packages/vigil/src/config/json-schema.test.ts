@@ -23,7 +23,7 @@ describe('vigil.schema.json', () => {
     const root = (path: string) =>
       readFileSync(fileURLToPath(new URL(`../../../../${path}`, import.meta.url)), 'utf8');
     expect(root('README.md')).toContain(
-      `# yaml-language-server: $schema=./node_modules/vigil/${JSON_SCHEMA_FILE}`,
+      `# yaml-language-server: $schema=./node_modules/vigil-ml/${JSON_SCHEMA_FILE}`,
     );
     expect(JSON.parse(root('packages/vigil/package.json')).files).toContain(JSON_SCHEMA_FILE);
   });

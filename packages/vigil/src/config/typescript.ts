@@ -23,7 +23,7 @@ export function isTsConfigFile(file: string): boolean {
  * you type. It returns its argument; validation happens when Vigil loads the file.
  *
  * @example
- * import { defineConfig } from 'vigil';
+ * import { defineConfig } from 'vigil-ml';
  * // vigil.config.ts ends with `export default config` (or `export default defineConfig({ … })`).
  * const config = defineConfig({
  *   targets: [{ name: 'credit-scorer', url: 'http://127.0.0.1:8081', protocol: 'oip-v2', model: 'credit-scorer', checks: { liveness: {} } }],

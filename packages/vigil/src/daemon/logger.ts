@@ -60,7 +60,7 @@ export function resolveLogFormat(format: string | undefined, isTTY: boolean | un
  *   {@link LOG_FORMATS}.
  *
  * @example
- * import { createLogger } from 'vigil';
+ * import { createLogger } from 'vigil-ml';
  * const logger = createLogger({ level: 'info', format: 'pretty' });
  * logger.info({ checks: 3 }, 'vigil hub running');
  */

@@ -88,7 +88,7 @@ export interface StateWriter {
  *
  * @example
  * ```ts
- * import type { EvalState } from 'vigil';
+ * import type { EvalState } from 'vigil-ml';
  * const states = new Map<string, EvalState>();
  * const writer = createStateWriter({ store, stateOf: (key) => states.get(key) });
  * writer.start();

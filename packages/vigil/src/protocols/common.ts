@@ -220,7 +220,7 @@ export type AdapterMethods = Omit<ProtocolAdapter, 'name'>;
  * name) and `modelVersion` is the same on the answer and its document.
  *
  * @example
- * import type { AdapterContext } from 'vigil';
+ * import type { AdapterContext } from 'vigil-ml';
  * const ping = async (ctx: AdapterContext) => {
  *   const sent = await send(ctx, { path: '/ping' });
  *   return sent.ok ? pass(sent.reply) : sent.answer;

@@ -19,6 +19,7 @@ import {
   walWithoutMain,
 } from './fixtures/broken-sqlite.js';
 import { openStore } from './index.js';
+import { sqliteOpenError } from './sqlite-open.js';
 
 let dir: string;
 beforeEach(() => {
@@ -188,5 +189,46 @@ describe('opening a SQLite store', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('a better-sqlite3 addon this Node.js cannot load', () => {
+  // The errors as Node.js and the `bindings` package raise them (a real mismatch needs a second Node.js:
+  // `.ci/run` runs the store tests on Node 22 and 24 after rebuilding, and test/pack/pack-install.test.ts
+  // meets the unbuilt addon for real in an installed copy).
+  const abi = Object.assign(
+    new Error(
+      "The module '/app/node_modules/better-sqlite3/build/Release/better_sqlite3.node'\nwas compiled against a " +
+        'different Node.js version using\nNODE_MODULE_VERSION 115. This version of Node.js requires\n' +
+        'NODE_MODULE_VERSION 127. Please try re-compiling or re-installing\nthe module (for instance, using `npm rebuild` or `npm install`).',
+    ),
+    { code: 'ERR_DLOPEN_FAILED' },
+  );
+
+  it('names both module versions and the rebuild command, in one line', () => {
+    const err = sqliteOpenError('/data/vigil.db', abi);
+    expect(err.code).toBe('VIGIL_ERR_STORE_OPEN');
+    expect(err.cause).toBe(abi);
+    expect(err.message).toBe(
+      `store: the SQLite driver better-sqlite3 was built for another Node.js version (NODE_MODULE_VERSION 115; ` +
+        `Node.js ${process.version} needs 127): run \`npm rebuild better-sqlite3\` with this Node.js in the project ` +
+        'that installed Vigil, then start again',
+    );
+  });
+
+  it('says the addon was never built, without the dozen paths `bindings` tried', () => {
+    const missing = new Error(
+      'Could not locate the bindings file. Tried:\n → /app/node_modules/better-sqlite3/build/better_sqlite3.node',
+    );
+    const err = sqliteOpenError('/data/vigil.db', missing);
+    expect(err.code).toBe('VIGIL_ERR_STORE_OPEN');
+    expect(err.message).toContain(`has no native build for Node.js ${process.version}`);
+    expect(err.message).toContain('`npm rebuild better-sqlite3`');
+    expect(err.message).not.toContain('/app/node_modules');
+  });
+
+  it('leaves other open errors as they were', () => {
+    const busy = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+    expect(sqliteOpenError('/data/vigil.db', busy).message).toContain('another process holds it locked');
   });
 });

@@ -181,7 +181,8 @@ const CORRUPT_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB']);
  * A driver error met while opening, checking or migrating the database at `path`, as a StoreError
  * that says how to recover: `VIGIL_ERR_STORE_CORRUPT` when SQLite finds the file damaged or not a
  * database (`SQLITE_CORRUPT*`, `SQLITE_NOTADB`), else `VIGIL_ERR_STORE_OPEN` (not writable, locked,
- * disk full, …). A StoreError passes through.
+ * disk full, better-sqlite3's native addon built for another Node.js or not built: the message names
+ * `npm rebuild better-sqlite3`, …). A StoreError passes through.
  */
 export function sqliteOpenError(path: string, err: unknown): StoreError {
   // A store's own refusal (schema too new, a failed migration) stands, unless SQLite found damage
@@ -193,6 +194,8 @@ export function sqliteOpenError(path: string, err: unknown): StoreError {
   )
     return err;
   const source = err instanceof StoreError ? err.cause : err;
+  const driver = nativeDriverError(source);
+  if (driver) return driver;
   const code = sqliteCode(source);
   const message = source instanceof Error ? source.message : String(source);
   if (code === 'SQLITE_NOTADB') {
@@ -222,6 +225,42 @@ export function sqliteOpenError(path: string, err: unknown): StoreError {
     'VIGIL_ERR_STORE_OPEN',
     `store: cannot open SQLite database ${path} (${message})${recover ? `: ${recover}` : ''}`,
     { cause: source },
+  );
+}
+
+/**
+ * better-sqlite3's native addon cannot be loaded by this Node.js, as a StoreError naming the fix; or
+ * undefined for any other error. Two cases, both before SQLite itself runs:
+ *
+ * - built for another Node.js: `ERR_DLOPEN_FAILED` with "compiled against a different Node.js version
+ *   using NODE_MODULE_VERSION 115. This version of Node.js requires NODE_MODULE_VERSION 127" (Node's
+ *   message since v10), after switching Node versions under an existing `node_modules`;
+ * - never built: the `bindings` package's "Could not locate the bindings file. Tried: …" (a dozen
+ *   paths), when the install script did not run (`--ignore-scripts`) or failed.
+ *
+ * The fix is the same: `npm rebuild better-sqlite3` in the project that installed Vigil, under the Node.js
+ * that runs it (it downloads a prebuilt addon, or compiles one with node-gyp).
+ */
+function nativeDriverError(err: unknown): StoreError | undefined {
+  const message = err instanceof Error ? err.message : '';
+  const versions =
+    /NODE_MODULE_VERSION (\d+)\.\s+This version of Node\.js requires\s+NODE_MODULE_VERSION (\d+)/.exec(
+      message,
+    );
+  const node = `Node.js ${process.version}`;
+  let what: string;
+  if (versions) {
+    what = `was built for another Node.js version (NODE_MODULE_VERSION ${versions[1]}; ${node} needs ${versions[2]})`;
+  } else if (message.startsWith('Could not locate the bindings file')) {
+    what = `has no native build for ${node} (its install script did not run or failed)`;
+  } else {
+    return undefined;
+  }
+  return new StoreError(
+    'VIGIL_ERR_STORE_OPEN',
+    `store: the SQLite driver better-sqlite3 ${what}: run \`npm rebuild better-sqlite3\` with this Node.js ` +
+      'in the project that installed Vigil, then start again',
+    { cause: err },
   );
 }
 
