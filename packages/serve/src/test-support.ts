@@ -41,9 +41,17 @@ function closeNow(server: Server): Promise<void> {
   });
 }
 
-/** `createHealth` for tests: no signal handlers, no exit, stopped when the test finishes. */
+/**
+ * `createHealth` for tests: no signal handlers, no exit, stopped when the test finishes, and an
+ * event-loop lag limit of 30 s unless the test sets one: on a loaded 2-core machine a worker importing a
+ * framework stalled its loop over the default 1 s, and `/livez` answered 503 in tests not about lag.
+ */
 export function createTestHealth<P, O>(options: HealthOptions<P, O> = {}): Health {
-  const health = createHealth({ ...options, shutdown: { signals: [], exit: false, ...options.shutdown } });
+  const health = createHealth({
+    maxEventLoopLagMs: 30_000,
+    ...options,
+    shutdown: { signals: [], exit: false, ...options.shutdown },
+  });
   onTestFinished(() => health.stop());
   return health;
 }
