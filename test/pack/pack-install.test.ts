@@ -12,7 +12,9 @@
  *   The only install script in the tree that matters is better-sqlite3's, which downloads a prebuilt addon
  *   from GitHub — unreachable here — or else compiles SQLite (minutes per Node.js version). `vigil
  *   validate` and `vigil check` never load it; what the hub says when it is missing is checked below, and
- *   the list of packages with install scripts is pinned so that a new one is noticed.
+ *   the list of packages with install scripts is pinned so that a new one is noticed. (esbuild's, under
+ *   tsx, only checks its platform binary, which npm installs as an optional dependency: a TypeScript
+ *   config is validated below without it. protobufjs's only makes a folder for its own CLI.)
  * - `vigil-ml` in the README's `npm install` line becomes the tarball's path (it is not published yet), and
  *   the config's `http://127.0.0.1:8081` the example server's address.
  */
@@ -44,7 +46,7 @@ const PACKAGES = [
 const MARKER =
   '<!-- install-lines: the block below is run, line by line, by test/pack/pack-install.test.ts -->';
 /** Packages of vigil-ml's tree that have an install script (pinned: see the header). */
-const INSTALL_SCRIPTS = ['better-sqlite3', 'protobufjs'];
+const INSTALL_SCRIPTS = ['better-sqlite3', 'esbuild', 'protobufjs'];
 /** Time for a test that starts the installed CLI: a cold `npx` start on a loaded 2-core CI machine. */
 const CLI_MS = 180_000;
 
@@ -304,6 +306,26 @@ describe('installed from the tarballs into an empty folder', () => {
       for (const kind of ['liveness', 'readiness', 'integrity'])
         expect(check?.stdout).toMatch(new RegExp(`^credit-scorer\\s+${kind}\\s+pass\\b`, 'm'));
       expect(check?.stdout).toMatch(/^3 checks: 3 passed, 0 degraded, 0 failed$/m);
+    },
+    CLI_MS,
+  );
+
+  it(
+    'validates a TypeScript config that imports defineConfig from vigil-ml (tsx and esbuild, installed)',
+    async () => {
+      writeFileSync(
+        join(app, 'vigil.config.ts'),
+        [
+          "import { defineConfig } from 'vigil-ml';",
+          'export default defineConfig({',
+          `  targets: [{ name: 'credit-scorer', url: '${serverUrl}', protocol: 'oip-v2', model: 'credit-scorer', checks: { liveness: {} } }],`,
+          '});',
+          '',
+        ].join('\n'),
+      );
+      const r = await run('npx', ['vigil', 'validate', '-c', 'vigil.config.ts'], app);
+      expect(r.code, explain('vigil validate -c vigil.config.ts', r)).toBe(0);
+      expect(r.stderr).toBe('');
     },
     CLI_MS,
   );
