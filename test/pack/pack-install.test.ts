@@ -310,7 +310,14 @@ describe('installed from the tarballs into an empty folder', () => {
     CLI_MS,
   );
 
-  it(
+  // KNOWN BUG (found by this test, on Node.js 20 and 22 alike; not fixed here): from an installed copy,
+  // `vigil validate -c vigil.config.ts` with `import { defineConfig } from 'vigil-ml'` exits 2 with
+  // "vigil.config.ts: TypeError: Illegal constructor". readTsConfig's tsImport loads vigil-ml a second time
+  // in tsx's namespace; undici, CommonJS, is then half re-required (its index.js fresh, its cachestorage.js
+  // from the first load), so `new CacheStorage(kConstruct)` gets another kConstruct symbol
+  // (undici/index.js:177). The repository's own test imports defineConfig from source and never sees it.
+  // `it.fails` until fixed: this fails once the config validates — then make it `it`.
+  it.fails(
     'validates a TypeScript config that imports defineConfig from vigil-ml (tsx and esbuild, installed)',
     async () => {
       writeFileSync(
