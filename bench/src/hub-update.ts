@@ -15,8 +15,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { CheckPlan } from 'vigil';
-import { createHub, createMetrics, openStore } from 'vigil';
+import type { CheckPlan } from 'vigil-ml';
+import { createHub, createMetrics, openStore } from 'vigil-ml';
 import { scaleCheckPlan } from './scale-plan.js';
 import { median } from './stats.js';
 
