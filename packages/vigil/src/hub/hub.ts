@@ -44,7 +44,7 @@ import { type AgentReport, type AgentStatus, isMultiRegion, verdictOf } from './
 import { createStateWriter, storeTransition } from './state-writer.js';
 import type { CheckDeferral, CheckStatus, HubView } from './types.js';
 import { alertStatuses, checkInfoOf, checkStatusOf, deferralMessage, RecentDurations } from './views.js';
-import { createWatchdog, DEFAULT_WATCHDOG_TICK_MS, STALE_INTERVALS } from './watchdog.js';
+import { createWatchdog, DEFAULT_WATCHDOG_TICK_MS, STALE_INTERVALS, targetTimeouts } from './watchdog.js';
 
 /**
  * The longest a running hub's `update` holds the event loop at a time, in ms, before it lets probes,
@@ -383,6 +383,7 @@ export function createHub(options: HubOptions): Hub {
     const probeable: CheckPlan[] = [];
     const traffic: CheckPlan[] = [];
     const own: CheckPlan[] = [];
+    const timeouts = new Map<string, number>();
     const next = new Map<string, CheckPlan>();
     for (let i = 0; i < plan.length; i += UPDATE_PIECE) {
       const part = plan.slice(i, i + UPDATE_PIECE);
@@ -402,7 +403,9 @@ export function createHub(options: HubOptions): Hub {
       }
       probeable.push(...probed);
       // This hub probes the checks of its own region (round-robin ones at their turn).
-      own.push(...plansForRegion(probed, region, region));
+      const ownPart = plansForRegion(probed, region, region);
+      own.push(...ownPart);
+      targetTimeouts(ownPart, timeouts);
       yield;
     }
     const removed: string[] = [];
@@ -418,11 +421,9 @@ export function createHub(options: HubOptions): Hub {
       if (++n % UPDATE_PIECE === 0) yield;
     }
     for (const p of traffic) ordered.set(p.id, p);
-    const timeouts = new Map<string, number>();
     const nextOwn = new Set<string>();
     for (const p of own) {
       nextOwn.add(p.id);
-      timeouts.set(p.target.name, (timeouts.get(p.target.name) ?? 0) + p.timeoutMs);
       if (++n % UPDATE_PIECE === 0) yield;
     }
     const unscheduled: string[] = [];

@@ -104,9 +104,14 @@ export interface Watchdog {
   scan(now: number): Overdue[];
 }
 
-/** The timeouts of each target's checks summed, in ms, by target name (a watchdog's allowance). */
-export function targetTimeouts(plans: Iterable<CheckPlan>): Map<string, number> {
-  const timeouts = new Map<string, number>();
+/**
+ * The timeouts of each target's checks summed, in ms, by target name (a watchdog's allowance); added
+ * into `timeouts` when given (a plan summed piece by piece).
+ */
+export function targetTimeouts(
+  plans: Iterable<CheckPlan>,
+  timeouts: Map<string, number> = new Map(),
+): Map<string, number> {
   for (const plan of plans) {
     timeouts.set(plan.target.name, (timeouts.get(plan.target.name) ?? 0) + plan.timeoutMs);
   }
