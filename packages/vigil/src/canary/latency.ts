@@ -105,7 +105,16 @@ function invalid(message: string): VigilError {
   return new VigilError('VIGIL_ERR_CANARY_OPTIONS', message);
 }
 
-function factors(option: AdaptiveLatencyOptions['factor']): { degraded: number; failed: number } {
+/**
+ * The two multipliers of {@link AdaptiveLatencyOptions.factor}: given ones, a single number as
+ * `failed` with `degraded` halfway between 1 and it, defaults {@link DEFAULT_ADAPTIVE_LATENCY}.
+ *
+ * @throws VigilError `VIGIL_ERR_CANARY_OPTIONS` unless `1 < degraded ≤ failed`, both finite
+ */
+export function adaptiveFactors(option: AdaptiveLatencyOptions['factor']): {
+  degraded: number;
+  failed: number;
+} {
   const defaults = DEFAULT_ADAPTIVE_LATENCY.factor;
   const { degraded, failed } =
     typeof option === 'number'
@@ -155,7 +164,7 @@ export function adaptiveLatencyThresholds(
   if (!(Number.isSafeInteger(warmup) && warmup >= 0)) {
     throw invalid(`adaptive latency warmup must be an integer ≥ 0, got ${warmup}`);
   }
-  const factor = factors(options.factor);
+  const factor = adaptiveFactors(options.factor);
 
   let quantileMs: number | undefined;
   let samples: number | undefined;

@@ -5,6 +5,7 @@ import {
   type MetricsPresetName,
   ruleKey,
 } from '../assertions/metrics.js';
+import { adaptiveFactors } from '../canary/latency.js';
 import { DEFAULT_MAX_CASES_PER_RUN } from '../canary/rotation.js';
 import { parseDuration } from '../diagnostics/duration.js';
 import { ConfigError } from '../errors.js';
@@ -233,7 +234,7 @@ function toExpectConfig(spec: ExpectSpec | undefined, id: string): ExpectConfig 
       expect.latency.adaptive = {
         ...(adaptive?.quantile !== undefined && { quantile: adaptive.quantile }),
         ...(f !== undefined && {
-          factor: typeof f === 'number' ? { degraded: (1 + f) / 2, failed: f } : { ...f },
+          factor: adaptiveFactors(f),
         }),
         ...(adaptive?.floor !== undefined && { floorMs: parseDuration(adaptive.floor) }),
         ...(adaptive?.minSamples !== undefined && { minSamples: adaptive.minSamples }),

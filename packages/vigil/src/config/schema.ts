@@ -9,6 +9,7 @@ import { actionsSchema } from '../actions/index.js';
 import { alertingSchema } from '../alerting/routing.js';
 import { METRICS_PRESET_NAMES, metricRuleSchema, ruleKey } from '../assertions/metrics.js';
 import { assertionSchema, extractSchema, operatorsSchema, regexSchema } from '../assertions/vocabulary.js';
+import { adaptiveFactors } from '../canary/latency.js';
 import { DURATION_PATTERN, durationProblem, parseDuration } from '../diagnostics/duration.js';
 import { createHumanErrorMap, GOT } from '../diagnostics/messages.js';
 import { formatPath, Verbatim } from '../diagnostics/paths.js';
@@ -263,15 +264,14 @@ const adaptiveLatencySchema = z
       .describe('Leading probes of a version left out as its warm-up; default 5.'),
   })
   .superRefine((adaptive, ctx) => {
-    const f = adaptive.factor;
-    const degraded = typeof f === 'number' ? (1 + f) / 2 : (f?.degraded ?? 1.5);
-    const failed = typeof f === 'number' ? f : (f?.failed ?? 2);
-    if (degraded > failed) {
+    try {
+      adaptiveFactors(adaptive.factor);
+    } catch (err) {
       ctx.addIssue({
         code: 'custom',
         path: ['factor'],
-        message: `degraded (${degraded}) must not be above failed (${failed})`,
-        input: f,
+        message: (err as Error).message,
+        input: adaptive.factor,
       });
     }
   }, whenValid)
