@@ -2,7 +2,7 @@
  * `vigil run`: the hub — scheduler, prober, evaluator, store, metrics and the HTTP API.
  *
  *   vigil run -c vigil.yaml [--port 7979] [--host 127.0.0.1] [--store .vigil/vigil.db | postgres://…]
- *     [--metrics-detail] [--dry-run-actions] [--routers [--router-admin-port 7980]]
+ *     [--metrics-detail] [--dry-run-actions] [--routers [--router-admin-port 7980]] [--cluster]
  *
  * `--routers` runs the config's `routers:` in this process too (as `vigil route` would), following
  * the hub's states in process and feeding it their traffic as `<target>/traffic:<router>` checks.
@@ -87,6 +87,10 @@ export function registerRun(program: Command): void {
         return n;
       },
       DEFAULT_MAX_CONFIG_BYTES,
+    )
+    .option(
+      '--cluster',
+      'one of several hubs on one PostgreSQL (--store postgres://…): probe the checks whose lease this hub holds, show them all (README, "Several hubs")',
     )
     .option('--routers', "also run the config's routers in this process (see vigil route)")
     .option('--router-admin-port <port>', "the routers' admin API port (/metrics, drain, restore)", (v) => {

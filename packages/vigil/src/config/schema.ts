@@ -26,6 +26,7 @@ import { everyTime, headerMap, jsonObject, requiredOr, scalarString, whenValid }
 import { baseUrl, type UrlForm } from '../schema/url.js';
 import { type AuthConfig, CHECK_KINDS, type ProbeKind } from '../types.js';
 import { budgetSchema } from './budget.js';
+import { clusterSchema } from './cluster.js';
 import { discoverySchema } from './discovery.js';
 import { agentsSchema, checkRegionNames, regionsShape } from './regions.js';
 import { checkRouterTargets, routersSchema } from './routers.js';
@@ -937,6 +938,7 @@ export const configSchema = z
     routers: routersSchema.optional(),
     agents: agentsSchema.optional(),
     discovery: discoverySchema.optional(),
+    cluster: clusterSchema.optional(),
   })
   .superRefine(crossCheck, everyTime)
   .meta({ title: 'Vigil configuration (vigil.yaml)', description: 'Health checks for ML model endpoints.' });

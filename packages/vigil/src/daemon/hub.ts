@@ -4,7 +4,9 @@
  * view), so that neither imports the other's wiring.
  */
 
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, resolve as resolvePath } from 'node:path';
 import type { Logger } from 'pino';
 import { createNotifiers } from '../alerting/notifiers/index.js';
@@ -17,9 +19,17 @@ import { createOffThreadLoader } from '../config/off-thread.js';
 import { buildTrafficPlan } from '../config/plan.js';
 import { agentDownAfterMs } from '../config/regions.js';
 import { type ConfigWatcher, watchConfigFile } from '../config/watch.js';
+import { parseDuration } from '../diagnostics/duration.js';
 import type { Discovered, KubernetesDiscovery } from '../discovery/index.js';
 import { mergeDiscovered, startKubernetesDiscovery } from '../discovery/index.js';
-import { ConfigError, VigilError } from '../errors.js';
+import { ConfigError, UsageError, VigilError } from '../errors.js';
+import {
+  type ClusterMember,
+  createClusterMember,
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_LEASE_MS,
+  DEFAULT_SAFETY_MARGIN_MS,
+} from '../hub/cluster.js';
 import { createHub, type HubAgents } from '../hub/hub.js';
 import { createMetrics } from '../metrics/index.js';
 import { DEFAULT_ADMIN_PORT } from '../router/admin.js';
@@ -63,6 +73,11 @@ export interface RunOptions {
   routerToken?: string;
   /** `--dry-run-actions`: record what recovery actions would run, run none. Default false. */
   dryRunActions?: boolean;
+  /**
+   * `--cluster`: one of several hubs on one PostgreSQL (`hub/cluster.ts`): this hub probes the checks
+   * whose shard lease it holds, and shows every check. Needs a `postgres://` store. Default false.
+   */
+  cluster?: boolean;
 }
 
 /**
@@ -151,7 +166,25 @@ async function startHub(
   if (!loaded.ok) throw configFailure(opts.config, loaded);
   let redact = loaded.redact;
   const region = opts.region ?? loaded.config.region ?? 'local';
-  const store = await openStore(opts.store);
+  const knobs = loaded.config.cluster;
+  const leaseMs = knobs?.leaseDuration === undefined ? DEFAULT_LEASE_MS : parseDuration(knobs.leaseDuration);
+  const heartbeatMs = knobs?.heartbeat === undefined ? DEFAULT_HEARTBEAT_MS : parseDuration(knobs.heartbeat);
+  const safetyMarginMs =
+    knobs?.safetyMargin === undefined ? DEFAULT_SAFETY_MARGIN_MS : parseDuration(knobs.safetyMargin);
+  const notShared = `--cluster needs a store several hubs can share: pass --store postgres://… (${opts.store} is a SQLite file, one hub's)`;
+  if (opts.cluster === true && !/^postgres(?:ql)?:\/\//i.test(opts.store))
+    throw new UsageError('VIGIL_ERR_USAGE', notShared);
+  // A lease tick that does not answer within a heartbeat fails and is retried: the fence, not the
+  // tick, decides when this hub stops acting (hub/cluster.ts).
+  const store = await openStore(opts.store, {
+    postgres: { clusterQueryTimeoutMs: Math.max(1000, heartbeatMs) },
+  });
+  if (opts.cluster === true && store.cluster === undefined) {
+    await store.close();
+    throw new UsageError('VIGIL_ERR_USAGE', notShared);
+  }
+  const hubId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  let member: ClusterMember | undefined;
   const metrics = createMetrics({ level: opts.metricsDetail ? 'detail' : 'default' });
   let routers: RunningRouters | undefined;
   let alerting = loaded.config.alerting;
@@ -207,7 +240,8 @@ async function startHub(
     store,
     metrics,
     region,
-    actions: { dryRun: opts.dryRunActions === true },
+    actions: { dryRun: opts.dryRunActions === true, owner: hubId },
+    ...(opts.cluster === true && { cluster: { owns: (checkId: string) => member?.owns(checkId) ?? false } }),
     log: (level, message, fields) => logger[level](fields ?? {}, redact(message)),
     // Through the variable: a reload swaps in the new config's secrets.
     redact: (text) => redact(text),
@@ -231,7 +265,21 @@ async function startHub(
     } catch (err) {
       throw listenError(opts.host, opts.port, err);
     }
+    if (opts.cluster === true && store.cluster !== undefined) {
+      member = createClusterMember({
+        leases: store.cluster,
+        hubId,
+        url: urlOf(api.server.address(), opts),
+        leaseMs,
+        heartbeatMs,
+        safetyMarginMs,
+        onChange: () => void hub.ownershipChanged(),
+        log: (level, message, fields) => logger[level](fields ?? {}, message),
+      });
+      await member.start();
+    }
     await hub.start();
+    if (member !== undefined) await hub.ownershipChanged();
     if (opts.routers === true && (loaded.config.routers?.length ?? 0) > 0) {
       routers = await runRouters({
         config: opts.config,
@@ -247,18 +295,20 @@ async function startHub(
   } catch (err) {
     await routers?.stop().catch(() => {});
     await hub.stop().catch(() => {});
+    await member?.stop().catch(() => {});
     await api.close().catch(() => {});
     await store.close().catch(() => {});
     throw err;
   }
-  const address = api.server.address();
-  const url =
-    address && typeof address === 'object'
-      ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
-      : `http://${opts.host}:${opts.port}`;
+  const url = urlOf(api.server.address(), opts);
   if (opts.dryRunActions) logger.warn('--dry-run-actions: recovery actions are recorded, not run');
   logger.info(
-    { url, checks: hub.status().length, store: opts.store.replace(/\/\/[^@/]*@/, '//') },
+    {
+      url,
+      checks: hub.status().length,
+      store: opts.store.replace(/\/\/[^@/]*@/, '//'),
+      ...(member !== undefined && { hubId, leaseMs, heartbeatMs, safetyMarginMs }),
+    },
     'vigil hub running',
   );
 
@@ -354,6 +404,8 @@ async function startHub(
       // The routers first: their last reports still reach a running hub.
       await routers?.stop();
       await hub.stop();
+      // After the hub stopped probing: the shards are released, the other hubs take them at once.
+      await member?.stop();
       await api.close();
       await store.close();
       logger.info('vigil hub stopped');
@@ -361,6 +413,13 @@ async function startHub(
     return stopped;
   };
   return { url, ...(routers && { routers: routers.urls, routerAdminUrl: routers.adminUrl }), stop };
+}
+
+/** The API's URL from its bound address. */
+function urlOf(address: ReturnType<import('node:net').Server['address']>, opts: RunOptions): string {
+  return address && typeof address === 'object'
+    ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
+    : `http://${opts.host}:${opts.port}`;
 }
 
 function maxBytesOf(opts: RunOptions): { maxBytes?: number } {

@@ -40,6 +40,7 @@ import { createHttpClient } from '../wire/http.js';
 import { createAdaptiveLatency } from './adaptive-latency.js';
 import { createEventBus } from './event-bus.js';
 import { createExchangeCache } from './exchange-cache.js';
+import { createMirror } from './mirror.js';
 import { type AgentReport, type AgentStatus, isMultiRegion, verdictOf } from './regions.js';
 import { createStateWriter, storeTransition } from './state-writer.js';
 import type { CheckDeferral, CheckStatus, HubView } from './types.js';
@@ -132,7 +133,39 @@ export interface HubOptions {
    * it is down (`agents.downAfter`, ms). Omitted: no agents; checks run in the hub's region only.
    */
   agents?: HubAgents;
+  /**
+   * Several hubs on one PostgreSQL (`vigil run --cluster`, `hub/cluster.ts`): this hub probes,
+   * evaluates, writes, alerts on and runs actions for the checks of its region whose shard it `owns`
+   * only; the other checks' states and transitions are read from the store every `mirrorIntervalMs`
+   * (status, dashboard, events). Call {@link Hub.ownershipChanged} when what it owns changed: the
+   * change is applied like a plan update, in pieces over event-loop turns. Omitted: it owns every check.
+   */
+  cluster?: HubCluster;
 }
+
+/** What a hub of a cluster needs to know about its leases (see {@link HubOptions.cluster}). */
+export interface HubCluster {
+  /**
+   * Whether this hub may act on the check now: its shard's lease held and the lease's fence not
+   * passed. Asked before each probe starts, for each result, and for each state written.
+   */
+  owns(checkId: string): boolean;
+  /**
+   * How often the other hubs' states and transitions are read from the store, in ms. Default
+   * {@link DEFAULT_MIRROR_INTERVAL_MS}: a transition decided on another hub reaches this hub's event
+   * stream within about that.
+   */
+  mirrorIntervalMs?: number;
+}
+
+/** Default {@link HubCluster.mirrorIntervalMs}: 1 000 ms. */
+export const DEFAULT_MIRROR_INTERVAL_MS = 1_000;
+
+/**
+ * A check a hub takes over is first probed within this many ms (spread by its id's hash), not after
+ * its initial delay and a spread over its interval: its last owner probed it until a moment ago.
+ */
+export const TAKEOVER_FIRST_PROBE_WITHIN_MS = 1_000;
 
 /** The agents a hub expects (see {@link HubOptions.agents}). */
 export interface HubAgents {
@@ -209,6 +242,15 @@ export interface Hub extends HubView {
   stop(): Promise<void>;
   /** Writes buffered results and every changed state now (the checkpoint's too). */
   flush(): Promise<void>;
+  /**
+   * With `cluster`: what this hub owns changed (a lease taken, released or fenced). The current plan
+   * is applied again through the same path as {@link Hub.update} (in pieces over event-loop turns,
+   * after any update in progress): checks lost stop first (a probe in flight finishes, its result is
+   * dropped), checks taken resume from their stored states and are probed within
+   * {@link TAKEOVER_FIRST_PROBE_WITHIN_MS}. Calls made while one is waiting share it. Resolves once
+   * applied; without `cluster`, at once.
+   */
+  ownershipChanged(): Promise<void>;
 }
 
 /** The state table's key of (check, region). */
@@ -242,6 +284,9 @@ export function createHub(options: HubOptions): Hub {
   const ownsClient = options.client === undefined;
 
   let plans = new Map<string, CheckPlan>();
+  /** The plan as last applied (what {@link Hub.ownershipChanged} applies again). */
+  let currentPlan: readonly CheckPlan[] = [];
+  const cluster = options.cluster;
   /** Multi-region checks' verdicts and the alerts they fire now, by check id. */
   const verdicts = new Map<string, RegionVerdict>();
   const verdictAlerts = new Map<string, Alert[]>();
@@ -256,7 +301,9 @@ export function createHub(options: HubOptions): Hub {
   const recent = new Map<string, RecentDurations>();
   const writer = createStateWriter({
     store,
-    stateOf: (k) => states.get(k),
+    // In a cluster, a state of this hub's region is written only while this hub acts on its check: a
+    // change queued before the check was lost (or its lease fenced) is its new owner's to write.
+    stateOf: (k) => (writes(k) ? states.get(k) : undefined),
     flushIntervalMs: options.flushIntervalMs,
     checkpointIntervalMs: options.checkpointIntervalMs,
     log,
@@ -281,6 +328,7 @@ export function createHub(options: HubOptions): Hub {
   let stopping = false;
   let scheduler: Scheduler | undefined;
   let alertOptions: { externalUrl?: string } = {};
+  let currentAlerting = options.alerting;
   let dispatcher: Dispatcher | undefined;
   const actionRunner: ActionRunner | undefined =
     options.actions === false
@@ -313,6 +361,7 @@ export function createHub(options: HubOptions): Hub {
 
   /** Builds the dispatcher of `alerting` (not started). */
   function setAlerting(alerting: HubAlerting | undefined): void {
+    currentAlerting = alerting;
     alertOptions = alerting?.externalUrl ? { externalUrl: alerting.externalUrl } : {};
     dispatcher = alerting
       ? createDispatcher({
@@ -331,6 +380,8 @@ export function createHub(options: HubOptions): Hub {
     const firing: Alert[] = [];
     for (const p of plans.values()) {
       if (isMultiRegion(p, region)) continue;
+      // In a cluster, the checks another hub holds are that hub's to alert on.
+      if (p.kind !== 'traffic' && !acts(p.id)) continue;
       const s = states.get(key(p.id, region));
       if (s) firing.push(...alertsFromState(s, p, alertOptions));
     }
@@ -369,10 +420,36 @@ export function createHub(options: HubOptions): Hub {
     unscheduled: string[];
     /** The watchdog's allowance per target (as `targetTimeouts` sums it), over `own`. */
     timeouts: Map<string, number>;
+    /** In a cluster: ids of `own` this hub did not probe before (leases taken, or new checks). */
+    taken: Set<string>;
+    /** In a cluster: ids of `unscheduled` still in the plan (leases lost or fenced). */
+    lost: string[];
   }
 
-  /** Ids of the checks this hub probes now (its scheduler's and watchdog's). */
+  /**
+   * Ids of the checks this hub probes now (its scheduler's and watchdog's). In a cluster, only those
+   * whose shard it held when the plan was last applied: what it acts on ({@link acts}).
+   */
   const ownIds = new Set<string>();
+
+  /**
+   * Whether this hub acts on `checkId` (probes it, judges and writes its results, alerts on it, runs
+   * its actions): without a cluster, always; in one, while the check is scheduled here and its lease's
+   * fence has not passed (asked again each time, so a fenced lease stops everything at once, before
+   * the ownership change is applied).
+   */
+  function acts(checkId: string): boolean {
+    return cluster === undefined || (ownIds.has(checkId) && cluster.owns(checkId));
+  }
+
+  /** Whether the state of key `k` is this hub's to write (see the state writer's `stateOf` above). */
+  function writes(k: string): boolean {
+    if (cluster === undefined) return true;
+    const sep = k.indexOf('\u0000');
+    const checkId = k.slice(0, sep);
+    // Other regions' states come from agents (not leased); traffic checks from this hub's routers.
+    return k.slice(sep + 1) !== region || plans.get(checkId)?.kind === 'traffic' || acts(checkId);
+  }
 
   /**
    * Sorts a plan into what the hub runs, yielding after each {@link UPDATE_PIECE} checks.
@@ -402,8 +479,10 @@ export function createHub(options: HubOptions): Hub {
         next.set(p.id, p);
       }
       probeable.push(...probed);
-      // This hub probes the checks of its own region (round-robin ones at their turn).
-      const ownPart = plansForRegion(probed, region, region);
+      // This hub probes the checks of its own region (round-robin ones at their turn); in a cluster,
+      // those of the shards it holds.
+      const regional = plansForRegion(probed, region, region);
+      const ownPart = cluster === undefined ? regional : regional.filter((p) => cluster.owns(p.id));
       own.push(...ownPart);
       targetTimeouts(ownPart, timeouts);
       yield;
@@ -428,7 +507,13 @@ export function createHub(options: HubOptions): Hub {
     }
     const unscheduled: string[] = [];
     for (const id of ownIds) if (!nextOwn.has(id)) unscheduled.push(id);
-    return { probeable, traffic, own, next: ordered, removed, unscheduled, timeouts };
+    const taken = new Set<string>();
+    const lost: string[] = [];
+    if (cluster !== undefined) {
+      for (const id of nextOwn) if (!ownIds.has(id)) taken.add(id);
+      for (const id of unscheduled) if (ordered.has(id)) lost.push(id);
+    }
+    return { probeable, traffic, own, next: ordered, removed, unscheduled, timeouts, taken, lost };
   }
 
   /**
@@ -437,15 +522,21 @@ export function createHub(options: HubOptions): Hub {
    * (`patch`) and the watchdog take this region's checks, so that a check is never probed without
    * its thresholds.
    */
-  function* applySteps(plan: readonly CheckPlan[]): Generator<void, PlanChange> {
+  function* applySteps(plan: readonly CheckPlan[]): Generator<void | Promise<void>, PlanChange> {
     const change = yield* planChange(plan);
     for (let i = 0; i < change.unscheduled.length; i += UPDATE_PIECE) {
       const part = change.unscheduled.slice(i, i + UPDATE_PIECE);
       scheduler?.patch({ remove: part });
       watchdog.patch({ remove: part }, change.timeouts, Date.now());
-      for (const id of part) ownIds.delete(id);
+      for (const id of part) {
+        ownIds.delete(id);
+        deferrals.delete(id);
+      }
       yield;
     }
+    // Checks taken over (a running cluster hub) resume where their last owner left them: its stored
+    // states and open incidents. The caller awaits the read; `start()` reads every state itself.
+    if (change.taken.size > 0 && running) yield loadTakenStates(change.taken);
     for (let i = 0; i < change.removed.length; i += UPDATE_PIECE) {
       removeChecks(change.removed.slice(i, i + UPDATE_PIECE));
       yield;
@@ -460,14 +551,37 @@ export function createHub(options: HubOptions): Hub {
     }
     for (let i = 0; i < change.own.length; i += UPDATE_PIECE) {
       const part = change.own.slice(i, i + UPDATE_PIECE);
-      scheduler?.patch({ upsert: part });
+      if (change.taken.size === 0 || !running) scheduler?.patch({ upsert: part });
+      else {
+        // Checks taken over were probed by their last owner until a moment ago: due now.
+        scheduler?.patch({ upsert: part.filter((p) => !change.taken.has(p.id)) });
+        scheduler?.patch(
+          { upsert: part.filter((p) => change.taken.has(p.id)) },
+          { firstWithinMs: TAKEOVER_FIRST_PROBE_WITHIN_MS },
+        );
+      }
       watchdog.patch({ upsert: part }, change.timeouts, Date.now());
       for (const p of part) ownIds.add(p.id);
       yield;
     }
     // The plan's order (what `status()` lists in).
     plans = change.next;
+    currentPlan = plan;
     return change;
+  }
+
+  /** Reads the stored states of this region's `checkIds` into the state table (a takeover). */
+  async function loadTakenStates(checkIds: ReadonlySet<string>): Promise<void> {
+    try {
+      for (const s of await store.loadStates())
+        if (s.region === region && checkIds.has(s.checkId)) states.set(key(s.checkId, s.region), s);
+    } catch (err) {
+      // They start from what this hub mirrored last (or afresh): probing them matters more.
+      log(
+        'error',
+        `cluster: could not read the states of ${checkIds.size} checks taken over: ${(err as Error).message}`,
+      );
+    }
   }
 
   /** Forgets removed checks: their states (every region), verdicts, exchanges, deferrals, thresholds, series. */
@@ -507,6 +621,7 @@ export function createHub(options: HubOptions): Hub {
 
   /** The first plan, before `start()`: in one go. */
   function setPlan(plan: readonly CheckPlan[]): void {
+    // Not running: nothing is taken over (no read to wait for).
     const steps = applySteps(plan);
     while (steps.next().done !== true) {}
   }
@@ -518,7 +633,7 @@ export function createHub(options: HubOptions): Hub {
    * "Plan updates in turns"). Until the last piece, a result is judged by whichever plan its check
    * had when it was probed.
    */
-  async function applyPlan(plan: readonly CheckPlan[]): Promise<void> {
+  async function applyPlan(plan: readonly CheckPlan[], reason: 'plan' | 'ownership' = 'plan'): Promise<void> {
     const turnMs = options.updateTurnMs ?? UPDATE_TURN_MS;
     const scheduled = scheduler;
     const steps = applySteps(plan);
@@ -530,16 +645,60 @@ export function createHub(options: HubOptions): Hub {
         if (scheduler !== scheduled) scheduler?.update(step.value.own);
         // Its baseline files are imported beside it (a canary run before the import ends may
         // report no baseline once).
-        void importBaselines(step.value.probeable);
+        if (reason === 'plan') void importBaselines(step.value.probeable);
+        if (cluster !== undefined) await ownershipApplied(step.value);
         return;
       }
-      if (performance.now() - turnStarted >= turnMs) {
+      if (step.value instanceof Promise) {
+        await step.value;
+        turnStarted = performance.now();
+      } else if (performance.now() - turnStarted >= turnMs) {
         await nextTurn();
         turnStarted = performance.now();
       }
     }
   }
   let updating: Promise<void> = Promise.resolve();
+  /** An ownership change waiting for its turn (calls meanwhile share it). */
+  let ownershipQueued: Promise<void> | undefined;
+
+  /**
+   * After a cluster hub applied a plan: logs what it took and lost, and brings the alerts in line. A
+   * lost check's alerts live in the dispatcher's groups, so a fresh dispatcher is fed what this hub's
+   * checks fire now (it never repeats or resolves an alert another hub now decides); a taken firing
+   * check is handed to the dispatcher with the same content as its last owner's notification, hence
+   * the same dedup key: nothing is sent twice.
+   */
+  async function ownershipApplied({ taken, lost, probeable }: PlanChange): Promise<void> {
+    if (taken.size === 0 && lost.length === 0) return;
+    log(
+      'info',
+      `cluster: probing ${ownIds.size} of ${probeable.length} checks (${taken.size} taken, ${lost.length} lost)`,
+      {
+        owned: ownIds.size,
+        taken: taken.size,
+        lost: lost.length,
+      },
+    );
+    for (const id of lost) {
+      const p = plans.get(id);
+      // This hub exports only the checks it holds (their series come back with its next result).
+      if (p !== undefined) metrics?.removeCheck(p);
+    }
+    if (dispatcher === undefined || !running || stopping) return;
+    if (lost.length > 0) {
+      await hub.updateAlerting(currentAlerting);
+      return;
+    }
+    const firing: Alert[] = [];
+    for (const id of taken) {
+      const p = plans.get(id);
+      const s = states.get(key(id, region));
+      if (p !== undefined && s !== undefined && !isMultiRegion(p, region))
+        firing.push(...alertsFromState(s, p, alertOptions));
+    }
+    await dispatcher.onAlerts(firing);
+  }
 
   /** Bound once: a probe allocates no closure of the hub's (the exchange cache holds its deps). */
   const probe = (plan: CheckPlan): Promise<ProbeResult> =>
@@ -575,6 +734,8 @@ export function createHub(options: HubOptions): Hub {
     const result = redactResult(probed, redactText);
     const k = key(plan.id, result.region);
     const own = result.region === region;
+    // Lost to another hub (or fenced) while in flight: its new owner judges the check.
+    if (own && plan.kind !== 'traffic' && !acts(plan.id)) return false;
     if (own) {
       watchdog.seen(plan.id, Date.now());
       if (deferrals.size > 0) endDeferral(plan);
@@ -653,6 +814,7 @@ export function createHub(options: HubOptions): Hub {
   async function recordChange(plan: CheckPlan, { state, transition: t, flap }: Evaluation): Promise<void> {
     try {
       if (t) {
+        mirror?.seen(t);
         const incident = await storeTransition(store, t, state);
         metrics?.observeTransition(t, plan);
         const level = t.to === 'unhealthy' ? 'error' : t.to === 'healthy' ? 'info' : 'warn';
@@ -806,6 +968,24 @@ export function createHub(options: HubOptions): Hub {
 
   setPlan(options.plan);
 
+  const mirror =
+    cluster === undefined
+      ? undefined
+      : createMirror({
+          store,
+          region,
+          intervalMs: cluster.mirrorIntervalMs ?? DEFAULT_MIRROR_INTERVAL_MS,
+          isOthers: (checkId) => {
+            const p = plans.get(checkId);
+            return p !== undefined && p.kind !== 'traffic' && !acts(checkId);
+          },
+          apply: (s) => {
+            states.set(key(s.checkId, s.region), s);
+          },
+          publish: (t) => events.publish({ type: 'transition', transition: t }),
+          log,
+        });
+
   const hub: Hub = {
     store,
     status(): CheckStatus[] {
@@ -901,8 +1081,13 @@ export function createHub(options: HubOptions): Hub {
       for (const p of plans.values()) if (isMultiRegion(p, region)) judgeRegions(p);
       scheduler = createScheduler({
         // Traffic checks are judged here but never probed; canaries are probed (probe/canary.ts).
-        plans: plansForRegion([...plans.values()], region, region),
+        // In a cluster, those of the shards this hub holds (none before its first ownership change).
+        plans: plansForRegion([...plans.values()], region, region).filter(
+          (p) => cluster === undefined || ownIds.has(p.id),
+        ),
         probe,
+        // The fence, checked right before each probe starts: no probe past the lease's deadline.
+        ...(cluster === undefined ? {} : { mayStart: (p: CheckPlan) => cluster.owns(p.id) }),
         onResult,
         onLag: (_plan, lagMs) => metrics?.observeLag(lagMs),
         onDeferred,
@@ -920,6 +1105,7 @@ export function createHub(options: HubOptions): Hub {
       deferrals.clear();
       watchdogTimer = setInterval(watch, watchdogTickMs);
       watchdogTimer.unref();
+      mirror?.start();
       running = true;
     },
     update(plan) {
@@ -936,9 +1122,24 @@ export function createHub(options: HubOptions): Hub {
       if (running && !stopping) await startDispatcher();
     },
     flush: () => writer.flush(),
+    ownershipChanged() {
+      if (cluster === undefined) return Promise.resolve();
+      if (ownershipQueued !== undefined) return ownershipQueued;
+      // After any update in progress; never rejects (the member calls it from a timer).
+      const applied = updating
+        .then(() => {
+          ownershipQueued = undefined;
+          return running && !stopping ? applyPlan(currentPlan, 'ownership') : undefined;
+        })
+        .catch((err: Error) => log('error', `cluster: applying an ownership change: ${err.message}`));
+      ownershipQueued = applied;
+      updating = applied;
+      return applied;
+    },
     async stop() {
       stopping = true;
       clearInterval(watchdogTimer);
+      mirror?.stop();
       await scheduler?.stop();
       // Every result delivered is written, every transition recorded (and handed to the outbox).
       await writer.stop();

@@ -10,6 +10,7 @@ export {
   DEFAULT_MAX_CONCURRENCY,
   DEFAULT_PER_TARGET_CONCURRENCY,
   DEFAULT_STOP_TIMEOUT_MS,
+  type PatchOptions,
   type PlanPatch,
   type Scheduler,
   type SchedulerOptions,

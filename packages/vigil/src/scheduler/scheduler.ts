@@ -32,6 +32,16 @@ const MAX_TIMER_MS = 2_147_483_647;
  */
 const EARLY_MS = 1;
 
+/** Options of {@link Scheduler.patch}. */
+export interface PatchOptions {
+  /**
+   * Checks the patch adds (or replaces) are first probed within this many ms (spread by a hash of the check id, no initial
+   * delay) instead of at `initialDelayMs` plus a spread over their interval: checks a hub takes over
+   * from another (`hub/cluster.ts`) were probed until a moment ago, and are due now.
+   */
+  firstWithinMs?: number;
+}
+
 /** Options of {@link createScheduler}. Durations in milliseconds. */
 export interface SchedulerOptions {
   /** The checks to run; ids must be unique, `intervalMs` positive. */
@@ -52,6 +62,13 @@ export interface SchedulerOptions {
    * rather than an object, so that answering allocates nothing per probe.
    */
   onResult: (plan: CheckPlan, result: ProbeResult) => boolean;
+  /**
+   * Asked right before each probe starts (after any wait for a slot): `false` skips this slot, and the
+   * check is due again at its next grid slot. A cluster hub answers whether it still holds the check's
+   * lease (`hub/cluster.ts`), so no probe starts past the lease's fence however late a timer ran.
+   * Default: every probe may start.
+   */
+  mayStart?: (plan: CheckPlan) => boolean;
   /**
    * Called as each probe starts, with its lag from due to started (ms, ≥ 0) and the due time it
    * was started for (ms on the scheduler's clock).
@@ -156,7 +173,7 @@ export interface Scheduler {
    * reload); validate the whole plan with {@link validatePlans} first, since a piece cannot see the
    * others' ids. Unknown ids in `remove` are ignored.
    */
-  patch(change: PlanPatch): void;
+  patch(change: PlanPatch, options?: PatchOptions): void;
   /**
    * Tells whether `target`'s model is ready (the hub passes on its readiness check's results). While
    * not ready, its expensive checks (integrity, canary) are held (`onDeferred` with `not-ready`): a
@@ -299,7 +316,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   if (!(coalesceMs >= 0) || !Number.isFinite(coalesceMs)) {
     throw new VigilError('VIGIL_ERR_SCHEDULER_OPTIONS', `coalesceMs must be ≥ 0, got ${coalesceMs}`);
   }
-  const { probe, onResult, onLag, onDeferred } = options;
+  const { probe, onResult, onLag, onDeferred, mayStart } = options;
   const onError = options.onError ?? warn;
   const now = options.now ?? defaultNow;
 
@@ -387,8 +404,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     if (entry.dueAt < timerDueAt && !batching) arm();
   }
 
-  function scheduleFirst(entry: Entry, from: number): void {
-    const due = from + entry.plan.initialDelayMs + spreadOffsetMs(entry.plan.id, entry.plan.intervalMs);
+  function scheduleFirst(entry: Entry, from: number, withinMs?: number): void {
+    const due =
+      withinMs === undefined
+        ? from + entry.plan.initialDelayMs + spreadOffsetMs(entry.plan.id, entry.plan.intervalMs)
+        : from + spreadOffsetMs(entry.plan.id, Math.max(1, Math.min(withinMs, entry.plan.intervalMs)));
     entry.gridDueAt = due;
     entry.held = false;
     schedule(entry, due, false);
@@ -423,6 +443,15 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
    * to a later slot of its grid and `onDeferred` is told. Allocation-free: a few numbers per probe.
    */
   function admit(entry: Entry): boolean {
+    if (mayStart !== undefined && !mayStart(entry.plan)) {
+      // Not this process's to probe now (a cluster hub past its lease's fence): the slot is skipped.
+      const t = now();
+      const k = Math.max(1, Math.floor((t - entry.gridDueAt) / entry.plan.intervalMs) + 1);
+      entry.gridDueAt += k * entry.plan.intervalMs;
+      skippedSlots++;
+      schedule(entry, entry.gridDueAt, false);
+      return false;
+    }
     const slot = entry.target;
     if (entry.expensive && !slot.ready) {
       defer(entry, 'not-ready', now());
@@ -610,7 +639,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     if (entry.state !== 'running') release(entry.target);
   }
 
-  function patch(change: PlanPatch): void {
+  function patch(change: PlanPatch, patchOptions: PatchOptions = {}): void {
     const from = now();
     for (const id of change.remove ?? []) {
       const entry = entries.get(id);
@@ -628,7 +657,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       if (entry !== undefined) retire(entry);
       const fresh = createEntry(plan);
       entries.set(plan.id, fresh);
-      if (running) scheduleFirst(fresh, from);
+      if (running) scheduleFirst(fresh, from, patchOptions.firstWithinMs);
     }
     batching = false;
     arm();

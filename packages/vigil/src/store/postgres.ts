@@ -11,6 +11,7 @@
  */
 import pg from 'pg';
 import { StoreError } from './errors.js';
+import { createPostgresClusterLeases } from './postgres-cluster.js';
 import {
   type BatchStatement,
   isMigrationApplied,
@@ -21,7 +22,13 @@ import {
   selectMigrationVersions,
 } from './queries.js';
 import { type Migration, type MigrationSession, openSqlStore, type SqlDriver } from './sql-store.js';
-import type { OpenStoreOptions, Store, StoreBackend } from './types.js';
+import {
+  CLUSTER_SHARDS,
+  type ClusterLeases,
+  type OpenStoreOptions,
+  type Store,
+  type StoreBackend,
+} from './types.js';
 
 /**
  * The schema, as versioned migrations; the same tables and columns as SQLite's. Never edit an applied one.
@@ -198,6 +205,27 @@ const MIGRATIONS: readonly Migration[] = [
         received_at bigint NOT NULL
       );
       CREATE INDEX ingested_results_received ON ingested_results (received_at);
+      `,
+  },
+  {
+    // Migration 6 is reserved (maintenance windows). Times here are
+    // timestamptz: leases are compared with the database's now(), never with a hub's clock.
+    version: 8,
+    name: 'cluster: hubs and shard leases',
+    sql: `
+      CREATE TABLE cluster_hubs (
+        id text COLLATE "C" PRIMARY KEY,
+        url text NOT NULL,
+        started_at timestamptz NOT NULL,
+        heartbeat_at timestamptz NOT NULL
+      );
+      CREATE TABLE cluster_shards (
+        shard integer PRIMARY KEY,
+        owner text COLLATE "C",
+        lease_until timestamptz,
+        epoch bigint NOT NULL DEFAULT 0
+      );
+      INSERT INTO cluster_shards (shard) SELECT generate_series(0, ${CLUSTER_SHARDS - 1});
     `,
   },
 ];
@@ -241,13 +269,15 @@ class PostgresDriver implements SqlDriver {
   readonly dialect = POSTGRES;
   readonly migrations = MIGRATIONS;
   readonly #pool: pg.Pool;
+  readonly cluster: ClusterLeases;
   /** Schema to create in `migrate`, if one was asked for. */
   readonly #schema: string | undefined;
   /** Second key of the advisory locks: per schema, so stores in different schemas never wait for each other. */
   readonly #lockKey: number;
 
-  constructor(pool: pg.Pool, schema: string | undefined, lockKey: number) {
+  constructor(pool: pg.Pool, schema: string | undefined, lockKey: number, cluster: ClusterLeases) {
     this.#pool = pool;
+    this.cluster = cluster;
     this.#schema = schema;
     this.#lockKey = lockKey;
   }
@@ -340,6 +370,7 @@ class PostgresDriver implements SqlDriver {
   }
 
   async close(): Promise<void> {
+    await this.cluster.close();
     await this.#pool.end();
   }
 }
@@ -395,7 +426,12 @@ export async function openPostgresStore(url: string, options: OpenStoreOptions =
       { cause: err },
     );
   }
-  return openSqlStore(new PostgresDriver(pool, schema, hash32(lockSchema)), options);
+  const cluster = createPostgresClusterLeases({
+    connectionString: url,
+    ...(schema === undefined ? {} : { schema }),
+    queryTimeoutMs: options.postgres?.clusterQueryTimeoutMs ?? 3000,
+  });
+  return openSqlStore(new PostgresDriver(pool, schema, hash32(lockSchema), cluster), options);
 }
 
 /** The URL without its password, for messages. */

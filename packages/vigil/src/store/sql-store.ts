@@ -48,6 +48,7 @@ import type {
   BaselineInput,
   BaselineQuery,
   ClaimOptions,
+  ClusterLeases,
   EnqueueOutcome,
   FailureUpdate,
   IncidentQuery,
@@ -114,6 +115,8 @@ export interface SqlDriver {
   migrationSession<T>(fn: (session: MigrationSession) => Promise<T>): Promise<T>;
   /** Releases the connection(s). Called once. */
   close(): Promise<void>;
+  /** Membership and shard leases, when the backend can be shared by several hubs. */
+  readonly cluster?: ClusterLeases;
 }
 
 /** Inserts that find a row already there are retried this many times (see `#insertOrFetch`). */
@@ -121,6 +124,7 @@ const INSERT_OR_FETCH_ATTEMPTS = 5;
 
 class SqlStore implements Store {
   readonly backend: string;
+  readonly cluster?: ClusterLeases;
   readonly #driver: SqlDriver;
   readonly #dialect: Dialect;
   readonly #latestVersion: number;
@@ -131,6 +135,7 @@ class SqlStore implements Store {
 
   constructor(driver: SqlDriver) {
     this.backend = driver.backend;
+    if (driver.cluster !== undefined) this.cluster = driver.cluster;
     this.#driver = driver;
     this.#dialect = driver.dialect;
     this.#latestVersion = driver.migrations.reduce((max, m) => Math.max(max, m.version), 0);

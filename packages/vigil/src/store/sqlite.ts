@@ -204,6 +204,26 @@ const MIGRATIONS: readonly Migration[] = [
         received_at INTEGER NOT NULL
       );
       CREATE INDEX ingested_results_received ON ingested_results (received_at);
+      `,
+  },
+  {
+    // The same tables as PostgreSQL's migration 8, so both backends stay at one schema version. SQLite
+    // is one hub's file: nothing uses them (`vigil run --cluster` refuses a SQLite store).
+    version: 8,
+    name: 'cluster: hubs and shard leases',
+    sql: `
+      CREATE TABLE cluster_hubs (
+        id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        heartbeat_at INTEGER NOT NULL
+      );
+      CREATE TABLE cluster_shards (
+        shard INTEGER PRIMARY KEY,
+        owner TEXT,
+        lease_until INTEGER,
+        epoch INTEGER NOT NULL DEFAULT 0
+      );
     `,
   },
 ];

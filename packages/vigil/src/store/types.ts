@@ -359,6 +359,8 @@ export interface MigrateOptions {
 export interface Store {
   /** The backend's name, e.g. `sqlite` or `postgres`. */
   readonly backend: string;
+  /** Membership and shard leases for several hubs on one database; absent when the backend cannot be shared (SQLite). */
+  readonly cluster?: ClusterLeases;
 
   /**
    * Applies the migrations the database lacks, in order, each in its own transaction, and records each in
@@ -491,6 +493,63 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/**
+ * Shards the checks are spread over when several hubs share one PostgreSQL (`vigil run --cluster`):
+ * a check's shard is a stable hash of its id modulo this (`hub/cluster.ts`). Fixed, and written into
+ * the `cluster_shards` table by migration 8, so every hub of every version agrees on it; 256 keeps
+ * the spread even (±20 % per hub at 3 hubs) while a lease tick stays one small statement.
+ */
+export const CLUSTER_SHARDS = 256;
+
+/** What one {@link ClusterLeases.tick} did, as the database saw it. */
+export interface ClusterTickResult {
+  /** The hubs whose heartbeat is younger than the lease (this one included), by id. */
+  live: string[];
+  /** The shards this hub holds after the tick, each leased until the database's `now() + leaseMs`. */
+  held: number[];
+  /**
+   * Milliseconds until the earliest lease of a shard this hub wants but another holds lapses; `null`
+   * when there is none. The caller ticks again then, so a dead hub's shards are taken at once.
+   */
+  nextExpiryMs: number | null;
+}
+
+/** Arguments of {@link ClusterLeases.tick}. */
+export interface ClusterTickInput {
+  /** This hub's id (unique per process: `<hostname>:<pid>:<random>`). */
+  hubId: string;
+  /** Where this hub's API is, for people (`cluster_hubs.url`). */
+  url: string;
+  /** Lease length, and how long a hub counts as live after its last heartbeat. */
+  leaseMs: number;
+  /**
+   * Called inside the tick's transaction with the live hubs: the shards this hub should hold. A shard
+   * it holds and no longer wants is released in the same transaction, after this returns (so the
+   * caller stops acting on it first).
+   */
+  want(live: readonly string[]): readonly number[];
+}
+
+/**
+ * Hub membership and shard leases, in the database: the one distributed engine of a cluster of hubs.
+ * Times are the database's (`now()`), never a hub's clock. Present on backends that can be shared by
+ * several hubs (PostgreSQL); absent on SQLite.
+ */
+export interface ClusterLeases {
+  /**
+   * One transaction: heartbeat (registering the hub on its first call), read the live hubs, release
+   * the shards no longer wanted, renew the wanted ones held, take the wanted ones that are free or
+   * whose lease lapsed. Rejects (and writes nothing) on a database fault or after `queryTimeoutMs`.
+   */
+  tick(input: ClusterTickInput): Promise<ClusterTickResult>;
+  /** Releases every shard of `hubId` and removes it from the hubs (a clean stop: others take over at once). */
+  leave(hubId: string): Promise<void>;
+  /** Shard owners whose lease holds now, by shard. */
+  owners(): Promise<Map<number, string>>;
+  /** Closes the cluster's own connections. */
+  close(): Promise<void>;
+}
+
 /** SQLite options. */
 export interface SqliteStoreOptions {
   /**
@@ -515,6 +574,11 @@ export interface PostgresStoreOptions {
   poolMax?: number;
   /** Connection timeout. Default 5 000 ms. */
   connectionTimeoutMs?: number;
+  /**
+   * Timeout of one cluster lease tick (its connect and its queries), client side. Default 3 000 ms;
+   * `runHub` sets it below the fencing deadline (lease − safety margin − heartbeat).
+   */
+  clusterQueryTimeoutMs?: number;
 }
 
 /** Options of `openStore`. */
