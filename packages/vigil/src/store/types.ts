@@ -523,9 +523,9 @@ export interface ClusterTickInput {
   /** Lease length, and how long a hub counts as live after its last heartbeat. */
   leaseMs: number;
   /**
-   * Called inside the tick's transaction with the live hubs: the shards this hub should hold. A shard
-   * it holds and no longer wants is released in the same transaction, after this returns (so the
-   * caller stops acting on it first).
+   * Called between the tick's two statements with the live hubs: the shards this hub should hold. A
+   * shard it holds and no longer wants is released by the second statement, after this returns (so
+   * the caller stops acting on it first).
    */
   want(live: readonly string[]): readonly number[];
 }
@@ -537,9 +537,10 @@ export interface ClusterTickInput {
  */
 export interface ClusterLeases {
   /**
-   * One transaction: heartbeat (registering the hub on its first call), read the live hubs, release
-   * the shards no longer wanted, renew the wanted ones held, take the wanted ones that are free or
-   * whose lease lapsed. Rejects (and writes nothing) on a database fault or after `queryTimeoutMs`.
+   * Two atomic statements: heartbeat (registering the hub on its first call) and read the live hubs;
+   * then release the shards no longer wanted, renew the wanted ones held, take the wanted ones that
+   * are free or whose lease lapsed. Rejects on a database fault or after the query timeout (the first
+   * statement may have been applied: a heartbeat alone changes no lease).
    */
   tick(input: ClusterTickInput): Promise<ClusterTickResult>;
   /** Releases every shard of `hubId` and removes it from the hubs (a clean stop: others take over at once). */
@@ -576,7 +577,7 @@ export interface PostgresStoreOptions {
   connectionTimeoutMs?: number;
   /**
    * Timeout of one cluster lease tick (its connect and its queries), client side. Default 3 000 ms;
-   * `runHub` sets it below the fencing deadline (lease − safety margin − heartbeat).
+   * `runHub` sets it to lease − safety margin: by then the hub has fenced itself anyway.
    */
   clusterQueryTimeoutMs?: number;
 }
