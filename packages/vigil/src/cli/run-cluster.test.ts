@@ -287,7 +287,7 @@ alerting:
 async function waitFor<T>(
   what: string,
   fn: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 20_000,
+  timeoutMs = 40_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -491,6 +491,10 @@ if (skipReason !== undefined && !requireAll) {
           [...receiver.byKey.values()].filter((v) => v.status === 'firing').length >= CHECKS
             ? true
             : undefined,
+        );
+        // Cut while the hub is probing (on a loaded machine it may have fenced itself a moment).
+        await waitFor('the hub to be cut probing', () =>
+          [...b.probes.values()].some((ts) => ts.some((t) => t > Date.now() - 1.5 * INTERVAL_MS)),
         );
         const cutAt = Date.now();
         // The checks the cut hub was probing at the cut.
