@@ -321,6 +321,12 @@ async function owners(url: string): Promise<Map<string, number>> {
   return new Map(rows.map((r) => [r.owner, Number(r.n)]));
 }
 
+/** Incidents open now. */
+async function openIncidents(url: string): Promise<number> {
+  const rows = await query<{ n: string }>(url, 'SELECT count(*) AS n FROM incidents WHERE closed_at IS NULL');
+  return Number(rows[0]?.n);
+}
+
 /** Keys delivered more than once: reported, not hidden. */
 function repeats(byKey: Map<string, { count: number }>): string[] {
   return [...byKey].filter(([, v]) => v.count > 1).map(([k, v]) => `${k} ×${v.count}`);
@@ -393,14 +399,8 @@ if (skipReason !== undefined && !requireAll) {
         });
 
         model.faults.set('errors', parseFault('errors', { scope: 'all' }));
-        await waitFor('every check unhealthy', async () => {
-          // Open incidents: one per check (at most one is open per check).
-          const rows = await query<{ n: string }>(
-            db.url,
-            'SELECT count(*) AS n FROM incidents WHERE closed_at IS NULL',
-          );
-          return Number(rows[0]?.n) === CHECKS;
-        });
+        // One open incident per check (at most one is open per check).
+        await waitFor('every check unhealthy', async () => (await openIncidents(db.url)) === CHECKS);
         // The hub with the most shards dies mid-outage.
         const held = await owners(db.url);
         const [victimId] = [...held].sort((a, b) => b[1] - a[1])[0] as [string, number];
@@ -416,13 +416,7 @@ if (skipReason !== undefined && !requireAll) {
         // Every check is probed after the takeover, still failing; then the outage ends.
         await new Promise((r) => setTimeout(r, 2 * INTERVAL_MS));
         model.faults.clear();
-        await waitFor('every incident closed', async () => {
-          const rows = await query<{ n: string }>(
-            db.url,
-            'SELECT count(*) AS n FROM incidents WHERE closed_at IS NULL',
-          );
-          return Number(rows[0]?.n) === 0;
-        });
+        await waitFor('every incident closed', async () => (await openIncidents(db.url)) === 0);
         await waitFor('a resolution per target', () =>
           [...receiver.byKey.values()].filter((v) => v.status === 'resolved').length >= CHECKS
             ? true
@@ -511,13 +505,7 @@ if (skipReason !== undefined && !requireAll) {
           bChecks.every((id) => (a.probes.get(id) ?? []).some((t) => t > cutAt)),
         );
         model.faults.clear();
-        await waitFor('every incident closed', async () => {
-          const rows = await query<{ n: string }>(
-            db.url,
-            'SELECT count(*) AS n FROM incidents WHERE closed_at IS NULL',
-          );
-          return Number(rows[0]?.n) === 0;
-        });
+        await waitFor('every incident closed', async () => (await openIncidents(db.url)) === 0);
         // The cut heals: the hub rejoins, shards move back, nothing is said twice.
         const healAt = Date.now();
         proxy.heal();

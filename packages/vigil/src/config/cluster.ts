@@ -10,25 +10,10 @@
  */
 import { z } from 'zod';
 import { durationProblem, parseDuration } from '../diagnostics/duration.js';
-import { GOT } from '../diagnostics/messages.js';
+import { duration as positiveDuration } from './routers.js';
 
-function duration(example: string, description: string) {
-  return z
-    .string({
-      error: (issue) =>
-        issue.input === undefined
-          ? 'required'
-          : `${durationProblem(String(issue.input), example)}, got ${GOT}`,
-    })
-    .superRefine((text, ctx) => {
-      const problem = durationProblem(text, example);
-      if (problem !== undefined)
-        ctx.addIssue({ code: 'custom', message: `${problem}, got ${GOT}`, input: text });
-      else if (parseDuration(text) === 0)
-        ctx.addIssue({ code: 'custom', message: `must be longer than 0s, got ${GOT}`, input: text });
-    })
-    .meta({ description });
-}
+/** A positive duration string (the routers' rule and messages), with its description for the JSON Schema. */
+const duration = (example: string, description: string) => positiveDuration(example).meta({ description });
 
 /** The `cluster:` section. */
 export const clusterSchema = z

@@ -27,7 +27,7 @@ import { HEADER_PATTERN, requiredOr, whenValid } from '../schema/blocks.js';
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** A duration string (`"200ms"`), longer than 0; stays a string in the parsed config. `example` is shown in messages. */
-function duration(example: string) {
+export function duration(example: string) {
   return z
     .string({
       error: (issue) =>
