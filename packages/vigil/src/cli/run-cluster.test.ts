@@ -35,8 +35,13 @@ const LEASE_MS = 5000;
 const HEARTBEAT_MS = 500;
 const MARGIN_MS = 1500;
 const INTERVAL_MS = 1000;
-/** Slack for a machine shared by many processes: timers and probes start late under load. */
-const SLACK_MS = 1500;
+/**
+ * Slack for a machine shared by many processes (load average ~20 on 2 cores when this was written):
+ * timers, lease ticks and probes start late under load. Measured gaps are printed.
+ */
+const SLACK_MS = 2500;
+/** A taken check is first probed within this (hub.ts `TAKEOVER_FIRST_PROBE_WITHIN_MS`). */
+const FIRST_PROBE_MS = 1000;
 const CHECKS = 6;
 
 /** The PostgreSQL binaries, or why they cannot be used. */
@@ -445,7 +450,9 @@ if (skipReason !== undefined && !requireAll) {
           `cluster kill: takeover seen in ${takeoverMs} ms; longest probe gap ${longest} ms (lease ${LEASE_MS} + interval ${INTERVAL_MS})`,
         );
         expect(gaps.size).toBe(CHECKS);
-        expect(longest).toBeLessThanOrEqual(LEASE_MS + INTERVAL_MS + SLACK_MS);
+        // The dead hub's last probe (≤ one interval before the kill) → its lease lapses (≤ lease after
+        // the kill) → the taken check's first probe (≤ FIRST_PROBE_MS later).
+        expect(longest).toBeLessThanOrEqual(LEASE_MS + INTERVAL_MS + FIRST_PROBE_MS + SLACK_MS);
 
         // Pages: one firing and one resolved per target, each key once.
         const firing = [...receiver.byKey.values()].filter((v) => v.status === 'firing');
