@@ -1,0 +1,225 @@
+/**
+ * A hub of a cluster (`HubOptions.cluster`), without PostgreSQL: what it holds is a set the test
+ * controls (the leases and their fence are `hub/cluster.ts`'s, tested in `cluster.test.ts`; real
+ * processes on a PostgreSQL of their own in `cli/run-cluster.test.ts`). Against a real HTTP server
+ * on loopback that counts the requests per check, and a real SQLite store (two hubs share one file
+ * for the mirror).
+ *
+ * - it probes, judges and exports only the checks it holds; an ownership change goes through the
+ *   plan update's path, in pieces over event-loop turns;
+ * - a fenced check (owns() false) gets no new probe even before the change is applied;
+ * - a taken check resumes from its stored state (no second transition, no second incident);
+ * - the other hub's states and transitions are mirrored into its status and event stream.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createMetrics } from '../metrics/index.js';
+import { openStore } from '../store/index.js';
+import type { Store } from '../store/types.js';
+import type { CheckPlan } from '../types.js';
+import { createHub, type Hub, UPDATE_PIECE } from './hub.js';
+import type { HubEvent } from './types.js';
+
+let server: Server;
+let url = '';
+/** Requests served, by target name (the first path segment). */
+const served = new Map<string, number>();
+/** Target names answered with 500. */
+const failing = new Set<string>();
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const name = (req.url ?? '/').split('/')[1] ?? '';
+    served.set(name, (served.get(name) ?? 0) + 1);
+    res.statusCode = failing.has(name) ? 500 : 200;
+    res.end('ok');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+/** A liveness check of target `name` at `GET /<name>/`; an hour's interval unless given. */
+function check(name: string, intervalMs = 3_600_000): CheckPlan {
+  return {
+    id: `${name}/liveness`,
+    target: {
+      name,
+      url: `${url}/${name}/`,
+      protocol: 'http',
+      labels: {},
+      headers: {},
+      maxBodyBytes: 1 << 20,
+      maxRedirects: 0,
+    },
+    kind: 'liveness',
+    intervalMs,
+    timeoutMs: 1000,
+    failureThreshold: 1,
+    successThreshold: 1,
+    fastIntervalMs: null,
+    initialDelayMs: 0,
+    expect: {},
+  };
+}
+
+const quiet = (n: number) => Array.from({ length: n }, (_, i) => check(`q${i}`));
+const count = (name: string) => served.get(name) ?? 0;
+
+async function until(what: string, fn: () => boolean): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!fn()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('a hub of a cluster', () => {
+  const hubs: Hub[] = [];
+  const stores: Store[] = [];
+  let dir: string | undefined;
+  afterEach(async () => {
+    for (const h of hubs.splice(0)) await h.stop();
+    for (const s of stores.splice(0)) await s.close();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+    served.clear();
+    failing.clear();
+  });
+
+  it('probes and exports only what it holds; an ownership change is applied in pieces, like an update', async () => {
+    const store = await openStore(':memory:');
+    stores.push(store);
+    const metrics = createMetrics();
+    const held = new Set(['a/liveness', 'c/liveness']);
+    const hub = createHub({
+      plan: [check('a', 50), check('b', 50), check('c', 50), ...quiet(3 * UPDATE_PIECE)],
+      store,
+      metrics,
+      flushIntervalMs: 10,
+      updateTurnMs: 0,
+      cluster: { owns: (id) => held.has(id), mirrorIntervalMs: 50 },
+    });
+    hubs.push(hub);
+    await hub.start();
+    // Before its first ownership change a cluster hub holds nothing.
+    expect(hub.status().every((s) => s.state === 'unknown')).toBe(true);
+    await hub.ownershipChanged();
+    const stateOf = (id: string) => hub.status().find((s) => s.checkId === id)?.state;
+    await until(
+      'a and c healthy',
+      () => stateOf('a/liveness') === 'healthy' && stateOf('c/liveness') === 'healthy',
+    );
+    expect(count('b')).toBe(0);
+    expect(stateOf('b/liveness')).toBe('unknown');
+    let text = await metrics.render();
+    expect(text).toContain('target="a",check="liveness"');
+    expect(text).not.toContain('target="b",check="liveness"');
+    // Nor the quiet checks it holds none of.
+    expect(text).not.toContain('target="q0"');
+
+    // a moves to another hub, b comes here: applied in turns (each piece of UPDATE_PIECE yields).
+    held.delete('a/liveness');
+    held.add('b/liveness');
+    let turns = 0;
+    let done = false;
+    const spin = () => {
+      turns++;
+      if (!done) setImmediate(spin);
+    };
+    setImmediate(spin);
+    await hub.ownershipChanged();
+    done = true;
+    expect(turns).toBeGreaterThanOrEqual(3);
+    const aAfter = count('a');
+    await until('b probed', () => stateOf('b/liveness') === 'healthy');
+    // c (held throughout) is probed 5 more times; a, lost, at most once more (a probe in flight).
+    const c0 = count('c');
+    await until('5 probes of c', () => count('c') >= c0 + 5);
+    expect(count('a')).toBeLessThanOrEqual(aAfter + 1);
+    text = await metrics.render();
+    expect(text).not.toContain('target="a"');
+    expect(text).toContain('target="b",check="liveness"');
+  });
+
+  it('starts no probe of a fenced check, before the ownership change is applied', async () => {
+    const store = await openStore(':memory:');
+    stores.push(store);
+    let fenced = false;
+    const hub = createHub({
+      plan: [check('a', 50), check('c', 50)],
+      store,
+      cluster: { owns: (id) => id === 'c/liveness' || !fenced },
+    });
+    hubs.push(hub);
+    await hub.start();
+    await hub.ownershipChanged();
+    await until('a probed', () => count('a') >= 2);
+    fenced = true; // the lease's deadline passed; ownershipChanged() not called
+    const a0 = count('a');
+    const c0 = count('c');
+    await until('5 probes of c', () => count('c') >= c0 + 5);
+    expect(count('a')).toBeLessThanOrEqual(a0 + 1);
+  });
+
+  it('resumes a taken check from its stored state, and mirrors what the other hub decides', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'vigil-cluster-hub-'));
+    const file = join(dir, 'vigil.db');
+    const opened = await Promise.all([openStore(file), openStore(file), openStore(file)]);
+    stores.push(...opened);
+    const [first, second, third] = opened as [Store, Store, Store];
+    failing.add('b');
+    // Hub 1 holds a and b; hub 2 only watches (mirroring every 50 ms); hub 3 takes b later, and
+    // mirrors nothing meanwhile (an hour): what it knows of b then comes from the takeover's read.
+    const held1 = new Set(['a/liveness', 'b/liveness']);
+    const held3 = new Set<string>();
+    const plan = [check('a', 50), check('b', 50)];
+    const hub1 = createHub({
+      plan,
+      store: first,
+      flushIntervalMs: 10,
+      cluster: { owns: (id) => held1.has(id), mirrorIntervalMs: 50 },
+    });
+    const hub2 = createHub({ plan, store: second, cluster: { owns: () => false, mirrorIntervalMs: 50 } });
+    const hub3 = createHub({
+      plan,
+      store: third,
+      flushIntervalMs: 10,
+      cluster: { owns: (id) => held3.has(id), mirrorIntervalMs: 3_600_000 },
+    });
+    hubs.push(hub1, hub2, hub3);
+    const events: HubEvent[] = [];
+    hub2.subscribe((e) => events.push(e));
+    for (const h of [hub1, hub2, hub3]) {
+      await h.start();
+      await h.ownershipChanged();
+    }
+    // Hub 2 shows what hub 1 decides, and publishes its transitions.
+    const stateIn = (h: Hub, id: string) => h.status().find((s) => s.checkId === id)?.state;
+    await until('b unhealthy on hub 2', () => stateIn(hub2, 'b/liveness') === 'unhealthy');
+    await until('the mirrored transition', () =>
+      events.some(
+        (e) =>
+          e.type === 'transition' && e.transition.checkId === 'b/liveness' && e.transition.to === 'unhealthy',
+      ),
+    );
+    expect(stateIn(hub3, 'b/liveness')).toBe('unknown');
+
+    // b moves to hub 3: it resumes b unhealthy, with the incident hub 1 opened; no new transition.
+    held1.delete('b/liveness');
+    await hub1.ownershipChanged();
+    await hub1.flush();
+    held3.add('b/liveness');
+    await hub3.ownershipChanged();
+    expect(stateIn(hub3, 'b/liveness')).toBe('unhealthy');
+    const before = count('b');
+    await until('hub 3 probes b', () => count('b') >= before + 3);
+    await hub3.flush();
+    const transitions = (await third.transitions({ checkId: 'b/liveness' })).map((t) => t.to);
+    expect(transitions).toEqual(['unhealthy']);
+    expect((await third.incidents({ open: true })).length).toBe(1);
+  });
+});
