@@ -29,10 +29,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createModelServer, type ModelServer, parseFault } from '@vigil/example-model-server';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { describeWith } from '../fixtures/needs.js';
 
 const ENTRY = fileURLToPath(new URL('./bin.ts', import.meta.url));
-const requireAll = process.env.VIGIL_REQUIRE_ALL === '1';
 
 const LEASE_MS = 5000;
 const HEARTBEAT_MS = 500;
@@ -355,20 +355,17 @@ try {
 const skipReason =
   pgReason ?? (hasPostgresUser ? undefined : 'running as root and there is no postgres user for initdb');
 
-if (skipReason !== undefined && !requireAll) {
-  console.warn(`Skipping the cluster tests: ${skipReason}`);
-  describe.skip(`vigil run --cluster (skipped: ${skipReason})`, () => {
-    it('needs PostgreSQL binaries', () => undefined);
-  });
-} else {
-  describe('vigil run --cluster', () => {
+describeWith(
+  skipReason === undefined,
+  `PostgreSQL's initdb and pg_ctl (Debian package postgresql; ${skipReason ?? ''})`,
+  'vigil run --cluster',
+  () => {
     let dir: string;
     let db: Awaited<ReturnType<typeof startPostgres>>;
     let model: ModelServer;
     let modelUrl: string;
 
     beforeAll(async () => {
-      if (skipReason !== undefined) throw new Error(`cluster tests need PostgreSQL: ${skipReason}`);
       dir = mkdtempSync(join(tmpdir(), 'vigil-cluster-'));
       db = await startPostgres((found as { bin: string }).bin, dir);
       model = await createModelServer({
@@ -639,5 +636,5 @@ if (skipReason !== undefined && !requireAll) {
         writeLogs('restart');
       }
     }, 180_000);
-  });
-}
+  },
+);

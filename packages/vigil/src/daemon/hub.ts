@@ -174,6 +174,8 @@ async function startHub(
   const notShared = `--cluster needs a store several hubs can share: pass --store postgres://… (${opts.store} is a SQLite file, one hub's)`;
   if (opts.cluster === true && !/^postgres(?:ql)?:\/\//i.test(opts.store))
     throw new UsageError('VIGIL_ERR_USAGE', notShared);
+  if (opts.cluster === true && loaded.config.agents !== undefined)
+    throw new UsageError('VIGIL_ERR_USAGE', AGENTS_IN_CLUSTER);
   // A lease tick that does not answer within a heartbeat fails and is retried: the fence, not the
   // tick, decides when this hub stops acting (hub/cluster.ts).
   const store = await openStore(opts.store, {
@@ -342,6 +344,10 @@ async function startHub(
         );
         return;
       }
+      if (opts.cluster === true && next.config.agents !== undefined) {
+        logger.error(`config reload (${why}) rejected: ${AGENTS_IN_CLUSTER}; the running config stays`);
+        return;
+      }
       try {
         agents = await resolveAgents(next, opts.config);
       } catch (err) {
@@ -414,6 +420,14 @@ async function startHub(
   };
   return { url, ...(routers && { routers: routers.urls, routerAdminUrl: routers.adminUrl }), stop };
 }
+
+/**
+ * Why `--cluster` refuses `agents:`: an agent's results reach the one hub it posts to, which would
+ * judge every check's remote regions (and see the agent up) while the other hubs would see it down;
+ * the agent API is not leased like the probes yet.
+ */
+const AGENTS_IN_CLUSTER =
+  '--cluster does not take agents yet (the config has agents:): an agent reports to one hub, which is not the one holding each check (README, "Several hubs")';
 
 /** The API's URL from its bound address. */
 function urlOf(address: ReturnType<import('node:net').Server['address']>, opts: RunOptions): string {

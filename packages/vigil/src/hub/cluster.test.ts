@@ -114,4 +114,30 @@ describe('vigil run --cluster with SQLite', () => {
       /--cluster needs a store several hubs can share: pass --store postgres:\/\//,
     );
   });
+
+  it('refuses agents: (an agent reports to one hub, not to the one holding each check)', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { runHub } = await import('../daemon/hub.js');
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-cluster-agents-'));
+    const config = join(dir, 'vigil.yaml');
+    writeFileSync(
+      config,
+      `agents: { regions: { eu: { token: "0123456789abcdef0123" } } }
+targets: [{ name: a, url: "http://127.0.0.1:9", protocol: http, regions: [local, eu] }]
+`,
+    );
+    const err = await runHub({
+      config,
+      port: 0,
+      host: '127.0.0.1',
+      store: 'postgres://127.0.0.1:9/none',
+      logLevel: 'error',
+      logFormat: 'json',
+      cluster: true,
+    }).catch((e: unknown) => e);
+    expect((err as { code?: string }).code).toBe('VIGIL_ERR_USAGE');
+    expect((err as Error).message).toMatch(/--cluster does not take agents yet/);
+  });
 });
