@@ -530,7 +530,9 @@ export function createHub(options: HubOptions): Hub {
       watchdog.patch({ remove: part }, change.timeouts, Date.now());
       for (const id of part) {
         ownIds.delete(id);
-        deferrals.delete(id);
+        // Not put off here any more: probed elsewhere (another hub or region), or removed.
+        const old = plans.get(id);
+        if (old !== undefined) endDeferral(old);
       }
       yield;
     }
