@@ -228,6 +228,17 @@ const MIGRATIONS: readonly Migration[] = [
       INSERT INTO cluster_shards (shard) SELECT generate_series(0, ${CLUSTER_SHARDS - 1});
     `,
   },
+  {
+    version: 9,
+    name: 'canary drift state',
+    sql: `
+      CREATE TABLE canary_states (
+        check_id text COLLATE "C" PRIMARY KEY,
+        updated_at bigint NOT NULL,
+        state json NOT NULL
+      );
+    `,
+  },
 ];
 
 /** First key of Vigil's advisory locks ("VIG1"); the second is a hash of the schema name. */

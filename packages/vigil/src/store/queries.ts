@@ -534,3 +534,22 @@ export function upsertAgent(region: string, lastReportAt: number, info: unknown)
 
 /** Every agent row. */
 export const selectAgents = sql`SELECT region, last_report_at, info FROM agents ORDER BY region`;
+
+// ---------------------------------------------------------------------------------------------
+// Canary drift state (migration 9).
+
+/** Replaces a canary check's state. */
+export function upsertCanaryState(checkId: string, updatedAt: number, state: unknown): Sql {
+  return sql`INSERT INTO canary_states (check_id, updated_at, state) VALUES (${checkId}, ${updatedAt}, ${encodeJson(state)})
+    ON CONFLICT (check_id) DO UPDATE SET updated_at = EXCLUDED.updated_at, state = EXCLUDED.state`;
+}
+
+/** One canary check's state. */
+export function selectCanaryState(checkId: string): Sql {
+  return sql`SELECT check_id, updated_at, state FROM canary_states WHERE check_id = ${checkId}`;
+}
+
+/** Deletes a canary check's state. */
+export function deleteCanaryState(checkId: string): Sql {
+  return sql`DELETE FROM canary_states WHERE check_id = ${checkId}`;
+}

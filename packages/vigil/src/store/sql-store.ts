@@ -44,6 +44,7 @@ import type {
   ActionRunInput,
   ActionRunQuery,
   AgentRecord,
+  CanaryStateRecord,
   AppliedMigration,
   BaselineInput,
   BaselineQuery,
@@ -464,6 +465,31 @@ class SqlStore implements Store {
         info: decodeJson<Record<string, unknown>>(r.info),
       })),
     );
+  }
+
+  async putCanaryState(record: CanaryStateRecord): Promise<void> {
+    return this.#run('putCanaryState', async () => {
+      await this.#driver.query(q.upsertCanaryState(record.checkId, ms(record.updatedAt), record.state));
+    });
+  }
+
+  async canaryState(checkId: string): Promise<CanaryStateRecord | undefined> {
+    return this.#run('canaryState', async () => {
+      const [row] = await this.#rows<{ check_id: string; updated_at: number | string; state: string }>(
+        q.selectCanaryState(checkId),
+      );
+      return row === undefined
+        ? undefined
+        : {
+            checkId: row.check_id,
+            updatedAt: Number(row.updated_at),
+            state: decodeJson<Record<string, unknown>>(row.state),
+          };
+    });
+  }
+
+  async deleteCanaryState(checkId: string): Promise<boolean> {
+    return this.#run('deleteCanaryState', () => this.#changed(q.deleteCanaryState(checkId)));
   }
 
   async rollups(checkId: string, query: RollupQuery = {}): Promise<Rollup[]> {

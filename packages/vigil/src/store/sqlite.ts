@@ -226,6 +226,17 @@ const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 9,
+    name: 'canary drift state',
+    sql: `
+      CREATE TABLE canary_states (
+        check_id TEXT PRIMARY KEY,
+        updated_at INTEGER NOT NULL,
+        state TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 type Db = Database.Database;

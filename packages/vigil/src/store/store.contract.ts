@@ -937,6 +937,43 @@ export function defineStoreContract(backend: string, makeHarness: () => StoreCon
       });
     });
 
+    describe('canary drift state', () => {
+      const CHECK = 'credit-scorer/canary';
+      const state = (runIndex: number) => ({
+        format: 1,
+        runIndex,
+        history: [
+          { at: T0, statistic: 'psi', output: 'probability[0]', value: 0.31, bound: 0.25, exceeded: true },
+        ],
+        lastRun: { verdict: { statistics: [{ statistic: 'ks', value: Number.NaN, pValue: 1 }] } },
+      });
+
+      it("round-trips a check's state exactly (NaN too), and the newest write wins", async () => {
+        expect(await store.canaryState(CHECK)).toBeUndefined();
+        await store.putCanaryState({ checkId: CHECK, updatedAt: T0, state: state(1) });
+        await store.putCanaryState({ checkId: CHECK, updatedAt: T0 + MIN, state: state(2) });
+        expect(await store.canaryState(CHECK)).toEqual({
+          checkId: CHECK,
+          updatedAt: T0 + MIN,
+          state: state(2),
+        });
+        expect(await store.canaryState('other/canary')).toBeUndefined();
+      });
+
+      it('is seen by a store reopened on the same database (a restarted hub)', async () => {
+        await store.putCanaryState({ checkId: CHECK, updatedAt: T0, state: state(7) });
+        const other = await reopen();
+        expect((await other.canaryState(CHECK))?.state).toEqual(state(7));
+      });
+
+      it('is deleted by check id', async () => {
+        await store.putCanaryState({ checkId: CHECK, updatedAt: T0, state: state(1) });
+        expect(await store.deleteCanaryState(CHECK)).toBe(true);
+        expect(await store.deleteCanaryState(CHECK)).toBe(false);
+        expect(await store.canaryState(CHECK)).toBeUndefined();
+      });
+    });
+
     describe('close', () => {
       it('is idempotent, and every later call rejects with VIGIL_ERR_STORE_CLOSED', async () => {
         await store.close();

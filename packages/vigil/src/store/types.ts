@@ -480,6 +480,18 @@ export interface Store {
   /** Every agent that has reported, by region. */
   agents(): Promise<AgentRecord[]>;
   /**
+   * Replaces a canary check's drift state (its row): what the canary runner keeps between runs —
+   * rotation position, autoBaseline progress, last comparison, drift statistics over time — so that a
+   * restarted hub, or another hub of the cluster, continues where the last run left off. The state is
+   * the runner's JSON (`probe/canary.ts` `CanaryStateSnapshot`); the store keeps it as given (NaN and
+   * ±Infinity round-trip).
+   */
+  putCanaryState(record: CanaryStateRecord): Promise<void>;
+  /** A canary check's stored drift state, or undefined when none was stored. */
+  canaryState(checkId: string): Promise<CanaryStateRecord | undefined>;
+  /** @returns `false` when the check had no stored state. */
+  deleteCanaryState(checkId: string): Promise<boolean>;
+  /**
    * Retention, in one transaction: raw results older than the cutoff (`now - rawRetentionMs`, rounded down
    * to a whole minute) are folded into per-minute rollups and deleted — results arriving later for a
    * folded minute are added to its rollup on the next prune — and old rollups, settled notifications and
@@ -647,6 +659,16 @@ export interface ResultIdClaim {
   /** ms since epoch. */
   receivedAt: number;
   ids: readonly string[];
+}
+
+/** A canary check's drift state as stored (`canary_states` table, migration 9). */
+export interface CanaryStateRecord {
+  /** `<target>/canary`. */
+  checkId: string;
+  /** When the state was written, ms since epoch. */
+  updatedAt: number;
+  /** The canary runner's state: JSON, returned as stored. */
+  state: Record<string, unknown>;
 }
 
 /** An agent's last report as the hub keeps it (`agents` table, migration 7). */
