@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckStatus } from '../hub/types.js';
 import { openStore } from '../store/index.js';
 import type { Incident, ProbeResult } from '../types.js';
+import { startHubProcess } from './fixtures/hub-process.js';
 
 const ENTRY = fileURLToPath(new URL('./bin.ts', import.meta.url));
 const children: ChildProcess[] = [];
@@ -34,29 +35,7 @@ ${extraTarget}`;
 }
 
 /** Starts `vigil run` and resolves with its API URL once it logs that it is running. */
-async function startHub(file: string, store: string) {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=source', '--import', 'tsx', ENTRY, 'run', '-c', file, '--port', '0', '--store', store],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  children.push(child);
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => {
-    out += c.toString();
-  });
-  child.stderr.on('data', (c: Buffer) => {
-    out += c.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  for (let i = 0; i < 2400; i++) {
-    const m = out.match(/"url":"(http:[^"]+)"[^\n]*vigil hub running/);
-    if (m) return { child, url: m[1] as string, log: () => out, exited };
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`hub did not start:\n${out}`);
-}
+const startHub = (file: string, store: string) => startHubProcess(file, store, children);
 
 async function getJson<T>(url: string): Promise<T> {
   const res = await fetch(url);

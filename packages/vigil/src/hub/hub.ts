@@ -29,7 +29,7 @@ import {
 } from '../evaluate/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { createCanaryRunner } from '../probe/canary.js';
-import { importPlanBaselines, storeBaselines } from '../probe/canary-baselines.js';
+import { importPlanBaselines, storeBaselines, storeCanaryState } from '../probe/canary-baselines.js';
 import { createMetricsRunner, isMetricsPlan } from '../probe/metrics-check.js';
 import { isProbeable, runProbe } from '../probe/run-probe.js';
 import type { DeferralReason } from '../scheduler/budget.js';
@@ -315,7 +315,11 @@ export function createHub(options: HubOptions): Hub {
   const redactText =
     given === undefined ? redactSecretParams : (text: string) => redactSecretParams(given(text));
   const events = createEventBus(log);
-  const canary = createCanaryRunner({ baselines: storeBaselines(store), log });
+  const canary = createCanaryRunner({
+    baselines: storeBaselines(store),
+    state: storeCanaryState(store),
+    log,
+  });
   const adaptive = createAdaptiveLatency(store, (message) => log('warn', message));
   // Metrics checks keep their counters' previous totals between probes (rates).
   const metricsRunner = createMetricsRunner();
@@ -1075,6 +1079,8 @@ export function createHub(options: HubOptions): Hub {
         if (p !== undefined && regionsOf(p, region).includes(s.region))
           states.set(key(s.checkId, s.region), s);
       }
+      // The canaries' rotation, autoBaseline progress and drift history, as the last hub left them.
+      await canary.restore([...plans.values()].filter((p) => p.kind === 'canary').map((p) => p.id));
       startedAt = Date.now();
       for (const a of await store.agents()) {
         const known = agents.get(a.region);

@@ -6,7 +6,7 @@
 import { type Baseline, readBaselineFile } from '../canary/index.js';
 import type { Store } from '../store/types.js';
 import type { CheckPlan } from '../types.js';
-import { type CanaryBaselines, type FoundBaseline, NO_VERSION } from './canary.js';
+import { type CanaryBaselines, type CanaryStateStore, type FoundBaseline, NO_VERSION } from './canary.js';
 
 /**
  * Baselines in the store: for a version, the newest reviewed one, else the newest provisional one;
@@ -36,6 +36,26 @@ export function storeBaselines(store: Store, now: () => number = Date.now): Cana
         storedAt: now(),
         baseline,
       });
+    },
+  };
+}
+
+/**
+ * A canary runner's per-check state in the store (`canary_states`, migration 9): written after each
+ * run, read when a check first runs (or at the hub's start), so a restarted hub continues its rotation,
+ * autoBaseline recording and drift history.
+ *
+ * @example
+ * const runner = createCanaryRunner({ baselines: storeBaselines(store), state: storeCanaryState(store) });
+ */
+export function storeCanaryState(store: Store, now: () => number = Date.now): CanaryStateStore {
+  return {
+    load: async (checkId) => (await store.canaryState(checkId))?.state,
+    async save(checkId, state) {
+      await store.putCanaryState({ checkId, updatedAt: now(), state: { ...state } });
+    },
+    async remove(checkId) {
+      await store.deleteCanaryState(checkId);
     },
   };
 }

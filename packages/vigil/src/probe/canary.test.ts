@@ -23,7 +23,7 @@ import type { Store } from '../store/types.js';
 import type { CheckPlan, HttpClient, ProbeResult } from '../types.js';
 import { createHttpClient } from '../wire/http.js';
 import { type CanaryRunner, createCanaryRunner } from './canary.js';
-import { importPlanBaselines, storeBaselines } from './canary-baselines.js';
+import { importPlanBaselines, storeBaselines, storeCanaryState } from './canary-baselines.js';
 
 const TOKEN = 'canary-e2e';
 const CHECK = 'credit/canary';
@@ -266,6 +266,46 @@ describe('a new model version', () => {
     } finally {
       server.faults.clear();
       await store.close();
+    }
+  });
+
+  it('autoBaseline progress and the rotation survive a new runner on the same store file (a restarted hub)', async () => {
+    const file = join(dir, 'restart.db');
+    const auto: CheckPlan = {
+      ...plan,
+      canary: { ...(plan.canary as NonNullable<CheckPlan['canary']>), autoBaseline: { repeats: 2 } },
+    };
+    await setFault('version-bump', { version: '4', ms: 0 });
+    try {
+      let store = await openStore(file);
+      let runner = createCanaryRunner({ baselines: storeBaselines(store), state: storeCanaryState(store) });
+      for (let i = 0; i < 2; i++) await runner.run(auto, { client });
+      const sentBefore = runner.lastRun(CHECK)?.cases.sent;
+      await store.close();
+
+      store = await openStore(file);
+      runner = createCanaryRunner({ baselines: storeBaselines(store), state: storeCanaryState(store) });
+      await runner.restore([CHECK]);
+      expect(runner.lastRun(CHECK)?.cases.sent).toEqual(sentBefore);
+      const third = await runner.run(auto, { client });
+      // Run 3 of 6, window 2 (the last 14 cases), not run 1 of 6 at window 0.
+      expect(third.failures[0]?.message).toBe(
+        'no baseline for version "4": recording a provisional baseline (3 of 6 healthy runs)',
+      );
+      expect(runner.lastRun(CHECK)).toMatchObject({
+        runIndex: 2,
+        cases: { sent: CASES.slice(26).map((c) => c.id) },
+      });
+      for (let i = 0; i < 3; i++) await runner.run(auto, { client });
+      expect(
+        (await store.baselines({ checkId: CHECK, status: 'provisional' })).map((b) => b.modelVersion),
+      ).toEqual(['4']);
+      // Removed from the plan: its stored state goes too.
+      runner.forget(CHECK);
+      await expect.poll(() => store.canaryState(CHECK)).toBeUndefined();
+      await store.close();
+    } finally {
+      server.faults.clear();
     }
   });
 

@@ -149,6 +149,40 @@ export interface CanaryRunnerOptions {
   log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
   /** Drift statistics kept per check for the API (newest last). Default 100. */
   historySize?: number;
+  /**
+   * Where each check's state is kept between runs, so that a restarted hub continues (the hub: the
+   * store, `storeCanaryState`). Absent: in memory only. A state that cannot be read or written is
+   * logged and the runner carries on in memory.
+   */
+  state?: CanaryStateStore;
+}
+
+/**
+ * What a canary runner keeps of one check between runs, as stored (JSON): where its rotation is, the
+ * autoBaseline recording in progress, the last run's comparison and the drift statistics over time.
+ * `format` is bumped when the shape changes; a state of another format is dropped (the check starts
+ * over, as a new one would).
+ */
+export interface CanaryStateSnapshot {
+  format: typeof CANARY_STATE_FORMAT;
+  /** The next run's index: its rotation window is `rotationWindow(n, runIndex, maxCasesPerRun)`. */
+  runIndex: number;
+  /** A provisional baseline being recorded (autoBaseline): answers per case id so far. */
+  recording?: { modelVersion: string; runs: number; answers: Record<string, RecordedAnswer[]> };
+  lastRun?: CanaryRunReport;
+  /** Oldest first, at most `historySize`. */
+  history: DriftPoint[];
+}
+
+/** The format of {@link CanaryStateSnapshot} this Vigil writes and reads. */
+export const CANARY_STATE_FORMAT = 1;
+
+/** Where a canary runner keeps its checks' state (see {@link CanaryRunnerOptions.state}). */
+export interface CanaryStateStore {
+  /** The stored state of `checkId` (any JSON: the runner checks its format), or undefined. */
+  load(checkId: string): Promise<unknown>;
+  save(checkId: string, state: CanaryStateSnapshot): Promise<void>;
+  remove(checkId: string): Promise<void>;
 }
 
 /** One drift statistic of one run, for the statistics-over-time view. */
@@ -169,7 +203,13 @@ export interface CanaryRunner {
   lastRun(checkId: string): CanaryRunReport | undefined;
   /** The drift statistics of a check's recent runs, oldest first. */
   history(checkId: string): DriftPoint[];
-  /** Forgets a check (removed from the plan). */
+  /**
+   * Reads the stored state of checks this runner has not seen yet (the hub calls it at start, so the
+   * API shows the last comparison and the drift history before the first run). A run restores its own
+   * check first anyway.
+   */
+  restore(checkIds: Iterable<string>): Promise<void>;
+  /** Forgets a check (removed from the plan), and its stored state. */
   forget(checkId: string): void;
 }
 
@@ -201,8 +241,86 @@ export function createCanaryRunner(options: CanaryRunnerOptions): CanaryRunner {
   const recordings = new Map<string, Recording>();
   const last = new Map<string, CanaryRunReport>();
   const histories = new Map<string, DriftPoint[]>();
+  /** Checks whose stored state was read (or found missing): read once, then kept in memory. */
+  const restored = new Set<string>();
+  const stateStore = options.state;
+
+  async function restoreOne(checkId: string): Promise<void> {
+    if (restored.has(checkId)) return;
+    restored.add(checkId);
+    if (stateStore === undefined) return;
+    let stored: unknown;
+    try {
+      stored = await stateStore.load(checkId);
+    } catch (err) {
+      log(
+        'error',
+        `${checkId}: could not read the canary's stored state, starting over: ${(err as Error).message}`,
+        {
+          checkId,
+        },
+      );
+      return;
+    }
+    if (stored === undefined) return;
+    const snapshot = parseSnapshot(stored);
+    if (snapshot === undefined) {
+      log(
+        'warn',
+        `${checkId}: the canary's stored state is not of format ${CANARY_STATE_FORMAT}; starting over`,
+        {
+          checkId,
+        },
+      );
+      return;
+    }
+    // A run that finished before the read (it cannot: a run restores first) would be newer; keep it.
+    if (!runIndex.has(checkId)) runIndex.set(checkId, snapshot.runIndex);
+    if (snapshot.recording !== undefined && !recordings.has(checkId))
+      recordings.set(checkId, {
+        modelVersion: snapshot.recording.modelVersion,
+        runs: snapshot.recording.runs,
+        answers: new Map(Object.entries(snapshot.recording.answers)),
+      });
+    if (snapshot.lastRun !== undefined && !last.has(checkId)) last.set(checkId, snapshot.lastRun);
+    if (!histories.has(checkId)) histories.set(checkId, snapshot.history.slice(-historySize));
+  }
+
+  async function save(checkId: string): Promise<void> {
+    // Forgotten while the run was under way (removed from the plan): its state goes with it.
+    if (stateStore === undefined || !restored.has(checkId)) return;
+    const recording = recordings.get(checkId);
+    const lastRun = last.get(checkId);
+    const snapshot: CanaryStateSnapshot = {
+      format: CANARY_STATE_FORMAT,
+      runIndex: runIndex.get(checkId) ?? 0,
+      ...(recording !== undefined && {
+        recording: {
+          modelVersion: recording.modelVersion,
+          runs: recording.runs,
+          answers: Object.fromEntries(recording.answers),
+        },
+      }),
+      ...(lastRun !== undefined && { lastRun }),
+      history: histories.get(checkId) ?? [],
+    };
+    try {
+      await stateStore.save(checkId, snapshot);
+    } catch (err) {
+      log('error', `${checkId}: could not store the canary's state: ${(err as Error).message}`, { checkId });
+    }
+  }
 
   async function run(plan: CheckPlan, deps: ProbeDeps): Promise<ProbeResult> {
+    await restoreOne(plan.id);
+    try {
+      return await runCaught(plan, deps);
+    } finally {
+      await save(plan.id);
+    }
+  }
+
+  async function runCaught(plan: CheckPlan, deps: ProbeDeps): Promise<ProbeResult> {
     const startedAt = Date.now();
     const t0 = performance.now();
     const base = {
@@ -429,13 +547,38 @@ export function createCanaryRunner(options: CanaryRunnerOptions): CanaryRunner {
     run,
     lastRun: (checkId) => last.get(checkId),
     history: (checkId) => [...(histories.get(checkId) ?? [])],
+    async restore(checkIds) {
+      for (const id of checkIds) await restoreOne(id);
+    },
     forget(checkId) {
       runIndex.delete(checkId);
       recordings.delete(checkId);
       last.delete(checkId);
       histories.delete(checkId);
+      restored.delete(checkId);
+      stateStore
+        ?.remove(checkId)
+        .catch((err: Error) =>
+          log('error', `${checkId}: could not delete the canary's stored state: ${err.message}`, { checkId }),
+        );
     },
   };
+}
+
+/** A stored state of this format, else undefined (only the fields the runner relies on are checked). */
+function parseSnapshot(stored: unknown): CanaryStateSnapshot | undefined {
+  if (typeof stored !== 'object' || stored === null) return undefined;
+  const s = stored as Partial<CanaryStateSnapshot>;
+  if (s.format !== CANARY_STATE_FORMAT) return undefined;
+  if (typeof s.runIndex !== 'number' || !Number.isInteger(s.runIndex) || s.runIndex < 0) return undefined;
+  if (!Array.isArray(s.history)) return undefined;
+  const r = s.recording;
+  if (
+    r !== undefined &&
+    (typeof r.modelVersion !== 'string' || typeof r.runs !== 'number' || typeof r.answers !== 'object')
+  )
+    return undefined;
+  return s as CanaryStateSnapshot;
 }
 
 /** At most {@link MAX_CANARY_FAILURES} failures, then one counting the rest. */
