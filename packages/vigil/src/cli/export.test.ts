@@ -42,7 +42,8 @@ const vigil = (args: string[], env: Record<string, string> = {}, cwd = ROOT) =>
 /**
  * The config of the promtool scenarios: liveness with the defaults (3 / 1), readiness with its own
  * thresholds (5 / 2), integrity with a startup grace. The target's labels include one Vigil sets
- * itself (`severity`, left out) and one with template braces (kept literally).
+ * itself (`severity`, left out) and one with template braces (kept literally). A canary with the
+ * defaults (its six rules, then its drift and no-baseline rules).
  */
 const CONFIG = `
 region: eu-west
@@ -60,6 +61,9 @@ targets:
         interval: 30s
         startupGrace: 1m
         request: { inputs: [{ name: features, shape: [1, 2], datatype: FP32, data: [0.3, 0.1] }] }
+      canary:
+        cases:
+          - { id: a, request: { inputs: [{ name: features, shape: [1, 2], datatype: FP32, data: [0.3, 0.1] }] } }
 `;
 
 let dir: string;
@@ -70,7 +74,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('vigil export prometheus-rules', () => {
-  it('prints a rule file to stdout: a hub group, then six rules per check with its own threshold', async () => {
+  it('prints a rule file to stdout: a hub group, then six rules per check with its own threshold, two more per canary', async () => {
     const run = await vigil(['export', 'prometheus-rules', '-c', join(dir, 'vigil.yaml')]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
@@ -80,14 +84,18 @@ describe('vigil export prometheus-rules', () => {
       ['vigil', ['VigilHubDown']],
       [
         'vigil/credit-scorer',
-        ['liveness', 'readiness', 'integrity'].flatMap(() => [
-          'VigilCheckUnhealthy',
-          'VigilCheckDegraded',
-          'VigilCheckFlapping',
-          'VigilCheckStale',
-          'VigilCheckNotProbing',
-          'VigilCheckNotProbing',
-        ]),
+        [
+          ...['liveness', 'readiness', 'integrity', 'canary'].flatMap(() => [
+            'VigilCheckUnhealthy',
+            'VigilCheckDegraded',
+            'VigilCheckFlapping',
+            'VigilCheckStale',
+            'VigilCheckNotProbing',
+            'VigilCheckNotProbing',
+          ]),
+          'VigilCanaryDrift',
+          'VigilCanaryNoBaseline',
+        ],
       ],
     ]);
     const rules = file.groups[1]?.rules ?? [];
@@ -132,6 +140,14 @@ describe('vigil export prometheus-rules', () => {
       for: '5m',
       labels: { severity: 'warning', target: 'credit-scorer', check: 'integrity', reason: 'absent' },
     });
+    // The canary's drift: held for (degradedThreshold − 1) × interval = 2 × 10s.
+    expect(rules[24]).toMatchObject({
+      alert: 'VigilCanaryDrift',
+      expr: 'max without (instance) (vigil_canary_condition{job="vigil",target="credit-scorer",check="canary",condition=~"drift|corrupt"} == 1)',
+      for: '20s',
+      labels: { severity: 'warning', check: 'canary' },
+    });
+    expect(rules[25]?.for).toBeUndefined();
   });
 
   it('uses --job in every selector', async () => {
@@ -151,18 +167,17 @@ describe('vigil export prometheus-rules', () => {
     expect(exprs.every((e) => e.includes('job="vigil-eu"'))).toBe(true);
   });
 
-  it('writes -o FILE, says how many rules, and notes the canary checks it skips', async () => {
+  it('writes -o FILE and says how many rules, canaries included', async () => {
     const out = join(dir, 'oip-v2.rules.yml');
     const config = join(FIXTURES, 'good', 'oip-v2.yaml');
     const run = await vigil(['export', 'prometheus-rules', '-c', config, '-o', out], FIXTURE_ENV);
     expect(run).toEqual({
       code: 0,
-      stdout: `${out}: 19 alerting rules for 3 checks of ${config}\n`,
-      stderr:
-        'note: credit-scorer/canary: no rules: Prometheus rules for canary checks are not exported yet\n',
+      stdout: `${out}: 27 alerting rules for 4 checks of ${config}\n`,
+      stderr: '',
     });
     const file = parse(readFileSync(out, 'utf8')) as RuleFile;
-    expect(file.groups.flatMap((g) => g.rules)).toHaveLength(19);
+    expect(file.groups.flatMap((g) => g.rules)).toHaveLength(27);
   });
 
   it('prints every diagnostic on its own line to stderr and exits 2 for an invalid config', async () => {
@@ -199,7 +214,7 @@ if (!hasPromtool && !requireAll) {
   console.warn('skipping the promtool rule tests: promtool is not on PATH (Debian package "prometheus")');
 }
 
-type Check = 'liveness' | 'readiness' | 'integrity';
+type Check = 'liveness' | 'readiness' | 'integrity' | 'canary';
 
 /**
  * A series as the hub exports it (metrics/metrics.ts, default level), scraped as job `vigil`. The
@@ -485,9 +500,10 @@ const SCENARIOS: Scenario[] = [
     name: 'warns when a check has no series at all for its window while a hub is up',
     input_series: [
       { series: 'up{job="vigil",instance="hub:7979"}', values: '1x60' },
-      // Liveness and readiness are probed; integrity never finished a probe, so it exports nothing.
+      // Liveness, readiness and the canary are probed; integrity never finished a probe, so it exports nothing.
       series('vigil_probes_total', 'liveness', '0+1x60'),
       series('vigil_probes_total', 'readiness', '0+1x60'),
+      series('vigil_probes_total', 'canary', '0+1x60'),
     ],
     alert_rule_test: [
       none('290s', 'VigilCheckNotProbing'),
@@ -528,6 +544,7 @@ const SCENARIOS: Scenario[] = [
       { series: 'up{job="vigil",instance="hub:7979"}', values: '1x60' },
       series('vigil_probes_total', 'liveness', '0+1x60'),
       series('vigil_probes_total', 'readiness', '0+1x60'),
+      series('vigil_probes_total', 'canary', '0+1x60'),
       // Added to the config two minutes in: no series until its first probe.
       series('vigil_probes_total', 'integrity', '_x12 1+1x48'),
     ],
@@ -557,6 +574,63 @@ const SCENARIOS: Scenario[] = [
           },
         ],
       },
+    ],
+  },
+  {
+    name: 'warns of canary drift once 3 consecutive runs found it, with the condition',
+    input_series: [
+      series('vigil_canary_condition', 'canary', '_ 1 1 1 1', ',condition="drift"'),
+      series('vigil_check_state', 'canary', '1 1 1 1 1', ',state="degraded"'),
+    ],
+    alert_rule_test: [
+      none('20s', 'VigilCanaryDrift'),
+      {
+        eval_time: '30s',
+        alertname: 'VigilCanaryDrift',
+        exp_alerts: [
+          {
+            exp_labels: alertLabels('canary', 'warning', { condition: 'drift' }),
+            exp_annotations: {
+              summary:
+                "credit-scorer/canary: the model's answers drifted from its baseline in eu-west (drift)",
+              description:
+                'Condition drift: the answers differ from the baseline of the model version served beyond tolerance ' +
+                '(drift) or are corrupt (corrupt), in 3 consecutive runs (one every 10s). The check page lists each ' +
+                'case and output, baseline against now, and the drift statistics.',
+            },
+          },
+        ],
+      },
+      none('30s', 'VigilCanaryNoBaseline'),
+    ],
+  },
+  {
+    name: 'raises no drift alert for 2 drifting canary runs then a passing one',
+    input_series: [series('vigil_canary_condition', 'canary', '_ 1 1 stale _ _', ',condition="corrupt"')],
+    alert_rule_test: [none('30s', 'VigilCanaryDrift'), none('50s', 'VigilCanaryDrift')],
+  },
+  {
+    name: 'warns at once when the version served has no baseline',
+    input_series: [series('vigil_canary_condition', 'canary', '_ 1 1', ',condition="no_baseline"')],
+    alert_rule_test: [
+      none('0s', 'VigilCanaryNoBaseline'),
+      {
+        eval_time: '10s',
+        alertname: 'VigilCanaryNoBaseline',
+        exp_alerts: [
+          {
+            exp_labels: alertLabels('canary', 'warning'),
+            exp_annotations: {
+              summary: 'credit-scorer/canary: no baseline for the model version served in eu-west',
+              description:
+                'The model serves a version credit-scorer/canary has no baseline for, so the canary compares ' +
+                'nothing: record one (vigil baseline record), or promote the provisional one autoBaseline recorded ' +
+                '(vigil baseline promote).',
+            },
+          },
+        ],
+      },
+      none('10s', 'VigilCanaryDrift'),
     ],
   },
   {

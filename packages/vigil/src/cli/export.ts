@@ -20,13 +20,16 @@ import type { CheckPlan } from '../types.js';
 import { VERSION } from '../version.js';
 
 /**
- * Names of the exported alerts: Vigil's own three ({@link ALERT_NAMES}, the names its notifiers send,
- * so Alertmanager routes and silences work for either source) and two about Vigil itself.
+ * Names of the exported alerts: Vigil's own ({@link ALERT_NAMES}, the names its notifiers send, so
+ * Alertmanager routes and silences work for either source), two about Vigil itself, and two that say
+ * why a canary check is degraded (its model drifted, or the version served has no baseline).
  */
 export const RULE_ALERT_NAMES = {
   ...ALERT_NAMES,
   notProbing: 'VigilCheckNotProbing',
   hubDown: 'VigilHubDown',
+  canaryDrift: 'VigilCanaryDrift',
+  canaryNoBaseline: 'VigilCanaryNoBaseline',
 } as const;
 
 type RuleAlert = keyof typeof RULE_ALERT_NAMES;
@@ -34,7 +37,9 @@ type RuleAlert = keyof typeof RULE_ALERT_NAMES;
 /**
  * Severity of each exported alert: Vigil's hierarchy (DESIGN.md, "severity"; `ALERT_SEVERITY` in
  * alerting/alerts.ts): unhealthy pages, degraded and flapping warn. A hub nobody can scrape pages too,
- * since while it lasts no check alert can fire; one check the hub stopped probing warns.
+ * since while it lasts no check alert can fire; one check the hub stopped probing warns. The canary
+ * alerts warn, as drift does in Vigil by default (issue 17: drift is `degraded`); corrupt answers
+ * page through `VigilCheckUnhealthy` once `failureThreshold` runs failed, as in Vigil.
  */
 export const RULE_SEVERITY: Readonly<Record<RuleAlert, Severity>> = {
   unhealthy: 'critical',
@@ -43,6 +48,8 @@ export const RULE_SEVERITY: Readonly<Record<RuleAlert, Severity>> = {
   stale: 'warning',
   notProbing: 'warning',
   hubDown: 'critical',
+  canaryDrift: 'warning',
+  canaryNoBaseline: 'warning',
 };
 
 /**
@@ -101,8 +108,9 @@ export interface PrometheusRulesOptions {
 /**
  * Prometheus alerting rules equivalent to Vigil's own alerts (alerting/alerts.ts) for the checks of
  * `plans`: a group `vigil` with {@link RULE_ALERT_NAMES}`.hubDown`, then a group `vigil/<target>` per
- * target with six rules per check (five without flapping detection). Canary checks get none: the hub does not run them yet, so they
- * have no metrics (see `isProbeable`).
+ * target with six rules per check (five without flapping detection), and two more per canary check
+ * ({@link canaryRules}). Traffic checks (`<target>/traffic:<router>`) get none: the router's own
+ * figures are their source, not the hub's probes.
  *
  * Thresholds are `defaultThresholds(plan)` (evaluate/thresholds.ts), what the hub applies:
  * `failureThreshold` / `successThreshold` from the config (check, else target, else `defaults`, else
@@ -176,14 +184,18 @@ export function buildPrometheusRules(
   const groups: RuleGroup[] = [{ name: 'vigil', rules: [hubDownRule(job)] }];
   const byTarget = new Map<string, AlertingRule[]>();
   for (const plan of plans) {
-    if (!isProbeable(plan)) continue;
+    if (!hasRules(plan)) continue;
     const rules = byTarget.get(plan.target.name) ?? [];
     rules.push(...checkRules(plan, job));
+    if (plan.kind === 'canary') rules.push(...canaryRules(plan, job));
     byTarget.set(plan.target.name, rules);
   }
   for (const [target, rules] of byTarget) groups.push({ name: `vigil/${target}`, rules });
   return { groups };
 }
+
+/** Whether a plan gets rules: every check the hub probes, canaries included (not traffic checks). */
+const hasRules = (plan: CheckPlan): boolean => isProbeable(plan) || plan.kind === 'canary';
 
 /**
  * A rule file as YAML text (the `yaml` package; long expressions as literal blocks), with `header`
@@ -372,6 +384,55 @@ function checkRules(plan: CheckPlan, job: string): AlertingRule[] {
   return rules;
 }
 
+/**
+ * The two rules of a canary check beyond its six, from `vigil_canary_condition` (metrics/metrics.ts:
+ * present, valued 1, while the last canary run found the condition; METRICS.md):
+ * - `VigilCanaryDrift` (warning): the condition is `drift` or `corrupt` (label `condition` says which),
+ *   held for `(degradedThreshold − 1) × interval` when that is more than 0. The gauge holds the last
+ *   run's finding until the next run, so a condition present throughout that span was found by
+ *   `degradedThreshold` consecutive runs — Vigil's own test for `degraded` — give or take the
+ *   scheduler's spread and a scrape.
+ * - `VigilCanaryNoBaseline` (warning): the version served has no baseline (`no_baseline`), so the
+ *   canary compares nothing; at the first evaluation that sees it, as Vigil reports it at once
+ *   (`no baseline for version "2"`): a new version is not a blip.
+ */
+function canaryRules(plan: CheckPlan, job: string): AlertingRule[] {
+  const t = defaultThresholds(plan);
+  const condition = (matcher: string) =>
+    `${selector('vigil_canary_condition', { job, target: plan.target.name, check: plan.kind }).slice(0, -1)},condition${matcher}}`;
+  const id = literal(plan.id);
+  const where = 'in {{ $labels.region }}';
+  const holdMs = (t.degradedThreshold - 1) * plan.intervalMs;
+  const drift: AlertingRule = {
+    alert: RULE_ALERT_NAMES.canaryDrift,
+    expr: `max without (instance) (${condition('=~"drift|corrupt"')} == 1)`,
+    ...(holdMs > 0 && { for: formatPromDuration(holdMs) }),
+    labels: rulesLabels(plan, 'canaryDrift'),
+    annotations: {
+      summary: `${id}: the model's answers drifted from its baseline ${where} ({{ $labels.condition }})`,
+      description:
+        'Condition {{ $labels.condition }}: the answers differ from the baseline of the model version served ' +
+        `beyond tolerance (drift) or are corrupt (corrupt), in ${plural(t.degradedThreshold, 'consecutive run')} ` +
+        `(one every ${formatPromDuration(plan.intervalMs)}). ` +
+        'The check page lists each case and output, baseline against now, and the drift statistics.',
+    },
+  };
+  return [
+    drift,
+    {
+      alert: RULE_ALERT_NAMES.canaryNoBaseline,
+      expr: `max without (instance, condition) (${condition('="no_baseline"')} == 1)`,
+      labels: rulesLabels(plan, 'canaryNoBaseline'),
+      annotations: {
+        summary: `${id}: no baseline for the model version served ${where}`,
+        description:
+          `The model serves a version ${id} has no baseline for, so the canary compares nothing: record one ` +
+          '(vigil baseline record), or promote the provisional one autoBaseline recorded (vigil baseline promote).',
+      },
+    },
+  ];
+}
+
 function hubDownRule(job: string): AlertingRule {
   const up = literal(selector('up', { job }));
   return {
@@ -401,12 +462,6 @@ async function exportPrometheusRules(opts: ExportOptions): Promise<number> {
     process.stderr.write(`${loaded.diagnostics.join('\n')}\n`);
     return 2;
   }
-  for (const plan of loaded.plan) {
-    if (!isProbeable(plan))
-      process.stderr.write(
-        `note: ${plan.id}: no rules: Prometheus rules for canary checks are not exported yet\n`,
-      );
-  }
   const file = buildPrometheusRules(loaded.plan, { job: opts.job });
   const header =
     ` Prometheus alerting rules for the Vigil checks in ${opts.config}, by \`vigil export prometheus-rules\`\n` +
@@ -429,7 +484,7 @@ async function exportPrometheusRules(opts: ExportOptions): Promise<number> {
     );
   }
   const rules = file.groups.reduce((n, g) => n + g.rules.length, 0);
-  const checks = loaded.plan.filter(isProbeable).length;
+  const checks = loaded.plan.filter(hasRules).length;
   process.stdout.write(
     `${opts.output}: ${plural(rules, 'alerting rule')} for ${plural(checks, 'check')} of ${opts.config}\n`,
   );
@@ -440,7 +495,7 @@ async function exportPrometheusRules(opts: ExportOptions): Promise<number> {
  * Adds `vigil export` with one subcommand, `prometheus-rules`: loads the config as `vigil run` would
  * and prints {@link buildPrometheusRules}' rule file (YAML) to stdout, or writes it to `-o FILE` and
  * prints `FILE: N alerting rules for M checks of CONFIG`. `--job NAME` (default `vigil`) is the
- * Prometheus job that scrapes the hub. Canary checks are skipped with a note on stderr.
+ * Prometheus job that scrapes the hub.
  *
  * Exit codes: 0 written; 2 invalid or unreadable config (each diagnostic on its own line on stderr,
  * as `vigil validate`), or a usage error such as an unwritable `-o` (`VIGIL_ERR_USAGE`).

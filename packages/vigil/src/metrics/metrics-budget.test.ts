@@ -103,6 +103,26 @@ async function everything(level: MetricsLevel): Promise<string> {
   metrics.observeDeferral(plan, 'local', true);
   // Adaptive latency thresholds: only checks with `auto` levels have them.
   metrics.observeLatencyThresholds(plan, { degradedMs: 150, failedMs: 200 });
+  // A canary run that found drift: only canary checks have a condition.
+  const canary: CheckPlan = { ...benchPlan(4), id: 'model-4/canary', kind: 'canary' };
+  metrics.observeResult(
+    canary,
+    failedResult({
+      checkId: canary.id,
+      check: 'canary',
+      region: 'local',
+      failures: [
+        {
+          assertion: 'canary',
+          operator: 'psi',
+          expected: '< 0.25',
+          actual: '0.4',
+          message: 'PSI',
+          level: 'drift',
+        } as never,
+      ],
+    }),
+  );
   // A streamed LLM answer: the stream families exist only for checks like it.
   const llm = benchPlan(2);
   const stream = {
@@ -233,6 +253,15 @@ describe('METRICS.md, the metrics budget', () => {
       metrics.observeDeferral(plan, 'local', true);
       expect(perCheck(await metrics.render())).toBe(
         budgetOf('series per (check, region), at most (while it flaps and is deferred)'),
+      );
+      // A canary's worst run: corrupt answers beside drift, one condition series (the worst).
+      const corrupt = { assertion: 'canary', expected: '', actual: '', message: '', level: 'corrupt' };
+      const drift = { ...corrupt, level: 'drift' };
+      metrics.observeResult(plan, failedResult({ ...base, failures: [drift, corrupt] as never }));
+      expect(perCheck(await metrics.render())).toBe(
+        kind === 'canary'
+          ? budgetOf('series per canary (check, region), at most (also while its last run found a condition)')
+          : budgetOf('series per (check, region), at most (while it flaps and is deferred)'),
       );
       // The detail level has the stream's timings.
       const detail = createMetrics({ defaultMetrics: false, level: 'detail' });

@@ -255,6 +255,11 @@ const INITIAL_TRANSITION_EXTRAS = INITIAL_TRANSITION_STATES.map(toExtra);
 const STREAM_TTFT = extraLabel('phase', 'ttft');
 const LEVEL_DEGRADED = extraLabel('level', 'degraded');
 const LEVEL_FAILED = extraLabel('level', 'failed');
+const CANARY_CONDITION_EXTRAS = {
+  drift: extraLabel('condition', 'drift'),
+  corrupt: extraLabel('condition', 'corrupt'),
+  no_baseline: extraLabel('condition', 'no_baseline'),
+} as const;
 const STREAM_GAP = extraLabel('phase', 'max_token_gap');
 const STREAM_TOTAL = extraLabel('phase', 'total');
 
@@ -283,6 +288,8 @@ class CheckSeries {
   stream: StreamTimings | undefined;
   /** Adaptive latency thresholds in effect, in ms (adaptive checks only; absent level: none yet). */
   latencyThresholds: { degradedMs?: number; failedMs?: number } | undefined;
+  /** What the last canary run found (canary checks only): `vigil_canary_condition`. */
+  canaryCondition: CanaryCondition | undefined;
 
   constructor(plan: CheckPlan, region: string) {
     this.region = region;
@@ -470,6 +477,15 @@ const FAMILIES: readonly Family[] = [
       if (t.failedMs !== undefined) out.sample(LEVEL_FAILED, msToSeconds(t.failedMs));
     },
   },
+  {
+    name: 'vigil_canary_condition',
+    help: 'Present, valued 1, while the last canary run found drift beyond tolerance (drift), corrupt answers (corrupt) or no baseline for the served model version (no_baseline); absent otherwise and for other checks.',
+    type: 'gauge',
+    level: 'default',
+    labels: withCheckLabels('condition'),
+    write: (s, out) =>
+      s.canaryCondition !== undefined && out.sample(CANARY_CONDITION_EXTRAS[s.canaryCondition], 1),
+  },
   counterFamily('default', 'vigil_probes_total', 'Probes run, whatever their outcome.', PROBES),
   {
     name: 'vigil_stream_duration_seconds',
@@ -615,6 +631,27 @@ function sameLabels(a: CheckPlan, b: CheckPlan): boolean {
   return a.target.name === b.target.name && a.kind === b.kind;
 }
 
+/** What a canary run found, as `vigil_canary_condition{condition}` says it. */
+export type CanaryCondition = 'drift' | 'corrupt' | 'no_baseline';
+
+/**
+ * The condition of a canary run's result, the worst one when several: `no_baseline` when the served
+ * version had no baseline (failure operator `baseline`), else `corrupt` when any failure is of level
+ * `corrupt`, else `drift` when any is of level `drift` (`canary/compare.ts` `CanaryFailure.level`; the
+ * runner lists corrupt failures first, so the cap on listed failures keeps them). Undefined for a run
+ * that passed or got no answer to compare (that is the check's failure, not the model's).
+ */
+export function canaryCondition(result: ProbeResult): CanaryCondition | undefined {
+  let found: CanaryCondition | undefined;
+  for (const f of result.failures) {
+    if (f.operator === 'baseline') return 'no_baseline';
+    const level = (f as { level?: unknown }).level;
+    if (level === 'corrupt') found = 'corrupt';
+    else if (level === 'drift' && found === undefined) found = 'drift';
+  }
+  return found;
+}
+
 /**
  * Creates Vigil's metrics with a prom-client registry of their own (never prom-client's global one),
  * holding prom-client's process metrics unless `options.defaultMetrics` is false.
@@ -734,6 +771,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     observeResult(plan, result) {
       const series = seriesOf(plan, result.region);
       series.setLastResult(result);
+      if (plan.kind === 'canary') series.canaryCondition = canaryCondition(result);
       series.countProbe(result.outcome);
       if (result.error !== undefined) series.countError(result.error.code);
     },

@@ -427,7 +427,11 @@ export function createCanaryRunner(options: CanaryRunnerOptions): CanaryRunner {
     report.verdict = verdict;
     remember(plan.id, base.startedAt, verdict);
     result.outcome = verdict.outcome;
-    result.failures = cap(verdict.failures);
+    // Corrupt answers first: the cap keeps them, and the condition read from the result sees them.
+    result.failures = cap([
+      ...verdict.failures.filter((f) => f.level === 'corrupt'),
+      ...verdict.failures.filter((f) => f.level !== 'corrupt'),
+    ]);
     if (found.status === 'provisional') {
       result.notes = [
         `compared with a provisional baseline of version ${JSON.stringify(modelVersion)} (recorded automatically; review it and run vigil baseline promote)`,
