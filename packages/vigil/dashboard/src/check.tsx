@@ -213,9 +213,15 @@ function Facts({ info, status }: { info: CheckInfo; status: Omit<CheckStatus, 'l
       <dd>
         unhealthy after {plural(info.failureThreshold, 'failure')}, healthy after{' '}
         {plural(info.successThreshold, 'pass', 'passes')}
-        {info.degradedMs !== undefined && <>; degraded at {formatMs(info.degradedMs)}</>}
-        {info.failedMs !== undefined && <>; failed at {formatMs(info.failedMs)}</>}
       </dd>
+      {(info.degradedMs !== undefined || info.failedMs !== undefined || info.adaptiveLatency) && (
+        <>
+          <dt>Latency thresholds</dt>
+          <dd data-latency-thresholds={info.adaptiveLatency ? 'adaptive' : 'static'}>
+            <LatencyThresholds info={info} />
+          </dd>
+        </>
+      )}
       {Object.keys(info.labels).length > 0 && (
         <>
           <dt>Labels</dt>
@@ -227,6 +233,43 @@ function Facts({ info, status }: { info: CheckInfo; status: Omit<CheckStatus, 'l
         </>
       )}
     </dl>
+  );
+}
+
+/** Where an adaptive threshold came from, in words (hub/types.ts `CheckInfo.adaptiveLatency`). */
+const SOURCE_TEXT: Readonly<Record<string, string>> = {
+  config: 'set in the config',
+  baseline: "from the served version's reviewed baseline",
+  history: 'from its own recent passing probes',
+  none: 'no basis yet',
+};
+
+/**
+ * The latency thresholds in effect: each level's value, and for adaptive (`auto`) ones where it came
+ * from and the quantile and sample count behind it.
+ */
+function LatencyThresholds({ info }: { info: CheckInfo }) {
+  const adaptive = info.adaptiveLatency;
+  const level = (name: string, ms: number | undefined, source: string | undefined) => (
+    <span data-level={name} data-source={source ?? 'config'}>
+      {name} {ms === undefined ? 'not set' : `at ${formatMs(ms)}`}
+      {adaptive && source !== undefined && ` (${SOURCE_TEXT[source] ?? source})`}
+    </span>
+  );
+  return (
+    <>
+      {level('degraded', info.degradedMs, adaptive?.source.degradedMs)};{' '}
+      {level('failed', info.failedMs, adaptive?.source.failedMs)}
+      {adaptive?.basisMs !== undefined && (
+        <>
+          ; basis {formatMs(adaptive.basisMs)}
+          {adaptive.samples !== undefined && <> over {plural(adaptive.samples, 'duration')}</>}
+        </>
+      )}
+      {adaptive && adaptive.basisMs === undefined && adaptive.samples !== undefined && (
+        <>; {plural(adaptive.samples, 'duration')} so far</>
+      )}
+    </>
   );
 }
 
@@ -514,7 +557,7 @@ function CanaryPanel({ checkId, version }: { checkId: string; version: number })
       {error && <p class="error">{error}</p>}
       {!run && !error && <p>No run yet.</p>}
       {run && (
-        <p>
+        <p data-baseline-version={run.baseline?.modelVersion} data-baseline-status={run.baseline?.status}>
           Run {run.runIndex + 1} at {formatTime(run.at)}: {run.cases.sent.length} of {run.cases.total} cases,
           model version {run.modelVersion === '' ? '(none reported)' : run.modelVersion};{' '}
           {run.baseline
@@ -568,7 +611,7 @@ function CanaryPanel({ checkId, version }: { checkId: string; version: number })
             </thead>
             <tbody>
               {[...series].map(([key, s]) => (
-                <tr key={key}>
+                <tr key={key} data-drift-statistic={key}>
                   <td>{key}</td>
                   <td>{show(s.bound)}</td>
                   <td>
