@@ -158,7 +158,7 @@ targets:
         /^degraded at [\d.]+ m?s \(from the served version's reviewed baseline\); failed at [\d.]+ m?s \(from the served version's reviewed baseline\); basis [\d.]+ m?s over 24 durations$/,
       );
       const info = hub.checkInfo('credit-scorer/integrity') as CheckInfo;
-        expect(info.degradedMs).toBeGreaterThanOrEqual(50);
+      expect(info.degradedMs).toBeGreaterThanOrEqual(50);
       await page.screenshot({
         path: join(ARTIFACTS, 'dashboard-check-adaptive-thresholds.png'),
         fullPage: true,
