@@ -390,6 +390,13 @@ export type Quorum = { kind: 'majority' } | { kind: 'all' } | { kind: 'count'; n
 /** Checkly's scheduling strategies across regions. */
 export type RegionScheduling = 'parallel' | 'round-robin';
 
+/** A canary's rule for one output (or all of them): `canary/compare.ts` `OutputRule`, as the config writes it. */
+export interface CanaryOutputRule {
+  tolerance?: { abs?: number; rel?: number };
+  text?: { mode?: 'exact' | 'normalised' | 'similarity'; minSimilarity?: number };
+  minOverlap?: number;
+}
+
 /**
  * A canary check's plan (`checks.canary` in the config). Comparison and statistics are
  * `canary/compare.ts`'s; this is what the config chose.
@@ -409,6 +416,12 @@ export interface CanaryPlan {
    * times), `repeats` = answers per case (default 3).
    */
   autoBaseline?: { runs?: number; repeats?: number };
+  /** How text outputs are compared (`canary/compare.ts` `OutputRule.text`); absent: its defaults. */
+  text?: CanaryOutputRule['text'];
+  /** Least overlap of a top-k output with the baseline row; absent: the recorded repeats' lowest. */
+  minOverlap?: number;
+  /** Rules for one output by name, over the rules above. */
+  outputs?: Readonly<Record<string, CanaryOutputRule>>;
   /** More than this share of compared labels flipped is a corrupt answer. Default 0.5. */
   maxLabelFlipShare?: number;
   /** What drift (default `degraded`) and corrupt answers (default `fail`) make a run. */

@@ -60,6 +60,32 @@ describe('canary config', () => {
     });
   });
 
+  it('takes text, top-k and per-output comparison rules into the plan, and rejects a bad one with its path', async () => {
+    const loaded = await load(
+      `        cases: [${row('a')}]
+        text: { mode: normalised }
+        minOverlap: 0.5
+        outputs:
+          probability: { tolerance: { abs: 0.02 } }
+          answer: { text: { mode: similarity, minSimilarity: 0.8 } }`,
+    );
+    expect(loaded.ok, loaded.ok ? '' : loaded.diagnostics.join('\n')).toBe(true);
+    if (!loaded.ok) return;
+    expect(loaded.plan.find((p) => p.kind === 'canary')?.canary).toMatchObject({
+      text: { mode: 'normalised' },
+      minOverlap: 0.5,
+      outputs: {
+        probability: { tolerance: { abs: 0.02 } },
+        answer: { text: { mode: 'similarity', minSimilarity: 0.8 } },
+      },
+    });
+    const bad = await load(`        cases: [${row('a')}]
+        outputs: { answer: { text: { mode: fuzzy } } }`);
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(bad.diagnostics.join('\n')).toMatch(/targets\[0\]\.checks\.canary\.outputs\.answer\.text\.mode/);
+  });
+
   it('takes `request` alone as the one case "request", 16 cases per run by default', async () => {
     const loaded = await load(
       '        request: { inputs: [{ name: features, shape: [1, 2], datatype: FP32, data: [1, 2] }] }',

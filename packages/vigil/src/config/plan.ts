@@ -285,6 +285,12 @@ function toCanaryPlan(check: CheckSpec, id: string): CanaryPlan {
   if (check.tolerance !== undefined) canary.tolerance = { ...check.tolerance };
   if (check.autoBaseline === true) canary.autoBaseline = {};
   else if (typeof check.autoBaseline === 'object') canary.autoBaseline = { ...check.autoBaseline };
+  if (check.text !== undefined) canary.text = { ...check.text };
+  if (check.minOverlap !== undefined) canary.minOverlap = check.minOverlap;
+  if (check.outputs !== undefined)
+    canary.outputs = Object.fromEntries(
+      Object.entries(check.outputs).map(([name, rule]) => [name, { ...rule }]),
+    );
   if (check.maxLabelFlipShare !== undefined) canary.maxLabelFlipShare = check.maxLabelFlipShare;
   if (check.outcomes !== undefined) canary.outcomes = { ...check.outcomes };
   return canary;

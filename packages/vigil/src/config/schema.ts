@@ -382,6 +382,39 @@ const livenessShape = {
 
 const outcomeLevel = z.enum(['degraded', 'fail']);
 
+const toleranceSchema = z.strictObject({
+  abs: z.number().min(0).optional().describe('Absolute difference allowed per value.'),
+  rel: z.number().min(0).optional().describe('Relative difference allowed per value (0.01 = 1%).'),
+});
+
+/** How text outputs are compared (canary/compare.ts `OutputRule.text`). */
+const textRuleSchema = z
+  .strictObject({
+    mode: z
+      .enum(['exact', 'normalised', 'similarity'])
+      .optional()
+      .describe(
+        'exact: equal; normalised: equal once case, spacing and Unicode form are normalised; similarity (default): at least minSimilarity.',
+      ),
+    minSimilarity: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe(
+        'Least similarity with the baseline answer (0–1). Default min(0.9, the lowest similarity among the recorded repeats).',
+      ),
+  })
+  .describe('How text outputs (LLM answers) are compared with the baseline.');
+
+const minOverlapSchema = z
+  .number()
+  .min(0)
+  .max(1)
+  .describe(
+    'Least overlap of a top-k output with the baseline row (0–1). Default: the lowest overlap among the recorded repeats.',
+  );
+
 const canaryShape = {
   baseline: z
     .string({ error: `expected a file path, got ${GOT}` })
@@ -397,15 +430,24 @@ const canaryShape = {
     .describe(
       'Cases sent per run (default 16); a larger set rotates, every case sent within ceil(n / maxCasesPerRun) runs.',
     ),
-  tolerance: z
-    .strictObject({
-      abs: z.number().min(0).optional().describe('Absolute difference allowed per value.'),
-      rel: z.number().min(0).optional().describe('Relative difference allowed per value (0.01 = 1%).'),
-    })
+  tolerance: toleranceSchema
     .optional()
     .describe(
       "Allowed difference of every number from the baseline. Default: derived from the baseline's recorded spread, with a float32 floor.",
     ),
+  text: textRuleSchema.optional(),
+  minOverlap: minOverlapSchema.optional(),
+  outputs: z
+    .record(
+      z.string().min(1),
+      z.strictObject({
+        tolerance: toleranceSchema.optional().describe("Allowed difference of this output's numbers."),
+        text: textRuleSchema.optional(),
+        minOverlap: minOverlapSchema.optional(),
+      }),
+    )
+    .optional()
+    .describe('Rules for one output by name (e.g. text: { text: { mode: exact } }), over the rules above.'),
   autoBaseline: z
     .union([
       z.boolean(),

@@ -101,6 +101,21 @@ describe('a canary of LLM answers against an OpenAI-compatible server', () => {
       expect(normalised.failures).toEqual([]);
       expect(normalised.outcome).toBe('pass');
 
+      // The same answer under `text: { mode: exact }` (per output) is drift.
+      const exact: CheckPlan = {
+        ...plan,
+        canary: {
+          ...(plan.canary as NonNullable<CheckPlan['canary']>),
+          outputs: { text: { text: { mode: 'exact' } } },
+        },
+      };
+      const strict = await runner.run(exact, { client });
+      expect(strict.outcome).toBe('degraded');
+      expect(strict.failures.map((f) => f.message.slice(0, f.message.indexOf(':')))).toEqual([
+        'case "capital"',
+        'case "capital-again"',
+      ]);
+
       fake.state.text = 'I cannot help with that request.';
       const other = await run();
       expect(other.outcome).toBe('degraded');

@@ -119,6 +119,9 @@ export function reportedVersion(observations: readonly CaseObservation[], config
 export function compareOptions(canary: CanaryPlan): CanaryCompareOptions {
   const options: CanaryCompareOptions = {};
   if (canary.tolerance !== undefined) options.tolerance = canary.tolerance;
+  if (canary.text !== undefined) options.text = canary.text;
+  if (canary.minOverlap !== undefined) options.minOverlap = canary.minOverlap;
+  if (canary.outputs !== undefined) options.outputs = canary.outputs;
   if (canary.maxLabelFlipShare !== undefined) options.maxLabelFlipShare = canary.maxLabelFlipShare;
   if (canary.outcomes !== undefined) options.outcomes = canary.outcomes;
   return options;
