@@ -11,7 +11,9 @@ import type { Command } from 'commander';
 import { Document } from 'yaml';
 import { ALERT_NAMES } from '../alerting/alerts.js';
 import type { Severity } from '../alerting/types.js';
-import { loadConfig } from '../config/index.js';
+import { loadConfig, type VigilConfig } from '../config/index.js';
+import { buildTrafficPlan } from '../config/plan.js';
+import { failoverAtMsOf } from '../config/routers.js';
 import { UsageError } from '../errors.js';
 import { defaultThresholds, FLAP_WINDOW_CHECKS, MIN_FLAP_WINDOW_MS } from '../evaluate/index.js';
 import { STALE_INTERVALS } from '../hub/watchdog.js';
@@ -30,6 +32,10 @@ export const RULE_ALERT_NAMES = {
   hubDown: 'VigilHubDown',
   canaryDrift: 'VigilCanaryDrift',
   canaryNoBaseline: 'VigilCanaryNoBaseline',
+  routerDown: 'VigilRouterDown',
+  routerFailover: 'VigilRouterFailover',
+  routerEjection: 'VigilRouterEjection',
+  routerDeadlineMissed: 'VigilRouterDeadlineMissed',
 } as const;
 
 type RuleAlert = keyof typeof RULE_ALERT_NAMES;
@@ -50,7 +56,20 @@ export const RULE_SEVERITY: Readonly<Record<RuleAlert, Severity>> = {
   hubDown: 'critical',
   canaryDrift: 'warning',
   canaryNoBaseline: 'warning',
+  // A router is in the callers' data path: none up is an outage of every route behind it.
+  routerDown: 'critical',
+  // The router did its job (moved traffic, ejected, fell back): what it worked around is worth a look,
+  // and a model's own failure pages through its checks (traffic ones included).
+  routerFailover: 'warning',
+  routerEjection: 'warning',
+  routerDeadlineMissed: 'warning',
 };
+
+/**
+ * Window of the router's counter rules (`increase(…[5m]) > 0`), in ms: 5 minutes, as
+ * {@link NOT_PROBING_MIN_WINDOW_MS} (two scrapes at Prometheus' default 1 m interval).
+ */
+export const ROUTER_WINDOW_MS = 5 * 60_000;
 
 /**
  * How long no hub may be up before {@link RULE_ALERT_NAMES}`.hubDown` fires, in ms: 1 minute. One
@@ -95,6 +114,25 @@ export interface RuleFile {
   groups: RuleGroup[];
 }
 
+/** A router as its rules need it (`routers:` of the config, resolved). */
+export interface RouterRulesInput {
+  name: string;
+  /** The primary target's name (the `upstream` label of its series). */
+  primary: string;
+  /** `policy.deadline` as written (`"200ms"`). */
+  deadline: string;
+  /** `policy.failoverAt` in ms (default 90% of the deadline). */
+  failoverAtMs: number;
+  /** `policy.window` as written. */
+  window: string;
+  /** `policy.outlier.consecutive5xx`. */
+  consecutive5xx: number;
+  /** `policy.outlier.baseEjection` as written. */
+  baseEjection: string;
+  /** Whether it has a fallback (who answers a deadline miss: the fallback, else a 504). */
+  hasFallback: boolean;
+}
+
 /** Options of {@link buildPrometheusRules}. */
 export interface PrometheusRulesOptions {
   /**
@@ -103,14 +141,18 @@ export interface PrometheusRulesOptions {
    * Default `vigil`.
    */
   job?: string;
+  /** The config's routers: their rules read the router's own `/metrics` (the admin port's). */
+  routers?: readonly RouterRulesInput[];
+  /** `job` of the scrape job of the routers' admin `/metrics`. Default `vigil-router`. */
+  routerJob?: string;
 }
 
 /**
  * Prometheus alerting rules equivalent to Vigil's own alerts (alerting/alerts.ts) for the checks of
  * `plans`: a group `vigil` with {@link RULE_ALERT_NAMES}`.hubDown`, then a group `vigil/<target>` per
  * target with six rules per check (five without flapping detection), and two more per canary check
- * ({@link canaryRules}). Traffic checks (`<target>/traffic:<router>`) get none: the router's own
- * figures are their source, not the hub's probes.
+ * ({@link canaryRules}). A router's traffic check (`<target>/traffic:<router>`) gets unhealthy, degraded
+ * and flapping ({@link trafficRules}); with `routers`, a group `vigil-router` has each router's rules.
  *
  * Thresholds are `defaultThresholds(plan)` (evaluate/thresholds.ts), what the hub applies:
  * `failureThreshold` / `successThreshold` from the config (check, else target, else `defaults`, else
@@ -158,6 +200,17 @@ export interface PrometheusRulesOptions {
  * - `VigilHubDown` (critical): no `up{job} == 1` for {@link HUB_DOWN_FOR_MS}, whether the hub is down
  *   or Prometheus has no such target. Its series go stale then and every check alert resolves, so
  *   this is the one alert that says monitoring itself is gone.
+ * - A router's traffic check (`<target>/traffic:<router>`, results of source `traffic`, exported by
+ *   the hub like any check with `check="traffic"`) gets the same `VigilCheckUnhealthy`,
+ *   `VigilCheckDegraded` and `VigilCheckFlapping` from the same default-level series, with the
+ *   router's `traffic` thresholds; not `VigilCheckStale` nor `VigilCheckNotProbing`: a router reports
+ *   nothing in an interval without traffic (no traffic is no evidence), so a silent traffic check is
+ *   not a fault, and the hub's watchdog does not watch it.
+ * - Per router ({@link routerRules}), from the router's own `/metrics` (its admin port, scrape job
+ *   `routerJob`): `VigilRouterFailover` while the primary gets less than all new traffic,
+ *   `VigilRouterEjection` and `VigilRouterDeadlineMissed` when an ejection or a request no upstream
+ *   answered by the deadline happened in the last {@link ROUTER_WINDOW_MS}; and `VigilRouterDown`
+ *   (critical) when no router of the job has been up for {@link HUB_DOWN_FOR_MS}.
  *
  * No other check rule has a `for:`: the threshold already confirms the failure, as in Vigil. Alert
  * labels are the series' (`job`, `target`, `check`, `region`; `instance` is aggregated away so a hub
@@ -191,11 +244,19 @@ export function buildPrometheusRules(
     byTarget.set(plan.target.name, rules);
   }
   for (const [target, rules] of byTarget) groups.push({ name: `vigil/${target}`, rules });
+  const routers = options.routers ?? [];
+  if (routers.length > 0) {
+    const routerJob = options.routerJob ?? 'vigil-router';
+    groups.push({ name: 'vigil-router', rules: [routerDownRule(routerJob)] });
+    for (const router of routers)
+      groups.push({ name: `vigil-router/${router.name}`, rules: routerRules(router, routerJob) });
+  }
   return { groups };
 }
 
 /** Whether a plan gets rules: every check the hub probes, canaries included (not traffic checks). */
-const hasRules = (plan: CheckPlan): boolean => isProbeable(plan) || plan.kind === 'canary';
+const hasRules = (plan: CheckPlan): boolean =>
+  isProbeable(plan) || plan.kind === 'canary' || plan.kind === 'traffic';
 
 /**
  * A rule file as YAML text (the `yaml` package; long expressions as literal blocks), with `header`
@@ -276,8 +337,12 @@ function rulesLabels(plan: CheckPlan, alert: RuleAlert): Record<string, string> 
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-/** The six rules of one check, five without flapping detection (see {@link buildPrometheusRules}). */
+/**
+ * The six rules of one check, five without flapping detection; a traffic check's three, two without
+ * (see {@link buildPrometheusRules}).
+ */
 function checkRules(plan: CheckPlan, job: string): AlertingRule[] {
+  if (plan.kind === 'traffic') return trafficRules(plan, job);
   const t = defaultThresholds(plan);
   const sel = (metric: string, extra: Record<string, string> = {}) =>
     selector(metric, { job, target: plan.target.name, check: plan.kind, ...extra });
@@ -433,6 +498,139 @@ function canaryRules(plan: CheckPlan, job: string): AlertingRule[] {
   ];
 }
 
+/**
+ * A router's traffic check's rules: unhealthy, degraded and flapping from the hub's series, as a
+ * probed check's, in the words of its reports (each sums up `traffic.interval` of requests through
+ * the router).
+ */
+function trafficRules(plan: CheckPlan, job: string): AlertingRule[] {
+  const t = defaultThresholds(plan);
+  const sel = (metric: string, extra: Record<string, string> = {}) =>
+    selector(metric, { job, target: plan.target.name, check: plan.kind, ...extra });
+  const failures = sel('vigil_check_consecutive_failures');
+  const inState = (state: string) => `${sel('vigil_check_state', { state })} == 1`;
+  const id = literal(plan.id);
+  const router = literal(plan.id.slice(plan.id.lastIndexOf('/traffic:') + '/traffic:'.length));
+  const where = 'in {{ $labels.region }}';
+  const reports = `each sums up ${formatPromDuration(plan.intervalMs)} of requests through router ${router}`;
+  const recovery = `healthy again after ${plural(t.successThreshold, 'passing report')} (traffic.successThreshold)`;
+  const labels = (alert: RuleAlert) => ({ ...rulesLabels(plan, alert), router });
+  const rules: AlertingRule[] = [
+    {
+      alert: RULE_ALERT_NAMES.unhealthy,
+      expr: [
+        'max without (instance) (',
+        `  ${failures} >= ${t.failureThreshold}`,
+        '  or',
+        '  (',
+        `    ${failures}`,
+        `    and ignoring (state) ${inState('unhealthy')}`,
+        '  )',
+        ')',
+      ].join('\n'),
+      labels: labels('unhealthy'),
+      annotations: {
+        summary: `${id} is unhealthy ${where}: real traffic fails`,
+        description:
+          `{{ $value }} failing traffic reports in a row (${reports}; a report fails on upstream ` +
+          `failures, 5xx, timeouts and resets, or an ejection). Vigil marks ${id} unhealthy after ` +
+          `${plural(t.failureThreshold, 'failing report')} (traffic.failureThreshold) and ${recovery}.`,
+      },
+    },
+    {
+      alert: RULE_ALERT_NAMES.degraded,
+      expr: `max without (instance, state) (${inState('degraded')})`,
+      labels: labels('degraded'),
+      annotations: {
+        summary: `${id} is degraded ${where}: real traffic is slow`,
+        description:
+          `Vigil marks ${id} degraded after ${plural(t.degradedThreshold, 'report')} whose p95 reached ` +
+          `the router's failoverAt (${reports}) without a pass in between, and ${recovery}.`,
+      },
+    },
+  ];
+  if (t.flapTransitions > 0) {
+    rules.push({
+      alert: RULE_ALERT_NAMES.flapping,
+      expr: `max without (instance) (${sel('vigil_check_flapping')} == 1)`,
+      labels: labels('flapping'),
+      annotations: {
+        summary: `${id} is flapping ${where}`,
+        description: `${id} changed state at least ${t.flapTransitions} times within ${formatPromDuration(t.flapWindowMs)}.`,
+      },
+    });
+  }
+  return rules;
+}
+
+/**
+ * One router's rules, from its own `/metrics` (router/metrics.ts; the table in METRICS.md, "The
+ * router's series"): its primary demoted or returning (`vigil_router_primary_share < 1`, a gauge:
+ * fires while it lasts), and, over {@link ROUTER_WINDOW_MS}, an ejection (`vigil_router_ejections_total`)
+ * or a deadline miss (`vigil_router_deadline_misses_total`). Warnings: each is the router working
+ * around a fault; the fault itself pages through the targets' checks.
+ */
+function routerRules(router: RouterRulesInput, job: string): AlertingRule[] {
+  const name = literal(router.name);
+  const sel = (metric: string, extra: Record<string, string> = {}) =>
+    selector(metric, { job, router: router.name, ...extra });
+  const window = formatPromDuration(ROUTER_WINDOW_MS);
+  const labels = (alert: RuleAlert) => ({ severity: RULE_SEVERITY[alert], router: name });
+  return [
+    {
+      alert: RULE_ALERT_NAMES.routerFailover,
+      expr: `max without (instance) (${sel('vigil_router_primary_share', { upstream: router.primary })} < 1)`,
+      labels: labels('routerFailover'),
+      annotations: {
+        summary: `Router ${name} moved traffic off its primary {{ $labels.upstream }}`,
+        description:
+          `{{ $labels.upstream }} gets {{ $value | humanizePercentage }} of router ${name}'s new traffic ` +
+          '(0 while demoted, a return step on its way back): drained, ejected, unhealthy or degraded by the hub, ' +
+          `or its p95 over ${literal(router.window)} reached failoverAt ${formatPromDuration(router.failoverAtMs)}. ` +
+          "The router's log has the decision and its reason.",
+      },
+    },
+    {
+      alert: RULE_ALERT_NAMES.routerEjection,
+      expr: `max without (instance) (increase(${sel('vigil_router_ejections_total')}[${window}]) > 0)`,
+      labels: labels('routerEjection'),
+      annotations: {
+        summary: `Router ${name} ejected {{ $labels.upstream }} in the last ${window}`,
+        description:
+          `Router ${name} took {{ $labels.upstream }} out of service after ${plural(router.consecutive5xx, 'upstream failure')} ` +
+          `in a row (5xx, timeouts, resets; never a client's 4xx), for ${literal(router.baseEjection)} × the ejections in a row.`,
+      },
+    },
+    {
+      alert: RULE_ALERT_NAMES.routerDeadlineMissed,
+      expr: `max without (instance) (increase(${sel('vigil_router_deadline_misses_total')}[${window}]) > 0)`,
+      labels: labels('routerDeadlineMissed'),
+      annotations: {
+        summary: `Router ${name}: requests missed the ${literal(router.deadline)} deadline in the last ${window}`,
+        description:
+          `No upstream of router ${name} answered some requests within the deadline (${literal(router.deadline)}); ` +
+          (router.hasFallback ? 'the fallback answered them.' : 'the router answered them 504.'),
+      },
+    },
+  ];
+}
+
+function routerDownRule(job: string): AlertingRule {
+  const up = literal(selector('up', { job }));
+  return {
+    alert: RULE_ALERT_NAMES.routerDown,
+    expr: `absent(${selector('up', { job })} == 1)`,
+    for: formatPromDuration(HUB_DOWN_FOR_MS),
+    labels: { severity: RULE_SEVERITY.routerDown, job: literal(job) },
+    annotations: {
+      summary: `No Vigil router is up (job ${literal(promString(job))})`,
+      description:
+        `No ${up} == 1 for ${formatPromDuration(HUB_DOWN_FOR_MS)}: Prometheus cannot scrape any router's admin /metrics ` +
+        '(down, or not a scrape target); while it lasts its callers may get no answers and no router alert can fire.',
+    },
+  };
+}
+
 function hubDownRule(job: string): AlertingRule {
   const up = literal(selector('up', { job }));
   return {
@@ -453,16 +651,23 @@ interface ExportOptions {
   config: string;
   output?: string;
   job: string;
+  routerJob: string;
 }
 
 async function exportPrometheusRules(opts: ExportOptions): Promise<number> {
   if (opts.job === '') throw new UsageError('VIGIL_ERR_USAGE', '--job must not be empty');
+  if (opts.routerJob === '') throw new UsageError('VIGIL_ERR_USAGE', '--router-job must not be empty');
   const loaded = await loadConfig(opts.config);
   if (!loaded.ok) {
     process.stderr.write(`${loaded.diagnostics.join('\n')}\n`);
     return 2;
   }
-  const file = buildPrometheusRules(loaded.plan, { job: opts.job });
+  const traffic = buildTrafficPlan(loaded.config);
+  const file = buildPrometheusRules([...loaded.plan, ...traffic], {
+    job: opts.job,
+    routers: routerRulesInputs(loaded.config),
+    routerJob: opts.routerJob,
+  });
   const header =
     ` Prometheus alerting rules for the Vigil checks in ${opts.config}, by \`vigil export prometheus-rules\`\n` +
     ` (vigil ${VERSION}). The hub's /metrics must be scraped as job ${promString(opts.job)}. Regenerate after\n` +
@@ -484,11 +689,27 @@ async function exportPrometheusRules(opts: ExportOptions): Promise<number> {
     );
   }
   const rules = file.groups.reduce((n, g) => n + g.rules.length, 0);
-  const checks = loaded.plan.filter(hasRules).length;
+  const checks = loaded.plan.filter(hasRules).length + traffic.length;
   process.stdout.write(
     `${opts.output}: ${plural(rules, 'alerting rule')} for ${plural(checks, 'check')} of ${opts.config}\n`,
   );
   return 0;
+}
+
+/** The config's routers as {@link buildPrometheusRules} takes them. */
+export function routerRulesInputs(config: VigilConfig): RouterRulesInput[] {
+  return (config.routers ?? []).map((r) => {
+    return {
+      name: r.name,
+      primary: r.primary,
+      deadline: r.policy.deadline,
+      failoverAtMs: failoverAtMsOf(r.policy),
+      window: r.policy.window,
+      consecutive5xx: r.policy.outlier.consecutive5xx,
+      baseEjection: r.policy.outlier.baseEjection,
+      hasFallback: r.fallback !== undefined,
+    };
+  });
 }
 
 /**
@@ -514,6 +735,11 @@ export function registerExport(program: Command): Command {
     .option('-c, --config <file>', 'config file', 'vigil.yaml')
     .option('-o, --output <file>', 'write the rule file here instead of stdout')
     .option('--job <name>', "job label of the Prometheus scrape job for the hub's /metrics", 'vigil')
+    .option(
+      '--router-job <name>',
+      "job label of the Prometheus scrape job for the routers' admin /metrics",
+      'vigil-router',
+    )
     .action(async (opts: ExportOptions) => {
       process.exitCode = await exportPrometheusRules(opts);
     });

@@ -22,7 +22,7 @@ import {
 } from '../types.js';
 import { resolveBudget } from './budget.js';
 import { parseQuorum } from './regions.js';
-import { trafficCheckId } from './routers.js';
+import { failoverAtMsOf, trafficCheckId } from './routers.js';
 import type { CheckSpec, ExpectSpec, TargetSpec, VigilConfig } from './schema.js';
 
 /**
@@ -87,10 +87,7 @@ export function buildTrafficPlan(config: VigilConfig): CheckPlan[] {
   const plans: CheckPlan[] = [];
   for (const router of config.routers ?? []) {
     const deadlineMs = parseDuration(router.policy.deadline);
-    const failoverAtMs =
-      router.policy.failoverAt === undefined
-        ? Math.floor(deadlineMs * 0.9)
-        : parseDuration(router.policy.failoverAt);
+    const failoverAtMs = failoverAtMsOf(router.policy);
     for (const name of [router.primary, ...router.secondaries]) {
       const spec = targets.get(name);
       if (spec === undefined) continue;

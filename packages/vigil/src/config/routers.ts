@@ -416,6 +416,13 @@ export function checkRouterTargets(config: unknown, ctx: z.RefinementCtx): void 
   });
 }
 
+/** A policy's `failoverAt` in ms: as written, else 90% of `deadline` ({@link POLICY_DEFAULTS}: 180 ms under 200 ms). */
+export function failoverAtMsOf(policy: Pick<PolicySpec, 'deadline' | 'failoverAt'>): number {
+  return policy.failoverAt === undefined
+    ? Math.floor(parseDuration(policy.deadline) * 0.9)
+    : parseDuration(policy.failoverAt);
+}
+
 /** The id of router `router`'s traffic check of target `target`: `<target>/traffic:<router>`. */
 export function trafficCheckId(target: string, router: string): string {
   return `${target}/traffic:${router}`;

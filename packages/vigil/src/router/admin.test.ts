@@ -75,6 +75,7 @@ describeWith(hasPromtool, 'promtool (Debian package prometheus)', "the routers' 
     metrics.ejection('r', 'a');
     metrics.hedge('r', 'b');
     metrics.fallback('r', 'deadline');
+    metrics.deadlineMiss('r');
     metrics.failover('r', 'a');
     metrics.primaryShare('r', 'a', 0.25);
     metrics.available('r', 'a', false);

@@ -3,7 +3,7 @@
  * config's targets, durations in milliseconds, names as URLs.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { type FallbackSpec, parseListen, type RouterSpec } from '../config/routers.js';
+import { type FallbackSpec, failoverAtMsOf, parseListen, type RouterSpec } from '../config/routers.js';
 import { parseDuration } from '../diagnostics/duration.js';
 
 export {
@@ -108,7 +108,7 @@ export function resolveRouters(
       fallback: resolveFallback(router.fallback, baseDir),
       policy: {
         deadlineMs,
-        failoverAtMs: p.failoverAt === undefined ? Math.floor(deadlineMs * 0.9) : parseDuration(p.failoverAt),
+        failoverAtMs: failoverAtMsOf(p),
         windowMs: parseDuration(p.window),
         hedgeAfterMs: p.hedgeAfter === undefined ? undefined : parseDuration(p.hedgeAfter),
         hedgeMaxShare: p.hedgeMaxShare,

@@ -43,6 +43,8 @@ export interface RouterMetrics {
   ejection(router: string, upstream: string): void;
   hedge(router: string, upstream: string): void;
   fallback(router: string, reason: 'deadline' | 'unavailable'): void;
+  /** A request no upstream answered by the deadline (whoever answered it then: fallback or a 504). */
+  deadlineMiss(router: string): void;
   failover(router: string, upstream: string): void;
   /** The primary's share of new traffic (1 normally, 0 demoted, a return step between). */
   primaryShare(router: string, upstream: string, share: number): void;
@@ -114,6 +116,12 @@ export function createRouterMetrics(options: { defaultMetrics?: boolean } = {}):
     labelNames: ['router', 'reason'],
     registers: [registry],
   });
+  const deadlineMisses = new Counter({
+    name: 'vigil_router_deadline_misses_total',
+    help: "Requests no upstream answered by the route's deadline (then answered by the fallback, else a 504 of the router's own).",
+    labelNames: ['router'],
+    registers: [registry],
+  });
   const failovers = new Counter({
     name: 'vigil_router_failovers_total',
     help: 'Times the primary was demoted (its traffic moved to secondaries).',
@@ -155,6 +163,7 @@ export function createRouterMetrics(options: { defaultMetrics?: boolean } = {}):
         hedges.labels(router, upstream).inc(0);
       }
       for (const reason of ['deadline', 'unavailable']) fallbacks.labels(router, reason).inc(0);
+      deadlineMisses.labels(router).inc(0);
     },
     request(router, servedBy, status, seconds) {
       const code = statusClass(status);
@@ -173,6 +182,9 @@ export function createRouterMetrics(options: { defaultMetrics?: boolean } = {}):
     },
     fallback(router, reason) {
       child(`f\0${router}\0${reason}`, () => fallbacks.labels(router, reason)).inc();
+    },
+    deadlineMiss(router) {
+      child(`m\0${router}`, () => deadlineMisses.labels(router)).inc();
     },
     failover(router, upstream) {
       failovers.labels(router, upstream).inc();

@@ -195,9 +195,9 @@ describe('router data path', () => {
     await infer(r.url);
     await r.logged(/eject a: 3 upstream failures in a row \(last: TIMEOUT\)/);
     expect(await infer(r.url)).toMatchObject({ status: 200, servedBy: 'secondary' });
-    expect(await r.metrics.render()).toMatch(
-      /vigil_router_fallbacks_total\{router="r",reason="deadline"\} 3/,
-    );
+    const text = await r.metrics.render();
+    expect(text).toMatch(/vigil_router_fallbacks_total\{router="r",reason="deadline"\} 3/);
+    expect(text).toMatch(/vigil_router_deadline_misses_total\{router="r"\} 3/);
   });
 
   it("500s eject the primary (retried on the secondary meanwhile); a client's 4xx never counts", async () => {
@@ -254,6 +254,19 @@ describe('router data path', () => {
     const answer = await infer(bare.url);
     expect(answer).toMatchObject({ status: 502, servedBy: 'router' });
     expect(JSON.parse(answer.body)).toEqual({ error: 'no upstream could answer' });
+    // Nothing could take it: not a deadline miss.
+    expect(await bare.metrics.render()).toMatch(/vigil_router_deadline_misses_total\{router="bare"\} 0/);
+  });
+
+  it('answers 504 itself when nothing answered by the deadline and there is no fallback, and counts the miss', async () => {
+    const primary = await model();
+    await setFault(primary.url, 'hang');
+    const r = await router([primary.url], { deadlineMs: 200, failoverAtMs: 150 });
+    const answer = await infer(r.url);
+    expect(answer).toMatchObject({ status: 504, servedBy: 'router' });
+    const text = await r.metrics.render();
+    expect(text).toMatch(/vigil_router_deadline_misses_total\{router="r"\} 1/);
+    expect(text).toMatch(/vigil_router_requests_total\{router="r",served_by="router",code="5xx"\} 1/);
   });
 
   it('hedging respects its cap', async () => {

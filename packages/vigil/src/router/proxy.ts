@@ -451,6 +451,7 @@ export async function createRouter(initial: RouterPlan, deps: RouterDeps): Promi
       if (done) return;
       finish();
       for (const a of attempts) cancel(a);
+      if (reason === 'deadline') metrics.deadlineMiss(name);
       if (fallback !== undefined) {
         serveFallback(reason);
         return;
