@@ -3,11 +3,13 @@
  * front of a model's instances (see `router/`).
  *
  *   vigil route -c vigil.yaml [--admin-port 7980] [--admin-host 127.0.0.1] [--hub http://127.0.0.1:7979]
+ *                             [--region eu-west]
  *
  * `--hub` follows the hub's states over its event stream (unhealthy drains, degraded demotes); without
  * it the routers act on their own traffic only. With `VIGIL_HUB_TOKEN` (the hub's API token) too, the
  * routers' traffic reaches the hub as results of its `<target>/traffic:<router>` checks. The admin API serves `/metrics` and drain / restore of
- * an upstream with the bearer token in `VIGIL_ROUTER_TOKEN`. The config reloads when the file changes
+ * an upstream with the bearer token in `VIGIL_ROUTER_TOKEN`. `--region` runs only the routers placed in that
+ * region (`routers[].region`); each router follows its region's states and reports its traffic from there. The config reloads when the file changes
  * and on SIGHUP, without dropping a connection; SIGTERM and SIGINT stop cleanly.
  *
  * Exit codes (ERRORS.md): 0 stopped, 1 stopping failed, 2 usage or config error, 4 an address
@@ -45,6 +47,10 @@ export function registerRoute(program: Command): void {
         throw new UsageError('VIGIL_ERR_USAGE', `--hub: ${problem.replace('{{got}}', JSON.stringify(v))}`);
       return v;
     })
+    .option(
+      '--region <name>',
+      "run only the routers placed in this region (routers[].region; without it, the hub's region); default all",
+    )
     .addOption(
       new Option('--token <token>', 'admin bearer token (drain, restore)')
         .env('VIGIL_ROUTER_TOKEN')

@@ -103,6 +103,9 @@ export function buildTrafficPlan(config: VigilConfig): CheckPlan[] {
         initialDelayMs: 0,
         startupGraceMs: 0,
         expect: { latency: { degradedMs: failoverAtMs, failedMs: deadlineMs } },
+        // Placed in another region than the hub's: the check is that region's (one region, never
+        // judged across regions: hub/regions.ts isMultiRegion).
+        ...(router.region !== undefined && router.region !== config.region && { regions: [router.region] }),
       });
     }
   }

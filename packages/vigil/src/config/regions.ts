@@ -188,8 +188,8 @@ export function plansForRegion(
 }
 
 /**
- * The root rule of `regions:`: every region named by a target or check is the hub's own (`region`) or
- * one of `agents.regions`, with a suggestion otherwise; an `N of M` quorum's M is the check's number of
+ * The root rule of `regions:`: every region named by a target, a check or a router (`routers[].region`)
+ * is the hub's own (`region`) or one of `agents.regions`, with a suggestion otherwise; an `N of M` quorum's M is the check's number of
  * regions. Runs on the raw tree with every other rule (it reads defensively).
  */
 export function checkRegionNames(config: unknown, ctx: z.RefinementCtx, kinds: readonly string[]): void {
@@ -222,6 +222,17 @@ export function checkRegionNames(config: unknown, ctx: z.RefinementCtx, kinds: r
         input: quorum,
       });
   };
+  if (Array.isArray(config.routers))
+    config.routers.forEach((router, index) => {
+      if (!isRecord(router) || typeof router.region !== 'string' || known.includes(router.region)) return;
+      const suggestion = closest(router.region, known);
+      ctx.addIssue({
+        code: 'custom',
+        path: ['routers', index, 'region'],
+        message: `unknown region ${GOT}: a router runs in the hub's region ("${own}") or one of agents.regions (${agents.length === 0 ? 'none' : agents.join(', ')})${suggestion === undefined ? '' : `; did you mean "${suggestion}"?`}`,
+        input: router.region,
+      });
+    });
   config.targets.forEach((target, index) => {
     if (!isRecord(target)) return;
     checkNames(target.regions, ['targets', index]);

@@ -318,6 +318,11 @@ export const routerSchema = z
         .max(30, { error: 'at most 30 secondaries' })
         .default([])
         .describe('Targets that take the traffic when the primary is drained, ejected or slow, best first.'),
+      region: nameSchema
+        .optional()
+        .describe(
+          "The region the router runs in: the hub's own (`region`, the default) or one of `agents.regions`. It follows that region's states of its targets' checks (a check not probed from there: every region's), and its traffic checks are that region's.",
+        ),
       fallback: fallbackSchema.optional(),
       policy: policySchema.prefault({}),
       traffic: trafficSchema.prefault({}),

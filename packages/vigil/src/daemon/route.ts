@@ -12,6 +12,7 @@ import type { RouterPlan } from '../router/config.js';
 import { followHub, followLocalHub, type HubFeed } from '../router/hub-feed.js';
 import { loadRouterConfig } from '../router/load.js';
 import { createRouterMetrics } from '../router/metrics.js';
+import type { UpstreamHealth } from '../router/policy.js';
 import { createRouter, type Router, type TrafficObservation } from '../router/proxy.js';
 import { createTrafficReporter, type TrafficReporter } from '../router/traffic.js';
 import type { ProbeResult } from '../types.js';
@@ -37,6 +38,12 @@ export interface RouteOptions {
   logLevel: string;
   /** One of {@link LOG_FORMATS} (daemon/logger.ts). Default: `pretty` when stdout is a terminal, else `json`. */
   logFormat?: string;
+  /**
+   * `--region`: run only the routers placed in this region (`routers[].region`; one without it is
+   * the hub's region's). Default: every router of the config. In process (`local`), always the
+   * hub's region: a router placed elsewhere runs under `vigil route --region` there.
+   */
+  region?: string;
   /** Every attempt's outcome, as it happens (tests, benches). */
   onObservation?: (observation: TrafficObservation) => void;
   /**
@@ -78,7 +85,22 @@ export async function runRouters(opts: RouteOptions): Promise<RunningRouters> {
       ? createTrafficSender(opts.hub, opts.hubToken, (message) => logger.warn(message))
       : undefined;
   const emit = local !== undefined ? (r: ProbeResult) => local.hub.ingest(r) : remote?.push;
-  const region = local?.region ?? loaded.config.config.region;
+  const region = local?.region ?? opts.region;
+  /** The routers of `plans` this process runs: those placed in `region`, or all without one. */
+  const placed = (plans: readonly RouterPlan[]) =>
+    region === undefined ? plans : plans.filter((p) => p.region === region);
+  for (const p of loaded.routers)
+    if (region !== undefined && p.region !== region)
+      logger.info(
+        { router: p.name, region: p.region },
+        `router ${p.name} is placed in region ${p.region}, not ${region}: run it with \`vigil route --region ${p.region}\` there`,
+      );
+  if (local === undefined && placed(loaded.routers).length === 0)
+    throw new ConfigError(
+      'VIGIL_ERR_CONFIG_INVALID',
+      `${opts.config}: no router is placed in region "${region}" (the routers' regions: ${[...new Set(loaded.routers.map((p) => p.region))].join(', ')})`,
+      [],
+    );
   const given = opts.onObservation;
   const onObservation =
     emit === undefined
@@ -92,6 +114,16 @@ export async function runRouters(opts: RouteOptions): Promise<RunningRouters> {
     log: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) =>
       logger[level](fields ?? {}, message),
     ...(onObservation && { onObservation }),
+  };
+  let feed: HubFeed | undefined;
+  /**
+   * A router started or an upstream added by a reload takes the hub's current states at once: the
+   * feed reports a target again only when its state changes.
+   */
+  const applyKnown = (router: Router) => {
+    if (feed === undefined) return;
+    for (const u of router.plan.upstreams)
+      router.setUpstreamState(u.name, feed.healthOf(u.name, router.plan.region));
   };
   const start = async (plan: RouterPlan) => {
     const router = await createRouter(plan, deps);
@@ -107,8 +139,10 @@ export async function runRouters(opts: RouteOptions): Promise<RunningRouters> {
         `change routers[].listen of "${plan.name}"`,
       );
     }
+    applyKnown(router);
     routers.set(plan.name, router);
-    if (emit !== undefined) reporters.set(plan.name, createTrafficReporter(router, { region, emit }));
+    if (emit !== undefined)
+      reporters.set(plan.name, createTrafficReporter(router, { region: plan.region, emit }));
     return router;
   };
   const stopRouter = async (name: string) => {
@@ -122,19 +156,16 @@ export async function runRouters(opts: RouteOptions): Promise<RunningRouters> {
     metrics,
     ...(opts.token && { token: opts.token }),
   });
-  let feed: HubFeed | undefined;
-  let unfollow: (() => void) | undefined;
   let watcher: ConfigWatcher | undefined;
   const closeAll = async () => {
     watcher?.close();
     feed?.close();
-    unfollow?.();
     await Promise.all([...routers.keys()].map(stopRouter));
     await remote?.close();
     await admin.close();
   };
   try {
-    for (const plan of loaded.routers) await start(plan);
+    for (const plan of placed(loaded.routers)) await start(plan);
     try {
       await admin.listen({ host: opts.adminHost, port: opts.adminPort });
     } catch (err) {
@@ -150,17 +181,17 @@ export async function runRouters(opts: RouteOptions): Promise<RunningRouters> {
       ? `http://${address.address}:${address.port}`
       : `http://${opts.adminHost}`;
 
-  const setState = (target: string, state: Parameters<Router['setUpstreamState']>[1]) => {
-    for (const r of routers.values()) r.setUpstreamState(target, state);
+  const setState = (target: string, state: UpstreamHealth, region: string) => {
+    for (const r of routers.values()) if (r.plan.region === region) r.setUpstreamState(target, state);
   };
-  if (local !== undefined) unfollow = followLocalHub(local.hub, setState);
+  const regions = () => [...routers.values()].map((r) => r.plan.region);
+  if (local !== undefined) feed = followLocalHub(local.hub, setState, regions);
   else if (opts.hub !== undefined) {
     feed = followHub({
       url: opts.hub,
       log: (level, message) => logger[level](message),
-      onState: (target, state) => {
-        for (const r of routers.values()) r.setUpstreamState(target, state);
-      },
+      onState: setState,
+      regions,
     });
   }
 
@@ -178,16 +209,20 @@ export async function runRouters(opts: RouteOptions): Promise<RunningRouters> {
         return;
       }
       try {
-        const names = new Set(next.routers.map((p) => p.name));
+        const wanted = placed(next.routers);
+        const names = new Set(wanted.map((p) => p.name));
         for (const name of [...routers.keys()]) {
           if (names.has(name)) continue;
           await stopRouter(name);
           logger.info({ router: name }, `router ${name} removed`);
         }
-        for (const plan of next.routers) {
+        for (const plan of wanted) {
           const running = routers.get(plan.name);
-          if (running) await running.update(plan);
-          else await start(plan);
+          if (running) {
+            await running.update(plan);
+            // An upstream the update added starts `unknown`: it takes the hub's state now.
+            applyKnown(running);
+          } else await start(plan);
         }
         logger.info({ routers: routers.size }, `config reloaded (${why})`);
       } catch (err) {

@@ -214,7 +214,8 @@ export interface Hub extends HubView {
    * Takes in a result the hub did not probe: a router's summary of real traffic to one upstream
    * (`source: 'traffic'`, check `<target>/traffic:<router>`, see `router/traffic.ts`). It is evaluated
    * with its check's own thresholds, stored, exported and alerted on like a probe's result. Returns
-   * false (and drops it) when the hub has no such traffic check, or is not running.
+   * false (and drops it) when the hub has no such traffic check, the result is not from the region
+   * its router is placed in (`routers[].region`, default the hub's), or the hub is not running.
    */
   ingest(result: ProbeResult): boolean;
   /**
@@ -386,8 +387,11 @@ export function createHub(options: HubOptions): Hub {
       if (isMultiRegion(p, region)) continue;
       // In a cluster, the checks another hub holds are that hub's to alert on.
       if (p.kind !== 'traffic' && !acts(p.id)) continue;
-      const s = states.get(key(p.id, region));
-      if (s) firing.push(...alertsFromState(s, p, alertOptions));
+      // One region: the hub's own, or the one a traffic check's router is placed in.
+      for (const r of regionsOf(p, region)) {
+        const s = states.get(key(p.id, r));
+        if (s) firing.push(...alertsFromState(s, p, alertOptions));
+      }
     }
     for (const alerts of verdictAlerts.values()) firing.push(...alerts);
     for (const a of agents.values())
@@ -617,7 +621,7 @@ export function createHub(options: HubOptions): Hub {
   function addChecks(slice: readonly CheckPlan[]): void {
     for (const p of slice) {
       thresholds.set(p.id, defaultThresholds(p, options.thresholds));
-      for (const r of p.kind === 'traffic' ? [region] : regionsOf(p, region))
+      for (const r of regionsOf(p, region))
         if (!states.has(key(p.id, r))) states.set(key(p.id, r), initialState(p.id, r, Date.now()));
       // Its slot from the start: a reader may watch the check before its first probe.
       exchanges.probeDeps(p.id);
@@ -998,7 +1002,7 @@ export function createHub(options: HubOptions): Hub {
       const out: CheckStatus[] = [];
       for (const plan of plans.values()) {
         const verdict = verdicts.get(plan.id);
-        for (const r of plan.kind === 'traffic' ? [region] : regionsOf(plan, region)) {
+        for (const r of regionsOf(plan, region)) {
           const s = states.get(key(plan.id, r));
           if (s === undefined) continue;
           const status = checkStatusOf(plan, s, r === region ? deferrals.get(plan.id) : undefined);
@@ -1027,6 +1031,8 @@ export function createHub(options: HubOptions): Hub {
     ingest(result) {
       const plan = plans.get(result.checkId);
       if (plan === undefined || plan.kind !== 'traffic' || !running || stopping) return false;
+      // From the region its router is placed in only (a router reading another config says so).
+      if (!regionsOf(plan, region).includes(result.region)) return false;
       onResult(plan, result);
       return true;
     },

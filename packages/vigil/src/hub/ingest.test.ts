@@ -102,6 +102,24 @@ describe('Hub.ingest', () => {
     ]);
     expect((await store.results('a/liveness'))[0]?.source).toBeUndefined();
   });
+
+  it('judges a traffic check placed in another region there alone: its results from that region, its alert with it', async () => {
+    store = await openStore(':memory:');
+    const placed: CheckPlan = { ...traffic, regions: ['eu-west'] };
+    hub = createHub({ plan: [placed], store, flushIntervalMs: 10 });
+    await hub.start();
+    const fromEu = (outcome: ProbeResult['outcome']) => ({ ...result(outcome), region: 'eu-west' });
+    // The hub's own region is not where the router runs: refused.
+    expect(hub.ingest(result('fail'))).toBe(false);
+    expect(hub.ingest(fromEu('fail'))).toBe(true);
+    expect(hub.ingest(fromEu('fail'))).toBe(true);
+    expect(hub.status().map((s) => [s.checkId, s.region, s.state, s.verdict])).toEqual([
+      ['a/traffic:r', 'eu-west', 'unhealthy', undefined],
+    ]);
+    expect((await hub.alerts()).map((a) => [a.labels.alertname, a.labels.region, a.labels.severity])).toEqual(
+      [['VigilCheckUnhealthy', 'eu-west', 'critical']],
+    );
+  });
 });
 
 async function until(fn: () => boolean): Promise<void> {

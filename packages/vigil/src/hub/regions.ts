@@ -78,8 +78,13 @@ export function verdictOf(
   return { state, failing, reporting, absent, since: same ? previous.since : now };
 }
 
-/** Whether a check is judged across regions (more than the hub's own): its alerts come from its verdict. */
+/**
+ * Whether a check is judged across regions (more than the hub's own): its alerts come from its verdict.
+ * Never a router's traffic check: it has the one region its router is placed in (`routers[].region`),
+ * and reports nothing without traffic, so it is judged and alerted on there alone, never stale.
+ */
 export function isMultiRegion(plan: CheckPlan, hubRegion: string): boolean {
+  if (plan.kind === 'traffic') return false;
   const regions = plan.regions;
   return regions !== undefined && (regions.length > 1 || regions[0] !== hubRegion);
 }

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { buildTrafficPlan } from '../config/plan.js';
 import { parseListen, resolveRouters, routersSchema } from './config.js';
 import { loadRouterConfig, validateRouters } from './load.js';
 
@@ -243,6 +244,38 @@ targets:
       code: 'VIGIL_ERR_CONFIG_INVALID',
       diagnostics: [
         `${file}:12:32: routers[0].primary: no target is named "credit-x"; did you mean "credit-a"?`,
+      ],
+    });
+  });
+
+  it("places a router in a region: the hub's by default, an agent's region by name, an unknown one reported", async () => {
+    const file = join(dir, 'regions.yaml');
+    const agents =
+      'agents: { regions: { eu-west: { token: "0123456789abcdef" }, us-east: { token: "0123456789abcdef" } } }\n';
+    writeFileSync(
+      file,
+      `region: hq\n${agents}${targets}routers:\n  - { name: here, listen: 0, primary: credit-a }\n  - { name: eu, listen: 0, primary: credit-b, region: eu-west }\n`,
+    );
+    const loaded = await loadRouterConfig(file);
+    if (!loaded.ok) throw new Error(loaded.diagnostics.join('\n'));
+    expect(loaded.routers.map((r) => [r.name, r.region])).toEqual([
+      ['here', 'hq'],
+      ['eu', 'eu-west'],
+    ]);
+    // The hub's traffic checks: the one of a router in another region is that region's.
+    expect(buildTrafficPlan(loaded.config.config).map((p) => [p.id, p.regions])).toEqual([
+      ['credit-a/traffic:here', undefined],
+      ['credit-b/traffic:eu', ['eu-west']],
+    ]);
+    writeFileSync(
+      file,
+      `region: hq\n${agents}${targets}routers:\n  - { name: eu, listen: 0, primary: credit-b, region: eu-wset }\n`,
+    );
+    expect(await loadRouterConfig(file)).toEqual({
+      ok: false,
+      code: 'VIGIL_ERR_CONFIG_INVALID',
+      diagnostics: [
+        `${file}:14:47: routers[0].region: unknown region "eu-wset": a router runs in the hub's region ("hq") or one of agents.regions (eu-west, us-east); did you mean "eu-west"?`,
       ],
     });
   });

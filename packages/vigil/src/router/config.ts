@@ -59,6 +59,11 @@ export interface PolicyPlan {
 /** One router, resolved: what {@link createRouter} runs. */
 export interface RouterPlan {
   name: string;
+  /**
+   * The region it runs in (`routers[].region`, else the hub's `region`): whose states of its targets'
+   * checks it follows, and the region of its traffic results.
+   */
+  region: string;
   host: string;
   port: number;
   /** The primary first, then the secondaries in config order. */
@@ -77,7 +82,8 @@ export interface TrafficPlan {
 
 /**
  * Resolves validated routers against the config's targets: durations to milliseconds, target names to
- * URLs, a fallback module's path against `baseDir`.
+ * URLs, a fallback module's path against `baseDir`, a router without `region` to `hubRegion` (the
+ * config's `region`).
  *
  * @throws Error when a router names a target that is not in `targets` (validation with
  *   {@link checkRouterTargets} rules that out first)
@@ -86,6 +92,7 @@ export function resolveRouters(
   routers: readonly RouterSpec[],
   targets: ReadonlyArray<{ name: string; url: string }>,
   baseDir: string,
+  hubRegion = 'local',
 ): RouterPlan[] {
   const urls = new Map(targets.map((t) => [t.name, t.url]));
   const url = (name: string) => {
@@ -99,6 +106,7 @@ export function resolveRouters(
     const deadlineMs = parseDuration(p.deadline);
     return {
       name: router.name,
+      region: router.region ?? hubRegion,
       host: listen.host,
       port: listen.port,
       upstreams: [

@@ -60,6 +60,7 @@ function follow(url: string) {
       states.push([target, state]);
       wake();
     },
+    regions: () => ['local'],
   });
   feeds.push(feed);
   const next = async (count: number) => {
@@ -136,7 +137,11 @@ describe('followLocalHub', () => {
         status('credit-a/traffic:credit', 'unhealthy'),
       ]);
       const states: Array<[string, UpstreamHealth]> = [];
-      const unfollow = followLocalHub(hub, (target, state) => states.push([target, state]));
+      const feed = followLocalHub(
+        hub,
+        (target, state) => states.push([target, state]),
+        () => ['local'],
+      );
       // The traffic check's unhealthy is not the router's reason to drain: healthy.
       expect(states).toEqual([['credit-a', 'healthy']]);
       const transition = (checkId: string, to: CheckState) =>
@@ -150,8 +155,49 @@ describe('followLocalHub', () => {
         ['credit-a', 'healthy'],
         ['credit-a', 'unhealthy'],
       ]);
-      unfollow();
+      feed.close();
       expect(hub.listenerCount).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("gives each router's region that region's states of a check probed there, else every region's", async () => {
+    const store = await openStore(':memory:');
+    try {
+      // credit-a's liveness is probed from local and eu-west; its integrity from us-east only.
+      const hub = createTestHub(store, [
+        status('credit-a/liveness', 'healthy', 'local'),
+        status('credit-a/liveness', 'unhealthy', 'eu-west'),
+        status('credit-a/integrity', 'healthy', 'us-east'),
+      ]);
+      let wanted = ['local', 'eu-west'];
+      const states: Array<[string, string, UpstreamHealth]> = [];
+      const feed = followLocalHub(
+        hub,
+        (target, state, region) => states.push([region, target, state]),
+        () => wanted,
+      );
+      // The path from eu-west is broken: only the eu-west router drains credit-a.
+      expect(states).toEqual([
+        ['local', 'credit-a', 'healthy'],
+        ['eu-west', 'credit-a', 'unhealthy'],
+      ]);
+      const transition = (checkId: string, region: string, to: CheckState) =>
+        hub.publish({
+          type: 'transition',
+          transition: { checkId, region, from: 'healthy', to, at: 0, reason: 'test', results: [] },
+        });
+      // A check not probed from local nor eu-west counts in both: the model itself is slow.
+      transition('credit-a/integrity', 'us-east', 'degraded');
+      expect(states.slice(2)).toEqual([['local', 'credit-a', 'degraded']]);
+      transition('credit-a/liveness', 'eu-west', 'healthy');
+      expect(states.slice(3)).toEqual([['eu-west', 'credit-a', 'degraded']]);
+      // A region a reload adds is asked at once.
+      wanted = ['local', 'eu-west', 'us-east'];
+      expect(feed.healthOf('credit-a', 'us-east')).toBe('degraded');
+      expect(feed.healthOf('credit-b', 'us-east')).toBe('unknown');
+      feed.close();
     } finally {
       await store.close();
     }

@@ -9,6 +9,11 @@
  * Both leave out the routers' own traffic checks (`<target>/traffic:<router>`): those say what the
  * routers already act on (ejection, latency), and a drain on their word would starve the upstream of
  * the very traffic that can show it recovered.
+ *
+ * A target's state is per region, for the region a router is placed in (`routers[].region`, default
+ * the hub's): a check probed from that region counts with that region's state only (a path broken
+ * between another region and the model says nothing of this one's); a check not probed from there
+ * counts with every region's states, the only word there is about it.
  */
 import { request } from 'undici';
 import type { CheckStatus, HubEvent } from '../hub/types.js';
@@ -22,8 +27,10 @@ export const HUB_RETRY_MS = 1000;
 export interface HubFeedOptions {
   /** The hub's base URL, e.g. `http://127.0.0.1:7979`. */
   url: string;
-  /** A target's state changed (only changes are reported). */
-  onState: (target: string, state: UpstreamHealth) => void;
+  /** A target's state in `region` changed (only changes are reported). */
+  onState: (target: string, state: UpstreamHealth, region: string) => void;
+  /** The regions whose states are wanted (the running routers' regions), read at every change. */
+  regions: () => Iterable<string>;
   log: (level: 'info' | 'warn', message: string) => void;
   /** Wait between reconnections, in ms. Default {@link HUB_RETRY_MS}. */
   retryMs?: number;
@@ -31,8 +38,14 @@ export interface HubFeedOptions {
 
 /** A running feed. */
 export interface HubFeed {
-  /** Connected to the event stream now. */
+  /** Connected to the event stream now (always true in process). */
   readonly connected: boolean;
+  /**
+   * A target's state in `region` as last known (`unknown` before the hub said anything): for a router
+   * or an upstream that a reload adds, which the feed would otherwise tell only at the target's next
+   * change.
+   */
+  healthOf(target: string, region: string): UpstreamHealth;
   close(): void;
 }
 
@@ -51,19 +64,38 @@ export function targetHealth(states: Iterable<CheckState>): UpstreamHealth {
   return health;
 }
 
-/** The per-target fold of check states both feeds share. */
-function createStateFold(onState: (target: string, state: UpstreamHealth) => void) {
+/**
+ * The states `region` goes by of one check (region → state): that region's when the check is probed
+ * from there, else every region's.
+ */
+export function statesFor(regions: ReadonlyMap<string, CheckState>, region: string): Iterable<CheckState> {
+  const own = regions.get(region);
+  return own === undefined ? regions.values() : [own];
+}
+
+/** The per-target, per-region fold of check states both feeds share. */
+function createStateFold(
+  onState: (target: string, state: UpstreamHealth, region: string) => void,
+  wanted: () => Iterable<string>,
+) {
   /** checkId → region → state */
   const checks = new Map<string, Map<string, CheckState>>();
+  /** `region\0target` → the state last reported */
   const reported = new Map<string, UpstreamHealth>();
-  const report = (target: string) => {
+  const healthOf = (target: string, region: string): UpstreamHealth => {
     const states: CheckState[] = [];
     for (const [checkId, regions] of checks)
-      if (targetOf(checkId) === target) states.push(...regions.values());
-    const health = targetHealth(states);
-    if (reported.get(target) === health) return;
-    reported.set(target, health);
-    onState(target, health);
+      if (targetOf(checkId) === target) states.push(...statesFor(regions, region));
+    return targetHealth(states);
+  };
+  const report = (target: string) => {
+    for (const region of new Set(wanted())) {
+      const health = healthOf(target, region);
+      const k = `${region}\u0000${target}`;
+      if (reported.get(k) === health) continue;
+      reported.set(k, health);
+      onState(target, health, region);
+    }
   };
   const set = (checkId: string, region: string, state: CheckState) => {
     let regions = checks.get(checkId);
@@ -81,8 +113,11 @@ function createStateFold(onState: (target: string, state: UpstreamHealth) => voi
         if (isTrafficCheck(s.checkId)) continue;
         set(s.checkId, s.region, s.state === 'stale' ? (s.lastKnown?.state ?? 'unknown') : s.state);
       }
-      for (const target of new Set([...statuses.map((s) => s.target), ...reported.keys()])) report(target);
+      const targets = new Set(statuses.map((s) => s.target));
+      for (const k of reported.keys()) targets.add(k.slice(k.indexOf('\u0000') + 1));
+      for (const target of targets) report(target);
     },
+    healthOf,
     transition(t: Transition) {
       if (isTrafficCheck(t.checkId)) return;
       set(t.checkId, t.region, t.to === 'stale' ? (t.lastKnown ?? 'unknown') : t.to);
@@ -100,18 +135,19 @@ export function isTrafficCheck(checkId: string): boolean {
 
 /**
  * Follows an in-process hub's states (`vigil run --routers`): its current states now, then every
- * transition it publishes. Returns the unsubscribe function.
+ * transition it publishes, per region of `regions()`. `close()` unsubscribes.
  */
 export function followLocalHub(
   hub: { status(): CheckStatus[]; subscribe(listener: (event: HubEvent) => void): () => void },
-  onState: (target: string, state: UpstreamHealth) => void,
-): () => void {
-  const fold = createStateFold(onState);
+  onState: (target: string, state: UpstreamHealth, region: string) => void,
+  regions: () => Iterable<string>,
+): HubFeed {
+  const fold = createStateFold(onState, regions);
   const unsubscribe = hub.subscribe((event) => {
     if (event.type === 'transition') fold.transition(event.transition);
   });
   fold.reset(hub.status());
-  return unsubscribe;
+  return { connected: true, healthOf: fold.healthOf, close: unsubscribe };
 }
 
 /**
@@ -123,7 +159,7 @@ export function followLocalHub(
 export function followHub(options: HubFeedOptions): HubFeed {
   const base = options.url.replace(/\/+$/, '');
   const retryMs = options.retryMs ?? HUB_RETRY_MS;
-  const fold = createStateFold(options.onState);
+  const fold = createStateFold(options.onState, options.regions);
   let abort: AbortController | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
@@ -200,6 +236,7 @@ export function followHub(options: HubFeedOptions): HubFeed {
     get connected() {
       return connected;
     },
+    healthOf: fold.healthOf,
     close() {
       closed = true;
       clearTimeout(timer);

@@ -10,7 +10,7 @@
  *     const router = await createRouter(plan, { metrics, log: console.log, onObservation: (o) => reporter.observe(o) });
  *     const reporter = createTrafficReporter(router, { region: 'local', emit: (r) => hub.ingest(r) });
  *     await router.listen();
- *     followLocalHub(hub, (target, state) => router.setUpstreamState(target, state));
+ *     followLocalHub(hub, (target, state) => router.setUpstreamState(target, state), () => [plan.region]);
  *   }
  * }
  * ```

@@ -68,7 +68,7 @@ export function validateRouters(
  * path against `baseDir`, the config file's folder); `[]` when it has none.
  */
 export function routerPlans(loaded: LoadedConfig, baseDir: string): RouterPlan[] {
-  return resolveRouters(loaded.config.routers ?? [], loaded.config.targets, baseDir);
+  return resolveRouters(loaded.config.routers ?? [], loaded.config.targets, baseDir, loaded.config.region);
 }
 
 /**

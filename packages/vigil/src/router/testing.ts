@@ -41,6 +41,7 @@ export function testPlan(
 ): RouterPlan {
   return {
     name,
+    region: 'local',
     host: '127.0.0.1',
     port: 0,
     upstreams: urls.map((url, i) => ({
