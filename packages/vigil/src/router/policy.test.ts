@@ -68,11 +68,35 @@ describe('route policy', () => {
     // At 10%, the primary gets the draws below 0.1.
     expect(p.pick(31_000, 0, 0.05)?.plan.name).toBe('a');
     expect(p.pick(31_000, 0, 0.5)?.plan.name).toBe('b');
+    // Each step that gave it traffic is left on evidence: answers there, none slow.
+    p.onSuccess(a, 31_500, 40);
     p.tick(32_000);
     expect(p.status(32_000).primaryShare).toBe(0.5);
+    p.onSuccess(a, 32_500, 40);
     p.tick(33_000);
     expect(p.status(33_000).primaryShare).toBe(1);
     expect(decisions.filter((d) => d.kind === 'step').map((d) => d.share)).toEqual([0.1, 0.5, 1]);
+  });
+
+  it('stays at a return step without an answer there, or after a slow one, until it is good for healthyFor', () => {
+    const { p, a } = setup({ consecutive5xx: 1000 });
+    p.setHubState('a', 'degraded', 0);
+    p.setHubState('a', 'healthy', 10);
+    p.tick(20);
+    p.tick(1020);
+    expect(p.status(1020).primaryShare).toBe(0.1);
+    // No request reached it at 10%: no evidence, no next step.
+    p.tick(2020);
+    expect(p.status(2020).primaryShare).toBe(0.1);
+    // One slow answer (too few for a p95 that would demote): it must be good for 1 s afresh.
+    p.onSuccess(a, 2100, 250);
+    p.tick(3020);
+    expect(p.status(3020).primaryShare).toBe(0.1);
+    p.onSuccess(a, 3100, 40);
+    p.tick(3500);
+    expect(p.status(3500).primaryShare).toBe(0.1); // good only since 3020
+    p.tick(4020);
+    expect(p.status(4020).primaryShare).toBe(0.5);
   });
 
   it('a relapse during the return demotes again, and the next return waits longer', () => {

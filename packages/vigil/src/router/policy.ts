@@ -100,7 +100,8 @@ export interface RoutePolicy {
  *   its p95 over `window` reaches `failoverAt`; its window is then cleared;
  * - it gets traffic back in `returnSteps`, each step once it has been good for `healthyFor` (the first
  *   step waits `healthyFor × failovers in a row`, at most ×10, so a primary that keeps failing waits
- *   longer each time); a relapse at any step demotes it again;
+ *   longer each time); from a step that gave it traffic, only once it answered at that step and no
+ *   answer there was slow (≥ failoverAt) or failed; a relapse at any step demotes it again;
  * - secondaries are chosen best first: hub healthy before degraded, not slow before slow, then the
  *   lowest latency EWMA, then config order.
  */
@@ -140,6 +141,24 @@ export function createRoutePolicy(
   let failovers = 0;
   /** Since when the primary has been good at its current step (0: not good now). */
   let goodSince = 0;
+  /**
+   * The primary's answers since its current return step began, and whether one of them was slow
+   * (at or past failoverAt) or failed. A step that gave it traffic (10%, 25%…) is left for the next
+   * only on evidence: at least one answer, none bad. Its p95 needs `MIN_WINDOW_SAMPLES` (signals.ts), which
+   * a small share of a quiet route may take long to gather, and no sample is no proof: without this,
+   * a primary still slow stepped on to 50% on a starved demo before its p95 could demote it again.
+   */
+  let stepAnswers = 0;
+  let stepBad = false;
+  const startStep = () => {
+    stepAnswers = 0;
+    stepBad = false;
+  };
+  const observePrimary = (u: UpstreamRuntime, latencyMs: number, failed: boolean) => {
+    if (u !== primary || share <= 0 || share >= 1) return;
+    stepAnswers++;
+    if (failed || latencyMs >= policy.failoverAtMs) stepBad = true;
+  };
   /** Secondaries best first, re-sorted every tick. */
   let ranked = secondaries;
 
@@ -199,7 +218,14 @@ export function createRoutePolicy(
     }
     const wait = step < 0 ? policy.healthyForMs * Math.max(1, failovers) : policy.healthyForMs;
     if (now - goodSince < wait) return;
+    if (share > 0 && (stepAnswers === 0 || stepBad)) {
+      // No evidence yet at this step, or a bad answer: it must be good for healthyFor again.
+      if (stepBad) goodSince = now;
+      startStep();
+      return;
+    }
     step++;
+    startStep();
     share = policy.returnSteps[step] ?? 1;
     goodSince = now;
     if (share >= 1) demotedBecause = undefined;
@@ -247,9 +273,11 @@ export function createRoutePolicy(
     onSuccess(u, now, latencyMs) {
       u.outlier.onSuccess();
       u.latency.record(now, latencyMs);
+      observePrimary(u, latencyMs, false);
     },
     onFailure(u, now, latencyMs, what) {
       u.latency.record(now, latencyMs);
+      observePrimary(u, latencyMs, true);
       const ms = u.outlier.onFailure(now, mayEject(now));
       if (ms !== undefined) {
         decide({
