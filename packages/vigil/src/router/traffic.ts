@@ -169,7 +169,7 @@ export function report(
       operator: 'lt',
       expected: settings.failoverAtMs,
       actual: Math.round(p95),
-      message: `p95 ${Math.round(p95)} ms over ${attempts} requests through router ${router} ≥ failoverAt ${settings.failoverAtMs} ms`,
+      message: `p95 ${Math.round(p95)} ms over ${requests(attempts)} through router ${router} ≥ failoverAt ${settings.failoverAtMs} ms`,
     });
   }
   const result: ProbeResult = {
@@ -184,7 +184,7 @@ export function report(
     failures,
     source: 'traffic',
     notes: [
-      `${attempts} requests in ${settings.intervalMs} ms, ${failuresCount} upstream failures${failuresInARow > 0 ? ` (${failuresInARow} in a row now)` : ''}, p95 ${Math.round(p95)} ms`,
+      `${requests(attempts)} in ${settings.intervalMs} ms, ${failuresCount} upstream failure${failuresCount === 1 ? '' : 's'}${failuresInARow > 0 ? ` (${failuresInARow} in a row now)` : ''}, p95 ${Math.round(p95)} ms`,
     ],
   };
   if (last?.httpStatus !== undefined && failures.length > 0 && !slow) result.httpStatus = last.httpStatus;
@@ -197,6 +197,8 @@ function quantile(values: number[], q: number): number {
   values.sort((a, b) => a - b);
   return values[Math.min(values.length - 1, Math.max(0, Math.ceil(q * values.length) - 1))] as number;
 }
+
+const requests = (n: number) => `${n} request${n === 1 ? '' : 's'}`;
 
 function pct(share: number): string {
   return `${Math.round(share * 1000) / 10}%`;
