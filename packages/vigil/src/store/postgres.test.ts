@@ -82,7 +82,7 @@ if (reason === null) {
       const store = await openStore(url, { postgres: { schema } });
       try {
         expect(store.backend).toBe('postgres');
-        expect((await store.appliedMigrations()).map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 7, 8, 9]);
+        expect((await store.appliedMigrations()).map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
       } finally {
         await store.close();
       }

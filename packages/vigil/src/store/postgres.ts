@@ -190,6 +190,23 @@ const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 6,
+    name: 'one-off maintenance windows',
+    sql: `
+      CREATE TABLE maintenance_windows (
+        id text COLLATE "C" PRIMARY KEY,
+        matchers json NOT NULL,
+        starts_at bigint NOT NULL,
+        ends_at bigint,
+        created_by text NOT NULL,
+        comment text NOT NULL,
+        ended_at bigint,
+        ended_by text
+      );
+      CREATE INDEX maintenance_windows_ends ON maintenance_windows (ends_at);
+    `,
+  },
+  {
     version: 7,
     name: 'agents and ingested result ids',
     sql: `

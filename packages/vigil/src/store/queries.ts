@@ -23,6 +23,8 @@ import type {
   IncidentQuery,
   NotificationInput,
   NotificationQuery,
+  OneOffWindow,
+  OneOffWindowQuery,
   OpenIncidentInput,
   PruneReport,
   ResultQuery,
@@ -406,6 +408,36 @@ export function deleteSilence(id: string): Sql {
 }
 
 // ---------------------------------------------------------------------------------------------
+// One-off maintenance windows.
+
+export function insertMaintenanceWindow(w: OneOffWindow): Sql {
+  return sql`INSERT INTO maintenance_windows (id, matchers, starts_at, ends_at, created_by, comment, ended_at, ended_by)
+    VALUES (${w.id}, ${encodeJson(w.matchers)}, ${w.startsAt}, ${w.endsAt}, ${w.createdBy}, ${w.comment}, ${w.endedAt}, ${w.endedBy})`;
+}
+
+/** One-off windows by `startsAt`, optionally only those open at a time. */
+export function selectMaintenanceWindows(query: OneOffWindowQuery): Sql {
+  const conditions: Sql[] = [];
+  if (query.activeAt !== undefined) {
+    const at = ms(query.activeAt);
+    conditions.push(sql`starts_at <= ${at}`, sql`(ends_at IS NULL OR ends_at > ${at})`);
+  }
+  return sql`SELECT * FROM maintenance_windows ${where(conditions)} ORDER BY starts_at, id`;
+}
+
+export function selectMaintenanceWindow(id: string): Sql {
+  return sql`SELECT * FROM maintenance_windows WHERE id = ${id}`;
+}
+
+/** Ends a window not yet over at `at` (never before its start); changes no row when it is over already. */
+export function endMaintenanceWindow(id: string, at: number, by: string): Sql {
+  const t = ms(at);
+  return sql`UPDATE maintenance_windows
+    SET ends_at = CASE WHEN starts_at > ${t} THEN starts_at ELSE ${t} END, ended_at = ${t}, ended_by = ${by}
+    WHERE id = ${id} AND (ends_at IS NULL OR ends_at > ${t})`;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Canary baselines.
 
 /** Inserts a baseline unless (check, version, status, digest) is there; RETURNING the row when inserted. */
@@ -479,6 +511,7 @@ export function pruneStatements(
       sql`DELETE FROM result_rollups WHERE minute < ${cut.rollups}`,
       sql`DELETE FROM outbox WHERE status <> 'pending' AND created_at < ${cut.notifications}`,
       sql`DELETE FROM silences WHERE ends_at < ${cut.silences}`,
+      sql`DELETE FROM maintenance_windows WHERE ends_at < ${cut.silences}`,
     ],
     report: (results) => ({
       cutoff: cut.raw,
@@ -486,6 +519,7 @@ export function pruneStatements(
       rollupsDeleted: results[n]?.rowCount ?? 0,
       notificationsDeleted: results[n + 1]?.rowCount ?? 0,
       silencesDeleted: results[n + 2]?.rowCount ?? 0,
+      maintenanceWindowsDeleted: results[n + 3]?.rowCount ?? 0,
     }),
   };
 }

@@ -14,6 +14,8 @@ import type {
   BaselineStatus,
   Notification,
   NotificationStatus,
+  OneOffWindow,
+  OneOffWindowInput,
   PruneOptions,
   Rollup,
   Silence,
@@ -304,20 +306,86 @@ export function silenceFromRow(row: SilenceRow): Silence {
   };
 }
 
+/** A `maintenance_windows` row as read back. */
+export interface OneOffWindowRow {
+  id: string;
+  matchers: string;
+  starts_at: number;
+  ends_at: number | null;
+  created_by: string;
+  comment: string;
+  ended_at: number | null;
+  ended_by: string | null;
+}
+
+/** Rebuilds a one-off maintenance window from its row (matchers decoded). */
+export function oneOffWindowFromRow(row: OneOffWindowRow): OneOffWindow {
+  return {
+    id: row.id,
+    matchers: decodeJson<SilenceMatcher[]>(row.matchers),
+    startsAt: Number(row.starts_at),
+    endsAt: row.ends_at === null ? null : Number(row.ends_at),
+    createdBy: row.created_by,
+    comment: row.comment,
+    endedAt: row.ended_at === null ? null : Number(row.ended_at),
+    endedBy: row.ended_by,
+  };
+}
+
+/** Problems with a matcher list, as Alertmanager checks a silence's (at least one, regexes compile). */
+function matcherProblems(matchers: readonly SilenceMatcher[], what: string): string[] {
+  const problems: string[] = [];
+  if (matchers.length === 0) problems.push(`a ${what} needs at least one matcher`);
+  for (const [i, m] of matchers.entries()) {
+    const problem = m.isRegex ? regexProblem(m.value) : undefined;
+    if (problem !== undefined) {
+      problems.push(`matchers[${i}].value: not a valid regular expression: ${problem.reason}`);
+    }
+  }
+  return problems;
+}
+
+function normaliseMatchers(matchers: readonly SilenceMatcher[]): SilenceMatcher[] {
+  return matchers.map((m) =>
+    m.isRegex ? { label: m.label, value: m.value, isRegex: true } : { label: m.label, value: m.value },
+  );
+}
+
+/**
+ * Checks a one-off maintenance window as a silence (at least one matcher, regexes compile, an end after
+ * the start when given) and gives it an id.
+ * @throws StoreError `VIGIL_ERR_STORE_INVALID_ARGUMENT`.
+ */
+export function normaliseOneOffWindow(input: OneOffWindowInput): OneOffWindow {
+  const problems = matcherProblems(input.matchers, 'maintenance window');
+  if (input.endsAt !== null && !(input.endsAt > input.startsAt)) {
+    problems.push(`endsAt (${input.endsAt}) must be after startsAt (${input.startsAt})`);
+  }
+  if (problems.length > 0) {
+    throw new StoreError(
+      'VIGIL_ERR_STORE_INVALID_ARGUMENT',
+      `store: invalid maintenance window: ${problems.join('; ')}`,
+    );
+  }
+  return {
+    id: newId(),
+    matchers: normaliseMatchers(input.matchers),
+    startsAt: ms(input.startsAt),
+    endsAt: input.endsAt === null ? null : ms(input.endsAt),
+    createdBy: input.createdBy,
+    comment: input.comment,
+    endedAt: null,
+    endedBy: null,
+  };
+}
+
 /**
  * Checks a silence as Alertmanager does (at least one matcher, regexes compile, end after start) and
  * gives it an id.
  * @throws StoreError `VIGIL_ERR_STORE_INVALID_ARGUMENT`.
  */
 export function normaliseSilence(input: SilenceInput): Silence {
-  const problems: string[] = [];
-  if (input.matchers.length === 0) problems.push('a silence needs at least one matcher');
-  for (const [i, m] of input.matchers.entries()) {
-    const problem = m.isRegex ? regexProblem(m.value) : undefined;
-    if (problem !== undefined) {
-      problems.push(`matchers[${i}].value: not a valid regular expression: ${problem.reason}`);
-    }
-  }
+  const problems = matcherProblems(input.matchers, 'silence');
   if (!(input.endsAt > input.startsAt)) {
     problems.push(`endsAt (${input.endsAt}) must be after startsAt (${input.startsAt})`);
   }
@@ -327,12 +395,9 @@ export function normaliseSilence(input: SilenceInput): Silence {
       `store: invalid silence: ${problems.join('; ')}`,
     );
   }
-  const matchers = input.matchers.map((m) =>
-    m.isRegex ? { label: m.label, value: m.value, isRegex: true } : { label: m.label, value: m.value },
-  );
   return {
     id: input.id ?? newId(),
-    matchers,
+    matchers: normaliseMatchers(input.matchers),
     startsAt: ms(input.startsAt),
     endsAt: ms(input.endsAt),
     createdBy: input.createdBy,

@@ -23,8 +23,11 @@ import {
   ms,
   type NotificationRow,
   newId,
+  normaliseOneOffWindow,
   normaliseSilence,
   notificationFromRow,
+  type OneOffWindowRow,
+  oneOffWindowFromRow,
   pruneCutoffs,
   type ResultRow,
   type RollupRow,
@@ -57,6 +60,9 @@ import type {
   Notification,
   NotificationInput,
   NotificationQuery,
+  OneOffWindow,
+  OneOffWindowInput,
+  OneOffWindowQuery,
   OpenIncidentInput,
   OpenStoreOptions,
   PruneOptions,
@@ -377,6 +383,32 @@ class SqlStore implements Store {
 
   async deleteSilence(id: string): Promise<boolean> {
     return this.#run('deleteSilence', () => this.#changed(q.deleteSilence(id)));
+  }
+
+  async putMaintenanceWindow(input: OneOffWindowInput): Promise<OneOffWindow> {
+    return this.#run('putMaintenanceWindow', async () => {
+      const window = normaliseOneOffWindow(input);
+      await this.#driver.query(q.insertMaintenanceWindow(window));
+      return window;
+    });
+  }
+
+  async maintenanceWindows(query: OneOffWindowQuery = {}): Promise<OneOffWindow[]> {
+    return this.#run('maintenanceWindows', async () =>
+      (await this.#rows<OneOffWindowRow>(q.selectMaintenanceWindows(query))).map(oneOffWindowFromRow),
+    );
+  }
+
+  async endMaintenanceWindow(
+    id: string,
+    at: number,
+    by: string,
+  ): Promise<{ window: OneOffWindow; changed: boolean } | undefined> {
+    return this.#run('endMaintenanceWindow', async () => {
+      const changed = await this.#changed(q.endMaintenanceWindow(id, at, by));
+      const [row] = await this.#rows<OneOffWindowRow>(q.selectMaintenanceWindow(id));
+      return row === undefined ? undefined : { window: oneOffWindowFromRow(row), changed };
+    });
   }
 
   async prune(options: PruneOptions): Promise<PruneReport> {

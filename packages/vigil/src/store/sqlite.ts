@@ -189,6 +189,23 @@ const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 6,
+    name: 'one-off maintenance windows',
+    sql: `
+      CREATE TABLE maintenance_windows (
+        id TEXT PRIMARY KEY,
+        matchers TEXT NOT NULL,
+        starts_at INTEGER NOT NULL,
+        ends_at INTEGER,
+        created_by TEXT NOT NULL,
+        comment TEXT NOT NULL,
+        ended_at INTEGER,
+        ended_by TEXT
+      );
+      CREATE INDEX maintenance_windows_ends ON maintenance_windows (ends_at);
+    `,
+  },
+  {
     version: 7,
     name: 'agents and ingested result ids',
     sql: `

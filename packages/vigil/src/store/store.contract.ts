@@ -616,6 +616,64 @@ export function defineStoreContract(backend: string, makeHarness: () => StoreCon
       });
     });
 
+    describe('one-off maintenance windows', () => {
+      const window = {
+        matchers: [
+          { label: 'target', value: 'credit-scorer' },
+          { label: 'check', value: 'canary|integrity', isRegex: true },
+        ],
+        startsAt: T0,
+        endsAt: null,
+        createdBy: 'oncall@example.com',
+        comment: 'GPU driver upgrade',
+      };
+
+      it('creates with a UUID, lists open ones (open-ended until ended), ends once', async () => {
+        const open = await store.putMaintenanceWindow(window);
+        expect(open).toEqual({ ...window, id: expect.stringMatching(UUID), endedAt: null, endedBy: null });
+        const scheduled = await store.putMaintenanceWindow({
+          ...window,
+          startsAt: T0 + 120 * MIN,
+          endsAt: T0 + 180 * MIN,
+        });
+        expect(await store.maintenanceWindows()).toStrictEqual([open, scheduled]);
+        expect(ids(await store.maintenanceWindows({ activeAt: T0 - 1 }))).toEqual([]);
+        expect(ids(await store.maintenanceWindows({ activeAt: T0 + 150 * MIN }))).toEqual([open.id, scheduled.id]);
+        expect(ids(await store.maintenanceWindows({ activeAt: T0 + 180 * MIN }))).toEqual([open.id]);
+
+        const ended = await store.endMaintenanceWindow(open.id, T0 + 30 * MIN, 'ops@example.com');
+        expect(ended).toStrictEqual({
+          changed: true,
+          window: { ...open, endsAt: T0 + 30 * MIN, endedAt: T0 + 30 * MIN, endedBy: 'ops@example.com' },
+        });
+        expect(ids(await store.maintenanceWindows({ activeAt: T0 + 30 * MIN - 1 }))).toEqual([open.id]);
+        expect(ids(await store.maintenanceWindows({ activeAt: T0 + 30 * MIN }))).toEqual([]);
+        // Ending it again changes nothing.
+        expect(await store.endMaintenanceWindow(open.id, T0 + 40 * MIN, 'someone-else')).toStrictEqual({
+          changed: false,
+          window: ended?.window,
+        });
+        // A window ended before it starts never opens.
+        const cancelled = await store.endMaintenanceWindow(scheduled.id, T0 + 60 * MIN, 'ops@example.com');
+        expect(cancelled?.window).toMatchObject({ endsAt: T0 + 120 * MIN, endedAt: T0 + 60 * MIN });
+        expect(ids(await store.maintenanceWindows({ activeAt: T0 + 120 * MIN }))).toEqual([]);
+        expect(await store.endMaintenanceWindow('no-such-id', T0, 'x')).toBeUndefined();
+      });
+
+      it.each([
+        ['no matcher', { matchers: [] }],
+        ['a regex that does not compile', { matchers: [{ label: 'a', value: '(', isRegex: true }] }],
+        ['an end before its start', { endsAt: T0 - 1 }],
+        ['an end equal to its start', { endsAt: T0 }],
+      ])('rejects a window with %s', async (_, bad) => {
+        await expectStoreError(
+          store.putMaintenanceWindow({ ...window, ...bad }),
+          'VIGIL_ERR_STORE_INVALID_ARGUMENT',
+        );
+        expect(await store.maintenanceWindows()).toEqual([]);
+      });
+    });
+
     describe('canary baselines', () => {
       const CHECK = 'credit-scorer/canary';
       const put = (version: string, p: number, status: 'reviewed' | 'provisional', storedAt: number) =>
@@ -764,6 +822,7 @@ export function defineStoreContract(backend: string, makeHarness: () => StoreCon
           rollupsDeleted: 0,
           notificationsDeleted: 0,
           silencesDeleted: 0,
+          maintenanceWindowsDeleted: 0,
         });
         expect(await store.rollups('credit-scorer/integrity')).toEqual([
           {
@@ -854,7 +913,7 @@ export function defineStoreContract(backend: string, makeHarness: () => StoreCon
         ]);
       });
 
-      it('deletes old rollups, settled notifications and expired silences, but no pending notification', async () => {
+      it('deletes old rollups, settled notifications, expired silences and maintenance windows, but no pending notification nor an open window', async () => {
         await store.appendResults([at(0), at(5 * MIN)]);
         await store.prune({ now: T0 + 10 * MIN, rawRetentionMs: 0 });
         const delivered = await store.enqueueNotification({
@@ -879,6 +938,20 @@ export function defineStoreContract(backend: string, makeHarness: () => StoreCon
           createdBy: 'x',
           comment: '',
         });
+        const over = await store.putMaintenanceWindow({
+          matchers: [{ label: 'a', value: 'b' }],
+          startsAt: T0 - 2 * MIN,
+          endsAt: T0 - MIN,
+          createdBy: 'x',
+          comment: '',
+        });
+        const openEnded = await store.putMaintenanceWindow({
+          matchers: [{ label: 'a', value: 'b' }],
+          startsAt: T0 - 20 * MIN,
+          endsAt: null,
+          createdBy: 'x',
+          comment: '',
+        });
         const report = await store.prune({
           now: T0 + 10 * MIN,
           rawRetentionMs: 0,
@@ -886,7 +959,14 @@ export function defineStoreContract(backend: string, makeHarness: () => StoreCon
           notificationRetentionMs: 5 * MIN,
           silenceRetentionMs: 5 * MIN,
         });
-        expect(report).toMatchObject({ rollupsDeleted: 1, notificationsDeleted: 1, silencesDeleted: 1 });
+        expect(report).toMatchObject({
+          rollupsDeleted: 1,
+          notificationsDeleted: 1,
+          silencesDeleted: 1,
+          maintenanceWindowsDeleted: 1,
+        });
+        expect(ids(await store.maintenanceWindows())).toEqual([openEnded.id]);
+        expect(ids(await store.maintenanceWindows())).not.toContain(over.id);
         expect((await store.rollups('credit-scorer/integrity')).map((r) => r.minute)).toEqual([T0 + 5 * MIN]);
         expect((await store.pendingNotifications()).map((n) => n.dedupKey)).toEqual(['p']);
         expect(ids(await store.silences())).toEqual([kept.id]);

@@ -170,6 +170,42 @@ export interface SilenceQuery {
 }
 
 /**
+ * What {@link Store.putMaintenanceWindow} takes: a one-off maintenance window, created from the API or the
+ * dashboard (recurring windows are config: `alerting.maintenance`). While open, matching alerts are not
+ * notified and recovery actions for them do not run, as under a recurring window.
+ */
+export interface OneOffWindowInput {
+  /** At least one; all must match (Alertmanager's matcher rules, as silences). */
+  matchers: SilenceMatcher[];
+  /** Open from `startsAt` (ms since epoch, inclusive). */
+  startsAt: number;
+  /** Until `endsAt` (ms since epoch, exclusive; after `startsAt`), or `null`: open until ended. */
+  endsAt: number | null;
+  createdBy: string;
+  comment: string;
+}
+
+/** A stored one-off maintenance window. */
+export interface OneOffWindow {
+  id: string;
+  matchers: SilenceMatcher[];
+  startsAt: number;
+  /** `null` while open-ended; once ended, the time it ended (never before `startsAt`). */
+  endsAt: number | null;
+  createdBy: string;
+  comment: string;
+  /** When someone ended it early ({@link Store.endMaintenanceWindow}), and who; `null` otherwise. */
+  endedAt: number | null;
+  endedBy: string | null;
+}
+
+/** Filter for {@link Store.maintenanceWindows}. */
+export interface OneOffWindowQuery {
+  /** Only windows open at this time (`startsAt <= activeAt` and (`endsAt` null or `activeAt < endsAt`)). */
+  activeAt?: number;
+}
+
+/**
  * What became of one recovery action run (`src/actions/`): `running` while claimed by a hub (its lease
  * renewed while the action runs); `succeeded`, `failed` or `refused` (the system said no, e.g. an
  * Eviction refused by a PodDisruptionBudget: HTTP 429) once recorded; `skipped` when a safety rule kept it
@@ -290,7 +326,10 @@ export interface PruneOptions {
    * dedupKey) becomes free again. Pending ones are kept. Default {@link DEFAULT_NOTIFICATION_RETENTION_MS}.
    */
   notificationRetentionMs?: number;
-  /** Silences that ended longer ago than this are deleted. Default {@link DEFAULT_SILENCE_RETENTION_MS}. */
+  /**
+   * Silences and one-off maintenance windows that ended longer ago than this are deleted. Default
+   * {@link DEFAULT_SILENCE_RETENTION_MS}.
+   */
   silenceRetentionMs?: number;
 }
 
@@ -303,6 +342,8 @@ export interface PruneReport {
   rollupsDeleted: number;
   notificationsDeleted: number;
   silencesDeleted: number;
+  /** One-off maintenance windows over for longer than `silenceRetentionMs`. */
+  maintenanceWindowsDeleted: number;
 }
 
 /**
@@ -452,6 +493,25 @@ export interface Store {
   silences(query?: SilenceQuery): Promise<Silence[]>;
   /** @returns `false` when no silence has this id. */
   deleteSilence(id: string): Promise<boolean>;
+
+  /**
+   * Creates a one-off maintenance window with a new UUID.
+   * @throws StoreError `VIGIL_ERR_STORE_INVALID_ARGUMENT` when there is no matcher, a regex does not
+   *   compile, or `endsAt <= startsAt`.
+   */
+  putMaintenanceWindow(input: OneOffWindowInput): Promise<OneOffWindow>;
+  /** One-off maintenance windows ordered by `startsAt`, optionally only those open at a time. */
+  maintenanceWindows(query?: OneOffWindowQuery): Promise<OneOffWindow[]>;
+  /**
+   * Ends a window at `at` (ms since epoch): one still open or not yet started gets `endsAt = max(at,
+   * startsAt)`, `endedAt = at`, `endedBy = by`, and `changed: true`; one already over is returned as it
+   * was, `changed: false`. `undefined` when no window has this id.
+   */
+  endMaintenanceWindow(
+    id: string,
+    at: number,
+    by: string,
+  ): Promise<{ window: OneOffWindow; changed: boolean } | undefined>;
 
   /**
    * Stores a canary baseline for (checkId, model version, status) unless the same one (by digest) is
