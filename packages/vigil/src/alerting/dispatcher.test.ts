@@ -203,6 +203,62 @@ describe('dispatcher', () => {
       expect(logs.join('\n')).toContain('maintenance window');
     });
 
+    it('mutes alerts during a one-off maintenance window, and notifies them at the next flush once it is ended', async () => {
+      const window = await store.putMaintenanceWindow({
+        matchers: [{ label: 'target', value: 'credit-scorer' }],
+        startsAt: Date.now() - 1000,
+        endsAt: null,
+        createdBy: 'ops',
+        comment: 'GPU driver upgrade',
+      });
+      const d = dispatcher({ route: { group_interval: '50ms' } });
+      await d.onAlerts([...fire('liveness'), ...fire('liveness', 'other')]);
+      expect((await pending()).map((g) => g.groupLabels.target)).toEqual(['other']);
+      expect(logs).toContain(
+        `info: VigilCheckUnhealthy credit-scorer/liveness not notified: in maintenance window ${window.id} (GPU driver upgrade)`,
+      );
+      const [alert] = fire('liveness');
+      expect((await d.muteReasons(alert ? [alert] : [])).get(alert?.fingerprint ?? '')).toContain(window.id);
+
+      await store.endMaintenanceWindow(window.id, Date.now(), 'ops');
+      await vi.waitFor(
+        async () =>
+          expect((await pending()).map((g) => g.groupLabels.target).sort()).toEqual(['credit-scorer', 'other']),
+        { timeout: 10_000, interval: 20 },
+      );
+      expect(await d.muteReasons(alert ? [alert] : [])).toEqual(new Map());
+    });
+
+    it('follows daylight saving in a time_intervals window’s zone: 09:00–10:00 in Berlin is 08:00 UTC before 29 March 2026, 07:00 after', async () => {
+      let now = Date.parse('2026-03-27T08:30:00Z'); // Friday, 09:30 CET (UTC+1)
+      const d = dispatcher(
+        {
+          maintenance: [
+            {
+              matchers: [{ label: 'target', value: 'credit-scorer' }],
+              time_intervals: [
+                {
+                  weekdays: ['monday:friday'],
+                  times: [{ start_time: '09:00', end_time: '10:00' }],
+                  location: 'Europe/Berlin',
+                },
+              ],
+            },
+          ],
+        },
+        { now: () => now },
+      );
+      const alerts = fire('liveness');
+      const muted = async () => (await d.muteReasons(alerts)).size > 0;
+      expect(await muted()).toBe(true);
+      now = Date.parse('2026-03-27T09:00:00Z'); // 10:00 CET: the window has closed
+      expect(await muted()).toBe(false);
+      now = Date.parse('2026-03-30T08:30:00Z'); // Monday, 10:30 CEST (UTC+2): same UTC time, now outside
+      expect(await muted()).toBe(false);
+      now = Date.parse('2026-03-30T07:30:00Z'); // 09:30 CEST
+      expect(await muted()).toBe(true);
+    });
+
     it('suppresses readiness while liveness fires, and notifies it once liveness resolves', async () => {
       const d = dispatcher({ route: { group_by: ['target', 'check'], group_interval: '40ms' } });
       await d.onAlerts([...fire('liveness'), ...fire('readiness'), ...fire('readiness', 'other')]);

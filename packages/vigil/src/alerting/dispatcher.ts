@@ -45,10 +45,10 @@
  */
 import { createHash } from 'node:crypto';
 import { parseDuration } from '../diagnostics/duration.js';
-import type { Notification, Silence, Store } from '../store/types.js';
+import type { Notification, OneOffWindow, Silence, Store } from '../store/types.js';
 import { inhibitedBy } from './inhibit.js';
 import { type AlertingConfig, type RouteConfig, routeAlert } from './routing.js';
-import { inMaintenance, silencedBy } from './silences.js';
+import { inMaintenance, inOneOffWindow, silencedBy } from './silences.js';
 import type { Alert, DeliveryResult, NotificationGroup, Notifier } from './types.js';
 
 /** Retry policy of failed sends: `min(maxMs, initialMs × factor^(failures − 1))`, ± `jitter` × that. */
@@ -120,6 +120,12 @@ export interface Dispatcher {
    * its target's liveness alert is the same failure, and nobody has said they are on it).
    */
   muteReasons(alerts: readonly Alert[], options?: { inhibition?: boolean }): Promise<Map<string, string>>;
+}
+
+/** What mutes by time at one moment: silences and one-off maintenance windows (recurring ones are config). */
+interface Muting {
+  silences: readonly Silence[];
+  windows: readonly OneOffWindow[];
 }
 
 interface SentLog {
@@ -241,15 +247,21 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     return flushing;
   }
 
-  function muteReason(
-    alert: Alert,
-    silences: readonly Silence[],
-    now: number,
-    inhibition = true,
-  ): string | undefined {
-    const silence = silencedBy(alert, silences, now);
+  /** Silences (configured and stored) and one-off maintenance windows open at `now`, read once per pass. */
+  async function mutingAt(now: number): Promise<Muting> {
+    const [stored, windows] = await Promise.all([
+      store.silences({ activeAt: now }),
+      store.maintenanceWindows({ activeAt: now }),
+    ]);
+    return { silences: [...configSilences, ...stored], windows };
+  }
+
+  function muteReason(alert: Alert, muting: Muting, now: number, inhibition = true): string | undefined {
+    const silence = silencedBy(alert, muting.silences, now);
     if (silence !== undefined) return `silenced by ${silence.id} (${silence.comment})`;
     if (inMaintenance(alert, config.maintenance, now)) return 'in a maintenance window';
+    const window = inOneOffWindow(alert, muting.windows, now);
+    if (window !== undefined) return `in maintenance window ${window.id} (${window.comment})`;
     if (inhibition && config.inhibit) {
       const source = inhibitedBy(alert, firing.values());
       if (source !== undefined) {
@@ -280,10 +292,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     const now = clock();
     const seen = [...group.alerts.values()];
     try {
-      const silences = [...configSilences, ...(await store.silences({ activeAt: now }))];
+      const muting = await mutingAt(now);
       const unmuted: Alert[] = [];
       for (const alert of seen) {
-        const reason = muteReason(alert, silences, now);
+        const reason = muteReason(alert, muting, now);
         if (reason === undefined) {
           group.muted.delete(alert.fingerprint);
           unmuted.push(alert);
@@ -489,10 +501,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   return {
     async muteReasons(alerts, options = {}) {
       const now = clock();
-      const silences = [...configSilences, ...(await store.silences({ activeAt: now }))];
+      const muting = await mutingAt(now);
       const reasons = new Map<string, string>();
       for (const alert of alerts) {
-        const reason = muteReason(alert, silences, now, options.inhibition ?? true);
+        const reason = muteReason(alert, muting, now, options.inhibition ?? true);
         if (reason !== undefined) reasons.set(alert.fingerprint, reason);
       }
       return reasons;

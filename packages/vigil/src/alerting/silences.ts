@@ -1,13 +1,13 @@
 /**
- * Muting by time: silences (one-off windows, stored or configured) and maintenance windows (weekly
- * recurring). Matchers follow Alertmanager: every matcher must match; a regex matcher (RE2 syntax, as
+ * Muting by time: silences (stored or configured), recurring maintenance windows (config) and one-off
+ * maintenance windows (stored; created and ended from the API or the dashboard). Matchers follow Alertmanager: every matcher must match; a regex matcher (RE2 syntax, as
  * Alertmanager's) is anchored at both
  * ends (`value: "credit-.*"` matches `credit-scorer`, not `my-credit-scorer`); a label the alert lacks
  * has the value `""`.
  */
 import { compileRegex } from '../assertions/regex.js';
 import { parseDuration } from '../diagnostics/duration.js';
-import type { Silence, SilenceMatcher } from '../store/types.js';
+import type { OneOffWindow, Silence, SilenceMatcher } from '../store/types.js';
 import { type TimeInterval, timeIntervalActive } from './time-intervals.js';
 import type { Alert } from './types.js';
 
@@ -128,4 +128,22 @@ export function inMaintenance(
   now: number,
 ): boolean {
   return windows.some((w) => matchersMatch(w.matchers, alert.labels) && windowActive(w, now));
+}
+
+/**
+ * The first one-off maintenance window that covers `alert` at `now` (open from `startsAt` inclusive to
+ * `endsAt` exclusive, or with no end yet), or `undefined`.
+ *
+ * @param windows stored ones, as `store.maintenanceWindows({ activeAt: now })` gives them
+ * @param now ms since epoch
+ */
+export function inOneOffWindow(
+  alert: Pick<Alert, 'labels'>,
+  windows: readonly OneOffWindow[],
+  now: number,
+): OneOffWindow | undefined {
+  return windows.find(
+    (w) =>
+      w.startsAt <= now && (w.endsAt === null || now < w.endsAt) && matchersMatch(w.matchers, alert.labels),
+  );
 }

@@ -15,6 +15,7 @@ import { baselineRoutes } from './routes/baselines.js';
 import { eventRoutes } from './routes/events.js';
 import { historyRoutes } from './routes/history.js';
 import { opsRoutes } from './routes/ops.js';
+import { maintenanceRoutes } from './routes/maintenance.js';
 import { silenceRoutes } from './routes/silences.js';
 import { statusRoutes } from './routes/status.js';
 import { trafficRoutes } from './routes/traffic.js';
@@ -83,6 +84,9 @@ const DASHBOARD_CSP =
  * | `GET /api/v1/silences?activeAt=` | `{silences: Silence[]}` |
  * | `POST /api/v1/silences` (bearer token) | body `{matchers: [{label, value, isRegex?}], startsAt?, endsAt, createdBy, comment}` → 201 the Silence |
  * | `DELETE /api/v1/silences/:id` (bearer token) | `{deleted: id}`; 404 unknown id |
+ * | `GET /api/v1/maintenance-windows?activeAt=` | `{windows: OneOffWindow[]}`: one-off maintenance windows (recurring ones are config) |
+ * | `POST /api/v1/maintenance-windows` (bearer token) | body `{matchers, startsAt?, endsAt?, createdBy, comment}` (no `endsAt`: open until ended) → 201 the window |
+ * | `POST /api/v1/maintenance-windows/:id/end` (bearer token) | body `{endedBy?}` → the window, ended now; 404 unknown id; 409 over already |
  * | `POST /api/v1/traffic` (bearer token) | body `{results: ProbeResult[]}` (source `traffic`, ≤ 1,000) from a router in another process → `{accepted, rejected: [checkId…]}` (`routes/traffic.ts`) |
  * | `GET /api/v1/agent/checks?region=&shard=i/n` (the region's agent token) | the checks the region runs, ETag / 304 (`routes/agents.ts`) |
  * | `POST /api/v1/agent/results?region=` (the region's agent token) | a gzip JSON batch of results, each with an id, ingested once → `{accepted, replayed, receivedAt}`; 401 token, 403 unknown region, 413 oversize, 400 malformed, 422 forged |
@@ -151,6 +155,7 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   eventRoutes(app, context);
   opsRoutes(app, context);
   silenceRoutes(app, context, options.token);
+  maintenanceRoutes(app, context, options.token);
   alertRoutes(app, context);
   trafficRoutes(app, context, options.token);
   agentRoutes(app, context, options.agents ?? { tokenOf: () => undefined });

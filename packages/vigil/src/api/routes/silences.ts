@@ -10,8 +10,37 @@ import type { ApiContext } from '../context.js';
 import { timeSchema } from '../query.js';
 
 /** ms since epoch or an RFC 3339 date-time, as the other routes accept; NaN when unreadable. */
-function toMs(value: string): number {
+export function toMs(value: string): number {
   return /^[0-9]+$/.test(value) ? Number(value) : Date.parse(value);
+}
+
+/** The JSON Schema of a matcher list (silences, one-off maintenance windows): at least one. */
+export const MATCHERS_SCHEMA = {
+  type: 'array',
+  minItems: 1,
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['label', 'value'],
+    properties: {
+      label: { type: 'string', minLength: 1 },
+      value: { type: 'string' },
+      isRegex: { type: 'boolean' },
+    },
+  },
+} as const;
+
+/** The first regex matcher that RE2 cannot compile, as a 400 message naming it; `undefined` when all do. */
+export function matchersProblem(
+  matchers: ReadonlyArray<{ value: string; isRegex?: boolean }>,
+): string | undefined {
+  for (const [i, m] of matchers.entries()) {
+    const problem = m.isRegex === true ? regexProblem(m.value) : undefined;
+    if (problem !== undefined) {
+      return `matchers[${i}].value: invalid regular expression ${JSON.stringify(m.value)} (RE2 syntax): ${problem.reason}`;
+    }
+  }
+  return undefined;
 }
 
 interface SilenceBody {
@@ -50,20 +79,7 @@ export function silenceRoutes(app: FastifyInstance, { hub }: ApiContext, token: 
             additionalProperties: false,
             required: ['matchers', 'endsAt', 'createdBy', 'comment'],
             properties: {
-              matchers: {
-                type: 'array',
-                minItems: 1,
-                items: {
-                  type: 'object',
-                  additionalProperties: false,
-                  required: ['label', 'value'],
-                  properties: {
-                    label: { type: 'string', minLength: 1 },
-                    value: { type: 'string' },
-                    isRegex: { type: 'boolean' },
-                  },
-                },
-              },
+              matchers: MATCHERS_SCHEMA,
               startsAt: timeSchema,
               endsAt: timeSchema,
               createdBy: { type: 'string', minLength: 1 },
@@ -85,14 +101,8 @@ export function silenceRoutes(app: FastifyInstance, { hub }: ApiContext, token: 
         if (!(endsAt > startsAt)) {
           return reply.code(400).send({ error: 'endsAt must be after startsAt' });
         }
-        for (const [i, m] of body.matchers.entries()) {
-          const problem = m.isRegex === true ? regexProblem(m.value) : undefined;
-          if (problem !== undefined) {
-            return reply.code(400).send({
-              error: `matchers[${i}].value: invalid regular expression ${JSON.stringify(m.value)} (RE2 syntax): ${problem.reason}`,
-            });
-          }
-        }
+        const bad = matchersProblem(body.matchers);
+        if (bad !== undefined) return reply.code(400).send({ error: bad });
         const silence = await hub.store.putSilence({
           matchers: body.matchers,
           startsAt,
