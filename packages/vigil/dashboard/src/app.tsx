@@ -1,11 +1,13 @@
 /**
  * The dashboard's shell: a skip link, the navigation, a connection indicator, and a hash router
- * (`#/`, `#/check/<id>`, `#/incidents`, `#/incident/<id>`, `#/silences`) so the hub serves one page.
+ * (`#/`, `#/check/<id>`, `#/incidents`, `#/incident/<id>`, `#/silences`,
+ * `#/maintenance`) so the hub serves one page.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { CheckPage } from './check.js';
 import { IncidentPage, IncidentsPage } from './incidents.js';
 import type { Live } from './live.js';
+import { MaintenancePage } from './maintenance.js';
 import { Overview } from './overview.js';
 import { SilencesPage } from './silences.js';
 
@@ -14,7 +16,8 @@ export type Route =
   | { page: 'check'; id: string }
   | { page: 'incidents' }
   | { page: 'incident'; id: string }
-  | { page: 'silences' };
+  | { page: 'silences' }
+  | { page: 'maintenance' };
 
 /** Reads the route from `location.hash`; anything unknown is the overview. */
 export function parseRoute(hash: string): Route {
@@ -25,6 +28,7 @@ export function parseRoute(hash: string): Route {
   if (page === 'incidents') return { page: 'incidents' };
   if (page === 'incident' && arg) return { page: 'incident', id: arg };
   if (page === 'silences') return { page: 'silences' };
+  if (page === 'maintenance') return { page: 'maintenance' };
   return { page: 'overview' };
 }
 
@@ -53,6 +57,7 @@ const NAV: ReadonlyArray<{ href: string; label: string; pages: Route['page'][] }
   { href: '#/', label: 'Overview', pages: ['overview', 'check'] },
   { href: '#/incidents', label: 'Incidents', pages: ['incidents', 'incident'] },
   { href: '#/silences', label: 'Silences', pages: ['silences'] },
+  { href: '#/maintenance', label: 'Maintenance', pages: ['maintenance'] },
 ];
 
 export function App({ live }: { live: Live }) {
@@ -109,6 +114,7 @@ export function App({ live }: { live: Live }) {
         {route.page === 'incidents' && <IncidentsPage live={live} />}
         {route.page === 'incident' && <IncidentPage key={route.id} live={live} id={route.id} />}
         {route.page === 'silences' && <SilencesPage />}
+        {route.page === 'maintenance' && <MaintenancePage />}
       </main>
     </>
   );

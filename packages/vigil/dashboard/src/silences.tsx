@@ -9,7 +9,8 @@ import { useNow } from './app.js';
 import { formatTime, isoTime } from './format.js';
 import { getJson, send } from './http.js';
 
-const TOKEN_KEY = 'vigil-api-token';
+/** Where the API token is kept: this tab's sessionStorage (shared by the silences and maintenance pages). */
+export const TOKEN_KEY = 'vigil-api-token';
 
 /**
  * Parses matcher lines: `label=value` (equality) or `label=~regex`, one per line or comma-separated.

@@ -223,7 +223,10 @@ describe('dispatcher', () => {
       await store.endMaintenanceWindow(window.id, Date.now(), 'ops');
       await vi.waitFor(
         async () =>
-          expect((await pending()).map((g) => g.groupLabels.target).sort()).toEqual(['credit-scorer', 'other']),
+          expect((await pending()).map((g) => g.groupLabels.target).sort()).toEqual([
+            'credit-scorer',
+            'other',
+          ]),
         { timeout: 10_000, interval: 20 },
       );
       expect(await d.muteReasons(alert ? [alert] : [])).toEqual(new Map());

@@ -3,7 +3,7 @@
  * download) against a real hub probing a real example model server, with a local webhook receiver.
  * A fault injected into the server turns the tile unhealthy live (server-sent events, no reload); the
  * incident page shows the timeline and the delivered notification; a silence is created with the API
- * token and expired; a label holding `<script>` renders as text; the pages pass axe-core's WCAG A/AA
+ * token and expired, and so is a one-off maintenance window; a label holding `<script>` renders as text; the pages pass axe-core's WCAG A/AA
  * rules (labels, contrast, names) and work from the keyboard. Screenshots go to test-artifacts/.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -285,5 +285,34 @@ alerting:
     await row.getByRole('button', { name: /Expire/ }).click();
     await page.locator('.notice', { hasText: 'expired' }).waitFor();
     expect(await store.silences({ activeAt: Date.now() })).toEqual([]);
+  });
+
+  it('starts a one-off maintenance window with the API token and ends it', { timeout: 30_000 }, async () => {
+    await page.goto(`${url}#/maintenance`);
+    await page.getByRole('heading', { name: 'Maintenance', level: 1 }).waitFor();
+    await page.getByLabel('Matchers').fill('target=credit-scorer');
+    await page.getByLabel('Created by').fill('e2e');
+    await page.getByLabel('Comment').fill('GPU driver upgrade');
+    await page.getByLabel('API token').fill('wrong');
+    await page.getByRole('button', { name: 'Start maintenance window' }).click();
+    await page.locator('[role="alert"]', { hasText: 'Could not start the maintenance window' }).waitFor();
+    expect(await store.maintenanceWindows()).toEqual([]);
+    await page.getByLabel('API token').fill(API_TOKEN);
+    await page.getByRole('button', { name: 'Start maintenance window' }).click();
+    const row = page.locator('tr[data-maintenance]', { hasText: 'GPU driver upgrade' });
+    await row.waitFor();
+    await expect(row.textContent()).resolves.toMatch(/^open.*target=credit-scorer.*until ended/);
+    const [open] = await store.maintenanceWindows({ activeAt: Date.now() });
+    expect(open).toMatchObject({ matchers: [{ label: 'target', value: 'credit-scorer' }], endsAt: null });
+    expect(await axe()).toEqual([]);
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-maintenance.png'), fullPage: true });
+    await row.getByRole('button', { name: /End maintenance window/ }).click();
+    await page.locator('.notice', { hasText: 'ended' }).waitFor();
+    // The notice follows the list's reload, so the row already says so.
+    await expect(row.textContent()).resolves.toMatch(/^over.*\(ended by e2e\)/);
+    expect(await store.maintenanceWindows({ activeAt: Date.now() })).toEqual([]);
+    const [ended] = await store.maintenanceWindows();
+    expect(ended).toMatchObject({ id: open?.id, endedBy: 'e2e' });
+    expect(pageErrors).toEqual([]);
   });
 });

@@ -39,7 +39,10 @@ describe('maintenance windows API', () => {
     expect(made).toMatchObject({ ...window, endsAt: null, endedAt: null, endedBy: null });
     expect(made.startsAt).toBeGreaterThanOrEqual(before);
 
-    const open = await app.inject({ method: 'GET', url: `/api/v1/maintenance-windows?activeAt=${Date.now()}` });
+    const open = await app.inject({
+      method: 'GET',
+      url: `/api/v1/maintenance-windows?activeAt=${Date.now()}`,
+    });
     expect((open.json() as { windows: OneOffWindow[] }).windows.map((w) => w.id)).toEqual([made.id]);
 
     const ended = await app.inject({
@@ -89,7 +92,10 @@ describe('maintenance windows API', () => {
     });
     expect(res.statusCode).toBe(201);
     expect(res.json()).toMatchObject({ startsAt: Date.parse(startsAt), endsAt: Date.parse(endsAt) });
-    const now = await app.inject({ method: 'GET', url: `/api/v1/maintenance-windows?activeAt=${Date.now()}` });
+    const now = await app.inject({
+      method: 'GET',
+      url: `/api/v1/maintenance-windows?activeAt=${Date.now()}`,
+    });
     expect((now.json() as { windows: OneOffWindow[] }).windows).toEqual([]);
   });
 

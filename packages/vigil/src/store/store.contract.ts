@@ -638,7 +638,10 @@ export function defineStoreContract(backend: string, makeHarness: () => StoreCon
         });
         expect(await store.maintenanceWindows()).toStrictEqual([open, scheduled]);
         expect(ids(await store.maintenanceWindows({ activeAt: T0 - 1 }))).toEqual([]);
-        expect(ids(await store.maintenanceWindows({ activeAt: T0 + 150 * MIN }))).toEqual([open.id, scheduled.id]);
+        expect(ids(await store.maintenanceWindows({ activeAt: T0 + 150 * MIN }))).toEqual([
+          open.id,
+          scheduled.id,
+        ]);
         expect(ids(await store.maintenanceWindows({ activeAt: T0 + 180 * MIN }))).toEqual([open.id]);
 
         const ended = await store.endMaintenanceWindow(open.id, T0 + 30 * MIN, 'ops@example.com');

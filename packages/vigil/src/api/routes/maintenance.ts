@@ -21,7 +21,11 @@ interface WindowBody {
 }
 
 /** Registers the maintenance window routes (see `createApi`). */
-export function maintenanceRoutes(app: FastifyInstance, { hub }: ApiContext, token: string | undefined): void {
+export function maintenanceRoutes(
+  app: FastifyInstance,
+  { hub }: ApiContext,
+  token: string | undefined,
+): void {
   app.get<{ Querystring: { activeAt?: string } }>(
     '/api/v1/maintenance-windows',
     {
@@ -32,7 +36,9 @@ export function maintenanceRoutes(app: FastifyInstance, { hub }: ApiContext, tok
     async (request) => {
       const { activeAt } = request.query;
       return {
-        windows: await hub.store.maintenanceWindows(activeAt === undefined ? {} : { activeAt: toMs(activeAt) }),
+        windows: await hub.store.maintenanceWindows(
+          activeAt === undefined ? {} : { activeAt: toMs(activeAt) },
+        ),
       };
     },
   );
