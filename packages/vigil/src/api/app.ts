@@ -94,7 +94,7 @@ const DASHBOARD_CSP =
  * | `GET /api/v1/events?results=1` | server-sent events: `transition`, `flap`, and `result` only with `results=1` |
  * | `GET /livez` | 200 `{status: "ok"}` while the process serves |
  * | `GET /readyz` | 200 `{status: "ready"}` when `hub.isReady()`, else 503 `{error: "not ready"}` |
- * | `GET /metrics` | `metrics.renderChunks()`, streamed, in the Prometheus text format; 404 without metrics |
+ * | `GET /metrics` | `metrics.renderChunks(format)`, streamed: OpenMetrics 1.0 when `Accept` asks for `application/openmetrics-text` (as Prometheus does) before `text/plain`, else the Prometheus text format 0.0.4; `Vary: Accept`; 404 without metrics |
  * | `GET /`, `/assets/*` | the dashboard (see `dashboardDir`), with a strict Content-Security-Policy |
  *
  * `since` / `until` are milliseconds since the epoch or ISO 8601 date-times with offset; `since` is

@@ -2,6 +2,8 @@
  * Vigil's Prometheus metrics: {@link createMetrics} builds the registry the hub feeds and `/metrics`
  * renders; METRICS.md is the table of what each check exports and the budget it must fit.
  */
+
+export { EXPOSITION_CONTENT_TYPES, type ExpositionFormat } from './exposition.js';
 export {
   CHECK_LABELS,
   CHECK_STATES,

@@ -15,7 +15,15 @@ import type {
   StreamTimings,
   Transition,
 } from '../types.js';
-import { escapeLabelValue, familyHeader, formatLabels, formatValue } from './exposition.js';
+import {
+  EXPOSITION_CONTENT_TYPES,
+  type ExpositionFormat,
+  escapeLabelValue,
+  familyHeader,
+  formatLabels,
+  formatValue,
+  registryTextToOpenMetrics,
+} from './exposition.js';
 
 /**
  * Values of `probe_http_duration_seconds`'s `phase` label, with the {@link PhaseTimings} field each
@@ -158,6 +166,8 @@ export interface Metrics {
   readonly registry: Registry;
   /** Content type of {@link render}'s output: `text/plain; version=0.0.4; charset=utf-8`. */
   readonly contentType: string;
+  /** Content type of each format {@link render} writes (OpenMetrics: `application/openmetrics-text; version=1.0.0; charset=utf-8`). */
+  readonly contentTypes: Readonly<Record<ExpositionFormat, string>>;
   /** Records one probe's result: the `probe_*` gauges and the probe counters. */
   observeResult(plan: CheckPlan, result: ProbeResult): void;
   /**
@@ -192,12 +202,13 @@ export interface Metrics {
   /** Drops every series of the check (all regions), e.g. when a config reload removes it. */
   removeCheck(plan: CheckPlan): void;
   /**
-   * Every metric in the Prometheus text exposition format 0.0.4: the registry's, then the per-check
-   * families. Yields to the event loop every `renderSliceMs`, so a probe finishing meanwhile may show
+   * Every metric in the Prometheus text exposition format 0.0.4 (default) or in OpenMetrics 1.0
+   * (`'openmetrics'`, what Prometheus asks for first; the same samples, ended by `# EOF`): the
+   * registry's, then the per-check families. Yields to the event loop every `renderSliceMs`, so a probe finishing meanwhile may show
    * in later series only (as with any exporter whose scrape is not atomic). The whole text at once:
    * prefer {@link renderChunks} to send it.
    */
-  render(): Promise<string>;
+  render(format?: ExpositionFormat): Promise<string>;
   /**
    * The text of {@link render} in chunks of about 64 Ki characters, written as they are asked for:
    * a consumer that streams them (`Readable.from(metrics.renderChunks())`) never holds the whole
@@ -209,7 +220,7 @@ export interface Metrics {
    * reply.type(metrics.contentType).send(Readable.from(metrics.renderChunks()));
    * ```
    */
-  renderChunks(): AsyncIterable<string>;
+  renderChunks(format?: ExpositionFormat): AsyncIterable<string>;
 }
 
 /** `,name="value"`, the value escaped. */
@@ -707,8 +718,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   };
 
   /** The exposition in chunks; see {@link Metrics.renderChunks}. */
-  async function* renderChunks(): AsyncGenerator<string> {
-    yield await registry.metrics();
+  async function* renderChunks(format: ExpositionFormat = 'prometheus'): AsyncGenerator<string> {
+    const om = format === 'openmetrics';
+    // Prometheus' format puts a blank line between families; OpenMetrics allows none.
+    const gap = om ? '' : '\n';
+    const header = (f: { name: string; help: string; type: 'gauge' | 'counter' }) =>
+      gap + familyHeader(f.name, f.help, f.type, format);
+    const own = await registry.metrics();
+    yield om ? registryTextToOpenMetrics(own) : own;
     const out = new ChunkWriter();
     let sliceStart = performance.now();
     let written = 0;
@@ -716,7 +733,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     const sliceUsed = () =>
       ++written % SERIES_PER_CLOCK_CHECK === 0 && performance.now() - sliceStart >= sliceMs;
     for (const family of families) {
-      out.text += `\n${familyHeader(family.name, family.help, family.type)}`;
+      out.text += header(family);
       // A Map iterator survives the yields: a check added meanwhile shows, a removed one does not.
       for (const entry of checks.values()) {
         for (const series of entry.regions) {
@@ -733,7 +750,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         }
       }
     }
-    out.text += `\n${familyHeader(TARGET_INFO.name, TARGET_INFO.help, TARGET_INFO.type)}`;
+    out.text += header(TARGET_INFO);
     const seen = new Set<string>();
     for (const entry of checks.values()) {
       if (seen.has(entry.plan.target.name)) continue;
@@ -750,9 +767,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       }
     }
     const usual = usualFailureThreshold(checks.values());
-    out.text += `\n${familyHeader(FAILURE_THRESHOLD_DEFAULT.name, FAILURE_THRESHOLD_DEFAULT.help, FAILURE_THRESHOLD_DEFAULT.type)}`;
+    out.text += header(FAILURE_THRESHOLD_DEFAULT);
     out.text += `${FAILURE_THRESHOLD_DEFAULT.name} ${usual}\n`;
-    out.text += `\n${familyHeader(FAILURE_THRESHOLD.name, FAILURE_THRESHOLD.help, FAILURE_THRESHOLD.type)}`;
+    out.text += header(FAILURE_THRESHOLD);
     for (const entry of checks.values()) {
       if (entry.plan.failureThreshold === usual) continue;
       out.prefix = `${FAILURE_THRESHOLD.name}{${formatLabels({ target: entry.plan.target.name, check: entry.plan.kind })}`;
@@ -762,12 +779,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         out.text = '';
       }
     }
+    if (om) out.text += '# EOF\n';
     if (out.text !== '') yield out.text;
   }
 
   return {
     registry,
-    contentType: registry.contentType,
+    contentType: EXPOSITION_CONTENT_TYPES.prometheus,
+    contentTypes: EXPOSITION_CONTENT_TYPES,
     observeResult(plan, result) {
       const series = seriesOf(plan, result.region);
       series.setLastResult(result);
@@ -803,9 +822,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     removeCheck(plan) {
       checks.delete(plan.id);
     },
-    async render() {
+    async render(format) {
       const parts: string[] = [];
-      for await (const chunk of renderChunks()) parts.push(chunk);
+      for await (const chunk of renderChunks(format)) parts.push(chunk);
       return parts.join('');
     },
     renderChunks,
