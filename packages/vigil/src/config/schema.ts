@@ -959,6 +959,81 @@ export const configErrorMap = createHumanErrorMap(PROTOCOL_KEY_HINTS);
 // The whole file
 
 /**
+ * Series labels `/metrics` never takes from a target's labels: its own (per-check and hub-wide series),
+ * Prometheus' scrape labels (`job`, `instance`) and the histogram's and summaries' (`le`, `quantile`).
+ */
+export const RESERVED_METRIC_LABELS: readonly string[] = [
+  'target',
+  'check',
+  'region',
+  'state',
+  'phase',
+  'code',
+  'to',
+  'level',
+  'model',
+  'action',
+  'result',
+  'job',
+  'instance',
+  'le',
+  'quantile',
+];
+
+const metricLabelEntry = z
+  .union([
+    z.string({ error: `expected a label name like "team", got ${GOT}` }),
+    z.strictObject({
+      from: z.string({ error: `expected a target label name like "team", got ${GOT}` }),
+      to: z.string({ error: `expected a series label name like "team", got ${GOT}` }),
+    }),
+  ])
+  .transform((entry) => (typeof entry === 'string' ? { from: entry, to: entry } : entry));
+
+/** `metrics:` — what the hub's `/metrics` adds to Vigil's per-check series (METRICS.md, "Config labels"). */
+const metricsConfigSchema = z
+  .strictObject({
+    labels: z
+      .array(metricLabelEntry)
+      .default([])
+      .superRefine((entries, ctx) => {
+        const seen = new Map<string, number>();
+        entries.forEach((entry, i) => {
+          for (const key of ['from', 'to'] as const) {
+            const name = entry[key];
+            if (!LABEL_PATTERN.test(name) || name.startsWith('__')) {
+              ctx.addIssue({
+                code: 'custom',
+                path: [i, ...(entry.from === entry.to ? [] : [key])],
+                message: `expected a Prometheus label name (letters, digits and "_", not starting with a digit or "__"), got ${JSON.stringify(name)}`,
+              });
+              return;
+            }
+          }
+          if (RESERVED_METRIC_LABELS.includes(entry.to)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [i, ...(entry.from === entry.to ? [] : ['to'])],
+              message: `"${entry.to}" is a label Vigil's series or Prometheus already use (${RESERVED_METRIC_LABELS.join(', ')}); map it to another name: {from: ${entry.from}, to: ${entry.from}_label}`,
+            });
+          }
+          const first = seen.get(entry.to);
+          if (first !== undefined) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [i],
+              message: `series label "${entry.to}" is listed twice: labels[${first}] has it too`,
+            });
+          } else seen.set(entry.to, i);
+        });
+      })
+      .describe(
+        "Allowlist of target labels copied onto every per-check series of /metrics: a name (team) keeps it, {from, to} renames it. Each adds bytes, not series; a target without the label gets none. Default: none (labels stay on the API's answers and alerts only).",
+      ),
+  })
+  .describe("The hub's /metrics: config labels on its series.");
+
+/**
  * The schema of `vigil.yaml`. Its output ({@link VigilConfig}) keeps durations as written (`"10s"`) and
  * fills in defaults: `region` "local", the `defaults` block ({@link TIMING_DEFAULTS}), per target
  * `maxBodyBytes` 1 MiB and `maxRedirects` 5, `checks` liveness and readiness (liveness only for http).
@@ -981,6 +1056,7 @@ export const configSchema = z
     agents: agentsSchema.optional(),
     discovery: discoverySchema.optional(),
     cluster: clusterSchema.optional(),
+    metrics: metricsConfigSchema.optional(),
   })
   .superRefine(crossCheck, everyTime)
   .meta({ title: 'Vigil configuration (vigil.yaml)', description: 'Health checks for ML model endpoints.' });

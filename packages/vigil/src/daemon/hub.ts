@@ -187,7 +187,11 @@ async function startHub(
   }
   const hubId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   let member: ClusterMember | undefined;
-  const metrics = createMetrics({ level: opts.metricsDetail ? 'detail' : 'default' });
+  // Config labels are read once, at start: a reload that changes them needs a restart (README).
+  const metrics = createMetrics({
+    level: opts.metricsDetail ? 'detail' : 'default',
+    labels: loaded.config.metrics?.labels ?? [],
+  });
   let routers: RunningRouters | undefined;
   let alerting = loaded.config.alerting;
   // Discovery (discovery/): its candidates, merged with the running config's targets on every change

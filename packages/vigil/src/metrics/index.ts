@@ -7,6 +7,7 @@ export { EXPOSITION_CONTENT_TYPES, type ExpositionFormat } from './exposition.js
 export {
   CHECK_LABELS,
   CHECK_STATES,
+  type ConfigLabel,
   createMetrics,
   DEFAULT_LAG_BUCKETS_SECONDS,
   METRIC_FAMILIES,

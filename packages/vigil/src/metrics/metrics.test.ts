@@ -384,6 +384,17 @@ describe.skipIf(!hasPromtool && !requireAll)('exposition', () => {
     expect(code).toBe(0);
   });
 
+  it('passes promtool check metrics with config labels on the series', async () => {
+    const metrics = createMetrics({ level: 'detail', labels: [{ from: 'team', to: 'owner_team' }] });
+    metrics.observeResult(plan(), probeResult({ httpStatus: 200 }));
+    metrics.observeState(plan(), evalState({ flapping: true }));
+    const text = await metrics.render();
+    expect(text).toContain('owner_team="risk"');
+    const { code, output } = await promtoolCheck(text);
+    expect(output).toBe('');
+    expect(code).toBe(0);
+  });
+
   it('escapes label values that promtool would otherwise reject', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     metrics.observeResult(plan(), probeResult({ region: 'eu "west"\\1\nb' }));

@@ -112,6 +112,12 @@ const CHUNK_CHARS = 64 * 1024;
 /** Series written between two looks at the clock while rendering. */
 const SERIES_PER_CLOCK_CHECK = 64;
 
+/** One entry of the config labels allowlist: a target label (`from`) and the series label it becomes (`to`). */
+export interface ConfigLabel {
+  readonly from: string;
+  readonly to: string;
+}
+
 /** Options of {@link createMetrics}. */
 export interface MetricsOptions {
   /** Also export prom-client's process and Node.js metrics (`process_*`, `nodejs_*`). Default true. */
@@ -121,6 +127,12 @@ export interface MetricsOptions {
    * timings, HTTP status, failed/degraded/error counters and transition counts of every check.
    */
   level?: MetricsLevel;
+  /**
+   * Config labels (`metrics.labels`): target labels copied onto every per-check series, `from` the
+   * target's label name `to` the series' (validated by the config schema: Prometheus label names, none
+   * of Vigil's own). They add bytes, not series: a target's labels are constant. Default none.
+   */
+  labels?: readonly ConfigLabel[];
   /** Buckets of `vigil_scheduler_lag_seconds`. Default {@link DEFAULT_LAG_BUCKETS_SECONDS}. */
   lagBucketsSeconds?: readonly number[];
   /**
@@ -302,9 +314,10 @@ class CheckSeries {
   /** What the last canary run found (canary checks only): `vigil_canary_condition`. */
   canaryCondition: CanaryCondition | undefined;
 
-  constructor(plan: CheckPlan, region: string) {
+  /** @param extra the config labels (`metrics.labels`) this check's target has, in allowlist order */
+  constructor(plan: CheckPlan, region: string, extra: Readonly<Record<string, string>>) {
     this.region = region;
-    this.labels = formatLabels({ target: plan.target.name, check: plan.kind, region });
+    this.labels = formatLabels({ target: plan.target.name, check: plan.kind, region, ...extra });
   }
 
   setLastResult(result: ProbeResult): void {
@@ -638,8 +651,25 @@ function usualFailureThreshold(entries: Iterable<CheckEntry>): number {
   return best;
 }
 
-function sameLabels(a: CheckPlan, b: CheckPlan): boolean {
-  return a.target.name === b.target.name && a.kind === b.kind;
+/**
+ * The config labels (`metrics.labels`) a plan's target has, as series labels, in allowlist order; a
+ * label the target lacks is left out (Prometheus reads an absent label and an empty one alike).
+ */
+function configLabelsOf(plan: CheckPlan, allow: readonly ConfigLabel[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const { from, to } of allow) {
+    const value = plan.target.labels[from];
+    if (value !== undefined) out[to] = value;
+  }
+  return out;
+}
+
+function sameLabels(a: CheckPlan, b: CheckPlan, allow: readonly ConfigLabel[]): boolean {
+  return (
+    a.target.name === b.target.name &&
+    a.kind === b.kind &&
+    allow.every(({ from }) => a.target.labels[from] === b.target.labels[from])
+  );
 }
 
 /** What a canary run found, as `vigil_canary_condition{condition}` says it. */
@@ -680,6 +710,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const checks = new Map<string, CheckEntry>();
   const sliceMs = options.renderSliceMs ?? DEFAULT_RENDER_SLICE_MS;
   const level = options.level ?? 'default';
+  const allow = options.labels ?? [];
   const families = level === 'detail' ? FAMILIES : FAMILIES.filter((f) => f.level === 'default');
 
   if (options.defaultMetrics ?? true) {
@@ -703,7 +734,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   /** The series of (plan, region), created on first use; a reloaded plan with other labels starts afresh. */
   const seriesOf = (plan: CheckPlan, region: string): CheckSeries => {
     let entry = checks.get(plan.id);
-    if (entry === undefined || (entry.plan !== plan && !sameLabels(entry.plan, plan))) {
+    if (entry === undefined || (entry.plan !== plan && !sameLabels(entry.plan, plan, allow))) {
       entry = { plan, targetInfo: targetInfoLabels(plan), regions: [] };
       checks.set(plan.id, entry);
     } else if (entry.plan !== plan) {
@@ -712,7 +743,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       entry.targetInfo = targetInfoLabels(plan);
     }
     for (const series of entry.regions) if (series.region === region) return series;
-    const series = new CheckSeries(plan, region);
+    const series = new CheckSeries(plan, region, configLabelsOf(plan, allow));
     entry.regions.push(series);
     return series;
   };
