@@ -340,6 +340,11 @@ export interface CheckPlan {
   /** Metrics only: where the exposition is read and the rules judged on it. */
   metrics?: MetricsPlan;
   /**
+   * Export `vigil_probe_latency_seconds` for this check (opt-in, `latencyHistogram: true`): a histogram
+   * with buckets at its fixed latency thresholds and its timeout (METRICS.md).
+   */
+  latencyHistogram?: boolean;
+  /**
    * Regions that probe this check (`regions:` of the check, else its target); absent: only the hub's
    * own region. Agents probe the others (`vigil agent`).
    */

@@ -163,6 +163,7 @@ function toCheckPlan(
     startupGraceMs: parseDuration(check.startupGrace ?? spec.startupGrace ?? defaults.startupGrace),
     expect: toExpectConfig(check.expect, id),
   };
+  if ('latencyHistogram' in check && check.latencyHistogram === true) plan.latencyHistogram = true;
   // A metrics check reads the server's exposition whatever its protocol: no request, no plan hook.
   if (kind === 'metrics') {
     plan.metrics = toMetricsPlan(check);

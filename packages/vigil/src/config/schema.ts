@@ -368,6 +368,12 @@ const checkShape = {
   expect: expectSchema.optional(),
   extract: extractSchema.optional(),
   actions: actionsSchema.optional().describe("Recovery actions of this check (instead of its target's)."),
+  latencyHistogram: z
+    .boolean({ error: `expected true or false, got ${GOT}` })
+    .optional()
+    .describe(
+      "Opt-in: export vigil_probe_latency_seconds, a histogram of this check's probe durations with buckets at its own latency thresholds and timeout (at most 6 series; METRICS.md). Default false.",
+    ),
 };
 
 const livenessShape = {

@@ -84,6 +84,29 @@ describe('metrics.labels', () => {
     );
   });
 
+  it('turns on a check’s latency histogram from its config (latencyHistogram: true), and only that check’s', async () => {
+    const result = parseConfig(
+      yaml('').replace(
+        'checks: { liveness: {} }',
+        'checks: { liveness: { latencyHistogram: true, expect: { latency: { degraded: 150ms } } } }',
+      ),
+      { baseDir: '/tmp' },
+    );
+    if (!result.ok) throw new Error(result.diagnostics.join('\n'));
+    expect(result.plan.map((p) => [p.id, p.latencyHistogram === true])).toEqual([
+      ['credit-scorer/liveness', true],
+      ['fraud/liveness', false],
+    ]);
+    const metrics = createMetrics({ defaultMetrics: false });
+    for (const plan of result.plan)
+      metrics.observeResult(plan, probeResult({ checkId: plan.id, region: 'local' }));
+    const text = await metrics.render();
+    expect(text).toMatch(
+      /^vigil_probe_latency_seconds_bucket\{target="credit-scorer",check="liveness",region="local",le="0.15"\} 1$/m,
+    );
+    expect(text).not.toMatch(/^vigil_probe_latency_seconds_count\{target="fraud"/m);
+  });
+
   it('reports every bad entry with its path', () => {
     const result = parseConfig(
       yaml(

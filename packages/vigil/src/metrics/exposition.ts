@@ -55,7 +55,7 @@ const counterFamilyName = (name: string): string => (name.endsWith('_total') ? n
 export function familyHeader(
   name: string,
   help: string,
-  type: 'gauge' | 'counter',
+  type: 'gauge' | 'counter' | 'histogram',
   format: ExpositionFormat = 'prometheus',
 ): string {
   const family = format === 'openmetrics' && type === 'counter' ? counterFamilyName(name) : name;

@@ -138,6 +138,13 @@ async function everything(level: MetricsLevel): Promise<string> {
     { checkId: plan.id, region: 'local', from: 'pending', to: 'unhealthy', at: 0, reason: 'x', results: [] },
     plan,
   );
+  // A check with the opt-in latency histogram.
+  const histogram: CheckPlan = {
+    ...benchPlan(4),
+    latencyHistogram: true,
+    expect: { latency: { degradedMs: 150, failedMs: 500 } },
+  };
+  metrics.observeResult(histogram, probeResult({ checkId: histogram.id, region: 'local', durationMs: 120 }));
   // A third check on another failureThreshold than the other two: vigil_check_failure_threshold.
   const strict = { ...benchPlan(3), failureThreshold: 5 };
   metrics.observeResult(strict, probeResult({ checkId: strict.id, region: 'local' }));
@@ -211,6 +218,35 @@ describe('METRICS.md, the metrics budget', () => {
     expect(perCheck(written.keys())).toBe(
       budgetOf('series per (check, region), at most (while it flaps and is deferred)'),
     );
+  });
+
+  it('an opt-in latency histogram adds at most its budgeted series, at the check’s own bounds', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const plan: CheckPlan = {
+      ...benchPlan(19_002),
+      latencyHistogram: true,
+      expect: { latency: { degradedMs: 150, failedMs: 500 } },
+    };
+    for (const durationMs of [100, 150, 300, 2_500]) {
+      metrics.observeResult(plan, probeResult({ checkId: plan.id, region: 'local', durationMs }));
+    }
+    const text = await metrics.render();
+    const lines = text.split('\n').filter((l) => l.startsWith('vigil_probe_latency_seconds'));
+    expect(lines).toEqual([
+      'vigil_probe_latency_seconds_bucket{target="model-19002",check="integrity",region="local",le="0.15"} 2',
+      'vigil_probe_latency_seconds_bucket{target="model-19002",check="integrity",region="local",le="0.5"} 3',
+      'vigil_probe_latency_seconds_bucket{target="model-19002",check="integrity",region="local",le="2"} 3',
+      'vigil_probe_latency_seconds_bucket{target="model-19002",check="integrity",region="local",le="+Inf"} 4',
+      'vigil_probe_latency_seconds_sum{target="model-19002",check="integrity",region="local"} 3.05',
+      'vigil_probe_latency_seconds_count{target="model-19002",check="integrity",region="local"} 4',
+    ]);
+    expect(lines.length).toBeLessThanOrEqual(
+      budgetOf('series added by an opt-in latency histogram, at most'),
+    );
+    // Without the opt-in, none.
+    const plain = createMetrics({ defaultMetrics: false });
+    plain.observeResult(benchPlan(1), probeResult({ region: 'local' }));
+    expect(await plain.render()).not.toMatch(/^vigil_probe_latency_seconds/m);
   });
 
   // Every kind at the default level: an LLM integrity check streams (issue 20's timings), a metrics

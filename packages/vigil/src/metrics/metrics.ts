@@ -61,7 +61,7 @@ export type MetricsLevel = 'default' | 'detail';
 /** One metric family as METRICS.md documents it. */
 export interface MetricFamilyInfo {
   readonly name: string;
-  readonly type: 'gauge' | 'counter';
+  readonly type: 'gauge' | 'counter' | 'histogram';
   readonly help: string;
   /** Label names, in the order they are written. */
   readonly labels: readonly string[];
@@ -285,6 +285,7 @@ const CANARY_CONDITION_EXTRAS = {
 } as const;
 const STREAM_GAP = extraLabel('phase', 'max_token_gap');
 const STREAM_TOTAL = extraLabel('phase', 'total');
+const LE_INF = extraLabel('le', '+Inf');
 
 /**
  * The series of one (check, region): its label string and every value, as doubles in one array
@@ -313,11 +314,37 @@ class CheckSeries {
   latencyThresholds: { degradedMs?: number; failedMs?: number } | undefined;
   /** What the last canary run found (canary checks only): `vigil_canary_condition`. */
   canaryCondition: CanaryCondition | undefined;
+  /** The opt-in latency histogram (`latencyHistogram: true`): see {@link histogramBoundsMs}. */
+  histogram: LatencyHistogram | undefined;
 
   /** @param extra the config labels (`metrics.labels`) this check's target has, in allowlist order */
   constructor(plan: CheckPlan, region: string, extra: Readonly<Record<string, string>>) {
     this.region = region;
     this.labels = formatLabels({ target: plan.target.name, check: plan.kind, region, ...extra });
+  }
+
+  /** Counts one probe's duration in the histogram, (re)built when the plan's bounds changed or it was turned off. */
+  observeLatency(plan: CheckPlan, durationMs: number): void {
+    if (plan.latencyHistogram !== true) {
+      this.histogram = undefined;
+      return;
+    }
+    const bounds = histogramBoundsMs(plan);
+    let h = this.histogram;
+    if (h === undefined || h.boundsMs.join() !== bounds.join()) {
+      h = {
+        boundsMs: bounds,
+        extras: bounds.map((b) => extraLabel('le', String(msToSeconds(b)))),
+        counts: bounds.map(() => 0),
+        sumSeconds: 0,
+        count: 0,
+      };
+      this.histogram = h;
+    }
+    for (let i = 0; i < bounds.length; i++)
+      if (durationMs <= (bounds[i] as number)) (h.counts[i] as number)++;
+    h.sumSeconds += durationMs / 1000;
+    h.count++;
   }
 
   setLastResult(result: ProbeResult): void {
@@ -360,6 +387,32 @@ class CheckSeries {
     this.otherTransitions ??= new Map();
     this.otherTransitions.set(to, (this.otherTransitions.get(to) ?? 0) + 1);
   }
+}
+
+/** A check's latency histogram: cumulative counts per upper bound (`le`), the sum and the count. */
+interface LatencyHistogram {
+  readonly boundsMs: readonly number[];
+  /** `,le="…"` per bound, formatted once. */
+  readonly extras: readonly string[];
+  readonly counts: number[];
+  sumSeconds: number;
+  count: number;
+}
+
+/**
+ * Upper bounds of a check's `vigil_probe_latency_seconds`, in ms: its fixed latency thresholds
+ * (`expect.latency.degraded`, `failed`; adaptive `auto` levels move, so they are not bounds) and its
+ * timeout, ascending, without repeats — at most 3, so with `+Inf`, `_sum` and `_count` at most 6
+ * series. Buckets at the check's own boundaries answer the SLO question exactly (the share of probes
+ * under the degraded threshold: `rate(…_bucket{le="<degraded>"}[1h]) / rate(…_count[1h])`), which
+ * generic buckets would only approximate.
+ */
+export function histogramBoundsMs(plan: CheckPlan): number[] {
+  const latency = plan.expect.latency;
+  const bounds = [latency?.degradedMs, latency?.failedMs, plan.timeoutMs].filter(
+    (b): b is number => b !== undefined && Number.isFinite(b) && b > 0,
+  );
+  return [...new Set(bounds)].sort((a, b) => a - b);
 }
 
 /**
@@ -511,6 +564,25 @@ const FAMILIES: readonly Family[] = [
       s.canaryCondition !== undefined && out.sample(CANARY_CONDITION_EXTRAS[s.canaryCondition], 1),
   },
   counterFamily('default', 'vigil_probes_total', 'Probes run, whatever their outcome.', PROBES),
+  {
+    name: 'vigil_probe_latency_seconds',
+    help: "Probe durations in seconds, with buckets at the check's latency thresholds and timeout; only for checks with latencyHistogram: true.",
+    type: 'histogram',
+    level: 'default',
+    labels: withCheckLabels('le'),
+    write: (s, out) => {
+      const h = s.histogram;
+      if (h === undefined) return;
+      const base = out.prefix.slice('vigil_probe_latency_seconds'.length);
+      out.prefix = `vigil_probe_latency_seconds_bucket${base}`;
+      for (let i = 0; i < h.extras.length; i++) out.sample(h.extras[i] as string, h.counts[i] as number);
+      out.sample(LE_INF, h.count);
+      out.prefix = `vigil_probe_latency_seconds_sum${base}`;
+      out.sample('', Math.round(h.sumSeconds * 1e6) / 1e6);
+      out.prefix = `vigil_probe_latency_seconds_count${base}`;
+      out.sample('', h.count);
+    },
+  },
   {
     name: 'vigil_stream_duration_seconds',
     help: "The last streamed answer's time to first token (ttft), largest gap between tokens (max_token_gap) and whole stream (total), in seconds; only for checks whose answers stream.",
@@ -753,7 +825,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     const om = format === 'openmetrics';
     // Prometheus' format puts a blank line between families; OpenMetrics allows none.
     const gap = om ? '' : '\n';
-    const header = (f: { name: string; help: string; type: 'gauge' | 'counter' }) =>
+    const header = (f: { name: string; help: string; type: 'gauge' | 'counter' | 'histogram' }) =>
       gap + familyHeader(f.name, f.help, f.type, format);
     const own = await registry.metrics();
     yield om ? registryTextToOpenMetrics(own) : own;
@@ -823,6 +895,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       series.setLastResult(result);
       if (plan.kind === 'canary') series.canaryCondition = canaryCondition(result);
       series.countProbe(result.outcome);
+      if (plan.latencyHistogram === true || series.histogram !== undefined) {
+        series.observeLatency(plan, result.durationMs);
+      }
       if (result.error !== undefined) series.countError(result.error.code);
     },
     observeState(plan, state) {

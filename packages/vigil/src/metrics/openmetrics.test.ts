@@ -40,7 +40,8 @@ const PLAN: CheckPlan = {
   successThreshold: 1,
   fastIntervalMs: 1_000,
   initialDelayMs: 0,
-  expect: {},
+  expect: { latency: { degradedMs: 150, failedMs: 500 } },
+  latencyHistogram: true,
 };
 
 /** Metrics with every kind of family populated: gauges, counters, the lag histogram, an action counter. */
@@ -199,6 +200,8 @@ describeWith(
       expect(probes.map((r) => r.value[1])).toEqual(['2']);
       const state = await query('vigil_check_state');
       expect(state.map((r) => r.metric.state)).toEqual(['unhealthy']);
+      const histogram = await query('vigil_probe_latency_seconds_count');
+      expect(histogram.map((r) => r.value[1])).toEqual(['2']);
       const lag = await query('vigil_scheduler_lag_seconds_count');
       expect(lag.map((r) => r.value[1])).toEqual(['1']);
     });
