@@ -310,14 +310,12 @@ describe('installed from the tarballs into an empty folder', () => {
     CLI_MS,
   );
 
-  // KNOWN BUG (found by this test, on Node.js 20 and 22 alike; not fixed here): from an installed copy,
-  // `vigil validate -c vigil.config.ts` with `import { defineConfig } from 'vigil-ml'` exits 2 with
-  // "vigil.config.ts: TypeError: Illegal constructor". readTsConfig's tsImport loads vigil-ml a second time
-  // in tsx's namespace; undici, CommonJS, is then half re-required (its index.js fresh, its cachestorage.js
-  // from the first load), so `new CacheStorage(kConstruct)` gets another kConstruct symbol
-  // (undici/index.js:177). The repository's own test imports defineConfig from source and never sees it.
-  // `it.fails` until fixed: this fails once the config validates — then make it `it`.
-  it.fails(
+  // Found by this test (issue #24): tsx loaded the config's `vigil-ml` a second time in its namespace,
+  // and the second undici, half re-required from the first one's CommonJS cache, failed with
+  // "TypeError: Illegal constructor". The config's `vigil-ml` is now the running copy
+  // (packages/vigil/src/config/ts-import.ts). The repository's own tests import defineConfig from
+  // source and cannot see this; here the config is a CommonJS-typed `.ts` (the app has no "type").
+  it(
     'validates a TypeScript config that imports defineConfig from vigil-ml (tsx and esbuild, installed)',
     async () => {
       writeFileSync(
@@ -333,6 +331,18 @@ describe('installed from the tarballs into an empty folder', () => {
       const r = await run('npx', ['vigil', 'validate', '-c', 'vigil.config.ts'], app);
       expect(r.code, explain('vigil validate -c vigil.config.ts', r)).toBe(0);
       expect(r.stderr).toBe('');
+      // An ES module config (`.mts`) that imports a local TypeScript file beside vigil-ml.
+      writeFileSync(
+        join(app, 'targets.mts'),
+        `export const targets = [{ name: 'credit-scorer', url: '${serverUrl}', protocol: 'oip-v2' as const, model: 'credit-scorer', checks: { readiness: {} } }];\n`,
+      );
+      writeFileSync(
+        join(app, 'vigil.config.mts'),
+        "import { defineConfig } from 'vigil-ml';\nimport { targets } from './targets.mts';\nexport default defineConfig({ targets });\n",
+      );
+      const esm = await run('npx', ['vigil', 'validate', '-c', 'vigil.config.mts'], app);
+      expect(esm.code, explain('vigil validate -c vigil.config.mts', esm)).toBe(0);
+      expect(esm.stdout).toMatch(/^vigil\.config\.mts: valid \(1 target, 1 check\)$/m);
     },
     CLI_MS,
   );

@@ -5,6 +5,15 @@
  * YAML file gives, and from there it takes the YAML path: `${VAR}` interpolation, the one schema, the
  * file checks and the plan. So the same config gives the same plan, and a bad one the same
  * diagnostics (`<path>: <message>`), prefixed with the file instead of a line and column.
+ *
+ * The file's `import … from 'vigil-ml'` is the running Vigil, not a second copy: tsx loads a config
+ * in a namespace of its own (so that a reload reads the file and its local imports afresh), and in
+ * that namespace every module is loaded again, packages too. A second vigil-ml brought a second
+ * undici, half of it re-required from the first one's CommonJS cache, and its start-up failed with
+ * "TypeError: Illegal constructor" (issue #24). A resolve hook, in front of tsx's, maps `vigil-ml` and
+ * its subpaths imported from the config's namespace to the running copy's own resolution
+ * (`ts-import.ts`). That module is imported only when a file is read: a config compiled to CommonJS
+ * may `require` this one (`defineConfig`), and a module that reads `import.meta` cannot be.
  */
 import { pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
@@ -40,8 +49,8 @@ export function defineConfig(config: VigilConfigInput): VigilConfigInput {
  * @throws Error from the import (a syntax error, a missing module, a throw in the file), with its message
  */
 export async function readTsConfig(file: string): Promise<string> {
-  const { tsImport } = await import('tsx/esm/api');
-  const module = (await tsImport(pathToFileURL(file).href, import.meta.url)) as { default?: unknown };
+  const { importConfig } = await import('./ts-import.js');
+  const module = (await importConfig(pathToFileURL(file).href)) as Record<string, unknown>;
   // An ESM default export, or a CommonJS module.exports compiled into `default.default`.
   let config = module.default;
   if (
