@@ -12,6 +12,13 @@ export {
   parseFaultArg,
 } from './faults.js';
 export { type GrpcListenOptions, OIP_SERVICE } from './grpc.js';
+export {
+  createHostileEndpoints,
+  type HostileEndpoint,
+  type HostileEndpoints,
+  type HostileKind,
+  type HostileOptions,
+} from './hostile.js';
 export type { LlmOptions } from './llm.js';
 export {
   type Datatype,

@@ -3,7 +3,7 @@
  * check whose probes never settle turns `stale`, alerts (warning), is exported, and comes back when its
  * results do. The hub test stalls one target's probes with an HTTP client whose requests to it never
  * settle: the one place a never-resolving promise stands in for a prober that stopped delivering (the
- * hostile-endpoint tests in `hanging.test.ts` find the real ways over real HTTP).
+ * hostile-endpoint tests in `hostile.test.ts` find the real ways over real HTTP).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,10 +1,15 @@
 /**
- * A hanging endpoint over real HTTP, against a real hub (real scheduler, prober, HTTP client, SQLite
- * store, webhook notifier and receiver on loopback):
+ * Hostile endpoints over real sockets, against a real hub (real scheduler, prober, HTTP client, SQLite
+ * store; webhook notifier and receiver on loopback for the stale case):
  *
- * - it delays only its own checks: an endpoint that accepts connections and never answers fails its
- *   own probes with `TIMEOUT` at their cadence (a timeout is a result: never `stale`), while the
- *   healthy targets beside it keep theirs — no healthy check ever waits past the watchdog's allowance;
+ * - the hostile-endpoint matrix (issue #14): hang, trickle, huge body, invalid JSON, NaN, reset,
+ *   redirect loop, deep nesting, header flood, TLS failure and DNS failure, each a real endpoint on
+ *   loopback (`createHostileEndpoints` of the example model server; TLS: a certificate the prober does
+ *   not trust; DNS: a `.invalid` name), all probed by one hub beside healthy checks: every hostile
+ *   check fails every probe with its own stable code and turns unhealthy, never `stale` (a failure is
+ *   a result); every healthy check passes every probe at its cadence, no gap reaching the watchdog's
+ *   allowance. The hub's scheduler lag beside the same matrix is measured by `bench/src/hostile.ts`
+ *   (BENCHMARKS.md), not asserted here;
  * - the real way a prober stops delivering for a check in this hub: the global concurrency cap full of
  *   probes waiting for their timeouts. With `maxConcurrency: 1`, the hanging target's probe holds the
  *   only slot for its whole timeout, the healthy check waits past its cadence, goes `stale`, the
@@ -13,15 +18,21 @@
  * The scheduler's own test of the same property (`scheduler.test.ts`, "keeps other targets on schedule
  * while one target hangs") uses a promise that never settles; this one uses sockets.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHostileEndpoints, type HostileEndpoints } from '@vigil/example-model-server';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createNotifiers } from '../alerting/notifiers/index.js';
 import { parseConfig } from '../config/index.js';
+import { describeWith } from '../fixtures/needs.js';
 import { createMetrics } from '../metrics/index.js';
 import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import type { ProbeResult, Transition } from '../types.js';
+import { hasOpenssl, makePki, OPENSSL } from '../wire/test-pki.js';
 import { createHub, type Hub } from './hub.js';
 import type { HubEvent } from './types.js';
 import { staleAfterMs } from './watchdog.js';
@@ -70,63 +81,117 @@ function resultsOf(events: readonly HubEvent[], checkId: string): ProbeResult[] 
   return events.flatMap((e) => (e.type === 'result' && e.result.checkId === checkId ? [e.result] : []));
 }
 
-describe('a hanging endpoint over real HTTP', () => {
-  it('delays only its own checks: they fail with TIMEOUT at their cadence, the healthy ones keep theirs', {
-    timeout: 60_000,
-  }, async () => {
-    const hang = await listen();
-    const healthy = [await listen(() => 'ok'), await listen(() => 'ok'), await listen(() => 'ok')];
-    const loaded = parseConfig(
-      `
-defaults: { interval: 500ms, timeout: 300ms, failureThreshold: 2, fastInterval: false }
-targets:
-  - { name: hang, url: "${hang}", protocol: http, checks: { liveness: {}, readiness: {} } }
-${healthy.map((url, i) => `  - { name: ok-${i}, url: "${url}", protocol: http, checks: { liveness: {} } }`).join('\n')}
-`,
-      { baseDir: process.cwd(), env: {} },
-    );
-    if (!loaded.ok) throw new Error(loaded.diagnostics.join('\n'));
+/** Probes of each hostile check the matrix waits for. */
+const PROBES = 3;
+const HEALTHY = 5;
+const INTERVAL_MS = 1_500;
+/** Long enough for a `.invalid` lookup and a TLS handshake on a loaded machine; 10× the trickle's pace. */
+const TIMEOUT_MS = 1_000;
+/** The prober stops reading a body at its 1 MiB cap; this bounds what one probe lets the huge body write. */
+const HUGE_BODY_BYTES_PER_PROBE = 16 * 2 ** 20;
+
+describeWith(
+  hasOpenssl,
+  OPENSSL,
+  'the hostile-endpoint matrix, probed by one hub beside healthy checks',
+  () => {
+    let dir = '';
+    let hostile: HostileEndpoints;
     const events: HubEvent[] = [];
-    hub = createHub({ plan: loaded.plan, store, watchdogIntervalMs: 50 });
-    hub.subscribe((event) => events.push(event));
-    await hub.start();
-    // Long enough for each hanging check to time out several times.
-    await vi.waitFor(
-      () => {
-        expect(resultsOf(events, 'hang/liveness').length).toBeGreaterThanOrEqual(5);
-        expect(resultsOf(events, 'hang/readiness').length).toBeGreaterThanOrEqual(5);
-      },
-      { timeout: 30_000, interval: 100 },
-    );
-    await hub.stop();
-    hub = undefined;
 
-    // The hanging checks: every probe a TIMEOUT result, unhealthy, never stale.
-    for (const id of ['hang/liveness', 'hang/readiness']) {
-      const results = resultsOf(events, id);
-      expect(
-        results.every((r) => r.outcome === 'fail' && r.error?.code === 'TIMEOUT'),
-        id,
-      ).toBe(true);
-    }
-    const transitions = transitionsOf(events);
-    expect(transitions.filter((t) => t.to === 'stale')).toEqual([]);
-    expect(transitions.filter((t) => t.checkId.startsWith('hang/')).map((t) => t.to)).toContain('unhealthy');
-    // The healthy checks: every probe passed, and no gap between two of them reached the watchdog's
-    // allowance (2 intervals plus their own timeout) — the cadence a check is expected to have.
-    const allowance = staleAfterMs({ intervalMs: 500 }, 300);
-    for (let i = 0; i < healthy.length; i++) {
-      const results = resultsOf(events, `ok-${i}/liveness`);
-      expect(results.length, `ok-${i} probed`).toBeGreaterThanOrEqual(5);
-      expect(results.every((r) => r.outcome === 'pass')).toBe(true);
-      const gaps = results.slice(1).map((r, j) => r.startedAt - (results[j] as ProbeResult).startedAt);
-      expect(Math.max(...gaps), `ok-${i}'s longest gap`).toBeLessThan(allowance);
-      expect(transitions.filter((t) => t.checkId === `ok-${i}/liveness`).map((t) => t.to)).toEqual([
-        'healthy',
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'vigil-hostile-'));
+      const pki = makePki(dir);
+      hostile = await createHostileEndpoints({ tls: { cert: pki.serverCert, key: pki.serverKey } });
+    });
+    afterAll(async () => {
+      await hostile?.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('lists every hostile behaviour of issue #14, each with a distinct URL', () => {
+      expect(hostile.endpoints.map((e) => e.kind)).toEqual([
+        'hang',
+        'trickle',
+        'huge-body',
+        'invalid-json',
+        'nan',
+        'reset',
+        'redirect-loop',
+        'deep-nesting',
+        'header-flood',
+        'tls',
+        'dns',
       ]);
-    }
-  });
+      expect(new Set(hostile.endpoints.map((e) => e.url)).size).toBe(hostile.endpoints.length);
+    });
 
+    it('fails every hostile check with its code and keeps every healthy check healthy at its cadence', {
+      timeout: 60_000,
+    }, async () => {
+      const loaded = parseConfig(
+        `
+defaults: { interval: ${INTERVAL_MS}ms, timeout: ${TIMEOUT_MS}ms, failureThreshold: 2, fastInterval: false }
+targets:
+${hostile.endpoints.map((e) => `  - { name: ${e.kind}, url: "${e.url}", protocol: http, checks: { liveness: {} } }`).join('\n')}
+${Array.from({ length: HEALTHY }, (_, i) => `  - { name: ok-${i}, url: "${hostile.healthyUrl}ok-${i}", protocol: http, checks: { liveness: {} } }`).join('\n')}
+`,
+        { baseDir: process.cwd(), env: {} },
+      );
+      if (!loaded.ok) throw new Error(loaded.diagnostics.join('\n'));
+      hub = createHub({ plan: loaded.plan, store, watchdogIntervalMs: 50 });
+      hub.subscribe((event) => events.push(event));
+      await hub.start();
+      await vi.waitFor(
+        () => {
+          for (const e of hostile.endpoints)
+            expect(resultsOf(events, `${e.kind}/liveness`).length, e.kind).toBeGreaterThanOrEqual(PROBES);
+        },
+        { timeout: 40_000, interval: 100 },
+      );
+      const status = new Map(hub.status().map((s) => [s.checkId, s]));
+      await hub.stop();
+      hub = undefined;
+      const transitions = transitionsOf(events);
+      expect(transitions.filter((t) => t.to === 'stale')).toEqual([]);
+
+      // Each hostile check: every probe failed with the endpoint's code, and the check is unhealthy.
+      const seen = hostile.endpoints.map((e) => {
+        const results = resultsOf(events, `${e.kind}/liveness`);
+        return {
+          kind: e.kind,
+          codes: [...new Set(results.map((r) => `${r.outcome} ${r.error?.code}`))],
+          state: status.get(`${e.kind}/liveness`)?.state,
+        };
+      });
+      expect(seen).toEqual(
+        hostile.endpoints.map((e) => ({ kind: e.kind, codes: [`fail ${e.code}`], state: 'unhealthy' })),
+      );
+      // The huge body: the prober stopped reading at its cap, so the endpoint could write little per probe.
+      const hugeProbes = resultsOf(events, 'huge-body/liveness').length;
+      expect(hostile.bytesWritten()).toBeLessThan(hugeProbes * HUGE_BODY_BYTES_PER_PROBE);
+
+      // The healthy checks: every probe passed, healthy from the first transition on, and no gap between
+      // two probes reached the watchdog's allowance (2 intervals plus the timeout).
+      const allowance = staleAfterMs({ intervalMs: INTERVAL_MS }, TIMEOUT_MS);
+      for (let i = 0; i < HEALTHY; i++) {
+        const id = `ok-${i}/liveness`;
+        const results = resultsOf(events, id);
+        expect(results.length, `${id} probed`).toBeGreaterThanOrEqual(PROBES);
+        expect(
+          results.map((r) => r.outcome).filter((o) => o !== 'pass'),
+          id,
+        ).toEqual([]);
+        const gaps = results.slice(1).map((r, j) => r.startedAt - (results[j] as ProbeResult).startedAt);
+        expect(Math.max(...gaps), `${id}'s longest gap`).toBeLessThan(allowance);
+        expect(transitions.filter((t) => t.checkId === id).map((t) => t.to)).toEqual(['healthy']);
+        expect(status.get(id)?.state).toBe('healthy');
+      }
+    });
+  },
+);
+
+describe('a hanging endpoint holding the concurrency cap', () => {
   it('with the concurrency cap held by its probes, a healthy check waits, goes stale, alerts, and comes back', {
     timeout: 60_000,
   }, async () => {
