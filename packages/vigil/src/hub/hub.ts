@@ -43,7 +43,7 @@ import { createExchangeCache } from './exchange-cache.js';
 import { createMirror } from './mirror.js';
 import { type AgentReport, type AgentStatus, isMultiRegion, verdictOf } from './regions.js';
 import { createStateWriter, storeTransition } from './state-writer.js';
-import type { CheckDeferral, CheckStatus, HubView } from './types.js';
+import type { CheckDeferral, CheckStatus, HubView, RemoteBatch, RemoteIngest } from './types.js';
 import { alertStatuses, checkInfoOf, checkStatusOf, deferralMessage, RecentDurations } from './views.js';
 import { createWatchdog, DEFAULT_WATCHDOG_TICK_MS, STALE_INTERVALS, targetTimeouts } from './watchdog.js';
 
@@ -219,11 +219,21 @@ export interface Hub extends HubView {
    */
   ingest(result: ProbeResult): boolean;
   /**
-   * Takes in a result an agent of `region` probed (`POST /api/v1/agent/results`, after its id was
-   * claimed): evaluated in its (check, region) state; a multi-region check's verdict is derived again.
-   * Returns false (and drops it) when the check does not run in that region, or the hub is not running.
+   * Takes in a batch an agent of `region` pushed (`POST /api/v1/agent/results`): each result is
+   * redacted, then stored with its id's claim in one store transaction (`Store.ingestResults`), so
+   * a result whose id was taken in before (a replay) is neither stored nor evaluated again. The new
+   * ones are evaluated in their (check, region) states, in the order sent (a multi-region check's
+   * verdict is derived again), and the state changes that decide a transition are written before
+   * it resolves. So once it resolves, every accepted result is durable: the API acknowledges the
+   * batch only then, and a hub killed before that has claimed nothing the agent's re-send would miss.
+   *
+   * Resolves undefined, claiming nothing, when the hub is not running (the API answers 503 and the
+   * agent keeps the batch). A result of a check that does not run in `region` (the API refuses such
+   * a batch first; a reload in between can still make one) is left out, neither claimed nor stored,
+   * and counted in `skipped`.
+   * @throws the store's errors (`StoreError`): nothing of the batch is claimed then.
    */
-  ingestRemote(region: string, result: ProbeResult, receivedAt: number): boolean;
+  ingestRemote(region: string, batch: RemoteBatch): Promise<RemoteIngest | undefined>;
   /** Records that `region`'s agent delivered a batch (it is up again if it was down). */
   agentReport(
     region: string,
@@ -741,7 +751,11 @@ export function createHub(options: HubOptions): Hub {
    */
   function onResult(plan: CheckPlan, probed: ProbeResult): boolean {
     // Before anything keeps it: a passing result has no text of the server's and is not copied.
-    const result = redactResult(probed, redactText);
+    return take(plan, redactResult(probed, redactText), false);
+  }
+
+  /** A redacted result into the hub; `stored`: already in the store (an agent's, `ingestRemote`). */
+  function take(plan: CheckPlan, result: ProbeResult, stored: boolean): boolean {
     const k = key(plan.id, result.region);
     const own = result.region === region;
     // Lost to another hub (or fenced) while in flight: its new owner judges the check.
@@ -761,7 +775,7 @@ export function createHub(options: HubOptions): Hub {
     const adaptiveLatency = adaptive.observe(plan, result);
     // Store: write-behind, and the dashboard's in-memory views.
     writer.changed(k, isMaterialChange(before, state, th));
-    writer.append(result);
+    if (!stored) writer.append(result);
     durationsOf(k).push(result.durationMs);
     if (own) exchanges.settle(plan.id, result.outcome);
     // Metrics.
@@ -1037,13 +1051,45 @@ export function createHub(options: HubOptions): Hub {
       return true;
     },
     alerts: () => alertStatuses(firingAlerts(), dispatcher),
-    ingestRemote(r, result, receivedAt) {
-      const plan = plans.get(result.checkId);
-      if (plan === undefined || plan.kind === 'traffic' || !running || stopping) return false;
-      if (r === region || result.region !== r || !regionsOf(plan, region).includes(r)) return false;
-      remoteSeen.set(key(plan.id, r), receivedAt);
-      onResult(plan, result);
-      return true;
+    async ingestRemote(r, batch) {
+      if (!running || stopping) return undefined;
+      const taken: (ProbeResult & { id: string })[] = [];
+      for (const item of batch.results) {
+        const plan = plans.get(item.checkId);
+        if (plan === undefined || plan.kind === 'traffic') continue;
+        if (r === region || item.region !== r || !regionsOf(plan, region).includes(r)) continue;
+        taken.push({ ...redactResult(item, redactText), id: item.id });
+      }
+      const fresh = new Set(
+        await store.ingestResults({
+          region: r,
+          batchId: batch.batchId,
+          receivedAt: batch.receivedAt,
+          results: taken,
+        }),
+      );
+      let accepted = 0;
+      let newestEnd: number | null = null;
+      for (const { id, ...result } of taken) {
+        if (!fresh.has(id)) continue;
+        // The plan may have gone during the store's write (a reload): stored, not evaluated.
+        const plan = plans.get(result.checkId);
+        if (plan !== undefined) {
+          remoteSeen.set(key(plan.id, r), batch.receivedAt);
+          take(plan, result, true);
+        }
+        accepted++;
+        const end = result.startedAt + result.durationMs;
+        if (newestEnd === null || end > newestEnd) newestEnd = end;
+      }
+      // The states these results moved toward a transition (and the transitions) are stored too.
+      if (accepted > 0) await writer.flush(false);
+      return {
+        accepted,
+        replayed: taken.length - fresh.size,
+        skipped: batch.results.length - taken.length,
+        newestEnd,
+      };
     },
     agentReport(r, report, receivedAt, counts) {
       const a = agents.get(r);

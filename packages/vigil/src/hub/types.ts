@@ -160,7 +160,7 @@ export interface HubView {
    */
   ingest?(result: ProbeResult): boolean;
   /** Agents' results, reports, plans and health (`hub.ts`); absent on views without agents. */
-  ingestRemote?(region: string, result: ProbeResult, receivedAt: number): boolean;
+  ingestRemote?(region: string, batch: RemoteBatch): Promise<RemoteIngest | undefined>;
   agentReport?(
     region: string,
     report: AgentReport,
@@ -175,6 +175,27 @@ export interface HubView {
    * statistics over recent runs, oldest first; undefined for a check that is not a canary this hub runs.
    */
   canary?(checkId: string): CanaryView | undefined;
+}
+
+/** An agent's batch as the hub takes it in (`Hub.ingestRemote`). */
+export interface RemoteBatch {
+  batchId: string;
+  /** When the hub received it, ms since epoch. */
+  receivedAt: number;
+  /** In the order the agent probed them, each with the id it is taken in once by. */
+  results: readonly (ProbeResult & { id: string })[];
+}
+
+/** What `Hub.ingestRemote` did with a batch. */
+export interface RemoteIngest {
+  /** Results taken in now: stored (durably) and evaluated. */
+  accepted: number;
+  /** Results whose id was taken in before (a replay): acknowledged, not taken in again. */
+  replayed: number;
+  /** Results left out: of a check that does not run in the batch's region (any more). */
+  skipped: number;
+  /** The newest `startedAt + durationMs` of the accepted results, ms since epoch; null when none. */
+  newestEnd: number | null;
 }
 
 /** What the API shows of a canary check (`GET /api/v1/checks/{id}/canary`). */

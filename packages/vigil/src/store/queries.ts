@@ -111,7 +111,29 @@ export interface Dialect {
    * counted twice, where INSERT … SELECT then DELETE would let two read committed prunes both count.
    */
   foldResults(cutoff: number): FoldPlan;
+  /**
+   * An agent's result claimed by its id and stored, atomically, unless the id was claimed before (a
+   * replay): the statements to run in one transaction, the last one's `rowCount` 1 when claimed and
+   * stored, 0 when not. SQLite: the claim, then `INSERT … SELECT … WHERE changes() = 1` (the row
+   * count of the claim just before, on the same connection). PostgreSQL: one statement, the claim
+   * `RETURNING` its id feeding the insert, so a concurrent claim of the same id by another hub
+   * waits for the first and then stores nothing.
+   */
+  claimResult(claim: ResultClaimRow, row: readonly unknown[]): Sql[];
 }
+
+/** The `ingested_results` row of one claim. */
+export interface ResultClaimRow {
+  id: string;
+  region: string;
+  batchId: string;
+  /** ms since epoch. */
+  receivedAt: number;
+}
+
+const claimInsert = (c: ResultClaimRow): Sql =>
+  sql`INSERT INTO ingested_results (id, region, batch_id, received_at) VALUES (${c.id}, ${c.region}, ${c.batchId}, ${c.receivedAt})
+    ON CONFLICT (id) DO NOTHING`;
 
 const columnNames = (shape: BatchShape): string => shape.columns.map((c) => c.name).join(', ');
 const conflictClause = (shape: BatchShape): string =>
@@ -138,6 +160,10 @@ export const SQLITE: Dialect = {
     ],
     rolledUp: (results) => results[1]?.rowCount ?? 0,
   }),
+  claimResult: (claim, row) => [
+    claimInsert(claim),
+    sql`INSERT INTO results (${raw(columnNames(RESULTS_INSERT))}) SELECT ${join(row)} WHERE changes() = 1`,
+  ],
 };
 
 /** PostgreSQL (node-postgres). */
@@ -164,6 +190,12 @@ export const POSTGRES: Dialect = {
     ],
     rolledUp: (results) => Number(results[0]?.rows[0]?.rolled ?? 0),
   }),
+  claimResult: (claim, row) => [
+    // Typed: an INSERT … SELECT gives its parameters no column types to infer.
+    sql`WITH claimed AS (${claimInsert(claim)} RETURNING id)
+      INSERT INTO results (${raw(columnNames(RESULTS_INSERT))})
+      SELECT ${join(row.map((v, i) => sql`${v}::${raw(RESULTS_INSERT.columns[i]?.type ?? 'text')}`))} FROM claimed`,
+  ],
 };
 
 /** `WHERE a AND b …`, or nothing when there is no condition. */
@@ -512,6 +544,7 @@ export function pruneStatements(
       sql`DELETE FROM outbox WHERE status <> 'pending' AND created_at < ${cut.notifications}`,
       sql`DELETE FROM silences WHERE ends_at < ${cut.silences}`,
       sql`DELETE FROM maintenance_windows WHERE ends_at < ${cut.silences}`,
+      sql`DELETE FROM ingested_results WHERE received_at < ${cut.raw}`,
     ],
     report: (results) => ({
       cutoff: cut.raw,
@@ -520,6 +553,7 @@ export function pruneStatements(
       notificationsDeleted: results[n + 1]?.rowCount ?? 0,
       silencesDeleted: results[n + 2]?.rowCount ?? 0,
       maintenanceWindowsDeleted: results[n + 3]?.rowCount ?? 0,
+      resultIdsDeleted: results[n + 4]?.rowCount ?? 0,
     }),
   };
 }
@@ -550,15 +584,6 @@ export function recordMigration(version: number, name: string, appliedAt: number
 
 // ---------------------------------------------------------------------------------------------
 // Agents (migration 7).
-
-/**
- * Records one ingested result id unless it is there; RETURNING it when inserted. One row per statement:
- * one text, prepared once (a statement per batch size would fill SQLite's statement cache).
- */
-export function insertResultId(id: string, region: string, batchId: string, receivedAt: number): Sql {
-  return sql`INSERT INTO ingested_results (id, region, batch_id, received_at) VALUES (${id}, ${region}, ${batchId}, ${receivedAt})
-    ON CONFLICT (id) DO NOTHING RETURNING id`;
-}
 
 /** Replaces an agent's row. */
 export function upsertAgent(region: string, lastReportAt: number, info: unknown): Sql {

@@ -67,7 +67,7 @@ import type {
   OpenStoreOptions,
   PruneOptions,
   PruneReport,
-  ResultIdClaim,
+  ResultIngest,
   ResultQuery,
   Rollup,
   RollupQuery,
@@ -467,17 +467,24 @@ class SqlStore implements Store {
     });
   }
 
-  async claimResultIds(input: ResultIdClaim): Promise<string[]> {
-    return this.#run('claimResultIds', async () => {
+  async ingestResults(input: ResultIngest): Promise<string[]> {
+    return this.#run('ingestResults', async () => {
       const at = ms(input.receivedAt);
-      const statements = [...new Set(input.ids)].map((id) =>
-        q.insertResultId(id, input.region, input.batchId, at),
-      );
-      const claimed: string[] = [];
-      if (statements.length === 0) return claimed;
-      for (const result of await this.#driver.transaction(statements))
-        for (const row of result.rows as { id: string }[]) claimed.push(row.id);
-      return claimed;
+      const ids: string[] = [];
+      const statements: Sql[] = [];
+      const seen = new Set<string>();
+      for (const result of input.results) {
+        if (seen.has(result.id)) continue;
+        seen.add(result.id);
+        const claim = { id: result.id, region: input.region, batchId: input.batchId, receivedAt: at };
+        ids.push(result.id);
+        statements.push(...this.#dialect.claimResult(claim, resultRow(result)));
+      }
+      if (statements.length === 0) return [];
+      const results = await this.#driver.transaction(statements);
+      // Each claim's last statement tells whether it stored its result.
+      const per = statements.length / ids.length;
+      return ids.filter((_id, i) => (results[(i + 1) * per - 1]?.rowCount ?? 0) === 1);
     });
   }
 

@@ -826,6 +826,7 @@ export function defineStoreContract(backend: string, makeHarness: () => StoreCon
           notificationsDeleted: 0,
           silencesDeleted: 0,
           maintenanceWindowsDeleted: 0,
+          resultIdsDeleted: 0,
         });
         expect(await store.rollups('credit-scorer/integrity')).toEqual([
           {
@@ -989,24 +990,55 @@ export function defineStoreContract(backend: string, makeHarness: () => StoreCon
     });
 
     describe('agents and ingested result ids', () => {
-      it('claims each result id once: a replayed batch finds its ids taken', async () => {
-        const first = await store.claimResultIds({
-          region: 'eu',
+      const pushed = (id: string, startedAt = T0) => ({ ...probeResult({ startedAt }), id });
+
+      it('takes in each result once, stored with its claim: a replayed batch finds its ids taken', async () => {
+        const first = await store.ingestResults({
+          region: 'eu-west',
           batchId: 'b1',
           receivedAt: T0,
-          ids: ['r1', 'r2', 'r2'],
+          results: [pushed('r1', T0 + 1), pushed('r2', T0 + 2), pushed('r2', T0 + 2)],
         });
-        expect(first.sort()).toEqual(['r1', 'r2']);
-        const replay = await store.claimResultIds({
-          region: 'eu',
+        expect(first).toEqual(['r1', 'r2']);
+        const replay = await store.ingestResults({
+          region: 'eu-west',
           batchId: 'b1',
           receivedAt: T0 + 1,
-          ids: ['r1', 'r2', 'r3'],
+          results: [pushed('r1', T0 + 1), pushed('r2', T0 + 2), pushed('r3', T0 + 3)],
         });
         expect(replay).toEqual(['r3']);
-        expect(await store.claimResultIds({ region: 'eu', batchId: 'b2', receivedAt: T0, ids: [] })).toEqual(
-          [],
-        );
+        expect(
+          await store.ingestResults({ region: 'eu-west', batchId: 'b2', receivedAt: T0, results: [] }),
+        ).toEqual([]);
+        // Stored once each, with everything the agent sent.
+        const stored = await store.results('credit-scorer/integrity', { region: 'eu-west' });
+        expect(stored.map((r) => r.startedAt)).toEqual([T0 + 1, T0 + 2, T0 + 3]);
+        expect(stored[0]).toEqual(probeResult({ startedAt: T0 + 1 }));
+      });
+
+      it('prunes the ledger of result ids with the raw results: an id is taken again only after the cutoff', async () => {
+        await store.ingestResults({
+          region: 'eu-west',
+          batchId: 'old',
+          receivedAt: T0,
+          results: [pushed('r1')],
+        });
+        await store.ingestResults({
+          region: 'eu-west',
+          batchId: 'new',
+          receivedAt: T0 + 5 * MIN,
+          results: [pushed('r2', T0 + 5 * MIN)],
+        });
+        const report = await store.prune({ now: T0 + 6 * MIN, rawRetentionMs: 2 * MIN });
+        // Received before the cutoff (T0 + 4m): forgotten; after it: kept.
+        expect(report.resultIdsDeleted).toBe(1);
+        const again = await store.ingestResults({
+          region: 'eu-west',
+          batchId: 'replay',
+          receivedAt: T0 + 6 * MIN,
+          results: [pushed('r1'), pushed('r2', T0 + 5 * MIN)],
+        });
+        expect(again).toEqual(['r1']);
       });
 
       it("keeps each region's latest agent report", async () => {

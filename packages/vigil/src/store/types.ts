@@ -344,6 +344,14 @@ export interface PruneReport {
   silencesDeleted: number;
   /** One-off maintenance windows over for longer than `silenceRetentionMs`. */
   maintenanceWindowsDeleted: number;
+  /**
+   * Ids of agents' results (the exactly-once ledger, {@link Store.ingestResults}) received before the
+   * raw results' cutoff, deleted: the ledger is kept as long as the raw results it guards. A batch
+   * replayed after that (an agent that lost the hub's answer and stayed away longer than the raw
+   * retention) would be ingested again; its results would be older than the cutoff by then, so they
+   * only add to their minutes' rollups.
+   */
+  resultIdsDeleted: number;
 }
 
 /**
@@ -528,13 +536,15 @@ export interface Store {
    */
   promoteBaseline(checkId: string, modelVersion: string, at: number): Promise<StoredBaseline | undefined>;
   /**
-   * Records the ids of results an agent pushed (`POST /api/v1/agent/results`), for exactly-once
-   * ingest: in one statement, every id not yet recorded is inserted with its region, batch id and
-   * receive time. A replayed batch (an agent that did not see the answer and sent it again) finds its
-   * ids taken.
-   * @returns the ids newly recorded (to ingest), in no particular order; the others were seen before.
+   * Takes in the results an agent pushed (`POST /api/v1/agent/results`) exactly once, in one
+   * transaction: each result's id is recorded with its region, batch id and receive time, and the
+   * result stored, unless the id was recorded before (a replayed batch: an agent that did not see
+   * the answer sends it again). So once it resolves, every result it returns the id of is durable,
+   * and a crash before it resolves leaves none of them claimed: the agent's re-send is taken in.
+   * @returns the ids newly recorded (their results stored now), in the order given; the others were
+   * seen before.
    */
-  claimResultIds(input: ResultIdClaim): Promise<string[]>;
+  ingestResults(input: ResultIngest): Promise<string[]>;
   /** Stores an agent's latest report (its region's row, replaced): when, and what it said of itself. */
   putAgent(report: AgentRecord): Promise<void>;
   /** Every agent that has reported, by region. */
@@ -554,8 +564,8 @@ export interface Store {
   /**
    * Retention, in one transaction: raw results older than the cutoff (`now - rawRetentionMs`, rounded down
    * to a whole minute) are folded into per-minute rollups and deleted — results arriving later for a
-   * folded minute are added to its rollup on the next prune — and old rollups, settled notifications and
-   * expired silences are deleted. Safe to run from several replicas at once.
+   * folded minute are added to its rollup on the next prune — and old rollups, settled notifications,
+   * expired silences and the agents' result ids received before the raw cutoff are deleted. Safe to run from several replicas at once.
    */
   prune(options: PruneOptions): Promise<PruneReport>;
   /** Rollups of `checkId` ordered by minute then region. Only folded minutes: recent ones are in `results`. */
@@ -712,13 +722,14 @@ export interface BaselineQuery {
   limit?: number;
 }
 
-/** What {@link Store.claimResultIds} records. */
-export interface ResultIdClaim {
+/** What {@link Store.ingestResults} takes in. */
+export interface ResultIngest {
   region: string;
   batchId: string;
   /** ms since epoch. */
   receivedAt: number;
-  ids: readonly string[];
+  /** Each with the id it is taken in once by; an id given twice is taken once. */
+  results: readonly (ProbeResult & { id: string })[];
 }
 
 /** A canary check's drift state as stored (`canary_states` table, migration 9). */

@@ -9,9 +9,12 @@
  *   batch is checked before anything is taken in: a wrong token is 401, an unknown region 403, a body
  *   over `maxBatchBytes` (decompressed) 413, a malformed one 400, a result of another region or of a
  *   check the region does not run 422 (a forged batch) — nothing of a refused batch is ingested, and
- *   each refusal is logged. Then each result id is claimed in the store (`Store.claimResultIds`): the
- *   new ones are ingested in the order sent, ids seen before are acknowledged but not ingested again
- *   (a replay). Answer `{accepted, replayed, receivedAt}`.
+ *   each refusal is logged. Then the hub takes the batch in (`Hub.ingestRemote`): each result is
+ *   stored with its id's claim in one store transaction (`Store.ingestResults`), the new ones are
+ *   evaluated in the order sent, ids seen before are acknowledged but not taken in again (a replay).
+ *   The answer `{accepted, replayed, receivedAt}` is sent only once they are durable: a hub killed
+ *   after answering has every acknowledged result stored, one killed before has claimed none of
+ *   them, so the agent's re-send is taken in. A hub not running answers 503 (the agent retries).
  * - `GET /api/v1/agents`: `{agents: AgentStatus[]}`: last report, lag, spool depth, drops, clock offset.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -169,23 +172,16 @@ export function agentRoutes(app: FastifyInstance, { hub }: ApiContext, options: 
             ? `result ${forged.id} is of region ${JSON.stringify(forged.region)}, not ${region}: nothing of the batch is ingested`
             : `result ${forged.id} is of check ${JSON.stringify(forged.checkId)}, which region ${region} does not run: nothing of the batch is ingested`,
         );
-      const fresh = new Set(
-        await hub.store.claimResultIds({
-          region,
-          batchId: batch.batchId,
-          receivedAt,
-          ids: batch.results.map((r) => r.id),
-        }),
-      );
-      let accepted = 0;
-      let newestEnd: number | undefined;
-      for (const { id, ...result } of batch.results) {
-        if (!fresh.delete(id)) continue;
-        if (hub.ingestRemote?.(region, result, receivedAt) === true) accepted++;
-        const end = result.startedAt + result.durationMs;
-        if (newestEnd === undefined || end > newestEnd) newestEnd = end;
+      const ingest = await hub.ingestRemote?.(region, {
+        batchId: batch.batchId,
+        receivedAt,
+        results: batch.results,
+      });
+      if (ingest === undefined) {
+        log('warn', `agent batch from ${region} not taken: the hub is not running`, { region });
+        return reply.code(503).send({ error: 'the hub is not running: send the batch again later' });
       }
-      const replayed = batch.results.length - accepted;
+      const { accepted, replayed, newestEnd } = ingest;
       if (replayed > 0)
         log(
           'info',
@@ -200,7 +196,7 @@ export function agentRoutes(app: FastifyInstance, { hub }: ApiContext, options: 
           ...(batch.dropped !== undefined && { dropped: batch.dropped }),
         },
         receivedAt,
-        { results: accepted, replayed, lagMs: newestEnd === undefined ? null : receivedAt - newestEnd },
+        { results: accepted, replayed, lagMs: newestEnd === null ? null : receivedAt - newestEnd },
       );
       return { accepted, replayed, receivedAt };
     });
