@@ -15,6 +15,7 @@ import { runProbe } from '../probe/run-probe.js';
 import { createScheduler, type Scheduler } from '../scheduler/index.js';
 import type { CheckPlan, EvalState, HttpClient, ProbeResult } from '../types.js';
 import { createHttpClient } from '../wire/http.js';
+import { clockOffset } from './clock.js';
 import { openSpool, type Spool } from './spool.js';
 
 /** Options of {@link createAgent}. */
@@ -52,6 +53,11 @@ export interface AgentStats {
   replayed: number;
   /** Whether the last push or poll reached the hub. */
   hubReachable: boolean;
+  /**
+   * The hub's clock minus this agent's, ms, from the last acknowledged batch (NTP's offset, RFC 5905:
+   * `clock.ts`); sent to the hub with the next batch. Null until a batch was acknowledged.
+   */
+  clockOffsetMs: number | null;
 }
 
 /** A running agent. */
@@ -99,7 +105,13 @@ export function createAgent(options: AgentOptions): Agent {
   let pollTimer: NodeJS.Timeout | undefined;
   let pushing: Promise<boolean> | undefined;
   let stopped = false;
-  const stats = { probed: 0, pushed: 0, replayed: 0, hubReachable: false };
+  const stats = {
+    probed: 0,
+    pushed: 0,
+    replayed: 0,
+    hubReachable: false,
+    clockOffsetMs: null as number | null,
+  };
 
   /** Fetches the plan; returns it when it changed, undefined when not (304) or on failure. */
   async function fetchPlan(): Promise<CheckPlan[] | undefined> {
@@ -160,6 +172,7 @@ export function createAgent(options: AgentOptions): Agent {
       // What stays in the spool once this batch is taken.
       spoolDepth: spool.depth() - items.length,
       dropped: spool.dropped(),
+      ...(stats.clockOffsetMs !== null && { clockOffsetMs: stats.clockOffsetMs }),
       results: items.map((i) => i.result),
     };
     const seqs = items.map((i) => i.seq);
@@ -180,10 +193,23 @@ export function createAgent(options: AgentOptions): Agent {
       stats.hubReachable = false;
       return 'unreachable';
     }
+    const answeredSeen = Date.now();
     stats.hubReachable = true;
     const text = await response.text();
     if (response.ok) {
-      const answer = JSON.parse(text) as { accepted: number; replayed: number };
+      const answer = JSON.parse(text) as {
+        accepted: number;
+        replayed: number;
+        receivedAt?: number;
+        answeredAt?: number;
+      };
+      if (typeof answer.receivedAt === 'number' && typeof answer.answeredAt === 'number')
+        stats.clockOffsetMs = clockOffset({
+          t0: batch.sentAt,
+          t1: answer.receivedAt,
+          t2: answer.answeredAt,
+          t3: answeredSeen,
+        }).offsetMs;
       spool.ack(seqs);
       stats.pushed += answer.accepted;
       stats.replayed += answer.replayed;

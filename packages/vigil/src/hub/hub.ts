@@ -1097,7 +1097,7 @@ export function createHub(options: HubOptions): Hub {
       const wasDown = a.state === 'down';
       a.state = 'up';
       a.lastReportAt = receivedAt;
-      a.clockOffsetMs = receivedAt - report.sentAt;
+      if (report.clockOffsetMs !== undefined) a.clockOffsetMs = report.clockOffsetMs;
       if (report.spoolDepth !== undefined) a.spoolDepth = report.spoolDepth;
       if (report.dropped !== undefined) a.dropped = report.dropped;
       if (counts.lagMs !== null) a.lagMs = counts.lagMs;

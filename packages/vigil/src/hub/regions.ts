@@ -20,8 +20,9 @@ export interface AgentStatus {
   /** Results the agent's full spool dropped since it started (never silent). */
   dropped: number | null;
   /**
-   * The hub's receive time minus the agent's send time of its last batch, ms: the agent's clock error
-   * plus the batch's one-way delay; far from 0 means a skewed agent clock.
+   * The hub's clock minus the agent's, ms, as the agent estimated it from its last acknowledged
+   * exchange (NTP's offset, RFC 5905 section 8: `agent/clock.ts`), so without the one-way delay;
+   * far from 0 means a skewed agent clock. Null until the agent has reported one.
    */
   clockOffsetMs: number | null;
   /** Batches and results taken in, and results refused as replays, since the hub started. */
@@ -36,6 +37,8 @@ export interface AgentReport {
   sentAt: number;
   spoolDepth?: number;
   dropped?: number;
+  /** The agent's estimate of the hub's clock minus its own, ms (see `AgentStatus.clockOffsetMs`). */
+  clockOffsetMs?: number;
 }
 
 /**

@@ -12,7 +12,8 @@
  *   each refusal is logged. Then the hub takes the batch in (`Hub.ingestRemote`): each result is
  *   stored with its id's claim in one store transaction (`Store.ingestResults`), the new ones are
  *   evaluated in the order sent, ids seen before are acknowledged but not taken in again (a replay).
- *   The answer `{accepted, replayed, receivedAt}` is sent only once they are durable: a hub killed
+ *   The answer `{accepted, replayed, receivedAt, answeredAt}` (the hub's clock: the agent estimates
+ *   its clock offset from them, `agent/clock.ts`) is sent only once they are durable: a hub killed
  *   after answering has every acknowledged result stored, one killed before has claimed none of
  *   them, so the agent's re-send is taken in. A hub not running answers 503 (the agent retries).
  * - `GET /api/v1/agents`: `{agents: AgentStatus[]}`: last report, lag, spool depth, drops, clock offset.
@@ -34,6 +35,11 @@ export interface AgentBatch {
   sentAt: number;
   spoolDepth?: number;
   dropped?: number;
+  /**
+   * The agent's estimate of the hub's clock minus its own, ms, from its previous acknowledged batch
+   * (NTP's offset from `sentAt`, the answer's `receivedAt` and `answeredAt`, and its receive time).
+   */
+  clockOffsetMs?: number;
   results: AgentResult[];
 }
 
@@ -194,11 +200,13 @@ export function agentRoutes(app: FastifyInstance, { hub }: ApiContext, options: 
           sentAt: batch.sentAt,
           ...(batch.spoolDepth !== undefined && { spoolDepth: batch.spoolDepth }),
           ...(batch.dropped !== undefined && { dropped: batch.dropped }),
+          ...(batch.clockOffsetMs !== undefined && { clockOffsetMs: batch.clockOffsetMs }),
         },
         receivedAt,
         { results: accepted, replayed, lagMs: newestEnd === null ? null : receivedAt - newestEnd },
       );
-      return { accepted, replayed, receivedAt };
+      // `answeredAt` as late as the handler can take it: the agent's clock estimate needs it.
+      return { accepted, replayed, receivedAt, answeredAt: Date.now() };
     });
   });
 }
@@ -210,6 +218,11 @@ function batchProblem(batch: unknown): string | undefined {
   if (typeof b.batchId !== 'string' || b.batchId === '' || b.batchId.length > 200)
     return 'batchId: expected a string of 1–200 characters';
   if (typeof b.sentAt !== 'number' || !Number.isFinite(b.sentAt)) return 'sentAt: expected ms since epoch';
+  if (
+    b.clockOffsetMs !== undefined &&
+    (typeof b.clockOffsetMs !== 'number' || !Number.isFinite(b.clockOffsetMs))
+  )
+    return 'clockOffsetMs: expected a number of ms';
   if (!Array.isArray(b.results)) return 'results: expected a list';
   const ids = new Set<string>();
   for (const [i, r] of b.results.entries()) {
