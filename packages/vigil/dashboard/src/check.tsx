@@ -2,16 +2,19 @@
  * A check's page: its state and thresholds; latency over time split into phases (dns, connect, tls,
  * processing, transfer) with the degraded and failed thresholds drawn; the outcome timeline; the last
  * results with their failure reasons; the latest probe's request and response (redacted by the hub);
- * and its incidents. New results arrive over the live stream.
+ * and its incidents. A check probed from several regions (agents) has its regions side by side: each
+ * region's state and latency, and the hub's verdict across them (regional or global). New results
+ * arrive over the live stream.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
+import type { RegionVerdict } from '../../src/alerting/alerts.js';
 import type { CanaryView, CheckInfo, CheckStatus, ExchangeView } from '../../src/hub/types.js';
 import type { Incident, ProbeResult } from '../../src/types.js';
 import { incidentHref, useLive, useNow } from './app.js';
 import { formatAge, formatMs, formatTime, isoTime, OUTCOME_META } from './format.js';
 import { getJson } from './http.js';
-import type { Live } from './live.js';
+import type { Live, Row } from './live.js';
 import { StateBadge } from './overview.js';
 
 /** Results the page loads and keeps: about 80 minutes at a 10 s interval. */
@@ -77,7 +80,7 @@ export function CheckPage({ live, checkId }: { live: Live; checkId: string }) {
     };
   }, [live, checkId, id]);
 
-  // Incidents change with transitions: refetch on each.
+  // Incidents and the verdict across regions change with transitions: refetch on each.
   const transitions = live.transitions;
   useEffect(() => {
     if (transitions === 0) return;
@@ -85,9 +88,14 @@ export function CheckPage({ live, checkId }: { live: Live; checkId: string }) {
       (i) => setIncidents(i.incidents),
       () => {},
     );
+    void getJson<CheckAnswer>(`api/v1/checks/${id}`).then(
+      (d) => setDetail(d),
+      () => {},
+    );
   }, [transitions, id]);
 
-  const status = [...live.rows.values()].find((r) => r.checkId === checkId) ?? detail?.status ?? undefined;
+  const regionRows = [...live.rows.values()].filter((r) => r.checkId === checkId);
+  const status = regionRows[0] ?? detail?.status ?? undefined;
   if (error && !detail) {
     return (
       <>
@@ -143,6 +151,7 @@ export function CheckPage({ live, checkId }: { live: Live; checkId: string }) {
           </ul>
         </div>
       )}
+      {regionRows.length > 1 && <RegionMatrix rows={regionRows} verdict={detail?.status?.verdict} />}
       {info && <Facts info={info} status={status} />}
       {info?.check === 'canary' && <CanaryPanel checkId={checkId} version={results.length} />}
       <section aria-labelledby="latency-h">
@@ -190,6 +199,76 @@ export function CheckPage({ live, checkId }: { live: Live; checkId: string }) {
 }
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+const VERDICT_TEXT: Record<RegionVerdict['state'], string> = {
+  ok: 'no region failing',
+  regional: 'regional failure (below the quorum: a warning per failing region)',
+  global: 'global failure (at or above the quorum: critical)',
+};
+
+/** The median of `values` (0 for none). */
+function median(values: readonly number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+/**
+ * A multi-region check's regions side by side: each region's state (live), its latest and median
+ * recent latency, and the hub's verdict across them (refetched on each transition).
+ */
+function RegionMatrix({ rows, verdict }: { rows: Row[]; verdict: RegionVerdict | undefined }) {
+  const now = useNow(5000);
+  const sorted = [...rows].sort((a, b) => a.region.localeCompare(b.region));
+  const list = (regions: readonly string[]) => (regions.length === 0 ? 'none' : regions.join(', '));
+  return (
+    <section aria-labelledby="regions-h" class="regions-matrix">
+      <h2 id="regions-h">Regions</h2>
+      {verdict && (
+        <p class="verdict" data-verdict={verdict.state}>
+          Verdict: <strong class={`verdict-word-${verdict.state}`}>{VERDICT_TEXT[verdict.state]}</strong>,
+          since <time dateTime={isoTime(verdict.since)}>{formatTime(verdict.since)}</time>. Failing:{' '}
+          {list(verdict.failing)}; reporting: {list(verdict.reporting)}; left out (agent down or stale):{' '}
+          {list(verdict.absent)}.
+        </p>
+      )}
+      <table class="results">
+        <thead>
+          <tr>
+            <th scope="col">Region</th>
+            <th scope="col">State</th>
+            <th scope="col">Latest latency</th>
+            <th scope="col">Median latency (recent)</th>
+            <th scope="col">In this state for</th>
+          </tr>
+        </thead>
+        <tbody>
+          {sorted.map((row) => (
+            <tr key={row.region} data-region={row.region} data-state={row.state}>
+              <th scope="row">{row.region}</th>
+              <td>
+                <StateBadge
+                  state={row.state}
+                  flapping={row.flapping}
+                  lastKnown={row.lastKnown?.state}
+                  deferred={row.deferred?.message}
+                />
+              </td>
+              <td>{row.recentMs.length > 0 ? formatMs(row.recentMs[row.recentMs.length - 1] ?? 0) : '–'}</td>
+              <td>
+                {row.recentMs.length > 0
+                  ? `${formatMs(median(row.recentMs))} (${plural(row.recentMs.length, 'probe')})`
+                  : '–'}
+              </td>
+              <td>{formatAge(now - row.since)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
 
 function Facts({ info, status }: { info: CheckInfo; status: Omit<CheckStatus, 'lastResult'> | undefined }) {
   const seconds = (ms: number) => `${ms / 1000} s`;

@@ -311,6 +311,7 @@ const Tile = memo(function Tile({ group, position, setSize, measure, row }: Tile
           ))}
         </ul>
       )}
+      <RegionMarkers rows={group.rows} />
       {/* Each row is headed by its check's name (th scope=row); the tile's label names the target. */}
       <table class="checks">
         <tbody>
@@ -339,6 +340,48 @@ const Tile = memo(function Tile({ group, position, setSize, measure, row }: Tile
     </li>
   );
 }, sameGroup);
+
+/**
+ * A compact marker per check probed from several regions: one small badge per region (its state's
+ * icon, coloured), and how many of them fail. The check page has the full matrix.
+ */
+function RegionMarkers({ rows }: { rows: readonly Row[] }) {
+  const byCheck = new Map<string, Row[]>();
+  for (const row of rows) byCheck.set(row.checkId, [...(byCheck.get(row.checkId) ?? []), row]);
+  const multi = [...byCheck.values()].filter((rs) => rs.length > 1);
+  if (multi.length === 0) return null;
+  return (
+    <ul class="region-markers" aria-label="Checks by region">
+      {multi.map((rs) => {
+        const sorted = [...rs].sort((a, b) => a.region.localeCompare(b.region));
+        const failing = sorted.filter((r) => r.state === 'unhealthy').length;
+        const said = sorted.map((r) => `${r.region} ${STATE_META[r.state].label.toLowerCase()}`).join(', ');
+        return (
+          <li key={rs[0]?.checkId} data-check-id={rs[0]?.checkId} data-failing={failing}>
+            <a href={checkHref(rs[0]?.checkId ?? '')} aria-label={`${rs[0]?.check} by region: ${said}`}>
+              {rs[0]?.check}{' '}
+              {sorted.map((r) => (
+                <span
+                  key={r.region}
+                  class={`badge mini state-${r.state}`}
+                  data-region={r.region}
+                  title={`${r.region}: ${STATE_META[r.state].label}`}
+                >
+                  <span aria-hidden="true">{STATE_META[r.state].icon}</span> {r.region}
+                </span>
+              ))}{' '}
+              {failing > 0 && (
+                <span class="region-failing">
+                  {failing} of {sorted.length} failing
+                </span>
+              )}
+            </a>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
 
 /**
  * A state as an icon plus its name, coloured; flapping is said in words too, and so are the state a
