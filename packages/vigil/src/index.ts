@@ -33,6 +33,7 @@ export type {
   ActionPlugin,
   ActionTransition,
 } from './actions/types.js';
+export { type Agent, type AgentOptions, type AgentStats, createAgent } from './agent/agent.js';
 export {
   createNotifier,
   createNotifiers,
