@@ -197,7 +197,19 @@ describe('torchserve', () => {
   });
 });
 
-describe('torchserve as it ships: token authorisation with a management key of its own (pytorch/serve frontend/server/src/main/java/org/pytorch/serve/util/TokenAuthorization.java, http/TokenAuthorizationHandler.java; docs/token_authorization_api.md)', () => {
+/**
+ * Read in pytorch/serve `frontend/server/src/main/java/org/pytorch/serve/` (the commit after each file):
+ * `util/TokenAuthorization.java` (ead7b680): key file at `user.dir/key_file.json` line 49, its layout
+ * lines 160–182, keys of 6 random bytes in URL-safe Base64 lines 128–132, expiry checked lines 108–111;
+ * `http/TokenAuthorizationHandler.java` (ead7b680): `checkTokenAuthorization` lines 67–79 throws
+ * `InvalidKeyException` "Token Authorization failed. …" (lines 71, 76), the `/token` route "Token
+ * Authentication failed. …" (line 54), as the older plugin handler (0690e016) at line 99;
+ * `InvalidKeyException extends ModelException` (frontend/archive `…/archive/model/InvalidKeyException.java`
+ * a3412c44, line 3); `http/HttpRequestHandler.java` (6cd98e1b) answers a `ModelException` 400 at lines
+ * 52–54; `util/NettyUtils.java` (1de522a5) `sendError` lines 101–106 writes `{code, type, message}`
+ * (`http/ErrorResponse.java` 86596503, lines 17–19). Also `docs/token_authorization_api.md`.
+ */
+describe('torchserve as it ships: token authorisation with a management key of its own', () => {
   const keys = { inference: 'inf-key-1', management: 'mgmt-key-1' };
   const inferenceAuth = { auth: { bearer: keys.inference } };
 
@@ -210,7 +222,7 @@ describe('torchserve as it ships: token authorisation with a management key of i
     expect(fake.requests.at(-1)?.headers.authorization).toBe('Bearer inf-key-1');
   });
 
-  it('without managementAuth, the refusal (400 InvalidKeyException: TokenAuthorizationHandler.checkTokenAuthorization, a ModelException → 400 in HttpRequestHandler.channelRead0) says the management API takes its own key', async () => {
+  it('without managementAuth, the refusal (400 InvalidKeyException: TokenAuthorizationHandler.java:71/76, a ModelException → 400 at HttpRequestHandler.java:52–54) says the management API takes its own key', async () => {
     fake.state.tokens = { ...keys };
     const answer = await run('readiness', inferenceAuth);
     expect(answer.verdict).toMatchObject({
@@ -221,14 +233,20 @@ describe('torchserve as it ships: token authorisation with a management key of i
     });
   });
 
-  it('the older wording "Token Authentication failed" (the plugin\'s TokenAuthorizationHandler, the /token route) is the same refusal', async () => {
+  it('the older wording "Token Authentication failed" (the plugin\'s TokenAuthorizationHandler.java:99 at 0690e016; the /token route, line 54 at ead7b680) is the same refusal', async () => {
+    // As TorchServe writes it: an InvalidKeyException, pretty-printed by GSON.
     const older = await startFakeServer(() => ({
       status: 400,
-      json: {
-        code: 400,
-        type: 'ModelException',
-        message: 'Token Authentication failed. Token either incorrect, expired, or not provided correctly',
-      },
+      text: `${JSON.stringify(
+        {
+          code: 400,
+          type: 'InvalidKeyException',
+          message: 'Token Authentication failed. Token either incorrect, expired, or not provided correctly',
+        },
+        null,
+        2,
+      )}\n`,
+      contentType: 'application/json',
     }));
     try {
       const answer = await run('readiness', { ...inferenceAuth, managementUrl: older.url });
@@ -241,29 +259,35 @@ describe('torchserve as it ships: token authorisation with a management key of i
     }
   });
 
-  it("managementAuth.keyFile reads key_file.json's management key, and re-reads it when the keys are regenerated", async () => {
+  it("managementAuth.keyFile reads key_file.json's management key, and re-reads it when the keys are regenerated (TokenAuthorization.java:160–182)", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vigil-ts-keys-'));
     try {
       const file = join(dir, 'key_file.json');
+      // As TorchServe writes it: GSON pretty-printed, management, inference, then API.
       const write = (k: typeof keys) =>
         writeFile(
           file,
-          JSON.stringify({
-            management: { key: k.management, 'expiration time': '2026-12-02T04:00:00Z' },
-            inference: { key: k.inference, 'expiration time': '2026-12-02T04:00:00Z' },
-            API: { key: 'api-key' },
-          }),
+          JSON.stringify(
+            {
+              management: { key: k.management, 'expiration time': '2026-12-02T04:00:00.123456Z' },
+              inference: { key: k.inference, 'expiration time': '2026-12-02T04:00:00.123456Z' },
+              API: { key: 'QUJDREVG' },
+            },
+            null,
+            2,
+          ),
         );
       fake.state.tokens = { ...keys };
       await write(keys);
       const overrides = { ...inferenceAuth, managementAuth: { keyFile: file } };
       expect((await run('readiness', overrides)).verdict).toEqual({ ok: true });
-      // Keys expire and are regenerated: TorchServe rewrites the file (a longer key changes its size too).
-      const next = { inference: keys.inference, management: 'mgmt-key-rotated-2' };
+      // Keys expire and are regenerated: TorchServe rewrites the file in place with a key of the same
+      // length (6 bytes in Base64), so the size stays and the mtime may too (the kernel's tick).
+      const next = { inference: keys.inference, management: 'mgmt-key-2' };
       fake.state.tokens = next;
       await write(next);
       expect((await run('readiness', overrides)).verdict).toEqual({ ok: true });
-      expect(fake.management.requests.at(-1)?.headers.authorization).toBe('Bearer mgmt-key-rotated-2');
+      expect(fake.management.requests.at(-1)?.headers.authorization).toBe('Bearer mgmt-key-2');
       const missing = await run('readiness', {
         ...inferenceAuth,
         managementAuth: { keyFile: join(dir, 'nope') },

@@ -19,7 +19,7 @@
  *
  * The model version comes from the management API's `modelVersion` (readiness, metadata).
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { everyTime } from '../schema/blocks.js';
 import { baseUrl } from '../schema/url.js';
@@ -58,29 +58,31 @@ export function managementUrlOf(target: TargetConfig): string {
 export type ManagementAuth = { readonly bearer: string } | { readonly keyFile: string };
 
 interface KeyFileEntry {
-  mtimeMs: number;
-  size: number;
+  text: string;
   keys: { management?: string; inference?: string };
 }
 
-// Per path: TorchServe rewrites key_file.json when keys expire or are regenerated, so it is re-read when
-// its mtime or size changes (one stat per probe), not at every request.
+// Per path, the file's last text and its keys. The file is read at each management request (a few
+// hundred bytes) and parsed again only when its text changed: TorchServe rewrites it in place with keys
+// of the same length, so neither its size nor (within the kernel's timestamp tick) its mtime need change.
 const keyFiles = new Map<string, KeyFileEntry>();
 
 /**
  * The keys in TorchServe's `key_file.json`: `{"management": {"key", "expiration time"}, "inference":
- * {"key", "expiration time"}, "API": {"key"}}`, written at start-up to `key_file.json` in the server's
- * working directory (mode 0600) and rewritten whole when a key is regenerated through the `/token`
- * API (pytorch/serve `frontend/server/src/main/java/org/pytorch/serve/util/TokenAuthorization.java`,
- * `init` and `generateKeyFile`; `docs/token_authorization_api.md`). The management and inference keys
- * expire (`expiration time`, an ISO-8601 instant, `ConfigManager.getTimeToExpiration()` minutes on); the API
- * key does not.
+ * {"key", "expiration time"}, "API": {"key"}}` (GSON, pretty-printed), written at start-up to
+ * `key_file.json` in the server's working directory (mode 0600) and rewritten whole when a key is
+ * regenerated through the `/token` API. Read in pytorch/serve at ead7b680 (`frontend/server/src/main/
+ * java/org/pytorch/serve/util/TokenAuthorization.java`): the path `user.dir/key_file.json` at line 49
+ * (`init`), the layout at lines 160–182 (`generateKeyFile`), each key 6 random bytes in URL-safe Base64
+ * (lines 128–132); `docs/token_authorization_api.md`. The management and inference keys expire
+ * (`expiration time`, an ISO-8601 instant, `ConfigManager.getTimeToExpiration()` minutes on, lines
+ * 134–137; checked at lines 108–111); the API key does not.
  */
 async function readKeyFile(path: string): Promise<KeyFileEntry['keys']> {
-  const info = await stat(path);
+  const text = await readFile(path, 'utf8');
   const cached = keyFiles.get(path);
-  if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size) return cached.keys;
-  const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
+  if (cached?.text === text) return cached.keys;
+  const parsed: unknown = JSON.parse(text);
   const keyOf = (section: string): string | undefined => {
     const entry = isRecord(parsed) ? parsed[section] : undefined;
     return isRecord(entry) && typeof entry.key === 'string' ? entry.key : undefined;
@@ -90,7 +92,7 @@ async function readKeyFile(path: string): Promise<KeyFileEntry['keys']> {
   const inference = keyOf('inference');
   if (management !== undefined) keys.management = management;
   if (inference !== undefined) keys.inference = inference;
-  keyFiles.set(path, { mtimeMs: info.mtimeMs, size: info.size, keys });
+  keyFiles.set(path, { text, keys });
   return keys;
 }
 
@@ -127,13 +129,17 @@ async function managementHeaders(
 
 /**
  * True for TorchServe's refusal of a missing, wrong or expired key, or a 401/403 from a proxy in front.
- * pytorch/serve `frontend/server/src/main/java/org/pytorch/serve/http/TokenAuthorizationHandler.java`,
- * `checkTokenAuthorization`: no `Authorization` header, or a token that is not the current key of that
- * API (or has expired), throws `InvalidKeyException` "Token Authorization failed. Token either
- * incorrect, expired, or not provided correctly" ("Token Authentication failed. …" in the older
- * plugin's handler and on the `/token` route); `InvalidKeyException` is a `ModelException`, which
- * `HttpRequestHandler.channelRead0` answers with **400** BAD_REQUEST (not 401), the body
- * `{"code": 400, "type": "InvalidKeyException", "message": …}` (`NettyUtils.sendError`).
+ * Read in pytorch/serve (`frontend/server/src/main/java/org/pytorch/serve/`):
+ * `http/TokenAuthorizationHandler.java` at ead7b680, `checkTokenAuthorization` (lines 67–79): no
+ * `Authorization` header (line 71), or a token that is not that API's current key or has expired
+ * (line 76; `Bearer <key>` parsed by `util/TokenAuthorization.java` line 32), throws
+ * `InvalidKeyException` "Token Authorization failed. Token either incorrect, expired, or not provided
+ * correctly"; the `/token` route (line 54) and the older plugin handler (at 0690e016, line 99) say
+ * "Token Authentication failed. …". `InvalidKeyException` is a `ModelException` (frontend/archive
+ * `…/archive/model/InvalidKeyException.java` at a3412c44, line 3), which `http/HttpRequestHandler.java`
+ * `channelRead0` answers with **400** BAD_REQUEST, not 401 (at 6cd98e1b, lines 52–54), the body
+ * `{"code": 400, "type": "InvalidKeyException", "message": …}` (`util/NettyUtils.java` `sendError` at
+ * 1de522a5, lines 101–106; the fields of `http/ErrorResponse.java` at 86596503, lines 17–19).
  */
 function isTokenRefusal(reply: Reply): boolean {
   if (reply.status === 401 || reply.status === 403) return true;

@@ -44,16 +44,21 @@ export interface TorchServeFakeState {
   /**
    * Token authorisation (on by default since 0.11; `torchserve --start` writes `key_file.json`): each API
    * takes only its own key as `Authorization: Bearer <key>`, `/ping` included; undefined = disabled, as
-   * the official Docker entrypoint runs it (pytorch/serve `docs/token_authorization_api.md`).
+   * the official Docker entrypoint runs it (pytorch/serve `docs/token_authorization_api.md`; the header
+   * read at `http/TokenAuthorizationHandler.java` line 69, its `^Bearer\s+(\S+)$` at
+   * `util/TokenAuthorization.java` line 32, both at ead7b680).
    */
   tokens?: { inference: string; management: string };
 }
 
 /**
  * TorchServe's refusal of a missing or wrong key: `InvalidKeyException` from
- * `TokenAuthorizationHandler.checkTokenAuthorization`, a `ModelException` that
- * `HttpRequestHandler.channelRead0` answers as 400 (pytorch/serve `frontend/server/src/main/java/org/
- * pytorch/serve/http/`), the body `NettyUtils.sendError`'s `{code, type, message}`.
+ * `TokenAuthorizationHandler.checkTokenAuthorization` (pytorch/serve `frontend/server/src/main/java/org/
+ * pytorch/serve/http/TokenAuthorizationHandler.java` at ead7b680, lines 67–79), a `ModelException` that
+ * `HttpRequestHandler.channelRead0` answers as 400 (`http/HttpRequestHandler.java` at 6cd98e1b, lines
+ * 52–54), the body `NettyUtils.sendError`'s `{code, type, message}` (`util/NettyUtils.java` at 1de522a5,
+ * lines 101–106; `http/ErrorResponse.java` at 86596503, lines 17–19). TorchServe pretty-prints it; the
+ * fields are what a client reads.
  */
 const invalidKey: FakeReply = {
   status: 400,
