@@ -270,6 +270,14 @@ ${extra}`,
     expect((await post('eu', EU_TOKEN, batch([result('r1', { checkId: 'other/liveness' })]))).status).toBe(
       422,
     );
+    // An adapter's notes are sentences (the dashboard lists them): anything else is refused.
+    const badNotes = await post(
+      'eu',
+      EU_TOKEN,
+      batch([result('r1', { notes: 'one' as unknown as string[] })]),
+    );
+    expect(badNotes.status).toBe(400);
+    expect(await badNotes.text()).toContain('results[0].notes: expected a list of strings');
     expect(await stored()).toBe(0);
 
     const first = await post('eu', EU_TOKEN, batch([result('r1'), result('r2')]));

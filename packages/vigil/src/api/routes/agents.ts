@@ -245,6 +245,9 @@ function batchProblem(batch: unknown): string | undefined {
       return `results[${i}].outcome: expected pass, degraded or fail`;
     if (!Array.isArray(x.failures) || x.phases === null || typeof x.phases !== 'object')
       return `results[${i}]: failures (a list) and phases (an object) are required`;
+    // Stored and shown as sentences by the API and the dashboard's check page.
+    if (x.notes !== undefined && (!Array.isArray(x.notes) || !x.notes.every((n) => typeof n === 'string')))
+      return `results[${i}].notes: expected a list of strings`;
   }
   return undefined;
 }
