@@ -1,9 +1,11 @@
 /**
  * oip-v2 against fakes that answer as Triton and KServe's Python server do. Each case names its source:
  * triton-inference-server/server `src/http_server.cc` (HandleServerHealth, HandleModelReady; the
- * `--strict-readiness` default in `src/command_line_parser.cc`), kserve/kserve
- * `python/kserve/kserve/protocol/rest/v2_endpoints.py` (501 "Model versioning not supported yet"), and
- * ../shared/PROTOCOLS.md "Checked against the servers' source (2026-12)".
+ * `--strict-readiness` default in `src/command_line_parser.cc`; `WriteDataToJson`'s FP16/BF16 cases and
+ * `HttpCodeFromError`, INVALID_ARG → 400, read at 00a165a6 and in the current text: lines not
+ * determined), kserve/kserve `python/kserve/kserve/protocol/rest/v2_endpoints.py` at 67bcf1a4 and
+ * `python/kserve/kserve/errors.py` at ec13beed (with lines), and ../shared/PROTOCOLS.md "Checked
+ * against the servers' source (2026-12)".
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpClient } from '../types.js';
@@ -39,8 +41,9 @@ describe("oip-v2 readiness is the model's own (two-model server, one model broke
     },
     {
       flavour: 'kserve' as const,
-      source: 'kserve v2_endpoints.py: server ready only when every model is',
-      serverSays: 'answered 503: server is not ready',
+      source:
+        'kserve v2_endpoints.py at 67bcf1a4 ready() lines 74–76, errors.py at ec13beed ServerNotReady line 105',
+      serverSays: 'answered 503: Server is not ready.',
     },
   ])(
     '$flavour: the healthy model is ready, the server-wide state is one note ($source)',
@@ -90,7 +93,7 @@ describe("oip-v2 reads Triton's and KServe's answers as they mean them", () => {
     });
   });
 
-  it('KServe: 404 on a model-ready route is "unknown" (v2_endpoints.py)', async () => {
+  it('KServe: 404 on a model-ready route is "unknown" (errors.py at ec13beed: ModelNotFound line 61, model_not_found_handler lines 150–152)', async () => {
     const t = makeTarget('oip-v2', kserve.url, { model: 'nope' });
     const answer = await runAdapter(client, oipV2Adapter, 'readiness', makePlan('readiness', t));
     expect(answer.verdict).toMatchObject({
@@ -99,7 +102,7 @@ describe("oip-v2 reads Triton's and KServe's answers as they mean them", () => {
     });
   });
 
-  it('KServe: 501 "Model versioning not supported yet" on /versions/{v} falls back to the version-less route, with a note (v2_endpoints.py)', async () => {
+  it('KServe: 501 "Model versioning not supported yet." on /versions/{v} falls back to the version-less route, with a note (v2_endpoints.py at 67bcf1a4 model_ready lines 120–121; errors.py at ec13beed lines 162–166)', async () => {
     const before = kserve.requests.length;
     const t = makeTarget('oip-v2', kserve.url, { model: 'good', version: '1' });
     const answer = await runAdapter(client, oipV2Adapter, 'readiness', makePlan('readiness', t));
@@ -153,37 +156,42 @@ describe("oip-v2 reads Triton's and KServe's answers as they mean them", () => {
     }
   });
 
-  it('Triton: its 400 "sending FP16 data via JSON is not supported" is explained even when the model\'s metadata did not declare FP16 (src/http_server.cc WriteDataToJson)', async () => {
-    // Metadata says FP32 (say, a model redeployed since), the inference answers as Triton does.
-    const stale = await startFakeServer((req) =>
-      req.path.endsWith('/infer')
-        ? {
-            status: 400,
-            json: {
-              error:
-                'sending FP16 data via JSON is not supported. Please use the binary data format for output',
-            },
-          }
-        : { status: 200, json: { name: 'm', outputs: [{ name: 'y', datatype: 'FP32', shape: [1] }] } },
-    );
-    try {
-      const t = makeTarget('oip-v2', stale.url, { model: 'm' });
-      const request = { inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [1] }] };
-      const answer = await runAdapter(
-        client,
-        oipV2Adapter,
-        'integrity',
-        makePlan('integrity', t, { request }),
+  it.each([
+    // The current text (WriteDataToJson's TRITONSERVER_TYPE_FP16 / TRITONSERVER_TYPE_BF16 cases).
+    'sending FP16 data via JSON is not supported. Please use the binary data format for output',
+    'sending BF16 data via JSON is not supported. Please use the binary data format for output',
+    // Older releases (the rapidjson writer) named the output after "for output".
+    'sending FP16 data via JSON is not supported. Please use the binary data format for output y',
+    // ReadDataFromJson's refusal of an FP16 input.
+    'receiving FP16 data via JSON is not supported. Please use the binary data format for input x',
+  ])(
+    'Triton: its 400 "%s" is explained even when the model\'s metadata did not declare FP16/BF16 (src/http_server.cc WriteDataToJson, ReadDataFromJson; INVALID_ARG → 400 in HttpCodeFromError)',
+    async (error) => {
+      // Metadata says FP32 (say, a model redeployed since), the inference answers as Triton does.
+      const stale = await startFakeServer((req) =>
+        req.path.endsWith('/infer')
+          ? { status: 400, json: { error } }
+          : { status: 200, json: { name: 'm', outputs: [{ name: 'y', datatype: 'FP32', shape: [1] }] } },
       );
-      expect(answer.verdict).toMatchObject({
-        ok: false,
-        code: 'UNEXPECTED_STATUS',
-        reason: expect.stringContaining(
-          'is FP16/BF16, which Triton carries only through the binary-data extension',
-        ),
-      });
-    } finally {
-      await stale.close();
-    }
-  });
+      try {
+        const t = makeTarget('oip-v2', stale.url, { model: 'm' });
+        const request = { inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [1] }] };
+        const answer = await runAdapter(
+          client,
+          oipV2Adapter,
+          'integrity',
+          makePlan('integrity', t, { request }),
+        );
+        expect(answer.verdict).toMatchObject({
+          ok: false,
+          code: 'UNEXPECTED_STATUS',
+          reason: expect.stringContaining(
+            'is FP16/BF16, which Triton carries only through the binary-data extension',
+          ),
+        });
+      } finally {
+        await stale.close();
+      }
+    },
+  );
 });

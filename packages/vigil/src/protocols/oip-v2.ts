@@ -193,8 +193,11 @@ function modelNotReady(reply: Reply, model: string, version: string | undefined)
 type ModelReady = { ok: true; reply: Reply; note?: string } | { ok: false; answer: AdapterAnswer };
 
 /**
- * Asks `/v2/models/{m}[/versions/{v}]/ready`. KServe's Python server answers 501 "Model versioning not
- * supported yet" on every `/versions/{v}` route: then the version-less route is asked, with a note.
+ * Asks `/v2/models/{m}[/versions/{v}]/ready`. KServe's Python server answers 501 `{"error": "Model
+ * versioning not supported yet."}` on every `/versions/{v}` route, before it looks the model up
+ * (kserve/kserve `python/kserve/kserve/protocol/rest/v2_endpoints.py` at 67bcf1a4, `model_ready`,
+ * lines 120–121; `python/kserve/kserve/errors.py` at ec13beed, `not_implemented_error_handler`, lines
+ * 162–166): then the version-less route is asked, with a note.
  */
 async function modelReady(ctx: AdapterContext, model: string): Promise<ModelReady> {
   const { version } = ctx.target;
@@ -203,7 +206,9 @@ async function modelReady(ctx: AdapterContext, model: string): Promise<ModelRead
   if (healthy(sent.reply)) return { ok: true, reply: sent.reply };
   if (version === undefined || sent.reply.status !== 501)
     return { ok: false, answer: modelNotReady(sent.reply, model, version) };
-  const note = `${sent.reply.label} ${describeAnswer(sent.reply)}: the server does not serve versioned routes (KServe), so model "${model}"'s version-less route was asked instead`;
+  // KServe's message ends with a full stop; the note goes on after a colon.
+  const said = describeAnswer(sent.reply).replace(/\.$/, '');
+  const note = `${sent.reply.label} ${said}: the server does not serve versioned routes (KServe), so model "${model}"'s version-less route was asked instead`;
   const plain = await send(ctx, { path: `/v2/models/${enc(model)}/ready` });
   if (!plain.ok) return plain;
   if (healthy(plain.reply)) return { ok: true, reply: plain.reply, note };

@@ -9,9 +9,17 @@
  *   the inference answers 400 unless the output asks for `binary_data`, with Triton's wording
  *   (`src/http_server.cc`, `WriteDataToJson`, the FP16 and BF16 cases: TRITONSERVER_ERROR_INVALID_ARG,
  *   "sending FP16 data via JSON is not supported. Please use the binary data format for output").
- * - `kserve` (kserve/kserve `python/kserve/kserve/protocol/rest/v2_endpoints.py`): not ready is 503
- *   `{"error": …}`, an unknown model 404, and every `/versions/{v}` route answers 501
- *   "Model versioning not supported yet". The Python server cannot run here; this stands in for it.
+ * - `kserve` (kserve/kserve `python/kserve/kserve/protocol/rest/v2_endpoints.py` at 67bcf1a4 and
+ *   `python/kserve/kserve/errors.py` at ec13beed): every `/versions/{v}` route answers 501
+ *   `{"error": "Model versioning not supported yet."}` before the model is looked up (`model_ready`,
+ *   lines 120–121; `not_implemented_error_handler`, errors.py lines 162–166); an unknown model is 404
+ *   "Model with name m does not exist." (`ModelNotFound`, errors.py line 61; handler lines 150–152); a
+ *   model not ready 503 "Model with name m is not ready." (v2_endpoints.py lines 125–126; errors.py
+ *   line 83, handler lines 155–159); the server not ready 503 "Server is not ready." (`ready`,
+ *   v2_endpoints.py lines 74–76; errors.py line 105, handler lines 176–180). When the server reports
+ *   not ready is the data plane's call: in the copies of `protocol/dataplane.py` read (00eb7327,
+ *   c49cfe97) `DataPlane.ready()` always returns true; this fake answers not ready while any model is
+ *   not, as Triton does, to exercise the note. The Python server cannot run here; this stands in for it.
  */
 import { type FakeReply, type FakeServer, startFakeServer } from './server.js';
 
@@ -38,13 +46,13 @@ function serverReady(state: OipFakeState): FakeReply {
   if (allReady) return { status: 200, text: '' };
   return state.flavour === 'triton'
     ? { status: 400, text: '' }
-    : { status: 503, json: { error: 'server is not ready' } };
+    : { status: 503, json: { error: 'Server is not ready.' } };
 }
 
 function modelReady(state: OipFakeState, name: string, versioned: boolean): FakeReply {
   const model = state.models[name];
   if (state.flavour === 'kserve') {
-    if (versioned) return { status: 501, json: { error: 'Model versioning not supported yet' } };
+    if (versioned) return { status: 501, json: { error: 'Model versioning not supported yet.' } };
     if (model === undefined)
       return { status: 404, json: { error: `Model with name ${name} does not exist.` } };
     return model.ready
