@@ -44,7 +44,7 @@ beforeEach(() => {
   });
 });
 
-describe('torchserve per-model readiness on a two-model server, one model broken (issue 15; wlm/ModelManager.java)', () => {
+describe('torchserve per-model readiness on a two-model server, one model broken (issue 15; /ping from util/ApiUtils.java at 17aa5e39: isModelHealthy lines 383–398, getWorkerStatus lines 359–381)', () => {
   it.each([
     { pingStyle: 'current' as const, ping: 'answered 500 with status "Unhealthy"' },
     { pingStyle: 'older' as const, ping: 'answered 200 with status "Partial Healthy"' },
@@ -83,7 +83,7 @@ describe('torchserve', () => {
     expect((await run('liveness')).verdict).toEqual({ ok: true });
   });
 
-  it('TorchServe current: 500 {"status":"Unhealthy"} is live, with the server-wide condition as a note (issue 15; wlm/ModelManager.java)', async () => {
+  it('TorchServe current: 500 {"status":"Unhealthy"} is live, with the server-wide condition as a note (issue 15; util/ApiUtils.java at 17aa5e39 isModelHealthy: false when any default version has fewer healthy workers than minWorkers, lines 388–396)', async () => {
     fake.state.models.resnet = { version: '1.0', minWorkers: 2, workers: ['READY'] };
     const answer = await run('liveness');
     // The process answered: /ping is server-wide, failing it would restart a healthy server.
@@ -159,7 +159,9 @@ describe('torchserve', () => {
     expect((await run('readiness', { version: '1.0' })).verdict).toEqual({ ok: true });
     expect(fake.management.requests.at(-1)?.path).toBe('/models/resnet/1.0');
     const missing = await run('readiness', { version: '2.0' });
-    // ModelVersionNotFoundException (pytorch/serve wlm/ModelManager.java), not "Model not found".
+    // ModelVersionNotFoundException from wlm/ModelManager.java getModel (called at util/ApiUtils.java
+    // line 86, 17aa5e39), answered 404 at http/HttpRequestHandler.java lines 46–51 (6cd98e1b); not
+    // "Model not found" (ApiUtils.java lines 87–88, an unknown model).
     expect(missing.verdict).toMatchObject({
       ok: false,
       reason: expect.stringMatching(
@@ -324,7 +326,7 @@ describe('torchserve as it ships: token authorisation with a management key of i
   });
 });
 
-describe('the TorchServe fake computes /ping as TorchServe does (util/ApiUtils.java getWorkerStatus, isModelHealthy)', () => {
+describe('the TorchServe fake computes /ping as TorchServe does (util/ApiUtils.java at 17aa5e39: getWorkerStatus lines 359–381, totals at 365–370; isModelHealthy lines 383–398)', () => {
   it.each([
     {
       what: 'older: one model short, another with spare workers: totals hide it (Healthy)',

@@ -4,7 +4,8 @@
  * `workers[].status`). Errors are TorchServe's `{"code", "type", "message"}`.
  *
  * `/ping` follows the release chosen by `pingStyle`, computed as TorchServe does with `health: 'auto'`
- * (pytorch/serve `frontend/server/src/main/java/org/pytorch/serve/util/ApiUtils.java`):
+ * (pytorch/serve `frontend/server/src/main/java/org/pytorch/serve/util/ApiUtils.java` at 17aa5e39:
+ * `isModelHealthy` lines 383–398, `getWorkerStatus` lines 359–381):
  * - `current` (`isModelHealthy`): 500 `{"status":"Unhealthy"}` when any model's default version has
  *   fewer *healthy* workers than its minWorkers, where a worker restarting within
  *   `maxRetryTimeoutInSec` counts as healthy (`RETRYING` here); else 200 `{"status":"Healthy"}`.
@@ -15,8 +16,12 @@
  * `minWorkers: 0` pings healthy with no worker at all.
  *
  * The management API shows a worker as `READY` when it runs and `UNLOADING` otherwise (those are the
- * only two; `ModelManager` describe), so a restarting worker is `UNLOADING` there. An unknown version
- * is `ModelVersionNotFoundException` (404 "Model version: X does not exist for model: m").
+ * only two: `http/messages/DescribeModelResponse.java` `addWorker`, `isRunning ? "READY" : "UNLOADING"`,
+ * called at ApiUtils.java line 440), so a restarting worker is `UNLOADING` there. An unknown version
+ * is `ModelVersionNotFoundException` (404 "Model version: X does not exist for model: m": `wlm/ModelManager.java`
+ * `getModel`, called at `util/ApiUtils.java` line 86; 404 at `http/HttpRequestHandler.java` lines 46–51 at
+ * 6cd98e1b); an unknown model `ModelNotFoundException` "Model not found: m" (ApiUtils.java lines 87–88). A
+ * worker is running when `isRunning() && state == WORKER_MODEL_LOADED` (ApiUtils.java lines 434–435).
  */
 import { type FakeReply, type FakeServer, startFakeServer, withNonFinite } from './server.js';
 
