@@ -155,7 +155,7 @@ describe('tfserving', () => {
 });
 
 describe('tfserving answers read as TF Serving means them', () => {
-  it('404 "Could not find any versions" says no version is managed (not in the config, or no version directory yet) (tensorflow_serving/model_servers/get_model_status_impl.cc)', async () => {
+  it('404 "Could not find any versions" says no version is managed (not in the config, or no version directory yet) (tensorflow_serving/model_servers/get_model_status_impl.cc at 49ac8acb, GetModelStatusWithModelSpec lines 98–101)', async () => {
     fake.state.models.empty = [];
     const answer = await readiness({ model: 'empty' });
     expect(answer.verdict).toEqual({
@@ -187,7 +187,7 @@ describe('tfserving answers read as TF Serving means them', () => {
   });
 });
 
-describe('the TF Serving fake answers as TF Serving does (http_rest_api_handler.cc, util/json_tensor.cc)', () => {
+describe('the TF Serving fake answers as TF Serving does (model_servers/http_rest_api_handler.cc and http_rest_api_util.cc at b6b8cca6, util/json_tensor.cc: function named, lines not determined)', () => {
   it.each([
     {
       what: 'both instances and inputs',
@@ -226,7 +226,7 @@ describe('the TF Serving fake answers as TF Serving does (http_rest_api_handler.
     },
   );
 
-  it('a non-numeric version matches no route: 400 "Malformed request" (http_rest_api_handler.cc)', async () => {
+  it('a non-numeric version matches no route: 400 "Malformed request" (http_rest_api_util.cc at b6b8cca6: the routes take (\\d+) versions, lines 28–31; http_rest_api_handler.cc at b6b8cca6: the default status, lines 72–73)', async () => {
     const answer = await runAdapter(
       client,
       tfservingAdapter,
@@ -241,7 +241,7 @@ describe('the TF Serving fake answers as TF Serving does (http_rest_api_handler.
     });
   });
 
-  it('/labels/{l} is served in place of a version (http_rest_api_handler.cc)', async () => {
+  it('/labels/{l} is served in place of a version (http_rest_api_util.cc at b6b8cca6, lines 28–31)', async () => {
     fake.state.labels = { half_plus_two: { stable: '1' } };
     try {
       const response = await fetch(`${fake.url}/v1/models/half_plus_two/labels/stable`);

@@ -5,8 +5,11 @@
  * `{outputs}`), `:classify` / `:regress` (→ `results`). Errors are `{"error": "…"}`; with `nan` the
  * answers carry bare `NaN` tokens, as TF Serving writes them.
  *
- * Read against tensorflow/serving: `tensorflow_serving/model_servers/http_rest_api_handler.cc` (routes:
- * a version is digits, else 400 "Malformed request: METHOD PATH"; `/labels/{l}` in place of a version),
+ * Read against tensorflow/serving: `tensorflow_serving/model_servers/http_rest_api_util.cc` at b6b8cca6
+ * (routes, lines 28–31: a version is digits, `/labels/{l}` in place of a version) and
+ * `http_rest_api_handler.cc` at b6b8cca6 (a path no route matches keeps the default 400 "Malformed
+ * request: METHOD PATH", lines 72–73); `get_model_status_impl.cc` at 49ac8acb (404 "Could not find any
+ * versions of model m", lines 98–101; "Could not find version v of model m", lines 88–91);
  * `tensorflow_serving/util/json_tensor.cc` (`FillPredictRequestFromJson`: 400 for both `instances` and
  * `inputs`, a non-array or empty `instances`; `FillClassifyRegressRequestFromJson`: 400 without an
  * `examples` array). Its `FormatError` puts the request's JSON before the message; this fake does not.
@@ -98,7 +101,8 @@ export async function createTfServingFake(initial: Partial<TfServingFakeState> =
     const name = decodeURIComponent(m[1] as string);
     const action = m[4];
     let version = m[3] === undefined ? undefined : decodeURIComponent(m[3]);
-    // http_rest_api_handler.cc: the route's version is (\d+); anything else matches no route.
+    // http_rest_api_util.cc (lines 28–31 at b6b8cca6): the route's version is (\d+); anything else
+    // matches no route.
     if (m[2] === 'versions' && version !== undefined && !/^\d+$/.test(version))
       return { status: 400, json: { error: `Malformed request: ${req.method} ${req.path}` } };
     if (m[2] === 'labels' && version !== undefined) {
