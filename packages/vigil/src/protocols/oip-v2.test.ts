@@ -268,7 +268,7 @@ describe('oip-v2 against the example model server', () => {
 });
 
 describe('oip-v2 against Triton / MLServer health semantics', () => {
-  it('Triton/MLServer: 400 with an empty body is not ready (triton src/http_server.cc HandleServerHealth; MLServer mlserver/rest/endpoints.py Endpoints.ready, to_status_code: false → 400; 503 on KServe)', async () => {
+  it('Triton/MLServer: 400 with an empty body is not ready (triton src/http_server.cc HandleServerHealth; MLServer at ab7066cb mlserver/rest/endpoints.py Endpoints.ready lines 33–35, an empty body with to_status_code 400 for false (mlserver/rest/utils.py), and at 38a6c1c6 mlserver/handlers/dataplane.py DataPlane.ready lines 52–54: all models ready; 503 on KServe)', async () => {
     const triton = await startFakeServer((req) =>
       req.path === '/v2/health/ready' ? { status: 400, text: '' } : { status: 200, text: '' },
     );
