@@ -1,9 +1,10 @@
 /**
  * oip-v2 against fakes that answer as Triton and KServe's Python server do. Each case names its source:
  * triton-inference-server/server `src/http_server.cc` (HandleServerHealth, HandleModelReady; the
- * `--strict-readiness` default in `src/command_line_parser.cc`; `WriteDataToJson`'s FP16/BF16 cases and
- * `HttpCodeFromError`, INVALID_ARG → 400, read at 00a165a6 and in the current text: lines not
- * determined), kserve/kserve `python/kserve/kserve/protocol/rest/v2_endpoints.py` at 67bcf1a4 and
+ * `--strict-readiness` default in `src/command_line_parser.cc`: function named, lines not determined;
+ * at 00a165a6 `WriteDataToJson` line 588 with its FP16 case at lines 691–696 and BF16 at 698–703,
+ * `ReadDataFromJson` line 519 with its FP16/BF16 input cases at 525–543; INVALID_ARG → 400 in
+ * `HttpCodeFromError`), kserve/kserve `python/kserve/kserve/protocol/rest/v2_endpoints.py` at 67bcf1a4 and
  * `python/kserve/kserve/errors.py` at ec13beed (with lines), and ../shared/PROTOCOLS.md "Checked
  * against the servers' source (2026-12)".
  */
@@ -116,7 +117,7 @@ describe("oip-v2 reads Triton's and KServe's answers as they mean them", () => {
     );
   });
 
-  it('Triton: a JSON inference of an FP16/BF16 output says why it cannot be read and points to the binary-data extension (src/http_server.cc WriteDataToJson, FP16/BF16 cases)', async () => {
+  it('Triton: a JSON inference of an FP16/BF16 output says why it cannot be read and points to the binary-data extension (src/http_server.cc at 00a165a6: WriteDataToJson FP16 lines 691–696, BF16 lines 698–703)', async () => {
     triton.state.models.half = { ready: true, datatype: 'FP16' };
     try {
       const t = makeTarget('oip-v2', triton.url, { model: 'half' });
@@ -165,7 +166,7 @@ describe("oip-v2 reads Triton's and KServe's answers as they mean them", () => {
     // ReadDataFromJson's refusal of an FP16 input.
     'receiving FP16 data via JSON is not supported. Please use the binary data format for input x',
   ])(
-    'Triton: its 400 "%s" is explained even when the model\'s metadata did not declare FP16/BF16 (src/http_server.cc WriteDataToJson, ReadDataFromJson; INVALID_ARG → 400 in HttpCodeFromError)',
+    'Triton: its 400 "%s" is explained even when the model\'s metadata did not declare FP16/BF16 (src/http_server.cc at 00a165a6: WriteDataToJson lines 691–703, ReadDataFromJson lines 525–543; INVALID_ARG → 400 in HttpCodeFromError)',
     async (error) => {
       // Metadata says FP32 (say, a model redeployed since), the inference answers as Triton does.
       const stale = await startFakeServer((req) =>

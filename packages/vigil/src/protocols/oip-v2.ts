@@ -73,10 +73,12 @@ function halfPrecisionOutputsOf(body: unknown): string[] {
 
 /**
  * Triton's refusal to write an FP16/BF16 output as JSON: triton-inference-server/server
- * `src/http_server.cc`, `WriteDataToJson`, the `TRITONSERVER_TYPE_FP16` and `TRITONSERVER_TYPE_BF16`
- * cases: `TRITONSERVER_ERROR_INVALID_ARG` (HTTP 400) "sending FP16 data via JSON is not supported.
- * Please use the binary data format for output" (BF16 likewise). Its `ReadDataFromJson` refuses FP16
- * inputs the same way ("receiving FP16 data via JSON is not supported").
+ * `src/http_server.cc` at 00a165a6, `WriteDataToJson` (line 588), the `TRITONSERVER_TYPE_FP16` case at
+ * lines 691–696 and `TRITONSERVER_TYPE_BF16` at 698–703: `TRITONSERVER_ERROR_INVALID_ARG` (HTTP 400,
+ * `HttpCodeFromError`) "sending FP16 data via JSON is not supported. Please use the binary data format
+ * for output" (BF16 likewise; older releases appended the output's name). Its `ReadDataFromJson`
+ * (line 519) refuses FP16/BF16 inputs the same way, lines 525–543 ("receiving FP16 data via JSON is not
+ * supported. … for input x").
  */
 const TRITON_HALF_REFUSAL = /(sending|receiving) (FP16|BF16) data via JSON is not supported/i;
 

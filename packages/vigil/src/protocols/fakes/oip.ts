@@ -7,8 +7,9 @@
  *   defaults to true); a model-ready route answers 400 `{"error":"Model version not ready"}` for a model
  *   that is not READY *and* for one that does not exist. FP16/BF16 outputs cannot be written as JSON:
  *   the inference answers 400 unless the output asks for `binary_data`, with Triton's wording
- *   (`src/http_server.cc`, `WriteDataToJson`, the FP16 and BF16 cases: TRITONSERVER_ERROR_INVALID_ARG,
- *   "sending FP16 data via JSON is not supported. Please use the binary data format for output").
+ *   (`src/http_server.cc` at 00a165a6, `WriteDataToJson`, the FP16 case at lines 691–696 and the BF16
+ *   case at 698–703: TRITONSERVER_ERROR_INVALID_ARG, "sending FP16 data via JSON is not supported.
+ *   Please use the binary data format for output").
  * - `kserve` (kserve/kserve `python/kserve/kserve/protocol/rest/v2_endpoints.py` at 67bcf1a4 and
  *   `python/kserve/kserve/errors.py` at ec13beed): every `/versions/{v}` route answers 501
  *   `{"error": "Model versioning not supported yet."}` before the model is looked up (`model_ready`,
