@@ -1,8 +1,11 @@
 /**
  * oip-v2 against fakes that answer as Triton and KServe's Python server do. Each case names its source:
- * triton-inference-server/server `src/http_server.cc` (HandleServerHealth, HandleModelReady; the
- * `--strict-readiness` default in `src/command_line_parser.cc`: function named, lines not determined;
- * at 00a165a6 `WriteDataToJson` line 588 with its FP16 case at lines 691–696 and BF16 at 698–703,
+ * triton-inference-server/core `src/server.cc` at 2e347f08 (`strict_readiness_ = true` in the
+ * `InferenceServer` constructor, line 105; `IsReady` from line 411: with strict readiness, not ready
+ * while any model version is not READY, lines 424–445; `ModelIsReady` from line 452: a model that is
+ * not found leaves `ready` false with no error, lines 463–473), triton-inference-server/server
+ * `src/http_server.cc` (HandleServerHealth, HandleModelReady: an empty 400, and 400 "Model version not
+ * ready" when not ready without an error — functions named, lines not determined; at 00a165a6 `WriteDataToJson` line 588 with its FP16 case at lines 691–696 and BF16 at 698–703,
  * `ReadDataFromJson` line 519 with its FP16/BF16 input cases at 525–543; INVALID_ARG → 400 in
  * `HttpCodeFromError`), kserve/kserve `python/kserve/kserve/protocol/rest/v2_endpoints.py` at 67bcf1a4 and
  * `python/kserve/kserve/errors.py` at ec13beed (with lines), and ../shared/PROTOCOLS.md "Checked
@@ -37,7 +40,7 @@ describe("oip-v2 readiness is the model's own (two-model server, one model broke
     {
       flavour: 'triton' as const,
       source:
-        'triton src/http_server.cc HandleServerHealth: 400 while any model is not READY (strict readiness)',
+        'triton core src/server.cc at 2e347f08: strict_readiness_ = true line 105, IsReady lines 424–445; server src/http_server.cc HandleServerHealth',
       serverSays: 'answered 400 with an empty body',
     },
     {
@@ -84,7 +87,7 @@ describe("oip-v2 readiness is the model's own (two-model server, one model broke
 });
 
 describe("oip-v2 reads Triton's and KServe's answers as they mean them", () => {
-  it('Triton: model-ready 400 {"error":"Model version not ready"} for a missing model is "not ready or not loaded", not "unknown" (src/http_server.cc HandleModelReady)', async () => {
+  it('Triton: model-ready 400 {"error":"Model version not ready"} for a missing model is "not ready or not loaded", not "unknown" (core src/server.cc at 2e347f08 ModelIsReady lines 463–473; server src/http_server.cc HandleModelReady)', async () => {
     const t = makeTarget('oip-v2', triton.url, { model: 'nope' });
     const answer = await runAdapter(client, oipV2Adapter, 'readiness', makePlan('readiness', t));
     expect(answer.verdict).toEqual({

@@ -170,7 +170,9 @@ function normaliseInfer(reply: Reply, body: unknown): Normalised | AdapterAnswer
 
 /**
  * The note for a server-wide "not ready" while the target's model is ready. Triton (`--strict-readiness`,
- * default true) and MLServer answer not ready on `/v2/health/ready` when any model is not READY.
+ * default true: triton-inference-server/core `src/server.cc` at 2e347f08, line 105; `IsReady` lines
+ * 424–445) and MLServer (`mlserver/handlers/dataplane.py` at 38a6c1c6, `DataPlane.ready` lines 52–54)
+ * answer not ready on `/v2/health/ready` when any model is not READY.
  */
 function serverWideNote(reply: Reply, model: string): string {
   return (

@@ -4,8 +4,10 @@
  *
  * - `triton` (triton-inference-server/server `src/http_server.cc`, HandleServerHealth / HandleModelReady):
  *   `/v2/health/ready` answers 400 with an empty body while any model is not READY (`--strict-readiness`
- *   defaults to true); a model-ready route answers 400 `{"error":"Model version not ready"}` for a model
- *   that is not READY *and* for one that does not exist. FP16/BF16 outputs cannot be written as JSON:
+ *   defaults to true: triton-inference-server/core `src/server.cc` at 2e347f08, line 105, and `IsReady`
+ *   lines 424–445); a model-ready route answers 400 `{"error":"Model version not ready"}` for a model
+ *   that is not READY *and* for one that does not exist (`ModelIsReady` leaves `ready` false without an
+ *   error when the model is not found, lines 463–473). FP16/BF16 outputs cannot be written as JSON:
  *   the inference answers 400 unless the output asks for `binary_data`, with Triton's wording
  *   (`src/http_server.cc` at 00a165a6, `WriteDataToJson`, the FP16 case at lines 691–696 and the BF16
  *   case at 698–703: TRITONSERVER_ERROR_INVALID_ARG, "sending FP16 data via JSON is not supported.
