@@ -2,7 +2,9 @@
  * oip-grpc readiness as Triton's gRPC service answers it (triton-inference-server/server
  * `src/grpc/grpc_server.cc`, the ServerReady and ModelReady handlers, which call the same core as the
  * REST routes: TRITONSERVER_ServerIsReady, false under the default strict readiness while any model is
- * not READY; TRITONSERVER_ServerModelIsReady for one model). A real gRPC server with two models, one of
+ * not READY; TRITONSERVER_ServerModelIsReady for one model — triton-inference-server/core `src/server.cc`
+ * at 2e347f08: `strict_readiness_ = true` line 105, `IsReady` lines 424–445, `ModelIsReady` lines
+ * 463–473; the handlers in grpc_server.cc named, lines not determined). A real gRPC server with two models, one of
  * them broken: the good model's target is ready, with the server-wide state as its note (issue #15).
  */
 import { join } from 'node:path';
