@@ -88,6 +88,7 @@ const base = createMetrics({ level: values['metrics-level'] as MetricsLevel });
 const metrics: Metrics = {
   registry: base.registry,
   contentType: base.contentType,
+  contentTypes: base.contentTypes,
   observeResult(plan, result) {
     probes++;
     durations.record(result.durationMs);

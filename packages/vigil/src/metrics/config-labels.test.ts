@@ -5,7 +5,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/index.js';
 import { evalState, probeResult } from '../store/fixtures/data.js';
-import type { CheckPlan } from '../types.js';
 import { createMetrics } from './index.js';
 
 const yaml = (metrics: string) => `

@@ -24,7 +24,6 @@ import type {
   HttpClient,
   HttpExchange,
   HttpRequest,
-  PhaseTimings,
   ProbeResult,
 } from '../types.js';
 import { type ProbeDeps, ZERO_PHASES } from './run-probe.js';
