@@ -112,9 +112,11 @@ ${targets}
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 600; i++) {
+  // Under load (tsx compiling the hub at nice 19) a start took over a minute: wait up to five.
+  for (let i = 0; ; i++) {
     if ((await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200) break;
     if (child.exitCode !== null) throw new Error(`the hub exited (${child.exitCode})`);
+    if (i >= 3000) throw new Error(`the hub at ${url} was not ready after 5 minutes`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
