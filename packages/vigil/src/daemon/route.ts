@@ -86,16 +86,26 @@ export async function runRouters(opts: RouteOptions): Promise<RunningRouters> {
       : undefined;
   const emit = local !== undefined ? (r: ProbeResult) => local.hub.ingest(r) : remote?.push;
   const region = local?.region ?? opts.region;
-  /** The routers of `plans` this process runs: those placed in `region`, or all without one. */
-  const placed = (plans: readonly RouterPlan[]) =>
-    region === undefined ? plans : plans.filter((p) => p.region === region);
+  /**
+   * The routers of `plans` this process runs: those placed in `region`, or all without one. In
+   * process, the config's own region is the hub's (`vigil run --region` may rename it), as the hub's
+   * traffic checks have it (`buildTrafficPlan`).
+   */
+  const placed = (plans: readonly RouterPlan[], configRegion: string) => {
+    const here =
+      local === undefined || local.region === configRegion
+        ? plans
+        : plans.map((p) => (p.region === configRegion ? { ...p, region: local.region } : p));
+    return region === undefined ? here : here.filter((p) => p.region === region);
+  };
+  const initial = placed(loaded.routers, loaded.config.config.region);
   for (const p of loaded.routers)
-    if (region !== undefined && p.region !== region)
+    if (region !== undefined && !initial.some((q) => q.name === p.name))
       logger.info(
         { router: p.name, region: p.region },
         `router ${p.name} is placed in region ${p.region}, not ${region}: run it with \`vigil route --region ${p.region}\` there`,
       );
-  if (local === undefined && placed(loaded.routers).length === 0)
+  if (local === undefined && initial.length === 0)
     throw new ConfigError(
       'VIGIL_ERR_CONFIG_INVALID',
       `${opts.config}: no router is placed in region "${region}" (the routers' regions: ${[...new Set(loaded.routers.map((p) => p.region))].join(', ')})`,
@@ -165,7 +175,7 @@ export async function runRouters(opts: RouteOptions): Promise<RunningRouters> {
     await admin.close();
   };
   try {
-    for (const plan of placed(loaded.routers)) await start(plan);
+    for (const plan of initial) await start(plan);
     try {
       await admin.listen({ host: opts.adminHost, port: opts.adminPort });
     } catch (err) {
@@ -209,7 +219,7 @@ export async function runRouters(opts: RouteOptions): Promise<RunningRouters> {
         return;
       }
       try {
-        const wanted = placed(next.routers);
+        const wanted = placed(next.routers, next.config.config.region);
         const names = new Set(wanted.map((p) => p.name));
         for (const name of [...routers.keys()]) {
           if (names.has(name)) continue;
