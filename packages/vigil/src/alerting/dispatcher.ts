@@ -70,7 +70,7 @@ export type DispatcherLog = (
   fields?: Record<string, unknown>,
 ) => void;
 
-/** Options of {@link createDispatcher}. */
+/** Options of `createDispatcher`. */
 export interface DispatcherOptions {
   store: Store;
   /** Notifiers by configured name (the route's `notify` names). */

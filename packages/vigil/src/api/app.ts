@@ -37,7 +37,7 @@ export interface ApiOptions {
   heartbeatMs?: number;
   /**
    * Directory of the built dashboard (Vite's output: `index.html` and `assets/`), served at `/`.
-   * Default: `packages/vigil/dist/dashboard` ({@link defaultDashboardDir}); `false` serves none.
+   * Default: `packages/vigil/dist/dashboard` (`defaultDashboardDir`); `false` serves none.
    */
   dashboardDir?: string | false;
   /**

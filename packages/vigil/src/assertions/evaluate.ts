@@ -56,7 +56,7 @@ const OTHER_STATUSES = compileStatuses(defaultStatuses('integrity'));
  *    `outputs.probability missing (outputs: label, score)`.
  * 4. **assertions** (`jsonpath`): each `{path, ...operators}` selects with RFC 9535 JSONPath over the
  *    document `{status, headers, body, outputs, shapes, modelVersion}`; selectors of failures are the
- *    matches' normalised paths (`$.body.model_name ("x") ≠ "credit-scorer"`). See {@link applyOperators}.
+ *    matches' normalised paths (`$.body.model_name ("x") ≠ "credit-scorer"`). See `applyOperators`.
  * 5. **schema** (`schema`): JSON Schema 2020-12 over `document.body`.
  * 6. **body** (`body`): `contains` / `notContains` / `matches` on the raw text (`document.body` if it
  *    is a string, else its JSON).

@@ -317,7 +317,7 @@ export function applyOperators(ops: Operators, selection: Selection, out: Assert
   applyCompiledOperators(compileOperators(ops), selection, out);
 }
 
-/** {@link applyOperators} with a set compiled beforehand. */
+/** `applyOperators` with a set compiled beforehand. */
 export function applyCompiledOperators(
   compiled: CompiledOperators,
   selection: Selection,

@@ -271,7 +271,7 @@ export interface BuildBaselineInput {
   warmupRepeats?: number;
   target?: string;
   check?: string;
-  /** Output name → kind, where {@link inferOutputKind}'s guess is not wanted. */
+  /** Output name → kind, where `inferOutputKind`'s guess is not wanted. */
   kinds?: Readonly<Record<string, OutputKind>>;
 }
 
@@ -414,7 +414,7 @@ function learnOutput(
  * similarity of a repeat to it; anything else → the majority value and its share. Latency: the
  * profile (p50/p95/p99) of each case's durations, and of all of them together.
  *
- * The kind of each output is guessed from its first answer ({@link inferOutputKind}) unless `kinds`
+ * The kind of each output is guessed from its first answer (`inferOutputKind`) unless `kinds`
  * names it.
  *
  * @throws BaselineError `VIGIL_ERR_BASELINE_OBSERVATIONS` when the answers cannot make a baseline: no

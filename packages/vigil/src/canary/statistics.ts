@@ -69,7 +69,7 @@ export const PSI_BANDS = {
   significant: 0.25,
 } as const;
 
-/** Which {@link PSI_BANDS} band a PSI value falls in. */
+/** Which `PSI_BANDS` band a PSI value falls in. */
 export type PsiBand = 'stable' | 'moderate' | 'significant';
 
 /** The band of a PSI value. */

@@ -362,7 +362,7 @@ export const expectSchema = z
 // ---------------------------------------------------------------------------------------------
 // Checks
 
-const checkShape = {
+export const checkShape = {
   ...timingShape,
   ...regionsShape,
   expect: expectSchema.optional(),
@@ -421,7 +421,7 @@ const minOverlapSchema = z
     'Least overlap of a top-k output with the baseline row (0–1). Default: the lowest overlap among the recorded repeats.',
   );
 
-const canaryShape = {
+export const canaryShape = {
   baseline: z
     .string({ error: `expected a file path, got ${GOT}` })
     .min(1)
@@ -492,7 +492,7 @@ const canaryShape = {
  * exposition is (`path`, `url` for another port). Protocol-independent: every protocol's metrics check
  * is this one schema. No `expect`: the rules are its assertions.
  */
-const metricsShape = {
+export const metricsShape = {
   ...timingShape,
   actions: checkShape.actions,
   preset: z
@@ -621,7 +621,7 @@ export type CheckSpec = z.output<z.ZodObject<typeof checkShape>> &
     readonly [option: string]: unknown;
   };
 /** A check block as written. */
-type CheckSpecInput = z.input<z.ZodObject<typeof checkShape>> &
+export type CheckSpecInput = z.input<z.ZodObject<typeof checkShape>> &
   Partial<z.input<z.ZodObject<typeof canaryShape>>> &
   Partial<z.input<z.ZodObject<typeof metricsShape>>> & {
     readonly request?: unknown;

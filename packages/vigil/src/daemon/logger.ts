@@ -50,7 +50,7 @@ export function resolveLogFormat(format: string | undefined, isTTY: boolean | un
 }
 
 /**
- * A pino logger at `level` in the format {@link resolveLogFormat} picks.
+ * A pino logger at `level` in the format `resolveLogFormat` picks.
  *
  * The pretty format runs pino-pretty as a stream in this thread (not as a worker-thread transport):
  * a line logged just before the process exits (a fatal start-up error, "stopped") is written, not

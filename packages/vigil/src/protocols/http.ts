@@ -22,7 +22,7 @@ import { type AdapterMethods, defineAdapter, jsonOf, looksLikeJson, pass, send }
 import { isRecord } from './normalise.js';
 import { defineProtocol } from './plugin.js';
 
-/** A plain HTTP request (protocol `http`, any check); the output of {@link httpRequestSchema}. */
+/** A plain HTTP request (protocol `http`, any check); the output of `httpRequestSchema`. */
 export interface HttpCheckRequest {
   method?: string;
   /** Path (and query) relative to the target URL. */

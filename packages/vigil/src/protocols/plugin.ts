@@ -37,7 +37,7 @@ export interface ProtocolPlugin<Name extends string = string> {
   readonly model: 'required' | 'optional';
   /** What the server calls a model when that is not "model name", e.g. `model id`; shown in editor help. */
   readonly modelNoun?: string;
-  /** The URLs a target's `url` may be. Default {@link HTTP_URL} (http:// and https://). */
+  /** The URLs a target's `url` may be. Default `HTTP_URL` (http:// and https://). */
   readonly url: UrlForm;
   /** The checks a target that omits `checks` runs. Default liveness and readiness. */
   readonly defaultChecks: readonly CheckKind[];

@@ -39,7 +39,7 @@ export type FallbackPlan =
   | { kind: 'module'; path: string; export: string }
   | { kind: 'static'; status: number; headers: Record<string, string>; body: Buffer };
 
-/** A router's policy in milliseconds; see {@link routerSchema} for what each field means. */
+/** A router's policy in milliseconds; see `routerSchema` for what each field means. */
 export interface PolicyPlan {
   deadlineMs: number;
   failoverAtMs: number;
@@ -86,7 +86,7 @@ export interface TrafficPlan {
  * config's `region`).
  *
  * @throws Error when a router names a target that is not in `targets` (validation with
- *   {@link checkRouterTargets} rules that out first)
+ *   `checkRouterTargets` rules that out first)
  */
 export function resolveRouters(
   routers: readonly RouterSpec[],

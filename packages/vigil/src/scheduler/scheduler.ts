@@ -15,7 +15,7 @@ export const DEFAULT_MAX_CONCURRENCY = 1024;
 export const DEFAULT_STOP_TIMEOUT_MS = 5_000;
 
 /**
- * Default {@link SchedulerOptions.coalesceMs}: 20 ms. At 10,000 checks (1,000 probes a second),
+ * Default `SchedulerOptions.coalesceMs`: 20 ms. At 10,000 checks (1,000 probes a second),
  * starting the ~20 probes due in each 20 ms window in one timer callback instead of one wake-up each
  * cut the hub's CPU per probe by 25–30% in paired runs; the median probe duration measured against a
  * loopback endpoint rose from 0.6 to ~2 ms (BENCHMARKS.md, "Coalesced due times"). A probe starts at

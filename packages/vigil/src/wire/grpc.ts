@@ -68,7 +68,7 @@ export interface GrpcStatus {
   details: string;
 }
 
-/** One unary method: its path and its message codec (see {@link loadGrpcService}). */
+/** One unary method: its path and its message codec (see `loadGrpcService`). */
 export interface GrpcMethod<Req, Res> {
   /** `/package.Service/Method`, e.g. `/grpc.health.v1.Health/Check`. */
   readonly path: string;
@@ -81,7 +81,7 @@ export type GrpcTls = NonNullable<HttpRequest['tls']>;
 
 /** One unary call to make. */
 export interface GrpcRequest<Req, Res> {
-  /** `grpc://host:port`, `grpcs://host:port` (or `http:` / `https:`); no path (see {@link GRPC_URL_SCHEMES}). */
+  /** `grpc://host:port`, `grpcs://host:port` (or `http:` / `https:`); no path (see `GRPC_URL_SCHEMES`). */
   url: string;
   method: GrpcMethod<Req, Res>;
   /** The request message as a plain object (proto field names, snake_case). */
@@ -444,7 +444,7 @@ function tlsKeyOf(material: GrpcTls | undefined): string {
  */
 export type CallStage = 'connect' | 'tls' | 'http2' | 'response' | 'message';
 
-/** What {@link classifyGrpcStatus} needs to know besides the status. */
+/** What `classifyGrpcStatus` needs to know besides the status. */
 export interface CallContext {
   /** `host:port`, for messages. */
   authority: string;
@@ -717,7 +717,7 @@ const READY = grpc.connectivityState.READY;
  * - sends `metadata`, then `auth` as `authorization`; the exchange's `request.metadata` shows
  *   credential-bearing names (`authorization`, `x-api-key`, `cookie`, …) as `[REDACTED]`, as do its
  *   `headers` and `trailers`.
- * - maps a status other than OK to a code with {@link classifyGrpcStatus}.
+ * - maps a status other than OK to a code with `classifyGrpcStatus`.
  *
  * It rejects only for programming errors: a closed client, a URL that is not grpc(s)/http(s) or has a
  * path, a non-positive `timeoutMs`, invalid metadata (`VigilError` `VIGIL_ERR_PROBE_INVALID_REQUEST` /

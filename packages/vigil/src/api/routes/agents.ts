@@ -43,7 +43,7 @@ export interface AgentBatch {
   results: AgentResult[];
 }
 
-/** Options of {@link agentRoutes}. */
+/** Options of `agentRoutes`. */
 export interface AgentRouteOptions {
   /** The token of `region`'s agents; undefined: no such region. */
   tokenOf: (region: string) => string | undefined;
