@@ -39,8 +39,8 @@ export type {
   ActionPlugin,
   ActionTransition,
 } from './actions/types.js';
-export { type Agent, type AgentOptions, type AgentStats, createAgent } from './agent/agent.js';
 export type { WebhookActionConfig, webhookActionConfigSchema } from './actions/webhook.js';
+export { type Agent, type AgentOptions, type AgentStats, createAgent } from './agent/agent.js';
 export type { RegionVerdict } from './alerting/alerts.js';
 export type { BackoffOptions, DispatcherLog, DispatcherOptions } from './alerting/dispatcher.js';
 export {
@@ -115,8 +115,16 @@ export type { RouteOptions, RunningRouters } from './daemon/route.js';
 export { runRouters } from './daemon/route.js';
 export type { ConfigPath } from './diagnostics/paths.js';
 export { ConfigError, UsageError, VigilError } from './errors.js';
-export type { HubActions, HubAgents, HubAlerting } from './hub/hub.js';
-export { createHub, type Hub, type HubOptions, UPDATE_PIECE, UPDATE_TURN_MS } from './hub/hub.js';
+export type { HubActions, HubAgents, HubAlerting, HubCluster } from './hub/hub.js';
+export {
+  createHub,
+  DEFAULT_MIRROR_INTERVAL_MS,
+  type Hub,
+  type HubOptions,
+  TAKEOVER_FIRST_PROBE_WITHIN_MS,
+  UPDATE_PIECE,
+  UPDATE_TURN_MS,
+} from './hub/hub.js';
 export type { AgentReport, AgentStatus } from './hub/regions.js';
 export type {
   AlertStatus,
@@ -128,13 +136,22 @@ export type {
   ExchangeView,
   HubEvent,
   HubView,
+  RemoteBatch,
+  RemoteIngest,
 } from './hub/types.js';
 export { RECENT_DURATIONS } from './hub/types.js';
 export type { ExpositionFormat } from './metrics/exposition.js';
 export { createMetrics, type Metrics, type MetricsLevel } from './metrics/index.js';
 export type { ConfigLabel, MetricFamilyInfo, MetricsOptions } from './metrics/metrics.js';
 export { DEFAULT_LAG_BUCKETS_SECONDS, DEFAULT_RENDER_SLICE_MS, METRIC_FAMILIES } from './metrics/metrics.js';
-export type { CanaryRunnerOptions, CaseAnswer, DriftPoint, FoundBaseline } from './probe/canary.js';
+export type {
+  CanaryRunnerOptions,
+  CanaryStateSnapshot,
+  CanaryStateStore,
+  CaseAnswer,
+  DriftPoint,
+  FoundBaseline,
+} from './probe/canary.js';
 export {
   type CanaryBaselines,
   type CanaryRunner,
@@ -212,7 +229,11 @@ export type {
   BaselineInput,
   BaselineQuery,
   BaselineStatus,
+  CanaryStateRecord,
   ClaimOptions,
+  ClusterLeases,
+  ClusterTickInput,
+  ClusterTickResult,
   EnqueueOutcome,
   FailureUpdate,
   IncidentQuery,
@@ -229,7 +250,7 @@ export type {
   PostgresStoreOptions,
   PruneOptions,
   PruneReport,
-  ResultIdClaim,
+  ResultIngest,
   ResultQuery,
   Rollup,
   RollupQuery,

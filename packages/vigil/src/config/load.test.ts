@@ -272,7 +272,7 @@ describe('loadConfigOrThrow', () => {
       code: 'VIGIL_ERR_CONFIG_INVALID',
       diagnostics: [
         `${file}:1:55: targets[0].interval: expected a duration like "10s" (add a unit: ms, s, m, h, d or w), got 1`,
-        `${file}:2:1: x: unknown key; expected one of: region, defaults, targets, alerting, routers, agents, discovery, cluster`,
+        `${file}:2:1: x: unknown key; expected one of: region, defaults, targets, alerting, routers, agents, discovery, cluster, metrics`,
       ],
     });
     expect((error as Error).message).toContain('targets[0].interval: expected a duration');
