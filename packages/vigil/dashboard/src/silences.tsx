@@ -192,7 +192,8 @@ export function SilencesPage() {
             </thead>
             <tbody>
               {silences.map((s) => {
-                const state = stateOf(s, now);
+                // `now` ticks every 5 s; a silence created a moment ago is active, not scheduled.
+                const state = stateOf(s, Math.max(now, Date.now()));
                 return (
                   <tr key={s.id} data-silence={s.id}>
                     <td>{state}</td>
