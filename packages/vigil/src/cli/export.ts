@@ -615,37 +615,39 @@ function routerRules(router: RouterRulesInput, job: string): AlertingRule[] {
   ];
 }
 
-function routerDownRule(job: string): AlertingRule {
+/**
+ * "No `up == 1` of `job` for {@link HUB_DOWN_FOR_MS}": the hub's and the routers' down rules, which
+ * differ only in their alert, what is not scraped and what follows from it.
+ */
+function downRule(
+  alert: 'hubDown' | 'routerDown',
+  job: string,
+  what: string,
+  consequence: string,
+): AlertingRule {
   const up = literal(selector('up', { job }));
   return {
-    alert: RULE_ALERT_NAMES.routerDown,
+    alert: RULE_ALERT_NAMES[alert],
     expr: `absent(${selector('up', { job })} == 1)`,
     for: formatPromDuration(HUB_DOWN_FOR_MS),
-    labels: { severity: RULE_SEVERITY.routerDown, job: literal(job) },
+    labels: { severity: RULE_SEVERITY[alert], job: literal(job) },
     annotations: {
-      summary: `No Vigil router is up (job ${literal(promString(job))})`,
-      description:
-        `No ${up} == 1 for ${formatPromDuration(HUB_DOWN_FOR_MS)}: Prometheus cannot scrape any router's admin /metrics ` +
-        '(down, or not a scrape target); while it lasts its callers may get no answers and no router alert can fire.',
+      summary: `No Vigil ${alert === 'hubDown' ? 'hub' : 'router'} is up (job ${literal(promString(job))})`,
+      description: `No ${up} == 1 for ${formatPromDuration(HUB_DOWN_FOR_MS)}: Prometheus cannot scrape ${what} (down, or not a scrape target)${consequence}.`,
     },
   };
 }
 
-function hubDownRule(job: string): AlertingRule {
-  const up = literal(selector('up', { job }));
-  return {
-    alert: RULE_ALERT_NAMES.hubDown,
-    expr: `absent(${selector('up', { job })} == 1)`,
-    for: formatPromDuration(HUB_DOWN_FOR_MS),
-    labels: { severity: RULE_SEVERITY.hubDown, job: literal(job) },
-    annotations: {
-      summary: `No Vigil hub is up (job ${literal(promString(job))})`,
-      description:
-        `No ${up} == 1 for ${formatPromDuration(HUB_DOWN_FOR_MS)}: Prometheus cannot scrape any Vigil hub ` +
-        '(down, or not a scrape target), so no check alert can fire.',
-    },
-  };
-}
+const routerDownRule = (job: string): AlertingRule =>
+  downRule(
+    'routerDown',
+    job,
+    "any router's admin /metrics",
+    '; while it lasts its callers may get no answers and no router alert can fire',
+  );
+
+const hubDownRule = (job: string): AlertingRule =>
+  downRule('hubDown', job, 'any Vigil hub', ', so no check alert can fire');
 
 interface ExportOptions {
   config: string;
