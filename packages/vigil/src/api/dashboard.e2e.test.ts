@@ -74,19 +74,22 @@ describe.skipIf(!hasChromium && !requireAll)('the dashboard in Chromium', () => 
     const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
     const loaded = parseConfig(
       `
-defaults: { interval: 500ms, timeout: 400ms, failureThreshold: 2, fastInterval: 200ms }
+defaults: { interval: 1s, timeout: 900ms, failureThreshold: 2, fastInterval: 250ms }
 targets:
   - name: credit-scorer
     url: ${modelUrl}
     protocol: oip-v2
     model: credit-scorer
     labels: { team: risk, note: ${JSON.stringify(XSS_LABEL)} }
+    # Half the model's time, not the default 5 %: on a loaded CI machine every probe's latency is
+    # inflated by the shared event loop and CPU, and at 5 % the integrity probe would be deferred for
+    # model time while its last (unhealthy) state stays on the tile.
+    budget: { modelTimeShare: 0.5 }
     checks:
       liveness: {}
       integrity:
         request:
           inputs: [{ name: features, shape: [1, 8], datatype: FP32, data: [0.3, 0.1, 0.5, 0.2, 0.9, 0.4, 0.0, 0.7] }]
-        expect: { latency: { degraded: 150ms, failed: 350ms } }
 alerting:
   routes: [{ match: { severity: critical }, notify: [hook], group_wait: 0s, group_interval: 200ms }]
   notifiers:
@@ -139,10 +142,12 @@ alerting:
     return violations;
   }
 
-  it('shows the target healthy, its label as text, and passes the accessibility rules', async () => {
+  it('shows the target healthy, its label as text, and passes the accessibility rules', {
+    timeout: 60_000,
+  }, async () => {
     await page.goto(url);
     const tile = page.locator('li.tile[data-target="credit-scorer"]');
-    await tile.and(page.locator('[data-state="healthy"]')).waitFor({ timeout: 15_000 });
+    await tile.and(page.locator('[data-state="healthy"]')).waitFor({ timeout: 30_000 });
     await expect(
       tile.locator('tr[data-check-id="credit-scorer/integrity"]').textContent(),
     ).resolves.toContain('Healthy');
@@ -161,9 +166,9 @@ alerting:
     expect(pageErrors).toEqual([]);
   });
 
-  it('works from the keyboard: skip link, filters, and a check link', async () => {
+  it('works from the keyboard: skip link, filters, and a check link', { timeout: 60_000 }, async () => {
     await page.goto(url);
-    await page.locator('li.tile[data-state="healthy"]').waitFor({ timeout: 15_000 });
+    await page.locator('li.tile[data-state="healthy"]').waitFor({ timeout: 30_000 });
     await page.keyboard.press('Tab');
     expect(await page.evaluate('document.activeElement?.textContent')).toBe('Skip to content');
     await page.keyboard.press('Enter');
@@ -189,11 +194,11 @@ alerting:
   });
 
   it('turns the tile unhealthy live when a fault is injected, and the incident shows the notification', {
-    timeout: 60_000,
+    timeout: 120_000,
   }, async () => {
     await page.goto(url);
     const tile = page.locator('li.tile[data-target="credit-scorer"]');
-    await tile.and(page.locator('[data-state="healthy"]')).waitFor({ timeout: 15_000 });
+    await tile.and(page.locator('[data-state="healthy"]')).waitFor({ timeout: 30_000 });
     const navigations: string[] = [];
     page.on('framenavigated', (f) => navigations.push(f.url()));
     server.faults.set('errors', parseFault('errors', {}));
@@ -220,24 +225,24 @@ alerting:
       server.faults.clear();
     }
     await page.goto(url);
-    await tile.and(page.locator('[data-state="healthy"]')).waitFor({ timeout: 20_000 });
+    await tile.and(page.locator('[data-state="healthy"]')).waitFor({ timeout: 30_000 });
     expect(pageErrors).toEqual([]);
   });
 
   it('shows a probe-budget deferral live: a badge with its reason, a count, and a filter', {
-    timeout: 60_000,
+    timeout: 120_000,
   }, async () => {
     await page.goto(url);
     const tile = page.locator('li.tile[data-target="credit-scorer"]');
-    await tile.and(page.locator('[data-state="healthy"]')).waitFor({ timeout: 15_000 });
-    // A 300 ms inference every 500 ms is 60 % of the model's time, against the default budget of 5 %.
-    server.faults.set('latency', parseFault('latency', { ms: 300 }));
+    await tile.and(page.locator('[data-state="healthy"]')).waitFor({ timeout: 30_000 });
+    // An 800 ms inference (and health route) every second is 80 % of the model's time, against the budget of 50 %.
+    server.faults.set('latency', parseFault('latency', { ms: 800 }));
     try {
       const row = tile.locator('tr[data-check-id="credit-scorer/integrity"]');
       const badge = row.locator('.deferred');
       await badge.waitFor({ timeout: 20_000 });
       await expect(badge.getAttribute('title')).resolves.toMatch(
-        /^over the probe budget of 5 % of credit-scorer's model time/,
+        /^over the probe budget of 50 % of credit-scorer's model time/,
       );
       await expect(
         tile.locator('tr[data-check-id="credit-scorer/liveness"] .deferred').count(),
