@@ -12,7 +12,7 @@ import type { RegionVerdict } from '../../src/alerting/alerts.js';
 import type { CanaryView, CheckInfo, CheckStatus, ExchangeView } from '../../src/hub/types.js';
 import type { Incident, ProbeResult } from '../../src/types.js';
 import { incidentHref, useLive, useNow } from './app.js';
-import { formatAge, formatMs, formatTime, isoTime, OUTCOME_META } from './format.js';
+import { formatAge, formatMs, formatTime, isoTime, OUTCOME_META, STATE_ORDER } from './format.js';
 import { getJson } from './http.js';
 import type { Live, Row } from './live.js';
 import { StateBadge } from './overview.js';
@@ -95,7 +95,8 @@ export function CheckPage({ live, checkId }: { live: Live; checkId: string }) {
   }, [transitions, id]);
 
   const regionRows = [...live.rows.values()].filter((r) => r.checkId === checkId);
-  const status = regionRows[0] ?? detail?.status ?? undefined;
+  // The header speaks for the check as a whole: its worst region, as the overview's tile does.
+  const status = worstRow(regionRows) ?? detail?.status ?? undefined;
   if (error && !detail) {
     return (
       <>
@@ -709,4 +710,12 @@ function CanaryPanel({ checkId, version }: { checkId: string; version: number })
       )}
     </section>
   );
+}
+
+/** The row in the worst state ({@link STATE_ORDER}); the first of equals; undefined for none. */
+function worstRow(rows: readonly Row[]): Row | undefined {
+  let worst: Row | undefined;
+  for (const row of rows)
+    if (worst === undefined || STATE_ORDER.indexOf(row.state) < STATE_ORDER.indexOf(worst.state)) worst = row;
+  return worst;
 }
