@@ -1,14 +1,22 @@
 /**
  * One-off maintenance windows: the list (open, scheduled, over), a form that starts one now — for a
- * number of hours, or until someone ends it — with the API token, and an end button. Recurring windows
- * are config (`alerting.maintenance`) and not listed here.
+ * number of hours, or until someone ends it — with the API token, and an end button (the form, token
+ * and messages shared with the silences page: `matcher-form.tsx`). Recurring windows are config
+ * (`alerting.maintenance`) and not listed here.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import type { OneOffWindow } from '../../src/store/types.js';
 import { useNow } from './app.js';
 import { formatTime, isoTime } from './format.js';
-import { getJson, send } from './http.js';
-import { parseMatchers, TOKEN_KEY } from './silences.js';
+import { send } from './http.js';
+import {
+  formatMatchers,
+  MatcherForm,
+  MatcherTable,
+  Messages,
+  parseMatchers,
+  useMatcherPage,
+} from './matcher-form.js';
 
 function stateOf(w: OneOffWindow, now: number): 'open' | 'scheduled' | 'over' {
   if (w.endsAt !== null && w.endsAt <= now) return 'over';
@@ -17,103 +25,54 @@ function stateOf(w: OneOffWindow, now: number): 'open' | 'scheduled' | 'over' {
 
 export function MaintenancePage() {
   const now = useNow(5000);
-  const [windows, setWindows] = useState<OneOffWindow[] | undefined>();
-  const [error, setError] = useState<string | undefined>();
-  const [notice, setNotice] = useState<string | undefined>();
-  const [token, setToken] = useState(() => sessionStorage.getItem(TOKEN_KEY) ?? '');
-  const [matchers, setMatchers] = useState('');
+  const page = useMatcherPage<OneOffWindow>('api/v1/maintenance-windows', 'windows');
   const [hours, setHours] = useState('');
-  const [createdBy, setCreatedBy] = useState('');
-  const [comment, setComment] = useState('');
 
-  const load = async () => {
-    try {
-      setWindows((await getJson<{ windows: OneOffWindow[] }>('api/v1/maintenance-windows')).windows);
-    } catch (err) {
-      setError((err as Error).message);
-    }
-  };
-  useEffect(() => {
-    void load();
-  }, []);
-
-  const remember = (value: string) => {
-    setToken(value);
-    sessionStorage.setItem(TOKEN_KEY, value);
-  };
-
-  const create = async (e: Event) => {
+  const create = (e: Event) => {
     e.preventDefault();
-    setError(undefined);
-    setNotice(undefined);
-    try {
-      const parsed = parseMatchers(matchers);
-      const body: Record<string, unknown> = { matchers: parsed, createdBy, comment };
+    void page.act('Could not start the maintenance window', async () => {
+      const body: Record<string, unknown> = {
+        matchers: parseMatchers(page.matchers),
+        createdBy: page.createdBy,
+        comment: page.comment,
+      };
       if (hours.trim() !== '') {
         const duration = Number(hours);
         if (!(duration > 0))
           throw new Error('duration: a number of hours above 0, or empty for "until ended"');
         body.endsAt = new Date(Date.now() + duration * 3600_000).toISOString();
       }
-      const created = await send<OneOffWindow>('POST', 'api/v1/maintenance-windows', token, body);
-      setNotice(
-        `Maintenance window ${created.id} started, ${created.endsAt === null ? 'until ended' : `until ${formatTime(created.endsAt)}`}.`,
-      );
-      setMatchers('');
-      setComment('');
-      await load();
-    } catch (err) {
-      setError(`Could not start the maintenance window: ${(err as Error).message}`);
-    }
+      const created = await send<OneOffWindow>('POST', 'api/v1/maintenance-windows', page.token, body);
+      page.setMatchers('');
+      page.setComment('');
+      return `Maintenance window ${created.id} started, ${created.endsAt === null ? 'until ended' : `until ${formatTime(created.endsAt)}`}.`;
+    });
   };
 
-  const end = async (w: OneOffWindow) => {
-    setError(undefined);
-    setNotice(undefined);
-    try {
-      await send('POST', `api/v1/maintenance-windows/${encodeURIComponent(w.id)}/end`, token, {
-        endedBy: createdBy.trim() === '' ? 'dashboard' : createdBy,
+  const end = (w: OneOffWindow) =>
+    page.act(`Could not end ${w.id}`, async () => {
+      await send('POST', `api/v1/maintenance-windows/${encodeURIComponent(w.id)}/end`, page.token, {
+        endedBy: page.createdBy.trim() === '' ? 'dashboard' : page.createdBy,
       });
-      await load();
-      setNotice(`Maintenance window ${w.id} ended.`);
-    } catch (err) {
-      setError(`Could not end ${w.id}: ${(err as Error).message}`);
-    }
-  };
+      return `Maintenance window ${w.id} ended.`;
+    });
 
   return (
     <>
       <h1 tabIndex={-1}>Maintenance</h1>
-      <div aria-live="polite">
-        {notice && <p class="notice">{notice}</p>}
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
-      </div>
+      <Messages notice={page.notice} error={page.error} />
       <section aria-labelledby="new-h">
         <h2 id="new-h">New maintenance window</h2>
         <p class="help">
           While a window is open, matching alerts are not notified and recovery actions do not run. Recurring
           windows are set in the config (<code>alerting.maintenance</code>).
         </p>
-        <form class="silence-form" onSubmit={create}>
-          <label>
-            Matchers
-            <textarea
-              required
-              rows={2}
-              value={matchers}
-              onInput={(e) => setMatchers(e.currentTarget.value)}
-              placeholder="target=credit-scorer"
-              aria-describedby="matchers-help"
-            />
-          </label>
-          <p id="matchers-help" class="help">
-            One per line or comma-separated: <code>label=value</code> or <code>label=~regex</code>. All must
-            match.
-          </p>
+        <MatcherForm
+          page={page}
+          placeholder="target=credit-scorer"
+          submit="Start maintenance window"
+          onSubmit={create}
+        >
           <label>
             Duration (hours)
             <input
@@ -128,99 +87,53 @@ export function MaintenancePage() {
           <p id="hours-help" class="help">
             Empty: open until someone ends it.
           </p>
-          <label>
-            Created by
-            <input
-              required
-              value={createdBy}
-              onInput={(e) => setCreatedBy(e.currentTarget.value)}
-              autoComplete="name"
-            />
-          </label>
-          <label>
-            Comment
-            <input required value={comment} onInput={(e) => setComment(e.currentTarget.value)} />
-          </label>
-          <label>
-            API token
-            <input
-              type="password"
-              required
-              value={token}
-              onInput={(e) => remember(e.currentTarget.value)}
-              autoComplete="off"
-              aria-describedby="token-help"
-            />
-          </label>
-          <p id="token-help" class="help">
-            The hub's bearer token (<code>--token</code> or <code>VIGIL_API_TOKEN</code>); kept in this tab
-            only.
-          </p>
-          <button type="submit">Start maintenance window</button>
-        </form>
+        </MatcherForm>
       </section>
       <section aria-labelledby="list-h">
         <h2 id="list-h">All one-off windows</h2>
-        {windows === undefined ? (
+        {page.items === undefined ? (
           <p>Loading…</p>
-        ) : windows.length === 0 ? (
+        ) : page.items.length === 0 ? (
           <p>None.</p>
         ) : (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">State</th>
-                <th scope="col">Matchers</th>
-                <th scope="col">From</th>
-                <th scope="col">Until</th>
-                <th scope="col">By</th>
-                <th scope="col">Comment</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {windows.map((w) => {
-                // `now` ticks every 5 s; a window started a moment ago is open, not scheduled.
-                const state = stateOf(w, Math.max(now, Date.now()));
-                return (
-                  <tr key={w.id} data-maintenance={w.id}>
-                    <td>{state}</td>
-                    <td>
-                      <code>
-                        {w.matchers.map((m) => `${m.label}${m.isRegex ? '=~' : '='}${m.value}`).join(', ')}
-                      </code>
-                    </td>
-                    <td>
-                      <time dateTime={isoTime(w.startsAt)}>{formatTime(w.startsAt, now)}</time>
-                    </td>
-                    <td>
-                      {w.endsAt === null ? (
-                        'until ended'
-                      ) : (
-                        <time dateTime={isoTime(w.endsAt)}>{formatTime(w.endsAt, now)}</time>
-                      )}
-                      {w.endedBy !== null && ` (ended by ${w.endedBy})`}
-                    </td>
-                    <td>{w.createdBy}</td>
-                    <td>{w.comment}</td>
-                    <td>
-                      {state !== 'over' && (
-                        <button
-                          type="button"
-                          onClick={() => void end(w)}
-                          aria-label={`End maintenance window ${w.id}`}
-                        >
-                          End
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+          <MatcherTable>
+            {page.items.map((w) => {
+              // `now` ticks every 5 s; a window started a moment ago is open, not scheduled.
+              const state = stateOf(w, Math.max(now, Date.now()));
+              return (
+                <tr key={w.id} data-maintenance={w.id}>
+                  <td>{state}</td>
+                  <td>
+                    <code>{formatMatchers(w.matchers)}</code>
+                  </td>
+                  <td>
+                    <time dateTime={isoTime(w.startsAt)}>{formatTime(w.startsAt, now)}</time>
+                  </td>
+                  <td>
+                    {w.endsAt === null ? (
+                      'until ended'
+                    ) : (
+                      <time dateTime={isoTime(w.endsAt)}>{formatTime(w.endsAt, now)}</time>
+                    )}
+                    {w.endedBy !== null && ` (ended by ${w.endedBy})`}
+                  </td>
+                  <td>{w.createdBy}</td>
+                  <td>{w.comment}</td>
+                  <td>
+                    {state !== 'over' && (
+                      <button
+                        type="button"
+                        onClick={() => void end(w)}
+                        aria-label={`End maintenance window ${w.id}`}
+                      >
+                        End
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
+          </MatcherTable>
         )}
       </section>
     </>
