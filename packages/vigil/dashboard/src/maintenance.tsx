@@ -9,14 +9,7 @@ import type { OneOffWindow } from '../../src/store/types.js';
 import { useNow } from './app.js';
 import { formatTime, isoTime } from './format.js';
 import { send } from './http.js';
-import {
-  formatMatchers,
-  MatcherForm,
-  MatcherTable,
-  Messages,
-  parseMatchers,
-  useMatcherPage,
-} from './matcher-form.js';
+import { MatcherForm, MatcherList, Messages, parseMatchers, useMatcherPage } from './matcher-form.js';
 
 function stateOf(w: OneOffWindow, now: number): 'open' | 'scheduled' | 'over' {
   if (w.endsAt !== null && w.endsAt <= now) return 'over';
@@ -91,50 +84,29 @@ export function MaintenancePage() {
       </section>
       <section aria-labelledby="list-h">
         <h2 id="list-h">All one-off windows</h2>
-        {page.items === undefined ? (
-          <p>Loading…</p>
-        ) : page.items.length === 0 ? (
-          <p>None.</p>
-        ) : (
-          <MatcherTable>
-            {page.items.map((w) => {
-              // `now` ticks every 5 s; a window started a moment ago is open, not scheduled.
-              const state = stateOf(w, Math.max(now, Date.now()));
-              return (
-                <tr key={w.id} data-maintenance={w.id}>
-                  <td>{state}</td>
-                  <td>
-                    <code>{formatMatchers(w.matchers)}</code>
-                  </td>
-                  <td>
-                    <time dateTime={isoTime(w.startsAt)}>{formatTime(w.startsAt, now)}</time>
-                  </td>
-                  <td>
-                    {w.endsAt === null ? (
-                      'until ended'
-                    ) : (
-                      <time dateTime={isoTime(w.endsAt)}>{formatTime(w.endsAt, now)}</time>
-                    )}
-                    {w.endedBy !== null && ` (ended by ${w.endedBy})`}
-                  </td>
-                  <td>{w.createdBy}</td>
-                  <td>{w.comment}</td>
-                  <td>
-                    {state !== 'over' && (
-                      <button
-                        type="button"
-                        onClick={() => void end(w)}
-                        aria-label={`End maintenance window ${w.id}`}
-                      >
-                        End
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              );
-            })}
-          </MatcherTable>
-        )}
+        <MatcherList
+          items={page.items}
+          kind="maintenance"
+          now={now}
+          stateOf={stateOf}
+          until={(w) => (
+            <>
+              {w.endsAt === null ? (
+                'until ended'
+              ) : (
+                <time dateTime={isoTime(w.endsAt)}>{formatTime(w.endsAt, now)}</time>
+              )}
+              {w.endedBy !== null && ` (ended by ${w.endedBy})`}
+            </>
+          )}
+          action={(w, state) =>
+            state !== 'over' && (
+              <button type="button" onClick={() => void end(w)} aria-label={`End maintenance window ${w.id}`}>
+                End
+              </button>
+            )
+          }
+        />
       </section>
     </>
   );

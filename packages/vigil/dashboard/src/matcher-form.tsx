@@ -6,6 +6,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { SilenceMatcher } from '../../src/store/types.js';
+import { formatTime, isoTime } from './format.js';
 import { getJson } from './http.js';
 
 /** Where the API token is kept: this tab's sessionStorage (shared by the silences and maintenance pages). */
@@ -175,8 +176,37 @@ export function MatcherForm({
   );
 }
 
-/** The list's table: State, Matchers, From, Until, By, Comment and a column for the row's action. */
-export function MatcherTable({ children }: { children: ComponentChildren }) {
+/** What a matcher page lists: a silence or a one-off maintenance window. */
+interface MatcherItem {
+  id: string;
+  matchers: readonly SilenceMatcher[];
+  startsAt: number;
+  createdBy: string;
+  comment: string;
+}
+
+/**
+ * The list: "Loading…", "None." or a table of State, Matchers, From, Until, By, Comment and the row's
+ * action. Each row is marked `data-<kind>="<id>"`; `stateOf` is given the later of `now` (which ticks
+ * every 5 s) and the present, so an item created a moment ago is not shown as scheduled.
+ */
+export function MatcherList<T extends MatcherItem, S extends string>({
+  items,
+  kind,
+  now,
+  stateOf,
+  until,
+  action,
+}: {
+  items: readonly T[] | undefined;
+  kind: string;
+  now: number;
+  stateOf: (item: T, now: number) => S;
+  until: (item: T) => ComponentChildren;
+  action: (item: T, state: S) => ComponentChildren;
+}) {
+  if (items === undefined) return <p>Loading…</p>;
+  if (items.length === 0) return <p>None.</p>;
   return (
     <table>
       <thead>
@@ -192,7 +222,26 @@ export function MatcherTable({ children }: { children: ComponentChildren }) {
           </th>
         </tr>
       </thead>
-      <tbody>{children}</tbody>
+      <tbody>
+        {items.map((item) => {
+          const state = stateOf(item, Math.max(now, Date.now()));
+          return (
+            <tr key={item.id} {...{ [`data-${kind}`]: item.id }}>
+              <td>{state}</td>
+              <td>
+                <code>{formatMatchers(item.matchers)}</code>
+              </td>
+              <td>
+                <time dateTime={isoTime(item.startsAt)}>{formatTime(item.startsAt, now)}</time>
+              </td>
+              <td>{until(item)}</td>
+              <td>{item.createdBy}</td>
+              <td>{item.comment}</td>
+              <td>{action(item, state)}</td>
+            </tr>
+          );
+        })}
+      </tbody>
     </table>
   );
 }

@@ -7,14 +7,7 @@ import type { Silence } from '../../src/store/types.js';
 import { useNow } from './app.js';
 import { formatTime, isoTime } from './format.js';
 import { send } from './http.js';
-import {
-  formatMatchers,
-  MatcherForm,
-  MatcherTable,
-  Messages,
-  parseMatchers,
-  useMatcherPage,
-} from './matcher-form.js';
+import { MatcherForm, MatcherList, Messages, parseMatchers, useMatcherPage } from './matcher-form.js';
 
 function stateOf(s: Silence, now: number): 'active' | 'scheduled' | 'expired' {
   if (s.endsAt <= now) return 'expired';
@@ -77,45 +70,21 @@ export function SilencesPage() {
       </section>
       <section aria-labelledby="list-h">
         <h2 id="list-h">All silences</h2>
-        {page.items === undefined ? (
-          <p>Loading…</p>
-        ) : page.items.length === 0 ? (
-          <p>None.</p>
-        ) : (
-          <MatcherTable>
-            {page.items.map((s) => {
-              // `now` ticks every 5 s; a silence created a moment ago is active, not scheduled.
-              const state = stateOf(s, Math.max(now, Date.now()));
-              return (
-                <tr key={s.id} data-silence={s.id}>
-                  <td>{state}</td>
-                  <td>
-                    <code>{formatMatchers(s.matchers)}</code>
-                  </td>
-                  <td>
-                    <time dateTime={isoTime(s.startsAt)}>{formatTime(s.startsAt, now)}</time>
-                  </td>
-                  <td>
-                    <time dateTime={isoTime(s.endsAt)}>{formatTime(s.endsAt, now)}</time>
-                  </td>
-                  <td>{s.createdBy}</td>
-                  <td>{s.comment}</td>
-                  <td>
-                    {state !== 'expired' && !s.id.startsWith('config-') && (
-                      <button
-                        type="button"
-                        onClick={() => void expire(s)}
-                        aria-label={`Expire silence ${s.id}`}
-                      >
-                        Expire
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              );
-            })}
-          </MatcherTable>
-        )}
+        <MatcherList
+          items={page.items}
+          kind="silence"
+          now={now}
+          stateOf={stateOf}
+          until={(s) => <time dateTime={isoTime(s.endsAt)}>{formatTime(s.endsAt, now)}</time>}
+          action={(s, state) =>
+            state !== 'expired' &&
+            !s.id.startsWith('config-') && (
+              <button type="button" onClick={() => void expire(s)} aria-label={`Expire silence ${s.id}`}>
+                Expire
+              </button>
+            )
+          }
+        />
       </section>
     </>
   );
