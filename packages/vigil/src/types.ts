@@ -126,6 +126,25 @@ export interface ProbeResult {
   notes?: string[];
   /** A streamed answer's timings (LLM integrity probes with `stream: true`, the default LLM probe). */
   stream?: StreamTimings;
+  /** What a metrics check read from the server's exposition: one reading per rule, in the rules' order. */
+  readings?: SignalReading[];
+}
+
+/**
+ * One server signal as a metrics check read it (`probe/metrics-check.ts`), e.g. vLLM's queue depth:
+ * the rule's series selector and thresholds beside the value, so that a stored result explains itself.
+ */
+export interface SignalReading {
+  /** The rule's series selector: `metric` or `metric{label="value",…}`. */
+  name: string;
+  /** `gauge`: the value now; `rate`: per-second increase since the previous probe. */
+  kind: 'gauge' | 'rate';
+  /** The value judged, in the metric's own unit; null when missing or, for a rate, on the first probe. */
+  value: number | null;
+  /** The rule's degraded threshold (value ≥ it is degraded), when it has one. */
+  degraded?: number;
+  /** The rule's failed threshold (value ≥ it fails), when it has one. */
+  failed?: number;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import type { RegionVerdict } from '../../src/alerting/alerts.js';
 import type { CanaryView, CheckInfo, CheckStatus, ExchangeView } from '../../src/hub/types.js';
-import type { Incident, ProbeResult } from '../../src/types.js';
+import type { Incident, ProbeResult, SignalReading } from '../../src/types.js';
 import { incidentHref, useLive, useNow } from './app.js';
 import { formatAge, formatMs, formatTime, isoTime, OUTCOME_META, STATE_ORDER } from './format.js';
 import { getJson } from './http.js';
@@ -154,6 +154,7 @@ export function CheckPage({ live, checkId }: { live: Live; checkId: string }) {
       )}
       {regionRows.length > 1 && <RegionMatrix rows={regionRows} verdict={detail?.status?.verdict} />}
       {info && <Facts info={info} status={status} />}
+      {results.some((r) => r.readings !== undefined) && <Signals results={results} />}
       {info?.check === 'canary' && <CanaryPanel checkId={checkId} version={results.length} />}
       <section aria-labelledby="latency-h">
         <h2 id="latency-h">Latency by phase</h2>
@@ -265,6 +266,90 @@ function RegionMatrix({ rows, verdict }: { rows: Row[]; verdict: RegionVerdict |
               <td>{formatAge(now - row.since)}</td>
             </tr>
           ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+/** A reading's state against its rule's thresholds (as the metrics check judges: value ≥ threshold). */
+function signalState(r: SignalReading): 'missing' | 'unhealthy' | 'degraded' | 'healthy' {
+  if (r.value === null) return 'missing';
+  if (r.failed !== undefined && r.value >= r.failed) return 'unhealthy';
+  if (r.degraded !== undefined && r.value >= r.degraded) return 'degraded';
+  return 'healthy';
+}
+
+const formatValue = (v: number | null | undefined) =>
+  v === null || v === undefined ? '–' : Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(3)));
+
+/** The last values of one signal as a line, with its thresholds dashed; decoration beside the table's text. */
+function Sparkline({ values, reading }: { values: (number | null)[]; reading: SignalReading }) {
+  const W = 160;
+  const H = 28;
+  let top = Math.max(reading.failed ?? 0, reading.degraded ?? 0);
+  for (const v of values) if (v !== null && v > top) top = v;
+  top = top > 0 ? top * 1.1 : 1;
+  const y = (v: number) => (H - 2 - (v / top) * (H - 4)).toFixed(1);
+  const x = (i: number) => (values.length < 2 ? W / 2 : (i / (values.length - 1)) * (W - 2) + 1).toFixed(1);
+  const points = values
+    .map((v, i) => (v === null ? undefined : `${x(i)},${y(v)}`))
+    .filter((p) => p !== undefined)
+    .join(' ');
+  const line = (v: number | undefined, cls: string) =>
+    v === undefined ? null : <line class={cls} x1="0" x2={W} y1={y(v)} y2={y(v)} />;
+  return (
+    <svg class="sparkline" width={W} height={H} viewBox={`0 0 ${W} ${H}`} aria-hidden="true">
+      {line(reading.degraded, 'at-degraded')}
+      {line(reading.failed, 'at-failed')}
+      <polyline points={points} />
+    </svg>
+  );
+}
+
+/**
+ * A metrics check's server signals (queue depth, KV cache, …): each rule's latest value, its
+ * thresholds, and its last values as a line; a state per signal as the check judges it.
+ */
+function Signals({ results }: { results: ProbeResult[] }) {
+  const withReadings = results.filter((r) => r.readings !== undefined);
+  const latest = withReadings[withReadings.length - 1]?.readings ?? [];
+  return (
+    <section aria-labelledby="signals-h">
+      <h2 id="signals-h">Server signals</h2>
+      <table class="signals">
+        <thead>
+          <tr>
+            <th scope="col">Signal</th>
+            <th scope="col">Latest</th>
+            <th scope="col">Degraded at</th>
+            <th scope="col">Failed at</th>
+            <th scope="col">Last {withReadings.length}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {latest.map((reading) => {
+            const values = withReadings.map(
+              (r) => r.readings?.find((g) => g.name === reading.name)?.value ?? null,
+            );
+            const state = signalState(reading);
+            return (
+              <tr key={reading.name} data-signal={reading.name} data-state={state}>
+                <th scope="row">
+                  <code>{reading.name}</code>
+                  {reading.kind === 'rate' && ' (per second)'}
+                </th>
+                <td class={`state-${state}`}>
+                  {reading.value === null ? 'missing' : formatValue(reading.value)}
+                </td>
+                <td>{formatValue(reading.degraded)}</td>
+                <td>{formatValue(reading.failed)}</td>
+                <td>
+                  <Sparkline values={values} reading={reading} />
+                </td>
+              </tr>
+            );
+          })}
         </tbody>
       </table>
     </section>

@@ -278,6 +278,16 @@ ${extra}`,
     );
     expect(badNotes.status).toBe(400);
     expect(await badNotes.text()).toContain('results[0].notes: expected a list of strings');
+    // A metrics check's readings are numbers (or null) by name: a value of another type is refused.
+    const badReadings = await post(
+      'eu',
+      EU_TOKEN,
+      batch([
+        result('r1', { readings: [{ name: 'queue', kind: 'gauge', value: 'high' as unknown as number }] }),
+      ]),
+    );
+    expect(badReadings.status).toBe(400);
+    expect(await badReadings.text()).toContain('results[0].readings: expected a list of { name, value }');
     expect(await stored()).toBe(0);
 
     const first = await post('eu', EU_TOKEN, batch([result('r1'), result('r2')]));

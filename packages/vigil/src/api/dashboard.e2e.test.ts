@@ -87,6 +87,8 @@ targets:
     budget: { modelTimeShare: 0.5 }
     checks:
       liveness: {}
+      # The example server exposes vLLM's names on /metrics (its queue-depth fault sets the waiting count).
+      metrics: { preset: vllm }
       integrity:
         request:
           inputs: [{ name: features, shape: [1, 8], datatype: FP32, data: [0.3, 0.1, 0.5, 0.2, 0.9, 0.4, 0.0, 0.7] }]
@@ -261,6 +263,29 @@ alerting:
     await tile
       .locator('tr[data-check-id="credit-scorer/integrity"] .deferred')
       .waitFor({ state: 'detached', timeout: 40_000 });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("shows a metrics check's server signals on its page: values, thresholds, and a state that follows", {
+    timeout: 120_000,
+  }, async () => {
+    await page.goto(`${url}#/check/${encodeURIComponent('credit-scorer/metrics')}`);
+    const waiting = page.locator('tr[data-signal="vllm:num_requests_waiting"]');
+    await waiting.and(page.locator('[data-state="healthy"]')).waitFor({ timeout: 30_000 });
+    expect(await page.locator('table.signals tbody tr').count()).toBeGreaterThanOrEqual(2);
+    server.faults.set('queue-depth', parseFault('queue-depth', { waiting: 20 }));
+    try {
+      // The preset's rule: degraded at 10 requests waiting. The page follows the live results.
+      await waiting.and(page.locator('[data-state="degraded"]')).waitFor({ timeout: 30_000 });
+      await expect(waiting.locator('td').first().textContent()).resolves.toBe('20');
+      await expect(waiting.locator('td').nth(1).textContent()).resolves.toBe('10');
+      expect(await waiting.locator('svg.sparkline polyline').count()).toBe(1);
+      expect(await axe()).toEqual([]);
+      await page.screenshot({ path: join(ARTIFACTS, 'dashboard-signals.png'), fullPage: true });
+    } finally {
+      server.faults.clear();
+    }
+    await waiting.and(page.locator('[data-state="healthy"]')).waitFor({ timeout: 30_000 });
     expect(pageErrors).toEqual([]);
   });
 

@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { GOT } from '../diagnostics/messages.js';
 import { editDistance } from '../diagnostics/suggest.js';
 import { requiredOr, whenValid } from '../schema/blocks.js';
-import type { AssertionFailure, MetricRule } from '../types.js';
+import type { AssertionFailure, MetricRule, SignalReading } from '../types.js';
 
 /** A server family's rules, and where their names come from. */
 export interface MetricsPreset {
@@ -180,6 +180,16 @@ const label = (rule: MetricRule): string => {
     ? rule.metric
     : `${rule.metric}{${labels.map(([k, v]) => `${k}="${v}"`).join(',')}}`;
 };
+
+/** The readings as a result carries them ({@link SignalReading}): selector, kind, value, thresholds. */
+export function signalReadings(readings: readonly MetricReading[]): SignalReading[] {
+  return readings.map(({ rule, value }) => {
+    const reading: SignalReading = { name: label(rule), kind: rule.kind, value };
+    if (rule.degraded !== undefined) reading.degraded = rule.degraded;
+    if (rule.failed !== undefined) reading.failed = rule.failed;
+    return reading;
+  });
+}
 
 /** The values of the series a rule selects (NaN values skipped). */
 function select(families: Map<string, PromFamily>, rule: MetricRule): number[] | undefined {

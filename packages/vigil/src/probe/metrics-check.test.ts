@@ -57,6 +57,13 @@ describe('the metrics check', () => {
     const busy = await probeMetrics(client, spec(target), judge);
     expect(busy.outcome).toBe('degraded');
     expect(busy.failures[0]?.message).toContain('vllm:num_requests_waiting 20 ≥ degraded threshold 10');
+    // The readings explain the result: every rule's value beside its thresholds, in the rules' order.
+    expect(busy.readings?.map((r) => r.name)).toEqual(METRICS_PRESETS.vllm.rules.map((r) => r.metric));
+    expect(busy.readings?.find((r) => r.name === 'vllm:num_requests_waiting')).toMatchObject({
+      kind: 'gauge',
+      value: 20,
+      degraded: 10,
+    });
     server.faults.set('queue-depth', parseFault('queue-depth', { waiting: 500 }));
     const full = await probeMetrics(client, spec(target), judge);
     expect(full.outcome).toBe('fail');

@@ -4,7 +4,7 @@
  * a {@link MetricsJudge} (`assertions/metrics.ts`: presets, rules, parsing, rates). A hub keeps one judge
  * per check ({@link createMetricsRunner}) so that counter rates span two probes.
  */
-import { METRIC_MISSING, MetricsJudge } from '../assertions/metrics.js';
+import { METRIC_MISSING, MetricsJudge, signalReadings } from '../assertions/metrics.js';
 import { createAdapterContext } from '../protocols/index.js';
 import type {
   CheckKind,
@@ -117,6 +117,7 @@ export async function probeMetrics(
     return fail('UNEXPECTED_STATUS', `GET ${spec.path ?? '/metrics'} answered ${response.status}`);
   const verdict = judge.judge(response.body.toString('utf8'), t0);
   if (verdict.notes.length > 0) result.notes = verdict.notes;
+  if (verdict.readings.length > 0) result.readings = signalReadings(verdict.readings);
   if (verdict.missing !== undefined) result.error = { code: METRIC_MISSING, message: verdict.missing };
   if (verdict.failures.length > 0) {
     result.outcome = 'fail';

@@ -92,6 +92,7 @@ interface ResultDetail {
   /** Only when not a probe's (`traffic`): no column, no migration. */
   source?: 'traffic';
   stream?: ProbeResult['stream'];
+  readings?: ProbeResult['readings'];
 }
 
 /** Column values of one result, in the order of `RESULTS_INSERT`'s columns (`queries.ts`). */
@@ -119,6 +120,7 @@ export function resultRow(r: ProbeResult): ResultRowValues {
   if (r.notes !== undefined && r.notes.length > 0) detail.notes = r.notes;
   if (r.source === 'traffic') detail.source = 'traffic';
   if (r.stream !== undefined) detail.stream = r.stream;
+  if (r.readings !== undefined) detail.readings = r.readings;
   return [
     r.checkId,
     r.region,
@@ -163,6 +165,7 @@ export function resultFromRow(row: ResultRow): ProbeResult {
   if (d.notes !== undefined) r.notes = d.notes;
   if (d.source === 'traffic') r.source = 'traffic';
   if (d.stream !== undefined) r.stream = d.stream;
+  if (d.readings !== undefined) r.readings = d.readings;
   if (row.model_version !== null) r.modelVersion = row.model_version;
   return r;
 }

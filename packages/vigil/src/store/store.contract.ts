@@ -127,6 +127,26 @@ export function defineStoreContract(backend: string, makeHarness: () => StoreCon
         expect(await store.results(passing.checkId)).toStrictEqual([passing, failing]);
       });
 
+      it("round-trips a metrics check's readings: values, a missing one (null) and thresholds", async () => {
+        const readings = [
+          { name: 'vllm:num_requests_waiting', kind: 'gauge' as const, value: 20, degraded: 10, failed: 100 },
+          { name: 'vllm:kv_cache_usage_perc', kind: 'gauge' as const, value: null, degraded: 0.9 },
+        ];
+        const degraded = probeResult({
+          startedAt: T0 + 1000,
+          check: 'metrics',
+          outcome: 'degraded',
+          readings,
+        });
+        const passing = probeResult({
+          startedAt: T0 + 2000,
+          check: 'metrics',
+          readings: readings.slice(0, 1),
+        });
+        await store.appendResults([degraded, passing]);
+        expect(await store.results(degraded.checkId)).toStrictEqual([degraded, passing]);
+      });
+
       it('round-trips assertion values JSON cannot hold: NaN, ±Infinity, bigint', async () => {
         const odd = failedResult({
           failures: [

@@ -248,6 +248,19 @@ function batchProblem(batch: unknown): string | undefined {
     // Stored and shown as sentences by the API and the dashboard's check page.
     if (x.notes !== undefined && (!Array.isArray(x.notes) || !x.notes.every((n) => typeof n === 'string')))
       return `results[${i}].notes: expected a list of strings`;
+    // Shown by the dashboard's check page (a metrics check's server signals).
+    if (
+      x.readings !== undefined &&
+      (!Array.isArray(x.readings) ||
+        !x.readings.every(
+          (g) =>
+            g !== null &&
+            typeof g === 'object' &&
+            typeof g.name === 'string' &&
+            (g.value === null || typeof g.value === 'number'),
+        ))
+    )
+      return `results[${i}].readings: expected a list of { name, value } with value a number or null`;
   }
   return undefined;
 }
