@@ -61,6 +61,7 @@ export type {
   Severity,
 } from './alerting/types.js';
 export { type ApiOptions, createApi, requireToken } from './api/index.js';
+export type { OverviewColumns, OverviewTarget, StatusOverview } from './api/overview.js';
 export type { AgentRouteOptions } from './api/routes/agents.js';
 export type { ExpectInput, ExpectVerdict } from './assertions/evaluate.js';
 export { evaluateExpect } from './assertions/index.js';

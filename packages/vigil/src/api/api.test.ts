@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CheckStatus } from '../hub/types.js';
@@ -125,6 +126,120 @@ describe('GET /api/v1/status', () => {
     expect(body.checks).toEqual([{ ...rest, recentMs: [12.5, 13.1] }]);
     // The hub's own status objects are left as they were.
     expect(hub.status()[0]?.lastResult).toEqual(failedResult());
+  });
+});
+
+describe('GET /api/v1/status/overview', () => {
+  const overviewChecks = () => [
+    status({ lastResult: failedResult(), modelVersion: '3', state: 'unhealthy', consecutiveFailures: 3 }),
+    status({ region: 'us-east', lastKnown: { state: 'healthy', since: T0 - 5 }, state: 'stale' }),
+    status({ checkId: 'credit-scorer/liveness', check: 'liveness', flapping: true }),
+    status({
+      checkId: 'fraud-readiness-custom',
+      target: 'fraud',
+      check: 'readiness',
+      region: 'us-east',
+      state: 'degraded',
+      model: undefined,
+      labels: { team: 'fraud' },
+      deferred: { reason: 'not-ready', message: 'held', since: T0, until: T0 + 10 },
+    }),
+  ];
+
+  it('says each target once and the checks as columns, with what every other route says of them', async () => {
+    const checks = overviewChecks();
+    hub.setStatus(checks);
+    hub.setViews({ durations: { 'credit-scorer/integrity': [12.5, 13.1] } });
+    const response = await app.inject({ method: 'GET', url: '/api/v1/status/overview' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(response.headers['content-encoding']).toBeUndefined();
+    const body = response.json();
+    expect(body).toEqual({
+      eventId: 0,
+      targets: [
+        { name: 'credit-scorer', model: 'credit-scorer', labels: { team: 'risk' } },
+        { name: 'fraud', labels: { team: 'fraud' } },
+      ],
+      checks: {
+        target: [0, 0, 0, 1],
+        checkId: [null, null, null, 'fraud-readiness-custom'],
+        check: ['integrity', 'integrity', 'liveness', 'readiness'],
+        region: ['eu-west', 'us-east', 'eu-west', 'us-east'],
+        state: ['unhealthy', 'stale', 'healthy', 'degraded'],
+        since: [T0, T0, T0, T0],
+        lastKnown: [null, { state: 'healthy', since: T0 - 5 }, null, null],
+        flapping: [false, false, true, false],
+        consecutiveFailures: [3, 0, 0, 0],
+        modelVersion: ['3', null, null, null],
+        deferred: [null, null, null, checks[3]?.deferred],
+        recentMs: [[12.5, 13.1], [12.5, 13.1], [], []],
+      },
+    });
+    // Row by row, the columns say what /api/v1/status?view=summary says, less verdicts (none here).
+    const summary = (await get('/api/v1/status?view=summary')).body.checks as Record<string, unknown>[];
+    const rows = body.checks.target.map((t: number, i: number) => {
+      const target = body.targets[t];
+      const row: Record<string, unknown> = {
+        checkId: body.checks.checkId[i] ?? `${target.name}/${body.checks.check[i]}`,
+        target: target.name,
+        labels: target.labels,
+      };
+      if (target.model !== undefined) row.model = target.model;
+      for (const column of ['check', 'region', 'state', 'since', 'flapping', 'consecutiveFailures']) {
+        row[column] = body.checks[column][i];
+      }
+      for (const column of ['lastKnown', 'modelVersion', 'deferred']) {
+        if (body.checks[column][i] !== null) row[column] = body.checks[column][i];
+      }
+      return row;
+    });
+    expect(rows).toEqual(summary);
+  });
+
+  it('keeps a target whose checks disagree on model or labels apart, one entry per variant', async () => {
+    hub.setStatus([
+      status(),
+      status({ check: 'liveness', checkId: 'credit-scorer/liveness', labels: { team: 'risk' } }),
+      status({ check: 'readiness', checkId: 'credit-scorer/readiness', labels: { team: 'ops' } }),
+      status({ check: 'canary', checkId: 'credit-scorer/canary', model: 'other' }),
+    ]);
+    const { body } = await get('/api/v1/status/overview');
+    expect(body.targets).toEqual([
+      { name: 'credit-scorer', model: 'credit-scorer', labels: { team: 'risk' } },
+      { name: 'credit-scorer', model: 'credit-scorer', labels: { team: 'ops' } },
+      { name: 'credit-scorer', model: 'other', labels: { team: 'risk' } },
+    ]);
+    expect((body.checks as { target: number[] }).target).toEqual([0, 0, 1, 2]);
+  });
+
+  it.each([
+    ['gzip, deflate, br', true],
+    ['br;q=1.0, gzip;q=0.5', true],
+    ['*', true],
+    ['gzip;q=0', false],
+    ['identity', false],
+    ['br', false],
+  ])('answers Accept-Encoding %j gzip-compressed: %s', async (acceptEncoding, zipped) => {
+    hub.setStatus(overviewChecks());
+    const plain = await app.inject({ method: 'GET', url: '/api/v1/status/overview' });
+    const response = await app.inject({
+      method: 'GET',
+      url: '/api/v1/status/overview',
+      headers: { 'accept-encoding': acceptEncoding },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers.vary).toBe('accept-encoding');
+    expect(response.headers['content-encoding']).toBe(zipped ? 'gzip' : undefined);
+    const text = zipped ? gunzipSync(response.rawPayload).toString('utf8') : response.body;
+    expect(JSON.parse(text)).toEqual(plain.json());
+  });
+
+  it('rejects query parameters with a 400 (the overview filters in the page)', async () => {
+    expect(await get('/api/v1/status/overview?target=fraud')).toEqual({
+      status: 400,
+      body: { error: 'unknown query parameter "target"' },
+    });
   });
 });
 

@@ -137,6 +137,22 @@ describe('GET /api/v1/events', () => {
     expect(Number(b?.id)).toBeGreaterThan(Number(a?.id));
   });
 
+  it("says in /api/v1/status/overview's eventId the last event its snapshot reflects", async () => {
+    const overviewEventId = async () =>
+      ((await (await fetch(`${base}/api/v1/status/overview`)).json()) as { eventId: number }).eventId;
+    expect(await overviewEventId()).toBe(0);
+    const { frames } = await open('?results=1');
+    await frames.next(); // retry
+    hub.publish({ type: 'result', result: probeResult() });
+    hub.publish({ type: 'transition', transition });
+    const seen = [await frames.next(), await frames.next()].map((f) => Number(f?.id));
+    const eventId = await overviewEventId();
+    expect(eventId).toBe(Math.max(...seen));
+    // An event after the snapshot has a larger id: the page applies it; those up to eventId it skips.
+    hub.publish({ type: 'flap', flap });
+    expect(Number((await frames.next())?.id)).toBeGreaterThan(eventId);
+  });
+
   it('shares one hub subscription and unsubscribes when the last client disconnects', async () => {
     expect(hub.listenerCount).toBe(0);
     const one = await open();

@@ -46,6 +46,12 @@ export interface EventFanout {
   closeAll(): void;
   /** Connected clients. */
   readonly size: number;
+  /**
+   * The id of the last event published (0 before the first). Every event published later has a larger
+   * id, so a snapshot of the hub's state taken now is current up to this id: `/api/v1/status/overview`
+   * says it as `eventId`, and a client applies only the events after it.
+   */
+  readonly lastId: number;
 }
 
 /**
@@ -126,6 +132,9 @@ export function createEventFanout(hub: HubView, options: EventFanoutOptions = {}
     },
     get size() {
       return clients.size;
+    },
+    get lastId() {
+      return lastId;
     },
   };
 }

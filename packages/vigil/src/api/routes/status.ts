@@ -1,14 +1,18 @@
 /** Live state and results of checks: `/api/v1/status` and the results routes. */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CheckStatus } from '../../hub/types.js';
 import type { CheckState } from '../../types.js';
 import type { ApiContext } from '../context.js';
+import { statusOverview } from '../overview.js';
 import { limitSchema, parseTime, repeatable, stateSchema, timeSchema } from '../query.js';
 
 /**
- * A check's status without its last result: what the dashboard's overview tile shows (state, since,
- * flapping, failure streak, model and version, labels). `GET /api/v1/status?view=summary`; the full
- * result of a check is on `/api/v1/checks/{id}` and `/results`.
+ * A check's status without its last result (state, since, flapping, failure streak, model and
+ * version, labels). `GET /api/v1/status?view=summary`; the full result of a check is on
+ * `/api/v1/checks/{id}` and `/results`. The dashboard's overview loads the leaner
+ * `/api/v1/status/overview` (`StatusOverview`).
  */
 export type CheckSummary = Omit<CheckStatus, 'lastResult'>;
 
@@ -62,6 +66,20 @@ function summary(status: CheckStatus): CheckSummary {
   return rest;
 }
 
+const gzipAsync = promisify(gzip);
+
+/** Whether the request's `Accept-Encoding` accepts gzip (and does not refuse it with `q=0`). */
+function acceptsGzip(request: FastifyRequest): boolean {
+  const header = request.headers['accept-encoding'];
+  if (typeof header !== 'string') return false;
+  return header.split(',').some((part) => {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    if (coding !== 'gzip' && coding !== '*') return false;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}
+
 /** Whether a check status passes every filter of the query. */
 function matcher(query: StatusQuery): (status: CheckStatus) => boolean {
   const labels = (query.label ?? []).map((l) => {
@@ -76,8 +94,24 @@ function matcher(query: StatusQuery): (status: CheckStatus) => boolean {
     labels.every(([key, value]) => s.labels[key] === value);
 }
 
-/** Registers `GET /api/v1/status` and the two results routes (see `createApi`). */
-export function statusRoutes(app: FastifyInstance, { hub }: ApiContext): void {
+/** Registers `GET /api/v1/status`, `/api/v1/status/overview` and the two results routes (see `createApi`). */
+export function statusRoutes(app: FastifyInstance, { hub, events }: ApiContext): void {
+  app.get(
+    '/api/v1/status/overview',
+    { schema: { querystring: { type: 'object', additionalProperties: false, properties: {} } } },
+    async (request, reply) => {
+      // Serialised here, not by Fastify, so that the bytes can be compressed (off the event loop:
+      // zlib runs in libuv's thread pool) before they are sent.
+      const body = JSON.stringify(statusOverview(hub, events.lastId));
+      void reply.type('application/json; charset=utf-8').header('vary', 'accept-encoding');
+      if (!acceptsGzip(request)) return reply.send(body);
+      // Level 1: a synthetic 10,000-check answer (2.2 MiB, random sparklines) is 415 KiB in 61 ms of
+      // a thread-pool thread, against 330 KiB in 352 ms at the default level 6 (a loaded machine).
+      const zipped = await gzipAsync(body, { level: 1 });
+      return reply.header('content-encoding', 'gzip').send(zipped);
+    },
+  );
+
   app.get<{ Querystring: StatusQuery }>(
     '/api/v1/status',
     { schema: { querystring: statusQuerySchema } },
