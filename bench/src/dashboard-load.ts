@@ -17,7 +17,9 @@
  * hub that has run for 5 minutes). Then `--warmup` loads (not counted; the hub's routes warm up) and
  * `--runs` cold loads, each in a new browser context (empty cache). Per load, in the page (an init
  * script; times from navigation start):
- *  - DOMContentLoaded, FCP, the end of the `api/v1/status?view=summary&recent=true` response and its size;
+ *  - DOMContentLoaded, FCP, the end of the first status response (`api/v1/status…`: the overview's
+ *    first load) and its size decoded and on the wire, and how many status answers the page fetched
+ *    up to the end of the live window;
  *  - the overview's tiles in the DOM (the grid is virtualised: `ul.tiles` says it holds every target,
  *    `data-count`, and has its first screen of `li.tile`s, seen by a MutationObserver) and painted (the
  *    first frame after that: a task posted from that frame's requestAnimationFrame);
@@ -35,6 +37,11 @@
  *    and the JS heap after a forced GC.
  * Printed: median and max over the runs, the machine, the command.
  *
+ * `--baseline <dir>` compares two builds of the dashboard side by side on the same hub, in one run: the
+ * baseline (another build's `packages/vigil/dist/dashboard`, copied aside before rebuilding) is served by
+ * a second API instance over the same hub, and the loads alternate between the two (the order swapped
+ * every round, so neither always goes first); the table then has both and the ratio of the medians.
+ *
  * `--profile <dir>` adds one more load (not in the table) recorded as a Chromium trace plus a V8 CPU
  * profile, and prints the status request's timing, every main-thread task of 50 ms or more with what
  * took most of it and its split (script, GC, style, layout, paint), and what the main thread spent its
@@ -43,6 +50,7 @@
  *
  *   npm run build && node bench/dist/dashboard-load.js [--checks 2000] [--runs 5] [--live-seconds 20]
  *     [--history 30] [--warmup 1] [--search risk] [--type-delay-ms 150] [--ports 64] [--profile <dir>]
+ *     [--baseline <dir>]
  */
 import {
   cpSync,
@@ -80,6 +88,7 @@ and live-update figures (median and max over the runs) as a markdown table.
   --type-delay-ms <ms>  pause between keystrokes                                  [150]
   --ports <n>           local endpoint ports                                      [64]
   --profile <dir>       one extra load traced and CPU-profiled into <dir>, summarised
+  --baseline <dir>      another dashboard build, loaded alternately with this one (same hub)
   --help                this text
 `;
 
@@ -94,6 +103,7 @@ const { values } = parseArgs({
     'type-delay-ms': { type: 'string', default: '150' },
     ports: { type: 'string', default: '64' },
     profile: { type: 'string' },
+    baseline: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -109,6 +119,7 @@ const WARMUP = Number(values.warmup);
 const SEARCH = values.search;
 const TYPE_DELAY_MS = Number(values['type-delay-ms']);
 const PROFILE_DIR = values.profile;
+const BASELINE_DIR = values.baseline;
 for (const [name, v, min] of [
   ['--checks', CHECKS, 1],
   ['--runs', RUNS, 1],
@@ -255,6 +266,8 @@ interface LoadResult {
   statusEndMs: number;
   statusBytes: number;
   statusTransferBytes: number;
+  /** Status answers fetched from navigation to the end of the live window. */
+  statusRequests: number;
   tilesInDomMs: number;
   tilesPaintedMs: number;
   /** Σ max(0, d − 50) over long tasks that started before the tiles were painted. */
@@ -391,6 +404,7 @@ async function measureLoad(
       dcl: number;
       fcp: number;
       status: { end: number; size: number; transfer: number } | null;
+      statusRequests: number;
       tilesAt: number;
       paintedAt: number;
       longTasks: [number, number][];
@@ -399,11 +413,13 @@ async function measureLoad(
       `(() => {
         const nav = performance.getEntriesByType('navigation')[0];
         const fcp = performance.getEntriesByName('first-contentful-paint')[0];
-        const status = performance.getEntriesByType('resource').find((e) => e.name.includes('api/v1/status'));
+        const statuses = performance.getEntriesByType('resource').filter((e) => e.name.includes('api/v1/status'));
+        const status = statuses[0];
         return {
           dcl: nav.domContentLoadedEventEnd,
           fcp: fcp ? fcp.startTime : NaN,
           status: status ? { end: status.responseEnd, size: status.decodedBodySize, transfer: status.transferSize } : null,
+          statusRequests: statuses.length,
           tilesAt: __vb.tilesAt,
           paintedAt: __vb.paintedAt,
           longTasks: __vb.longTasks,
@@ -425,9 +441,10 @@ async function measureLoad(
       results: number;
       longTasks: [number, number][];
       interactions: [string, number, number][];
+      statusRequests: number;
     }>(
       page,
-      '({ t: performance.now(), results: __vb.results, longTasks: __vb.longTasks, interactions: __vb.interactions })',
+      "({ t: performance.now(), results: __vb.results, longTasks: __vb.longTasks, interactions: __vb.interactions, statusRequests: performance.getEntriesByType('resource').filter((e) => e.name.includes('api/v1/status')).length })",
     );
     await stopProfile?.();
     await cdp.send('HeapProfiler.collectGarbage');
@@ -441,6 +458,7 @@ async function measureLoad(
       statusEndMs: load.status?.end ?? Number.NaN,
       statusBytes: load.status?.size ?? Number.NaN,
       statusTransferBytes: load.status?.transfer ?? Number.NaN,
+      statusRequests: liveEnd.statusRequests,
       tilesInDomMs: load.tilesAt,
       tilesPaintedMs: load.paintedAt,
       loadTbtMs: loadTasks.reduce((sum, [, d]) => sum + Math.max(0, d - 50), 0),
@@ -740,12 +758,18 @@ setTimeout(() => {
 let store: Store | undefined;
 let browser: Browser | undefined;
 const stops: (() => Promise<unknown>)[] = [];
-const results: LoadResult[] = [];
+/** A dashboard build under test: this worktree's, and with `--baseline` another. */
+interface Variant {
+  name: string;
+  url: string;
+  bundle: string;
+  results: LoadResult[];
+}
+const variants: Variant[] = [];
 const loadBefore = loadavg();
 let chromiumVersion = '';
 let stateCounts: Record<string, number> = {};
 let targetsByState = '';
-let bundle = '';
 try {
   const ports = await endpoints.ports;
   const plans = buildPlans(ports);
@@ -753,19 +777,26 @@ try {
   const hub = createHub({ plan: plans, store });
   await hub.start();
   stops.push(() => hub.stop());
-  // A copy of the build: the static routes are fixed when the API starts, and a rebuild in the
+  // A copy of each build: the static routes are fixed when the API starts, and a rebuild in the
   // worktree meanwhile (new asset names) would leave the page without its script.
-  const built = fileURLToPath(new URL('../../packages/vigil/dist/dashboard/', import.meta.url));
-  if (!existsSync(join(built, 'index.html'))) {
-    throw new Error(`no dashboard build in ${built}: run \`npm run build\``);
+  const builds: [string, string][] = [
+    ['this build', fileURLToPath(new URL('../../packages/vigil/dist/dashboard/', import.meta.url))],
+  ];
+  if (BASELINE_DIR !== undefined) builds.unshift(['baseline', BASELINE_DIR]);
+  for (const [name, built] of builds) {
+    if (!existsSync(join(built, 'index.html'))) {
+      throw new Error(`no dashboard build in ${built}: run \`npm run build\``);
+    }
+    const dashboardDir = join(dir, `dashboard-${variants.length}`);
+    cpSync(built, dashboardDir, { recursive: true });
+    const bundle = readdirSync(join(dashboardDir, 'assets')).find((f) => f.endsWith('.js')) ?? '?';
+    // One API instance per build, all over the same hub.
+    const app = await createApi({ hub, dashboardDir });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    stops.unshift(() => app.close());
+    const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/`;
+    variants.push({ name, url, bundle, results: [] });
   }
-  const dashboardDir = join(dir, 'dashboard');
-  cpSync(built, dashboardDir, { recursive: true });
-  bundle = readdirSync(join(dashboardDir, 'assets')).find((f) => f.endsWith('.js')) ?? '?';
-  const app = await createApi({ hub, dashboardDir });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  stops.unshift(() => app.close());
-  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/`;
 
   log(`${CHECKS} checks on ${TARGETS} targets; waiting until each has ${HISTORY} result(s)…`);
   const waitStart = Date.now();
@@ -790,21 +821,26 @@ try {
   });
   chromiumVersion = browser.version();
   for (let i = 0; i < WARMUP + RUNS; i++) {
-    const r = await measureLoad(browser, url, { seconds: i < WARMUP ? 2 : LIVE_S });
-    const label = i < WARMUP ? `warm-up ${i + 1}` : `run ${i - WARMUP + 1}`;
-    log(
-      `  ${label}: DCL ${r.dclMs.toFixed(0)} ms, status ${r.statusEndMs.toFixed(0)} ms (${(r.statusBytes / 2 ** 20).toFixed(2)} MiB), ` +
-        `tiles painted ${r.tilesPaintedMs.toFixed(0)} ms, longest task ${r.loadLongestMs.toFixed(0)} ms; ` +
-        `search "${SEARCH}" ${r.search.latenciesMs.map((x) => x.toFixed(0)).join('/')} ms → ${r.search.shown}; ` +
-        `clear ${r.clear.latenciesMs.map((x) => x.toFixed(0)).join('/')} ms; ${FILTER_STATE} on ${r.filterOn.latenciesMs[0]?.toFixed(0)} ms → ${r.filterOn.shown}, off ${r.filterOff.latenciesMs[0]?.toFixed(0)} ms; ` +
-        `live ${r.liveResultsPerS.toFixed(0)} results/s, long tasks ${(100 * r.liveLongTaskShare).toFixed(0)}%, tasks ${(100 * r.liveTaskShare).toFixed(0)}%`,
-    );
-    if (i >= WARMUP) results.push(r);
+    // Alternating, and the order swapped every round: neither build always loads first.
+    const order = i % 2 === 0 ? variants : [...variants].reverse();
+    for (const variant of order) {
+      const r = await measureLoad(browser, variant.url, { seconds: i < WARMUP ? 2 : LIVE_S });
+      const label = `${variants.length > 1 ? `${variant.name}, ` : ''}${i < WARMUP ? `warm-up ${i + 1}` : `run ${i - WARMUP + 1}`}`;
+      log(
+        `  ${label}: load ${loadavg()[0]?.toFixed(1)}, DCL ${r.dclMs.toFixed(0)} ms, status ${r.statusEndMs.toFixed(0)} ms (${(r.statusBytes / 2 ** 20).toFixed(2)} MiB, ${(r.statusTransferBytes / 2 ** 20).toFixed(2)} MiB on the wire, ${r.statusRequests} fetched), ` +
+          `tiles painted ${r.tilesPaintedMs.toFixed(0)} ms, longest task ${r.loadLongestMs.toFixed(0)} ms; ` +
+          `search "${SEARCH}" ${r.search.latenciesMs.map((x) => x.toFixed(0)).join('/')} ms → ${r.search.shown}; ` +
+          `clear ${r.clear.latenciesMs.map((x) => x.toFixed(0)).join('/')} ms; ${FILTER_STATE} on ${r.filterOn.latenciesMs[0]?.toFixed(0)} ms → ${r.filterOn.shown}, off ${r.filterOff.latenciesMs[0]?.toFixed(0)} ms; ` +
+          `live ${r.liveResultsPerS.toFixed(0)} results/s, long tasks ${(100 * r.liveLongTaskShare).toFixed(0)}%, tasks ${(100 * r.liveTaskShare).toFixed(0)}%`,
+      );
+      if (i >= WARMUP) variant.results.push(r);
+    }
   }
-  const first = results[0];
+  const first = variants[variants.length - 1]?.results[0];
   if (first)
     targetsByState = `${first.filterOn.shown} with the ${FILTER_STATE} filter, ${first.search.shown} for "${SEARCH}"`;
-  if (PROFILE_DIR !== undefined) await profileLoad(browser, url, PROFILE_DIR);
+  const current = variants[variants.length - 1];
+  if (PROFILE_DIR !== undefined && current) await profileLoad(browser, current.url, PROFILE_DIR);
 } finally {
   await browser?.close();
   for (const stop of stops) await stop();
@@ -820,7 +856,10 @@ const f = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '–');
 const rows: [string, (r: LoadResult) => number, number][] = [
   ['DOMContentLoaded, ms from navigation', (r) => r.dclMs, 0],
   ['First contentful paint, ms', (r) => r.fcpMs, 0],
-  ['`api/v1/status?view=summary&recent=true` received, ms', (r) => r.statusEndMs, 0],
+  ['First status answer received, ms', (r) => r.statusEndMs, 0],
+  ['First status answer, KiB of JSON', (r) => r.statusBytes / 1024, 0],
+  ['First status answer, KiB on the wire', (r) => r.statusTransferBytes / 1024, 0],
+  ['Status answers fetched (to the end of the live window)', (r) => r.statusRequests, 0],
   ['Tiles in the DOM (a screenful; the list holds all), ms', (r) => r.tilesInDomMs, 0],
   ['**Tiles painted, ms**', (r) => r.tilesPaintedMs, 0],
   [
@@ -850,16 +889,10 @@ const rows: [string, (r: LoadResult) => number, number][] = [
   ['Live: JS heap used at the end, MB', (r) => r.liveHeapMb, 1],
   ['Live: JS heap used at the end after a forced GC, MB', (r) => r.liveHeapAfterGcMb, 1],
 ];
-const painted = results.map((r) => r.tilesPaintedMs);
-/** Interactions that only narrow the list, and those that bring every tile back. */
-const narrowing = results.flatMap((r) => [...r.search.latenciesMs, ...r.filterOn.latenciesMs]);
-const widening = results.flatMap((r) => [...r.clear.latenciesMs, ...r.filterOff.latenciesMs]);
-const statusMiB = median(results.map((r) => r.statusBytes)) / 2 ** 20;
-const statusTransferMiB = median(results.map((r) => r.statusTransferBytes)) / 2 ** 20;
 
 console.log(
   `\nDashboard overview with ${CHECKS} checks (${TARGETS} targets × ${KINDS.join('/')}, ${INTERVAL_MS / 1000} s interval: ${CHECKS / (INTERVAL_MS / 1000)} results/s), ` +
-    `${RUNS} cold loads (new browser context each) after ${WARMUP} warm-up load(s); every check had ${HISTORY} result(s) before the first load.`,
+    `${RUNS} cold loads${variants.length > 1 ? ' of each build, alternating,' : ''} (new browser context each) after ${WARMUP} warm-up load(s); every check had ${HISTORY} result(s) before the first load.`,
 );
 console.log(`States: ${JSON.stringify(stateCounts)}; ${targetsByState}.`);
 console.log(
@@ -869,18 +902,34 @@ console.log(
 );
 console.log(`Command: node bench/dist/dashboard-load.js ${process.argv.slice(2).join(' ')}`.trimEnd());
 console.log(
-  `Dashboard bundle ${bundle}. Status response: ${statusMiB.toFixed(2)} MiB of JSON (${statusTransferMiB.toFixed(2)} MiB transferred). Hub, endpoints and browser share the machine.\n`,
+  `Dashboard bundle ${variants.map((v) => `${v.bundle} (${v.name})`).join(', ')}. Hub, endpoints and browser share the machine.\n`,
 );
-console.log('| measure | median | max |\n| --- | ---: | ---: |');
-for (const [name, pick, digits] of rows) {
-  const xs = results.map(pick);
-  console.log(`| ${name} | ${f(median(xs), digits)} | ${f(max(xs), digits)} |`);
+const cells = (xs: number[], digits: number) => [f(median(xs), digits), f(max(xs), digits)];
+if (variants.length === 1) {
+  console.log('| measure | median | max |\n| --- | ---: | ---: |');
+} else {
+  console.log(
+    `| measure | ${variants.map((v) => `${v.name}, median | max`).join(' | ')} | median ratio |\n| --- | ${variants.map(() => '---: | ---:').join(' | ')} | ---: |`,
+  );
 }
-const within = painted.filter((ms) => ms <= 1000).length;
-const answered = (xs: number[]) => (max(xs) <= INP_GOOD_MS ? 'yes' : 'no');
-console.log(
-  `\nTiles painted within 1 s in ${within} of ${RUNS} runs (max ${f(max(painted))} ms). ` +
-    `Interactions answered within ${INP_GOOD_MS} ms (web.dev's "good" Interaction to Next Paint): ` +
-    `narrowing (search, filter on) ${answered(narrowing)}, max ${f(max(narrowing))} ms; ` +
-    `bringing every tile back (clear, filter off) ${answered(widening)}, max ${f(max(widening))} ms.`,
-);
+for (const [name, pick, digits] of rows) {
+  const medians = variants.map((v) => median(v.results.map(pick)));
+  const ratio = variants.length > 1 ? ` ${f((medians[1] as number) / (medians[0] as number), 2)} |` : '';
+  console.log(
+    `| ${name} | ${variants.flatMap((v) => cells(v.results.map(pick), digits)).join(' | ')} |${ratio}`,
+  );
+}
+for (const v of variants) {
+  const painted = v.results.map((r) => r.tilesPaintedMs);
+  /** Interactions that only narrow the list, and those that bring every tile back. */
+  const narrowing = v.results.flatMap((r) => [...r.search.latenciesMs, ...r.filterOn.latenciesMs]);
+  const widening = v.results.flatMap((r) => [...r.clear.latenciesMs, ...r.filterOff.latenciesMs]);
+  const within = painted.filter((ms) => ms <= 1000).length;
+  const answered = (xs: number[]) => (max(xs) <= INP_GOOD_MS ? 'yes' : 'no');
+  console.log(
+    `\n${variants.length > 1 ? `${v.name}: ` : ''}Tiles painted within 1 s in ${within} of ${RUNS} runs (max ${f(max(painted))} ms). ` +
+      `Interactions answered within ${INP_GOOD_MS} ms (web.dev's "good" Interaction to Next Paint): ` +
+      `narrowing (search, filter on) ${answered(narrowing)}, max ${f(max(narrowing))} ms; ` +
+      `bringing every tile back (clear, filter off) ${answered(widening)}, max ${f(max(widening))} ms.`,
+  );
+}
