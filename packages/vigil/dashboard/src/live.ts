@@ -173,10 +173,14 @@ export class Live {
     this.#notify();
   }
 
-  /** Applies an event now, or holds it while a load is in flight. */
+  /**
+   * Applies an event now, or holds it while a load is in flight; skips it when the last snapshot
+   * already reflects it (its id up to the snapshot's `eventId`: two connections, no order between them).
+   */
   #apply(e: MessageEvent, apply: () => void): void {
-    if (this.#loading > 0) this.#held.push([Number(e.lastEventId) || 0, apply]);
-    else apply();
+    const id = Number(e.lastEventId) || 0;
+    if (this.#loading > 0) this.#held.push([id, apply]);
+    else if (id === 0 || id > this.#snapshotEventId) apply();
   }
 
   #onResult(result: ProbeResult): void {

@@ -3,16 +3,19 @@
  * 667 targets served by the real API and built dashboard, the hub's live part stood in for by the
  * test hub (its status list and events are set by hand, so no endpoints are probed). The grid is
  * virtualised: only a few rows of tiles are in the page, yet every tile is reached by scrolling, a
- * search and a state filter narrow the list over all checks, and an event changes a tile live.
+ * search and a state filter narrow the list over all checks, and an event changes a tile live. Its
+ * first load is the lean `/api/v1/status/overview`, fetched once, with the events that arrive
+ * meanwhile applied after it when its snapshot does not have them.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, chromium, type Page, type Route } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith } from '../fixtures/needs.js';
 import type { CheckStatus } from '../hub/types.js';
+import { probeResult } from '../store/fixtures/data.js';
 import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import type { CheckKind, CheckState } from '../types.js';
@@ -200,6 +203,82 @@ describeWith(
       expect(await shownText()).toBe(`${TARGETS} of ${TARGETS} targets`);
       expect(await axe(page)).toEqual([]);
       expect(pageErrors).toEqual([]);
+    });
+
+    it('loads the lean overview answer once, holding the events that arrive meanwhile and applying those after its snapshot', {
+      timeout: 60_000,
+    }, async () => {
+      const checkId = `${targetName(0)}/liveness`;
+      const result = (durationMs: number) =>
+        probeResult({ checkId, target: targetName(0), check: 'liveness', region: 'local', durationMs });
+      // The snapshot will hold two durations, the second being the result published before it.
+      hub.setViews({ durations: { [checkId]: [5, 6] } });
+      const overviews: Route[] = [];
+      let statusFetches = 0;
+      await page.route('**/api/v1/status**', (route) => {
+        statusFetches++;
+        overviews.push(route);
+      });
+      // Counts the page's events: a wrapper installed before its scripts (not subject to its CSP).
+      await page.addInitScript({
+        content: `window.__events = 0; const ES = window.EventSource; window.EventSource = class extends ES {
+          constructor(u, i) { super(u, i); for (const t of ['result', 'transition']) this.addEventListener(t, () => { window.__events++; }); } };`,
+      });
+      const events = async (atLeast: number) => {
+        for (let i = 0; i < 300 && Number(await page.evaluate('window.__events')) < atLeast; i++) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        expect(Number(await page.evaluate('window.__events'))).toBeGreaterThanOrEqual(atLeast);
+      };
+      try {
+        const streaming = page.waitForResponse((r) => r.url().includes('/api/v1/events'));
+        await page.goto(url);
+        await streaming;
+        // Before the snapshot: a result it already counts (skipped when the answer comes).
+        hub.publish({ type: 'result', result: result(6) });
+        await events(1);
+        for (let i = 0; i < 300 && overviews.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+        const route = overviews[0] as Route;
+        expect(route.request().url()).toMatch(/\/api\/v1\/status\/overview$/);
+        const response = await route.fetch();
+        // After the snapshot, while the answer is held back from the page: applied when it arrives.
+        hub.publish({
+          type: 'transition',
+          transition: {
+            checkId,
+            region: 'local',
+            from: 'healthy',
+            to: 'unhealthy',
+            at: Date.now(),
+            reason: '3 consecutive failures',
+            results: [],
+          },
+        });
+        hub.publish({ type: 'result', result: result(7) });
+        await events(3);
+        expect(statusFetches).toBe(1);
+        // Playwright hands the body over decoded: sent as such, without the gzip header.
+        const headers = { ...response.headers() };
+        delete headers['content-encoding'];
+        delete headers['content-length'];
+        await route.fulfill({ status: response.status(), headers, body: await response.body() });
+
+        const tile = page.locator(`li.tile[data-target="${targetName(0)}"]`);
+        await page
+          .locator(`li.tile[data-target="${targetName(0)}"][data-state="unhealthy"]`)
+          .waitFor({ timeout: 15_000 });
+        await expect(
+          tile.locator(`tr[data-check-id="${checkId}"] svg`).getAttribute('aria-label'),
+        ).resolves.toMatch(/^latency of the last 3 probes/);
+        // The old page fetched the whole status again a second after such events; this one does not.
+        await new Promise((r) => setTimeout(r, 2_500));
+        expect(statusFetches).toBe(1);
+        expect(await shownText()).toBe(`${TARGETS} of ${TARGETS} targets`);
+        expect(pageErrors).toEqual([]);
+      } finally {
+        await page.unroute('**/api/v1/status**');
+        hub.setViews({});
+      }
     });
   },
 );
