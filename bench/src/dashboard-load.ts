@@ -749,7 +749,10 @@ const endpoints = startScaleEndpoints({ ports: Number(values.ports) });
 process.once('exit', () => endpoints.child.kill());
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 // Bounded: the history wait, the loads and the live windows, with room to spare.
-const deadlineMs = (HISTORY + 6) * INTERVAL_MS + (WARMUP + RUNS + 2) * (120_000 + LIVE_S * 1000);
+/** The wait for `--history` results: three times its length, as a loaded machine probes late. */
+const waitLimitMs = 3 * (HISTORY + 3) * INTERVAL_MS + 30_000;
+const builds = values.baseline === undefined ? 1 : 2;
+const deadlineMs = waitLimitMs + 60_000 + builds * (WARMUP + RUNS + 2) * (120_000 + LIVE_S * 1000);
 setTimeout(() => {
   log(`dashboard-load: still running after ${(deadlineMs / 1000).toFixed(0)} s; giving up`);
   process.exit(2);
@@ -800,7 +803,6 @@ try {
 
   log(`${CHECKS} checks on ${TARGETS} targets; waiting until each has ${HISTORY} result(s)…`);
   const waitStart = Date.now();
-  const waitLimitMs = (HISTORY + 3) * INTERVAL_MS + 30_000;
   for (;;) {
     const fewest = Math.min(...plans.map((p) => hub.recentDurations(p.id, 'local').length));
     if (fewest >= HISTORY) break;
