@@ -803,11 +803,19 @@ try {
 
   log(`${CHECKS} checks on ${TARGETS} targets; waiting until each has ${HISTORY} result(s)…`);
   const waitStart = Date.now();
+  // Every check, or on a loaded machine 99 % of them (a few probes lag; said in the log).
   for (;;) {
-    const fewest = Math.min(...plans.map((p) => hub.recentDurations(p.id, 'local').length));
-    if (fewest >= HISTORY) break;
-    if (Date.now() - waitStart > waitLimitMs) {
-      throw new Error(`after ${waitLimitMs / 1000} s some check has only ${fewest} result(s)`);
+    const short = plans.filter((p) => hub.recentDurations(p.id, 'local').length < HISTORY).length;
+    if (short === 0) break;
+    const waited = Date.now() - waitStart;
+    if (waited > waitLimitMs / 3 && short <= plans.length / 100) {
+      log(
+        `  ${short} check(s) with fewer than ${HISTORY} result(s) after ${(waited / 1000).toFixed(0)} s: going on`,
+      );
+      break;
+    }
+    if (waited > waitLimitMs) {
+      throw new Error(`after ${waitLimitMs / 1000} s ${short} check(s) have fewer than ${HISTORY} result(s)`);
     }
     await sleep(1000);
   }
