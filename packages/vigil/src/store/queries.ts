@@ -112,27 +112,37 @@ export interface Dialect {
    */
   foldResults(cutoff: number): FoldPlan;
   /**
-   * An agent's result claimed by its id and stored, atomically, unless the id was claimed before (a
-   * replay): the statements to run in one transaction, the last one's `rowCount` 1 when claimed and
-   * stored, 0 when not. SQLite: the claim, then `INSERT … SELECT … WHERE changes() = 1` (the row
-   * count of the claim just before, on the same connection). PostgreSQL: one statement, the claim
-   * `RETURNING` its id feeding the insert, so a concurrent claim of the same id by another hub
-   * waits for the first and then stores nothing.
+   * A batch of agents' results, each claimed by its id and stored, atomically, unless the id was
+   * claimed before (a replay). SQLite: per result, the claim, then `INSERT … SELECT … WHERE changes()
+   * = 1` (the row count of the claim just before, on the same connection), all in one transaction (a
+   * prepared statement per row is SQLite's fastest bulk path). PostgreSQL: one statement for the whole
+   * batch, so one round trip: one array per column (`unnest`), the claims `INSERT … ON CONFLICT DO
+   * NOTHING RETURNING` their ids feeding the results' insert, so a concurrent claim of the same id by
+   * another hub waits for the first and then stores nothing. Claims are taken in id order, so two hubs
+   * taking overlapping batches at once cannot deadlock.
    */
-  claimResult(claim: ResultClaimRow, row: readonly unknown[]): Sql[];
+  claimResults(batch: ResultClaimBatch, rows: readonly (readonly unknown[])[]): ResultClaims;
 }
 
-/** The `ingested_results` row of one claim. */
-export interface ResultClaimRow {
-  id: string;
+/** The `ingested_results` rows of one batch: one per id, each `rows[i]` of {@link Dialect.claimResults} being `ids[i]`'s. */
+export interface ResultClaimBatch {
+  /** Distinct. */
+  ids: readonly string[];
   region: string;
   batchId: string;
   /** ms since epoch. */
   receivedAt: number;
 }
 
-const claimInsert = (c: ResultClaimRow): Sql =>
-  sql`INSERT INTO ingested_results (id, region, batch_id, received_at) VALUES (${c.id}, ${c.region}, ${c.batchId}, ${c.receivedAt})
+/** The statements of {@link Dialect.claimResults}, to run in one transaction, and how to read their answer. */
+export interface ResultClaims {
+  statements: Sql[];
+  /** The ids claimed now (their results stored), from the results of `statements` (same order). */
+  claimed(results: readonly QueryResult[]): Set<string>;
+}
+
+const claimInsert = (id: string, c: ResultClaimBatch): Sql =>
+  sql`INSERT INTO ingested_results (id, region, batch_id, received_at) VALUES (${id}, ${c.region}, ${c.batchId}, ${c.receivedAt})
     ON CONFLICT (id) DO NOTHING`;
 
 const columnNames = (shape: BatchShape): string => shape.columns.map((c) => c.name).join(', ');
@@ -160,10 +170,14 @@ export const SQLITE: Dialect = {
     ],
     rolledUp: (results) => results[1]?.rowCount ?? 0,
   }),
-  claimResult: (claim, row) => [
-    claimInsert(claim),
-    sql`INSERT INTO results (${raw(columnNames(RESULTS_INSERT))}) SELECT ${join(row)} WHERE changes() = 1`,
-  ],
+  claimResults: (batch, rows) => ({
+    statements: batch.ids.flatMap((id, i) => [
+      claimInsert(id, batch),
+      sql`INSERT INTO results (${raw(columnNames(RESULTS_INSERT))}) SELECT ${join(rows[i] ?? [])} WHERE changes() = 1`,
+    ]),
+    // Each claim's second statement tells whether it stored its result.
+    claimed: (results) => new Set(batch.ids.filter((_id, i) => results[2 * i + 1]?.rowCount === 1)),
+  }),
 };
 
 /** PostgreSQL (node-postgres). */
@@ -190,12 +204,34 @@ export const POSTGRES: Dialect = {
     ],
     rolledUp: (results) => Number(results[0]?.rows[0]?.rolled ?? 0),
   }),
-  claimResult: (claim, row) => [
-    // Typed: an INSERT … SELECT gives its parameters no column types to infer.
-    sql`WITH claimed AS (${claimInsert(claim)} RETURNING id)
-      INSERT INTO results (${raw(columnNames(RESULTS_INSERT))})
-      SELECT ${join(row.map((v, i) => sql`${v}::${raw(RESULTS_INSERT.columns[i]?.type ?? 'text')}`))} FROM claimed`,
-  ],
+  claimResults: (batch, rows) => {
+    const columns = RESULTS_INSERT.columns.map((_c, i) => rows.map((row) => row[i]));
+    const names = columnNames(RESULTS_INSERT);
+    const input = join(
+      [batch.ids, ...columns].map(
+        (values, i) =>
+          sql`${values}::${raw(i === 0 ? 'text' : (RESULTS_INSERT.columns[i - 1]?.type ?? 'text'))}[]`,
+      ),
+    );
+    return {
+      statements: [
+        sql`WITH input AS (
+              SELECT * FROM unnest(${input}) WITH ORDINALITY AS t(claim_id, ${raw(names)}, ord)
+            ), claimed AS (
+              INSERT INTO ingested_results (id, region, batch_id, received_at)
+              SELECT claim_id, ${batch.region}::text, ${batch.batchId}::text, ${batch.receivedAt}::bigint
+              FROM input ORDER BY claim_id
+              ON CONFLICT (id) DO NOTHING
+              RETURNING id
+            ), stored AS (
+              INSERT INTO results (${raw(names)})
+              SELECT ${raw(names)} FROM input WHERE claim_id IN (SELECT id FROM claimed) ORDER BY ord
+            )
+            SELECT id FROM claimed`,
+      ],
+      claimed: (results) => new Set((results[0]?.rows ?? []).map((r) => String(r.id))),
+    };
+  },
 };
 
 /** `WHERE a AND b …`, or nothing when there is no condition. */

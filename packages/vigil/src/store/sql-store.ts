@@ -469,22 +469,25 @@ class SqlStore implements Store {
 
   async ingestResults(input: ResultIngest): Promise<string[]> {
     return this.#run('ingestResults', async () => {
-      const at = ms(input.receivedAt);
       const ids: string[] = [];
-      const statements: Sql[] = [];
+      const rows: unknown[][] = [];
       const seen = new Set<string>();
       for (const result of input.results) {
         if (seen.has(result.id)) continue;
         seen.add(result.id);
-        const claim = { id: result.id, region: input.region, batchId: input.batchId, receivedAt: at };
         ids.push(result.id);
-        statements.push(...this.#dialect.claimResult(claim, resultRow(result)));
+        rows.push(resultRow(result));
       }
-      if (statements.length === 0) return [];
-      const results = await this.#driver.transaction(statements);
-      // Each claim's last statement tells whether it stored its result.
-      const per = statements.length / ids.length;
-      return ids.filter((_id, i) => (results[(i + 1) * per - 1]?.rowCount ?? 0) === 1);
+      if (ids.length === 0) return [];
+      const batch = { ids, region: input.region, batchId: input.batchId, receivedAt: ms(input.receivedAt) };
+      const plan = this.#dialect.claimResults(batch, rows);
+      // One statement is its own transaction (PostgreSQL's batch): no BEGIN/COMMIT round trips.
+      const results =
+        plan.statements.length === 1 && plan.statements[0] !== undefined
+          ? [await this.#driver.query(plan.statements[0])]
+          : await this.#driver.transaction(plan.statements);
+      const claimed = plan.claimed(results);
+      return ids.filter((id) => claimed.has(id));
     });
   }
 

@@ -1061,6 +1061,31 @@ export function defineStoreContract(backend: string, makeHarness: () => StoreCon
         expect(again).toEqual(['r1']);
       });
 
+      it('takes in overlapping batches ingested at once each id once, whatever their order (two hubs, one replay)', async () => {
+        const ids = Array.from({ length: 60 }, (_, i) => `c${String(i).padStart(2, '0')}`);
+        const batch = (order: string[], batchId: string) =>
+          store.ingestResults({
+            region: 'eu-west',
+            batchId,
+            receivedAt: T0,
+            results: order.map((id) => pushed(id, T0 + Number(id.slice(1)))),
+          });
+        // On PostgreSQL, concurrent transactions on two connections: one waits for the other's claims.
+        const taken = await Promise.all([
+          batch(ids, 'a'),
+          batch([...ids].reverse(), 'b'),
+          batch(
+            ids.filter((_id, i) => i % 3 === 0),
+            'c',
+          ),
+        ]);
+        const all = taken.flat();
+        expect(all.length).toBe(ids.length);
+        expect(new Set(all)).toEqual(new Set(ids));
+        const stored = await store.results('credit-scorer/integrity', { region: 'eu-west' });
+        expect(stored.map((r) => r.startedAt)).toEqual(ids.map((_id, i) => T0 + i));
+      });
+
       it("keeps each region's latest agent report", async () => {
         await store.putAgent({ region: 'eu', lastReportAt: T0, info: { spoolDepth: 3 } });
         await store.putAgent({ region: 'eu', lastReportAt: T0 + 5, info: { spoolDepth: 0 } });
