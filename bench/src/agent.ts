@@ -126,7 +126,7 @@ ${regions.map((r) => `    ${r}: { token: "${token(r)}" }`).join('\n')}
 `;
   writeFileSync(
     config,
-    `${agents}defaults: { interval: ${intervalMs}ms, timeout: 2000ms }
+    `${agents}defaults: { interval: ${intervalMs}ms, timeout: ${Math.min(2000, intervalMs / 2)}ms }
 targets:
 ${targets}
 `,
