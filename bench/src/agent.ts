@@ -336,8 +336,9 @@ function storedProbes(
       const offsets = rows
         .slice(i, j)
         .map((r) => r.started_at - Math.round((r.started_at - first) / intervalMs) * intervalMs);
+      // A check started once in the window has no lag to see.
       const base = Math.min(...offsets);
-      for (const o of offsets) lags.push(o - base);
+      if (offsets.length > 1) for (const o of offsets) lags.push(o - base);
       i = j;
     }
     const failed = rows.filter((r) => r.outcome !== 'pass').length;
@@ -407,8 +408,12 @@ async function fleetSide(
       proberPid = agent.pid as number;
     }
     // Started: one interval's results stored (tsx compiling at nice 19 on a loaded machine takes a while).
+    // A side that cannot keep up (a loaded machine) is measured anyway after 5 minutes, and says so.
     for (let i = 0; storedCount(hub.db) < fleet; i++) {
-      if (i >= 600) throw new Error(`${mode}: fewer than ${fleet} results stored after 10 minutes`);
+      if (i >= 300) {
+        console.log(`(${mode}: fewer than ${fleet} results stored after 5 minutes: measured as it is)`);
+        break;
+      }
       await sleep(1000);
     }
     await sleep(warmupS * 1000);
@@ -519,7 +524,10 @@ async function main(): Promise<void> {
         const load = loadavg()[0]?.toFixed(1);
         const side = await fleetSide(mode, endpoints.ports);
         cpuPerProbe[mode] = side.proberCpuMs / side.probes;
-        const lag = `${pct(side.lags, 0.5).toFixed(0)} / ${pct(side.lags, 0.99).toFixed(0)} / ${(side.lags.at(-1) ?? Number.NaN).toFixed(0)}`;
+        const lag =
+          side.lags.length === 0
+            ? '– (no check started twice)'
+            : `${pct(side.lags, 0.5).toFixed(0)} / ${pct(side.lags, 0.99).toFixed(0)} / ${(side.lags.at(-1) ?? Number.NaN).toFixed(0)}`;
         const bytes = (b: number) => (mode === 'agent' ? (b / side.probes).toFixed(1) : '–');
         console.log(
           `| ${mode === 'hub' ? 'the hub itself' : 'an agent (hub takes its results)'} (${load}) | ${side.probes} (${side.expected}; ${side.failed}) | ${(side.proberCpuMs / side.probes).toFixed(4)} | ${
