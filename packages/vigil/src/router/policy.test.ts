@@ -46,7 +46,8 @@ describe('route policy', () => {
 
   it("fails over when the primary's p95 reaches failoverAt, and clears its window", () => {
     const { p, names, a, decisions } = setup();
-    for (let i = 0; i < 20; i++) p.onSuccess(a, 100 + i, i < 18 ? 50 : 190);
+    // Straight into the window: onSuccess would read the p95 at once (the next test).
+    for (let i = 0; i < 20; i++) a.latency.record(100 + i, i < 18 ? 50 : 190);
     p.tick(200); // p95 of 20 samples is the 19th (nearest rank): 190 ms
     expect(decisions.map((d) => d.kind)).toEqual(['demote']);
     expect(decisions[0]?.reason).toBe('p95 190 ms over 1 s ≥ failoverAt 180 ms');

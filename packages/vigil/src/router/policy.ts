@@ -271,7 +271,9 @@ export function createRoutePolicy(
     if (u !== primary || share <= 0 || latencyMs < policy.failoverAtMs) return;
     if (now - evaluatedAt < EARLY_EVALUATION_MS) return;
     evaluatedAt = now;
-    evaluate(now);
+    // Only a demotion is decided early; the return steps keep the tick's pace.
+    const p95 = primary.latency.quantile(now, 0.95);
+    if (p95 !== undefined && p95 >= policy.failoverAtMs) evaluate(now);
   };
 
   const indexOf = new Map(upstreams.map((u, i) => [u, i]));
