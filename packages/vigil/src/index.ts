@@ -263,6 +263,7 @@ export type {
   Store,
   StoredBaseline,
   TransitionQuery,
+  TransitionWatch,
 } from './store/types.js';
 export {
   DEFAULT_NOTIFICATION_RETENTION_MS,

@@ -9,7 +9,9 @@
  *   plan update's path, in pieces over event-loop turns;
  * - a fenced check (owns() false) gets no new probe even before the change is applied;
  * - a taken check resumes from its stored state (no second transition, no second incident);
- * - the other hub's states and transitions are mirrored into its status and event stream.
+ * - the other hub's states and transitions are mirrored into its status and event stream;
+ * - on a store that tells of stored transitions (PostgreSQL's LISTEN/NOTIFY, here the test's hand on
+ *   a SQLite store), a notification publishes them without waiting for the poll, and a reconnect polls.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -19,7 +21,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../metrics/index.js';
 import { openStore } from '../store/index.js';
-import type { Store } from '../store/types.js';
+import type { Store, TransitionWatch } from '../store/types.js';
 import type { CheckPlan } from '../types.js';
 import { createHub, type Hub, UPDATE_PIECE } from './hub.js';
 import type { HubEvent } from './types.js';
@@ -221,5 +223,66 @@ describe('a hub of a cluster', () => {
     const transitions = (await third.transitions({ checkId: 'b/liveness' })).map((t) => t.to);
     expect(transitions).toEqual(['unhealthy']);
     expect((await third.incidents({ open: true })).length).toBe(1);
+  });
+  it('publishes another hub’s transition when the store tells of it, and polls on a reconnect', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'vigil-cluster-hub-'));
+    const file = join(dir, 'vigil.db');
+    const [first, second] = (await Promise.all([openStore(file), openStore(file)])) as [Store, Store];
+    stores.push(first, second);
+    // The watching hub polls once an hour: what it publishes before then came through the watch.
+    let watch: TransitionWatch | undefined;
+    const watchTransitions = (w: TransitionWatch) => {
+      watch = w;
+      return { stop: async () => {} };
+    };
+    const watched = new Proxy(second, {
+      get(target, key) {
+        if (key === 'watchTransitions') return watchTransitions;
+        const value = Reflect.get(target, key) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    failing.add('b');
+    const plan = [check('a', 50), check('b', 50)];
+    const decider = createHub({ plan, store: first, flushIntervalMs: 10, cluster: { owns: () => true } });
+    const watcher = createHub({
+      plan,
+      store: watched,
+      cluster: { owns: () => false, mirrorIntervalMs: 3_600_000 },
+    });
+    hubs.push(decider, watcher);
+    const events: HubEvent[] = [];
+    watcher.subscribe((e) => events.push(e));
+    // The watcher first: it starts knowing no state of b (none is stored yet).
+    for (const h of [watcher, decider]) {
+      await h.start();
+      await h.ownershipChanged();
+    }
+    expect(watch).toBeDefined();
+    const toUnhealthy = () =>
+      events.filter(
+        (e) =>
+          e.type === 'transition' && e.transition.checkId === 'b/liveness' && e.transition.to === 'unhealthy',
+      );
+    const deadline = Date.now() + 20_000;
+    while ((await first.transitions({ checkId: 'b/liveness' })).every((t) => t.to !== 'unhealthy')) {
+      if (Date.now() > deadline) throw new Error('b never went unhealthy on the decider');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // A notification naming only checks this hub does not mirror is ignored.
+    watch?.stored(['not/planned']);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(toUnhealthy()).toHaveLength(0);
+    watch?.stored(['b/liveness']);
+    await until('the notified transition', () => toUnhealthy().length === 1);
+    // Told again (another region's transition of b, say): published once.
+    watch?.stored(undefined);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(toUnhealthy()).toHaveLength(1);
+    // The states come with the poll: a reconnect runs one.
+    const stateIn = (id: string) => watcher.status().find((s) => s.checkId === id)?.state;
+    expect(stateIn('b/liveness')).toBe('unknown');
+    watch?.reconnected();
+    await until('b unhealthy on the watcher', () => stateIn('b/liveness') === 'unhealthy');
   });
 });

@@ -153,7 +153,8 @@ export interface HubCluster {
   /**
    * How often the other hubs' states and transitions are read from the store, in ms. Default
    * {@link DEFAULT_MIRROR_INTERVAL_MS}: a transition decided on another hub reaches this hub's event
-   * stream within about that.
+   * stream within about that, or at its commit on a store that notifies (`Store.watchTransitions`,
+   * PostgreSQL), with this poll as the fallback while the listening connection is down.
    */
   mirrorIntervalMs?: number;
 }

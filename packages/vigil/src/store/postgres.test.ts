@@ -82,9 +82,76 @@ if (reason === null) {
       const store = await openStore(url, { postgres: { schema } });
       try {
         expect(store.backend).toBe('postgres');
-        expect((await store.appliedMigrations()).map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        expect((await store.appliedMigrations()).map((m) => m.version)).toEqual([
+          1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+        ]);
       } finally {
         await store.close();
+      }
+    });
+
+    it('tells a watcher of the transitions another store commits, in its schema only, and again after its connection is killed', async () => {
+      const [schema, other] = [newSchemaName(), newSchemaName()];
+      created.push(schema, other);
+      const watcher = await openPostgresStore(url, { postgres: { schema, poolMax: 2 } });
+      const writer = await openPostgresStore(url, { postgres: { schema, poolMax: 2 } });
+      const elsewhere = await openPostgresStore(url, { postgres: { schema: other, poolMax: 2 } });
+      const told: (readonly string[] | undefined)[] = [];
+      let reconnects = 0;
+      let lost = 0;
+      const watch = watcher.watchTransitions?.({
+        stored: (ids) => told.push(ids),
+        reconnected: () => reconnects++,
+        lost: () => lost++,
+      });
+      const transition = (checkId: string) => ({
+        checkId,
+        region: 'local',
+        from: 'healthy' as const,
+        to: 'unhealthy' as const,
+        at: Date.now(),
+        reason: 'test',
+        results: [],
+      });
+      const until = async (what: string, fn: () => boolean) => {
+        const deadline = Date.now() + 30_000;
+        while (!fn()) {
+          if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      };
+      /** Appends until the watcher is told (the listening connection may not be up yet). */
+      const appendUntilTold = async (checkId: string) => {
+        const deadline = Date.now() + 30_000;
+        while (!told.some((ids) => ids?.includes(checkId))) {
+          if (Date.now() > deadline) throw new Error(`never told of ${checkId}`);
+          await writer.appendTransition(transition(checkId));
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      };
+      try {
+        expect(watch).toBeDefined();
+        await appendUntilTold('a/liveness');
+        // A store in another schema of the same database notifies its own channel.
+        await elsewhere.appendTransition(transition('elsewhere/liveness'));
+        await appendUntilTold('b/liveness');
+        expect(told.flat()).not.toContain('elsewhere/liveness');
+        expect(told.every((ids) => ids !== undefined && ids.length === 1)).toBe(true);
+
+        // The listening session dies (a failover, a restart): the watcher is told it lost it and that it is back.
+        const admin = new pg.Client({ connectionString: url });
+        await admin.connect();
+        const killed = await admin.query(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'vigil-listen' AND query LIKE $1",
+          [`LISTEN "vigil_transitions.${schema}"%`],
+        );
+        await admin.end();
+        expect(killed.rowCount).toBe(1);
+        await until('lost and reconnected', () => lost > 0 && reconnects > 0);
+        await appendUntilTold('c/liveness');
+      } finally {
+        await watch?.stop();
+        await Promise.all([watcher.close(), writer.close(), elsewhere.close()]);
       }
     });
 

@@ -12,6 +12,7 @@
 import pg from 'pg';
 import { StoreError } from './errors.js';
 import { createPostgresClusterLeases } from './postgres-cluster.js';
+import { type ListenOptions, listenTransitions, NOTIFY_TRANSITIONS_SQL } from './postgres-listen.js';
 import {
   type BatchStatement,
   isMigrationApplied,
@@ -28,6 +29,7 @@ import {
   type OpenStoreOptions,
   type Store,
   type StoreBackend,
+  type TransitionWatch,
 } from './types.js';
 
 /**
@@ -256,6 +258,13 @@ const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Other hubs of a cluster hear of a transition at its commit, not at their next poll
+    // (store/postgres-listen.ts). Transitions are rare writes: one notification each.
+    version: 10,
+    name: 'notify stored transitions',
+    sql: NOTIFY_TRANSITIONS_SQL,
+  },
 ];
 
 /** First key of Vigil's advisory locks ("VIG1"); the second is a hash of the schema name. */
@@ -298,14 +307,23 @@ class PostgresDriver implements SqlDriver {
   readonly migrations = MIGRATIONS;
   readonly #pool: pg.Pool;
   readonly cluster: ClusterLeases;
+  readonly #listen: ListenOptions;
+  readonly #listeners = new Set<{ stop(): Promise<void> }>();
   /** Schema to create in `migrate`, if one was asked for. */
   readonly #schema: string | undefined;
   /** Second key of the advisory locks: per schema, so stores in different schemas never wait for each other. */
   readonly #lockKey: number;
 
-  constructor(pool: pg.Pool, schema: string | undefined, lockKey: number, cluster: ClusterLeases) {
+  constructor(
+    pool: pg.Pool,
+    schema: string | undefined,
+    lockKey: number,
+    cluster: ClusterLeases,
+    listen: ListenOptions,
+  ) {
     this.#pool = pool;
     this.cluster = cluster;
+    this.#listen = listen;
     this.#schema = schema;
     this.#lockKey = lockKey;
   }
@@ -397,7 +415,20 @@ class PostgresDriver implements SqlDriver {
     };
   }
 
+  watchTransitions(watch: TransitionWatch): { stop(): Promise<void> } {
+    const listener = listenTransitions(this.#listen, watch);
+    const handle = {
+      stop: () => {
+        this.#listeners.delete(handle);
+        return listener.stop();
+      },
+    };
+    this.#listeners.add(handle);
+    return handle;
+  }
+
   async close(): Promise<void> {
+    await Promise.all([...this.#listeners].map((l) => l.stop()));
     await this.cluster.close();
     await this.#pool.end();
   }
@@ -459,7 +490,14 @@ export async function openPostgresStore(url: string, options: OpenStoreOptions =
     ...(schema === undefined ? {} : { schema }),
     queryTimeoutMs: options.postgres?.clusterQueryTimeoutMs ?? 3000,
   });
-  return openSqlStore(new PostgresDriver(pool, schema, hash32(lockSchema), cluster), options);
+  const listen: ListenOptions = {
+    connectionString: url,
+    schema: lockSchema,
+    ...(schema === undefined ? {} : { searchPath: schema }),
+    connectionTimeoutMs: options.postgres?.connectionTimeoutMs ?? 5000,
+  };
+  const driver = new PostgresDriver(pool, schema, hash32(lockSchema), cluster, listen);
+  return openSqlStore(driver, options);
 }
 
 /** The URL without its password, for messages. */

@@ -77,6 +77,7 @@ import type {
   Store,
   StoredBaseline,
   TransitionQuery,
+  TransitionWatch,
 } from './types.js';
 
 /** One schema version: a backend's own DDL (types, collations and storage differ per backend). */
@@ -124,6 +125,8 @@ export interface SqlDriver {
   close(): Promise<void>;
   /** Membership and shard leases, when the backend can be shared by several hubs. */
   readonly cluster?: ClusterLeases;
+  /** See {@link Store.watchTransitions}. */
+  watchTransitions?(watch: TransitionWatch): { stop(): Promise<void> };
 }
 
 /** Inserts that find a row already there are retried this many times (see `#insertOrFetch`). */
@@ -132,6 +135,7 @@ const INSERT_OR_FETCH_ATTEMPTS = 5;
 class SqlStore implements Store {
   readonly backend: string;
   readonly cluster?: ClusterLeases;
+  readonly watchTransitions?: (watch: TransitionWatch) => { stop(): Promise<void> };
   readonly #driver: SqlDriver;
   readonly #dialect: Dialect;
   readonly #latestVersion: number;
@@ -143,6 +147,10 @@ class SqlStore implements Store {
   constructor(driver: SqlDriver) {
     this.backend = driver.backend;
     if (driver.cluster !== undefined) this.cluster = driver.cluster;
+    if (driver.watchTransitions !== undefined) {
+      const watchTransitions = driver.watchTransitions.bind(driver);
+      this.watchTransitions = (watch) => watchTransitions(watch);
+    }
     this.#driver = driver;
     this.#dialect = driver.dialect;
     this.#latestVersion = driver.migrations.reduce((max, m) => Math.max(max, m.version), 0);

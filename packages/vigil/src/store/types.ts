@@ -410,6 +410,12 @@ export interface Store {
   readonly backend: string;
   /** Membership and shard leases for several hubs on one database; absent when the backend cannot be shared (SQLite). */
   readonly cluster?: ClusterLeases;
+  /**
+   * Tells of transitions other writers (other hubs) store, as they commit: PostgreSQL's LISTEN/NOTIFY
+   * on a connection of its own (a trigger of migration 10 notifies from the transaction that stores a
+   * transition). Absent on SQLite. See {@link TransitionWatch}.
+   */
+  readonly watchTransitions?: (watch: TransitionWatch) => { stop(): Promise<void> };
 
   /**
    * Applies the migrations the database lacks, in order, each in its own transaction, and records each in
@@ -631,6 +637,26 @@ export interface ClusterLeases {
   owners(): Promise<Map<number, string>>;
   /** Closes the cluster's own connections. */
   close(): Promise<void>;
+}
+
+/**
+ * What {@link Store.watchTransitions} calls. Notifications are a fast path, not a log: one sent while
+ * the listening connection was down is lost, so a watcher also reads what it missed after
+ * `reconnected` (and may poll as a safety net).
+ */
+export interface TransitionWatch {
+  /**
+   * Transitions of these check ids were stored (any region; the watcher reads the rows). `undefined`:
+   * too many ids for one notification (PostgreSQL's payload is under 8000 bytes): read them all.
+   */
+  stored(checkIds: readonly string[] | undefined): void;
+  /**
+   * The listening connection is up again after it was lost, or after the first connect failed: what
+   * was stored meanwhile was not told. Not called when the first connect works.
+   */
+  reconnected(): void;
+  /** The listening connection was lost (it reconnects with a backoff of 0.5 s doubling to 10 s). */
+  lost?(error: Error): void;
 }
 
 /** SQLite options. */
