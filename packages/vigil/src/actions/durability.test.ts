@@ -121,6 +121,40 @@ describe('action runs are durable', () => {
     await Promise.all(runners.map((r) => r.stop()));
   });
 
+  it('a hub that no longer holds the check claims nothing; the one holding it runs the command', async () => {
+    const log = join(dir, 'runs.log');
+    const p = plan(log);
+    const asked: string[] = [];
+    const lost = createActionRunner({
+      store: await open(),
+      owner: 'hub-a',
+      view: {
+        plans: () => [p],
+        stateOf: () => unhealthy,
+        mayStart: (id) => {
+          asked.push(id);
+          return false;
+        },
+      },
+    });
+    await lost.onTransition(p, transition, 'inc-1');
+    await vi.waitFor(() => expect(asked).toEqual(['scorer/liveness']), { timeout: 10_000 });
+    await lost.stop();
+    expect(await stores[0]?.actionRuns()).toEqual([]);
+    const holder = createActionRunner({
+      store: await open(),
+      owner: 'hub-b',
+      view: { plans: () => [p], stateOf: () => unhealthy, mayStart: () => true },
+    });
+    await holder.onTransition(p, transition, 'inc-1');
+    await vi.waitFor(async () => expect((await stores[1]?.actionRuns())?.[0]?.status).toBe('succeeded'), {
+      timeout: 10_000,
+    });
+    expect(readFileSync(log, 'utf8').trim().split('\n')).toHaveLength(1);
+    expect((await stores[0]?.actionRuns())?.map((r) => r.owner)).toEqual(['hub-b']);
+    await holder.stop();
+  });
+
   it('a run whose hub died mid-run becomes outcome unknown and pages; it is not run again', async () => {
     const log = join(dir, 'runs.log');
     const p = plan(log);

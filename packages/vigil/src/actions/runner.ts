@@ -70,6 +70,14 @@ export interface ActionRunnerView {
   plans(): Iterable<CheckPlan>;
   /** The current state of a check (this hub's region). */
   stateOf(checkId: string): EvalState | undefined;
+  /**
+   * Whether this hub may start a chain's actions for the check now; absent: always. A cluster hub
+   * answers whether it still holds the check's lease (its fence not passed): asked just before the
+   * first step's claim, since a hub that lost the lease after deciding a transition may not have
+   * stored its state, and the new owner then decides (and acts on) the transition itself. Later
+   * steps of a chain it started go on: the new owner resumes the stored state and starts no chain.
+   */
+  mayStart?(checkId: string): boolean;
 }
 
 export type ActionLog = (
@@ -505,6 +513,12 @@ export function createActionRunner(options: ActionRunnerOptions): ActionRunner {
         if (!(await sleep(chain, wait))) return false;
         if (event !== 'recovered' && stateNow(view.stateOf(plan.id)) === 'healthy') return false;
       }
+    }
+    if (index === 0 && view.mayStart?.(plan.id) === false) {
+      log('info', `action ${step.name} for ${plan.id}: not started, this hub no longer holds the check`, {
+        checkId: plan.id,
+      });
+      return false;
     }
     const leased = {
       ...inputOf(chain, step, index, action),

@@ -327,9 +327,18 @@ export function createHub(options: HubOptions): Hub {
   const redactText =
     given === undefined ? redactSecretParams : (text: string) => redactSecretParams(given(text));
   const events = createEventBus(log);
+  const canaryState = storeCanaryState(store);
   const canary = createCanaryRunner({
     baselines: storeBaselines(store),
-    state: storeCanaryState(store),
+    // In a cluster, a canary's drift state is written only while this hub acts on the check, as its
+    // evaluator state is: a run that ends after the lease's fence does not overwrite the new owner's.
+    state:
+      cluster === undefined
+        ? canaryState
+        : {
+            ...canaryState,
+            save: (checkId, state) => (acts(checkId) ? canaryState.save(checkId, state) : Promise.resolve()),
+          },
     log,
   });
   const adaptive = createAdaptiveLatency(store, (message) => log('warn', message));
@@ -355,6 +364,7 @@ export function createHub(options: HubOptions): Hub {
           view: {
             plans: () => plans.values(),
             stateOf: (checkId) => states.get(key(checkId, region)),
+            mayStart: acts,
           },
           muted: async (plan, t) => {
             const alerts = alertsFromTransition(t, plan, alertOptions).filter((a) => a.status === 'firing');
