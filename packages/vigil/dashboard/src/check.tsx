@@ -652,16 +652,20 @@ function Exchange({ exchange }: { exchange: ExchangeView }) {
         At <time dateTime={isoTime(exchange.at)}>{formatTime(exchange.at)}</time>. Secrets are redacted.
       </p>
       <h3>Request</h3>
-      <pre>
+      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: it scrolls; a keyboard must reach it (axe scrollable-region-focusable) */}
+      <pre tabIndex={0}>
         {`${request.method} ${request.url}\n${headersText(request.headers)}`}
         {request.body !== undefined && `\n\n${request.body}`}
       </pre>
       <h3>Response</h3>
       {response ? (
-        <pre>
-          {`HTTP ${response.status}\n${headersText(response.headers)}\n\n${response.body}`}
-          {response.truncated && '\n… (cut at 64 KiB)'}
-        </pre>
+        <>
+          {/* biome-ignore lint/a11y/noNoninteractiveTabindex: it scrolls; a keyboard must reach it (axe scrollable-region-focusable) */}
+          <pre tabIndex={0}>
+            {`HTTP ${response.status}\n${headersText(response.headers)}\n\n${response.body}`}
+            {response.truncated && '\n… (cut at 64 KiB)'}
+          </pre>
+        </>
       ) : (
         <p>No response.</p>
       )}

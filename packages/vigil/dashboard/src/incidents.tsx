@@ -290,7 +290,10 @@ export function IncidentPage({ live, id }: { live: Live; id: string }) {
                         </span>
                       </td>
                       <td>
-                        <pre class="action-output">{a.output ?? '—'}</pre>
+                        {/* biome-ignore lint/a11y/noNoninteractiveTabindex: it scrolls; a keyboard must reach it (axe scrollable-region-focusable) */}
+                        <pre class="action-output" tabIndex={0}>
+                          {a.output ?? '—'}
+                        </pre>
                       </td>
                     </tr>
                   ))}
