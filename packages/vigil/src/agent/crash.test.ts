@@ -162,7 +162,7 @@ targets:
           if (child.exitCode !== null) throw new Error(`the hub exited (${child.exitCode})`);
           return (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200;
         },
-        45_000,
+        120_000,
         100,
       ).catch((err: Error) => {
         throw new Error(`${err.message}; its output: ${output.slice(-2000)}`);
@@ -188,7 +188,7 @@ targets:
         client,
         pushIntervalMs: 600_000,
         pollIntervalMs: 600_000,
-        requestTimeoutMs: 5000,
+        requestTimeoutMs: 30_000,
       });
       await agent.start();
       await waitFor('probes spooled', () => (agent?.stats().spoolDepth ?? 0) >= 10);
@@ -231,5 +231,5 @@ targets:
     } finally {
       await gate.close();
     }
-  }, 90_000);
+  }, 400_000);
 });
