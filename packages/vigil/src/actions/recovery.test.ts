@@ -143,11 +143,11 @@ ${alerting()}`;
     );
   }
 
-  it('restarts a crashed model server, and the check is healthy again', { timeout: 90_000 }, () =>
+  it('restarts a crashed model server, and the check is healthy again', { timeout: 240_000 }, () =>
     recoversFrom('crash'),
   );
 
-  it('restarts a hung model server (SIGKILL, then a fresh one)', { timeout: 90_000 }, () =>
+  it('restarts a hung model server (SIGKILL, then a fresh one)', { timeout: 240_000 }, () =>
     recoversFrom('hang'),
   );
 
@@ -236,7 +236,7 @@ ${alerting()}`);
     }, WAIT);
   });
 
-  it('--dry-run-actions records what would have run, and runs nothing', { timeout: 90_000 }, async () => {
+  it('--dry-run-actions records what would have run, and runs nothing', { timeout: 240_000 }, async () => {
     const model = await createModelServer({ models: ['credit-scorer'], warmupInferences: 0 });
     inProcess.push(model);
     const url = await model.listen({ host: '127.0.0.1', port: 0 });

@@ -201,7 +201,7 @@ alerting:
     hub.subscribe((event) => events.push(event));
     await hub.start();
     app = await createApi({ hub });
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await app?.close();
@@ -211,7 +211,9 @@ alerting:
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('runs both actions with the real credentials, and no reader sees one', { timeout: 60_000 }, async () => {
+  it('runs both actions with the real credentials, and no reader sees one', {
+    timeout: 180_000,
+  }, async () => {
     // Both steps ran, then the limit paged.
     const runs = await vi.waitFor(async () => {
       const all = (await store.actionRuns()).reverse();

@@ -26,7 +26,7 @@ function vigil(args: string[]): Promise<Run> {
     execFile(
       process.execPath,
       ['--conditions=source', '--import', 'tsx', ENTRY, ...args],
-      { cwd: ROOT, timeout: 30_000 },
+      { cwd: ROOT, timeout: 100_000 },
       (error, stdout, stderr) =>
         resolve({ code: error ? ((error.code as number | undefined) ?? null) : 0, stdout, stderr }),
     );

@@ -65,7 +65,8 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
     child.stderr.on('data', (c: Buffer) => {
       stderr += c.toString();
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    // Generous: a CLI spawn from source took 26 s of wall time at load 33 on 2 cores.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 100_000);
     child.once('error', reject);
     child.once('exit', (code) => {
       clearTimeout(timer);
@@ -294,7 +295,6 @@ describe('vigil check --url over gRPC against endpoints that misbehave below OIP
     await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
     const { port } = listener.address() as AddressInfo;
     try {
-      const started = performance.now();
       const { code: exit, stdout } = await run([
         'check',
         '--url',
@@ -307,13 +307,13 @@ describe('vigil check --url over gRPC against endpoints that misbehave below OIP
         '500',
         '--json',
       ]);
-      expect(performance.now() - started).toBeLessThan(10_000);
       const { results } = JSON.parse(stdout) as { results: ProbeResult[] };
       expect(results.length).toBeGreaterThan(0);
       for (const result of results) {
         expect(result.outcome).toBe('fail');
         expect(result.error?.code).toMatch(code);
-        expect(result.durationMs).toBeLessThan(1_500);
+        // Ten times the timeout: under grpc-js's own 20 s connect timeout, above a loaded scheduler's delays.
+        expect(result.durationMs).toBeLessThan(5_000);
       }
       expect(exit).toBe(1);
     } finally {

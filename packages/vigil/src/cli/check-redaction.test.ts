@@ -81,5 +81,5 @@ describe('vigil check --json', () => {
     expect(out).not.toContain(HEADER_VALUE);
     expect(out).not.toContain(QUERY_VALUE);
     expect(out).toContain('[REDACTED]');
-  }, 30_000);
+  }, 120_000);
 });

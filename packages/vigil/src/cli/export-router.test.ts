@@ -77,7 +77,7 @@ beforeAll(async () => {
     `${join(dir, 'rules.yml')}: 23 alerting rules for 4 checks of ${join(dir, 'vigil.yaml')}\n`,
   );
   file = parse(readFileSync(join(dir, 'rules.yml'), 'utf8')) as RuleFile;
-}, 60_000);
+}, 180_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('vigil export prometheus-rules with routers', () => {
@@ -132,7 +132,7 @@ describe('vigil export prometheus-rules with routers', () => {
     const exprs = groups.flatMap((g) => g.rules.map((r) => r.expr));
     expect(exprs).toHaveLength(4);
     for (const expr of exprs) expect(expr).toContain('job="edge-routers"');
-  }, 30_000);
+  }, 120_000);
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -114,7 +114,7 @@ beforeAll(async () => {
   ]);
   expect(Number(process.exitCode ?? 0)).toBe(0);
   process.exitCode = undefined;
-}, 60_000);
+}, 180_000);
 afterEach(() => {
   server.faults.clear();
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
@@ -174,5 +174,5 @@ describe('vigil run: a canary across a restart', () => {
 
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
-  }, 90_000);
+  }, 240_000);
 });

@@ -374,7 +374,7 @@ describeWith(
         faults: { enabled: true, token: 't' },
       });
       modelUrl = await model.listen();
-    }, 60_000);
+    }, 180_000);
     afterEach(async () => {
       model.faults.clear();
       for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');

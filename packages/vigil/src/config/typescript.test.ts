@@ -20,7 +20,7 @@ describe('vigil.config.ts (defineConfig)', () => {
       throw new Error(JSON.stringify([fromYaml, fromTs].map((r) => !r.ok && r.diagnostics)));
     expect(fromTs.plan).toEqual(fromYaml.plan);
     expect(fromTs.config).toEqual(fromYaml.config);
-  }, 30_000);
+  }, 120_000);
 
   it('gets the same diagnostics as YAML for a bad config, naming the file instead of a line', async () => {
     const yaml = join(dir, 'bad.yaml');
@@ -43,7 +43,7 @@ describe('vigil.config.ts (defineConfig)', () => {
     expect(fromTs.diagnostics.map(strip).sort()).toEqual(fromYaml.diagnostics.map(strip).sort());
     expect(fromTs.diagnostics.length).toBeGreaterThanOrEqual(2);
     for (const d of fromTs.diagnostics) expect(d.startsWith(`${ts}: targets[0].`)).toBe(true);
-  }, 30_000);
+  }, 120_000);
 
   it('says what is wrong with a file that does not load or exports nothing', async () => {
     const empty = join(dir, 'empty.config.ts');
@@ -61,5 +61,5 @@ describe('vigil.config.ts (defineConfig)', () => {
     expect(failed.ok ? '' : failed.diagnostics[0]).toMatch(
       new RegExp(`^${broken.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `),
     );
-  }, 30_000);
+  }, 120_000);
 });

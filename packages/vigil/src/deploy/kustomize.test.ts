@@ -75,7 +75,7 @@ describe.skipIf(!hasKubectl && !requireAll)('deploy/kustomize, rendered by kubec
   const rendered: Record<string, K8sObject[]> = {};
   beforeAll(async () => {
     for (const dir of ['base', 'overlays/production', 'overlays/dev']) rendered[dir] = await render(dir);
-  }, 60_000);
+  }, 180_000);
 
   it.each(['base', 'overlays/production', 'overlays/dev'])(
     'every object of %s validates against its Kubernetes OpenAPI schema',

@@ -165,7 +165,7 @@ describeWith(
         ],
         { stdio: 'ignore' },
       );
-    }, 30_000);
+    }, 120_000);
 
     afterAll(async () => {
       prometheus?.kill('SIGTERM');

@@ -246,7 +246,8 @@ describe.each(PROTOCOL_NAMES)('adapter contract: %s', (protocol) => {
     try {
       const started = performance.now();
       const answer = await runAdapter(client, adapter, 'integrity', plan('integrity', { timeoutMs: 250 }));
-      expect(performance.now() - started).toBeLessThan(1_500);
+      // A hang is unbounded; 5 s is a wide margin over the 250 ms for a loaded CI machine.
+      expect(performance.now() - started).toBeLessThan(5_000);
       expect(answer.verdict).toMatchObject({ ok: false, code: 'TIMEOUT' });
     } finally {
       running.reset();

@@ -235,7 +235,8 @@ describe('oip-v2 against the example model server', () => {
     const plan = makePlan('integrity', target(), { request: SMOKE, timeoutMs: 300 });
     const started = performance.now();
     const answer = await runAdapter(client, oipV2Adapter, 'integrity', plan);
-    expect(performance.now() - started).toBeLessThan(1_500);
+    // A hang is unbounded; 5 s is a wide margin over the 300 ms for a loaded CI machine.
+    expect(performance.now() - started).toBeLessThan(5_000);
     expect(answer.verdict).toMatchObject({ ok: false, code: 'TIMEOUT' });
     const live = await runAdapter(client, oipV2Adapter, 'liveness', makePlan('liveness', target()));
     expect(live.verdict).toEqual({ ok: true });

@@ -650,7 +650,7 @@ describe('createGrpcClient: channels', () => {
     });
     // Killed only if it does not exit by itself; a kill shows as a signal, and fails the test. The
     // answering call may take up to 30 s on a loaded machine (the fixture's header), the start as long.
-    const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const guard = setTimeout(() => child.kill('SIGKILL'), 150_000);
     const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       child.once('exit', (code, signal) => resolve({ code, signal })),
     );
@@ -658,7 +658,7 @@ describe('createGrpcClient: channels', () => {
     expect(stderr).toBe('');
     expect(exit).toEqual({ code: 0, signal: null });
     expect(stdout.trim()).toBe('TIMEOUT TIMEOUT OK');
-  }, 90_000);
+  }, 180_000);
 
   it('rejects programming errors: scheme, path, timeout, metadata names', async () => {
     const c = client();

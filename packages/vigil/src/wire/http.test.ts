@@ -237,7 +237,8 @@ describe('createHttpClient: timeouts and cancellation', () => {
       message: `timed out after 500 ms waiting for the response body from 127.0.0.1:${server.port}`,
     });
     expect(durationMs).toBeGreaterThanOrEqual(499);
-    expect(durationMs).toBeLessThan(1500);
+    // The trickle never ends: any bound proves the timeout; 5 s leaves a loaded machine its delays.
+    expect(durationMs).toBeLessThan(5_000);
     await server.closed;
   });
 
@@ -263,7 +264,8 @@ describe('createHttpClient: timeouts and cancellation', () => {
       code: 'NETWORK',
       message: `aborted by the caller waiting for the response from 127.0.0.1:${server.port}: shutting down`,
     });
-    expect(durationMs).toBeLessThan(2000);
+    // Under the 5 s timeout (the error's wording says it was the abort, not the timeout).
+    expect(durationMs).toBeLessThan(4_000);
     await server.closed;
   });
 
