@@ -2,8 +2,8 @@
  * The probe budget, shown working against the example model server (real ONNX model, its `latency`
  * and `not-ready` faults) through a real hub, store, metrics and API:
  *
- * - a target whose integrity probes would take 40 % of the model's time (a 100 ms inference probed
- *   every 250 ms) against a budget of 10 % gets them deferred: the deferral is in `/api/v1/checks/{id}`, `/api/v1/status`,
+ * - a target whose integrity probes would take 50 % of the model's time (a 1 s inference probed
+ *   every 2 s) against a budget of 30 % gets them deferred: the deferral is in `/api/v1/checks/{id}`, `/api/v1/status`,
  *   the event stream and `/metrics`, liveness keeps its cadence, nothing goes stale, and the model
  *   time the probes took — counted at the server, from its own request log — stays within the budget;
  * - while the model is not ready, inference probes are held (no inference reaches the server) and
@@ -25,9 +25,17 @@ import { createHub, type Hub } from './hub.js';
 import type { CheckInfo, CheckStatus, HubEvent } from './types.js';
 
 const ADMIN = 'admin-token';
-const SHARE = 0.1;
-const LATENCY_MS = 100;
-const WAIT = { timeout: 30_000, interval: 50 };
+/**
+ * Sized for a loaded CI machine (load 20+ on 2 cores), where every probe's latency is inflated: the
+ * probes' own cost without the fault (three probes a second) stays far below the budget even at
+ * ~100 ms each, so integrity is never deferred before the fault (at 10 % with health probes every
+ * 100 ms it was, and the first wait for healthy timed out beside 10 busy loops), while the fault's
+ * demand (50 %) is far above it.
+ */
+const SHARE = 0.3;
+const LATENCY_MS = 1000;
+const LIVENESS_INTERVAL_MS = 1000;
+const WAIT = { timeout: 60_000, interval: 50 };
 
 /** One request as the model server logged it: when it started and how long it took, in ms. */
 interface Served {
@@ -60,7 +68,7 @@ describe('the probe budget against the example model server', () => {
     dir = mkdtempSync(join(tmpdir(), 'vigil-budget-'));
     const loaded = parseConfig(
       `
-defaults: { timeout: 1s, fastInterval: false, failureThreshold: 3 }
+defaults: { timeout: 900ms, fastInterval: false, failureThreshold: 3 }
 targets:
   - name: scorer
     url: ${url}
@@ -68,11 +76,11 @@ targets:
     model: credit-scorer
     budget: { modelTimeShare: ${SHARE}, probesPerSecond: 50 }
     checks:
-      liveness: { interval: 100ms, timeout: 90ms }
-      readiness: { interval: 100ms, timeout: 90ms }
+      liveness: { interval: ${LIVENESS_INTERVAL_MS}ms }
+      readiness: { interval: 1s }
       integrity:
-        interval: 250ms
-        timeout: 240ms
+        interval: 2s
+        timeout: 1900ms
         request:
           inputs: [{ name: features, shape: [1, 8], datatype: FP32, data: [0.3, 0.1, 0.5, 0.2, 0.9, 0.4, 0.0, 0.7] }]
 `,
@@ -86,7 +94,7 @@ targets:
     await hub.start();
     app = await createApi({ hub });
     await vi.waitFor(() => expect(hub.status().every((s) => s.state === 'healthy')).toBe(true), WAIT);
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await app?.close();
@@ -100,7 +108,7 @@ targets:
   const status = (id: string) => hub.status().find((s) => s.checkId === id) as CheckStatus;
 
   it('defers integrity probes that would exceed the model-time budget, visibly, and keeps the load within it', {
-    timeout: 60_000,
+    timeout: 240_000,
   }, async () => {
     server.faults.set('latency', parseFault('latency', { ms: LATENCY_MS }));
     const from = Date.now();
@@ -108,7 +116,7 @@ targets:
     await vi.waitFor(() => expect(status('scorer/integrity').deferred?.reason).toBe('model-time'), WAIT);
     const deferred = status('scorer/integrity').deferred;
     expect(deferred?.message).toMatch(
-      /^over the probe budget of 10 % of scorer's model time \(probe latency × rate\)/,
+      /^over the probe budget of 30 % of scorer's model time \(probe latency × rate\)/,
     );
     expect(deferred?.until).toBeGreaterThan(Date.now() - 1_000);
     const { check, status: shown } = (
@@ -147,12 +155,13 @@ targets:
     // lets through at once (one burst) and the debt of the probe that ends the window.
     const used = inWindow.reduce((sum, s) => sum + s.ms, 0);
     expect(used).toBeLessThanOrEqual(SHARE * (to - from) + SHARE * BUDGET_BURST_MS + 2 * LATENCY_MS);
-    // Without the budget it would have been 40 % of the time: a 100 ms inference every 250 ms.
+    // Without the budget it would have been 50 % of the time: a 1 s inference every 2 s.
     expect(inferences.every((s) => s.ms >= LATENCY_MS - 5)).toBe(true);
     // Liveness kept probing meanwhile (cheap checks are never deferred for an expensive one), and
     // nothing went stale: a deferral is an expected gap.
+    // At least half of its slots in the window (a deferred check would have had hardly any).
     const live = served.filter((s) => s.path === '/v2/health/live' && s.start >= from && s.start < to);
-    expect(live.length).toBeGreaterThan(inferences.length * 3);
+    expect(live.length).toBeGreaterThanOrEqual(Math.floor((to - from) / LIVENESS_INTERVAL_MS / 2));
     expect(events.some((e) => e.type === 'deferral' && e.deferral.checkId !== 'scorer/integrity')).toBe(
       false,
     );
@@ -169,7 +178,7 @@ targets:
   });
 
   it('holds inference probes while the model is not ready, and resumes them once it is', {
-    timeout: 60_000,
+    timeout: 240_000,
   }, async () => {
     // Fast again, within budget: integrity runs.
     await vi.waitFor(() => expect(status('scorer/integrity').deferred).toBeUndefined(), WAIT);
@@ -182,7 +191,7 @@ targets:
       () =>
         expect(
           served.filter((s) => s.path === '/v2/health/live' && s.start >= heldFrom).length,
-        ).toBeGreaterThanOrEqual(10),
+        ).toBeGreaterThanOrEqual(6),
       WAIT,
     );
     const heldTo = Date.now();
