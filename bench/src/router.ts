@@ -35,7 +35,7 @@
  * `{"ok":true}` after the current delay; `PUT /__bench/delay/<ms>` sets the delay.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -183,33 +183,10 @@ async function waitListening(port: number, child: ChildProcess, out = () => ''):
 // ---------------------------------------------------------------------------------------------
 // Load
 
-/** CPU time (user + system) a process has used so far, in ms (Linux: `/proc/<pid>/stat`). */
-function cpuMs(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    // utime and stime, in clock ticks (USER_HZ, 100 on Linux).
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return Number.NaN;
-  }
-}
-
-/**
- * autocannon's closed-loop maximum: requests/s (mean), and the CPU time `pid` (the proxy, or the
- * upstream for the direct path) spent per request, in µs. The CPU time is the steadier figure on a
- * shared machine: it does not count the time the process waited for a core.
- */
-async function maxThroughput(
-  url: string,
-  connections: number,
-  durationS: number,
-  pid: number | undefined,
-): Promise<{ rps: number; cpuUsPerRequest: number }> {
-  const before = cpuMs(pid);
+/** autocannon's closed-loop maximum: requests/s (mean). */
+async function maxThroughput(url: string, connections: number, durationS: number): Promise<number> {
   const result = await autocannon({ url, connections, duration: durationS, pipelining: 1 });
-  const cpu = cpuMs(pid) - before;
-  return { rps: result.requests.average, cpuUsPerRequest: (cpu * 1000) / Math.max(1, result.requests.total) };
+  return result.requests.average;
 }
 
 interface Answer {
@@ -339,26 +316,15 @@ async function main() {
         ['vigil route', vigil.url],
         ['HAProxy 2.6', ha.url],
       ];
-      const pids: Record<string, number | undefined> = {
-        direct: up.proc.child.pid,
-        'vigil route': vigil.child.pid,
-        'HAProxy 2.6': ha.child.pid,
-      };
       if (scenarios.has('throughput')) {
         console.log(`## Throughput (autocannon, ${connections} connections, ${duration} s)\n`);
-        console.log(
-          '| path | requests/s | vs HAProxy | CPU µs per request (proxy; direct: the upstream) | CPU vs HAProxy |\n| --- | --- | --- | --- | --- |',
-        );
-        const runs: Record<string, { rps: number; cpuUsPerRequest: number }> = {};
-        for (const [name, url] of targets)
-          runs[name] = await maxThroughput(url, connections, duration, pids[name]);
-        const ha = runs['HAProxy 2.6'] ?? { rps: 1, cpuUsPerRequest: 1 };
-        for (const [name] of targets) {
-          const r = runs[name] ?? { rps: 0, cpuUsPerRequest: Number.NaN };
+        console.log('| path | requests/s | vs HAProxy |\n| --- | --- | --- |');
+        const rps: Record<string, number> = {};
+        for (const [name, url] of targets) rps[name] = await maxThroughput(url, connections, duration);
+        for (const [name] of targets)
           console.log(
-            `| ${name} | ${Math.round(r.rps)} | ${f2(r.rps / ha.rps)}× | ${f1(r.cpuUsPerRequest)} | ${f2(r.cpuUsPerRequest / ha.cpuUsPerRequest)}× |`,
+            `| ${name} | ${Math.round(rps[name] ?? 0)} | ${f2((rps[name] ?? 0) / (rps['HAProxy 2.6'] ?? 1))}× |`,
           );
-        }
         console.log();
       }
       if (scenarios.has('latency')) {

@@ -181,7 +181,7 @@ const policySchema = z
         'Idempotent requests only: with no answer after this, a copy goes to the next upstream; the first answer wins. Off when absent.',
       ),
     hedgeMaxShare: share(
-      "Hedges after hedgeAfter as a share of requests at most (gRPC hedging's throttling idea); outside it: at a failover, the requests still waiting on the demoted primary, and requests at a return step.",
+      "Hedges as a share of requests at most (gRPC hedging's throttling idea).",
       true,
     ).default(POLICY_DEFAULTS.hedgeMaxShare),
     idempotent: z

@@ -22,12 +22,6 @@ export interface PolicyDecision {
   ejectionMs?: number;
 }
 
-/**
- * Least time between two readings of the primary's p95 prompted by its slow answers (besides the
- * router's tick): 10 ms.
- */
-export const EARLY_EVALUATION_MS = 10;
-
 /** One upstream's runtime state (never config: the plan is kept apart). */
 export interface UpstreamRuntime {
   readonly plan: UpstreamPlan;
@@ -91,8 +85,6 @@ export interface RoutePolicy {
   setDrained(target: string, drained: boolean, now: number): boolean;
   /** A request arrived: the hedge budget grows by `hedgeMaxShare`. */
   readonly hedges: HedgeBudget;
-  /** The share of new traffic the primary gets now (as {@link PolicyStatus.primaryShare}). */
-  readonly primaryShare: number;
   status(now: number): PolicyStatus;
 }
 
@@ -105,8 +97,7 @@ export interface RoutePolicy {
  *   when nothing else is left and there is no fallback, ejected and hub-unhealthy upstreams are used
  *   anyway (Envoy's panic mode): a likely error beats a certain one;
  * - the primary is demoted (share 0) when it cannot take traffic, when the hub says degraded, or when
- *   its p95 over `window` reaches `failoverAt` (read every tick, and at once after a slow answer of
- *   its own, at most every {@link EARLY_EVALUATION_MS}); its window is then cleared;
+ *   its p95 over `window` reaches `failoverAt`; its window is then cleared;
  * - it gets traffic back in `returnSteps`, each step once it has been good for `healthyFor` (the first
  *   step waits `healthyFor × failovers in a row`, at most ×10, so a primary that keeps failing waits
  *   longer each time); from a step that gave it traffic, only once it answered at that step and no
@@ -261,21 +252,6 @@ export function createRoutePolicy(
     return upstreams.indexOf(a) - upstreams.indexOf(b);
   };
 
-  /**
-   * A slow answer of the primary while it has traffic: its p95 is read again now rather than at the
-   * next tick (at most every {@link EARLY_EVALUATION_MS}), so a latency ramp demotes it up to a tick
-   * sooner, while fewer requests are in flight on it.
-   */
-  let evaluatedAt = Number.NEGATIVE_INFINITY;
-  const evaluateEarly = (u: UpstreamRuntime, now: number, latencyMs: number) => {
-    if (u !== primary || share <= 0 || latencyMs < policy.failoverAtMs) return;
-    if (now - evaluatedAt < EARLY_EVALUATION_MS) return;
-    evaluatedAt = now;
-    // Only a demotion is decided early; the return steps keep the tick's pace.
-    const p95 = primary.latency.quantile(now, 0.95);
-    if (p95 !== undefined && p95 >= policy.failoverAtMs) evaluate(now);
-  };
-
   const indexOf = new Map(upstreams.map((u, i) => [u, i]));
   const bit = (u: UpstreamRuntime) => 1 << (indexOf.get(u) as number);
 
@@ -283,9 +259,6 @@ export function createRoutePolicy(
     upstreams,
     primary,
     hedges,
-    get primaryShare() {
-      return share;
-    },
     pick(now, tried, random) {
       if ((tried & 1) === 0 && share > 0 && (share >= 1 || random < share) && usable(primary, now))
         return primary;
@@ -301,12 +274,10 @@ export function createRoutePolicy(
       u.outlier.onSuccess();
       u.latency.record(now, latencyMs);
       observePrimary(u, latencyMs, false);
-      evaluateEarly(u, now, latencyMs);
     },
     onFailure(u, now, latencyMs, what) {
       u.latency.record(now, latencyMs);
       observePrimary(u, latencyMs, true);
-      evaluateEarly(u, now, latencyMs);
       const ms = u.outlier.onFailure(now, mayEject(now));
       if (ms !== undefined) {
         decide({

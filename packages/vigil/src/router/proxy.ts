@@ -7,28 +7,20 @@
  * the first answer that is not an upstream failure wins, and its response streams back untouched
  * (server-sent events pass through byte for byte) with `x-vigil-served-by: primary|secondary`. An
  * upstream failure (5xx, reset, refused) on a replayable request is retried on the next upstream at
- * once; after `hedgeAfter` with no answer a copy goes to the next upstream (within the hedge budget,
- * or outside it while the request waits on a primary that is on its way back, at a return step); when
- * the primary is demoted, the replayable requests still waiting on it are hedged at once (outside the
- * budget: at most the requests in flight, which the secondaries would now take anyway), so a failover
- * leaves none of them to the latency that caused it; at the deadline every attempt is cut and the
- * fallback answers (`x-vigil-served-by: fallback`), or the router does (504, or 502 when no upstream
- * could take the request; `x-vigil-served-by: router`).
- *
- * Cost per request: one object for the request and one per attempt, handed to undici's
- * `Dispatcher.dispatch` as its handler (no promise, abort signal, async resource or stream per
- * attempt); the client's raw headers are filtered into undici's flat list; one timer for the deadline
- * (and one for the hedge on a route that hedges).
+ * once; after `hedgeAfter` with no answer a copy goes to the next upstream (within the hedge budget);
+ * at the deadline every attempt is cut and the fallback answers (`x-vigil-served-by: fallback`), or the
+ * router does (504, or 502 when no upstream could take the request; `x-vigil-served-by: router`).
  *
  * Isolation: each router has its own pools, every wait has the deadline as its bound, and response
  * bodies stream with backpressure, so an upstream that hangs or trickles holds only its own requests'
  * sockets and memory, never another router's or another request's.
  */
 
+import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
-import { type Dispatcher, Pool } from 'undici';
+import { Readable, Writable } from 'node:stream';
+import { Pool } from 'undici';
 import type { ProbeErrorCode } from '../types.js';
 import type { RouterPlan } from './config.js';
 import { type Fallback, type FallbackRequest, loadFallback } from './fallback.js';
@@ -155,8 +147,6 @@ interface Route {
   readonly policy: RoutePolicy;
   readonly pools: Map<string, Pool>;
   readonly fallback: Fallback | undefined;
-  /** Requests not yet answered (response headers not sent): those a failover may hedge at once. */
-  readonly waiting: Set<Exchange>;
 }
 
 /**
@@ -187,14 +177,7 @@ export async function createRouter(initial: RouterPlan, deps: RouterDeps): Promi
       ...(decision.share !== undefined && { share: decision.share }),
     });
     if (decision.kind === 'eject') metrics.ejection(name, decision.upstream);
-    if (decision.kind === 'demote') {
-      metrics.failover(name, decision.upstream);
-      // Requests already waiting on the primary would still meet its latency: hedged at once, once
-      // the policy's own call has returned.
-      setImmediate(() => {
-        for (const ex of route.waiting) ex.rescue();
-      });
-    }
+    if (decision.kind === 'demote') metrics.failover(name, decision.upstream);
   };
 
   const buildRoute = async (plan: RouterPlan, previous?: Route): Promise<Route> => {
@@ -222,7 +205,7 @@ export async function createRouter(initial: RouterPlan, deps: RouterDeps): Promi
       name,
       plan.upstreams.map((u) => u.name),
     );
-    return { plan, policy, pools, fallback, waiting: new Set() };
+    return { plan, policy, pools, fallback };
   };
 
   let route = await buildRoute(initial);
@@ -241,14 +224,328 @@ export async function createRouter(initial: RouterPlan, deps: RouterDeps): Promi
   const ticker = setInterval(tick, TICK_MS);
   ticker.unref();
 
-  const ctx: ExchangeContext = { name, metrics, log, observe, now, random };
   const handle = (req: IncomingMessage, res: ServerResponse) => {
-    const r = route;
-    const ex = new Exchange(ctx, r, req, res);
-    ex.begin().catch((error: Error) => {
+    handleRequest(route, req, res).catch((error: Error) => {
       log('error', `router ${name}: internal error: ${error.stack ?? error.message}`, { router: name });
-      ex.internalError();
+      if (!res.headersSent) {
+        res.writeHead(500, { [SERVED_BY_HEADER]: 'router', 'content-type': 'application/json' });
+        res.end('{"error":"internal router error"}');
+      } else res.destroy();
     });
+  };
+
+  const handleRequest = async (r: Route, req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const { plan, policy, fallback } = r;
+    const p = plan.policy;
+    const arrived = performance.now();
+    policy.hedges.onRequest();
+    const method = req.method ?? 'GET';
+    const idempotent = p.idempotent || SAFE_METHODS.has(method);
+    const headers = forwardHeaders(req);
+
+    // The body: buffered when it may be replayed, else streamed to the one attempt.
+    let body: Buffer | Readable | null = null;
+    let replayable = true;
+    if (hasBody(req)) {
+      if (idempotent) {
+        const read = await readCapped(req, p.bodyCapBytes);
+        if (read === undefined) return; // the client went away
+        if (read.rest === undefined) {
+          body = read.buffer;
+          headers['content-length'] = String(read.buffer.length);
+        } else {
+          body = read.rest;
+          replayable = false;
+        }
+      } else {
+        body = req;
+        replayable = false;
+      }
+    }
+
+    interface Attempt {
+      upstream: UpstreamRuntime;
+      signal: EventEmitter;
+      at: number;
+      startedAt: number;
+      hedge: boolean;
+      ended: boolean;
+      /** Won: its body is being written to the client. */
+      streaming: boolean;
+    }
+    const attempts: Attempt[] = [];
+    let tried = 0;
+    let done = false;
+    let clientGone = false;
+    const t0 = performance.now();
+    const deadlineAt = t0 + p.deadlineMs;
+
+    const bitOf = (u: UpstreamRuntime) => 1 << policy.upstreams.indexOf(u);
+    const inFlight = () => attempts.some((a) => !a.ended);
+
+    const observeAttempt = (
+      a: Attempt,
+      durationMs: number,
+      outcome: 'pass' | 'fail',
+      httpStatus?: number,
+      error?: { code: ProbeErrorCode; message: string },
+    ) => {
+      if (observe === undefined) return;
+      observe({
+        router: name,
+        target: a.upstream.plan.name,
+        role: a.upstream.plan.role,
+        startedAt: a.startedAt,
+        durationMs,
+        outcome,
+        ...(httpStatus !== undefined && { httpStatus }),
+        ...(error !== undefined && { error }),
+        hedge: a.hedge,
+      });
+    };
+
+    const endAttempt = (a: Attempt) => {
+      if (a.ended) return false;
+      a.ended = true;
+      a.upstream.inFlight--;
+      return true;
+    };
+
+    /** Cuts an attempt the router no longer wants: a latency lower bound, not a failure. */
+    const cancel = (a: Attempt) => {
+      if (!endAttempt(a)) return;
+      const elapsed = performance.now() - a.at;
+      policy.onCancelled(a.upstream, now(), elapsed);
+      metrics.attempt(name, a.upstream.plan.name, 'cancelled', elapsed / 1000);
+      a.signal.emit('abort');
+    };
+
+    const finish = () => {
+      done = true;
+      clearTimeout(deadlineTimer);
+      if (hedgeTimer !== undefined) clearTimeout(hedgeTimer);
+    };
+
+    const next = (): UpstreamRuntime | undefined => policy.pick(now(), tried, random());
+
+    const start = (u: UpstreamRuntime, hedge: boolean) => {
+      tried |= bitOf(u);
+      u.inFlight++;
+      const a: Attempt = {
+        upstream: u,
+        // An EventEmitter as undici's abort signal: an AbortController costs a DOMException per abort
+        // and more per request (measured: a few % of the router's CPU).
+        signal: new EventEmitter(),
+        at: performance.now(),
+        startedAt: now(),
+        hedge,
+        ended: false,
+        streaming: false,
+      };
+      attempts.push(a);
+      const pool = r.pools.get(u.plan.url) as Pool;
+      // undici's stream(): the winner's body is written straight into the client's response, with
+      // backpressure, and no Readable in between (about twice the throughput of request() + pipeline).
+      pool
+        .stream(
+          {
+            path: req.url ?? '/',
+            method: method as 'GET',
+            headers,
+            body,
+            signal: a.signal,
+            opaque: a,
+          },
+          onHeaders,
+        )
+        .then(
+          () => onComplete(a),
+          (error: Error) => onError(a, error),
+        );
+    };
+
+    /** After an upstream failure: the next attempt, if this request may be replayed and time is left. */
+    const retry = (kind: AttemptOutcome): boolean => {
+      const retryable = (idempotent && replayable) || (kind === 'refused' && body === null);
+      if (!retryable || performance.now() >= deadlineAt) return false;
+      const u = next();
+      if (u === undefined) return false;
+      start(u, false);
+      return true;
+    };
+
+    /** An upstream's response headers: the writable its body goes to (the client's, or a sink). */
+    const onHeaders = ({
+      statusCode: status,
+      headers: upstreamHeaders,
+      opaque,
+    }: {
+      statusCode: number;
+      headers: Record<string, string | string[] | undefined>;
+      opaque: unknown;
+    }): Writable => {
+      const a = opaque as Attempt;
+      if (a.ended || done) {
+        if (endAttempt(a)) metrics.attempt(name, a.upstream.plan.name, 'cancelled', 0);
+        return sink();
+      }
+      const latency = performance.now() - a.at;
+      if (status >= 500) {
+        policy.onFailure(a.upstream, now(), latency, `HTTP ${status}`);
+        metrics.attempt(name, a.upstream.plan.name, 'server_error', latency / 1000);
+        observeAttempt(a, latency, 'fail', status);
+        // Another upstream, or one still working, or the fallback may do better than this 5xx.
+        if (retry('server_error') || attempts.some((x) => x !== a && !x.ended) || fallback !== undefined) {
+          endAttempt(a);
+          if (!inFlight()) giveUp('unavailable');
+          return sink();
+        }
+      } else {
+        policy.onSuccess(a.upstream, now(), latency);
+        metrics.attempt(
+          name,
+          a.upstream.plan.name,
+          status >= 400 ? 'client_error' : 'success',
+          latency / 1000,
+        );
+        observeAttempt(a, latency, 'pass', status);
+      }
+      // This attempt wins: the others are cut, and its answer goes to the client as it comes.
+      finish();
+      for (const other of attempts) if (other !== a) cancel(other);
+      const servedBy: ServedBy = a.upstream.plan.role;
+      metrics.request(name, servedBy, status, (performance.now() - arrived) / 1000);
+      res.writeHead(status, responseHeaders(upstreamHeaders, servedBy));
+      a.streaming = true;
+      return res;
+    };
+
+    const onComplete = (a: Attempt) => {
+      if (a.streaming) endAttempt(a);
+    };
+
+    const onError = (a: Attempt, error: Error) => {
+      if (a.streaming) {
+        endAttempt(a);
+        // The upstream died mid-body (not the client leaving): an upstream failure too. The client's
+        // response was cut by undici: a truncated answer must not look complete.
+        if (!clientGone) {
+          policy.onFailure(a.upstream, now(), performance.now() - a.at, `body: ${error.message}`);
+          metrics.attempt(name, a.upstream.plan.name, 'reset', (performance.now() - a.at) / 1000);
+        }
+        return;
+      }
+      if (a.ended) return; // cancelled by the router, or a 5xx it dropped: already counted
+      endAttempt(a);
+      const latency = performance.now() - a.at;
+      const [kind, code] = classify(error);
+      policy.onFailure(a.upstream, now(), latency, `${code}: ${error.message}`);
+      metrics.attempt(name, a.upstream.plan.name, kind, latency / 1000);
+      observeAttempt(a, latency, 'fail', undefined, { code, message: error.message });
+      if (done) return;
+      if (retry(kind)) return;
+      if (!inFlight()) giveUp('unavailable');
+    };
+
+    const giveUp = (reason: 'deadline' | 'unavailable') => {
+      if (done) return;
+      finish();
+      for (const a of attempts) cancel(a);
+      if (reason === 'deadline') metrics.deadlineMiss(name);
+      if (fallback !== undefined) {
+        serveFallback(reason);
+        return;
+      }
+      const status = reason === 'deadline' ? 504 : 502;
+      metrics.request(name, 'router', status, (performance.now() - arrived) / 1000);
+      const message =
+        reason === 'deadline'
+          ? `no upstream answered within the deadline (${p.deadlineMs} ms)`
+          : 'no upstream could answer';
+      res.writeHead(status, { [SERVED_BY_HEADER]: 'router', 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: message }));
+    };
+
+    const serveFallback = (reason: 'deadline' | 'unavailable') => {
+      metrics.fallback(name, reason);
+      const request: FallbackRequest = {
+        method,
+        url: req.url ?? '/',
+        headers: req.headers,
+        body: body instanceof Buffer ? body : undefined,
+        reason,
+      };
+      (fallback as Fallback)(request).then(
+        (answer) => {
+          if (clientGone) return;
+          metrics.request(name, 'fallback', answer.status, (performance.now() - arrived) / 1000);
+          res.writeHead(answer.status, {
+            ...answer.headers,
+            'content-length': String(answer.body.length),
+            [SERVED_BY_HEADER]: 'fallback',
+          });
+          res.end(answer.body);
+        },
+        (error: Error) => {
+          log('error', `router ${name}: the fallback failed: ${error.message}`, { router: name });
+          if (clientGone) return;
+          metrics.request(name, 'router', 502, (performance.now() - arrived) / 1000);
+          res.writeHead(502, { [SERVED_BY_HEADER]: 'router', 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: 'no upstream could answer, and the fallback failed' }));
+        },
+      );
+    };
+
+    const onDeadline = () => {
+      if (done) return;
+      // Attempts that ran past failoverAt were slow by this route's own measure: upstream failures
+      // (timeouts). Younger ones (a late hedge) had no fair chance: cancelled.
+      const at = performance.now();
+      for (const a of attempts) {
+        if (a.ended) continue;
+        const elapsed = at - a.at;
+        if (elapsed < p.failoverAtMs) continue;
+        endAttempt(a);
+        policy.onFailure(a.upstream, now(), elapsed, 'TIMEOUT');
+        metrics.attempt(name, a.upstream.plan.name, 'timeout', elapsed / 1000);
+        observeAttempt(a, elapsed, 'fail', undefined, {
+          code: 'TIMEOUT',
+          message: `no response headers within the deadline (${p.deadlineMs} ms)`,
+        });
+        a.signal.emit('abort');
+      }
+      giveUp('deadline');
+    };
+
+    const onHedge = () => {
+      hedgeTimer = undefined;
+      if (done || !inFlight()) return;
+      const u = next();
+      if (u === undefined || !policy.hedges.take()) return;
+      metrics.hedge(name, u.plan.name);
+      start(u, true);
+    };
+
+    const deadlineTimer = setTimeout(onDeadline, p.deadlineMs);
+    let hedgeTimer: NodeJS.Timeout | undefined;
+    res.on('close', () => {
+      if (res.writableFinished) return;
+      clientGone = true;
+      if (!done) {
+        finish();
+        for (const a of attempts) cancel(a);
+      }
+    });
+
+    const first = next();
+    if (first === undefined) {
+      giveUp('unavailable');
+      return;
+    }
+    start(first, false);
+    if (p.hedgeAfterMs !== undefined && idempotent && replayable && policy.upstreams.length > 1) {
+      hedgeTimer = setTimeout(onHedge, p.hedgeAfterMs);
+    }
   };
 
   const bind = (plan: RouterPlan): Promise<Server> =>
@@ -336,482 +633,35 @@ export async function createRouter(initial: RouterPlan, deps: RouterDeps): Promi
   };
 }
 
-/** What every request of a router shares: its name, where it writes, its clock and dice. */
-interface ExchangeContext {
-  readonly name: string;
-  readonly metrics: RouterMetrics;
-  readonly log: RouterDeps['log'];
-  readonly observe: RouterDeps['onObservation'];
-  readonly now: () => number;
-  readonly random: () => number;
+/** Where the body of a response the router does not forward goes (a 5xx it retries, a late hedge). */
+function sink(): Writable {
+  return new Writable({
+    write(_chunk, _encoding, callback) {
+      callback();
+    },
+  });
 }
 
-/** The reason an attempt the router no longer wants is aborted with (never shown to anyone). */
-const CANCELLED = new Error('cancelled by the router');
-
-/**
- * One attempt at an upstream, and undici's handler of it (`Dispatcher.dispatch`, its documented
- * controller API): no promise, no abort signal, no async resource and no stream in between, so an
- * attempt costs one small object. The winner's body is written straight into the client's response,
- * with backpressure (the upstream's socket is paused while the client's is full).
- */
-class Attempt implements Dispatcher.DispatchHandler {
-  /** performance.now() at its start. */
-  readonly at = performance.now();
-  /** ms since epoch, for the hub. */
-  readonly startedAt: number;
-  ended = false;
-  /** Won: its body is being written to the client. */
-  streaming = false;
-  private controller: Dispatcher.DispatchController | undefined;
-
-  constructor(
-    private readonly ex: Exchange,
-    readonly upstream: UpstreamRuntime,
-    readonly hedge: boolean,
-  ) {
-    this.startedAt = ex.ctx.now();
-  }
-
-  /** Ends it from the router's side: the request is aborted (now, or as soon as undici starts it). */
-  abort(): void {
-    this.controller?.abort(CANCELLED);
-  }
-
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    if (this.ended) controller.abort(CANCELLED);
-  }
-
-  onResponseStart(
-    _controller: Dispatcher.DispatchController,
-    status: number,
-    headers: Record<string, string | string[] | undefined>,
-  ): void {
-    if (status < 200) return; // 1xx: informational, the answer is still to come
-    this.ex.onHeaders(this, status, headers);
-  }
-
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (!this.streaming || this.ended) return; // a body nobody wants: read and dropped
-    const res = this.ex.res;
-    if (!res.write(chunk)) {
-      controller.pause();
-      res.once('drain', () => controller.resume());
-    }
-  }
-
-  onResponseEnd(): void {
-    if (!this.streaming || this.ended) return;
-    this.ex.endAttempt(this);
-    this.ex.res.end();
-  }
-
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    this.ex.onError(this, error);
-  }
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  if (length !== undefined) return length !== '0';
+  return req.headers['transfer-encoding'] !== undefined;
 }
 
-/** One client's request through a router: its attempts, hedge, deadline and fallback. */
-class Exchange {
-  readonly arrived = performance.now();
-  private readonly policy: RoutePolicy;
-  private readonly p: RouterPlan['policy'];
-  private readonly method: string;
-  private readonly idempotent: boolean;
-  private headers: string[] = [];
-  private body: Buffer | Readable | null = null;
-  private replayable = true;
-  private readonly attempts: Attempt[] = [];
-  private tried = 0;
-  private done = false;
-  private clientGone = false;
-  private deadlineAt = 0;
-  private deadlineTimer: NodeJS.Timeout | undefined;
-  private hedgeTimer: NodeJS.Timeout | undefined;
-
-  constructor(
-    readonly ctx: ExchangeContext,
-    private readonly r: Route,
-    private readonly req: IncomingMessage,
-    readonly res: ServerResponse,
-  ) {
-    this.policy = r.policy;
-    this.p = r.plan.policy;
-    this.method = req.method ?? 'GET';
-    this.idempotent = this.p.idempotent || SAFE_METHODS.has(this.method);
-  }
-
-  async begin(): Promise<void> {
-    const { req, p, policy } = this;
-    policy.hedges.onRequest();
-    const { headers, length, chunked } = forwardHeaders(req.rawHeaders);
-    this.headers = headers;
-    // The body: buffered when it may be replayed, else streamed to the one attempt.
-    if ((length !== undefined && length !== '0') || chunked) {
-      if (this.idempotent) {
-        const read = await readCapped(req, p.bodyCapBytes);
-        if (read === undefined) return; // the client went away
-        if (read.rest === undefined) {
-          this.body = read.buffer;
-          headers.push('content-length', String(read.buffer.length));
-        } else {
-          this.body = read.rest;
-          this.replayable = false;
-          if (length !== undefined) headers.push('content-length', length);
-        }
-      } else {
-        this.body = req;
-        this.replayable = false;
-        if (length !== undefined) headers.push('content-length', length);
-      }
-    }
-    this.deadlineAt = performance.now() + p.deadlineMs;
-    this.deadlineTimer = setTimeout(onDeadline, p.deadlineMs, this);
-    this.res.on('close', () => this.onClose());
-    this.r.waiting.add(this);
-    const first = this.next();
-    if (first === undefined) {
-      this.giveUp('unavailable');
-      return;
-    }
-    this.start(first, false);
-    if (p.hedgeAfterMs !== undefined && this.hedgeable())
-      this.hedgeTimer = setTimeout(onHedge, p.hedgeAfterMs, this);
-  }
-
-  /** An error of the router's own (a bug): a 500 if nothing was sent yet, else the connection is cut. */
-  internalError(): void {
-    this.finish();
-    for (const a of this.attempts) this.cancel(a);
-    const { res } = this;
-    if (!res.headersSent) {
-      res.writeHead(500, { [SERVED_BY_HEADER]: 'router', 'content-type': 'application/json' });
-      res.end('{"error":"internal router error"}');
-    } else res.destroy();
-  }
-
-  private hedgeable(): boolean {
-    return this.idempotent && this.replayable && this.policy.upstreams.length > 1;
-  }
-
-  private next(): UpstreamRuntime | undefined {
-    return this.policy.pick(this.ctx.now(), this.tried, this.ctx.random());
-  }
-
-  private inFlight(): boolean {
-    for (const a of this.attempts) if (!a.ended) return true;
-    return false;
-  }
-
-  private start(u: UpstreamRuntime, hedge: boolean): void {
-    this.tried |= 1 << this.policy.upstreams.indexOf(u);
-    u.inFlight++;
-    const a = new Attempt(this, u, hedge);
-    this.attempts.push(a);
-    (this.r.pools.get(u.plan.url) as Pool).dispatch(
-      { path: this.req.url ?? '/', method: this.method as 'GET', headers: this.headers, body: this.body },
-      a,
-    );
-  }
-
-  endAttempt(a: Attempt): boolean {
-    if (a.ended) return false;
-    a.ended = true;
-    a.upstream.inFlight--;
-    return true;
-  }
-
-  private observeAttempt(
-    a: Attempt,
-    durationMs: number,
-    outcome: 'pass' | 'fail',
-    httpStatus?: number,
-    error?: { code: ProbeErrorCode; message: string },
-  ): void {
-    const { observe, name } = this.ctx;
-    if (observe === undefined) return;
-    observe({
-      router: name,
-      target: a.upstream.plan.name,
-      role: a.upstream.plan.role,
-      startedAt: a.startedAt,
-      durationMs,
-      outcome,
-      ...(httpStatus !== undefined && { httpStatus }),
-      ...(error !== undefined && { error }),
-      hedge: a.hedge,
-    });
-  }
-
-  /** Cuts an attempt the router no longer wants: a latency lower bound, not a failure. */
-  private cancel(a: Attempt): void {
-    if (!this.endAttempt(a)) return;
-    const elapsed = performance.now() - a.at;
-    this.policy.onCancelled(a.upstream, this.ctx.now(), elapsed);
-    this.ctx.metrics.attempt(this.ctx.name, a.upstream.plan.name, 'cancelled', elapsed / 1000);
-    a.abort();
-  }
-
-  private finish(): void {
-    this.done = true;
-    this.r.waiting.delete(this);
-    clearTimeout(this.deadlineTimer);
-    if (this.hedgeTimer !== undefined) clearTimeout(this.hedgeTimer);
-  }
-
-  /** After an upstream failure: the next attempt, if this request may be replayed and time is left. */
-  private retry(kind: AttemptOutcome): boolean {
-    const retryable = (this.idempotent && this.replayable) || (kind === 'refused' && this.body === null);
-    if (!retryable || performance.now() >= this.deadlineAt) return false;
-    const u = this.next();
-    if (u === undefined) return false;
-    this.start(u, false);
-    return true;
-  }
-
-  /** An upstream's response headers: this attempt wins (streams to the client), or is dropped. */
-  onHeaders(
-    a: Attempt,
-    status: number,
-    upstreamHeaders: Record<string, string | string[] | undefined>,
-  ): void {
-    const { policy, ctx } = this;
-    if (a.ended || this.done) {
-      if (this.endAttempt(a)) ctx.metrics.attempt(ctx.name, a.upstream.plan.name, 'cancelled', 0);
-      return;
-    }
-    const latency = performance.now() - a.at;
-    if (status >= 500) {
-      policy.onFailure(a.upstream, ctx.now(), latency, `HTTP ${status}`);
-      ctx.metrics.attempt(ctx.name, a.upstream.plan.name, 'server_error', latency / 1000);
-      this.observeAttempt(a, latency, 'fail', status);
-      // Another upstream, or one still working, or the fallback may do better than this 5xx.
-      if (
-        this.retry('server_error') ||
-        this.attempts.some((x) => x !== a && !x.ended) ||
-        this.r.fallback !== undefined
-      ) {
-        this.endAttempt(a);
-        if (!this.inFlight()) this.giveUp('unavailable');
-        return;
-      }
-    } else {
-      policy.onSuccess(a.upstream, ctx.now(), latency);
-      ctx.metrics.attempt(
-        ctx.name,
-        a.upstream.plan.name,
-        status >= 400 ? 'client_error' : 'success',
-        latency / 1000,
-      );
-      this.observeAttempt(a, latency, 'pass', status);
-    }
-    // This attempt wins: the others are cut, and its answer goes to the client as it comes.
-    this.finish();
-    for (const other of this.attempts) if (other !== a) this.cancel(other);
-    const servedBy: ServedBy = a.upstream.plan.role;
-    ctx.metrics.request(ctx.name, servedBy, status, (performance.now() - this.arrived) / 1000);
-    this.res.writeHead(status, responseHeaders(upstreamHeaders, servedBy));
-    a.streaming = true;
-  }
-
-  onError(a: Attempt, error: Error): void {
-    const { policy, ctx } = this;
-    if (a.streaming) {
-      if (!this.endAttempt(a)) return; // the client left: the router cut it
-      // The upstream died mid-body (not the client leaving): an upstream failure too. The client's
-      // response is cut: a truncated answer must not look complete.
-      const elapsed = performance.now() - a.at;
-      policy.onFailure(a.upstream, ctx.now(), elapsed, `body: ${error.message}`);
-      ctx.metrics.attempt(ctx.name, a.upstream.plan.name, 'reset', elapsed / 1000);
-      this.res.destroy();
-      return;
-    }
-    if (a.ended) return; // cancelled by the router, or a 5xx it dropped: already counted
-    this.endAttempt(a);
-    const latency = performance.now() - a.at;
-    const [kind, code] = classify(error);
-    policy.onFailure(a.upstream, ctx.now(), latency, `${code}: ${error.message}`);
-    ctx.metrics.attempt(ctx.name, a.upstream.plan.name, kind, latency / 1000);
-    this.observeAttempt(a, latency, 'fail', undefined, { code, message: error.message });
-    if (this.done) return;
-    if (this.retry(kind)) return;
-    if (!this.inFlight()) this.giveUp('unavailable');
-  }
-
-  private onClose(): void {
-    if (this.res.writableFinished) return;
-    this.clientGone = true;
-    if (!this.done) {
-      this.finish();
-      for (const a of this.attempts) this.cancel(a);
-      return;
-    }
-    // The client left while the winner's body streamed: it is cut, and it is no upstream failure.
-    for (const a of this.attempts)
-      if (a.streaming && this.endAttempt(a)) {
-        a.abort();
-      }
-  }
-
-  private giveUp(reason: 'deadline' | 'unavailable'): void {
-    if (this.done) return;
-    this.finish();
-    for (const a of this.attempts) this.cancel(a);
-    const { ctx, res } = this;
-    if (reason === 'deadline') ctx.metrics.deadlineMiss(ctx.name);
-    if (this.r.fallback !== undefined) {
-      this.serveFallback(this.r.fallback, reason);
-      return;
-    }
-    const status = reason === 'deadline' ? 504 : 502;
-    ctx.metrics.request(ctx.name, 'router', status, (performance.now() - this.arrived) / 1000);
-    const message =
-      reason === 'deadline'
-        ? `no upstream answered within the deadline (${this.p.deadlineMs} ms)`
-        : 'no upstream could answer';
-    res.writeHead(status, { [SERVED_BY_HEADER]: 'router', 'content-type': 'application/json' });
-    res.end(JSON.stringify({ error: message }));
-  }
-
-  private serveFallback(fallback: Fallback, reason: 'deadline' | 'unavailable'): void {
-    const { ctx, res, req } = this;
-    ctx.metrics.fallback(ctx.name, reason);
-    const request: FallbackRequest = {
-      method: this.method,
-      url: req.url ?? '/',
-      headers: req.headers,
-      body: this.body instanceof Buffer ? this.body : undefined,
-      reason,
-    };
-    fallback(request).then(
-      (answer) => {
-        if (this.clientGone) return;
-        ctx.metrics.request(ctx.name, 'fallback', answer.status, (performance.now() - this.arrived) / 1000);
-        res.writeHead(answer.status, {
-          ...answer.headers,
-          'content-length': String(answer.body.length),
-          [SERVED_BY_HEADER]: 'fallback',
-        });
-        res.end(answer.body);
-      },
-      (error: Error) => {
-        ctx.log('error', `router ${ctx.name}: the fallback failed: ${error.message}`, { router: ctx.name });
-        if (this.clientGone) return;
-        ctx.metrics.request(ctx.name, 'router', 502, (performance.now() - this.arrived) / 1000);
-        res.writeHead(502, { [SERVED_BY_HEADER]: 'router', 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: 'no upstream could answer, and the fallback failed' }));
-      },
-    );
-  }
-
-  /** At the deadline. */
-  expire(): void {
-    if (this.done) return;
-    const { ctx, p, policy } = this;
-    // Attempts that ran past failoverAt were slow by this route's own measure: upstream failures
-    // (timeouts). Younger ones (a late hedge) had no fair chance: cancelled.
-    const at = performance.now();
-    for (const a of this.attempts) {
-      if (a.ended) continue;
-      const elapsed = at - a.at;
-      if (elapsed < p.failoverAtMs) continue;
-      this.endAttempt(a);
-      policy.onFailure(a.upstream, ctx.now(), elapsed, 'TIMEOUT');
-      ctx.metrics.attempt(ctx.name, a.upstream.plan.name, 'timeout', elapsed / 1000);
-      this.observeAttempt(a, elapsed, 'fail', undefined, {
-        code: 'TIMEOUT',
-        message: `no response headers within the deadline (${p.deadlineMs} ms)`,
-      });
-      a.abort();
-    }
-    this.giveUp('deadline');
-  }
-
-  /**
-   * After `hedgeAfter` with no answer: a copy to the next upstream, within the hedge budget, or
-   * outside it when the one waited on is the primary on its way back (a return step): the secondaries
-   * took all its traffic a moment ago, so such a copy adds no load they have not carried.
-   */
-  hedgeNow(): void {
-    this.hedgeTimer = undefined;
-    if (this.done || !this.inFlight()) return;
-    const u = this.next();
-    if (u === undefined) return;
-    const returning =
-      this.attempts.some((a) => !a.ended && a.upstream === this.policy.primary) &&
-      this.policy.primaryShare > 0 &&
-      this.policy.primaryShare < 1;
-    if (!returning && !this.policy.hedges.take()) return;
-    this.ctx.metrics.hedge(this.ctx.name, u.plan.name);
-    this.start(u, true);
-  }
-
-  /**
-   * The primary was demoted while this request waited on it: a copy goes to the next upstream at
-   * once (outside the hedge budget: the secondaries take all new traffic now, and these are at most
-   * the requests in flight), so it does not meet the latency that demoted the primary.
-   */
-  rescue(): void {
-    if (this.done || !this.hedgeable()) return;
-    const primary = this.policy.primary;
-    let waitingOnPrimary = false;
-    for (const a of this.attempts) {
-      if (a.ended) continue;
-      if (a.upstream !== primary) return; // already on another upstream
-      waitingOnPrimary = true;
-    }
-    if (!waitingOnPrimary || performance.now() >= this.deadlineAt) return;
-    const u = this.next();
-    if (u === undefined || u === primary) return;
-    this.ctx.metrics.hedge(this.ctx.name, u.plan.name);
-    this.start(u, true);
-  }
-}
-
-function onDeadline(ex: Exchange): void {
-  ex.expire();
-}
-
-function onHedge(ex: Exchange): void {
-  ex.hedgeNow();
-}
-
-/**
- * The client's raw headers minus hop-by-hop ones (and those the Connection header names) and its
- * content-length (set again by the caller once the body is known), as undici's flat list.
- */
-function forwardHeaders(raw: readonly string[]): {
-  headers: string[];
-  length: string | undefined;
-  chunked: boolean;
-} {
-  const headers: string[] = [];
-  let length: string | undefined;
-  let chunked = false;
-  let extra: Set<string> | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const key = raw[i] as string;
-    if (key.length === 10 && key.toLowerCase() === 'connection') {
-      const named = (raw[i + 1] as string).toLowerCase();
-      if (named !== 'keep-alive' && named !== 'close') {
-        extra ??= new Set();
-        for (const n of named.split(/\s*,\s*/)) extra.add(n);
-      }
-    }
-  }
-  for (let i = 0; i < raw.length; i += 2) {
-    const key = (raw[i] as string).toLowerCase();
-    const value = raw[i + 1] as string;
-    if (key === 'content-length') {
-      length = value;
-      continue;
-    }
-    if (key === 'transfer-encoding') chunked = true;
+/** The client's headers minus hop-by-hop ones (and those the Connection header names). */
+function forwardHeaders(req: IncomingMessage): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const named = req.headers.connection;
+  const extra =
+    named === undefined || named === 'keep-alive' || named === 'close'
+      ? undefined
+      : new Set(named.toLowerCase().split(/\s*,\s*/));
+  for (const key in req.headers) {
     if (HOP_BY_HOP.has(key) || extra?.has(key)) continue;
-    headers.push(key, value);
+    const value = req.headers[key];
+    if (value !== undefined) out[key] = value;
   }
-  return { headers, length, chunked };
+  return out;
 }
 
 /** The upstream's headers minus hop-by-hop ones, plus who served. */
