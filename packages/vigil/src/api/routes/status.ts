@@ -2,6 +2,7 @@
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import Negotiator from 'negotiator';
 import type { CheckStatus } from '../../hub/types.js';
 import type { CheckState } from '../../types.js';
 import type { ApiContext } from '../context.js';
@@ -68,16 +69,9 @@ function summary(status: CheckStatus): CheckSummary {
 
 const gzipAsync = promisify(gzip);
 
-/** Whether the request's `Accept-Encoding` accepts gzip (and does not refuse it with `q=0`). */
+/** Whether the request's `Accept-Encoding` accepts gzip (q-values honoured: negotiator, as for `/metrics`). */
 function acceptsGzip(request: FastifyRequest): boolean {
-  const header = request.headers['accept-encoding'];
-  if (typeof header !== 'string') return false;
-  return header.split(',').some((part) => {
-    const [coding, ...params] = part.trim().toLowerCase().split(';');
-    if (coding !== 'gzip' && coding !== '*') return false;
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    return q === undefined || Number(q.slice(2)) > 0;
-  });
+  return new Negotiator({ headers: request.headers }).encoding(['gzip']) === 'gzip';
 }
 
 /** Whether a check status passes every filter of the query. */
