@@ -330,15 +330,13 @@ export function createHub(options: HubOptions): Hub {
   const canaryState = storeCanaryState(store);
   const canary = createCanaryRunner({
     baselines: storeBaselines(store),
-    // In a cluster, a canary's drift state is written only while this hub acts on the check, as its
-    // evaluator state is: a run that ends after the lease's fence does not overwrite the new owner's.
-    state:
-      cluster === undefined
-        ? canaryState
-        : {
-            ...canaryState,
-            save: (checkId, state) => (acts(checkId) ? canaryState.save(checkId, state) : Promise.resolve()),
-          },
+    // A canary's drift state is written only while this hub acts on the check (always, outside a
+    // cluster), as its evaluator state is: a run that ends after the lease's fence does not overwrite
+    // the new owner's.
+    state: {
+      ...canaryState,
+      save: (checkId, state) => (acts(checkId) ? canaryState.save(checkId, state) : Promise.resolve()),
+    },
     log,
   });
   const adaptive = createAdaptiveLatency(store, (message) => log('warn', message));

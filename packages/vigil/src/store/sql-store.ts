@@ -147,10 +147,7 @@ class SqlStore implements Store {
   constructor(driver: SqlDriver) {
     this.backend = driver.backend;
     if (driver.cluster !== undefined) this.cluster = driver.cluster;
-    if (driver.watchTransitions !== undefined) {
-      const watchTransitions = driver.watchTransitions.bind(driver);
-      this.watchTransitions = (watch) => watchTransitions(watch);
-    }
+    if (driver.watchTransitions !== undefined) this.watchTransitions = driver.watchTransitions.bind(driver);
     this.#driver = driver;
     this.#dialect = driver.dialect;
     this.#latestVersion = driver.migrations.reduce((max, m) => Math.max(max, m.version), 0);
