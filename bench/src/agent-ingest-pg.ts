@@ -16,7 +16,8 @@
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { openStore, type ProbeResult } from 'vigil-ml';
+import { openStore } from 'vigil-ml';
+import { type PushedResult, syntheticResult } from './agent-results.js';
 import { median } from './stats.js';
 
 const { values } = parseArgs({
@@ -36,26 +37,10 @@ const load = () =>
     .map((l) => l.toFixed(1))
     .join(' ');
 
-type Pushed = ProbeResult & { id: string };
 let next = 0;
-function batchOf(region: string): Pushed[] {
+function batchOf(region: string): PushedResult[] {
   const now = Date.now();
-  return Array.from({ length: batchSize }, () => {
-    const n = next++;
-    return {
-      id: `${region}-${n}`,
-      checkId: `t${n % 1000}/liveness`,
-      target: `t${n % 1000}`,
-      check: 'liveness',
-      region,
-      startedAt: now - 5,
-      durationMs: 1.5,
-      phases: { dnsMs: 0, connectMs: 0.2, tlsMs: 0, processingMs: 1.1, transferMs: 0.2 },
-      outcome: 'pass',
-      httpStatus: 200,
-      failures: [],
-    } as Pushed;
-  });
+  return Array.from({ length: batchSize }, () => syntheticResult(region, next++, 1000, now));
 }
 
 /** The store's statement per result before this change (queries.ts `claimResult`, PostgreSQL). */
@@ -65,7 +50,12 @@ const PER_RESULT = `WITH claimed AS (
   INSERT INTO results (check_id, region, started_at, duration_ms, outcome, http_status, error_code, model_version, detail)
   SELECT $5::text, $6::text, $7::bigint, $8::float8, $9::text, $10::int, $11::text, $12::text, $13::json FROM claimed`;
 
-async function perResult(pool: pg.Pool, region: string, batchId: string, results: Pushed[]): Promise<number> {
+async function perResult(
+  pool: pg.Pool,
+  region: string,
+  batchId: string,
+  results: PushedResult[],
+): Promise<number> {
   const client = await pool.connect();
   let taken = 0;
   try {
@@ -112,7 +102,7 @@ async function main(): Promise<void> {
   console.log('\n| round | per result: results/s | batch: results/s | ratio | load |');
   console.log('| ---: | ---: | ---: | ---: | --- |');
   const ratios: number[] = [];
-  const taken: Pushed[][] = [];
+  const taken: PushedResult[][] = [];
   try {
     // Warm-up: connections open, statements planned.
     await perResult(pool, 'warm', 'w1', batchOf('warm'));
@@ -123,7 +113,7 @@ async function main(): Promise<void> {
       results: batchOf('warm'),
     });
     for (let round = 1; round <= rounds; round++) {
-      const rate = async (ingest: (results: Pushed[], batchId: string) => Promise<number>) => {
+      const rate = async (ingest: (results: PushedResult[], batchId: string) => Promise<number>) => {
         let count = 0;
         let seq = 0;
         const t0 = performance.now();

@@ -46,6 +46,7 @@ import { parseArgs } from 'node:util';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { createAgent } from 'vigil-ml';
+import { syntheticResult } from './agent-results.js';
 import { median } from './stats.js';
 
 const { values } = parseArgs({
@@ -187,22 +188,9 @@ async function postLoop(
     const batch = {
       batchId: `${region}-b${seq}`,
       sentAt: now,
-      results: Array.from({ length: batchSize }, (_, i) => {
-        const n = seq * batchSize + i;
-        return {
-          id: `${region}-${n}`,
-          checkId: `t${n % checks}/liveness`,
-          target: `t${n % checks}`,
-          check: 'liveness',
-          region,
-          startedAt: now - 5,
-          durationMs: 1.5,
-          phases: { dnsMs: 0, connectMs: 0.2, tlsMs: 0, processingMs: 1.1, transferMs: 0.2 },
-          outcome: 'pass',
-          httpStatus: 200,
-          failures: [],
-        };
-      }),
+      results: Array.from({ length: batchSize }, (_, i) =>
+        syntheticResult(region, seq * batchSize + i, checks, now),
+      ),
     };
     seq++;
     const body = gzipSync(JSON.stringify(batch));
