@@ -6,7 +6,8 @@
  * Processes (all loopback):
  *  - endpoints (`scale-endpoints.ts`, a child): `--ports` node:http servers answering a small
  *    OIP-shaped JSON body;
- *  - the hub, in this process: `createHub` over a temp SQLite store with `--checks` `http` checks
+ *  - the hub (`dashboard-hub.ts`, a child started with the `vigil` binary's node flags, as `vigil run`
+ *    serves the dashboard): `createHub` over a temp SQLite store with `--checks` `http` checks
  *    (liveness, readiness and integrity per target, so ⌈N/3⌉ targets, 10 s interval), labels
  *    `team`, `tier` and `zone` spread over the targets, 4% of the targets with an integrity check
  *    that fails (unhealthy) and 4% with a readiness check over its latency bound (degraded); and
@@ -52,6 +53,8 @@
  *     [--history 30] [--warmup 1] [--search risk] [--type-delay-ms 150] [--ports 64] [--profile <dir>]
  *     [--baseline <dir>]
  */
+
+import { type ChildProcess, spawn } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -62,17 +65,17 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { availableParallelism, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type Browser, type BrowserContext, type CDPSession, chromium, type Page } from 'playwright-core';
-import type { CheckKind, CheckPlan, CheckState, Store } from 'vigil-ml';
-import { createApi, createHub, openStore } from 'vigil-ml';
+import type { CheckState } from 'vigil-ml';
+import type { DashboardDriverMessage, DashboardHubMessage, DashboardHubOptions } from './dashboard-hub.js';
+import { INTERVAL_MS, KINDS, targetCount } from './dashboard-plans.js';
 import { startScaleEndpoints } from './scale-children.js';
-import { scaleCheckPlan } from './scale-plan.js';
 import { median } from './stats.js';
+import { vigilNodeFlags } from './vigil-flags.js';
 
 const USAGE = `Usage: node bench/dist/dashboard-load.js [options]
 
@@ -140,12 +143,7 @@ if (HISTORY > 30)
 if (SEARCH === '') throw new Error('--search: expected a non-empty term');
 
 const CHROMIUM = '/usr/bin/chromium';
-const INTERVAL_MS = 10_000;
-const KINDS: readonly CheckKind[] = ['liveness', 'readiness', 'integrity'];
-const TEAMS = ['payments', 'search', 'ads', 'risk', 'growth', 'support'];
-const TIERS = ['gold', 'silver', 'bronze'];
-const ZONES = ['eu-west', 'us-east', 'ap-south', 'eu-north'];
-const TARGETS = Math.ceil(CHECKS / KINDS.length);
+const TARGETS = targetCount(CHECKS);
 /** The state filter button clicked on and off. */
 const FILTER_STATE: CheckState = 'unhealthy';
 /** The interaction-latency bound: web.dev's "good" Interaction to Next Paint. */
@@ -154,41 +152,6 @@ const VIEWPORT = { width: 1280, height: 800 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (line: string) => process.stderr.write(`${line}\n`);
-
-/** Target `t`'s checks; every 25th target has a failing integrity check, every 25th (offset) a slow readiness one. */
-function buildPlans(ports: readonly number[]): CheckPlan[] {
-  const plans: CheckPlan[] = [];
-  for (let i = 0; i < CHECKS; i++) {
-    const t = Math.floor(i / KINDS.length);
-    const kind = KINDS[i % KINDS.length] as CheckKind;
-    const team = TEAMS[t % TEAMS.length] as string;
-    const name = `${team}-model-${String(t).padStart(4, '0')}`;
-    const failing = kind === 'integrity' && t % 25 === 3;
-    const slow = kind === 'readiness' && t % 25 === 11;
-    plans.push(
-      scaleCheckPlan({
-        name,
-        port: ports[t % ports.length] as number,
-        kind,
-        intervalMs: INTERVAL_MS,
-        model: `${team}-scorer`,
-        labels: {
-          team,
-          tier: TIERS[Math.floor(t / TEAMS.length) % TIERS.length] as string,
-          zone: ZONES[t % ZONES.length] as string,
-        },
-        // The endpoints answer 0.42: [0.5, 1] fails. Any latency is ≥ 0 ms: degraded.
-        expect:
-          kind === 'integrity'
-            ? { outputs: { probability: { range: failing ? [0.5, 1] : [0, 1] } } }
-            : slow
-              ? { latency: { degradedMs: 0 } }
-              : {},
-      }),
-    );
-  }
-  return plans;
-}
 
 // ---------------------------------------------------------------------------------------------
 // In the page. Plain JavaScript (bench compiles without the DOM types); CDP-injected scripts are
@@ -751,7 +714,10 @@ function packageVersion(name: string): string {
 const dir = mkdtempSync(join(tmpdir(), 'vigil-dashboard-load-'));
 const endpoints = startScaleEndpoints({ ports: Number(values.ports) });
 // Whatever happens, the endpoints child goes with this process.
-process.once('exit', () => endpoints.child.kill());
+process.once('exit', () => {
+  endpoints.child.kill();
+  hubChild?.kill('SIGKILL');
+});
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 // Bounded: the history wait, the loads and the live windows, with room to spare.
 /** The wait for `--history` results: three times its length, as a loaded machine probes late. */
@@ -763,9 +729,8 @@ setTimeout(() => {
   process.exit(2);
 }, deadlineMs).unref();
 
-let store: Store | undefined;
 let browser: Browser | undefined;
-const stops: (() => Promise<unknown>)[] = [];
+let hubChild: ChildProcess | undefined;
 /** A dashboard build under test: this worktree's, and with `--baseline` another. */
 interface Variant {
   name: string;
@@ -780,41 +745,68 @@ let stateCounts: Record<string, number> = {};
 let targetsByState = '';
 try {
   const ports = await endpoints.ports;
-  const plans = buildPlans(ports);
-  store = await openStore(join(dir, 'hub.db'));
-  const hub = createHub({ plan: plans, store });
-  await hub.start();
-  stops.push(() => hub.stop());
   // A copy of each build: the static routes are fixed when the API starts, and a rebuild in the
   // worktree meanwhile (new asset names) would leave the page without its script.
   const builds: [string, string][] = [
     ['this build', fileURLToPath(new URL('../../packages/vigil/dist/dashboard/', import.meta.url))],
   ];
   if (BASELINE_DIR !== undefined) builds.unshift(['baseline', BASELINE_DIR]);
-  for (const [name, built] of builds) {
+  const dashboardDirs: string[] = [];
+  const bundles: string[] = [];
+  for (const [, built] of builds) {
     if (!existsSync(join(built, 'index.html'))) {
       throw new Error(`no dashboard build in ${built}: run \`npm run build\``);
     }
-    const dashboardDir = join(dir, `dashboard-${variants.length}`);
+    const dashboardDir = join(dir, `dashboard-${dashboardDirs.length}`);
     cpSync(built, dashboardDir, { recursive: true });
-    const bundle = readdirSync(join(dashboardDir, 'assets')).find((f) => f.endsWith('.js')) ?? '?';
-    // One API instance per build, all over the same hub.
-    const app = await createApi({ hub, dashboardDir });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    stops.unshift(() => app.close());
-    const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/`;
-    variants.push({ name, url, bundle, results: [] });
+    dashboardDirs.push(dashboardDir);
+    bundles.push(readdirSync(join(dashboardDir, 'assets')).find((f) => f.endsWith('.js')) ?? '?');
   }
+  // The hub in a process of its own, with the `vigil` binary's node flags; one API instance per
+  // build, all over the same hub.
+  const hubOptions: DashboardHubOptions = { checks: CHECKS, ports, dir, dashboardDirs };
+  const child = spawn(
+    process.execPath,
+    [
+      ...vigilNodeFlags(),
+      fileURLToPath(new URL('./dashboard-hub.js', import.meta.url)),
+      JSON.stringify(hubOptions),
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+  );
+  hubChild = child;
+  /** The child's next message of `type`. */
+  const next = <T extends DashboardHubMessage['type']>(type: T) =>
+    new Promise<Extract<DashboardHubMessage, { type: T }>>((resolve, reject) => {
+      const onMessage = (m: DashboardHubMessage) => {
+        if (m.type !== type) return;
+        child.off('message', onMessage).off('exit', onExit);
+        resolve(m as Extract<DashboardHubMessage, { type: T }>);
+      };
+      const onExit = (code: number | null) => reject(new Error(`the hub's process exited (${code})`));
+      child.on('message', onMessage).once('exit', onExit);
+    });
+  const tell = (m: DashboardDriverMessage) => child.send(m);
+  const { urls } = await next('ready');
+  builds.forEach(([name], i) => {
+    variants.push({ name, url: urls[i] as string, bundle: bundles[i] as string, results: [] });
+  });
+  const progress = () => {
+    const answer = next('progress');
+    tell({ type: 'progress', history: HISTORY });
+    return answer;
+  };
 
   log(`${CHECKS} checks on ${TARGETS} targets; waiting until each has ${HISTORY} result(s)…`);
   const waitStart = Date.now();
   // Every check, or after a third of the limit --ready-share of them (a loaded machine probes late;
   // said in the log).
   for (;;) {
-    const short = plans.filter((p) => hub.recentDurations(p.id, 'local').length < HISTORY).length;
+    const { short, states } = await progress();
+    stateCounts = states;
     if (short === 0) break;
     const waited = Date.now() - waitStart;
-    if (waited > waitLimitMs / 3 && short <= plans.length * (1 - READY_SHARE)) {
+    if (waited > waitLimitMs / 3 && short <= CHECKS * (1 - READY_SHARE)) {
       log(
         `  ${short} check(s) with fewer than ${HISTORY} result(s) after ${(waited / 1000).toFixed(0)} s: going on`,
       );
@@ -825,9 +817,6 @@ try {
     }
     await sleep(1000);
   }
-  const status = hub.status();
-  stateCounts = {};
-  for (const s of status) stateCounts[s.state] = (stateCounts[s.state] ?? 0) + 1;
   log(`  ready after ${((Date.now() - waitStart) / 1000).toFixed(0)} s: ${JSON.stringify(stateCounts)}`);
 
   browser = await chromium.launch({
@@ -859,8 +848,12 @@ try {
   if (PROFILE_DIR !== undefined && current) await profileLoad(browser, current.url, PROFILE_DIR);
 } finally {
   await browser?.close();
-  for (const stop of stops) await stop();
-  await store?.close();
+  if (hubChild !== undefined && hubChild.exitCode === null) {
+    const exited = new Promise((resolve) => hubChild?.once('exit', resolve));
+    hubChild.send({ type: 'stop' } satisfies DashboardDriverMessage);
+    await Promise.race([exited, sleep(30_000)]);
+    hubChild.kill('SIGKILL');
+  }
   endpoints.child.kill();
   rmSync(dir, { recursive: true, force: true });
 }
