@@ -168,7 +168,10 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   return app;
 }
 
-/** Serves the built dashboard at `/` (hashed assets cached for a year), or says how to build it. */
+/**
+ * Serves the built dashboard at `/` (hashed assets cached for a year, Brotli or gzip copies when the
+ * build wrote them and the browser accepts them), or says how to build it.
+ */
 async function dashboardRoutes(app: FastifyInstance, dir: string | false | undefined): Promise<void> {
   if (dir === false) return;
   if (dir === undefined) {
@@ -182,10 +185,15 @@ async function dashboardRoutes(app: FastifyInstance, dir: string | false | undef
     prefix: '/',
     // Looked up per request (not globbed once at start): a rebuilt dashboard's new asset names are served.
     index: ['index.html'],
+    // The `.br` / `.gz` copies the build writes beside each file (scripts/compress-dashboard.mjs), for
+    // browsers that accept them (the answer varies with Accept-Encoding: said to caches in
+    // setHeaders). Without the copies, the file as is.
+    preCompressed: true,
     cacheControl: false,
     setHeaders(res, path) {
       res.setHeader('content-security-policy', DASHBOARD_CSP);
       res.setHeader('x-content-type-options', 'nosniff');
+      res.setHeader('vary', 'accept-encoding');
       res.setHeader(
         'cache-control',
         path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',

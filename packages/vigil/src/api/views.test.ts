@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { createModelServer, type ModelServer, parseFault } from '@vigil/example-model-server';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -99,6 +100,12 @@ alerting:
     mkdirSync(join(dashboard, 'assets'), { recursive: true });
     writeFileSync(join(dashboard, 'index.html'), '<!doctype html><title>Vigil</title>');
     writeFileSync(join(dashboard, 'assets', 'index-abc.js'), 'console.log(1)');
+    // As scripts/compress-dashboard.mjs writes them beside the build's files.
+    writeFileSync(
+      join(dashboard, 'index.html.br'),
+      brotliCompressSync('<!doctype html><title>Vigil</title>'),
+    );
+    writeFileSync(join(dashboard, 'assets', 'index-abc.js.gz'), gzipSync('console.log(1)'));
     app = await createApi({ hub, dashboardDir: dashboard });
     await vi.waitFor(
       () =>
@@ -254,5 +261,36 @@ alerting:
     expect(asset.statusCode).toBe(200);
     expect(asset.headers['cache-control']).toBe('public, max-age=31536000, immutable');
     expect((await app.inject({ method: 'GET', url: '/assets/missing.js' })).statusCode).toBe(404);
+  });
+
+  it('sends the build’s Brotli or gzip copy to a browser that accepts it, and the file to one that does not', async () => {
+    const page = await app.inject({
+      method: 'GET',
+      url: '/',
+      headers: { 'accept-encoding': 'gzip, deflate, br' },
+    });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-encoding']).toBe('br');
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.headers.vary).toMatch(/accept-encoding/i);
+    expect(brotliDecompressSync(page.rawPayload).toString()).toContain('<title>Vigil</title>');
+    // No `.br` copy of the script: the gzip one; and the file itself when nothing is accepted.
+    const zipped = await app.inject({
+      method: 'GET',
+      url: '/assets/index-abc.js',
+      headers: { 'accept-encoding': 'br, gzip' },
+    });
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(zipped.headers['content-type']).toMatch(/javascript/);
+    expect(zipped.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    expect(gunzipSync(zipped.rawPayload).toString()).toBe('console.log(1)');
+    const plain = await app.inject({
+      method: 'GET',
+      url: '/assets/index-abc.js',
+      headers: { 'accept-encoding': 'identity' },
+    });
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.body).toBe('console.log(1)');
   });
 });
