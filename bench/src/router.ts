@@ -3,7 +3,9 @@
  * are measured, not a model):
  *
  *  1. throughput: the most requests/s autocannon gets through (closed loop, `--connections`), direct,
- *     through `vigil route` and through HAProxy;
+ *     through the "Node floor" (the cheapest Node.js proxy: node:http + undici `Pool.stream`, nothing
+ *     else; `router.js floor`), through `vigil route` and through HAProxy, with each proxy process's
+ *     CPU time per request (from /proc);
  *  2. added latency at a fixed rate (`--rate`, open loop: every request has an intended send time and
  *     its latency is counted from then, so a stall is not hidden by coordinated omission), p50 and p99
  *     minus the direct figures. Measured with this file's own generator because autocannon's
@@ -13,7 +15,10 @@
  *     restart (traffic back on the primary, no failed request);
  *  4. the primary's latency ramped from 20 ms to 250 ms (the secondary stays at 20 ms), a client
  *     deadline of 200 ms: the share of requests a model answered within it, fallback answers apart;
- *     then the primary back at 20 ms;
+ *     then the primary back at 20 ms. The router hedges after `--hedge-after` ms (default 60% of the
+ *     deadline; `off`: no hedging), at most `--hedge-max-share` of requests (default the router's);
+ *     the hedges it sent come from its `/metrics`, and a note says when it demoted the primary and
+ *     which requests missed the deadline (by send time, by who answered);
  *  5. detection (`detect`): `vigil run --routers` (hub and router in one process) with traffic at
  *     `--detect-rate` through the router; the primary killed (SIGKILL) `--trials` times: the time from
  *     the kill to the hub's `unhealthy` for the router's traffic check (`a/traffic:bench`) and for the
@@ -29,13 +34,14 @@
  * its fallback answers within the client's deadline.
  *
  *   npm run build && node bench/dist/router.js [--rate 1000] [--duration 30] [--connections 50] \
- *     [--scenarios throughput,latency,kill,ramp] [--deadline-ms 200] [--haproxy-threads 1]
+ *     [--scenarios throughput,latency,kill,ramp] [--deadline-ms 200] [--haproxy-threads 1] \
+ *     [--hedge-after 120|off] [--hedge-max-share 0.1]
  *
  * Each upstream is a child process (`router.js upstream --port N`): GET any path answers 200
  * `{"ok":true}` after the current delay; `PUT /__bench/delay/<ms>` sets the delay.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -111,31 +117,81 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** `vigil route` in front of `primary` (and `secondary`), as its real CLI. */
-async function vigilRoute(dir: string, primary: string, secondary: string | undefined, deadlineMs: number) {
+/** How the bench sets the router's hedging: after `afterMs` (undefined: no hedging), at most `maxShare`. */
+interface HedgeOptions {
+  afterMs: number | undefined;
+  /** `undefined`: the router's default (`hedgeMaxShare`, config/routers.ts). */
+  maxShare: number | undefined;
+}
+
+/**
+ * `vigil route` in front of `primary` (and `secondary`), as its real CLI, with its admin API (for
+ * `/metrics`) on `adminUrl`. Its decisions (demote, step, eject: warn and info lines on stdout) are
+ * kept with the `performance.now()` at which the bench read them.
+ */
+async function vigilRoute(
+  dir: string,
+  primary: string,
+  secondary: string | undefined,
+  deadlineMs: number,
+  hedge: HedgeOptions = { afterMs: Math.round(deadlineMs * 0.6), maxShare: undefined },
+) {
   const port = await freePort();
+  const adminPort = await freePort();
   const file = join(dir, `route-${port}.yaml`);
   const target = (name: string, url: string) =>
     `  - { name: ${name}, url: ${url}, protocol: http, checks: { liveness: {} } }\n`;
+  const hedging =
+    (hedge.afterMs === undefined ? '' : `, hedgeAfter: ${hedge.afterMs}ms`) +
+    (hedge.maxShare === undefined ? '' : `, hedgeMaxShare: ${hedge.maxShare}`);
   writeFileSync(
     file,
     `targets:\n${target('a', primary)}${secondary ? target('b', secondary) : ''}` +
       `routers:\n  - name: bench\n    listen: 127.0.0.1:${port}\n    primary: a\n` +
       `    secondaries: [${secondary ? 'b' : ''}]\n` +
       `    fallback: { status: 200, headers: { content-type: application/json }, body: '{"fallback":true}' }\n` +
-      `    policy: { deadline: ${deadlineMs - 10}ms, failoverAt: ${Math.round(deadlineMs * 0.85)}ms, hedgeAfter: ${Math.round(deadlineMs * 0.6)}ms, healthyFor: 2s, window: 5s }\n`,
+      `    policy: { deadline: ${deadlineMs - 10}ms, failoverAt: ${Math.round(deadlineMs * 0.85)}ms${hedging}, healthyFor: 2s, window: 5s }\n`,
   );
   const child = spawn(
     process.execPath,
-    [VIGIL_BIN, 'route', '-c', file, '--admin-port', '0', '--log-level', 'warn'],
-    {
-      // Its decisions (warn level) are JSON lines: kept out of the tables.
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
+    [VIGIL_BIN, 'route', '-c', file, '--admin-port', String(adminPort), '--log-level', 'warn'],
+    // Its decisions (warn level) are JSON lines on stdout: read for their times, kept out of the tables.
+    { stdio: ['ignore', 'pipe', 'inherit'] },
   );
+  const decisions: Array<{ at: number; kind: string; reason: string }> = [];
+  let partial = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    const at = performance.now();
+    const lines = (partial + chunk.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const m = /"decision":"(\w+)"[^\n]*?"reason":"([^"]*)"/.exec(line);
+      if (m) decisions.push({ at, kind: m[1] as string, reason: m[2] as string });
+    }
+  });
   running.push(child);
   await waitListening(port, child);
-  return { child, url: `http://127.0.0.1:${port}` };
+  return { child, url: `http://127.0.0.1:${port}`, adminUrl: `http://127.0.0.1:${adminPort}`, decisions };
+}
+
+/** The sum of a counter's series in a Prometheus text exposition (every label set). */
+function counterSum(exposition: string, name: string): number {
+  let sum = 0;
+  for (const m of exposition.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm')))
+    sum += Number(m[1]);
+  return sum;
+}
+
+/** The Node floor (`router.js floor`, see {@link serveFloor}) in front of `upstreamUrl`. */
+async function nodeFloor(upstreamUrl: string): Promise<{ child: ChildProcess; url: string }> {
+  const p = track(
+    await spawnProc(
+      process.execPath,
+      [SELF, 'floor', '--port', '0', '--upstream', upstreamUrl],
+      /listening (\d+)/,
+    ),
+  );
+  return { child: p.child, url: `http://127.0.0.1:${p.match[1]}` };
 }
 
 /** HAProxy 2.6 in front of `primary` (and `secondary` as backup): the nearest equivalent. */
@@ -183,11 +239,16 @@ async function waitListening(port: number, child: ChildProcess, out = () => ''):
 // ---------------------------------------------------------------------------------------------
 // Load
 
-/** autocannon's closed-loop maximum: requests/s (mean). */
-async function maxThroughput(url: string, connections: number, durationS: number): Promise<number> {
-  const result = await autocannon({ url, connections, duration: durationS, pipelining: 1 });
-  return result.requests.average;
+/** CPU time (user + system) a process has used so far, in ms, from /proc (Linux). */
+function cpuMs(pid: number): number {
+  // The fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
 }
+
+/** Clock ticks per second of /proc's times (`getconf CLK_TCK`). */
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 interface Answer {
   /** Latency from the intended send time, ms. */
@@ -274,6 +335,54 @@ function quantile(xs: number[], q: number): number {
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '–');
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '–');
 
+/**
+ * Where the router's misses in the ramp came from: when it demoted the primary (from its decision
+ * log, seconds from the run's start), and the answers that were not a model's within the deadline
+ * (late, failed, fallback) by the time they were due to be sent, against the demotion, and by who
+ * answered; then how many requests the primary answered past `hedgeAfter` (each waited for a hedge
+ * that did not come or did not win) against the hedges sent.
+ */
+function rampNote(
+  answers: Answer[],
+  decisions: Array<{ at: number; kind: string; reason: string }>,
+  startedAt: number,
+  deadlineMs: number,
+  hedge: HedgeOptions,
+  exposition: string,
+): string {
+  const s = (at: number) => (at - startedAt) / 1000;
+  const demotes = decisions.filter((d) => d.kind === 'demote').map((d) => s(d.at));
+  const firstDemote = demotes[0] ?? Number.POSITIVE_INFINITY;
+  const bad = answers.filter(
+    (x) => !(x.status >= 200 && x.status < 300 && x.servedBy !== 'fallback' && x.ms <= deadlineMs),
+  );
+  const before = bad.filter((x) => x.at / 1000 < firstDemote).length;
+  const by = (servedBy: string | null) => bad.filter((x) => x.servedBy === servedBy).length;
+  // Bad answers per 250 ms of send time, where there are any.
+  const bins = new Map<number, number>();
+  for (const x of bad) bins.set(Math.floor(x.at / 250), (bins.get(Math.floor(x.at / 250)) ?? 0) + 1);
+  const binText = [...bins.entries()]
+    .sort((p, q) => p[0] - q[0])
+    .map(([bin, n]) => `${f2(bin / 4)} s: ${n}`)
+    .join(', ');
+  const pastHedge =
+    hedge.afterMs === undefined
+      ? ''
+      : `; answered by the primary after more than ${hedge.afterMs} ms: ${
+          answers.filter((x) => x.servedBy === 'primary' && x.ms > (hedge.afterMs as number)).length
+        }, hedges sent ${counterSum(exposition, 'vigil_router_hedges_total')}`;
+  return (
+    `vigil route: demoted the primary at ${demotes.map(f2).join(', ') || 'never'} s; ` +
+    `${bad.length} not a model's within the deadline (${before} sent before the first demotion; ` +
+    `primary ${by('primary')}, secondary ${by('secondary')}, fallback ${by('fallback')}, no answer or router ${
+      bad.length - by('primary') - by('secondary') - by('fallback')
+    }); by send time: ${binText || 'none'}; deadline misses (router) ${counterSum(
+      exposition,
+      'vigil_router_deadline_misses_total',
+    )}${pastHedge}`
+  );
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
@@ -287,6 +396,8 @@ async function main() {
       'detect-rate': { type: 'string', default: '200' },
       'deadline-ms': { type: 'string', default: '200' },
       'haproxy-threads': { type: 'string', default: '1' },
+      'hedge-after': { type: 'string' },
+      'hedge-max-share': { type: 'string' },
     },
   });
   const rate = Number(values.rate);
@@ -295,6 +406,12 @@ async function main() {
   const deadlineMs = Number(values['deadline-ms']);
   const threads = Number(values['haproxy-threads']);
   const scenarios = new Set(values.scenarios?.split(','));
+  // The ramp's hedging: as before this option, after 60% of the deadline unless told (`off`: none).
+  const hedgeAfter = values['hedge-after'] ?? String(Math.round(deadlineMs * 0.6));
+  const hedge: HedgeOptions = {
+    afterMs: hedgeAfter === 'off' ? undefined : Number(hedgeAfter),
+    maxShare: values['hedge-max-share'] === undefined ? undefined : Number(values['hedge-max-share']),
+  };
   const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-router-'));
   const haproxyVersion = execFileSync('haproxy', ['-v']).toString().split('\n')[0];
   console.log(
@@ -311,19 +428,37 @@ async function main() {
       const up = await upstream('a');
       const vigil = await vigilRoute(dir, up.url, undefined, 10_000);
       const ha = await haproxy(dir, up.url, undefined, threads);
+      const floor = await nodeFloor(up.url);
       const targets: Array<[string, string]> = [
         ['direct', up.url],
+        ['Node floor', floor.url],
         ['vigil route', vigil.url],
         ['HAProxy 2.6', ha.url],
       ];
+      /** The proxy's own process, whose CPU time a request costs (none for direct). */
+      const pids: Record<string, number | undefined> = {
+        'Node floor': floor.child.pid,
+        'vigil route': vigil.child.pid,
+        'HAProxy 2.6': ha.child.pid,
+      };
       if (scenarios.has('throughput')) {
         console.log(`## Throughput (autocannon, ${connections} connections, ${duration} s)\n`);
-        console.log('| path | requests/s | vs HAProxy |\n| --- | --- | --- |');
+        console.log(
+          '| path | requests/s | vs HAProxy | vs Node floor | proxy CPU µs/request |\n| --- | --- | --- | --- | --- |',
+        );
         const rps: Record<string, number> = {};
-        for (const [name, url] of targets) rps[name] = await maxThroughput(url, connections, duration);
+        const cpu: Record<string, number> = {};
+        for (const [name, url] of targets) {
+          const pid = pids[name];
+          const cpuBefore = pid === undefined ? 0 : cpuMs(pid);
+          const result = await autocannon({ url, connections, duration, pipelining: 1 });
+          rps[name] = result.requests.average;
+          if (pid !== undefined)
+            cpu[name] = ((cpuMs(pid) - cpuBefore) * 1000) / Math.max(1, result.requests.total);
+        }
         for (const [name] of targets)
           console.log(
-            `| ${name} | ${Math.round(rps[name] ?? 0)} | ${f2((rps[name] ?? 0) / (rps['HAProxy 2.6'] ?? 1))}× |`,
+            `| ${name} | ${Math.round(rps[name] ?? 0)} | ${f2((rps[name] ?? 0) / (rps['HAProxy 2.6'] ?? 1))}× | ${f2((rps[name] ?? 0) / (rps['Node floor'] ?? 1))}× | ${cpu[name] === undefined ? '–' : Math.round(cpu[name])} |`,
           );
         console.log();
       }
@@ -389,25 +524,36 @@ async function main() {
     }
 
     if (scenarios.has('ramp')) {
+      const hedging =
+        hedge.afterMs === undefined
+          ? 'no hedging'
+          : `hedges after ${hedge.afterMs} ms, at most ${hedge.maxShare ?? 'the default share'}`;
       console.log(
-        `## Primary latency ramped 20 → 250 ms over ${f1(duration / 2)} s, held, back to 20 ms at ${f1((3 * duration) / 4)} s; deadline ${deadlineMs} ms (${rate}/s)\n`,
+        `## Primary latency ramped 20 → 250 ms over ${f1(duration / 2)} s, held, back to 20 ms at ${f1((3 * duration) / 4)} s; deadline ${deadlineMs} ms (${rate}/s); vigil route: ${hedging}\n`,
       );
       console.log(
-        '| proxy | requests | by a model within the deadline | fallback | late or failed | failed after the primary is back |\n| --- | --- | --- | --- | --- | --- |',
+        '| proxy | requests | by a model within the deadline | fallback | late or failed | failed after the primary is back | hedges sent |\n| --- | --- | --- | --- | --- | --- | --- |',
       );
+      const notes: string[] = [];
       for (const name of ['vigil route', 'HAProxy 2.6']) {
         const a = await upstream('a');
         const b = await upstream('b');
         await setDelay(a.url, 20);
         await setDelay(b.url, 20);
-        const proxy =
-          name === 'vigil route'
-            ? await vigilRoute(dir, a.url, b.url, deadlineMs)
-            : await haproxy(dir, a.url, b.url, threads);
+        const vigil =
+          name === 'vigil route' ? await vigilRoute(dir, a.url, b.url, deadlineMs, hedge) : undefined;
+        const proxy = vigil ?? (await haproxy(dir, a.url, b.url, threads));
         const steps = 50;
-        const ramp: Array<[number, () => Promise<void>]> = Array.from({ length: steps + 1 }, (_, i) => [
-          ((duration / 2) * i) / steps,
-          () => setDelay(a.url, Math.round(20 + (230 * i) / steps)),
+        let startedAt = 0;
+        const ramp: Array<[number, () => void | Promise<void>]> = Array.from(
+          { length: steps + 1 },
+          (_, i) => [((duration / 2) * i) / steps, () => setDelay(a.url, Math.round(20 + (230 * i) / steps))],
+        );
+        ramp.unshift([
+          0,
+          () => {
+            startedAt = performance.now();
+          },
         ]);
         ramp.push([(3 * duration) / 4, () => setDelay(a.url, 20)]);
         const answers = await fixedRate(proxy.url, rate, duration, ramp);
@@ -417,12 +563,18 @@ async function main() {
         const lateOrFailed = answers.length - inTime - fallback;
         const after = answers.filter((x) => x.at >= (3 * duration * 1000) / 4);
         const failedAfter = after.filter((x) => x.status < 200 || x.status > 299).length;
+        let hedges = '–';
+        if (vigil !== undefined) {
+          const exposition = await (await fetch(`${vigil.adminUrl}/metrics`)).text();
+          hedges = String(counterSum(exposition, 'vigil_router_hedges_total'));
+          notes.push(rampNote(answers, vigil.decisions, startedAt, deadlineMs, hedge, exposition));
+        }
         console.log(
-          `| ${name} | ${answers.length} | ${inTime} (${f2((100 * inTime) / answers.length)}%) | ${fallback} | ${lateOrFailed} | ${failedAfter} |`,
+          `| ${name} | ${answers.length} | ${inTime} (${f2((100 * inTime) / answers.length)}%) | ${fallback} | ${lateOrFailed} | ${failedAfter} | ${hedges} |`,
         );
         stopAll();
       }
-      console.log();
+      console.log(`\n${notes.join('\n')}\n`);
     }
     if (scenarios.has('detect')) {
       const trials = Number(values.trials);
@@ -565,5 +717,70 @@ function serveUpstream(): void {
   });
 }
 
+// ---------------------------------------------------------------------------------------------
+// Node floor mode: the cheapest Node.js reverse proxy, in its own process.
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) and `host`: not forwarded (undici refuses some of them). */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+  'host',
+]);
+
+function endToEnd(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const key in headers) {
+    const value = headers[key];
+    if (value !== undefined && !HOP_BY_HOP.has(key)) out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * The "Node floor": a node:http server and one undici Pool to `--upstream` (as many connections as
+ * the router's, 256), each request forwarded with `Pool.stream` and its answer written straight into
+ * the client's response; no policy, deadline, metrics or logging. What any Node.js proxy built on
+ * these two pays per request at least, measured beside `vigil route` and HAProxy.
+ */
+function serveFloor(): void {
+  const { values } = parseArgs({
+    args: process.argv.slice(3),
+    options: { port: { type: 'string', default: '0' }, upstream: { type: 'string' } },
+  });
+  const pool = new Pool(values.upstream as string, { connections: 256 });
+  const server = createServer((req, res) => {
+    const hasBody =
+      req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+    pool
+      .stream(
+        {
+          path: req.url ?? '/',
+          method: (req.method ?? 'GET') as 'GET',
+          headers: endToEnd(req.headers),
+          body: hasBody ? req : null,
+        },
+        ({ statusCode, headers }) => {
+          res.writeHead(statusCode, endToEnd(headers));
+          return res;
+        },
+      )
+      .catch(() => {
+        if (res.headersSent) res.destroy();
+        else res.writeHead(502).end();
+      });
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(Number(values.port), '127.0.0.1', () => {
+    process.stdout.write(`listening ${(server.address() as AddressInfo).port}\n`);
+  });
+}
+
 if (process.argv[2] === 'upstream') serveUpstream();
+else if (process.argv[2] === 'floor') serveFloor();
 else await main();
