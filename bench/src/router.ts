@@ -35,7 +35,7 @@
  *
  *   npm run build && node bench/dist/router.js [--rate 1000] [--duration 30] [--connections 50] \
  *     [--scenarios throughput,latency,kill,ramp] [--deadline-ms 200] [--haproxy-threads 1] \
- *     [--hedge-after 120|off] [--hedge-max-share 0.1]
+ *     [--hedge-after 120|off] [--hedge-max-share 0.1] [--vigil-bin packages/vigil/bin/vigil.js]
  *
  * Each upstream is a child process (`router.js upstream --port N`): GET any path answers 200
  * `{"ok":true}` after the current delay; `PUT /__bench/delay/<ms>` sets the delay.
@@ -52,7 +52,8 @@ import autocannon from 'autocannon';
 import { Pool } from 'undici';
 
 const SELF = fileURLToPath(import.meta.url);
-const VIGIL_BIN = fileURLToPath(new URL('../../packages/vigil/bin/vigil.js', import.meta.url));
+/** This checkout's `vigil`; `--vigil-bin` runs the ramp's router from another build (a before/after). */
+let VIGIL_BIN = fileURLToPath(new URL('../../packages/vigil/bin/vigil.js', import.meta.url));
 
 // ---------------------------------------------------------------------------------------------
 // Processes
@@ -398,8 +399,10 @@ async function main() {
       'haproxy-threads': { type: 'string', default: '1' },
       'hedge-after': { type: 'string' },
       'hedge-max-share': { type: 'string' },
+      'vigil-bin': { type: 'string' },
     },
   });
+  if (values['vigil-bin'] !== undefined) VIGIL_BIN = values['vigil-bin'];
   const rate = Number(values.rate);
   const duration = Number(values.duration);
   const connections = Number(values.connections);
@@ -415,7 +418,7 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-router-'));
   const haproxyVersion = execFileSync('haproxy', ['-v']).toString().split('\n')[0];
   console.log(
-    `# router bench: rate ${rate}/s, ${duration} s per run, ${haproxyVersion}, node ${process.version}\n`,
+    `# router bench: rate ${rate}/s, ${duration} s per run, ${haproxyVersion}, node ${process.version}, ${VIGIL_BIN}\n`,
   );
   process.on('exit', stopAll);
   process.on('SIGINT', () => {
