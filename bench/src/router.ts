@@ -15,7 +15,8 @@
  *     restart (traffic back on the primary, no failed request);
  *  4. the primary's latency ramped from 20 ms to 250 ms (the secondary stays at 20 ms), a client
  *     deadline of 200 ms: the share of requests a model answered within it, fallback answers apart;
- *     then the primary back at 20 ms. The router hedges after `--hedge-after` ms (default 60% of the
+ *     then the primary back at 20 ms, after `--warmup` seconds (default 2) of traffic at the same rate
+ *     and 20 ms that are not counted (so a proxy's own cold start is not measured). The router hedges after `--hedge-after` ms (default 60% of the
  *     deadline; `off`: no hedging), at most `--hedge-max-share` of requests (default the router's);
  *     the hedges it sent come from its `/metrics`, and a note says when it demoted the primary and
  *     which requests missed the deadline (by send time, by who answered);
@@ -400,8 +401,10 @@ async function main() {
       'hedge-after': { type: 'string' },
       'hedge-max-share': { type: 'string' },
       'vigil-bin': { type: 'string' },
+      warmup: { type: 'string', default: '2' },
     },
   });
+  const warmupS = Number(values.warmup);
   if (values['vigil-bin'] !== undefined) VIGIL_BIN = values['vigil-bin'];
   const rate = Number(values.rate);
   const duration = Number(values.duration);
@@ -532,7 +535,7 @@ async function main() {
           ? 'no hedging'
           : `hedges after ${hedge.afterMs} ms, at most ${hedge.maxShare ?? 'the default share'}`;
       console.log(
-        `## Primary latency ramped 20 → 250 ms over ${f1(duration / 2)} s, held, back to 20 ms at ${f1((3 * duration) / 4)} s; deadline ${deadlineMs} ms (${rate}/s); vigil route: ${hedging}\n`,
+        `## Primary latency ramped 20 → 250 ms over ${f1(duration / 2)} s, held, back to 20 ms at ${f1((3 * duration) / 4)} s; deadline ${deadlineMs} ms (${rate}/s, after ${warmupS} s at 20 ms not counted); vigil route: ${hedging}\n`,
       );
       console.log(
         '| proxy | requests | by a model within the deadline | fallback | late or failed | failed after the primary is back | hedges sent |\n| --- | --- | --- | --- | --- | --- | --- |',
@@ -546,6 +549,9 @@ async function main() {
         const vigil =
           name === 'vigil route' ? await vigilRoute(dir, a.url, b.url, deadlineMs, hedge) : undefined;
         const proxy = vigil ?? (await haproxy(dir, a.url, b.url, threads));
+        // A proxy process just started answers its first requests slowly (JIT, the pools' first
+        // connections): without this, a router could demote the primary on its own cold start.
+        if (warmupS > 0) await fixedRate(proxy.url, rate, warmupS);
         const steps = 50;
         let startedAt = 0;
         const ramp: Array<[number, () => void | Promise<void>]> = Array.from(
