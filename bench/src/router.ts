@@ -373,8 +373,12 @@ function rampNote(
       : `; answered by the primary after more than ${hedge.afterMs} ms: ${
           answers.filter((x) => x.servedBy === 'primary' && x.ms > (hedge.afterMs as number)).length
         }, hedges sent ${counterSum(exposition, 'vigil_router_hedges_total')}`;
+  // A demotion before the start (in the warm-up) leaves the ramp on the secondary: nothing measured.
+  const warmupDemotion = demotes.some((at) => at < 0)
+    ? ' (IN THE WARM-UP: the ramp ran on the secondary, this run does not measure the failover)'
+    : '';
   return (
-    `vigil route: demoted the primary at ${demotes.map(f2).join(', ') || 'never'} s; ` +
+    `vigil route: demoted the primary at ${demotes.map(f2).join(', ') || 'never'} s${warmupDemotion}; ` +
     `${bad.length} not a model's within the deadline (${before} sent before the first demotion; ` +
     `primary ${by('primary')}, secondary ${by('secondary')}, fallback ${by('fallback')}, no answer or router ${
       bad.length - by('primary') - by('secondary') - by('fallback')
