@@ -181,7 +181,7 @@ const policySchema = z
         'Idempotent requests only: with no answer after this, a copy goes to the next upstream; the first answer wins. Off when absent.',
       ),
     hedgeMaxShare: share(
-      "Hedges as a share of requests at most (gRPC hedging's throttling idea).",
+      "Hedges as a share of requests at most (gRPC hedging's throttling idea); a request still waiting on an upstream the router has failed over from (the primary demoted for its p95, or drained, ejected, unhealthy) is hedged beyond it.",
       true,
     ).default(POLICY_DEFAULTS.hedgeMaxShare),
     idempotent: z

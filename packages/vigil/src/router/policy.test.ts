@@ -55,6 +55,20 @@ describe('route policy', () => {
     expect(a.latency.size(200)).toBe(0);
   });
 
+  it('has failed over from the demoted primary and from an upstream it may not use, not from the others', () => {
+    const { p, a, b, c } = setup();
+    expect([a, b, c].map((u) => p.failedOver(u, 0))).toEqual([false, false, false]);
+    for (let i = 0; i < 20; i++) p.onSuccess(a, 100, 190);
+    p.tick(200);
+    p.setDrained('c', true, 200);
+    expect([a, b, c].map((u) => p.failedOver(u, 200))).toEqual([true, false, true]);
+    // Back at its first return step (10% of traffic): no longer failed over from.
+    p.tick(1300);
+    p.tick(2400);
+    expect(p.status(2400).primaryShare).toBe(0.1);
+    expect(p.failedOver(a, 2400)).toBe(false);
+  });
+
   it('returns gradually: healthyFor × failovers before the first step, then one step per healthyFor', () => {
     const { p, a, decisions } = setup();
     for (let i = 0; i < 20; i++) p.onFailure(a, 0, 190, 'HTTP 500'); // ejects (5 in a row) and demotes

@@ -79,6 +79,12 @@ export interface RoutePolicy {
   onCancelled(upstream: UpstreamRuntime, now: number, elapsedMs: number): void;
   /** Re-reads the signals: latency p95, ejections that ended, the primary's demotion and return. */
   tick(now: number): void;
+  /**
+   * Whether the router has moved traffic off `upstream` at `now`: the primary while demoted (share
+   * 0), or any upstream it may not use (drained, unhealthy by the hub, ejected). A request still
+   * waiting on one is hedged whatever the hedge budget (`proxy.ts`).
+   */
+  failedOver(upstream: UpstreamRuntime, now: number): boolean;
   /** The hub's judgement of a target (all its checks): unhealthy drains it, degraded demotes it. */
   setHubState(target: string, state: UpstreamHealth, now: number): boolean;
   /** An operator drains (`true`) or restores (`false`) an upstream; false when the name is unknown. */
@@ -291,6 +297,9 @@ export function createRoutePolicy(
     },
     onCancelled(u, now, elapsedMs) {
       u.latency.record(now, elapsedMs);
+    },
+    failedOver(u, now) {
+      return !usable(u, now) || (u === primary && share <= 0);
     },
     tick(now) {
       for (const u of upstreams) {

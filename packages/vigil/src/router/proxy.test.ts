@@ -290,6 +290,35 @@ describe('router data path', () => {
     expect(answers.filter((a) => a.servedBy === 'secondary').length).toBeLessThanOrEqual(hedges);
   });
 
+  // The primary answers after 3 s and the budget allows no hedge (share 0): only a demotion while the
+  // request waits on it sends its copy to the secondary. Two moments: the hedge already refused when
+  // the demotion comes, and the hedge time after it.
+  for (const [when, hedgeAfterMs, beforeDemotion] of [
+    ['refused before', 20, 300],
+    ['due after', 1000, 0],
+  ] as const) {
+    it(`a primary demoted while a request waits on it, its hedge ${when} the demotion: the copy goes beyond the budget`, async () => {
+      const primary = await model();
+      const secondary = await model();
+      await setFault(primary.url, 'latency', { ms: 3000 });
+      const r = await router([primary.url, secondary.url], {
+        deadlineMs: 10_000,
+        failoverAtMs: 9000,
+        hedgeAfterMs,
+        hedgeMaxShare: 0,
+      });
+      const answer = infer(r.url);
+      await waitFor(() => r.router.status().upstreams[0]?.inFlight === 1);
+      await new Promise((resolve) => setTimeout(resolve, beforeDemotion));
+      r.router.setUpstreamState('a', 'degraded');
+      expect(await answer).toMatchObject({ status: 200, servedBy: 'secondary' });
+      expect(await r.metrics.render()).toMatch(/vigil_router_hedges_total\{router="r",upstream="b"\} 1/);
+      // A request after the demotion goes to the secondary itself: no hedge.
+      expect(await infer(r.url)).toMatchObject({ status: 200, servedBy: 'secondary' });
+      expect(await r.metrics.render()).toMatch(/vigil_router_hedges_total\{router="r",upstream="b"\} 1/);
+    });
+  }
+
   it('passes a server-sent event stream through byte for byte, as it comes', async () => {
     const events = [
       'retry: 1000\n\n',

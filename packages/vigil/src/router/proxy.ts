@@ -7,7 +7,9 @@
  * the first answer that is not an upstream failure wins, and its response streams back untouched
  * (server-sent events pass through byte for byte) with `x-vigil-served-by: primary|secondary`. An
  * upstream failure (5xx, reset, refused) on a replayable request is retried on the next upstream at
- * once; after `hedgeAfter` with no answer a copy goes to the next upstream (within the hedge budget);
+ * once; after `hedgeAfter` with no answer a copy goes to the next upstream (within the hedge budget,
+ * except for a request waiting on an upstream the router has failed over from, e.g. the primary
+ * demoted for its p95: its copy goes whatever the budget, at once if the budget had refused it);
  * at the deadline every attempt is cut and the fallback answers (`x-vigil-served-by: fallback`), or the
  * router does (504, or 502 when no upstream could take the request; `x-vigil-served-by: router`).
  *
@@ -147,6 +149,12 @@ interface Route {
   readonly policy: RoutePolicy;
   readonly pools: Map<string, Pool>;
   readonly fallback: Fallback | undefined;
+  /**
+   * Requests whose hedge the budget refused, still waiting: each hedges (if it still waits on an
+   * upstream the router has failed over from) when the primary is demoted. At most the requests in
+   * flight.
+   */
+  readonly refusedHedges: Set<() => void>;
 }
 
 /**
@@ -196,16 +204,25 @@ export async function createRouter(initial: RouterPlan, deps: RouterDeps): Promi
           }),
       );
     }
+    const refusedHedges = new Set<() => void>();
     const policy = createRoutePolicy(plan.upstreams, plan.policy, {
       hasFallback: fallback !== undefined,
-      decide,
+      decide: (decision) => {
+        decide(decision);
+        // Requests the budget refused a hedge wait on the primary just demoted: their hedges go now
+        // (after the policy's tick or failure handling has finished, so it picks with the new state).
+        if (decision.kind === 'demote' && refusedHedges.size > 0)
+          queueMicrotask(() => {
+            for (const hedge of [...refusedHedges]) hedge();
+          });
+      },
       ...(previous && { previous: previous.policy }),
     });
     metrics.init(
       name,
       plan.upstreams.map((u) => u.name),
     );
-    return { plan, policy, pools, fallback };
+    return { plan, policy, pools, fallback, refusedHedges };
   };
 
   let route = await buildRoute(initial);
@@ -324,6 +341,7 @@ export async function createRouter(initial: RouterPlan, deps: RouterDeps): Promi
       done = true;
       clearTimeout(deadlineTimer);
       if (hedgeTimer !== undefined) clearTimeout(hedgeTimer);
+      r.refusedHedges.delete(onFailover);
     };
 
     const next = (): UpstreamRuntime | undefined => policy.pick(now(), tried, random());
@@ -517,13 +535,36 @@ export async function createRouter(initial: RouterPlan, deps: RouterDeps): Promi
       giveUp('deadline');
     };
 
+    /**
+     * Every attempt still running waits on an upstream the router has failed over from: a copy is then
+     * a failover of this request, not a speculation, and the hedge budget does not bound it (the
+     * requests in flight at a failover bound it).
+     */
+    const waitsOnFailedOver = () => {
+      const at = now();
+      return attempts.every((a) => a.ended || policy.failedOver(a.upstream, at));
+    };
+
+    const hedge = (u: UpstreamRuntime) => {
+      metrics.hedge(name, u.plan.name);
+      start(u, true);
+    };
+
     const onHedge = () => {
       hedgeTimer = undefined;
       if (done || !inFlight()) return;
       const u = next();
-      if (u === undefined || !policy.hedges.take()) return;
-      metrics.hedge(name, u.plan.name);
-      start(u, true);
+      if (u === undefined) return;
+      if (waitsOnFailedOver() || policy.hedges.take()) hedge(u);
+      else r.refusedHedges.add(onFailover);
+    };
+
+    /** The primary was demoted while this request, refused a hedge, waited on it. */
+    const onFailover = () => {
+      r.refusedHedges.delete(onFailover);
+      if (done || !inFlight() || !waitsOnFailedOver()) return;
+      const u = next();
+      if (u !== undefined) hedge(u);
     };
 
     const deadlineTimer = setTimeout(onDeadline, p.deadlineMs);
