@@ -83,7 +83,7 @@ if (reason === null) {
       try {
         expect(store.backend).toBe('postgres');
         expect((await store.appliedMigrations()).map((m) => m.version)).toEqual([
-          1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+          1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
         ]);
       } finally {
         await store.close();

@@ -265,6 +265,17 @@ const MIGRATIONS: readonly Migration[] = [
     name: 'notify stored transitions',
     sql: NOTIFY_TRANSITIONS_SQL,
   },
+  {
+    // A cluster hub's mirror reads only the states written since its last read (hub/mirror.ts). Rows
+    // stored before count as written at 0: a full read (a hub's start) still reads them. Adding a
+    // column with a constant default rewrites no row (PostgreSQL ≥ 11).
+    version: 11,
+    name: 'when each evaluator state was written',
+    sql: `
+      ALTER TABLE eval_states ADD COLUMN written_at bigint NOT NULL DEFAULT 0;
+      CREATE INDEX eval_states_written ON eval_states (written_at);
+    `,
+  },
 ];
 
 /** First key of Vigil's advisory locks ("VIG1"); the second is a hash of the schema name. */

@@ -11,13 +11,13 @@ describe('dialects', () => {
   it('render a batch as a one-row INSERT (SQLite) or one INSERT from unnest of typed arrays (PostgreSQL)', () => {
     const sqlite = SQLITE.batch(STATES_UPSERT);
     const postgres = POSTGRES.batch(STATES_UPSERT);
-    expect(sqlite.width).toBe(5);
-    expect(postgres.width).toBe(5);
+    expect(sqlite.width).toBe(6);
+    expect(postgres.width).toBe(6);
     expect(squash(sqlite.text)).toMatch(
-      /^INSERT INTO eval_states \(check_id, region, state, since, data\) VALUES \(\?, \?, \?, \?, \?\) ON CONFLICT \(check_id, region\) DO UPDATE/,
+      /^INSERT INTO eval_states \(check_id, region, state, since, data, written_at\) VALUES \(\?, \?, \?, \?, \?, \?\) ON CONFLICT \(check_id, region\) DO UPDATE/,
     );
     expect(squash(postgres.text)).toMatch(
-      /^INSERT INTO eval_states \(check_id, region, state, since, data\) SELECT \* FROM unnest\(\$1::text\[\], \$2::text\[\], \$3::text\[\], \$4::bigint\[\], \$5::json\[\]\) ON CONFLICT \(check_id, region\) DO UPDATE/,
+      /^INSERT INTO eval_states \(check_id, region, state, since, data, written_at\) SELECT \* FROM unnest\(\$1::text\[\], \$2::text\[\], \$3::text\[\], \$4::bigint\[\], \$5::json\[\], \$6::bigint\[\]\) ON CONFLICT \(check_id, region\) DO UPDATE/,
     );
   });
 

@@ -31,6 +31,7 @@ import type {
   RollupQuery,
   Silence,
   SilenceQuery,
+  StateQuery,
   TransitionQuery,
 } from './types.js';
 
@@ -329,7 +330,10 @@ export function selectIncidents(query: IncidentQuery): Sql {
 // ---------------------------------------------------------------------------------------------
 // Evaluator states.
 
-/** saveStates' batch: an upsert by (check, region); rows are `[checkId, region, state, since, data]`. */
+/**
+ * saveStates' batch: an upsert by (check, region); rows are `[checkId, region, state, since, data,
+ * writtenAt]` (`writtenAt`: the writer's clock, ms since epoch; what `loadStates({ writtenSince })` filters on).
+ */
 export const STATES_UPSERT: BatchShape = {
   name: 'vigil_save_states',
   table: 'eval_states',
@@ -339,12 +343,18 @@ export const STATES_UPSERT: BatchShape = {
     { name: 'state', type: 'text' },
     { name: 'since', type: 'bigint' },
     { name: 'data', type: 'json' },
+    { name: 'written_at', type: 'bigint' },
   ],
   conflict: `ON CONFLICT (check_id, region) DO UPDATE
-    SET state = EXCLUDED.state, since = EXCLUDED.since, data = EXCLUDED.data`,
+    SET state = EXCLUDED.state, since = EXCLUDED.since, data = EXCLUDED.data, written_at = EXCLUDED.written_at`,
 };
 
-export const selectStates: Sql = sql`SELECT data FROM eval_states ORDER BY check_id, region`;
+/** The stored states, all or those written since `query.writtenSince` (the `eval_states_written` index). */
+export function selectStates(query: StateQuery = {}): Sql {
+  const conditions: Sql[] = [];
+  if (query.writtenSince !== undefined) conditions.push(sql`written_at >= ${ms(query.writtenSince)}`);
+  return sql`SELECT data FROM eval_states ${where(conditions)} ORDER BY check_id, region`;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Outbox.

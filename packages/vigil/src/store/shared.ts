@@ -207,9 +207,15 @@ export function encodeState(state: EvalState): string {
   return plain ? encodePlain(state) : encodeJson(state);
 }
 
-/** The `eval_states` row of a state, in the order of `STATES_UPSERT`'s columns (`queries.ts`). */
-export function stateRow(state: EvalState): [string, string, string, number, string] {
-  return [state.checkId, state.region, state.state, ms(state.since), encodeState(state)];
+/**
+ * The `eval_states` row of a state, in the order of `STATES_UPSERT`'s columns (`queries.ts`), written
+ * at `writtenAt` (ms since epoch, the writer's clock; default now).
+ */
+export function stateRow(
+  state: EvalState,
+  writtenAt = Date.now(),
+): [string, string, string, number, string, number] {
+  return [state.checkId, state.region, state.state, ms(state.since), encodeState(state), ms(writtenAt)];
 }
 
 /** A result whose JSON holds only finite numbers: no failures (whose `actual` may be NaN), no error. */

@@ -74,6 +74,7 @@ import type {
   Silence,
   SilenceInput,
   SilenceQuery,
+  StateQuery,
   Store,
   StoredBaseline,
   TransitionQuery,
@@ -288,13 +289,18 @@ class SqlStore implements Store {
       if (states.length === 0) return;
       // A later duplicate in the batch wins: by order on SQLite, by keeping only the last on PostgreSQL.
       const distinct = this.#dialect.batchUpsertNeedsDistinctKeys ? latestStates(states) : states;
-      await this.#driver.insertBatch(this.#upsertStates, distinct.map(stateRow));
+      // One stamp for the batch: what `loadStates({ writtenSince })` filters on.
+      const writtenAt = Date.now();
+      await this.#driver.insertBatch(
+        this.#upsertStates,
+        distinct.map((s) => stateRow(s, writtenAt)),
+      );
     });
   }
 
-  async loadStates(): Promise<EvalState[]> {
+  async loadStates(query: StateQuery = {}): Promise<EvalState[]> {
     return this.#run('loadStates', async () =>
-      (await this.#rows<{ data: string }>(q.selectStates)).map((r) => decodeJson<EvalState>(r.data)),
+      (await this.#rows<{ data: string }>(q.selectStates(query))).map((r) => decodeJson<EvalState>(r.data)),
     );
   }
 

@@ -254,6 +254,16 @@ const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // (PostgreSQL's migration 10, the transitions' notification, has no SQLite counterpart.) A cluster hub's mirror reads only the states written since its last read (hub/mirror.ts). Rows
+    // stored before count as written at 0: a full read (a hub's start) still reads them.
+    version: 11,
+    name: 'when each evaluator state was written',
+    sql: `
+      ALTER TABLE eval_states ADD COLUMN written_at INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX eval_states_written ON eval_states (written_at);
+    `,
+  },
 ];
 
 type Db = Database.Database;

@@ -8,6 +8,7 @@ import { type Baseline, buildBaseline } from '../canary/baseline.js';
 import type { ProbeResult, Transition } from '../types.js';
 import { STORE_ERROR_CODES, StoreError } from './errors.js';
 import { evalState, failedResult, probeResult, T0 } from './fixtures/data.js';
+import { encodeJson } from './shared.js';
 import type { ActionRunInput, Notification, Store } from './types.js';
 import { DEFAULT_RAW_RETENTION_MS } from './types.js';
 
@@ -336,6 +337,37 @@ export function defineStoreContract(backend: string, makeHarness: () => StoreCon
         await store.close();
         const restarted = await reopen();
         expect(await restarted.loadStates()).toStrictEqual([evalState()]);
+      });
+
+      it('load only the states written since `writtenSince`, when asked (the writer stamps each save)', async () => {
+        const first = evalState({ checkId: 'a/liveness' });
+        await store.saveStates([first]);
+        // A bound after first's stamp and at or before second's, whatever the clock's resolution.
+        const savedFirst = Date.now();
+        while (Date.now() <= savedFirst) await new Promise((r) => setTimeout(r, 1));
+        const bound = Date.now();
+        const second = evalState({ checkId: 'b/liveness' });
+        await store.saveStates([second]);
+        expect(await store.loadStates({ writtenSince: bound })).toStrictEqual([second]);
+        expect(await store.loadStates({ writtenSince: 0 })).toStrictEqual([first, second]);
+        expect(await store.loadStates({ writtenSince: Date.now() + 60 * MIN })).toStrictEqual([]);
+        // Written again: in the window again.
+        const again = { ...first, consecutiveFailures: 4 };
+        await store.saveStates([again]);
+        expect(await store.loadStates({ writtenSince: bound })).toStrictEqual([again, second]);
+      });
+
+      it('count a state stored before migration 11 as written at 0: a full read has it, a filtered one not', async () => {
+        const fresh = await create({ migrate: false });
+        await fresh.migrate({ to: 9 });
+        const old = evalState({ checkId: 'old/liveness' });
+        const data = encodeJson(old).replaceAll("'", "''");
+        await harness.exec(
+          `INSERT INTO eval_states (check_id, region, state, since, data) VALUES ('old/liveness', 'eu-west', 'unhealthy', ${T0}, '${data}')`,
+        );
+        await fresh.migrate();
+        expect(await fresh.loadStates()).toStrictEqual([old]);
+        expect(await fresh.loadStates({ writtenSince: 1 })).toStrictEqual([]);
       });
     });
 

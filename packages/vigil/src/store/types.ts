@@ -35,6 +35,15 @@ export interface TransitionQuery {
   limit?: number;
 }
 
+/** Filter for {@link Store.loadStates}. */
+export interface StateQuery {
+  /**
+   * Inclusive lower bound on when a state was last written (ms since epoch, by the writer's clock: each
+   * `saveStates` stamps its rows). States stored before migration 11 count as written at 0.
+   */
+  writtenSince?: number;
+}
+
 /** Filter for {@link Store.incidents}. */
 export interface IncidentQuery {
   /** `true`: only open incidents; `false`: only closed ones; absent: both. */
@@ -451,8 +460,11 @@ export interface Store {
 
   /** Upserts evaluator states by (checkId, region) in one transaction; a later duplicate in the batch wins. */
   saveStates(states: readonly EvalState[]): Promise<void>;
-  /** Every saved state, ordered by checkId then region: how checks resume after a restart. */
-  loadStates(): Promise<EvalState[]>;
+  /**
+   * Every saved state (or those `query` keeps), ordered by checkId then region: how checks resume after a
+   * restart, and how a cluster hub mirrors the states other hubs write (`hub/mirror.ts`).
+   */
+  loadStates(query?: StateQuery): Promise<EvalState[]>;
 
   /** Adds a notification to the outbox unless (notifier, dedupKey) is already there. */
   enqueueNotification(input: NotificationInput): Promise<EnqueueOutcome>;
