@@ -675,7 +675,11 @@ export function createHub(options: HubOptions): Hub {
         // Its baseline files are imported beside it (a canary run before the import ends may
         // report no baseline once).
         if (reason === 'plan') void importBaselines(step.value.probeable);
-        if (cluster !== undefined) await ownershipApplied(step.value);
+        if (cluster !== undefined) {
+          // Which checks are other hubs' changed: the mirror's next poll reads every stored state.
+          mirror?.readAll();
+          await ownershipApplied(step.value);
+        }
         return;
       }
       if (step.value instanceof Promise) {
