@@ -10,6 +10,7 @@
  * - a fenced check (owns() false) gets no new probe even before the change is applied;
  * - a taken check resumes from its stored state (no second transition, no second incident);
  * - the other hub's states and transitions are mirrored into its status and event stream;
+ * - a canary run that ends after its check's lease was fenced does not store the canary's state;
  * - on a store that tells of stored transitions (PostgreSQL's LISTEN/NOTIFY, here the test's hand on
  *   a SQLite store), a notification publishes them without waiting for the poll, and a reconnect polls.
  */
@@ -32,12 +33,16 @@ let url = '';
 const served = new Map<string, number>();
 /** Target names answered with 500. */
 const failing = new Set<string>();
+/** Target names whose requests wait here, unanswered, until the test answers them. */
+const holding = new Set<string>();
+const held: Array<() => void> = [];
 beforeAll(async () => {
   server = createServer((req, res) => {
     const name = (req.url ?? '/').split('/')[1] ?? '';
     served.set(name, (served.get(name) ?? 0) + 1);
     res.statusCode = failing.has(name) ? 500 : 200;
-    res.end('ok');
+    if (holding.has(name)) held.push(() => res.end('ok'));
+    else res.end('ok');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -90,6 +95,8 @@ describe('a hub of a cluster', () => {
     dir = undefined;
     served.clear();
     failing.clear();
+    holding.clear();
+    for (const answer of held.splice(0)) answer();
   });
 
   it('probes and exports only what it holds; an ownership change is applied in pieces, like an update', async () => {
@@ -165,6 +172,54 @@ describe('a hub of a cluster', () => {
     const c0 = count('c');
     await until('5 probes of c', () => count('c') >= c0 + 5);
     expect(count('a')).toBeLessThanOrEqual(a0 + 1);
+  });
+
+  it('stores no canary state from a run that ends after the lease was fenced', async () => {
+    const real = await openStore(':memory:');
+    stores.push(real);
+    let puts = 0;
+    const store = new Proxy(real, {
+      get(target, key) {
+        const value = Reflect.get(target, key) as unknown;
+        if (key === 'putCanaryState' && typeof value === 'function')
+          return (...args: unknown[]) => {
+            puts++;
+            return value.apply(target, args);
+          };
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const canaryCheck: CheckPlan = {
+      ...check('m', 50),
+      id: 'm/canary',
+      kind: 'canary',
+      canary: { cases: [{ id: 'one', request: { inputs: [1] } }], maxCasesPerRun: 1 },
+    };
+    let fenced = false;
+    const hub = createHub({
+      plan: [canaryCheck],
+      store,
+      cluster: { owns: () => !fenced, mirrorIntervalMs: 3_600_000 },
+    });
+    hubs.push(hub);
+    await hub.start();
+    await hub.ownershipChanged();
+    // While it holds the check, each run stores the canary's state.
+    const runs = () => hub.canary?.('m/canary')?.lastRun?.runIndex ?? -1;
+    await until('a run stored', () => runs() >= 0 && puts >= 1);
+    // A run under way when the lease's deadline passes (ownershipChanged() not called).
+    holding.add('m');
+    await until('a run waiting for its answer', () => held.length > 0);
+    fenced = true;
+    const stored = await real.canaryState('m/canary');
+    const putsBefore = puts;
+    const heldRun = runs() + 1;
+    for (const answer of held.splice(0)) answer();
+    await until('the fenced run ended', () => runs() >= heldRun);
+    // Its state save follows the run's end within a few turns; give it ample time.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(puts).toBe(putsBefore);
+    expect(await real.canaryState('m/canary')).toStrictEqual(stored);
   });
 
   it('resumes a taken check from its stored state, and mirrors what the other hub decides', async () => {
