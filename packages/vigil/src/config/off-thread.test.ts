@@ -137,4 +137,20 @@ describe('loadConfigOffThread', () => {
       loader.close();
     }
   }, 120_000);
+
+  it('createOffThreadLoader({ warm: false }): each load starts its worker, with the same result', async () => {
+    const file = join(dir, 'cold.yaml');
+    writeFileSync(file, bigConfig(3));
+    const loader = createOffThreadLoader({ warm: false });
+    try {
+      const first = await loader.load(file);
+      writeFileSync(file, bigConfig(5));
+      const second = await loader.load(file);
+      expect(first.ok && first.plan.length).toBe(9);
+      expect(second.ok && second.plan.length).toBe(15);
+      expect(JSON.stringify(second)).toBe(JSON.stringify(await loadConfig(file)));
+    } finally {
+      loader.close();
+    }
+  }, 120_000);
 });
