@@ -12,15 +12,8 @@
  * RBAC: `list` and `watch` on the watched kinds (`services`, `pods`, and
  * `inferenceservices.serving.kserve.io`) in the namespaces watched (`deploy/kustomize/base/rbac.yaml`).
  */
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-  makeInformer,
-} from '@kubernetes/client-node';
-import { loadKubeConfig } from '../actions/kubernetes.js';
+import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import { type KubeClientModule, kubeClientModule, loadKubeConfig } from '../actions/kubernetes.js';
 import type { KubernetesDiscoveryConfig } from '../config/discovery.js';
 import { type Discovered, type DiscoveredKind, FROM_OBJECT } from './objects.js';
 
@@ -57,9 +50,9 @@ interface Watched {
   list: () => Promise<KubernetesListObject<KubernetesObject>>;
 }
 
-function watchedOf(config: KubernetesDiscoveryConfig, kc: KubeConfig): Watched[] {
-  const core = kc.makeApiClient(CoreV1Api);
-  const custom = kc.makeApiClient(CustomObjectsApi);
+function watchedOf(config: KubernetesDiscoveryConfig, kc: KubeConfig, k8s: KubeClientModule): Watched[] {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
   const namespaces: (string | undefined)[] = config.namespaces ?? [undefined];
   const watched: Watched[] = [];
   for (const namespace of namespaces) {
@@ -136,7 +129,9 @@ export async function startKubernetesDiscovery(
   config: KubernetesDiscoveryConfig,
   options: KubernetesDiscoveryOptions,
 ): Promise<KubernetesDiscovery> {
-  const kc = loadKubeConfig(config);
+  // Imported here, not at the hub's start (see kubeClientModule).
+  const k8s = await kubeClientModule();
+  const kc = await loadKubeConfig(config);
   if (kc.getCurrentCluster() === null) throw new Error('the kubeconfig has no current cluster');
 
   const debounceMs = options.debounceMs ?? 250;
@@ -152,8 +147,8 @@ export async function startKubernetesDiscovery(
     timer ??= setTimeout(flush, debounceMs);
   };
 
-  const informers = watchedOf(config, kc).map((watched) => {
-    const informer = makeInformer(kc, watched.path, watched.list, watched.selector);
+  const informers = watchedOf(config, kc, k8s).map((watched) => {
+    const informer = k8s.makeInformer(kc, watched.path, watched.list, watched.selector);
     const toCandidate = FROM_OBJECT[watched.kind];
     const upsert = (object: KubernetesObject) => {
       const found = toCandidate(object);
