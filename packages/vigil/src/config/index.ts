@@ -36,6 +36,7 @@ export {
 } from './load.js';
 export {
   createOffThreadLoader,
+  type LoaderOptions,
   loadConfigOffThread,
   type OffThreadLoader,
   type OffThreadOptions,
