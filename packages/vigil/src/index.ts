@@ -260,6 +260,7 @@ export type {
   SilenceMatcher,
   SilenceQuery,
   SqliteStoreOptions,
+  StateQuery,
   Store,
   StoredBaseline,
   TransitionQuery,
