@@ -122,35 +122,26 @@ describe('loadConfigOffThread', () => {
     expect(result.diagnostics[0]).toMatch(/heap\.yaml: the config could not be loaded: /);
   }, 60_000);
 
-  it('createOffThreadLoader: each load runs on a warm spare, one after another, with the same result', async () => {
-    const file = join(dir, 'spare.yaml');
-    writeFileSync(file, bigConfig(3));
-    const loader = createOffThreadLoader();
-    try {
-      const first = await loader.load(file);
-      writeFileSync(file, bigConfig(5));
-      const second = await loader.load(file);
-      expect(first.ok && first.plan.length).toBe(9);
-      expect(second.ok && second.plan.length).toBe(15);
-      expect(JSON.stringify(second)).toBe(JSON.stringify(await loadConfig(file)));
-    } finally {
-      loader.close();
-    }
-  }, 120_000);
-
-  it('createOffThreadLoader({ warm: false }): each load starts its worker, with the same result', async () => {
-    const file = join(dir, 'cold.yaml');
-    writeFileSync(file, bigConfig(3));
-    const loader = createOffThreadLoader({ warm: false });
-    try {
-      const first = await loader.load(file);
-      writeFileSync(file, bigConfig(5));
-      const second = await loader.load(file);
-      expect(first.ok && first.plan.length).toBe(9);
-      expect(second.ok && second.plan.length).toBe(15);
-      expect(JSON.stringify(second)).toBe(JSON.stringify(await loadConfig(file)));
-    } finally {
-      loader.close();
-    }
-  }, 120_000);
+  it.each([
+    { name: 'spare', warm: true, says: 'each load runs on a warm spare' },
+    { name: 'cold', warm: false, says: 'each load starts its worker' },
+  ])(
+    'createOffThreadLoader({ warm: $warm }): $says, one after another, with the same result',
+    async ({ name, warm }) => {
+      const file = join(dir, `${name}.yaml`);
+      writeFileSync(file, bigConfig(3));
+      const loader = createOffThreadLoader({ warm });
+      try {
+        const first = await loader.load(file);
+        writeFileSync(file, bigConfig(5));
+        const second = await loader.load(file);
+        expect(first.ok && first.plan.length).toBe(9);
+        expect(second.ok && second.plan.length).toBe(15);
+        expect(JSON.stringify(second)).toBe(JSON.stringify(await loadConfig(file)));
+      } finally {
+        loader.close();
+      }
+    },
+    120_000,
+  );
 });

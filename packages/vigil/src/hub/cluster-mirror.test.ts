@@ -9,30 +9,15 @@
  * - after a failed read, and after `readAll()`, the next poll reads every state again.
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { evalState } from '../store/fixtures/data.js';
+import { adminQuery, testPostgresUrl } from '../store/fixtures/postgres-admin.js';
 import { openStore } from '../store/index.js';
 import type { StateQuery, Store } from '../store/types.js';
 import type { EvalState } from '../types.js';
 import { createMirror, type Mirror } from './mirror.js';
 
-const url = process.env.VIGIL_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-/** Runs SQL on the test server outside any store, optionally with a search_path. */
-async function adminQuery(sql: string, schema?: string): Promise<void> {
-  const client = new pg.Client({
-    connectionString: url,
-    connectionTimeoutMillis: 3000,
-    ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
-  });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
+const url = testPostgresUrl;
 
 const reason = await adminQuery('SELECT 1').then(
   () => null,

@@ -10,11 +10,12 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StoreError } from './errors.js';
+import { adminQuery, testPostgresUrl } from './fixtures/postgres-admin.js';
 import { openStore } from './index.js';
 import { openPostgresStore } from './postgres.js';
 import { defineStoreContract, type StoreContractHarness } from './store.contract.js';
 
-const url = process.env.VIGIL_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const url = testPostgresUrl;
 const requireAll = process.env.VIGIL_REQUIRE_ALL === '1';
 
 /** Why PostgreSQL cannot be used, or null when it can. */
@@ -28,20 +29,6 @@ async function unreachable(): Promise<string | null> {
     return `${url}: ${(err as Error).message}`;
   } finally {
     await client.end().catch(() => undefined);
-  }
-}
-
-/** Runs SQL on the test server outside any store, optionally with a search_path. */
-async function adminQuery(sql: string, schema?: string): Promise<void> {
-  const client = new pg.Client({
-    connectionString: url,
-    ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
-  });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
   }
 }
 
