@@ -11,18 +11,13 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { evalState } from '../store/fixtures/data.js';
-import { adminQuery, testPostgresUrl } from '../store/fixtures/postgres-admin.js';
+import { adminQuery, postgresUnreachable, testPostgresUrl as url } from '../store/fixtures/postgres-admin.js';
 import { openStore } from '../store/index.js';
 import type { StateQuery, Store } from '../store/types.js';
 import type { EvalState } from '../types.js';
 import { createMirror, type Mirror } from './mirror.js';
 
-const url = testPostgresUrl;
-
-const reason = await adminQuery('SELECT 1').then(
-  () => null,
-  (err: Error) => `${url}: ${err.message}`,
-);
+const reason = await postgresUnreachable();
 
 async function until(what: string, fn: () => boolean): Promise<void> {
   const deadline = Date.now() + 20_000;

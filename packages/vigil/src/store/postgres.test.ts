@@ -10,27 +10,12 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StoreError } from './errors.js';
-import { adminQuery, testPostgresUrl } from './fixtures/postgres-admin.js';
+import { adminQuery, postgresUnreachable, testPostgresUrl as url } from './fixtures/postgres-admin.js';
 import { openStore } from './index.js';
 import { openPostgresStore } from './postgres.js';
 import { defineStoreContract, type StoreContractHarness } from './store.contract.js';
 
-const url = testPostgresUrl;
 const requireAll = process.env.VIGIL_REQUIRE_ALL === '1';
-
-/** Why PostgreSQL cannot be used, or null when it can. */
-async function unreachable(): Promise<string | null> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return null;
-  } catch (err) {
-    return `${url}: ${(err as Error).message}`;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
 const newSchemaName = (): string => `vigil_test_${process.pid}_${randomBytes(6).toString('hex')}`;
 
@@ -52,7 +37,7 @@ function postgresHarness(): StoreContractHarness {
   };
 }
 
-const reason = await unreachable();
+const reason = await postgresUnreachable();
 
 if (reason === null) {
   defineStoreContract('postgres', postgresHarness);
